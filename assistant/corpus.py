@@ -1,0 +1,304 @@
+"""Abstract files -> Paper records: parsing the scraped seed pages, JSONL and CSV, and de-duplication.
+
+Seed pages come in two shapes: paragraphs labelled `Abstract:` (with an optional `Authors:` line
+before them), and a bare title line followed by its abstract paragraph. Page furniture (banners,
+`Via`, dates) is dropped. The same abstract found twice is one paper with both sources.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .types import Paper, ParseIssue
+
+SUPPORTED = (".txt", ".jsonl", ".csv")
+MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_ABSTRACT_CHARS = 20_000
+MIN_ABSTRACT_CHARS = 80
+
+_LABEL = re.compile(r"^(abstract|authors?|title)\s*:\s*", re.IGNORECASE)
+_MONTH_DATE = re.compile(
+    r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(,?\s+\d{4})?$", re.IGNORECASE
+)
+_NOISE_EXACT = {"via", "new", "subscribe", "figures and tables:", "figures and tables", "code", "paper", "pdf"}
+_NOISE_PREFIXES = ("get our free extension", "free add-on", "get trending papers", "byak and the research")
+_SENTENCE_END = re.compile(r"[.!?](\s|$)")
+
+
+@dataclass
+class CorpusResult:
+    """Papers read from some files, and what could not be read."""
+
+    papers: list[Paper]
+    issues: list[ParseIssue] = field(default_factory=list)
+
+
+@dataclass
+class _Draft:
+    abstract: str
+    source: str
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    url: str | None = None
+    year: int | None = None
+    given_id: str | None = None
+
+
+def normalise(text: str) -> str:
+    """Case- and whitespace-insensitive form used for de-duplication and quote matching."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def paper_id(abstract: str) -> str:
+    """Stable id from the abstract's content: the same on every machine and run."""
+    return hashlib.sha256(normalise(abstract).encode()).hexdigest()[:12]
+
+
+def label_for(abstract: str, limit: int = 90) -> str:
+    """A readable stand-in title for an abstract that came without one: its first sentence, cut."""
+    first = re.split(r"(?<=[.!?])\s+", abstract.strip(), maxsplit=1)[0]
+    if len(first) <= limit:
+        return first.rstrip(".")
+    cut = first[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files to read: given files as they are, directories expanded to their supported files."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.iterdir() if p.suffix.lower() in SUPPORTED and p.is_file())
+        else:
+            yield path
+
+
+def load_corpus(paths: Iterable[Path]) -> CorpusResult:
+    """Read every file, report what was unreadable, and merge duplicates into single papers."""
+    drafts: list[_Draft] = []
+    issues: list[ParseIssue] = []
+    for path in iter_files(paths):
+        file_drafts, file_issues = read_file(path)
+        drafts.extend(file_drafts)
+        issues.extend(file_issues)
+    return CorpusResult(papers=merge(drafts), issues=issues)
+
+
+def read_file(path: Path) -> tuple[list[_Draft], list[ParseIssue]]:
+    """Parse one file by its extension; never raises for bad content."""
+    name = path.name
+    if not path.exists():
+        return [], [ParseIssue(source=str(path), message="file not found")]
+    if path.suffix.lower() not in SUPPORTED:
+        return [], [ParseIssue(source=name, message=f"unsupported file type; use one of {', '.join(SUPPORTED)}")]
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        return [], [ParseIssue(source=name, message=f"file is {size // 2**20} MB, over the {MAX_FILE_BYTES // 2**20} MB limit; split it")]
+    text, issue = decode(path.read_bytes(), name)
+    if text is None:
+        return [], [issue] if issue else []
+    issues = [issue] if issue else []
+    if not text.strip():
+        return [], [ParseIssue(source=name, message="file is empty")]
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        drafts, more = parse_jsonl(text, name)
+    elif suffix == ".csv":
+        drafts, more = parse_csv(text, name)
+    else:
+        drafts, more = parse_page(text, name)
+    issues.extend(more)
+    if not drafts and not more:
+        issues.append(ParseIssue(source=name, message="no abstracts found"))
+    return drafts, issues
+
+
+def decode(data: bytes, name: str) -> tuple[str | None, ParseIssue | None]:
+    """UTF-8 text, or a readable fallback with a warning; binary files are refused."""
+    if b"\x00" in data[:8192]:
+        return None, ParseIssue(source=name, message="binary file (contains NUL bytes); expected UTF-8 text")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        warning = ParseIssue(
+            source=name,
+            message=f"not valid UTF-8 (byte {exc.start}); read as Windows-1252 — re-save the file as UTF-8",
+        )
+        return data.decode("cp1252", errors="replace"), warning
+
+
+def _is_noise(line: str) -> bool:
+    low = line.lower().strip()
+    if low in _NOISE_EXACT or low.startswith(_NOISE_PREFIXES) or _MONTH_DATE.match(low):
+        return True
+    # A bare label such as "Figures and Tables:" carries no content of its own.
+    return low.endswith(":") and len(low) < 40
+
+
+def _looks_like_abstract(line: str) -> bool:
+    # Titles are one short clause; abstracts run to several sentences.
+    return len(line) >= 400 or (len(line) >= 150 and len(_SENTENCE_END.findall(line)) >= 2)
+
+
+def _blocks(text: str) -> list[str]:
+    """Non-empty lines; an unlabelled line right under an abstract line continues that abstract."""
+    blocks: list[str] = []
+    previous_blank = True
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            previous_blank = True
+            continue
+        continues = (
+            not previous_blank
+            and blocks
+            and blocks[-1].lower().startswith("abstract:")
+            and not _LABEL.match(line)
+            and not _is_noise(line)
+        )
+        if continues:
+            blocks[-1] = f"{blocks[-1]} {line}"
+        else:
+            blocks.append(line)
+        previous_blank = False
+    return blocks
+
+
+def parse_page(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
+    """A scraped listing page: labelled or title-then-paragraph abstracts among page noise."""
+    drafts: list[_Draft] = []
+    issues: list[ParseIssue] = []
+    title: str | None = None
+    authors: list[str] = []
+    for block in _blocks(text):
+        label = _LABEL.match(block)
+        kind = label.group(1).lower() if label else None
+        body = block[label.end():].strip() if label else block
+        if kind in ("author", "authors"):
+            authors = split_authors(body)
+        elif kind == "title":
+            title = body or None
+        elif kind == "abstract" or (kind is None and _looks_like_abstract(block)):
+            if len(body) < MIN_ABSTRACT_CHARS:
+                issues.append(ParseIssue(source=source, message=f"abstract too short to use: {body[:60]!r}"))
+            else:
+                drafts.append(_Draft(abstract=body[:MAX_ABSTRACT_CHARS], source=source, title=title, authors=authors))
+            title, authors = None, []
+        elif not _is_noise(block) and len(block) <= 300:
+            title = block  # a short line is a title only if an abstract follows it
+    return drafts, issues
+
+
+def split_authors(value: object) -> list[str]:
+    """Authors from a list or a comma/semicolon separated string."""
+    if isinstance(value, list):
+        return [str(a).strip() for a in value if str(a).strip()]
+    if not isinstance(value, str):
+        return []
+    sep = ";" if ";" in value else ","
+    return [a.strip() for a in value.split(sep) if a.strip()]
+
+
+def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
+    """A draft, or the reason the record is unusable."""
+    keys = {str(k).strip().lower(): v for k, v in record.items()}
+    abstract = str(keys.get("abstract") or "").strip()
+    if not abstract:
+        return "missing 'abstract'"
+    if len(abstract) < MIN_ABSTRACT_CHARS:
+        return f"abstract shorter than {MIN_ABSTRACT_CHARS} characters"
+    year_raw = keys.get("year")
+    try:
+        year = int(str(year_raw)) if year_raw not in (None, "") else None
+    except ValueError:
+        year = None
+    title = str(keys.get("title") or "").strip() or None
+    url = str(keys.get("url") or "").strip() or None
+    given = str(keys.get("id") or "").strip() or None
+    return _Draft(
+        abstract=" ".join(abstract.split())[:MAX_ABSTRACT_CHARS],
+        source=source,
+        title=" ".join(title.split()) if title else None,
+        authors=split_authors(keys.get("authors")),
+        url=url,
+        year=year,
+        given_id=given,
+    )
+
+
+def parse_jsonl(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
+    """One JSON object per line: title, abstract, optional authors/url/year/id."""
+    drafts: list[_Draft] = []
+    issues: list[ParseIssue] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            issues.append(ParseIssue(source=source, line=number, message=f"not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(record, dict):
+            issues.append(ParseIssue(source=source, line=number, message="expected a JSON object"))
+            continue
+        draft = _draft_from_record(record, source)
+        if isinstance(draft, str):
+            issues.append(ParseIssue(source=source, line=number, message=draft))
+        else:
+            drafts.append(draft)
+    return drafts, issues
+
+
+def parse_csv(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
+    """A CSV with a header row naming at least an `abstract` column."""
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        columns = [c.strip().lower() for c in reader.fieldnames or []]
+    except csv.Error as exc:
+        return [], [ParseIssue(source=source, message=f"unreadable CSV ({exc})")]
+    if "abstract" not in columns:
+        shown = ", ".join(columns) or "none"
+        return [], [ParseIssue(source=source, message=f"CSV has no 'abstract' column (columns: {shown})")]
+    drafts: list[_Draft] = []
+    issues: list[ParseIssue] = []
+    try:
+        for number, row in enumerate(reader, start=2):
+            draft = _draft_from_record({k: v for k, v in row.items() if k is not None}, source)
+            if isinstance(draft, str):
+                issues.append(ParseIssue(source=source, line=number, message=draft))
+            else:
+                drafts.append(draft)
+    except csv.Error as exc:
+        issues.append(ParseIssue(source=source, message=f"CSV stopped being readable ({exc})"))
+    return drafts, issues
+
+
+def merge(drafts: list[_Draft]) -> list[Paper]:
+    """One paper per distinct abstract, in order of first appearance, keeping every source."""
+    groups: dict[str, list[_Draft]] = {}
+    for draft in drafts:
+        groups.setdefault(normalise(draft.abstract), []).append(draft)
+    papers: list[Paper] = []
+    for copies in groups.values():
+        first = copies[0]
+        title = next((c.title for c in copies if c.title), None)
+        papers.append(
+            Paper(
+                id=next((c.given_id for c in copies if c.given_id), None) or paper_id(first.abstract),
+                title=title or label_for(first.abstract),
+                has_title=title is not None,
+                abstract=first.abstract,
+                authors=next((c.authors for c in copies if c.authors), []),
+                sources=list(dict.fromkeys(c.source for c in copies)),
+                url=next((c.url for c in copies if c.url), None),
+                year=next((c.year for c in copies if c.year), None),
+            )
+        )
+    return papers

@@ -1,0 +1,402 @@
+"""Chroma + LlamaIndex ingestion: chunking, embedding, incremental and crash-safe upserts.
+
+Three collections: `chunks` and `sentences` hold LlamaIndex nodes (through ChromaVectorStore),
+`papers` holds one record per paper and is written last, so a paper only counts as ingested once
+all its vectors are in. The `papers` collection's metadata records what built the store.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Settings
+from .errors import StoreError
+from .text import split_sentences, tokenizer
+from .types import IngestReport, Paper, ParseIssue
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+PAPERS, CHUNKS, SENTENCES = "papers", "chunks", "sentences"
+MARKER = "assistant-store.json"
+JOURNAL = "ingest-journal.json"
+_KEEP = {"README.md", ".gitkeep", ".gitignore"}
+Progress = Callable[[int, int], None]
+
+
+def rebuild_hint(settings: Settings) -> str:
+    return f"rebuild it with `assistant ingest --rebuild` (store: {settings.chroma_url or settings.store_dir})"
+
+
+def _open_client(settings: Settings) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise StoreError(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}); "
+                "start it with `chroma run --path DIR --port N` or unset ASSISTANT_CHROMA_URL"
+            ) from None
+    store = Path(settings.store_dir)
+    _refuse_foreign(store)
+    store.mkdir(parents=True, exist_ok=True)
+    try:
+        client = chromadb.PersistentClient(path=str(store), settings=chroma_settings)
+        client.list_collections()
+    except Exception as exc:
+        raise StoreError(f"the store at {store} is unreadable ({type(exc).__name__}); {rebuild_hint(settings)}") from None
+    (store / MARKER).write_text(json.dumps({"kind": "abstract-assistant store"}) + "\n")
+    return client
+
+
+def _refuse_foreign(store: Path) -> None:
+    """Never write Chroma files into a directory that holds someone else's data."""
+    if not store.exists():
+        return
+    if not store.is_dir():
+        raise StoreError(f"ASSISTANT_STORE_DIR={store} is a file, not a directory; point it at a directory")
+    names = {p.name for p in store.iterdir()} - _KEEP
+    if names and MARKER not in names and "chroma.sqlite3" not in names:
+        raise StoreError(
+            f"{store} holds files that are not an Abstract Assistant store; "
+            "set ASSISTANT_STORE_DIR to an empty or new directory"
+        )
+
+
+def _forget_client(store: Path) -> None:
+    """Chroma caches one system per directory for the whole process; a failed open must not stick."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for key in {str(store), str(store.resolve())}:
+        SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+
+
+def reset_local_store(store: Path) -> None:
+    """Remove only what the assistant and Chroma wrote in `store`; anything else stays."""
+    if not store.exists():
+        return
+    _refuse_foreign(store)
+    for entry in store.iterdir():
+        if entry.name in _KEEP:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+@dataclass(frozen=True)
+class StoredPaper:
+    """A paper record as kept in the store, with the paths of the files it came from."""
+
+    paper: Paper
+    paths: tuple[str, ...]
+    content_hash: str
+
+
+class Store:
+    """The Chroma collections behind one assistant, checked against the settings that built them."""
+
+    def __init__(self, settings: Settings, *, rebuild: bool = False) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        try:
+            self.client = _open_client(settings)
+        except StoreError:
+            if not rebuild or settings.chroma_url:
+                raise
+            # Unreadable: only now remove the files Chroma and the assistant wrote, then start afresh.
+            _forget_client(Path(settings.store_dir))
+            reset_local_store(Path(settings.store_dir))
+            self.client = _open_client(settings)
+        if rebuild:
+            for name in (PAPERS, CHUNKS, SENTENCES):
+                if name in self._collection_names():
+                    self.client.delete_collection(name)
+            if not settings.chroma_url:
+                shutil.rmtree(Path(settings.store_dir) / "bm25", ignore_errors=True)
+        self.papers = self._collection(PAPERS, signed=True)
+        self.chunks = self._collection(CHUNKS)
+        self.sentences = self._collection(SENTENCES)
+
+    def _collection_names(self) -> set[str]:
+        return {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+
+    def _collection(self, name: str, signed: bool = False) -> Collection:
+        signature = self.settings.index_signature()
+        try:
+            if name in self._collection_names():
+                collection = self.client.get_collection(name, embedding_function=None)
+            else:
+                metadata: dict[str, Any] = {"hnsw:space": "cosine"}
+                if signed:
+                    metadata.update(signature)
+                collection = self.client.create_collection(name, metadata=metadata, embedding_function=None)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"the store's {name!r} collection is unreadable ({type(exc).__name__}); {rebuild_hint(self.settings)}") from None
+        if signed:
+            found = {k: str(v) for k, v in (collection.metadata or {}).items() if k in signature}
+            if found != signature:
+                raise StoreError(
+                    f"the store was built with {_describe(found)} but the settings ask for {_describe(signature)}; "
+                    f"{rebuild_hint(self.settings)}, or restore the settings that built it"
+                )
+        return collection
+
+    def vector_store(self, name: str) -> ChromaVectorStore:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.chunks if name == CHUNKS else self.sentences)
+
+    def count(self) -> int:
+        return self.papers.count()
+
+    def stored(self) -> dict[str, StoredPaper]:
+        """Every paper record, by id."""
+        result = self.papers.get(include=["documents", "metadatas"])
+        out: dict[str, StoredPaper] = {}
+        for pid, doc, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or []):
+            out[pid] = _record_to_paper(pid, doc or "", dict(meta or {}))
+        return out
+
+    def sentences_of(self, paper_ids: Sequence[str]) -> dict[str, list[tuple[str, list[float]]]]:
+        """Each paper's sentences with their stored vectors, in abstract order."""
+        if not paper_ids:
+            return {}
+        got = self.sentences.get(
+            where={"paper_id": {"$in": list(paper_ids)}}, include=["documents", "metadatas", "embeddings"]
+        )
+        rows: dict[str, list[tuple[int, str, list[float]]]] = {}
+        for doc, meta, vec in zip(got["documents"] or [], got["metadatas"] or [], got["embeddings"]):
+            rows.setdefault(str(meta["paper_id"]), []).append((int(meta["position"]), doc or "", list(vec)))
+        return {pid: [(text, vec) for _, text, vec in sorted(items)] for pid, items in rows.items()}
+
+
+def _describe(signature: dict[str, str]) -> str:
+    if not signature:
+        return "unknown settings"
+    return f"model {signature.get('embed_model')}, chunks {signature.get('chunk_size')}/{signature.get('chunk_overlap')}"
+
+
+def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPaper:
+    paper = Paper(
+        id=pid,
+        title=str(meta.get("title", "")),
+        abstract=abstract,
+        authors=json.loads(str(meta.get("authors", "[]"))),
+        sources=json.loads(str(meta.get("sources", "[]"))),
+        url=str(meta.get("url")) or None,
+        year=int(meta["year"]) if meta.get("year") else None,
+        has_title=bool(meta.get("has_title", True)),
+    )
+    return StoredPaper(paper=paper, paths=tuple(json.loads(str(meta.get("paths", "[]")))), content_hash=str(meta.get("hash", "")))
+
+
+def _paper_metadata(paper: Paper, paths: Iterable[str]) -> dict[str, Any]:
+    return {
+        "title": paper.title,
+        "has_title": paper.has_title,
+        "authors": json.dumps(paper.authors),
+        "sources": json.dumps(paper.sources),
+        "paths": json.dumps(sorted(set(paths))),
+        "url": paper.url or "",
+        "year": paper.year or 0,
+        "hash": paper.content_hash,
+    }
+
+
+class Indexer:
+    """Embeds papers into a Store: new ones added, changed ones replaced, removed ones deleted."""
+
+    def __init__(self, store: Store, embedder: BaseEmbedding, settings: Settings) -> None:
+        from llama_index.core.node_parser import SentenceSplitter
+
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.splitter = SentenceSplitter(
+            chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, tokenizer=tokenizer()
+        )
+
+    def chunk_texts(self, paper: Paper) -> list[str]:
+        return [c for c in self.splitter.split_text(paper.abstract) if c.strip()]
+
+    @staticmethod
+    def embed_text(paper: Paper, chunk: str) -> str:
+        """What the model reads for a chunk: the title gives every chunk its paper's topic."""
+        return f"{paper.title}. {chunk}" if paper.has_title else chunk
+
+    def sync(
+        self,
+        papers: Sequence[Paper],
+        paths_of: dict[str, list[str]],
+        scope: Sequence[Path],
+        issues: Sequence[ParseIssue] = (),
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Bring the store in line with `papers`, the complete content of the files in `scope`."""
+        with self.store._lock:
+            self._recover_journal()
+            stored = self.store.stored()
+            incoming: dict[str, Paper] = {}
+            for paper in papers:
+                previous = stored.get(paper.id)
+                outside = [p for p in (previous.paths if previous else ()) if not _within(p, scope)]
+                keep_sources = [s for s, p in zip(previous.paper.sources, previous.paths) if p in outside] if previous else []
+                incoming[paper.id] = paper.model_copy(
+                    update={"sources": list(dict.fromkeys(keep_sources + paper.sources))}
+                )
+                paths_of[paper.id] = sorted(set(outside) | set(paths_of.get(paper.id, [])))
+            new = [p for pid, p in incoming.items() if pid not in stored]
+            changed = [p for pid, p in incoming.items() if pid in stored and stored[pid].content_hash != p.content_hash]
+            relabelled = [
+                p
+                for pid, p in incoming.items()
+                if pid in stored
+                and stored[pid].content_hash == p.content_hash
+                and (stored[pid].paper.sources != p.sources or list(stored[pid].paths) != paths_of[pid])
+            ]
+            removed = [
+                pid for pid, sp in stored.items() if pid not in incoming and sp.paths and all(_within(p, scope) for p in sp.paths)
+            ]
+            chunks = self._embed_all(new + changed, paths_of, progress)
+            if relabelled:
+                self.store.papers.update(
+                    ids=[p.id for p in relabelled], metadatas=[_paper_metadata(p, paths_of[p.id]) for p in relabelled]
+                )
+            self._delete(removed)
+            if removed:
+                self.store.papers.delete(ids=removed)
+            return IngestReport(
+                new=len(new),
+                updated=len(changed),
+                unchanged=len(incoming) - len(new) - len(changed),
+                removed=len(removed),
+                skipped=len(issues),
+                chunks_embedded=chunks,
+                issues=list(issues),
+            )
+
+    def _embed_all(self, todo: list[Paper], paths_of: dict[str, list[str]], progress: Progress | None) -> int:
+        batch = max(1, self.settings.embed_batch_size // 4)
+        total = 0
+        for start in range(0, len(todo), batch):
+            group = todo[start : start + batch]
+            total += self._embed_group(group, paths_of)
+            if progress:
+                progress(min(start + batch, len(todo)), len(todo))
+        return total
+
+    def _embed_group(self, group: list[Paper], paths_of: dict[str, list[str]]) -> int:
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        texts: list[str] = []
+        plan: list[tuple[Paper, str, int, str]] = []  # paper, kind, position, node text
+        for paper in group:
+            for i, chunk in enumerate(self.chunk_texts(paper)):
+                plan.append((paper, "chunk", i, chunk))
+                texts.append(self.embed_text(paper, chunk))
+            for i, sentence in enumerate(split_sentences(paper.abstract)):
+                plan.append((paper, "sentence", i, sentence))
+                texts.append(sentence)
+        vectors = self.embedder.get_text_embedding_batch(texts)
+        nodes: dict[str, list[TextNode]] = {"chunk": [], "sentence": []}
+        sums: dict[str, list[float]] = {}
+        for (paper, kind, position, text), vector in zip(plan, vectors):
+            node = TextNode(
+                id_=f"{paper.id}:{kind[0]}{position}",
+                text=text,
+                embedding=vector,
+                metadata={"paper_id": paper.id, "title": paper.title, "position": position, "kind": kind},
+                excluded_embed_metadata_keys=["paper_id", "position", "kind"],
+                excluded_llm_metadata_keys=["paper_id", "position", "kind"],
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=paper.id)
+            nodes[kind].append(node)
+            if kind == "chunk":
+                acc = sums.setdefault(paper.id, [0.0] * len(vector))
+                sums[paper.id] = [a + b for a, b in zip(acc, vector)]
+        ids = [p.id for p in group]
+        self._write_journal(ids)
+        self._delete(ids)
+        self.store.vector_store(CHUNKS).add(nodes["chunk"])
+        self.store.vector_store(SENTENCES).add(nodes["sentence"])
+        self.store.papers.upsert(
+            ids=ids,
+            documents=[p.abstract for p in group],
+            metadatas=[_paper_metadata(p, paths_of.get(p.id, [])) for p in group],
+            embeddings=[_unit(sums[p.id]) for p in group],
+        )
+        self._clear_journal()
+        return len(nodes["chunk"])
+
+    def _delete(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        where = {"paper_id": {"$in": list(ids)}}
+        self.store.chunks.delete(where=where)
+        self.store.sentences.delete(where=where)
+
+    # The journal names the papers being written, so a killed ingest leaves no orphan vectors.
+    def _journal_path(self) -> Path:
+        return Path(self.settings.store_dir) / JOURNAL
+
+    def _write_journal(self, ids: list[str]) -> None:
+        path = self._journal_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(ids))
+        tmp.replace(path)
+
+    def _clear_journal(self) -> None:
+        self._journal_path().unlink(missing_ok=True)
+
+    def _recover_journal(self) -> None:
+        path = self._journal_path()
+        if not path.exists():
+            return
+        try:
+            ids = [str(i) for i in json.loads(path.read_text())]
+        except (ValueError, OSError):
+            ids = []
+        present = set(self.store.papers.get(ids=ids, include=[])["ids"]) if ids else set()
+        self._delete([i for i in ids if i not in present])
+        self._clear_journal()
+
+
+def _within(path: str, scope: Sequence[Path]) -> bool:
+    """Whether a stored source path was re-read by this ingest (a scoped file or under a scoped folder)."""
+    p = Path(path)
+    for s in scope:
+        if p == s or s in p.parents:
+            return True
+    return False
+
+
+def _unit(vector: list[float]) -> list[float]:
+    norm = sum(v * v for v in vector) ** 0.5 or 1.0
+    return [v / norm for v in vector]

@@ -1,0 +1,196 @@
+"""Question -> ranked papers: dense chunk and sentence vectors (Chroma) and BM25, fused by reciprocal rank.
+
+Every retriever here is a LlamaIndex retriever; `PaperRetriever` returns one node per paper whose
+text is that paper's best-matching chunk and whose metadata carries each signal's raw score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+from .config import RetrievalMode, Settings
+from .types import Paper
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from .index import Store
+
+BM25_DIR = "bm25"
+
+
+def corpus_fingerprint(papers: Sequence[Paper]) -> str:
+    """Changes whenever any paper's indexed content changes, so a stale keyword index is never used."""
+    digest = hashlib.sha256()
+    for paper in sorted(papers, key=lambda p: p.id):
+        digest.update(f"{paper.id}:{paper.content_hash};".encode())
+    return digest.hexdigest()[:16]
+
+
+class KeywordIndex:
+    """BM25 over whole papers (title + abstract), persisted beside the store and rebuilt when stale."""
+
+    def __init__(self, papers: Sequence[Paper], cache_dir: Path | None) -> None:
+        self.fingerprint = corpus_fingerprint(papers)
+        self.retriever = self._load(cache_dir) if cache_dir else None
+        if self.retriever is None:
+            self.retriever = self._build(papers)
+            if cache_dir:
+                self._save(cache_dir)
+
+    @staticmethod
+    def _build(papers: Sequence[Paper]) -> Any:
+        import Stemmer
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        nodes = [TextNode(id_=p.id, text=f"{p.title}\n{p.abstract}" if p.has_title else p.abstract) for p in papers]
+        return BM25Retriever.from_defaults(nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="en")
+
+    def _load(self, cache_dir: Path) -> Any:
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        stamp = cache_dir / BM25_DIR / "fingerprint"
+        try:
+            if stamp.read_text().strip() != self.fingerprint:
+                return None
+            return BM25Retriever.from_persist_dir(str(cache_dir / BM25_DIR), show_progress=False)
+        except (OSError, ValueError, KeyError):
+            return None  # missing or damaged: rebuild
+
+    def _save(self, cache_dir: Path) -> None:
+        target = cache_dir / BM25_DIR
+        tmp = cache_dir / f"{BM25_DIR}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self.retriever.persist(str(tmp), show_progress=False)
+        (tmp / "fingerprint").write_text(self.fingerprint)
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.replace(target)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """(paper id, BM25 score) best first; empty when no query term is in the corpus."""
+        self.retriever.similarity_top_k = min(k, len(self.retriever.corpus))
+        hits = self.retriever.retrieve(query)
+        return [(h.node.node_id, float(h.score or 0.0)) for h in hits if (h.score or 0.0) > 0]
+
+
+@dataclass
+class Signals:
+    """Why a paper was retrieved: its rank and raw score under each retriever."""
+
+    ranks: dict[str, int] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    best_chunk: str = ""
+
+
+class PaperRetriever(BaseRetriever):
+    """Dense, BM25 or hybrid retrieval, de-duplicated to papers."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: BaseEmbedding,
+        keyword: KeywordIndex,
+        papers: dict[str, Paper],
+        settings: Settings,
+        mode: RetrievalMode | None = None,
+        k: int | None = None,
+    ) -> None:
+        from llama_index.core import VectorStoreIndex
+
+        super().__init__()
+        self.settings = settings
+        self.mode: RetrievalMode = mode or settings.retrieval_mode
+        self.k = k or settings.top_k
+        self.embedder = embedder
+        self.keyword = keyword
+        self.papers = papers
+        self._dense = {
+            name: VectorStoreIndex.from_vector_store(store.vector_store(name), embed_model=embedder).as_retriever(
+                similarity_top_k=settings.candidate_depth
+            )
+            for name in ("chunks", "sentences")
+        }
+        self._embed_lock = threading.Lock()
+
+    def embed_query(self, question: str) -> list[float]:
+        with self._embed_lock:  # the torch model is shared; one forward pass at a time is fastest on 2 cores
+            return self.embedder.get_query_embedding(question)
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        signals = self.signals(query_bundle)
+        fused = self.fuse(signals)
+        out: list[NodeWithScore] = []
+        for pid, score in fused[: self.k]:
+            paper = self.papers.get(pid)
+            if paper is None:
+                continue
+            s = signals[pid]
+            node = TextNode(
+                id_=pid,
+                text=s.best_chunk or paper.abstract,
+                metadata={"paper_id": pid, "title": paper.title, **{f"score_{k}": v for k, v in s.scores.items()}},
+            )
+            out.append(NodeWithScore(node=node, score=score))
+        return out
+
+    def signals(self, query_bundle: QueryBundle) -> dict[str, Signals]:
+        """Each candidate paper's ranks and scores under every retriever the mode uses."""
+        signals: dict[str, Signals] = {}
+        depth = self.settings.candidate_depth
+        if self.mode in ("dense", "hybrid"):
+            if query_bundle.embedding is None:
+                query_bundle.embedding = self.embed_query(query_bundle.query_str)
+            for name in ("chunks", "sentences"):
+                rank = 0
+                for hit in self._dense[name].retrieve(query_bundle):
+                    pid = str(hit.node.metadata.get("paper_id"))
+                    s = signals.setdefault(pid, Signals())
+                    if name not in s.ranks:
+                        rank += 1
+                        s.ranks[name] = rank
+                        s.scores[name] = _cosine(hit.score)
+                        if name == "chunks":
+                            s.best_chunk = hit.node.get_content()
+        if self.mode in ("bm25", "hybrid"):
+            for rank, (pid, score) in enumerate(self.keyword.search(query_bundle.query_str, depth), start=1):
+                s = signals.setdefault(pid, Signals())
+                s.ranks["bm25"] = rank
+                s.scores["bm25"] = score
+        return signals
+
+    def fuse(self, signals: dict[str, Signals]) -> list[tuple[str, float]]:
+        """Weighted reciprocal-rank fusion; a single-signal mode reduces to that signal's order."""
+        weights = {
+            "chunks": self.settings.weight_chunks,
+            "sentences": self.settings.weight_sentences,
+            "bm25": self.settings.weight_bm25,
+        }
+        if self.mode == "dense":
+            weights["bm25"] = 0.0
+        elif self.mode == "bm25":
+            weights["chunks"] = weights["sentences"] = 0.0
+            weights["bm25"] = 1.0
+        k = self.settings.rrf_k
+        scored = {
+            pid: sum(weights[name] / (k + rank) for name, rank in s.ranks.items()) for pid, s in signals.items()
+        }
+        ranked = sorted((item for item in scored.items() if item[1] > 0), key=lambda kv: (-kv[1], kv[0]))
+        return ranked
+
+
+def _cosine(similarity: float | None) -> float:
+    """ChromaVectorStore reports exp(-distance); with cosine space distance = 1 - cos."""
+    if not similarity:
+        return 0.0
+    return 1.0 + math.log(similarity)

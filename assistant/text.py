@@ -1,0 +1,83 @@
+"""Text utilities shared by indexing, retrieval and answering: sentences, tokens, content terms."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+# Short, common English words and research boilerplate that say nothing about a topic.
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers him his how i if in into is it its itself just me more most my no nor not
+    now of off on once only or other our ours out over own same she should so some such than that the their
+    theirs them then there these they this those through to too under until up very was we were what when
+    where which while who whom why will with would you your yours paper papers work works study studies
+    show shows shown propose proposes proposed present presents approach method methods result results
+    use used using based new novel via whether however thus therefore further also may might many much
+    one two three several various well given within without across among per etc e g i e et al
+    abstract abstracts corpus tell know anything something does do did say says said describe described
+    explain explains find found paper's authors author researchers anyone""".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (hyphenated words kept whole)."""
+    return _WORD.findall(text.lower())
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match 'networks'~'network', 'learning'~'learned'."""
+    for suffix in ("ational", "ization", "ations", "ation", "ings", "ing", "ness", "ies", "ed", "es", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed words that carry meaning: no stopwords, no one-letter tokens."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+@lru_cache(maxsize=1)
+def _sentence_tokenizer() -> Callable[[str], list[str]]:
+    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
+
+    return split_by_sentence_tokenizer()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of an abstract; pieces the tokenizer cut at 'i.i.d.'-style dots are glued back."""
+    pieces = [p.strip() for p in _sentence_tokenizer()(text) if p.strip()]
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and (piece[0].islower() or len(piece) < 25 or not re.search(r"[.!?:)\]]$", merged[-1])):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return merged
+
+
+@lru_cache(maxsize=1)
+def _encoding() -> Callable[[str], list[int]]:
+    import llama_index.core
+    import tiktoken
+
+    # llama-index-core ships cl100k_base; point tiktoken at it so nothing is downloaded.
+    os.environ.setdefault(
+        "TIKTOKEN_CACHE_DIR", os.path.join(os.path.dirname(llama_index.core.__file__), "_static", "tiktoken_cache")
+    )
+    enc = tiktoken.get_encoding("cl100k_base")
+    return lambda s: enc.encode(s, disallowed_special=())
+
+
+def tokenizer() -> Callable[[str], list[int]]:
+    """The tiktoken tokenizer used for chunking and prompt budgets."""
+    return _encoding()
+
+
+def count_tokens(text: str) -> int:
+    return len(_encoding()(text))

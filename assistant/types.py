@@ -1,0 +1,135 @@
+"""Pure data: the nouns of the assistant. No I/O here."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Paper(_Record):
+    """One distinct abstract, however many files it appeared in."""
+
+    id: str
+    title: str
+    abstract: str
+    authors: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    url: str | None = None
+    year: int | None = None
+    has_title: bool = True  # False when `title` is a label made from the abstract
+
+    @property
+    def content_hash(self) -> str:
+        from hashlib import sha256
+
+        blob = "\x1f".join([self.title, self.abstract, ";".join(self.authors), self.url or "", str(self.year)])
+        return sha256(blob.encode()).hexdigest()[:16]
+
+
+class ParseIssue(_Record):
+    """A file or line that could not be (fully) read; reported, never fatal."""
+
+    source: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.message}"
+
+
+class Passage(_Record):
+    """A retrieved piece of evidence, one per paper."""
+
+    paper_id: str
+    title: str
+    score: float
+    text: str
+
+
+class Citation(_Record):
+    """A resolved [n] marker: which paper it points to and the sentence that supports it."""
+
+    n: int
+    paper_id: str
+    title: str
+    quote: str
+
+
+class Answer(_Record):
+    """A cited answer. `text` has only resolvable [n] markers; `raw_text` is what was composed."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    settings_hash: str
+    mode: str = "extractive"
+    raw_text: str = ""
+    notice: str | None = None
+    dropped_markers: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    passages: list[Passage] = Field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        """The stable shape printed by `assistant ask --json`."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.model_dump() for c in self.citations],
+            "settings_hash": self.settings_hash,
+            "mode": self.mode,
+            "notice": self.notice,
+        }
+
+
+class IngestReport(_Record):
+    """What one ingest did."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: int = 0
+    chunks_embedded: int = 0
+    issues: list[ParseIssue] = Field(default_factory=list)
+
+    def summary(self) -> str:
+        line = (
+            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed, {self.skipped} skipped"
+        )
+        if not self.new and not self.updated:
+            line += " (nothing embedded)"
+        return line
+
+
+class TextDelta(_Record):
+    """Streamed piece of answer text."""
+
+    kind: Literal["text"] = "text"
+    text: str
+
+
+class Status(_Record):
+    """Progress note for the page: retrieving, writing, ..."""
+
+    kind: Literal["status"] = "status"
+    stage: str
+
+
+class Final(_Record):
+    """Last event of a stream: the validated answer."""
+
+    kind: Literal["final"] = "final"
+    answer: Answer
+
+
+Event = TextDelta | Status | Final

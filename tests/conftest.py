@@ -1,0 +1,61 @@
+"""Shared fixtures: every test runs offline against real Chroma stores in temporary folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+QUESTIONS = ROOT / "tests" / "questions.jsonl"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's .env, keys or store: each starts from defaults in a temp folder."""
+    for name in list(os.environ):
+        if name.startswith(("ASSISTANT_", "OPENAI_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # so a stray .env or store/ in the repo is never read
+    monkeypatch.setenv("ASSISTANT_SEEDS_DIR", str(SEEDS))
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(tmp_path / "store"))
+
+
+@pytest.fixture(scope="session")
+def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the four seed files ingested, built once per test session (read-only by convention)."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    store = tmp_path_factory.mktemp("seeded") / "store"
+    report = Assistant(Settings(store_dir=store, seeds_dir=SEEDS)).ingest()
+    assert report.new == 74, report
+    return store
+
+
+@pytest.fixture()
+def store_copy(seeded_store: Path, tmp_path: Path) -> Path:
+    """A private copy of the seeded store, for tests that change it."""
+    target = tmp_path / "store-copy"
+    shutil.copytree(seeded_store, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def assistant(seeded_store: Path) -> Iterator[object]:
+    """One Assistant over the seeded store, shared by the read-only tests."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    yield Assistant(Settings(store_dir=seeded_store, seeds_dir=SEEDS))
+
+
+def load_questions() -> list[dict[str, object]]:
+    return [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]

@@ -1,0 +1,60 @@
+"""Extractive answers: every marker resolves, quotes come from the cited abstract, unrelated questions abstain."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import load_questions
+
+from assistant.answer import attribute
+from assistant.api import Assistant
+from assistant.cite import markers
+from assistant.prompts import CANNOT_ANSWER
+from assistant.types import Paper
+
+
+def _check_cited(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.text
+    assert answer.citations
+    assert set(markers(answer.text)) == {c.n for c in answer.citations}
+    by_id = {p.id: p for p in assistant.papers()}
+    for citation in answer.citations:
+        assert citation.quote in by_id[citation.paper_id].abstract
+    for sentence in answer.text.replace("]. ", "].\n").splitlines():
+        assert markers(sentence), f"uncited sentence: {sentence}"
+
+
+def test_answer_cites_every_sentence(assistant: Assistant) -> None:
+    _check_cited(assistant, "What does the neural tangent kernel describe during training?")
+    _check_cited(assistant, "Which methods make post-training quantization more accurate?")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the best way to bake sourdough bread?",
+        "Who won the football world cup in 1998?",
+        "How do I change a bicycle tyre?",
+    ],
+)
+def test_unrelated_questions_abstain(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.abstained
+    assert answer.text.startswith(CANNOT_ANSWER)
+    assert answer.citations == []
+
+
+def test_every_marker_resolves_on_the_whole_question_set(assistant: Assistant) -> None:
+    for case in load_questions():
+        answer = assistant.ask(str(case["question"]))
+        assert all(1 <= n <= len(answer.citations) for n in markers(answer.text)), case["id"]
+        assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+def test_first_person_becomes_the_authors() -> None:
+    titled = Paper(id="x", title="Go Wider", abstract="...")
+    untitled = Paper(id="y", title="label", abstract="...", has_title=False)
+    assert attribute("In this paper, we propose X.", titled) == "The authors of “Go Wider” propose X."
+    assert attribute("We prove Y.", untitled) == "The authors prove Y."
+    assert attribute("This paper studies Z.", titled) == "“Go Wider” studies Z."
+    assert attribute("Weights matter.", titled) == "Weights matter."

@@ -1,0 +1,71 @@
+"""The Python API: shapes, follow-ups, bad questions and concurrent use."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from assistant.api import Assistant, followup_query
+from assistant.errors import InvalidQuestion
+from assistant.types import Final, Status, TextDelta
+
+
+def test_papers_have_the_documented_fields(assistant: Assistant) -> None:
+    papers = assistant.papers()
+    assert len(papers) == 74
+    p = papers[0]
+    assert p.id and p.title and p.abstract and isinstance(p.authors, list) and p.sources
+
+
+def test_retrieve_returns_passages(assistant: Assistant) -> None:
+    passages = assistant.retrieve("hypernetworks predicting weights", k=3)
+    assert [type(p).__name__ for p in passages] == ["Passage"] * 3
+    assert "Hypernetwork" in passages[0].title
+
+
+def test_ask_records_the_settings_hash(assistant: Assistant) -> None:
+    answer = assistant.ask("What is symbolic autoencoding?")
+    assert answer.settings_hash == assistant.settings.settings_hash()
+    assert len(answer.settings_hash) == 12
+
+
+def test_stream_yields_status_text_then_final(assistant: Assistant) -> None:
+    events = list(assistant.stream("How can plain CNNs compete with ResNets?"))
+    assert isinstance(events[0], Status)
+    assert isinstance(events[-1], Final)
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert text == events[-1].answer.text
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t ", "x" * 1_000_000])
+def test_bad_questions_raise_a_clear_error(assistant: Assistant, bad: str) -> None:
+    with pytest.raises(InvalidQuestion) as info:
+        assistant.ask(bad)
+    assert "question" in str(info.value)
+
+
+def test_followups_carry_the_previous_subject() -> None:
+    history = [{"role": "user", "content": "What is a neural process?"}, {"role": "assistant", "content": "..."}]
+    assert followup_query("How is it trained?", history) == "What is a neural process? How is it trained?"
+    assert followup_query("Which papers study quantization of transformer weights after training?", history).startswith("Which")
+    assert followup_query("And its limits?", [("What is NTK?", "...")]) == "What is NTK? And its limits?"
+
+
+def test_followup_answer_stays_on_subject(assistant: Assistant) -> None:
+    history = [{"role": "user", "content": "What are martingale posterior neural processes?"}]
+    answer = assistant.ask("What problem do they address?", history=history)
+    assert any("Martingale" in c.title for c in answer.citations)
+
+
+def test_concurrent_asks_match_sequential(assistant: Assistant) -> None:
+    questions = [
+        "What is the neural tangent kernel?",
+        "How does SaRA fine-tune diffusion models?",
+        "Which paper uses random search for sparse architectures?",
+        "What is the canonical representation hypothesis?",
+    ] * 4
+    sequential = [assistant.ask(q).text for q in questions]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        concurrent = list(pool.map(lambda q: assistant.ask(q).text, questions))
+    assert concurrent == sequential

@@ -1,0 +1,26 @@
+"""Citation markers: parsing, validation, renumbering."""
+
+from __future__ import annotations
+
+from assistant.cite import all_resolve, format_references, markers, validate
+
+
+def test_markers_parse_groups_and_repeats() -> None:
+    assert markers("A [1]. B [2, 3]. C [1][4].") == [1, 2, 3, 1, 4]
+
+
+def test_validate_drops_unknown_and_renumbers_by_first_use() -> None:
+    checked = validate("First [3]. Second [7]. Third [1, 3]. Fourth [0].", n_sources=3)
+    assert checked.text == "First [1]. Second. Third [2][1]. Fourth."
+    assert checked.sources == [3, 1]
+    assert checked.dropped == 2
+    assert all_resolve(checked.text, len(checked.sources))
+
+
+def test_validate_without_markers_is_identity() -> None:
+    checked = validate("No citations here.", n_sources=2)
+    assert (checked.text, checked.sources, checked.dropped) == ("No citations here.", [], 0)
+
+
+def test_references_are_numbered() -> None:
+    assert format_references([(1, "A"), (2, "B")]) == "[1] A\n[2] B"

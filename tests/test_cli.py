@@ -1,0 +1,92 @@
+"""The `assistant` command: JSON shapes, exit codes, and a real subprocess run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.prompts import CANNOT_ANSWER
+
+
+@pytest.fixture()
+def on_seeded_store(monkeypatch: pytest.MonkeyPatch, seeded_store: Path) -> Path:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(seeded_store))
+    return seeded_store
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_papers_json_lists_74(on_seeded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "papers", "--json")
+    papers = json.loads(out)
+    assert code == 0 and len(papers) == 74
+    assert set(papers[0]) >= {"id", "title", "authors", "abstract", "sources"}
+
+
+def test_ask_json_shape(on_seeded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "ask", "How do hypernetworks stay stable during training?", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert set(data) >= {"question", "answer", "abstained", "citations", "settings_hash"}
+    assert data["citations"] and set(data["citations"][0]) == {"n", "paper_id", "title", "quote"}
+
+
+def test_ask_abstains_in_json(on_seeded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "ask", "What temperature should I roast a chicken at?", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["abstained"] and data["answer"].startswith(CANNOT_ANSWER)
+
+
+def test_retrieve_json(on_seeded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "retrieve", "flow matching", "-k", "3", "--mode", "bm25", "--json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 3 and set(rows[0]) == {"paper_id", "title", "score", "text"}
+
+
+def test_ingest_twice_embeds_nothing(store_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store_copy))
+    code, out, _ = _run(capsys, "ingest")
+    assert code == 0 and out.strip() == "0 new, 0 updated, 74 unchanged, 0 removed, 0 skipped (nothing embedded)"
+
+
+def test_ingest_warns_about_broken_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.txt").write_bytes(b"\x00\x00binary")
+    good = "Abstract:" + "We measure things carefully and report what we find in detail. " * 4 + "\n"
+    (tmp_path / "good.txt").write_text(good)
+    code, out, err = _run(capsys, "ingest", str(tmp_path))
+    assert code == 0 and out.startswith("1 new")
+    assert "bad.txt" in err and "binary" in err
+
+
+@pytest.mark.parametrize("question", ["", "   "])
+def test_empty_question_exits_2_without_traceback(on_seeded_store: Path, capsys: pytest.CaptureFixture[str], question: str) -> None:
+    code, out, err = _run(capsys, "ask", question)
+    assert code == 2 and out == ""
+    assert err.startswith("error: the question is empty") and "Traceback" not in err
+
+
+def test_real_subprocess_help_is_fast_and_ask_works(seeded_store: Path) -> None:
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(seeded_store)}
+    start = time.perf_counter()
+    help_run = subprocess.run([sys.executable, "-m", "assistant.cli", "--help"], capture_output=True, text=True, env=env)
+    assert help_run.returncode == 0 and "example:" in help_run.stdout
+    assert time.perf_counter() - start < 5  # the ML stack is not imported for --help
+    probe = "import sys, assistant.cli; assistant.cli._parser(); print(sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'llama_index', 'chromadb'}))"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
+    ask = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "What is the Neural Tangent Kernel?"],
+        capture_output=True, text=True, env=env,
+    )
+    assert ask.returncode == 0, ask.stderr
+    assert "[1]" in ask.stdout and "References:" in ask.stdout

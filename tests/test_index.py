@@ -1,0 +1,110 @@
+"""Incremental, crash-safe ingestion into a real on-disk Chroma store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.api import Assistant
+from assistant.config import Settings
+from assistant.errors import StoreError
+from assistant.index import JOURNAL, Indexer, Store
+
+TEMPLATE = (
+    "Abstract:We study topic {n} in depth. The method for topic {n} improves accuracy on standard benchmarks "
+    "while using fewer parameters than prior work. Experiments on {n} data sets confirm the analysis.\n"
+)
+
+
+def _write(folder: Path, names: list[int]) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / "a.txt").write_text("".join(TEMPLATE.format(n=n) for n in names))
+
+
+def test_second_ingest_embeds_nothing_then_updates_and_removes(tmp_path: Path) -> None:
+    seeds = tmp_path / "mine"
+    _write(seeds, [1, 2, 3])
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    first = Assistant(settings).ingest()
+    assert (first.new, first.unchanged, first.chunks_embedded) == (3, 0, 3)
+    again = Assistant(settings).ingest()
+    assert (again.new, again.updated, again.unchanged, again.removed, again.chunks_embedded) == (0, 0, 3, 0, 0)
+    assert "nothing embedded" in again.summary()
+    _write(seeds, [1, 2, 4])
+    third = Assistant(settings).ingest()
+    assert (third.new, third.unchanged, third.removed) == (1, 2, 1)
+    store = Store(settings)
+    assert store.count() == 3
+    ids = set(store.stored())
+    chunk_ids = {m["paper_id"] for m in store.chunks.get(include=["metadatas"])["metadatas"]}
+    assert chunk_ids == ids  # no orphans left by the removal
+
+
+def test_adding_a_file_keeps_the_seeds(tmp_path: Path, store_copy: Path) -> None:
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps({"title": "Purring kittens", "abstract": TEMPLATE.format(n=9)[9:]}) + "\n")
+    a = Assistant(Settings(store_dir=store_copy))
+    report = a.ingest([extra])
+    assert (report.new, report.removed) == (1, 0)
+    assert len(a.papers()) == 75
+    assert a.retrieve("purring kittens", k=1)[0].title == "Purring kittens"
+    assert a.ingest().summary().startswith("0 new, 0 updated, 74 unchanged, 0 removed")
+    assert len(a.papers()) == 75
+
+
+def test_store_built_with_other_settings_is_refused(store_copy: Path) -> None:
+    with pytest.raises(StoreError, match="ingest --rebuild"):
+        Store(Settings(store_dir=store_copy, chunk_size=200))
+
+
+def test_foreign_directory_is_refused_and_left_alone(tmp_path: Path) -> None:
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"meow")
+    with pytest.raises(StoreError, match="not an Abstract Assistant store"):
+        Store(Settings(store_dir=foreign))
+    assert [p.name for p in foreign.iterdir()] == ["cat.jpg"]
+
+
+def test_corrupt_store_says_how_to_rebuild(tmp_path: Path) -> None:
+    store = tmp_path / "s"
+    store.mkdir()
+    (store / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="ingest --rebuild"):
+        Store(Settings(store_dir=store))
+    seeds = tmp_path / "mine"
+    _write(seeds, [1])
+    report = Assistant(Settings(store_dir=store, seeds_dir=seeds)).ingest(rebuild=True)
+    assert report.new == 1
+
+
+def test_interrupted_ingest_leaves_no_orphans(tmp_path: Path) -> None:
+    seeds = tmp_path / "mine"
+    _write(seeds, [1, 2])
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    Assistant(settings).ingest()
+    store = Store(settings)
+    # Simulate a kill between writing a paper's vectors and its record.
+    from llama_index.core.schema import TextNode
+
+    orphan = TextNode(id_="ghost:c0", text="ghost", embedding=[0.1] * 384, metadata={"paper_id": "ghost", "position": 0})
+    store.vector_store("chunks").add([orphan])
+    (Path(settings.store_dir) / JOURNAL).write_text(json.dumps(["ghost"]))
+    Assistant(settings).ingest()
+    metas = Store(settings).chunks.get(include=["metadatas"])["metadatas"]
+    assert "ghost" not in {m["paper_id"] for m in metas}
+    assert not (Path(settings.store_dir) / JOURNAL).exists()
+
+
+def test_chunks_fit_the_embedding_window(assistant: Assistant) -> None:
+    from assistant.providers import EMBED_MAX_TOKENS
+
+    indexer = Indexer(assistant._open_store(), assistant.embedder, assistant.settings)
+    wordpieces = assistant.embedder._model.tokenizer
+    longest = 0
+    for paper in assistant.papers():
+        for chunk in indexer.chunk_texts(paper):
+            longest = max(longest, len(wordpieces(indexer.embed_text(paper, chunk))["input_ids"]))
+    assert longest <= EMBED_MAX_TOKENS

@@ -1,0 +1,35 @@
+"""What ships: every prompt file loads with its slots, and .env.example documents every setting."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from assistant.config import Settings
+from assistant.prompts import CANNOT_ANSWER, SLOTS, PromptError, load, slots_of
+
+
+@pytest.mark.parametrize("name", sorted(SLOTS))
+def test_bundled_prompts_load(name: str) -> None:
+    assert slots_of(load(name)) == SLOTS[name]
+
+
+def test_system_prompt_carries_the_shared_abstention_sentence() -> None:
+    text = load("answer_system").format(max_sentences=5, cannot_answer=CANNOT_ANSWER)
+    assert CANNOT_ANSWER in text and "data" in text
+
+
+def test_a_prompt_with_wrong_slots_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "condense.txt").write_text("{history} {oops}")
+    with pytest.raises(PromptError, match="oops"):
+        load("condense", tmp_path)
+
+
+def test_env_example_documents_every_setting() -> None:
+    text = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*(ASSISTANT_[A-Z0-9_]+)=", text, flags=re.MULTILINE))
+    expected = {f"ASSISTANT_{name.upper()}" for name in Settings.model_fields}
+    assert expected == documented

@@ -1,0 +1,44 @@
+"""Retrieval modes, de-duplication to papers, and recall on the bundled questions."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import load_questions
+
+from assistant.api import Assistant
+from assistant.corpus import normalise
+
+
+def _paper_for_quote(assistant: Assistant, quote: str) -> str:
+    hits = [p.id for p in assistant.papers() if normalise(quote) in normalise(p.abstract)]
+    assert len(hits) == 1, quote
+    return hits[0]
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_each_mode_returns_distinct_papers(assistant: Assistant, mode: str) -> None:
+    passages = assistant.retrieve("neural tangent kernel smallest eigenvalue", k=5, mode=mode)
+    assert len(passages) == 5
+    assert len({p.paper_id for p in passages}) == 5
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    assert any("NTK" in p.text or "Tangent" in p.title for p in passages[:2])
+
+
+def test_k_is_respected(assistant: Assistant) -> None:
+    assert len(assistant.retrieve("transformers", k=2)) == 2
+    assert len(assistant.retrieve("transformers", k=12)) == 12
+
+
+def test_hybrid_finds_the_expected_paper_in_top5_for_90_percent(assistant: Assistant) -> None:
+    cases = [c for c in load_questions() if c["answerable"]]
+    assert len(cases) >= 25
+    found = 0
+    misses = []
+    for case in cases:
+        expected = {_paper_for_quote(assistant, q) for q in case["expected_quotes"]}
+        top = {p.paper_id for p in assistant.retrieve(str(case["question"]), k=5, mode="hybrid")}
+        if expected & top:
+            found += 1
+        else:
+            misses.append(case["id"])
+    assert found / len(cases) >= 0.90, misses
