@@ -14,6 +14,7 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from .abstain import abstention_reason
 from .cite import validate
 from .config import Settings
 from .prompts import CANNOT_ANSWER
@@ -99,10 +100,6 @@ class ExtractiveComposer:
         out.sort(key=lambda c: -c.score)
         return out
 
-    def evidence(self, question: str, candidates: Sequence[Candidate]) -> float:
-        """How well the best sentence answers the question; below the threshold the answer abstains."""
-        return candidates[0].score if candidates else -1.0
-
     def select(self, candidates: Sequence[Candidate]) -> list[Candidate]:
         """Best sentences, no two saying the same thing, at most two per paper."""
         if not candidates:
@@ -128,7 +125,9 @@ class ExtractiveComposer:
     ) -> tuple[Answer, list[str]]:
         """The answer, and its sentences one by one (for streaming)."""
         candidates = self.candidates(question, query_vector, papers)
-        if self.evidence(question, candidates) < self.settings.abstain_threshold:
+        best_abstract = candidates[0].paper.abstract if candidates else ""
+        reason = abstention_reason(question, candidates, best_abstract, self.weights, self.settings.abstain_threshold)
+        if reason:
             return self.abstain(question, papers, settings_hash)
         chosen = self.select(candidates)
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     # Extractive answers
     abstain_threshold: float = Field(
-        0.5, description="Evidence score below which the assistant abstains (see benchmarks/QUALITY.md)."
+        0.3, description="Evidence score below which the assistant abstains (see benchmarks/QUALITY.md)."
     )
     answer_sentences: int = Field(4, ge=1, le=12, description="Most sentences in an extractive answer.")
     answer_papers: int = Field(3, ge=1, le=10, description="Most papers an extractive answer cites.")

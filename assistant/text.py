@@ -29,17 +29,27 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+@lru_cache(maxsize=1)
+def _stemmer() -> Callable[[str], str]:
+    import Stemmer  # PyStemmer's Snowball stemmer, the one BM25 uses too
+
+    return Stemmer.Stemmer("english").stemWord
+
+
 def stem(word: str) -> str:
-    """A light suffix stripper: enough to match 'networks'~'network', 'learning'~'learned'."""
-    for suffix in ("ational", "ization", "ations", "ation", "ings", "ing", "ness", "ies", "ed", "es", "s", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
+    return _stemmer()(word)
 
 
 def content_terms(text: str) -> list[str]:
-    """Stemmed words that carry meaning: no stopwords, no one-letter tokens."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+    """Stemmed words that carry meaning; a hyphenated word also counts as its parts."""
+    out: list[str] = []
+    for w in words(text):
+        if w in STOPWORDS or len(w) < 2:
+            continue
+        out.append(stem(w))
+        if "-" in w:
+            out.extend(stem(part) for part in w.split("-") if len(part) > 1 and part not in STOPWORDS)
+    return out
 
 
 @lru_cache(maxsize=1)
