@@ -85,6 +85,7 @@ class Assistant:
         self.settings = settings or Settings()
         self.auto_ingest = auto_ingest
         self._embedder = embedder
+        self._llm: Any = None
         self._store: Store | None = None
         self._state: _State | None = None
         self._lock = threading.RLock()
@@ -199,8 +200,30 @@ class Assistant:
         composer = ExtractiveComposer(self.settings, store.sentences_of, state.weights)
         return ExtractiveQueryEngine(self._retriever(state), composer, state.papers, self.settings.settings_hash())
 
+    def _llm_engine(self, state: _State) -> Any:
+        from .llm import LLMQueryEngine
+        from .providers import build_llm
+
+        with self._lock:
+            if self._llm is None:
+                self._llm = build_llm(self.settings)
+        return LLMQueryEngine(self._engine(state), self._llm, self.settings)
+
+    def _llm_query(self, text: str, history: Sequence[Turn] | None) -> tuple[Any, Any, Any]:
+        """Engine, query bundle and time budget for an LLM answer; follow-ups are condensed by the LLM first."""
+        from .llm import Budget
+
+        budget = Budget(self.settings.llm_timeout)
+        engine = self._llm_engine(self._ready())
+        query = (engine.condense(text, history, budget) if history else None) or followup_query(text, history)
+        return engine, self._bundle(engine.retriever, query), budget
+
     def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
         """A cited answer, or an abstention naming the closest papers."""
+        if self.settings.llm != "extractive":  # one plain request: no need to stream
+            text = clean_question(question, self.settings.max_question_chars)
+            engine, bundle, budget = self._llm_query(text, history)
+            return engine.answer(bundle, question=text, budget=budget).metadata["answer"]
         final: Answer | None = None
         for event in self.stream(question, history):
             if isinstance(event, Final):
@@ -213,6 +236,10 @@ class Assistant:
         text = clean_question(question, self.settings.max_question_chars)
         state = self._ready()
         yield Status(stage="retrieving")
+        if self.settings.llm != "extractive":  # model deltas are raw; Final carries the validated text
+            engine, bundle, budget = self._llm_query(text, history)
+            yield from engine.stream(bundle, question=text, budget=budget)
+            return
         engine = self._engine(state)
         query = followup_query(text, history)
         response = engine.query(self._bundle(engine.retriever, query))

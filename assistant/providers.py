@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .config import Settings
 from .errors import ConfigError
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.llms import LLM
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 EMBED_MAX_TOKENS = 256  # all-MiniLM-L6-v2 reads 256 word pieces and ignores the rest
+NO_KEY = "not-needed"  # local servers ignore the key, but the openai client insists on one
 
 _lock = threading.Lock()
 _embedders: dict[tuple[str, int], BaseEmbedding] = {}
@@ -49,3 +53,83 @@ def build_embedder(settings: Settings) -> BaseEmbedding:
                 max_length=EMBED_MAX_TOKENS,
             )
         return _embedders[key]
+
+
+def llm_host(settings: Settings) -> str:
+    """host[:port] of the LLM endpoint, without any credentials embedded in the URL."""
+    if not settings.llm_base_url:
+        return "api.openai.com"
+    parts = urlsplit(settings.llm_base_url)
+    host = parts.hostname or settings.llm_base_url
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+@lru_cache(maxsize=None)
+def _key_hidden(cls: type) -> type:
+    """`cls` with its api_key left out of repr, to_dict and JSON (LlamaIndex events serialise the LLM)."""
+    from llama_index.core.bridge.pydantic import Field
+
+    return type(
+        cls.__name__,
+        (cls,),
+        {
+            "__module__": __name__,
+            "__annotations__": {"api_key": "str | None"},
+            "api_key": Field(default=None, repr=False, exclude=True),
+        },
+    )
+
+
+def _known_to_openai_class(model: str) -> bool:
+    from llama_index.llms.openai.utils import openai_modelname_to_contextsize
+
+    try:
+        openai_modelname_to_contextsize(model)
+    except ValueError:
+        return False
+    return True
+
+
+def build_llm(settings: Settings) -> LLM:
+    """The LlamaIndex chat model for ASSISTANT_LLM. The SDK never retries: assistant.llm retries within the timeout."""
+    if settings.llm == "extractive":
+        raise ConfigError("ASSISTANT_LLM=extractive answers offline and uses no LLM; set it to openai or openai-compatible")
+    key = settings.llm_api_key.get_secret_value().strip() if settings.llm_api_key else ""
+    if settings.llm == "openai" and not key:
+        raise ConfigError(
+            "ASSISTANT_LLM=openai needs an API key: set ASSISTANT_LLM_API_KEY (or OPENAI_API_KEY), "
+            "or use ASSISTANT_LLM=extractive to answer offline"
+        )
+    if settings.llm == "openai-compatible" and not settings.llm_base_url:
+        raise ConfigError(
+            "ASSISTANT_LLM=openai-compatible needs ASSISTANT_LLM_BASE_URL (or OPENAI_BASE_URL), "
+            "e.g. http://localhost:11434/v1 for Ollama or http://localhost:8000/v1 for vLLM"
+        )
+    if settings.llm_base_url:
+        parts = urlsplit(settings.llm_base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"ASSISTANT_LLM_BASE_URL must be an http(s) URL such as http://localhost:11434/v1, not {llm_host(settings)!r}"
+            )
+    if settings.llm_max_tokens >= settings.llm_context_window:
+        raise ConfigError(
+            f"ASSISTANT_LLM_MAX_TOKENS ({settings.llm_max_tokens}) leaves no room for the prompt in "
+            f"ASSISTANT_LLM_CONTEXT_WINDOW ({settings.llm_context_window}); lower the first or raise the second"
+        )
+    common: dict[str, Any] = {
+        "model": settings.llm_model,
+        "temperature": settings.llm_temperature,
+        "max_tokens": settings.llm_max_tokens,
+        "timeout": settings.llm_timeout,
+        "max_retries": 0,
+        "api_key": key or NO_KEY,
+        "api_base": settings.llm_base_url,
+    }
+    if settings.llm == "openai" and _known_to_openai_class(settings.llm_model):
+        from llama_index.llms.openai import OpenAI
+
+        return _key_hidden(OpenAI)(**common)
+    # OpenAILike accepts any model name (the plain OpenAI class rejects names it does not know).
+    from llama_index.llms.openai_like import OpenAILike
+
+    return _key_hidden(OpenAILike)(**common, is_chat_model=True, context_window=settings.llm_context_window)
