@@ -24,22 +24,35 @@ def markers(text: str) -> list[int]:
     return [int(n) for group in MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", group.strip())]
 
 
-def validate(text: str, n_sources: int) -> Validated:
-    """Drop markers outside 1..n_sources and renumber the rest by first use."""
-    order: dict[int, int] = {}
+def _drop_unknown(text: str, n_sources: int) -> tuple[str, int]:
+    """Text without numbers outside 1..n_sources, and how many were removed."""
     dropped = 0
 
     def repl(match: re.Match[str]) -> str:
         nonlocal dropped
+        numbers = [int(raw) for raw in re.split(r"\s*[,;]\s*", match.group(1).strip())]
+        kept = [n for n in numbers if 1 <= n <= n_sources]
+        dropped += len(numbers) - len(kept)
+        return match.group(0) if len(kept) == len(numbers) else "".join(f"[{n}]" for n in kept)
+
+    # Removing a marker can join its neighbours into a new one ("[[9]1]" -> "[1]"): repeat until none is
+    # left. Each pass removes digits, so this ends.
+    while not all_resolve(text, n_sources):
+        text = MARKER.sub(repl, text)
+    return text, dropped
+
+
+def validate(text: str, n_sources: int) -> Validated:
+    """Drop markers outside 1..n_sources and renumber the rest by first use."""
+    order: dict[int, int] = {}
+    text, dropped = _drop_unknown(text, n_sources)
+
+    def repl(match: re.Match[str]) -> str:
         kept: list[int] = []
         for raw in re.split(r"\s*[,;]\s*", match.group(1).strip()):
-            n = int(raw)
-            if 1 <= n <= n_sources:
-                order.setdefault(n, len(order) + 1)
-                if order[n] not in kept:
-                    kept.append(order[n])
-            else:
-                dropped += 1
+            n = order.setdefault(int(raw), len(order) + 1)
+            if n not in kept:
+                kept.append(n)
         return "".join(f"[{k}]" for k in kept)
 
     cleaned = MARKER.sub(repl, text)
