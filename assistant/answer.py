@@ -24,9 +24,23 @@ from .types import Answer, Citation, Paper, Passage
 SentenceSource = Callable[[Sequence[str]], dict[str, list[tuple[str, list[float]]]]]
 
 LEXICAL_WEIGHT = 0.35  # how much exact term overlap adds to embedding similarity
-RANK_PENALTY = 0.02  # per rank step: prefer sentences from papers retrieval ranked higher
+RANK_PENALTY = 0.06  # per rank step: prefer sentences from papers retrieval ranked higher
 REDUNDANCY = 0.85  # two sentences this similar say the same thing
 KEEP_RATIO = 0.82  # a further sentence must score at least this share of the best one
+OTHER_PAPER_RATIO = 0.92  # ... and one from a second paper this much, unless several papers are asked for
+SEVERAL_KEEP_RATIO = 0.65  # how far down a question asking for several papers may reach
+
+# "Which papers ...", "compare", "how do they differ": the user wants the literature, not one answer.
+_SEVERAL = re.compile(
+    r"\b(?:papers|works|studies|abstracts|articles|authors)\b"
+    r"|\b(?:which|what|different|several|multiple|various|other|two|both)\s+(?:\w+\s+)?(?:approaches|methods|models)\b"
+    r"|\b(?:compar\w*|differ\w*|contrast\w*|versus|vs\.?|both|either)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_several(question: str) -> bool:
+    return bool(_SEVERAL.search(question))
 
 
 @dataclass(frozen=True)
@@ -100,19 +114,26 @@ class ExtractiveComposer:
         out.sort(key=lambda c: -c.score)
         return out
 
-    def select(self, candidates: Sequence[Candidate]) -> list[Candidate]:
-        """Best sentences, no two saying the same thing, at most two per paper."""
+    def select(self, candidates: Sequence[Candidate], several: bool = False) -> list[Candidate]:
+        """Best sentences, no two saying the same thing, at most two per paper (one when several
+        papers are asked for, to cover more of them); a second paper only on near-equal evidence
+        unless the question asks for several."""
         if not candidates:
             return []
         best = candidates[0].score
+        keep = (SEVERAL_KEEP_RATIO if several else KEEP_RATIO) * best
+        new_paper = (SEVERAL_KEEP_RATIO if several else OTHER_PAPER_RATIO) * best
+        per_paper_cap = 1 if several else 2
         chosen: list[Candidate] = []
         per_paper: dict[str, int] = {}
         for cand in candidates:
-            if len(chosen) >= self.settings.answer_sentences or cand.score < KEEP_RATIO * best:
+            if len(chosen) >= self.settings.answer_sentences or cand.score < keep:
                 break
-            if per_paper.get(cand.paper.id, 0) >= 2:
+            if per_paper.get(cand.paper.id, 0) >= per_paper_cap:
                 continue
-            if cand.paper.id not in per_paper and len(per_paper) >= self.settings.answer_papers:
+            if cand.paper.id not in per_paper and (
+                len(per_paper) >= self.settings.answer_papers or cand.score < new_paper
+            ):
                 continue
             if any(_dot(cand.vector, c.vector) > REDUNDANCY for c in chosen):
                 continue
@@ -129,7 +150,7 @@ class ExtractiveComposer:
         reason = abstention_reason(question, candidates, best_abstract, self.weights, self.settings.abstain_threshold)
         if reason:
             return self.abstain(question, papers, settings_hash)
-        chosen = self.select(candidates)
+        chosen = self.select(candidates, asks_for_several(question))
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         chosen.sort(key=lambda c: (paper_order.index(c.paper.id), c.position))
         numbers = {pid: i for i, pid in enumerate(paper_order, start=1)}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest import load_questions
 
-from assistant.answer import attribute
+from assistant.answer import asks_for_several, attribute
 from assistant.api import Assistant
 from assistant.cite import markers
+from assistant.corpus import normalise
 from assistant.prompts import CANNOT_ANSWER
 from assistant.types import Paper
 
@@ -58,3 +59,36 @@ def test_first_person_becomes_the_authors() -> None:
     assert attribute("We prove Y.", untitled) == "The authors prove Y."
     assert attribute("This paper studies Z.", titled) == "“Go Wider” studies Z."
     assert attribute("Weights matter.", titled) == "Weights matter."
+
+
+@pytest.mark.parametrize(
+    ("question", "several"),
+    [
+        ("Which papers study post-training quantization?", True),
+        ("How do the approaches to Bayesian priors differ?", True),
+        ("Compare state-space models with Transformers.", True),
+        ("What does the neural tangent kernel describe?", False),
+        ("What convergence rate is established for flow matching?", False),
+    ],
+)
+def test_asks_for_several_papers(question: str, several: bool) -> None:
+    assert asks_for_several(question) is several
+
+
+def test_citations_are_precise_and_multi_paper_questions_cite_several(assistant: Assistant) -> None:
+    """A floor under the bundled set's answer quality (benchmarks/QUALITY.md has the measured figures)."""
+    papers = assistant.papers()
+    precision: list[float] = []
+    several_cited: list[int] = []
+    for case in load_questions():
+        if not case["answerable"]:
+            continue
+        expected = {p.id for q in case["expected_quotes"] for p in papers if normalise(q) in normalise(p.abstract)}
+        answer = assistant.ask(str(case["question"]))
+        cited = {c.paper_id for c in answer.citations}
+        if cited:
+            precision.append(len(cited & expected) / len(cited))
+        if len(expected) > 1:
+            several_cited.append(len(cited & expected))
+    assert sum(precision) / len(precision) >= 0.85
+    assert sum(n >= 2 for n in several_cited) >= 0.6 * len(several_cited)
