@@ -20,7 +20,7 @@ from pathlib import Path
 from .types import Paper, ParseIssue
 
 SUPPORTED = (".txt", ".jsonl", ".csv")
-MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_FILE_BYTES = 10 * 1024 * 1024  # about 7,000 abstracts; embedding more in one go takes hours on a CPU
 MAX_ABSTRACT_CHARS = 20_000
 MIN_ABSTRACT_CHARS = 80
 
@@ -65,6 +65,8 @@ def paper_id(abstract: str) -> str:
 def label_for(abstract: str, limit: int = 90) -> str:
     """A readable stand-in title for an abstract that came without one: its first sentence, cut."""
     first = re.split(r"(?<=[.!?])\s+", abstract.strip(), maxsplit=1)[0]
+    if not first.rstrip("."):  # an abstract opening with a bare "." would get an empty label
+        return abstract.strip()[:limit]
     if len(first) <= limit:
         return first.rstrip(".")
     cut = first[:limit].rsplit(" ", 1)[0]
@@ -88,7 +90,7 @@ def load_corpus(paths: Iterable[Path]) -> CorpusResult:
         file_drafts, file_issues = read_file(path)
         drafts.extend(file_drafts)
         issues.extend(file_issues)
-    return CorpusResult(papers=merge(drafts), issues=issues)
+    return CorpusResult(papers=merge(drafts, issues), issues=issues)
 
 
 def read_file(path: Path) -> tuple[list[_Draft], list[ParseIssue]]:
@@ -100,7 +102,7 @@ def read_file(path: Path) -> tuple[list[_Draft], list[ParseIssue]]:
         return [], [ParseIssue(source=name, message=f"unsupported file type; use one of {', '.join(SUPPORTED)}")]
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        return [], [ParseIssue(source=name, message=f"file is {size // 2**20} MB, over the {MAX_FILE_BYTES // 2**20} MB limit; split it")]
+        return [], [ParseIssue(source=name, message=f"file is {size / 2**20:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit; split it into smaller files")]
     text, issue = decode(path.read_bytes(), name)
     if text is None:
         return [], [issue] if issue else []
@@ -280,18 +282,24 @@ def parse_csv(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
     return drafts, issues
 
 
-def merge(drafts: list[_Draft]) -> list[Paper]:
+def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[Paper]:
     """One paper per distinct abstract, in order of first appearance, keeping every source."""
     groups: dict[str, list[_Draft]] = {}
     for draft in drafts:
         groups.setdefault(normalise(draft.abstract), []).append(draft)
     papers: list[Paper] = []
+    used: set[str] = set()
     for copies in groups.values():
         first = copies[0]
         title = next((c.title for c in copies if c.title), None)
+        given = next((c.given_id for c in copies if c.given_id), None)
+        pid = given if given and given not in used else paper_id(first.abstract)
+        if given and pid != given and issues is not None:  # two abstracts under one id: keep both
+            issues.append(ParseIssue(source=first.source, message=f"id {given!r} is already used by another abstract; this one is stored as {pid}"))
+        used.add(pid)
         papers.append(
             Paper(
-                id=next((c.given_id for c in copies if c.given_id), None) or paper_id(first.abstract),
+                id=pid,
                 title=title or label_for(first.abstract),
                 has_title=title is not None,
                 abstract=first.abstract,

@@ -59,3 +59,31 @@ def assistant(seeded_store: Path) -> Iterator[object]:
 
 def load_questions() -> list[dict[str, object]]:
     return [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+
+
+SMALL_TOPICS = ("tangent kernel", "quantiz", "hypernetwork", "martingale", "symbolic autoencod", "sara:", "resnet")
+
+
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of the ~13 seed papers on a few topics (NTK, quantization, ...): real abstracts in seconds."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from assistant.corpus import load_corpus
+
+    folder = tmp_path_factory.mktemp("small")
+    papers = [p for p in load_corpus([SEEDS]).papers if any(t in (p.title + p.abstract).lower() for t in SMALL_TOPICS)]
+    rows = [{"title": p.title, "abstract": p.abstract, "authors": p.authors} for p in papers]
+    (folder / "small.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = Assistant(Settings(store_dir=folder / "store", seeds_dir=folder)).ingest()
+    assert report.new == len(rows) >= 10, report
+    return folder / "store"
+
+
+@pytest.fixture(scope="session")
+def small_assistant(small_store: Path) -> Iterator[object]:
+    """One Assistant over the small store, shared by read-only tests."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    yield Assistant(Settings(store_dir=small_store, seeds_dir=small_store.parent))
