@@ -174,6 +174,21 @@ class Assistant:
         """Every paper in the store, in ingest order of their ids' first appearance."""
         return list(self._ready().papers.values())
 
+    def evaluate(
+        self,
+        path: str | Path,
+        *,
+        modes: str | Sequence[str] | None = None,
+        k: int = 5,
+        out: str | Path | None = None,
+        judge: Any = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Any:
+        """Score a question file (see assistant/evaluate.py) -> EvalResult; writes the report when `out` is given."""
+        from .evaluate import run_eval
+
+        return run_eval(self, path, modes=modes, k=k, out=out, judge=judge, progress=progress)
+
     # -- questions ----------------------------------------------------------------------------
     def _retriever(self, state: _State, mode: RetrievalMode | None = None, k: int | None = None) -> Any:
         from .retrieve import PaperRetriever

@@ -18,6 +18,8 @@ EXAMPLES = {
     "papers": "example: assistant papers --json | jq length",
     "retrieve": 'example: assistant retrieve "neural tangent kernel eigenvalues" -k 3 --mode hybrid',
     "ask": 'example: assistant ask "Which papers study post-training quantization?" --json',
+    "eval": "example: assistant eval tests/questions.jsonl --out out/eval   # report.json, report.md, PNGs\n"
+    "         assistant eval benchmarks/heldout.jsonl --modes hybrid,llamaindex-stock --json",
 }
 
 
@@ -55,6 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print JSON: {question, answer, abstained, citations, settings_hash}")
     p.add_argument("--stream", action="store_true", help="print the answer as it is written")
+
+    p = add("eval", "Score a question file: retrieval per mode beside the stock LlamaIndex baseline, and answers.")
+    p.add_argument(
+        "file", metavar="FILE",
+        help="JSONL: {id, question, expected_papers|expected_quotes, reference_answer, answerable, kind}",
+    )
+    p.add_argument(
+        "--modes", default="bm25,dense,hybrid,llamaindex-stock",
+        help="comma-separated retrieval modes (default: all four; llamaindex-stock is the baseline)",
+    )
+    p.add_argument("-k", type=int, default=5, help="recall@k cutoff in distinct papers (default: 5)")
+    p.add_argument("--out", default=None, help="report folder (default: out/eval-<timestamp>)")
+    p.add_argument("--json", action="store_true", help="print report.json to stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -148,7 +164,36 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask}
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .report import answer_table, default_out_dir, retrieval_table
+
+    bar: dict[str, Any] = {}
+
+    def progress(done: int, total: int) -> None:
+        if args.quiet or not sys.stderr.isatty():
+            return
+        from tqdm import tqdm
+
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, unit="question", desc="evaluating", file=sys.stderr)
+        bar["bar"].n = done
+        bar["bar"].refresh()
+        if done >= total:
+            bar["bar"].close()
+
+    out = args.out or default_out_dir()
+    result = _assistant().evaluate(args.file, modes=args.modes, k=args.k, out=out, progress=progress)
+    for issue in result.issues:
+        print(f"error: {issue}", file=sys.stderr)
+    if args.json:
+        _print_json(result.report)
+    else:
+        print(retrieval_table(result.report) + "\n\n" + answer_table(result.report))
+        print(f"\n{result.report['failed']} of {result.report['cases']} cases failed; report in {result.out_dir}")
+    return 2 if result.issues else 0  # the good lines ran, but the file needs fixing
+
+
+COMMANDS = {"ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

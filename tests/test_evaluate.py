@@ -1,0 +1,347 @@
+"""Evaluation: question-file format, each metric on a hand-checked case, and a real run's report files."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from conftest import QUESTIONS, ROOT, SEEDS
+from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
+
+from assistant.api import Assistant
+from assistant.cli import main
+from assistant.corpus import load_corpus
+from assistant.errors import ConfigError
+from assistant.evaluate import STOCK, parse_modes
+from assistant.metrics import (
+    citation_precision,
+    citation_recall,
+    cited_sentence_share,
+    cosine,
+    hit_at,
+    mean,
+    ndcg_at,
+    percentile,
+    recall_all_at,
+    reciprocal_rank,
+    retrieval_scores,
+    rouge_l,
+    unresolved_markers,
+)
+from assistant.questions import QuestionFileError, load_questions, parse_questions, resolve_quote
+from assistant.report import build_report, targets, write_report
+from assistant.types import Paper
+
+PAPERS = [
+    Paper(id="p1", title="Go Wider", abstract="We show that  wide Networks converge.\nTheir kernel is constant."),
+    Paper(id="p2", title="Quantize Late", abstract="Post-training quantization keeps accuracy at four bits."),
+    Paper(id="p3", title="Both Worlds", abstract="Wide networks and quantization: a kernel view."),
+]
+
+REPORT_KEYS = {
+    "schema", "created", "question_file", "settings_hash", "code_hash", "corpus_size", "answer_mode", "k", "modes", "cases",
+    "answerable", "unanswerable", "failed", "issues", "retrieval", "answers", "llm_judged", "by_kind", "targets",
+}
+RETRIEVAL_KEYS = {"hit@1", "recall@5", "mrr", "ndcg@10", "cases"}
+ANSWER_KEYS = {
+    "cases", "errors", "citation_precision", "citation_recall", "cited_sentence_share", "abstention_accuracy",
+    "false_abstention_rate", "reference_cosine", "reference_rouge_l", "latency_p50_ms", "latency_p95_ms",
+    "unresolved_markers", "dropped_markers",
+}
+
+
+def _line(**case: object) -> str:
+    base = {"question": "q?", "expected_papers": [], "expected_quotes": [], "reference_answer": "", "answerable": True}
+    return json.dumps({**base, **case})
+
+
+# -- question files -------------------------------------------------------------------------------
+def test_quote_gold_resolves_ignoring_case_and_whitespace() -> None:
+    assert resolve_quote("WIDE networks   CONVERGE", PAPERS) == ["p1"]
+    assert resolve_quote("kernel", PAPERS) == ["p1", "p3"]
+    assert resolve_quote("transformers", PAPERS) == []
+
+
+def test_both_gold_kinds_resolve_to_paper_ids() -> None:
+    text = "\n".join([
+        _line(id="by-quote", expected_quotes=["their kernel is\nconstant"]),
+        _line(id="by-id", expected_papers=["p2"]),
+        _line(id="by-title", expected_papers=["quantize late", "Go Wider"], kind="multi"),
+        _line(id="none", answerable=False),
+    ])
+    qfile = parse_questions(text, PAPERS)
+    assert qfile.issues == []
+    assert {c.id: c.gold for c in qfile.cases} == {
+        "by-quote": ("p1",), "by-id": ("p2",), "by-title": ("p2", "p1"), "none": (),
+    }
+    assert [c.group for c in qfile.cases] == ["answerable", "answerable", "multi", "unanswerable"]
+
+
+def test_bad_lines_are_reported_by_line_number_and_the_good_ones_still_run() -> None:
+    text = "\n".join([
+        _line(id="ok1", expected_papers=["p1"]),
+        "{not json",
+        "",
+        json.dumps({"id": "no-question", "expected_papers": ["p1"]}),
+        _line(id="ghost", expected_quotes=["a sentence no abstract has"]),
+        _line(id="ok1", expected_papers=["p2"]),
+        _line(id="nogold"),
+        _line(id="ok2", expected_papers=["Both Worlds"]),
+    ])
+    qfile = parse_questions(text, PAPERS, source="set.jsonl")
+    assert [c.id for c in qfile.cases] == ["ok1", "ok2"]
+    lines = {issue.line: str(issue) for issue in qfile.issues}
+    assert set(lines) == {2, 4, 5, 6, 7}
+    assert lines[2].startswith("set.jsonl:2: not valid JSON")
+    assert "'no-question'" in lines[4] and "question" in lines[4]
+    assert "case 'ghost'" in lines[5] and "is in no abstract" in lines[5]
+    assert "duplicate id" in lines[6]
+    assert "needs expected_papers or expected_quotes" in lines[7]
+
+
+def test_unknown_paper_reference_names_the_case() -> None:
+    qfile = parse_questions(_line(id="q9", expected_papers=["No Such Title"]), PAPERS)
+    assert qfile.cases == [] and "case 'q9'" in qfile.issues[0].message
+
+
+def test_a_file_with_no_usable_case_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(_line(id="ghost", expected_quotes=["nowhere to be found"]) + "\n")
+    with pytest.raises(QuestionFileError, match="ghost"):
+        load_questions(path, PAPERS)
+    with pytest.raises(QuestionFileError, match="cannot read"):
+        load_questions(tmp_path / "missing.jsonl", PAPERS)
+
+
+@pytest.mark.parametrize("path", [QUESTIONS, ROOT / "benchmarks" / "heldout.jsonl"], ids=lambda p: p.name)
+def test_every_bundled_quote_resolves_to_exactly_one_paper(path: Path) -> None:
+    papers = load_corpus([SEEDS]).papers
+    qfile = parse_questions(path.read_text(), papers, source=path.name)
+    assert qfile.issues == []
+    quotes = [(case.id, quote) for case in qfile.cases for quote in case.expected_quotes]
+    assert quotes
+    ambiguous = [(cid, quote, len(resolve_quote(quote, papers))) for cid, quote in quotes]
+    assert [a for a in ambiguous if a[2] != 1] == []
+
+
+def test_the_bundled_set_has_every_kind_the_issue_asks_for() -> None:
+    cases = parse_questions(QUESTIONS.read_text(), load_corpus([SEEDS]).papers).cases
+    kinds = {c.kind for c in cases}
+    assert len(cases) >= 60 and {"fact", "paraphrase", "multi", "number", "unanswerable"} <= kinds
+    assert sum(not c.answerable for c in cases) >= 8
+    assert all(len(c.gold) >= 2 for c in cases if c.kind == "multi")
+    assert all(c.reference_answer for c in cases if c.answerable)
+
+
+def test_modes_are_validated() -> None:
+    assert parse_modes("hybrid, bm25,hybrid") == ["hybrid", "bm25"]
+    assert parse_modes(None)[-1] == STOCK
+    with pytest.raises(ConfigError, match="colbert"):
+        parse_modes("hybrid,colbert")
+
+
+# -- metrics, each on a case small enough to check by hand ----------------------------------------
+def test_retrieval_metrics_count_each_paper_once() -> None:
+    ranked, gold = ["a", "a", "b", "a", "c"], {"b", "c"}  # distinct: a, b, c
+    assert hit_at(ranked, gold, 1) == 0.0 and hit_at(ranked, gold, 2) == 1.0
+    assert recall_all_at(ranked, gold, 2) == 0.0  # c is third among distinct papers
+    assert recall_all_at(ranked, gold, 3) == 1.0
+    assert recall_all_at(["b", "b", "b", "c"], gold, 2) == 1.0  # duplicates do not push c out
+    assert reciprocal_rank(ranked, gold) == 0.5
+    assert reciprocal_rank(["x", "y"], gold) == 0.0
+    ideal = 1 + 1 / math.log2(3)
+    assert ndcg_at(ranked, gold, 10) == pytest.approx((1 / math.log2(3) + 1 / math.log2(4)) / ideal)
+    assert ndcg_at(["b", "b", "c"], gold, 10) == pytest.approx(1.0)  # not above 1 however often b repeats
+    assert ndcg_at(["a", "b"], {"b"}, 1) == 0.0
+
+
+def test_retrieval_scores_name_recall_after_k() -> None:
+    scores = retrieval_scores(["x", "b", "x", "y", "c"], ["b", "c"], k=3)
+    assert scores == {"hit@1": 0.0, "recall@3": 0.0, "mrr": 0.5, "ndcg@10": pytest.approx(
+        (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
+    )}  # distinct ranking: x, b, y, c -> c is 4th, outside the top 3
+    assert retrieval_scores([], ["b"], k=5) == {"hit@1": 0.0, "recall@5": 0.0, "mrr": 0.0, "ndcg@10": 0.0}
+
+
+def test_citation_metrics() -> None:
+    assert citation_precision(["a", "b", "b"], {"a"}) == 0.5
+    assert citation_precision([], {"a"}) is None
+    assert citation_recall(["a"], {"a", "c"}) == 0.5
+    assert citation_recall(["a"], set()) is None
+
+
+def test_cited_sentence_share_and_unresolved_markers() -> None:
+    text = "Wide networks converge [1]. Their kernel is constant. Quantization keeps accuracy [2][3]."
+    assert cited_sentence_share(text, 2) == pytest.approx(2 / 3)  # [3] does not resolve but [2] does
+    assert cited_sentence_share("Nothing cited here at all.", 1) == 0.0
+    assert unresolved_markers(text, 2) == 1
+    assert unresolved_markers("A [1, 2]. B [0].", 2) == 1
+
+
+def test_rouge_l_cosine_percentile_mean() -> None:
+    # LCS of "the cat sat on the mat" and "the cat lay on a mat" is "the cat on mat": 4 of 6 each way.
+    assert rouge_l("The cat sat on the mat [1].", "the cat lay on a mat") == pytest.approx(4 / 6)
+    assert rouge_l("", "anything") == 0.0
+    assert cosine([1.0, 0.0], [1.0, 1.0]) == pytest.approx(1 / math.sqrt(2))
+    assert percentile([400.0, 100.0, 300.0, 200.0], 50) == 250.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == pytest.approx(4.8)
+    assert percentile([], 50) is None
+    assert mean([1.0, None, 0.0]) == 0.5 and mean([None]) is None
+
+
+# -- the report, from rows small enough to add up by hand -------------------------------------------
+def _row(cid: str, kind: str, *, answerable: bool = True, recall: float = 1.0, mrr: float = 1.0,
+         abstained: bool = False, precision: float | None = 1.0, latency: float = 100.0,
+         failures: tuple[str, ...] = ()) -> dict[str, object]:
+    scores = {"ranked": ["a"], "hit@1": mrr == 1.0, "recall@5": recall, "mrr": mrr, "ndcg@10": mrr}
+    return {
+        "id": cid, "kind": kind, "line": int(cid[1:]), "question": "?", "answerable": answerable, "gold": ["a"],
+        "retrieval": {"hybrid": scores, "bm25": {**scores, "recall@5": 0.0, "mrr": 0.25}} if answerable else {},
+        "answer": {
+            "text": "A [1].", "abstained": abstained, "cited": [] if abstained else ["a"],
+            "citation_precision": None if abstained or not answerable else precision,
+            "citation_recall": (0.0 if abstained else 1.0) if answerable else None,
+            "cited_sentence_share": None if abstained else 1.0, "unresolved_markers": 0, "dropped_markers": 0,
+            "rouge_l": 0.5 if answerable else None, "reference_cosine": 0.8 if answerable else None,
+            "latency_ms": latency,
+        },
+        "error": None, "failures": list(failures),
+    }
+
+
+ROWS = [
+    _row("q3", "fact", recall=0.0, mrr=0.5, precision=0.5, latency=300.0, failures=("hybrid: 1 expected paper(s) not in the top 5",)),
+    _row("q1", "fact", latency=100.0),
+    _row("q2", "multi", abstained=True, latency=200.0, failures=("abstained on an answerable question",)),
+    _row("q4", "unanswerable", answerable=False, abstained=True, latency=400.0),
+    _row("q5", "unanswerable", answerable=False, latency=500.0, failures=("answered an unanswerable question",)),
+]
+
+
+def _report(rows: list[dict[str, object]] = ROWS) -> dict[str, object]:
+    return build_report(rows, modes=["bm25", "hybrid"], k=5, question_file="set.jsonl", settings_hash="abc123",
+                        corpus_size=74, answer_mode="extractive")
+
+
+def test_report_aggregates_by_hand() -> None:
+    report = _report()
+    assert report["retrieval"]["hybrid"] == {"hit@1": 0.6667, "recall@5": 0.6667, "mrr": 0.8333, "ndcg@10": 0.8333, "cases": 3}
+    answers = report["answers"]
+    assert answers["citation_precision"] == 0.75  # q3 0.5, q1 1.0; q2 abstained and cited nothing
+    assert answers["citation_recall"] == 0.6667  # the abstention counts 0
+    assert answers["abstention_accuracy"] == 0.5 and answers["false_abstention_rate"] == 0.3333
+    assert (answers["latency_p50_ms"], answers["latency_p95_ms"]) == (300.0, 480.0)
+    assert (report["failed"], report["cases"], report["answerable"]) == (3, 5, 3)
+    assert list(report["by_kind"]) == ["fact", "multi", "unanswerable"]  # in file order
+    assert report["by_kind"]["fact"]["retrieval"]["hybrid"]["mrr"] == 0.75
+
+
+def test_targets_say_which_are_met() -> None:
+    met = {t["name"]: t["met"] for t in targets(_report())}
+    assert met == {
+        "hybrid recall@5": False, "hybrid mrr": False, "hybrid ahead of bm25": True, "citation_precision": False,
+        "abstention_accuracy": False, "false_abstention_rate": False, "unresolved_markers": True,
+    }
+    good = _report([r for r in ROWS if not r["failures"]])
+    assert all(t["met"] for t in targets(good))
+
+
+def test_write_report_writes_every_file_failures_first(tmp_path: Path) -> None:
+    report = _report()
+    rows = sorted(ROWS, key=lambda r: (not r["failures"], r["line"]))
+    write_report(report, rows, tmp_path / "out")
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "by_kind.png", "per_question.jsonl", "report.json", "report.md", "retrieval.png",
+    ]
+    assert json.loads((out / "report.json").read_text()) == json.loads(json.dumps(report))
+    written = [json.loads(line) for line in (out / "per_question.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in written] == ["q2", "q3", "q5", "q1", "q4"]
+    assert all(r["settings_hash"] == "abc123" for r in written)
+    markdown = (out / "report.md").read_text()
+    assert "| hybrid | 0.667 | 0.667 | 0.833 | 0.833 |" in markdown
+    assert "- `q5` (unanswerable): answered an unanswerable question" in markdown
+    assert "corpus 74 papers" in markdown and "`abc123`" in markdown
+    for plot in ("retrieval.png", "by_kind.png"):
+        assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- a real run against the seeded store --------------------------------------------------------
+@pytest.fixture()
+def small_set(tmp_path: Path) -> Path:
+    cases = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    chosen = [cases[0], next(c for c in cases if c["kind"] == "multi"), next(c for c in cases if not c["answerable"])]
+    path = tmp_path / "small.jsonl"
+    path.write_text("\n".join(json.dumps(c) for c in chosen) + "\n{oops\n")
+    return path
+
+
+def test_real_eval_writes_all_reports(assistant: Assistant, small_set: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = assistant.evaluate(small_set, out=out)
+    assert {p.name for p in out.iterdir()} == {
+        "report.json", "report.md", "retrieval.png", "by_kind.png", "per_question.jsonl",
+    }
+    report = json.loads((out / "report.json").read_text())
+    assert report == json.loads(json.dumps(result.report))
+    assert set(report) == REPORT_KEYS
+    assert report["modes"] == ["bm25", "dense", "hybrid", STOCK]
+    assert all(set(report["retrieval"][m]) == RETRIEVAL_KEYS for m in report["modes"])
+    assert set(report["answers"]) == ANSWER_KEYS
+    assert report["corpus_size"] == 74 and report["settings_hash"] == assistant.settings.settings_hash()
+    assert (report["cases"], report["answerable"], report["unanswerable"]) == (3, 2, 1)
+    assert report["issues"][0]["line"] == 4
+    assert report["answers"]["unresolved_markers"] == 0
+    assert report["retrieval"]["hybrid"]["cases"] == 2
+    assert set(report["by_kind"]) == {"fact", "multi", "unanswerable"}
+    rows = [json.loads(line) for line in (out / "per_question.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and all(r["settings_hash"] == report["settings_hash"] for r in rows)
+    failed = [bool(r["failures"]) for r in rows]
+    assert failed == sorted(failed, reverse=True)  # failures first
+    markdown = (out / "report.md").read_text()
+    assert "| mode | hit@1 | recall@5 | mrr | ndcg@10 |" in markdown and f"| {STOCK} |" in markdown
+    assert (out / "retrieval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_eval_prints_json(
+    seeded_store: Path,
+    small_set: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(seeded_store))
+    out = tmp_path / "cli-report"
+    code = main(["eval", str(small_set), "--modes", "hybrid", "--out", str(out), "--json"])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert code == 2  # line 4 is broken: reported, and the exit code says the file needs fixing
+    assert "small.jsonl:4" in captured.err
+    assert report["modes"] == ["hybrid"] and report["cases"] == 3
+    assert (out / "report.json").exists()
+
+
+class ScriptedJudge(CustomLLM):
+    """A judge that finds every answer faithful and scores it 4.5 against the reference."""
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata()
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: object) -> CompletionResponse:
+        verdict = "4.5\nMatches the reference." if "reference answer" in prompt.lower() else "YES"
+        return CompletionResponse(text=verdict)
+
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: object) -> CompletionResponseGen:
+        yield self.complete(prompt, formatted)
+
+
+def test_a_judge_llm_adds_faithfulness_and_correctness(assistant: Assistant, small_set: Path) -> None:
+    result = assistant.evaluate(small_set, modes="hybrid", judge=ScriptedJudge())
+    answers = result.report["answers"]
+    assert result.report["llm_judged"] is True and result.out_dir is None
+    assert set(answers) == ANSWER_KEYS | {"faithfulness", "correctness"}
+    answered = [r for r in result.rows if r["answerable"] and not r["answer"]["abstained"]]
+    assert answered and answers["faithfulness"] == 1.0 and answers["correctness"] == 4.5
