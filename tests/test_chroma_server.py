@@ -98,6 +98,7 @@ def test_two_instances_share_one_chroma_server(
     assert not answer.abstained
     assert target in [c.paper_id for c in answer.citations]
     assert "[1]" in answer.text
+    assert (tmp_path / "instance-a" / "bm25" / "fingerprint").exists()  # BM25 is cached per instance
 
     # A second app instance (its own local folder) sees the same papers and answers the same way.
     reader = Assistant(Settings(store_dir=tmp_path / "instance-b"), auto_ingest=False)
