@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,18 +94,30 @@ def _forget_client(store: Path) -> None:
         SharedSystemClient._identifier_to_refcount.pop(key, None)
 
 
+def _written_by_us(entry: Path) -> bool:
+    """Chroma's database and segment folders (named by UUID), and the assistant's own files."""
+    if entry.name.startswith("chroma.sqlite3") or entry.name in {MARKER, JOURNAL, "ingest-journal.tmp", "bm25", "bm25.tmp"}:
+        return True
+    try:
+        return entry.is_dir() and str(uuid.UUID(entry.name)) == entry.name
+    except ValueError:
+        return False
+
+
 def reset_local_store(store: Path) -> None:
     """Remove only what the assistant and Chroma wrote in `store`; anything else stays."""
     if not store.exists():
         return
     _refuse_foreign(store)
     for entry in store.iterdir():
-        if entry.name in _KEEP:
+        if entry.name in _KEEP or not _written_by_us(entry):
             continue
         if entry.is_dir():
             shutil.rmtree(entry)
         else:
             entry.unlink()
+    # Still ours, even when the user's own files share the folder.
+    (store / MARKER).write_text(json.dumps({"kind": "abstract-assistant store"}) + "\n")
 
 
 @dataclass(frozen=True)
