@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 from conftest import QUESTIONS, ROOT, SEEDS
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
 
 from assistant.api import Assistant
 from assistant.cli import main
 from assistant.corpus import load_corpus
 from assistant.errors import ConfigError
-from assistant.evaluate import STOCK, parse_modes
+from assistant.evaluate import STOCK, StockBaseline, parse_modes
 from assistant.metrics import (
     citation_precision,
     citation_recall,
@@ -140,6 +141,34 @@ def test_modes_are_validated() -> None:
     assert parse_modes(None)[-1] == STOCK
     with pytest.raises(ConfigError, match="colbert"):
         parse_modes("hybrid,colbert")
+
+
+class WordCountEmbedding(BaseEmbedding):
+    """A deterministic bag-of-words embedder over a tiny vocabulary: enough to know which paper should win."""
+
+    vocab: list[str] = ["wide", "networks", "kernel", "quantization", "bits", "accuracy"]
+
+    def _vector(self, text: str) -> list[float]:
+        lowered = text.lower()
+        return [float(lowered.count(word)) + 0.01 for word in self.vocab]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._vector(text)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+
+def test_stock_baseline_ranks_papers_once_each() -> None:
+    long_abstract = " ".join(["Quantization to four bits keeps accuracy."] * 200)  # several default-size chunks
+    papers = [*PAPERS, Paper(id="p4", title="Long", abstract=long_abstract)]
+    baseline = StockBaseline(papers, WordCountEmbedding(), top_k=10)
+    ranked = baseline.rank("quantization bits accuracy")
+    assert ranked[0] in {"p2", "p4"} and sorted(ranked) == ["p1", "p2", "p3", "p4"]  # p4's chunks count once
+    assert baseline.rank("wide networks kernel")[0] in {"p1", "p3"}
 
 
 # -- metrics, each on a case small enough to check by hand ----------------------------------------
