@@ -19,7 +19,9 @@ DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 EMBED_MAX_TOKENS = 256  # all-MiniLM-L6-v2 reads 256 word pieces and ignores the rest
 NO_KEY = "not-needed"  # local servers ignore the key, but the openai client insists on one
 
+SMALL_INPUT = 4  # texts; a query, or a couple of sentences
 _lock = threading.Lock()
+_one_thread = threading.Lock()
 _embedders: dict[tuple[str, int], BaseEmbedding] = {}
 
 
@@ -43,9 +45,7 @@ def build_embedder(settings: Settings) -> BaseEmbedding:
     key = (settings.embed_model, settings.embed_batch_size)
     with _lock:
         if key not in _embedders:
-            from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-
-            _embedders[key] = HuggingFaceEmbedding(
+            _embedders[key] = _embedder_class()(
                 model_name=str(embed_model_path(settings.embed_model)),
                 device="cpu",
                 normalize=True,
@@ -53,6 +53,32 @@ def build_embedder(settings: Settings) -> BaseEmbedding:
                 max_length=EMBED_MAX_TOKENS,
             )
         return _embedders[key]
+
+
+@lru_cache(maxsize=1)
+def _embedder_class() -> type:
+    """HuggingFaceEmbedding that embeds small inputs (queries) on one torch thread.
+
+    One query gains nothing from intra-op threads, and when the cores are busy every parallel op waits
+    for a descheduled worker thread: with load 7 on 2 cores a query took 455-1175 ms p50 on two
+    threads and 105-115 ms on one (benchmarks/RESULTS.md). Ingest batches keep all threads.
+    """
+    import torch
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    class LocalEmbedding(HuggingFaceEmbedding):
+        def _embed(self, inputs: list[Any], prompt_name: str | None = None) -> list[list[float]]:
+            if len(inputs) > SMALL_INPUT:
+                return super()._embed(inputs, prompt_name)
+            with _one_thread:
+                threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+                try:
+                    return super()._embed(inputs, prompt_name)
+                finally:
+                    torch.set_num_threads(threads)
+
+    return LocalEmbedding
 
 
 def llm_host(settings: Settings) -> str:
@@ -110,6 +136,11 @@ def build_llm(settings: Settings) -> LLM:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(
                 f"ASSISTANT_LLM_BASE_URL must be an http(s) URL such as http://localhost:11434/v1, not {llm_host(settings)!r}"
+            )
+        if parts.username or parts.password or parts.query:  # they would be logged with every request URL
+            raise ConfigError(
+                "ASSISTANT_LLM_BASE_URL must not carry credentials or a query (user:password@, ?key=); "
+                "put the key in ASSISTANT_LLM_API_KEY"
             )
     if settings.llm_max_tokens >= settings.llm_context_window:
         raise ConfigError(
