@@ -31,6 +31,9 @@ _MONTH_DATE = re.compile(
 _NOISE_EXACT = {"via", "new", "subscribe", "figures and tables:", "figures and tables", "code", "paper", "pdf"}
 _NOISE_PREFIXES = ("get our free extension", "free add-on", "get trending papers", "byak and the research")
 _SENTENCE_END = re.compile(r"[.!?](\s|$)")
+# Terminal escape sequences and control characters: an abstract printed by the CLI must not drive the terminal.
+_ESCAPES = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?)?")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -50,6 +53,11 @@ class _Draft:
     url: str | None = None
     year: int | None = None
     given_id: str | None = None
+
+
+def printable(text: str) -> str:
+    """Text without terminal escapes; other control characters become spaces (line breaks stay)."""
+    return _CONTROLS.sub(" ", _ESCAPES.sub("", text))
 
 
 def normalise(text: str) -> str:
@@ -127,13 +135,13 @@ def decode(data: bytes, name: str) -> tuple[str | None, ParseIssue | None]:
     if b"\x00" in data[:8192]:
         return None, ParseIssue(source=name, message="binary file (contains NUL bytes); expected UTF-8 text")
     try:
-        return data.decode("utf-8-sig"), None
+        return printable(data.decode("utf-8-sig")), None
     except UnicodeDecodeError as exc:
         warning = ParseIssue(
             source=name,
             message=f"not valid UTF-8 (byte {exc.start}); read as Windows-1252 — re-save the file as UTF-8",
         )
-        return data.decode("cp1252", errors="replace"), warning
+        return printable(data.decode("cp1252", errors="replace")), warning
 
 
 def _is_noise(line: str) -> bool:
@@ -210,7 +218,7 @@ def split_authors(value: object) -> list[str]:
 
 def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
     """A draft, or the reason the record is unusable."""
-    keys = {str(k).strip().lower(): v for k, v in record.items()}
+    keys = {str(k).strip().lower(): printable(v) if isinstance(v, str) else v for k, v in record.items()}  # JSON can escape controls
     abstract = str(keys.get("abstract") or "").strip()
     if not abstract:
         return "missing 'abstract'"
