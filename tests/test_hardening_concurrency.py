@@ -7,8 +7,12 @@ compared with each other); here every result is compared with a sequential run o
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -138,3 +142,32 @@ def test_ingest_while_serving_questions_breaks_none_of_them(small_store: Path, t
     hit = a.ask("Which benchmark uses purring kittens?")
     assert any("Purring kittens" in c["title"] for c in hit.to_json()["citations"])
     assert len(a.papers()) == len(Assistant(Settings(store_dir=small_store)).papers()) + 1
+
+
+def test_an_ingest_in_another_process_breaks_no_question(small_store: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store)
+    a = Assistant(Settings(store_dir=store))
+    new_file = tmp_path / "new.jsonl"
+    new_file.write_text(
+        json.dumps({"title": "Purring kittens", "abstract": "We introduce a benchmark of purring kittens for audio "
+                    "transformers, and show that models recognising purring generalise to other low sounds."}) + "\n"
+    )
+    expected = {q: a.ask(q).to_json() for q in QUESTIONS[:4]}
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "ingest", str(new_file), "--quiet"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    asked = 0
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        while proc.poll() is None:
+            for question, got in zip(QUESTIONS[:4], pool.map(lambda q: a.ask(q).to_json(), QUESTIONS[:4])):
+                assert got == expected[question]  # this process keeps its paper list until it restarts
+                asked += 1
+            time.sleep(0.3)  # leave the other process some CPU
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out.startswith("1 new"), err
+    assert asked >= 4
+    restarted = Assistant(Settings(store_dir=store))
+    assert len(restarted.papers()) == len(a.papers()) + 1

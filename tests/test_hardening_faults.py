@@ -36,7 +36,6 @@ from assistant.errors import LLMUnavailable  # noqa: E402
 from assistant.index import JOURNAL, Store  # noqa: E402
 from assistant.types import Final, Status  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 NTK = "What does the neural tangent kernel describe?"
 KEY = "sk-faults-SECRET456"
 
