@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,14 +48,105 @@ def build_embedder(settings: Settings) -> BaseEmbedding:
     key = (settings.embed_model, settings.embed_batch_size)
     with _lock:
         if key not in _embedders:
-            _embedders[key] = _embedder_class()(
-                model_name=str(embed_model_path(settings.embed_model)),
-                device="cpu",
-                normalize=True,
-                embed_batch_size=settings.embed_batch_size,
-                max_length=EMBED_MAX_TOKENS,
-            )
+            path = embed_model_path(settings.embed_model)
+            if _plain_mean_pooling(path):
+                _embedders[key] = _mean_pool_class()(path=path, embed_batch_size=settings.embed_batch_size)
+            else:
+                _embedders[key] = _embedder_class()(
+                    model_name=str(path),
+                    device="cpu",
+                    normalize=True,
+                    embed_batch_size=settings.embed_batch_size,
+                    max_length=EMBED_MAX_TOKENS,
+                )
         return _embedders[key]
+
+
+def _plain_mean_pooling(path: Path) -> bool:
+    """Whether a sentence-transformers model is just a transformer, mean pooling and (optionally) Normalize."""
+    try:
+        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((path / "modules.json").read_text())]
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError, KeyError):
+        return False
+    flags = {k: v for k, v in pooling.items() if k.startswith("pooling_mode")}
+    mean_only = flags.get("pooling_mode_mean_tokens") is True and not any(v for k, v in flags.items() if k != "pooling_mode_mean_tokens")
+    return modules in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]) and mean_only
+
+
+@contextmanager
+def _torch_threads(small: bool) -> Iterator[None]:
+    """One torch thread for small inputs (see _embedder_class); all of them otherwise."""
+    if not small:
+        yield
+        return
+    import torch
+
+    with _one_thread:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+
+@lru_cache(maxsize=1)
+def _mean_pool_class() -> type:
+    """MiniLM-style models run on transformers alone: the vectors sentence-transformers computes
+    (mean of token states under the attention mask, unit length), without importing it, sklearn and
+    scipy, which made up most of a cold `assistant ask` (benchmarks/RESULTS.md)."""
+    import torch
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.bridge.pydantic import PrivateAttr
+    from transformers import AutoModel, AutoTokenizer
+
+    class MeanPoolEmbedding(BaseEmbedding):
+        _tokenizer: Any = PrivateAttr()
+        _model: Any = PrivateAttr()
+
+        def __init__(self, path: Path, embed_batch_size: int) -> None:
+            from transformers.utils import logging
+
+            super().__init__(model_name=str(path), embed_batch_size=embed_batch_size)
+            logging.disable_progress_bar()  # "Loading weights" bars on every start say nothing useful
+            self._tokenizer = AutoTokenizer.from_pretrained(str(path))
+            self._model = AutoModel.from_pretrained(str(path)).eval()
+
+        @classmethod
+        def class_name(cls) -> str:
+            return "MeanPoolEmbedding"
+
+        def _encode(self, texts: list[str]) -> list[list[float]]:
+            out: list[list[float]] = [[] for _ in texts]
+            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad least
+            with _torch_threads(len(texts) <= SMALL_INPUT), torch.inference_mode():
+                for start in range(0, len(order), self.embed_batch_size):
+                    ids = order[start : start + self.embed_batch_size]
+                    batch = self._tokenizer(
+                        [texts[i] for i in ids], padding=True, truncation=True, max_length=EMBED_MAX_TOKENS, return_tensors="pt"
+                    )
+                    states = self._model(**batch).last_hidden_state
+                    mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+                    pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                    vectors = torch.nn.functional.normalize(pooled, p=2, dim=1).tolist()
+                    for i, vector in zip(ids, vectors):
+                        out[i] = vector
+            return out
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._encode([query])[0]
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._encode([text])[0]
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._encode(texts)
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    return MeanPoolEmbedding
 
 
 @lru_cache(maxsize=1)
@@ -63,20 +157,12 @@ def _embedder_class() -> type:
     for a descheduled worker thread: with load 7 on 2 cores a query took 455-1175 ms p50 on two
     threads and 105-115 ms on one (benchmarks/RESULTS.md). Ingest batches keep all threads.
     """
-    import torch
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     class LocalEmbedding(HuggingFaceEmbedding):
         def _embed(self, inputs: list[Any], prompt_name: str | None = None) -> list[list[float]]:
-            if len(inputs) > SMALL_INPUT:
+            with _torch_threads(len(inputs) <= SMALL_INPUT):
                 return super()._embed(inputs, prompt_name)
-            with _one_thread:
-                threads = torch.get_num_threads()
-                torch.set_num_threads(1)
-                try:
-                    return super()._embed(inputs, prompt_name)
-                finally:
-                    torch.set_num_threads(threads)
 
     return LocalEmbedding
 

@@ -99,10 +99,12 @@ def test_interrupted_ingest_leaves_no_orphans(tmp_path: Path) -> None:
 
 
 def test_chunks_fit_the_embedding_window(assistant: Assistant) -> None:
-    from assistant.providers import EMBED_MAX_TOKENS
+    from transformers import AutoTokenizer
+
+    from assistant.providers import EMBED_MAX_TOKENS, embed_model_path
 
     indexer = Indexer(assistant._open_store(), assistant.embedder, assistant.settings)
-    wordpieces = assistant.embedder._model.tokenizer
+    wordpieces = AutoTokenizer.from_pretrained(str(embed_model_path(assistant.settings.embed_model)))
     longest = 0
     for paper in assistant.papers():
         for chunk in indexer.chunk_texts(paper):

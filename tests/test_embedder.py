@@ -1,0 +1,71 @@
+"""The embedder: sentence-transformers' vectors without importing it, loaded once, queries on one thread."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.config import Settings
+from assistant.providers import _plain_mean_pooling, build_embedder, embed_model_path
+
+TEXTS = [
+    "Symbolic autoencoding connects two generative models via a discrete bottleneck layer.",
+    "What does the neural tangent kernel describe?",
+    "x",
+    "A much longer passage about post-training quantization of transformer weights, " * 12,
+]
+
+
+def test_vectors_match_sentence_transformers() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    ours = build_embedder(Settings())
+    reference = SentenceTransformer(str(embed_model_path("all-MiniLM-L6-v2")), device="cpu")
+    expected = reference.encode(TEXTS, normalize_embeddings=True)
+    got = np.array(ours.get_text_embedding_batch(TEXTS))
+    assert got.shape == expected.shape == (4, 384)
+    assert np.abs(got - expected).max() < 1e-5
+    assert np.abs(np.array(ours.get_query_embedding(TEXTS[1])) - expected[1]).max() < 1e-5
+
+
+def test_embedder_is_built_once_per_process() -> None:
+    assert build_embedder(Settings()) is build_embedder(Settings())
+
+
+def test_the_default_model_loads_without_sentence_transformers() -> None:
+    code = (
+        "import sys\n"
+        "from assistant.config import Settings\n"
+        "from assistant.providers import build_embedder\n"
+        "build_embedder(Settings()).get_query_embedding('hello')\n"
+        "print(sorted(m for m in ('sentence_transformers', 'sklearn', 'scipy.stats') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_other_pooling_falls_back_to_sentence_transformers(tmp_path: Path) -> None:
+    assert _plain_mean_pooling(embed_model_path("all-MiniLM-L6-v2"))
+    (tmp_path / "1_Pooling").mkdir()
+    modules = [{"type": "sentence_transformers.models.Transformer"}, {"type": "sentence_transformers.models.Pooling"}]
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}))
+    assert not _plain_mean_pooling(tmp_path)
+    modules.append({"type": "sentence_transformers.models.Dense"})
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    assert not _plain_mean_pooling(tmp_path)
+    assert not _plain_mean_pooling(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("size", [1, 5])
+def test_torch_threads_are_restored(size: int) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    build_embedder(Settings()).get_text_embedding_batch(TEXTS[:1] * size)
+    assert torch.get_num_threads() == before
