@@ -31,7 +31,7 @@ from assistant.api import Assistant  # noqa: E402
 from assistant.cite import all_resolve  # noqa: E402
 from assistant.cli import main  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.corpus import load_corpus  # noqa: E402
+from assistant.corpus import load_corpus, merge, parse_jsonl  # noqa: E402
 from assistant.errors import LLMUnavailable  # noqa: E402
 from assistant.index import JOURNAL, Store  # noqa: E402
 from assistant.types import Final, Status  # noqa: E402
@@ -49,46 +49,95 @@ def topic_abstract(n: int) -> str:
 
 
 # -- crash safety -------------------------------------------------------------------------------------
-def test_sigkill_midway_then_rerun_gives_exactly_the_papers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+# `assistant ingest` in a child process that SIGKILLs itself at the worst moment: the 6th paper's
+# vectors are in Chroma, its paper record is not.
+KILL_BEFORE_6TH_RECORD = """
+import os, signal, sys
+from chromadb.api.models.Collection import Collection
+from assistant.cli import main
+
+records = 0
+upsert = Collection.upsert
+
+def upsert_or_die(self, *args, **kwargs):
+    global records
+    records += 1
+    if records == 6:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return upsert(self, *args, **kwargs)
+
+Collection.upsert = upsert_or_die
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def kill_from_outside(proc: subprocess.Popen[bytes], journal: Path) -> None:
+    """SIGKILL as soon as the 6th write names its paper in the journal: wherever that write has got to."""
+    groups: list[str] = []
+    deadline = time.monotonic() + 240
+    while len(groups) < 6 and proc.poll() is None and time.monotonic() < deadline:
+        try:
+            seen = journal.read_text()
+        except OSError:
+            seen = ""
+        if seen and (not groups or groups[-1] != seen):
+            groups.append(seen)
+        time.sleep(0.0005)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("kill", ["from outside, mid-write", "between vectors and record"])
+def test_sigkill_midway_then_rerun_gives_exactly_the_papers(
+    kill: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     corpus = tmp_path / "papers.jsonl"
     corpus.write_text("".join(json.dumps({"title": f"Problem {n}", "abstract": topic_abstract(n)}) + "\n" for n in range(40)))
     store = tmp_path / "store"
     env = {**os.environ, "ASSISTANT_STORE_DIR": str(store), "ASSISTANT_EMBED_BATCH_SIZE": "4"}  # one paper per write
     journal = store / JOURNAL
+    command = [sys.executable, "-m", "assistant.cli"] if kill.startswith("from outside") else [sys.executable, "-c", KILL_BEFORE_6TH_RECORD]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "ingest", str(corpus), "--quiet"],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [*command, "ingest", str(corpus), "--quiet"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    groups: list[str] = []  # each write names its papers in the journal first; kill inside the 6th write
-    deadline = time.monotonic() + 240
     try:
-        while len(groups) < 6 and proc.poll() is None and time.monotonic() < deadline:
-            try:
-                seen = journal.read_text()
-            except OSError:
-                seen = ""
-            if seen and (not groups or groups[-1] != seen):
-                groups.append(seen)
-                if len(groups) == 6:
-                    os.kill(proc.pid, signal.SIGKILL)
-            time.sleep(0.0005)
+        if kill.startswith("from outside"):
+            kill_from_outside(proc, journal)
     finally:
-        if proc.poll() is None and len(groups) < 6:
-            proc.kill()
+        if proc.poll() is None and not kill.startswith("from outside"):
+            proc.wait(timeout=240)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL, f"the ingest ended on its own before the kill: {err.decode()[-500:]}"
     assert journal.exists()  # killed in the middle of a write
+    [half_written] = json.loads(journal.read_text())
+    killed = Store(Settings(store_dir=store))
+    done = set(killed.stored())
+    owners = {m["paper_id"] for m in killed.chunks.get(include=["metadatas"])["metadatas"]}
+    recorded = half_written in done  # killed after its record was written but before the journal was cleared
+    assert (len(done), recorded) in {(5, False), (6, True)}
+    if kill == "between vectors and record":
+        assert half_written in owners and not recorded  # the worst case really happened: orphan vectors
 
-    # Run it again: the journal's half-written paper is cleaned up, everything else completes.
+    # Run it again without the half-written paper in the file: only the journal can tell that its
+    # vectors are orphans. Everything else completes.
+    rows = [line for line in corpus.read_text().splitlines() if half_written not in {p.id for p in papers_in(line)}]
+    corpus.write_text("\n".join(rows) + "\n")
     code = main(["ingest", str(corpus), "--json"])
     out, err_text = capsys.readouterr()
     assert code == 0, err_text
     report = json.loads(out)
-    assert 5 <= 40 - report["new"] <= 6 and report["updated"] == 0 and report["removed"] == 0
+    assert report["new"] == 39 - len(done - {half_written}) and report["updated"] == 0
+    assert report["removed"] == int(recorded)
     expected = {p.id for p in load_corpus([corpus]).papers}
+    assert len(expected) == 39 and half_written not in expected
     assert set(Store(Settings(store_dir=store)).stored()) == expected
-    assert_store_consistent(store, 40)
+    assert_store_consistent(store, 39)
     assert not journal.exists()
+
+
+def papers_in(jsonl_line: str) -> list[Any]:
+    drafts, _ = parse_jsonl(jsonl_line, "x.jsonl")
+    return merge(drafts)
 
 
 # -- corrupt and foreign stores -----------------------------------------------------------------------
