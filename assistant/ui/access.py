@@ -1,0 +1,47 @@
+"""Who may reach the page: loopback by default, a password for anything wider. No gradio here."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` only accepts connections from this machine."""
+    name = host.strip().strip("[]").lower()
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_auth(host: str, ui_auth: SecretStr | None, no_auth: bool = False) -> tuple[str, str] | None:
+    """The (user, password) for launch(auth=...); refuses a non-loopback host without one unless `no_auth`."""
+    if ui_auth is not None:
+        user, sep, password = ui_auth.get_secret_value().partition(":")
+        if not sep or not user or not password:
+            raise ConfigError("ASSISTANT_UI_AUTH must look like user:password (both parts non-empty)")
+        return user, password
+    if is_loopback(host):
+        return None
+    if no_auth:
+        print(
+            f"WARNING: serving on {host} WITHOUT a password: anyone who can reach this machine can use the "
+            "page and add abstracts. Set ASSISTANT_UI_AUTH=user:password to require a login.",
+            file=sys.stderr,
+        )
+        return None
+    raise ConfigError(
+        f"refusing to serve on {host} without a password: set ASSISTANT_UI_AUTH=user:password, "
+        "bind to 127.0.0.1, or pass --no-auth to accept the risk"
+    )

@@ -1,0 +1,225 @@
+"""The Blocks layout of the page and how it is served; what each event does lives in handlers.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import gradio as gr
+
+from .handlers import PLOT_SLOTS, Handlers
+from .render import EMPTY_SOURCES, paper_rows, render_paper
+from .style import CSS, theme
+
+if TYPE_CHECKING:
+    from ..api import Assistant
+
+EXAMPLES = [
+    "What does the neural tangent kernel describe?",
+    "Which papers study post-training quantization?",
+    "How does flow matching compare with diffusion models?",
+    "What is symbolic autoencoding?",
+]
+EVAL_MODES = ["bm25", "dense", "hybrid", "llamaindex-stock"]
+PAPER_HEADERS = ["id", "title", "authors", "sources"]
+CONCURRENCY = 8  # requests answered at once; more wait in Gradio's queue
+
+
+def describe_answer_modes(assistant: Assistant) -> str:
+    s = assistant.settings
+    offline = "**Extractive** quotes sentences from the abstracts: fully offline, no LLM, no API key"
+    if s.llm == "extractive":
+        return offline + " (the default). Set `ASSISTANT_LLM` to add an LLM answer mode."
+    base = urlsplit(s.llm_base_url or "")  # shown without any user:password@ or ?key= it may carry
+    where = f" at `{base._replace(netloc=base.netloc.rpartition('@')[2], query='', fragment='').geturl()}`" if s.llm_base_url else ""
+    return (
+        f"**{s.llm}** writes answers with the model `{s.llm_model}`{where}; the question and the retrieved "
+        f"abstracts are sent to it. {offline} (the default when `ASSISTANT_LLM` is unset)."
+    )
+
+
+def answer_mode_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    s = assistant.settings
+    choices = [("extractive (offline)", "extractive")]
+    if s.llm != "extractive":
+        choices.append((f"{s.llm}: {s.llm_model}", s.llm))
+    return choices
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    """The page over one shared, thread-safe Assistant; serve it with launch()."""
+    h = Handlers(assistant)
+    s = assistant.settings
+    initial_rows = paper_rows(assistant.papers())
+    with gr.Blocks(title="Abstract Assistant", analytics_enabled=False) as app:
+        gr.Markdown(
+            "# Abstract Assistant\nCited answers from machine-learning abstracts. Every sentence cites the "
+            "abstract it comes from: click a [n] to see the quoted sentence.",
+            elem_classes=["aa-header"],
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                turns = gr.State([])
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chat = gr.Chatbot(
+                            show_label=False,
+                            height=460,
+                            latex_delimiters=[],
+                            sanitize_html=True,
+                            placeholder="Ask about the abstracts; answers cite their sources.",
+                            elem_id="aa-chat",
+                            buttons=[],
+                        )
+                        status = gr.Markdown("", elem_id="aa-status")
+                        with gr.Row(equal_height=True):
+                            question = gr.Textbox(
+                                show_label=False,
+                                placeholder="e.g. What does the neural tangent kernel describe?",
+                                scale=6,
+                                max_lines=4,
+                                elem_id="aa-question",
+                                submit_btn=False,
+                            )
+                            ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="aa-ask")
+                        with gr.Row():
+                            retry_btn = gr.Button("↻ Retry", size="sm", variant="secondary", elem_id="aa-retry")
+                            clear_btn = gr.Button("Clear", size="sm", variant="secondary", elem_id="aa-clear")
+                        gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
+                        with gr.Accordion("Settings", open=False, elem_id="aa-settings"):
+                            gr.Markdown(describe_answer_modes(assistant))
+                            answer_mode = gr.Radio(
+                                answer_mode_choices(assistant), value=s.llm, label="Answer mode",
+                                elem_id="aa-answer-mode",
+                            )
+                            with gr.Row():
+                                retrieval_mode = gr.Radio(
+                                    ["hybrid", "dense", "bm25"], value=s.retrieval_mode, label="Retrieval mode",
+                                    info="hybrid fuses dense vectors with BM25 keywords", elem_id="aa-retrieval-mode",
+                                )
+                                top_k = gr.Slider(
+                                    1, max(20, s.top_k), value=s.top_k, step=1, label="Top-k",
+                                    info="papers retrieved per question", elem_id="aa-top-k",
+                                )
+                    with gr.Column(scale=2, elem_id="aa-sources-col"):
+                        sources = gr.HTML(EMPTY_SOURCES, elem_id="aa-sources")
+
+            with gr.Tab("Papers", id="papers") as papers_tab:
+                with gr.Row():
+                    search = gr.Textbox(
+                        label="Search", placeholder="words in the title, authors, abstract, id or file name",
+                        scale=4, elem_id="aa-paper-search",
+                    )
+                    pid = gr.Textbox(label="Paper id", placeholder="e.g. a77fca7394f9", scale=1, elem_id="aa-paper-id")
+                count = gr.Markdown(f"{len(initial_rows)} of {len(initial_rows)} papers", elem_id="aa-paper-count")
+                table = gr.Dataframe(
+                    value=initial_rows,
+                    headers=PAPER_HEADERS,
+                    datatype="str",
+                    type="array",
+                    interactive=False,
+                    wrap=True,
+                    max_height=420,
+                    column_widths=["13%", "47%", "22%", "18%"],
+                    show_label=False,
+                    elem_id="aa-papers",
+                )
+                abstract = gr.HTML(render_paper(None), elem_id="aa-abstract")
+
+            with gr.Tab("Add abstracts", id="add"):
+                gr.Markdown(
+                    "Upload `.txt` pages, `.jsonl` (one `{\"title\", \"abstract\", \"authors\", \"url\", \"year\"}` "
+                    "object per line) or `.csv` (a header row with at least an `abstract` column). New papers are "
+                    "embedded into the store and searchable at once; unreadable files and lines are listed."
+                )
+                upload = gr.File(
+                    label="Abstract files", file_count="multiple", file_types=[".txt", ".jsonl", ".csv"],
+                    elem_id="aa-upload",
+                )
+                add_btn = gr.Button("Add to the store", variant="primary", elem_id="aa-add")
+                add_report = gr.Markdown("", elem_id="aa-add-report")
+
+            with gr.Tab("Evaluate", id="evaluate"):
+                gr.Markdown(
+                    "Score retrieval (per mode, beside LlamaIndex's stock retriever) and answers on the bundled "
+                    "question set, or on your own question file (JSONL: `{id, question, expected_papers | "
+                    "expected_quotes, reference_answer, answerable, kind}`; see the README)."
+                )
+                with gr.Row():
+                    qfile = gr.File(
+                        label="Question file (optional; default: the bundled set)", file_types=[".jsonl"],
+                        elem_id="aa-qfile",
+                    )
+                    with gr.Column():
+                        eval_modes = gr.CheckboxGroup(EVAL_MODES, value=EVAL_MODES, label="Retrieval modes")
+                        eval_k = gr.Slider(1, 10, value=5, step=1, label="k (for recall@k)")
+                        eval_btn = gr.Button("Run evaluation", variant="primary", elem_id="aa-eval")
+                eval_summary = gr.Markdown("", elem_id="aa-eval-summary")
+                with gr.Row(equal_height=False):
+                    eval_retrieval = gr.Dataframe(
+                        label="Retrieval", interactive=False, scale=3, elem_id="aa-eval-retrieval"
+                    )
+                    eval_answers = gr.Dataframe(label="Answers", interactive=False, scale=2, elem_id="aa-eval-answers")
+                with gr.Column(elem_id="aa-eval-plots"):
+                    eval_plots = [
+                        gr.Image(
+                            type="filepath", interactive=False, show_label=False, buttons=["download", "fullscreen"],
+                        )
+                        for _ in range(PLOT_SLOTS)
+                    ]
+                eval_files = gr.File(
+                    label="Report files", file_count="multiple", interactive=False, elem_id="aa-eval-files"
+                )
+
+        chat_inputs = [question, chat, turns, answer_mode, retrieval_mode, top_k]
+        chat_outputs = [question, chat, turns, sources, status]
+        private = {"api_visibility": "private"}
+        for trigger in (ask_btn.click, question.submit):
+            trigger(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private)
+        retry_btn.click(h.pop_last, [chat, turns], [question, chat, turns], **private).success(
+            h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private
+        )
+        clear_btn.click(h.clear, None, chat_outputs, **private)
+
+        search.change(h.filter_papers, [search], [table, count], show_progress="hidden", **private)
+        papers_tab.select(h.filter_papers, [search], [table, count], show_progress="hidden", **private)
+        table.select(h.open_row, None, [pid, abstract], **private)
+        pid.submit(h.open_id, [pid], [abstract], **private)
+        add_btn.click(h.add_files, [upload, search], [add_report, table, count], **private)
+        eval_btn.click(
+            h.run_evaluation,
+            [qfile, eval_modes, eval_k],
+            [eval_summary, eval_retrieval, eval_answers, *eval_plots, eval_files],
+            concurrency_limit=1,  # one evaluation at a time: it is long and CPU-bound
+            **private,
+        )
+        gr.api(h.ask, api_name="ask")
+    return app
+
+
+def launch(
+    app: gr.Blocks,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = 7860,
+    auth: tuple[str, str] | None = None,
+    block: bool = True,
+) -> str:
+    """Start the server and return its local URL; with `block=False` the call returns at once."""
+    app.queue(default_concurrency_limit=CONCURRENCY)
+    _, url, _ = app.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        auth_message="Abstract Assistant: log in with the ASSISTANT_UI_AUTH credentials." if auth else None,
+        prevent_thread_lock=not block,
+        share=False,
+        show_error=False,  # errors show as their gr.Error message, never as a traceback
+        quiet=not block,
+        ssr_mode=False,  # no Node server: nothing but this process serves the page
+        mcp_server=False,
+        footer_links=["api", "settings"],
+        theme=theme(),
+        css=CSS,
+    )
+    return url

@@ -1,0 +1,260 @@
+"""What the page's events do: Assistant calls in, component values out; errors become Gradio errors."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import gradio as gr
+
+from ..errors import AssistantError
+from ..types import Answer, Final, Paper, Status, TextDelta
+from .render import (
+    EMPTY_SOURCES,
+    STAGES,
+    esc,
+    md_literal,
+    paper_rows,
+    render_answer,
+    render_paper,
+    render_progress,
+    render_question,
+    render_sources,
+    retire_links,
+)
+
+if TYPE_CHECKING:
+    from ..api import Assistant
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+BUNDLED_QUESTIONS = Path(__file__).resolve().parents[2] / "tests" / "questions.jsonl"
+UPLOAD_TYPES = (".txt", ".jsonl", ".csv")
+PLOT_SLOTS = 2  # the report draws retrieval.png and by_kind.png
+API_KEYS = ("answer", "abstained", "citations", "mode", "settings_hash", "notice")
+
+
+def _translate(exc: Exception) -> gr.Error:
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, AssistantError):  # its message says how to fix the problem, and holds no secret
+        return gr.Error(str(exc))
+    log.exception("unexpected error in the page")
+    return gr.Error("Something went wrong on the server; the server log has the details.")
+
+
+def gradio_errors(fn: F) -> F:
+    """AssistantError messages as Gradio errors; anything else as a generic error (details only in the log)."""
+    if inspect.isgeneratorfunction(fn):
+
+        @wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as exc:
+                raise _translate(exc) from None
+
+        return gen_wrapper  # type: ignore[return-value]
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise _translate(exc) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _number(value: Any) -> Any:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return round(value, 1) if abs(value) >= 10 else round(value, 3)
+    return value
+
+
+def _content(message: dict[str, Any]) -> str:
+    """A Chatbot message's HTML, whether it comes back as a string or as Gradio 6's list of text parts."""
+    content = message.get("content")
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content or "")
+
+
+class Handlers:
+    """The page's event handlers over one shared, thread-safe Assistant."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+
+    def papers_by_id(self) -> dict[str, Paper]:
+        return {p.id: p for p in self.assistant.papers()}
+
+    # -- chat -----------------------------------------------------------------------------------------
+    @gradio_errors
+    def respond(
+        self,
+        question: str,
+        chat: list[dict[str, Any]],
+        turns: list[dict[str, str]],
+        answer_mode: str,
+        retrieval_mode: str,
+        top_k: float,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream one answer into the chat: progress, text as it comes, then the final answer and its sources."""
+        question = (question or "").strip()
+        if not question:
+            raise gr.Error("Type a question first.")
+        chat = [{"role": m["role"], "content": retire_links(_content(m))} for m in chat or []]
+        turns = list(turns or [])
+        turn = len(turns) // 2 + 1
+        chat += [
+            {"role": "user", "content": render_question(question)},
+            {"role": "assistant", "content": render_progress("retrieving")},
+        ]
+        yield "", chat, turns, gr.update(), STAGES["retrieving"]
+        text, answer = "", None
+        overrides = {"llm": answer_mode, "retrieval_mode": retrieval_mode, "top_k": int(top_k)}
+        try:
+            for event in self.assistant.stream(question, history=turns, **overrides):
+                if isinstance(event, Status):
+                    chat[-1] = {"role": "assistant", "content": render_progress(event.stage)}
+                    yield gr.update(), chat, turns, gr.update(), STAGES.get(event.stage, event.stage)
+                elif isinstance(event, TextDelta):
+                    text += event.text
+                    chat[-1] = {"role": "assistant", "content": render_answer(text, turn)}
+                    yield gr.update(), chat, turns, gr.update(), STAGES["writing"]
+                elif isinstance(event, Final):
+                    answer = event.answer
+        except AssistantError as exc:  # give the question back to be fixed, then say what went wrong
+            yield question, chat[:-2], turns, gr.update(), ""
+            raise gr.Error(str(exc)) from None
+        if answer is None:
+            raise gr.Error("The answer stream ended early; try again.")
+        chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer)}
+        turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        if answer.notice:
+            gr.Warning(answer.notice)
+        yield gr.update(), chat, turns, render_sources(answer, self.papers_by_id(), turn), self.summary(answer)
+
+    @staticmethod
+    def summary(answer: Answer) -> str:
+        if answer.abstained:
+            return "Not answered by the abstracts; the closest papers are listed beside the chat."
+        n = len({c.paper_id for c in answer.citations})
+        line = f"{n} source{'s' * (n != 1)} · {answer.mode} · settings {answer.settings_hash}"
+        return line + (f" · {answer.notice}" if answer.notice else "")
+
+    @staticmethod
+    def clear() -> tuple[Any, ...]:
+        return "", [], [], EMPTY_SOURCES, ""
+
+    @staticmethod
+    def pop_last(chat: list[dict[str, Any]], turns: list[dict[str, str]]) -> tuple[Any, ...]:
+        """Take the last exchange back out, returning its question for the retry."""
+        if not turns:
+            raise gr.Error("Nothing to retry yet.")
+        return turns[-2]["content"], list(chat)[:-2], list(turns)[:-2]
+
+    # -- headless API ---------------------------------------------------------------------------------
+    def ask(self, question: str) -> dict[str, Any]:
+        """Answer a question with citations: {answer, abstained, citations: [{n, paper_id, title, quote}], mode,
+        settings_hash, notice}."""
+        try:
+            answer = self.assistant.ask(question)
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from None
+        data = answer.to_json()
+        return {key: data[key] for key in API_KEYS}
+
+    # -- papers ---------------------------------------------------------------------------------------
+    @gradio_errors
+    def filter_papers(self, query: str) -> tuple[list[list[str]], str]:
+        papers = self.assistant.papers()
+        rows = paper_rows(papers, query)
+        return rows, f"{len(rows)} of {len(papers)} papers"
+
+    def count_papers(self) -> int:
+        return len(self.assistant.papers())
+
+    @gradio_errors
+    def open_row(self, evt: gr.SelectData) -> tuple[str, str]:
+        pid = str(evt.row_value[0]) if evt.row_value else ""
+        return pid, render_paper(self.papers_by_id().get(pid))
+
+    @gradio_errors
+    def open_id(self, pid: str) -> str:
+        pid = (pid or "").strip()
+        paper = self.papers_by_id().get(pid)
+        if pid and paper is None:
+            raise gr.Error(f"No paper has the id {pid!r}; ids are the first column of the table.")
+        return render_paper(paper)
+
+    # -- add abstracts --------------------------------------------------------------------------------
+    @gradio_errors
+    def add_files(self, files: list[str] | None, query: str) -> tuple[str, Any, str]:
+        if not files:
+            raise gr.Error("Choose one or more .txt, .jsonl or .csv files first.")
+        paths = [Path(f) for f in files]
+        bad = [p.name for p in paths if p.suffix.lower() not in UPLOAD_TYPES]
+        if bad:
+            raise gr.Error(f"Only .txt, .jsonl and .csv files can be added (not {', '.join(bad)}).")
+        report = self.assistant.ingest(paths)
+        rows, count = self.filter_papers(query)
+        lines = [f"**{esc(report.summary())}** · {self.count_papers()} papers in the store, searchable now."]
+        if report.issues:
+            lines.append("\nNot read:")
+            lines += [f"- {md_literal(str(issue))}" for issue in report.issues]  # issues quote the files: no markdown
+            gr.Warning(f"{len(report.issues)} file(s) or line(s) could not be read; they are listed under the upload.")
+        return "\n".join(lines), rows, count
+
+    # -- evaluate -------------------------------------------------------------------------------------
+    @gradio_errors
+    def run_evaluation(
+        self, upload: str | None, modes: list[str], k: float, progress: gr.Progress = gr.Progress()
+    ) -> tuple[Any, ...]:
+        path = Path(upload) if upload else BUNDLED_QUESTIONS
+        if not path.exists():
+            raise gr.Error("There is no bundled question file here; upload a .jsonl question file.")
+        if not modes:
+            raise gr.Error("Choose at least one retrieval mode.")
+        out = Path(tempfile.mkdtemp(prefix="assistant-eval-"))
+
+        def tick(done: int, total: int) -> None:
+            progress((done, total), desc="Evaluating", unit="questions")
+
+        result = self.assistant.evaluate(path, modes=list(modes), k=int(k), out=out, progress=tick)
+        report = result.report
+        retrieval = report.get("retrieval", {})
+        keys = [key for key in next(iter(retrieval.values()), {}) if key != "cases"]
+        retrieval_rows = [[mode, *(_number(m.get(key)) for key in keys)] for mode, m in retrieval.items()]
+        answer_rows = [[key.replace("_", " "), _number(value)] for key, value in report.get("answers", {}).items()]
+        summary = (
+            f"**{report['cases']} questions** ({report.get('answerable', '?')} answerable, "
+            f"{report.get('unanswerable', '?')} not), **{report.get('failed', 0)} failed** · corpus "
+            f"{report.get('corpus_size', '?')} papers · answers {esc(report.get('answer_mode', '?'))} · settings "
+            f"`{esc(report.get('settings_hash', '?'))}`"
+        )
+        issues = report.get("issues", [])
+        if issues:
+            summary += "\n\nQuestion-file lines that did not run:" + "".join(
+                f"\n- line {esc(i.get('line'))}: {esc(i.get('message'))}" for i in issues
+            )
+            gr.Warning(f"{len(issues)} line(s) of the question file could not be used; see the summary.")
+        out_dir = Path(getattr(result, "out_dir", None) or out)
+        plots = [str(p) for p in sorted(out_dir.glob("*.png"), key=lambda p: p.name != "retrieval.png")]
+        plots = (plots + [None] * PLOT_SLOTS)[:PLOT_SLOTS]
+        return (
+            summary,
+            gr.update(value=retrieval_rows, headers=["mode", *keys]),
+            gr.update(value=answer_rows, headers=["metric", "value"]),
+            *plots,
+            sorted(str(p) for p in out_dir.iterdir() if p.is_file()),
+        )

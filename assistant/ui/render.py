@@ -1,0 +1,213 @@
+"""Answers, source cards and abstracts as safe HTML for the page. Pure functions; no gradio here.
+
+Model and abstract text is always shown as the literal text it is: every character HTML or markdown
+could act on becomes an entity, so no tag, image, link, emphasis or math survives. The only markup is
+what this module writes: `[n]` links to in-page anchors and links to a paper's own http(s) URL.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from ..types import Answer, Paper, Passage
+
+STAGES = {"retrieving": "Retrieving abstracts…", "writing": "Writing the answer…"}
+EMPTY_SOURCES = '<div class="aa-sources"><p class="aa-empty">The sources of an answer appear here.</p></div>'
+_MARKER = re.compile(r"\[(\d+)\]")
+_ENCODED_MARKER = re.compile(r"&#91;(\d+)&#93;")  # a marker after md_literal()
+_CITE_LINK = re.compile(r'<a class="aa-cite" href="#[\w-]+" title="[^"]*">\[(\d+)\]</a>')
+
+# `$` and backticks too: gr.HTML templates and markdown math/code use them. `:`, `/`, `.` and `@` stop
+# the markdown renderer's autolinking of bare URLs, `www.` names and e-mail addresses.
+_MD_ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'`*_{}[]()#+-!|~$\\=:/.@"})
+
+
+def esc(text: object) -> str:
+    """HTML-escape for gr.HTML (which is not markdown), also neutralising `$` and backticks."""
+    return html.escape(str(text), quote=True).replace("$", "&#36;").replace("`", "&#96;")
+
+
+def md_literal(text: str) -> str:
+    """Text for a Chatbot bubble, shown verbatim: no HTML, no markdown (so no remote images), no math."""
+    return text.translate(_MD_ENTITIES).replace("\n", "<br>")
+
+
+def anchor(turn: int, n: int) -> str:
+    """The id of source n's highlighted quote for one chat turn."""
+    return f"src-{turn}-{n}"
+
+
+def link_markers(encoded: str, turn: int, known: set[int]) -> str:
+    """Turn the entity-encoded `[n]` markers that resolve into in-page links to the quote."""
+
+    def repl(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n not in known:
+            return m.group(0)
+        return f'<a class="aa-cite" href="#{anchor(turn, n)}" title="show source {n}">[{n}]</a>'
+
+    return _ENCODED_MARKER.sub(repl, encoded)
+
+
+def retire_links(bubble: str) -> str:
+    """An earlier answer's `[n]` links as plain labels: the sources panel now shows a newer answer."""
+    return _CITE_LINK.sub(r'<span class="aa-cite-old" title="a source of an earlier answer">[\1]</span>', bubble)
+
+
+def render_question(text: str) -> str:
+    return f'<div class="aa-question">{md_literal(text)}</div>'
+
+
+def render_progress(stage: str) -> str:
+    return f'<div class="aa-answer aa-pending">{STAGES.get(stage, stage)}</div>'
+
+
+def render_answer(text: str, turn: int, answer: Answer | None = None) -> str:
+    """A Chatbot bubble: the partial or final answer, markers linked, abstentions marked."""
+    known = {c.n for c in answer.citations} if answer else {int(n) for n in _MARKER.findall(text)}
+    body = link_markers(md_literal(text), turn, known)
+    if answer is not None and answer.abstained:
+        body = f'<div class="aa-abstain"><div class="aa-abstain-label">Not answered by the abstracts</div>{body}</div>'
+    else:
+        body = f'<div class="aa-answer">{body}</div>'
+    if answer is not None and answer.notice:
+        body += f'<div class="aa-notice">{md_literal(answer.notice)}</div>'
+    return body
+
+
+def safe_url(url: str | None) -> str | None:
+    """The paper's own http(s) URL, or None for anything else (javascript:, data:, relative...)."""
+    if not url:
+        return None
+    url = url.strip()
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc and not any(c.isspace() for c in url) else None
+
+
+def _title(paper: Paper | None, title: str) -> str:
+    url = safe_url(paper.url) if paper else None
+    if not url:
+        return esc(title)
+    return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">{esc(title)}</a>'
+
+
+def highlight(abstract: str, quotes: Sequence[tuple[int, str]], turn: int) -> str:
+    """The escaped abstract with each cited quote in a <mark> that the [n] links point at."""
+    spans: list[tuple[int, int, int]] = []
+    missing: list[tuple[int, str]] = []
+    for n, quote in quotes:
+        q = quote.strip()
+        start = abstract.find(q) if q else -1
+        if start < 0 or any(s < start + len(q) and start < e for s, e, _ in spans):
+            missing.append((n, q))
+        else:
+            spans.append((start, start + len(q), n))
+    out, pos = [], 0
+    for start, end, n in sorted(spans):
+        out.append(esc(abstract[pos:start]))
+        out.append(f'<mark id="{anchor(turn, n)}" title="quoted as [{n}]">{esc(abstract[start:end])}</mark>')
+        pos = end
+    out.append(esc(abstract[pos:]))
+    # A quote not found verbatim (an LLM's paraphrase, say) still gets its anchor, above the abstract.
+    lead = "".join(
+        f'<p class="aa-abstract"><mark id="{anchor(turn, n)}" title="quoted as [{n}]">{esc(q)}</mark></p>'
+        for n, q in missing
+    )
+    return lead + f'<p class="aa-abstract">{"".join(out)}</p>'
+
+
+def _card(
+    paper: Paper | None, title: str, body: str, numbers: Sequence[int], score: float | None, closest: bool
+) -> str:
+    label = "".join(f"[{n}]" for n in numbers)
+    meta = []
+    if paper and paper.authors:
+        meta.append(esc(", ".join(paper.authors)))
+    if paper and paper.year:
+        meta.append(esc(paper.year))
+    if score is not None:
+        meta.append(f"score {score:.3f}")
+    if paper:
+        meta.append(f'id <code>{esc(paper.id)}</code>')
+    cls = "aa-card aa-closest" if closest else "aa-card"
+    number = f'<span class="aa-n">{label}</span>' if label else ""
+    return (
+        f'<article class="{cls}"><header>{number}{_title(paper, title)}</header>'
+        f'<div class="aa-meta">{" · ".join(meta)}</div>{body}</article>'
+    )
+
+
+def render_sources(answer: Answer, papers: dict[str, Paper], turn: int) -> str:
+    """One card per cited paper (quotes highlighted); for an abstention, the closest papers, styled apart;
+    then the whole retrieved list, folded."""
+    scores = {p.paper_id: p.score for p in answer.passages}
+    if answer.citations:
+        grouped: dict[str, list[tuple[int, str]]] = {}
+        titles: dict[str, str] = {}
+        for c in sorted(answer.citations, key=lambda c: c.n):
+            grouped.setdefault(c.paper_id, []).append((c.n, c.quote))
+            titles.setdefault(c.paper_id, c.title)
+        cards = [
+            _card(
+                papers.get(pid),
+                titles[pid],
+                highlight(papers[pid].abstract if pid in papers else "", quotes, turn),
+                [n for n, _ in quotes],
+                scores.get(pid),
+                answer.abstained,
+            )
+            for pid, quotes in grouped.items()
+        ]
+    else:
+        cards = [
+            _card(papers.get(p.paper_id), p.title, f'<p class="aa-abstract">{esc(p.text)}</p>', [], p.score, True)
+            for p in answer.passages
+        ]
+    if not cards:
+        return '<div class="aa-sources"><p class="aa-empty">No sources.</p></div>'
+    heading = "Closest papers — not an answer" if answer.abstained or not answer.citations else "Sources"
+    cited = {c.paper_id for c in answer.citations}
+    return (
+        f'<div class="aa-sources"><h3>{heading} <span class="aa-count">{len(cards)}</span></h3>{"".join(cards)}'
+        f"{render_retrieved(answer.passages, cited)}</div>"
+    )
+
+
+def render_retrieved(passages: Sequence[Passage], cited: set[str]) -> str:
+    """Every paper retrieval ranked for the question, best first."""
+    if not passages:
+        return ""
+    rows = "".join(
+        f'<li>{esc(p.title)} <span class="aa-meta">score {p.score:.3f}{" · cited" * (p.paper_id in cited)}</span></li>'
+        for p in passages
+    )
+    return f'<details class="aa-retrieved"><summary>All {len(passages)} retrieved papers</summary><ol>{rows}</ol></details>'
+
+
+def paper_rows(papers: Sequence[Paper], query: str = "") -> list[list[str]]:
+    """Table rows [id, title, authors, sources] of the papers whose text holds every word of `query`."""
+    terms = (query or "").lower().split()
+    rows = []
+    for p in papers:
+        hay = " ".join([p.id, p.title, p.abstract, *p.authors, *p.sources]).lower()
+        if all(t in hay for t in terms):
+            rows.append([p.id, p.title, ", ".join(p.authors), ", ".join(p.sources)])
+    return rows
+
+
+def render_paper(paper: Paper | None) -> str:
+    """One abstract to read, with its metadata."""
+    if paper is None:
+        return '<div class="aa-abstract-view aa-empty">Select a row (or type an id) to read its abstract.</div>'
+    meta = [esc(", ".join(paper.authors)) if paper.authors else "authors unknown"]
+    if paper.year:
+        meta.append(esc(paper.year))
+    meta.append(f"id <code>{esc(paper.id)}</code>")
+    meta.append("from " + esc(", ".join(paper.sources)))
+    return (
+        f'<div class="aa-abstract-view"><h3>{_title(paper, paper.title)}</h3>'
+        f'<div class="aa-meta">{" · ".join(meta)}</div><p class="aa-abstract">{esc(paper.abstract)}</p></div>'
+    )

