@@ -271,3 +271,31 @@ def test_paper_search_matches_every_word_anywhere() -> None:
     assert [r[0] for r in render.paper_rows(papers, "STRIPE")] == ["b2"]
     assert [r[0] for r in render.paper_rows(papers, "")] == ["a1", "b2"]
     assert render.paper_rows(papers, "zebra stripe") == []
+
+
+# -- the settings panel's description --------------------------------------------------------------------
+class Configured:
+    def __init__(self, **settings: object) -> None:
+        from assistant.config import Settings
+
+        self.settings = Settings(**settings)  # type: ignore[arg-type]
+
+
+def test_settings_panel_names_the_llm_and_the_offline_default() -> None:
+    from assistant.ui.app import answer_mode_choices, describe_answer_modes
+
+    offline = Configured()
+    assert "fully offline" in describe_answer_modes(offline) and "(the default)" in describe_answer_modes(offline)  # type: ignore[arg-type]
+    assert answer_mode_choices(offline) == [("extractive (offline)", "extractive")]  # type: ignore[arg-type]
+    llm = Configured(llm="openai-compatible", llm_model="llama3.2", llm_base_url="http://localhost:11434/v1")
+    text = describe_answer_modes(llm)  # type: ignore[arg-type]
+    assert "openai-compatible" in text and "`llama3.2`" in text and "localhost:11434" in text and "fully offline" in text
+    assert [value for _, value in answer_mode_choices(llm)] == ["extractive", "openai-compatible"]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"retrieval_mode": "magic"}, {"top_k": 0}, {"top_k": 51}, {"llm": "openai"}]
+)
+def test_bad_per_question_settings_are_refused(assistant: object, overrides: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        assistant.settings_for(**overrides)  # type: ignore[attr-defined]
