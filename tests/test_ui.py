@@ -299,3 +299,50 @@ def test_settings_panel_names_the_llm_and_the_offline_default() -> None:
 def test_bad_per_question_settings_are_refused(assistant: object, overrides: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         assistant.settings_for(**overrides)  # type: ignore[attr-defined]
+
+
+# -- the evaluate tab, over a scripted evaluation ------------------------------------------------------------
+class ScriptedEval:
+    """Writes what Assistant.evaluate writes (report files, plots) and returns its shape."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def evaluate(self, path: object, *, modes: list[str], k: int, out: object, progress: object) -> object:
+        from pathlib import Path
+        from types import SimpleNamespace
+
+        self.calls.append({"path": path, "modes": modes, "k": k})
+        out_dir = Path(str(out))
+        for name in ("by_kind.png", "retrieval.png", "report.json"):
+            (out_dir / name).write_bytes(b"x")
+        report = {
+            "cases": 3, "answerable": 2, "unanswerable": 1, "failed": 1, "corpus_size": 74,
+            "answer_mode": "extractive", "settings_hash": "abc123",
+            "issues": [{"line": 4, "message": "<b>not JSON</b>"}],
+            "retrieval": {m: {"hit@1": 0.66666, f"recall@{k}": 1.0, "mrr": None, "cases": 3} for m in modes},
+            "answers": {"citation_precision": 0.83333, "latency_p50_ms": 94.84, "abstention_accuracy": None},
+        }
+        return SimpleNamespace(report=report, out_dir=out_dir)
+
+
+def test_evaluate_tab_shows_tables_plots_and_files(tmp_path: object) -> None:
+    fake = ScriptedEval()
+    with pytest.warns(UserWarning, match="1 line"):  # gr.Warning outside a request: a Python warning
+        summary, retrieval, answers, plot1, plot2, files = Handlers(fake).run_evaluation(  # type: ignore[arg-type]
+            None, ["bm25", "hybrid"], 3, progress=lambda *a, **k: None
+        )
+    assert fake.calls[0]["modes"] == ["bm25", "hybrid"] and fake.calls[0]["k"] == 3
+    assert str(fake.calls[0]["path"]).endswith("tests/questions.jsonl")  # the bundled set by default
+    assert "**3 questions**" in summary and "**1 failed**" in summary
+    assert "line 4: &lt;b&gt;not JSON&lt;/b&gt;" in summary  # question-file problems, escaped
+    assert retrieval["headers"] == ["mode", "hit@1", "recall@3", "mrr"]
+    assert retrieval["value"] == [["bm25", 0.667, 1.0, "–"], ["hybrid", 0.667, 1.0, "–"]]
+    assert answers["value"] == [["citation precision", 0.833], ["latency p50 ms", 94.8], ["abstention accuracy", "–"]]
+    assert plot1.endswith("retrieval.png") and plot2.endswith("by_kind.png")
+    assert [f.rsplit("/", 1)[-1] for f in files] == ["by_kind.png", "report.json", "retrieval.png"]
+
+
+def test_evaluate_tab_needs_a_mode() -> None:
+    with pytest.raises(gr.Error, match="at least one retrieval mode"):
+        Handlers(ScriptedEval()).run_evaluation(None, [], 5, progress=lambda *a, **k: None)  # type: ignore[arg-type]
