@@ -346,3 +346,19 @@ def test_evaluate_tab_shows_tables_plots_and_files(tmp_path: object) -> None:
 def test_evaluate_tab_needs_a_mode() -> None:
     with pytest.raises(gr.Error, match="at least one retrieval mode"):
         Handlers(ScriptedEval()).run_evaluation(None, [], 5, progress=lambda *a, **k: None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:sk-KEY@127.0.0.1:9/v1?key=sk-KEY#x", "http://127.0.0.1:9/v1"),
+        ("https://api.example.com/v1", "https://api.example.com/v1"),
+        ("not a url sk-KEY", "(a URL that could not be read)"),
+    ],
+)
+def test_the_llm_url_is_shown_without_credentials(url: str, shown: str) -> None:
+    from assistant.ui.app import describe_answer_modes
+
+    assert render.public_url(url) == shown
+    text = describe_answer_modes(Configured(llm="openai-compatible", llm_base_url=url))  # type: ignore[arg-type]
+    assert shown in text and "sk-KEY" not in text

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import gradio as gr
 
 from .handlers import PLOT_SLOTS, Handlers
-from .render import EMPTY_SOURCES, paper_rows, render_paper
+from .render import EMPTY_SOURCES, paper_rows, public_url, render_paper
 from .style import CSS, theme
 
 if TYPE_CHECKING:
@@ -30,8 +29,7 @@ def describe_answer_modes(assistant: Assistant) -> str:
     offline = "**Extractive** quotes sentences from the abstracts: fully offline, no LLM, no API key"
     if s.llm == "extractive":
         return offline + " (the default). Set `ASSISTANT_LLM` to add an LLM answer mode."
-    base = urlsplit(s.llm_base_url or "")  # shown without any user:password@ or ?key= it may carry
-    where = f" at `{base._replace(netloc=base.netloc.rpartition('@')[2], query='', fragment='').geturl()}`" if s.llm_base_url else ""
+    where = f" at `{public_url(s.llm_base_url)}`" if s.llm_base_url else ""  # no user:key@ or ?key=
     return (
         f"**{s.llm}** writes answers with the model `{s.llm_model}`{where}; the question and the retrieved "
         f"abstracts are sent to it. {offline} (the default when `ASSISTANT_LLM` is unset)."

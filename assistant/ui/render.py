@@ -87,6 +87,16 @@ def safe_url(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.netloc and not any(c.isspace() for c in url) else None
 
 
+def public_url(url: str) -> str:
+    """A URL to show: scheme, host, port and path only (credentials and query strings may hold keys)."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    if not parts.scheme or not host:
+        return "(a URL that could not be read)"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 def _title(paper: Paper | None, title: str) -> str:
     url = safe_url(paper.url) if paper else None
     if not url:
