@@ -7,11 +7,11 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
-from .config import RetrievalMode, Settings
+from .config import AnswerMode, RetrievalMode, Settings
 from .corpus import iter_files, load_corpus
-from .errors import CorpusError, InvalidQuestion
+from .errors import ConfigError, CorpusError, InvalidQuestion
 from .types import Answer, Event, Final, IngestReport, Paper, Passage, Status, TextDelta
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 Turn = dict[str, str] | tuple[str, str]
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?)")  # terminal colours, titles
 _REFERS_BACK = re.compile(
     r"\b(it|its|it's|they|them|their|this|that|these|those|the paper|the method|the model|the approach|same|above|"
     r"previous|earlier|also|more|else)\b",
@@ -43,7 +44,7 @@ def clean_question(question: str, limit: int) -> str:
     """The question without control characters, or an InvalidQuestion saying what to do."""
     if not isinstance(question, str):
         raise InvalidQuestion("the question must be text")
-    text = _CONTROL.sub(" ", question).strip()
+    text = _CONTROL.sub(" ", _ANSI.sub("", question)).strip()
     if not text:
         raise InvalidQuestion('the question is empty; ask something like "What is the neural tangent kernel?"')
     if len(text) > limit:
@@ -130,7 +131,7 @@ class Assistant:
                 f"the store at {self.settings.chroma_url or self.settings.store_dir} has no abstracts; "
                 "run `assistant ingest` (seeds) or `assistant ingest PATH` (your .txt/.jsonl/.csv files)"
             )
-        cache = None if self.settings.chroma_url else Path(self.settings.store_dir)
+        cache = Path(self.settings.store_dir)  # with a Chroma server, this instance's own BM25 cache
         plist = list(papers.values())
         return _State(papers=papers, keyword=KeywordIndex(plist, cache), weights=TermWeights(plist))
 
@@ -190,10 +191,27 @@ class Assistant:
         return run_eval(self, path, modes=modes, k=k, out=out, judge=judge, progress=progress)
 
     # -- questions ----------------------------------------------------------------------------
-    def _retriever(self, state: _State, mode: RetrievalMode | None = None, k: int | None = None) -> Any:
+    def settings_for(
+        self, retrieval_mode: RetrievalMode | None = None, top_k: int | None = None, llm: AnswerMode | None = None
+    ) -> Settings:
+        """These settings with one question's overrides (the page's Settings panel); an LLM can only be turned off."""
+        if retrieval_mode is not None and retrieval_mode not in get_args(RetrievalMode):
+            raise ConfigError(f"retrieval mode must be one of {', '.join(get_args(RetrievalMode))}")
+        if top_k is not None and not 1 <= top_k <= 50:
+            raise ConfigError("top-k must be between 1 and 50")
+        if llm is not None and llm not in ("extractive", self.settings.llm):
+            raise ConfigError(f"answer mode {llm!r} is not configured; set ASSISTANT_LLM to use it")
+        changes = {"retrieval_mode": retrieval_mode, "top_k": top_k, "llm": llm}
+        changes = {key: value for key, value in changes.items() if value is not None}
+        return self.settings.model_copy(update=changes) if changes else self.settings
+
+    def _retriever(
+        self, state: _State, mode: RetrievalMode | None = None, k: int | None = None, settings: Settings | None = None
+    ) -> Any:
         from .retrieve import PaperRetriever
 
-        return PaperRetriever(self._open_store(), self.embedder, state.keyword, state.papers, self.settings, mode, k)
+        s = settings or self.settings
+        return PaperRetriever(self._open_store(), self.embedder, state.keyword, state.papers, s, mode, k)
 
     def _bundle(self, retriever: Any, query: str) -> Any:
         from llama_index.core.schema import QueryBundle
@@ -208,54 +226,60 @@ class Assistant:
         retriever = self._retriever(self._ready(), mode, k or self.settings.top_k)
         return to_passages(retriever.retrieve(self._bundle(retriever, text)))
 
-    def _engine(self, state: _State) -> Any:
+    def _engine(self, state: _State, settings: Settings | None = None) -> Any:
         from .answer import ExtractiveComposer, ExtractiveQueryEngine
 
+        s = settings or self.settings
         store = self._open_store()
-        composer = ExtractiveComposer(self.settings, store.sentences_of, state.weights)
-        return ExtractiveQueryEngine(self._retriever(state), composer, state.papers, self.settings.settings_hash())
+        composer = ExtractiveComposer(s, store.sentences_of, state.weights)
+        return ExtractiveQueryEngine(self._retriever(state, settings=s), composer, state.papers, s.settings_hash())
 
-    def _llm_engine(self, state: _State) -> Any:
+    def _llm_engine(self, state: _State, settings: Settings | None = None) -> Any:
         from .llm import LLMQueryEngine
         from .providers import build_llm
 
+        s = settings or self.settings
         with self._lock:
             if self._llm is None:
                 self._llm = build_llm(self.settings)
-        return LLMQueryEngine(self._engine(state), self._llm, self.settings)
+        return LLMQueryEngine(self._engine(state, s), self._llm, s)
 
-    def _llm_query(self, text: str, history: Sequence[Turn] | None) -> tuple[Any, Any, Any]:
+    def _llm_query(
+        self, text: str, history: Sequence[Turn] | None, settings: Settings | None = None
+    ) -> tuple[Any, Any, Any]:
         """Engine, query bundle and time budget for an LLM answer; follow-ups are condensed by the LLM first."""
         from .llm import Budget
 
         budget = Budget(self.settings.llm_timeout)
-        engine = self._llm_engine(self._ready())
+        engine = self._llm_engine(self._ready(), settings)
         query = (engine.condense(text, history, budget) if history else None) or followup_query(text, history)
         return engine, self._bundle(engine.retriever, query), budget
 
-    def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
-        """A cited answer, or an abstention naming the closest papers."""
-        if self.settings.llm != "extractive":  # one plain request: no need to stream
+    def ask(self, question: str, history: Sequence[Turn] | None = None, **overrides: Any) -> Answer:
+        """A cited answer, or an abstention naming the closest papers (`overrides`: see settings_for)."""
+        settings = self.settings_for(**overrides)
+        if settings.llm != "extractive":  # one plain request: no need to stream
             text = clean_question(question, self.settings.max_question_chars)
-            engine, bundle, budget = self._llm_query(text, history)
+            engine, bundle, budget = self._llm_query(text, history, settings)
             return engine.answer(bundle, question=text, budget=budget).metadata["answer"]
         final: Answer | None = None
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, **overrides):
             if isinstance(event, Final):
                 final = event.answer
         assert final is not None
         return final
 
-    def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
-        """Typed events: status notes, text deltas, then the Final answer."""
+    def stream(self, question: str, history: Sequence[Turn] | None = None, **overrides: Any) -> Iterator[Event]:
+        """Typed events: status notes, text deltas, then the Final answer (`overrides`: see settings_for)."""
+        settings = self.settings_for(**overrides)
         text = clean_question(question, self.settings.max_question_chars)
         state = self._ready()
         yield Status(stage="retrieving")
-        if self.settings.llm != "extractive":  # model deltas are raw; Final carries the validated text
-            engine, bundle, budget = self._llm_query(text, history)
+        if settings.llm != "extractive":  # model deltas are raw; Final carries the validated text
+            engine, bundle, budget = self._llm_query(text, history, settings)
             yield from engine.stream(bundle, question=text, budget=budget)
             return
-        engine = self._engine(state)
+        engine = self._engine(state, settings)
         query = followup_query(text, history)
         response = engine.query(self._bundle(engine.retriever, query))
         answer: Answer = response.metadata["answer"]

@@ -18,9 +18,17 @@ EXAMPLES = {
     "papers": "example: assistant papers --json | jq length",
     "retrieve": 'example: assistant retrieve "neural tangent kernel eigenvalues" -k 3 --mode hybrid',
     "ask": 'example: assistant ask "Which papers study post-training quantization?" --json',
+    "serve": "example: assistant serve                  # http://127.0.0.1:7860\n"
+    "         ASSISTANT_UI_AUTH=me:long-password assistant serve --host 0.0.0.0",
     "eval": "example: assistant eval tests/questions.jsonl --out out/eval   # report.json, report.md, PNGs\n"
     "         assistant eval benchmarks/heldout.jsonl --modes hybrid,llamaindex-stock --json",
 }
+
+
+def _positive(value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {value!r}")
+    return int(value)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("retrieve", "Show the papers most relevant to a question, best first.")
     p.add_argument("question")
-    p.add_argument("-k", type=int, default=None, help="how many papers (default: ASSISTANT_TOP_K, 5)")
+    p.add_argument("-k", type=_positive, default=None, help="how many papers (default: ASSISTANT_TOP_K, 5)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None, help="retrieval mode (default: hybrid)")
     p.add_argument("--json", action="store_true", help="print JSON: [{paper_id, title, score, text}]")
 
@@ -71,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="report folder (default: out/eval-<timestamp>)")
     p.add_argument("--json", action="store_true", help="print report.json to stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("serve", "Serve the web page: cited chat, sources, papers, evaluation, uploads, and a /ask API.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; others need ASSISTANT_UI_AUTH)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.add_argument("--no-auth", action="store_true", help="serve a non-loopback host without a password (prints a warning)")
     return parser
 
 
@@ -193,11 +206,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 2 if result.issues else 0  # the good lines ran, but the file needs fixing
 
 
-COMMANDS = {"ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval}
+def cmd_serve(args: argparse.Namespace) -> int:
+    from . import ui
+    from .config import Settings
+
+    auth = ui.resolve_auth(args.host, Settings().ui_auth, args.no_auth)  # refuse before loading anything
+    assistant = _assistant()
+    assistant.papers()  # open the store (ingesting the seeds on first use) before the first visitor waits
+    print(f"serving on http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
+    ui.launch(ui.build_app(assistant), host=args.host, port=args.port, auth=auth)
+    return 0
+
+
+def _bad_settings(exc: Any) -> str:
+    problems = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        name = name if name.startswith(("ASSISTANT_", "OPENAI_")) else f"ASSISTANT_{name}"
+        problems.append(f"{name}: {error['msg']}")
+    return "invalid setting " + "; ".join(problems) + " (fix it in the environment or .env; .env.example lists every setting)"
+
+
+COMMANDS = {"ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from pydantic import ValidationError
+
     from .errors import AssistantError
 
     try:
@@ -205,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ValidationError as exc:  # a bad ASSISTANT_* value; named, never echoed (it may be a secret)
+        print(f"error: {_bad_settings(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
