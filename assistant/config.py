@@ -102,5 +102,5 @@ class Settings(BaseSettings):
             "embed_model": self.embed_model,
             "chunk_size": str(self.chunk_size),
             "chunk_overlap": str(self.chunk_overlap),
-            "schema": "1",
+            "schema": "2",  # 2: sentence vectors pooled from their chunk's forward pass
         }

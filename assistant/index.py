@@ -327,21 +327,7 @@ class Indexer:
     def _embed_group(self, group: list[Paper], paths_of: dict[str, list[str]]) -> int:
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-        texts: list[str] = []
-        plan: list[tuple[Paper, str, int, str]] = []  # paper, kind, position, node text
-        for paper in group:
-            for i, chunk in enumerate(self.chunk_texts(paper)):
-                plan.append((paper, "chunk", i, chunk))
-                texts.append(self.embed_text(paper, chunk))
-            for i, sentence in enumerate(split_sentences(paper.abstract)):
-                plan.append((paper, "sentence", i, sentence))
-                texts.append(sentence)
-        # LlamaIndex cuts the list into model batches as given; sorted, a batch of short sentences is
-        # not padded to the length of a chunk (embedding 1.65x faster on the seeds; benchmarks/RESULTS.md).
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors: list[list[float]] = [[] for _ in texts]
-        for i, vector in zip(order, self.embedder.get_text_embedding_batch([texts[i] for i in order])):
-            vectors[i] = vector
+        plan, vectors = self._vectors(group)
         nodes: dict[str, list[TextNode]] = {"chunk": [], "sentence": []}
         sums: dict[str, list[float]] = {}
         for (paper, kind, position, text), vector in zip(plan, vectors):
@@ -371,6 +357,64 @@ class Indexer:
         )
         self._clear_journal()
         return len(nodes["chunk"])
+
+    def _vectors(self, group: list[Paper]) -> tuple[list[tuple[Paper, str, int, str]], list[list[float]]]:
+        """(paper, kind, position, text) of every chunk and sentence of `group`, and its vector.
+
+        With an embedder that pools spans (the default), a sentence's vector comes from the forward
+        pass of the chunk holding it, so each word piece is read about once instead of twice; other
+        sentences (and other embedders) are embedded on their own."""
+        plan: list[tuple[Paper, str, int, str]] = []  # paper, kind, position, node text
+        chunk_texts: list[str] = []
+        spans: list[list[tuple[int, int]]] = []
+        pooled_at: dict[int, tuple[int, int]] = {}  # plan index -> (chunk, span) that holds the sentence
+        pools = hasattr(self.embedder, "embed_with_spans")
+        for paper in group:
+            first_chunk = len(chunk_texts)
+            for i, chunk in enumerate(self.chunk_texts(paper)):
+                plan.append((paper, "chunk", i, chunk))
+                chunk_texts.append(self.embed_text(paper, chunk))
+                spans.append([])
+            for i, sentence in enumerate(split_sentences(paper.abstract)):
+                for c in range(first_chunk, len(chunk_texts)) if pools else ():
+                    at = chunk_texts[c].find(sentence)
+                    if at >= 0:
+                        pooled_at[len(plan)] = (c, len(spans[c]))
+                        spans[c].append((at, at + len(sentence)))
+                        break
+                plan.append((paper, "sentence", i, sentence))
+        if pools:
+            embedded = self.embedder.embed_with_spans(chunk_texts, spans)  # type: ignore[attr-defined]
+            chunk_vectors = [vector for vector, _ in embedded]
+            span_vectors = [parts for _, parts in embedded]
+        else:
+            chunk_vectors, span_vectors = self._embed_sorted(chunk_texts), []
+        vectors: list[list[float] | None] = []
+        alone: list[int] = []
+        chunks_seen = 0
+        for n, (_, kind, _, _) in enumerate(plan):
+            if kind == "chunk":
+                vectors.append(chunk_vectors[chunks_seen])
+                chunks_seen += 1
+                continue
+            c, k = pooled_at.get(n, (-1, -1))
+            vectors.append(span_vectors[c][k] if c >= 0 else None)
+            if vectors[-1] is None:
+                alone.append(n)
+        for n, vector in zip(alone, self._embed_sorted([plan[n][3] for n in alone])):
+            vectors[n] = vector
+        done = [v for v in vectors if v is not None]
+        assert len(done) == len(plan), "every chunk and sentence has a vector"
+        return plan, done
+
+    def _embed_sorted(self, texts: list[str]) -> list[list[float]]:
+        # LlamaIndex cuts the list into model batches as given; sorted, a batch of short sentences is
+        # not padded to the length of a chunk (embedding 1.65x faster on the seeds; benchmarks/RESULTS.md).
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for i, vector in zip(order, self.embedder.get_text_embedding_batch([texts[i] for i in order])):
+            vectors[i] = vector
+        return vectors
 
     def _delete(self, ids: Sequence[str]) -> None:
         if not ids:

@@ -118,20 +118,42 @@ def _mean_pool_class() -> type:
             return "MeanPoolEmbedding"
 
         def _encode(self, texts: list[str]) -> list[list[float]]:
-            out: list[list[float]] = [[] for _ in texts]
+            return [vector for vector, _ in self.embed_with_spans(texts, [[] for _ in texts])]
+
+        def embed_with_spans(
+            self, texts: list[str], spans: list[list[tuple[int, int]]]
+        ) -> list[tuple[list[float], list[list[float] | None]]]:
+            """Each text's vector and, from the same forward pass, one vector per character span (the
+            mean of the span's token states; None when truncation cut the span off). The indexer uses
+            it for sentence vectors: one pass per chunk instead of one more per sentence halves ingest."""
+            out: list[tuple[list[float], list[list[float] | None]]] = [([], []) for _ in texts]
             order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad least
+            normalize = torch.nn.functional.normalize
             with _torch_threads(len(texts) <= SMALL_INPUT), torch.inference_mode():
                 for start in range(0, len(order), self.embed_batch_size):
                     ids = order[start : start + self.embed_batch_size]
                     batch = self._tokenizer(
-                        [texts[i] for i in ids], padding=True, truncation=True, max_length=EMBED_MAX_TOKENS, return_tensors="pt"
+                        [texts[i] for i in ids],
+                        padding=True,
+                        truncation=True,
+                        max_length=EMBED_MAX_TOKENS,
+                        return_tensors="pt",
+                        return_offsets_mapping=True,
                     )
+                    offsets = batch.pop("offset_mapping")
                     states = self._model(**batch).last_hidden_state
                     mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-                    pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                    vectors = torch.nn.functional.normalize(pooled, p=2, dim=1).tolist()
-                    for i, vector in zip(ids, vectors):
-                        out[i] = vector
+                    pooled = normalize((states * mask).sum(1) / mask.sum(1).clamp(min=1e-9), p=2, dim=1)
+                    for row, i in enumerate(ids):
+                        begin, end = offsets[row, :, 0], offsets[row, :, 1]
+                        real = end > begin  # special and padding tokens have empty offsets
+                        parts: list[list[float] | None] = []
+                        read_to = int(end[real].max()) if real.any() else 0
+                        for a, b in spans[i]:
+                            inside = real & (begin >= a) & (end <= b)
+                            whole = inside.any() and read_to >= b
+                            parts.append(normalize(states[row][inside].mean(0), dim=0).tolist() if whole else None)
+                        out[i] = (pooled[row].tolist(), parts)
             return out
 
         def _get_query_embedding(self, query: str) -> list[float]:

@@ -69,3 +69,17 @@ def test_torch_threads_are_restored(size: int) -> None:
     before = torch.get_num_threads()
     build_embedder(Settings()).get_text_embedding_batch(TEXTS[:1] * size)
     assert torch.get_num_threads() == before
+
+
+def test_span_vectors_come_from_the_same_pass() -> None:
+    embedder = build_embedder(Settings())
+    text = "Title. Symbolic autoencoding uses a discrete bottleneck. It trains two models jointly."
+    first = text.index("Symbolic")
+    span = (first, text.index(" It trains"))
+    long_text = "word " * 400 + "the end."
+    (vector, parts), (_, cut) = embedder.embed_with_spans([text, long_text], [[span], [(len(long_text) - 8, len(long_text))]])
+    assert np.abs(np.array(vector) - np.array(embedder.get_text_embedding(text))).max() < 1e-5
+    assert parts[0] is not None and abs(np.linalg.norm(parts[0]) - 1) < 1e-5
+    alone = np.array(embedder.get_text_embedding(text[span[0] : span[1]]))
+    assert 0.6 < float(np.dot(parts[0], alone)) < 0.9999  # about the same meaning, read in context
+    assert cut == [None]  # truncation cut the span off: the indexer embeds that sentence on its own
