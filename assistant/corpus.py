@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .types import Paper, ParseIssue
 
@@ -243,10 +244,8 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
     )
 
 
-def parse_jsonl(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
-    """One JSON object per line: title, abstract, optional authors/url/year/id."""
-    drafts: list[_Draft] = []
-    issues: list[ParseIssue] = []
+def jsonl_objects(text: str, source: str, issues: list[ParseIssue]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each JSONL line; a line that is not a JSON object becomes an issue."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -258,6 +257,14 @@ def parse_jsonl(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]
         if not isinstance(record, dict):
             issues.append(ParseIssue(source=source, line=number, message="expected a JSON object"))
             continue
+        yield number, record
+
+
+def parse_jsonl(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
+    """One JSON object per line: title, abstract, optional authors/url/year/id."""
+    drafts: list[_Draft] = []
+    issues: list[ParseIssue] = []
+    for number, record in jsonl_objects(text, source, issues):
         draft = _draft_from_record(record, source)
         if isinstance(draft, str):
             issues.append(ParseIssue(source=source, line=number, message=draft))

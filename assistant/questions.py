@@ -5,14 +5,13 @@ Bad lines become issues naming the line and the case; the good lines still run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .corpus import normalise
+from .corpus import jsonl_objects, normalise
 from .errors import AssistantError
 from .types import Paper, ParseIssue
 
@@ -102,17 +101,7 @@ def parse_questions(text: str, papers: Sequence[Paper], source: str = "questions
     cases: list[EvalCase] = []
     issues: list[ParseIssue] = []
     seen: set[str] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            issues.append(ParseIssue(source=source, line=number, message=f"not valid JSON ({exc.msg})"))
-            continue
-        if not isinstance(record, dict):
-            issues.append(ParseIssue(source=source, line=number, message="expected a JSON object"))
-            continue
+    for number, record in jsonl_objects(text, source, issues):
         try:
             case = EvalCase.model_validate({**record, "line": number})
         except ValidationError as exc:
