@@ -102,7 +102,8 @@ def _warn_issues(report: IngestReport) -> None:
         print(f"warning: {issue}", file=sys.stderr)
 
 
-def _progress(quiet: bool) -> Any:
+def _progress(quiet: bool, unit: str = "paper", desc: str = "embedding") -> Any:
+    """A tqdm bar fed by (done, total) calls, on a terminal only."""
     if quiet or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
@@ -111,7 +112,7 @@ def _progress(quiet: bool) -> Any:
 
     def update(done: int, total: int) -> None:
         if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, unit="paper", desc="embedding", file=sys.stderr)
+            bar["bar"] = tqdm(total=total, unit=unit, desc=desc, file=sys.stderr)
         bar["bar"].n = done
         bar["bar"].refresh()
         if done >= total:
@@ -180,22 +181,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .report import answer_table, default_out_dir, retrieval_table
 
-    bar: dict[str, Any] = {}
-
-    def progress(done: int, total: int) -> None:
-        if args.quiet or not sys.stderr.isatty():
-            return
-        from tqdm import tqdm
-
-        if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, unit="question", desc="evaluating", file=sys.stderr)
-        bar["bar"].n = done
-        bar["bar"].refresh()
-        if done >= total:
-            bar["bar"].close()
-
     out = args.out or default_out_dir()
-    result = _assistant().evaluate(args.file, modes=args.modes, k=args.k, out=out, progress=progress)
+    result = _assistant().evaluate(args.file, modes=args.modes, k=args.k, out=out, progress=_progress(args.quiet, "question", "evaluating"))
     for issue in result.issues:
         print(f"error: {issue}", file=sys.stderr)
     if args.json:
