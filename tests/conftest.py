@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,3 +88,15 @@ def small_assistant(small_store: Path) -> Iterator[object]:
     from assistant.config import Settings
 
     yield Assistant(Settings(store_dir=small_store, seeds_dir=small_store.parent))
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (the OS picked it and it was released at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def closed_port_url() -> str:
+    """An OpenAI-style base URL where the connection is refused."""
+    return f"http://127.0.0.1:{free_port()}/v1"

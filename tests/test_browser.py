@@ -7,7 +7,6 @@ for a fixed time). Screenshots go to tests/artifacts/ (git-ignored) for a human 
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from assistant import ui
 from assistant.config import Settings
 from assistant.types import Answer, Citation, Final, Passage, Paper, Status, TextDelta
+from conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
@@ -29,11 +29,6 @@ WAIT = 120_000  # ms: generous for a loaded 2-core machine, but bounded
 NTK = "What does the neural tangent kernel describe?"
 expect.set_options(timeout=WAIT)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from assistant.api import Assistant
 from assistant.config import Settings
 from assistant.corpus import load_corpus, normalise
 
-from conftest import SEEDS
+from conftest import SEEDS, free_port
 
 QUOTE = "connects two generative models via a discrete bottleneck layer"
 QUESTION = "In the symbolic autoencoding framework, how are the two generative models connected?"
@@ -31,11 +30,6 @@ def chroma_cli() -> str:
     assert found, "the chroma command (installed with chromadb) is missing"
     return found
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture()

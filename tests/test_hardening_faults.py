@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from conftest import closed_port_url  # noqa: E402
 from fake_openai import FakeOpenAI, Reply  # noqa: E402
 from test_hardening_inputs import assert_store_consistent  # noqa: E402
 
@@ -243,12 +243,6 @@ TIMEOUT = 1.5
 SLACK = 3.0  # retrieval, the extractive fallback and a loaded CI machine
 GOOD = "The NTK describes how a network evolves during training [1]."
 
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 FAULTS: dict[str, Reply | None] = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # works with or without tests/__init__.py
 
-from conftest import SEEDS  # noqa: E402
+from conftest import SEEDS, closed_port_url  # noqa: E402
 from fake_openai import FakeOpenAI, Reply  # noqa: E402
 
 from assistant.api import Assistant  # noqa: E402
@@ -53,12 +52,6 @@ def llm_assistant(store: Path, base_url: str, **overrides: Any) -> Assistant:
     }
     return Assistant(Settings(**(values | overrides)))
 
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def user_message(request: dict[str, Any]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -26,17 +25,13 @@ from fake_openai import FakeOpenAI, Reply  # noqa: E402
 from assistant.api import Assistant  # noqa: E402
 from assistant.cli import main  # noqa: E402
 from assistant.config import Settings  # noqa: E402
+from conftest import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-proj-HARDENING-7f3a9c2e1d"
 PASSWORD = "hunter2-ui-password"
 NTK = "What does the neural tangent kernel describe?"
 
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +62,14 @@ PATHS: dict[str, tuple[list[str], dict[str, str], Reply | None, int]] = {
     "bad setting": (["ask", NTK], {"ASSISTANT_LLM_TEMPERATURE": "hot"}, None, 2),
     "no base url": (["ask", NTK], {"ASSISTANT_LLM_BASE_URL": "", "OPENAI_BASE_URL": ""}, None, 2),
     "key inside the base url": (
-        ["ask", NTK, "--json"], {"ASSISTANT_LLM_BASE_URL": f"http://user:{KEY}@127.0.0.1:{closed_port()}/v1?key={KEY}"}, None, 2,
+        ["ask", NTK, "--json"], {"ASSISTANT_LLM_BASE_URL": f"http://user:{KEY}@127.0.0.1:{free_port()}/v1?key={KEY}"}, None, 2,
     ),
     "ftp base url with the key": (["ask", NTK], {"ASSISTANT_LLM_BASE_URL": f"ftp://{KEY}@example.org/v1"}, None, 2),
     "foreign store": (["papers"], {"ASSISTANT_STORE_DIR": "FOREIGN"}, None, 4),
     "missing file to ingest": (["ingest", "no-such-file.jsonl"], {}, None, 4),
-    "server refuses, fallback": (["ask", NTK, "--json"], {"ASSISTANT_LLM_BASE_URL": f"http://127.0.0.1:{closed_port()}/v1"}, None, 0),
+    "server refuses, fallback": (["ask", NTK, "--json"], {"ASSISTANT_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}, None, 0),
     "server refuses, no fallback": (
-        ["ask", NTK], {"ASSISTANT_LLM_BASE_URL": f"http://127.0.0.1:{closed_port()}/v1", "ASSISTANT_LLM_FALLBACK": "none"}, None, 3,
+        ["ask", NTK], {"ASSISTANT_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "ASSISTANT_LLM_FALLBACK": "none"}, None, 3,
     ),
     "401 echoing the key": (["ask", NTK, "--json"], {}, Reply(status=401, text=ECHO), 0),
     "401 echoing the key, no fallback": (["ask", NTK], {"ASSISTANT_LLM_FALLBACK": "none"}, Reply(status=401, text=ECHO), 3),

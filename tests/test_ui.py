@@ -3,7 +3,6 @@ and the bind/auth check."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,14 +16,10 @@ from assistant.errors import ConfigError
 from assistant.types import Answer, Citation, Paper, Passage
 from assistant.ui import render
 from assistant.ui.handlers import Handlers
+from conftest import free_port
 
 NTK = "What does the neural tangent kernel describe?"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
