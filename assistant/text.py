@@ -85,7 +85,7 @@ def _encoding() -> Callable[[str], list[int]]:
 
 
 def tokenizer() -> Callable[[str], list[int]]:
-    """The tiktoken tokenizer used for chunking and prompt budgets."""
+    """The tiktoken tokenizer used for prompt budgets."""
     return _encoding()
 
 

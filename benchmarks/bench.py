@@ -200,24 +200,23 @@ def worker(size: int, work: Path, n_questions: int, raw_sample: int) -> dict[str
 
 
 def token_budget(papers: list[Any], settings: Any) -> dict[str, float]:
-    """Word pieces the model reads per paper at ingest against raw: title + chunk; sentence vectors are
-    pooled from the chunk pass (a sentence no chunk holds whole is read again; not counted here)."""
-    from transformers import AutoTokenizer
-
+    """Word pieces the model reads per paper: raw (title + abstract, cut at the model's window), the
+    whole abstract read once (what a complete index must read at least), and ingest (every chunk with
+    its title prefix; sentence vectors are pooled from the chunk pass). raw ÷ whole bounds ingest ÷ raw."""
     from assistant.index import Indexer
-    from assistant.providers import EMBED_MAX_TOKENS, embed_model_path
-    tokenizer = AutoTokenizer.from_pretrained(str(embed_model_path(settings.embed_model)))
+    from assistant.providers import SPECIAL_TOKENS, embed_window, word_pieces
+
+    pieces, window = word_pieces(settings.embed_model), embed_window(settings.embed_model)
     indexer = Indexer(None, None, settings)  # type: ignore[arg-type]  # only its splitter is needed
-
-    def pieces(text: str) -> int:
-        return min(EMBED_MAX_TOKENS, len(tokenizer(text, truncation=False)["input_ids"]))
-
-    raw = sum(pieces(f"{p.title}. {p.abstract}") for p in papers)
-    chunks = sum(pieces(indexer.embed_text(p, c)) for p in papers for c in indexer.chunk_texts(p))
+    whole = sum(len(pieces(f"{p.title}. {p.abstract}")) + SPECIAL_TOKENS for p in papers)
+    raw = sum(min(window, len(pieces(f"{p.title}. {p.abstract}")) + SPECIAL_TOKENS) for p in papers)
+    chunks = sum(len(pieces(indexer.embed_text(p, c))) + SPECIAL_TOKENS for p in papers for c in indexer.chunk_texts(p))
     return {
         "tokens_per_paper_raw": round(raw / len(papers), 1),
+        "tokens_per_paper_whole": round(whole / len(papers), 1),
         "tokens_per_paper_ingest": round(chunks / len(papers), 1),
         "ingest_tokens_vs_raw": round(chunks / raw, 2),
+        "ingest_vs_raw_ceiling": round(raw / whole, 2),
     }
 
 

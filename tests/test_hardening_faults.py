@@ -94,7 +94,7 @@ def test_sigkill_midway_then_rerun_gives_exactly_the_papers(
     corpus = tmp_path / "papers.jsonl"
     corpus.write_text("".join(json.dumps({"title": f"Problem {n}", "abstract": topic_abstract(n)}) + "\n" for n in range(40)))
     store = tmp_path / "store"
-    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store), "ASSISTANT_EMBED_BATCH_SIZE": "4"}  # one paper per write
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store), "ASSISTANT_INGEST_BATCH": "1"}  # one paper per write
     journal = store / JOURNAL
     command = [sys.executable, "-m", "assistant.cli"] if kill.startswith("from outside") else [sys.executable, "-c", KILL_BEFORE_6TH_RECORD]
     proc = subprocess.Popen(
@@ -227,7 +227,7 @@ def test_store_built_with_other_settings_exits_4(
     monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store))
     monkeypatch.setenv("ASSISTANT_CHUNK_SIZE", "200")
     code, out, err = run(capsys, "ask", NTK)
-    assert code == 4 and out == "" and "chunks 160/32" in err and "chunks 200/32" in err and "--rebuild" in err
+    assert code == 4 and out == "" and "window-sized chunks" in err and "200-word-piece chunks" in err and "--rebuild" in err
 
 
 def test_empty_store_and_no_seeds_exits_4_saying_what_to_ingest(

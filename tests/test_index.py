@@ -9,7 +9,7 @@ import pytest
 
 from assistant.api import Assistant
 from assistant.config import Settings
-from assistant.errors import StoreError
+from assistant.errors import ConfigError, StoreError
 from assistant.index import JOURNAL, Indexer, Store
 
 TEMPLATE = (
@@ -98,15 +98,25 @@ def test_interrupted_ingest_leaves_no_orphans(tmp_path: Path) -> None:
     assert not (Path(settings.store_dir) / JOURNAL).exists()
 
 
-def test_chunks_fit_the_embedding_window(assistant: Assistant) -> None:
+def test_chunks_fill_the_embedding_window_and_no_sentence_is_cut_off(assistant: Assistant) -> None:
     from transformers import AutoTokenizer
 
     from assistant.providers import EMBED_MAX_TOKENS, embed_model_path
 
     indexer = Indexer(assistant._open_store(), assistant.embedder, assistant.settings)
     wordpieces = AutoTokenizer.from_pretrained(str(embed_model_path(assistant.settings.embed_model)))
-    longest = 0
+    lengths, chunk_counts = [], []
     for paper in assistant.papers():
-        for chunk in indexer.chunk_texts(paper):
-            longest = max(longest, len(wordpieces(indexer.embed_text(paper, chunk))["input_ids"]))
-    assert longest <= EMBED_MAX_TOKENS
+        chunks = indexer.chunk_texts(paper)
+        chunk_counts.append(len(chunks))
+        for chunk in chunks:
+            lengths.append(len(wordpieces(indexer.embed_text(paper, chunk), verbose=False)["input_ids"]))
+        assert "".join(chunks).replace(" ", "") == paper.abstract.replace(" ", "")  # no overlap, nothing lost
+    assert max(lengths) <= EMBED_MAX_TOKENS  # the model reads every chunk whole
+    assert max(lengths) >= EMBED_MAX_TOKENS - 16  # and the window is used, not a fixed smaller size
+    assert max(chunk_counts) <= 3 and sum(c == 1 for c in chunk_counts) >= len(chunk_counts) // 10
+
+
+def test_a_chunk_size_beyond_the_model_window_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ASSISTANT_CHUNK_SIZE=300 .* window of 254"):
+        Indexer(None, None, Settings(store_dir=tmp_path / "s", chunk_size=300))  # type: ignore[arg-type]
