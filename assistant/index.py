@@ -319,7 +319,7 @@ class Indexer:
             removed = [
                 pid for pid, sp in stored.items() if pid not in incoming and sp.paths and all(_within(p, scope) for p in sp.paths)
             ]
-            chunks = self._embed_all(new + changed, paths_of, progress)
+            chunks = self._embed_all(new + changed, {p.id for p in changed}, paths_of, progress)
             if relabelled:
                 self.store.papers.update(
                     ids=[p.id for p in relabelled], metadatas=[_paper_metadata(p, paths_of[p.id]) for p in relabelled]
@@ -337,18 +337,20 @@ class Indexer:
                 issues=list(issues),
             )
 
-    def _embed_all(self, todo: list[Paper], paths_of: dict[str, list[str]], progress: Progress | None) -> int:
+    def _embed_all(
+        self, todo: list[Paper], replacing: set[str], paths_of: dict[str, list[str]], progress: Progress | None
+    ) -> int:
         # Enough texts per group that length-sorted model batches pad little (benchmarks/RESULTS.md).
         batch = self.settings.ingest_batch
         total = 0
         for start in range(0, len(todo), batch):
             group = todo[start : start + batch]
-            total += self._embed_group(group, paths_of)
+            total += self._embed_group(group, [p.id for p in group if p.id in replacing], paths_of)
             if progress:
                 progress(min(start + batch, len(todo)), len(todo))
         return total
 
-    def _embed_group(self, group: list[Paper], paths_of: dict[str, list[str]]) -> int:
+    def _embed_group(self, group: list[Paper], replacing: list[str], paths_of: dict[str, list[str]]) -> int:
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         plan, vectors = self._vectors(group)
@@ -370,7 +372,9 @@ class Indexer:
                 sums[paper.id] = [a + b for a, b in zip(acc, vector)]
         ids = [p.id for p in group]
         self._write_journal(ids)
-        self._delete(ids)
+        # Only changed papers have old vectors: a new one's could only be orphans of a killed ingest,
+        # which _recover_journal has removed. Deleting by metadata filter scans, so skip it when possible.
+        self._delete(replacing)
         self.store.vector_store(CHUNKS).add(nodes["chunk"])
         self.store.vector_store(SENTENCES).add(nodes["sentence"])
         self.store.papers.upsert(
