@@ -213,10 +213,11 @@ class Assistant:
         s = settings or self.settings
         return PaperRetriever(self._open_store(), self.embedder, state.keyword, state.papers, s, mode, k)
 
-    def _bundle(self, retriever: Any, query: str) -> Any:
+    @staticmethod
+    def _bundle(query: str) -> Any:
         from llama_index.core.schema import QueryBundle
 
-        return QueryBundle(query_str=query, embedding=retriever.embed_query(query))
+        return QueryBundle(query_str=query)  # the retriever embeds it, beside the keyword search
 
     def retrieve(self, question: str, k: int | None = None, mode: RetrievalMode | None = None) -> list[Passage]:
         """The k most relevant papers, one passage each, best first."""
@@ -224,7 +225,7 @@ class Assistant:
 
         text = clean_question(question, self.settings.max_question_chars)
         retriever = self._retriever(self._ready(), mode, k or self.settings.top_k)
-        return to_passages(retriever.retrieve(self._bundle(retriever, text)))
+        return to_passages(retriever.retrieve(self._bundle(text)))
 
     def _engine(self, state: _State, settings: Settings | None = None) -> Any:
         from .answer import ExtractiveComposer, ExtractiveQueryEngine
@@ -253,7 +254,7 @@ class Assistant:
         budget = Budget(self.settings.llm_timeout)
         engine = self._llm_engine(self._ready(), settings)
         query = (engine.condense(text, history, budget) if history else None) or followup_query(text, history)
-        return engine, self._bundle(engine.retriever, query), budget
+        return engine, self._bundle(query), budget
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, **overrides: Any) -> Answer:
         """A cited answer, or an abstention naming the closest papers (`overrides`: see settings_for)."""
@@ -281,7 +282,7 @@ class Assistant:
             return
         engine = self._engine(state, settings)
         query = followup_query(text, history)
-        response = engine.query(self._bundle(engine.retriever, query))
+        response = engine.query(self._bundle(query))
         answer: Answer = response.metadata["answer"]
         yield Status(stage="writing")
         for piece in response.metadata["pieces"]:

@@ -11,6 +11,8 @@ import math
 import shutil
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,12 @@ if TYPE_CHECKING:
 BM25_DIR = "bm25"
 
 
+@lru_cache(maxsize=1)
+def _keyword_pool() -> ThreadPoolExecutor:
+    """BM25 runs beside the query embedding: on one core each, both finish in the time of the longer."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="bm25")
+
+
 def corpus_fingerprint(papers: Sequence[Paper]) -> str:
     """Changes whenever any paper's indexed content changes, so a stale keyword index is never used."""
     digest = hashlib.sha256()
@@ -42,6 +50,7 @@ class KeywordIndex:
 
     def __init__(self, papers: Sequence[Paper], cache_dir: Path | None) -> None:
         self.fingerprint = corpus_fingerprint(papers)
+        self._lock = threading.Lock()  # the BM25 retriever keeps its top-k as state
         self.retriever = self._load(cache_dir) if cache_dir else None
         if self.retriever is None:
             self.retriever = self._build(papers)
@@ -79,8 +88,9 @@ class KeywordIndex:
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(paper id, BM25 score) best first; empty when no query term is in the corpus."""
-        self.retriever.similarity_top_k = min(k, len(self.retriever.corpus))
-        hits = self.retriever.retrieve(query)
+        with self._lock:
+            self.retriever.similarity_top_k = min(k, len(self.retriever.corpus))
+            hits = self.retriever.retrieve(query)
         return [(h.node.node_id, float(h.score or 0.0)) for h in hits if (h.score or 0.0) > 0]
 
 
@@ -148,9 +158,12 @@ class PaperRetriever(BaseRetriever):
         """Each candidate paper's ranks and scores under every retriever the mode uses."""
         signals: dict[str, Signals] = {}
         depth = self.settings.candidate_depth
+        keyword = None
+        if self.mode in ("bm25", "hybrid"):
+            keyword = _keyword_pool().submit(self.keyword.search, query_bundle.query_str, depth)
+        if query_bundle.embedding is None:  # in every mode: the answer composer scores sentences with it
+            query_bundle.embedding = self.embed_query(query_bundle.query_str)
         if self.mode in ("dense", "hybrid"):
-            if query_bundle.embedding is None:
-                query_bundle.embedding = self.embed_query(query_bundle.query_str)
             for name in ("chunks", "sentences"):
                 rank = 0
                 for hit in self._dense[name].retrieve(query_bundle):
@@ -162,8 +175,8 @@ class PaperRetriever(BaseRetriever):
                         s.scores[name] = _cosine(hit.score)
                         if name == "chunks":
                             s.best_chunk = hit.node.get_content()
-        if self.mode in ("bm25", "hybrid"):
-            for rank, (pid, score) in enumerate(self.keyword.search(query_bundle.query_str, depth), start=1):
+        if keyword is not None:
+            for rank, (pid, score) in enumerate(keyword.result(), start=1):
                 s = signals.setdefault(pid, Signals())
                 s.ranks["bm25"] = rank
                 s.scores["bm25"] = score
