@@ -123,27 +123,20 @@ def _torch_threads(small: bool) -> Iterator[None]:
 
 @lru_cache(maxsize=1)
 def _mean_pool_class() -> type:
-    """MiniLM-style models run on transformers alone: the vectors sentence-transformers computes
-    (mean of token states under the attention mask, unit length), without importing it, sklearn and
-    scipy, which made up most of a cold `assistant ask` (benchmarks/RESULTS.md)."""
+    """MiniLM-style models: the vectors sentence-transformers computes (mean of token states under the
+    attention mask, unit length) without importing it, sklearn and scipy; for a plain BERT with a
+    tokenizer.json, without transformers either (assistant/bert.py) -- together most of a cold
+    `assistant ask` (benchmarks/RESULTS.md)."""
     import torch
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.bridge.pydantic import PrivateAttr
-    from transformers import AutoModel, AutoTokenizer
 
     class MeanPoolEmbedding(BaseEmbedding):
-        _tokenizer: Any = PrivateAttr()
-        _model: Any = PrivateAttr()
-        _window: int = PrivateAttr()
+        _encode_batch: Any = PrivateAttr()
 
         def __init__(self, path: Path, embed_batch_size: int, window: int) -> None:
-            from transformers.utils import logging
-
             super().__init__(model_name=str(path), embed_batch_size=embed_batch_size)
-            logging.disable_progress_bar()  # "Loading weights" bars on every start say nothing useful
-            self._tokenizer = AutoTokenizer.from_pretrained(str(path))
-            self._model = AutoModel.from_pretrained(str(path)).eval()
-            self._window = window
+            self._encode_batch = _own_bert(path, window) or _transformers_model(path, window)
 
         @classmethod
         def class_name(cls) -> str:
@@ -164,18 +157,9 @@ def _mean_pool_class() -> type:
             with _torch_threads(len(texts) <= SMALL_INPUT), torch.inference_mode():
                 for start in range(0, len(order), self.embed_batch_size):
                     ids = order[start : start + self.embed_batch_size]
-                    batch = self._tokenizer(
-                        [texts[i] for i in ids],
-                        padding=True,
-                        truncation=True,
-                        max_length=self._window,
-                        return_tensors="pt",
-                        return_offsets_mapping=True,
-                    )
-                    offsets = batch.pop("offset_mapping")
-                    states = self._model(**batch).last_hidden_state
-                    mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-                    pooled = normalize((states * mask).sum(1) / mask.sum(1).clamp(min=1e-9), p=2, dim=1)
+                    states, mask, offsets = self._encode_batch([texts[i] for i in ids])
+                    weights = mask.unsqueeze(-1).to(states.dtype)
+                    pooled = normalize((states * weights).sum(1) / weights.sum(1).clamp(min=1e-9), p=2, dim=1)
                     for row, i in enumerate(ids):
                         begin, end = offsets[row, :, 0], offsets[row, :, 1]
                         real = end > begin  # special and padding tokens have empty offsets
@@ -201,6 +185,52 @@ def _mean_pool_class() -> type:
             return self._get_query_embedding(query)
 
     return MeanPoolEmbedding
+
+
+Encoded = tuple[Any, Any, Any]  # token states (batch, length, dim), attention mask, character offsets
+
+
+def _own_bert(path: Path, window: int) -> Any:
+    """texts -> Encoded with assistant/bert.py and the `tokenizers` library, or None if the model is not a plain BERT."""
+    from . import bert
+
+    if not (bert.supports(path) and (path / "tokenizer.json").exists()):
+        return None
+    import torch
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=window)
+    pad = tokenizer.token_to_id("[PAD]") or 0
+    tokenizer.enable_padding(pad_id=pad, pad_token="[PAD]")
+    encoder = bert.BertEncoder(path)
+
+    def encode(texts: list[str]) -> Encoded:
+        batch = tokenizer.encode_batch(texts)
+        ids = torch.tensor([e.ids for e in batch])
+        mask = torch.tensor([e.attention_mask for e in batch])
+        return encoder(ids, mask), mask, torch.tensor([e.offsets for e in batch])
+
+    return encode
+
+
+def _transformers_model(path: Path, window: int) -> Any:
+    """texts -> Encoded with transformers' AutoModel, for models assistant/bert.py does not cover."""
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # "Loading weights" bars on every start say nothing useful
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    model = AutoModel.from_pretrained(str(path)).eval()
+
+    def encode(texts: list[str]) -> Encoded:
+        batch = tokenizer(
+            texts, padding=True, truncation=True, max_length=window, return_tensors="pt", return_offsets_mapping=True
+        )
+        offsets = batch.pop("offset_mapping")
+        return model(**batch).last_hidden_state, batch["attention_mask"], offsets
+
+    return encode
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""The embedder: sentence-transformers' vectors without importing it, loaded once, queries on one thread."""
+"""The embedder: sentence-transformers' vectors without importing it (or transformers), loaded once, queries on one thread."""
 
 from __future__ import annotations
 
@@ -43,10 +43,40 @@ def test_the_default_model_loads_without_sentence_transformers() -> None:
         "from assistant.config import Settings\n"
         "from assistant.providers import build_embedder\n"
         "build_embedder(Settings()).get_query_embedding('hello')\n"
-        "print(sorted(m for m in ('sentence_transformers', 'sklearn', 'scipy.stats') if m in sys.modules))\n"
+        "print(sorted(m for m in ('sentence_transformers', 'transformers', 'sklearn', 'scipy.stats') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_own_bert_encoder_equals_transformers_bert_model() -> None:
+    import torch
+
+    from assistant.providers import _own_bert, _transformers_model
+
+    path = embed_model_path("all-MiniLM-L6-v2")
+    texts = [*TEXTS, "Ünïcödé — αβγ, [brackets] and 3.5 %", "word " * 400]
+    ours, reference = _own_bert(path, 256), _transformers_model(path, 256)
+    assert ours is not None
+    with torch.inference_mode():
+        states, mask, offsets = ours(texts)
+        expected, expected_mask, expected_offsets = reference(texts)
+    assert states.shape == expected.shape == (len(texts), 256, 384)  # padded to the longest, cut at the window
+    assert torch.equal(mask, expected_mask) and torch.equal(offsets, expected_offsets)
+    assert (states - expected)[mask.bool()].abs().max() < 1e-5
+
+
+def test_models_other_than_plain_bert_go_through_transformers(tmp_path: Path) -> None:
+    from assistant import bert
+
+    source = embed_model_path("all-MiniLM-L6-v2")
+    assert bert.supports(source)
+    config = json.loads((source / "config.json").read_text())
+    for change in ({"model_type": "mpnet"}, {"hidden_act": "gelu_new"}, {"position_embedding_type": "relative_key"}):
+        (tmp_path / "config.json").write_text(json.dumps({**config, **change}))
+        (tmp_path / "model.safetensors").write_bytes(b"")
+        assert not bert.supports(tmp_path), change
+    assert not bert.supports(tmp_path / "missing")
 
 
 def test_other_pooling_falls_back_to_sentence_transformers(tmp_path: Path) -> None:
