@@ -89,4 +89,6 @@ def test_real_subprocess_help_is_fast_and_ask_works(seeded_store: Path) -> None:
         capture_output=True, text=True, env=env,
     )
     assert ask.returncode == 0, ask.stderr
-    assert "[1]" in ask.stdout and "References:" in ask.stdout
+    assert "[1]" in ask.stdout and "References:" in ask.stdout  # flushed whole before the quick exit
+    empty = subprocess.run([sys.executable, "-m", "assistant.cli", "retrieve", " "], capture_output=True, text=True, env=env)
+    assert empty.returncode == 2 and empty.stderr.startswith("error: the question is empty")  # the code survives it
