@@ -4,10 +4,12 @@ sentences of the retrieved abstracts that best answer the question and cites eac
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
@@ -57,16 +59,39 @@ def _dot(a: Sequence[float], b: Sequence[float]) -> float:
     return sum(x * y for x, y in zip(a, b))
 
 
+TERM_DF = "term-df.json"
+
+
 class TermWeights:
     """Inverse document frequency of content terms over the corpus."""
 
-    def __init__(self, papers: Sequence[Paper]) -> None:
-        df: dict[str, int] = {}
-        for paper in papers:
-            for term in set(content_terms(f"{paper.title} {paper.abstract}")):
-                df[term] = df.get(term, 0) + 1
-        self.n = max(1, len(papers))
-        self.df = df
+    def __init__(self, papers: Sequence[Paper], counts: tuple[int, dict[str, int]] | None = None) -> None:
+        if counts is None:
+            df: dict[str, int] = {}
+            for paper in papers:
+                for term in set(content_terms(f"{paper.title} {paper.abstract}")):
+                    df[term] = df.get(term, 0) + 1
+            counts = (len(papers), df)
+        self.n = max(1, counts[0])
+        self.df = counts[1]
+
+    @classmethod
+    def cached(cls, papers: Sequence[Paper], cache_dir: Path | None, fingerprint: str) -> TermWeights:
+        """Counted once per corpus and kept beside the keyword index: counting took 3 s of a cold start
+        at 10k papers (benchmarks/RESULTS.md). `fingerprint` changes with any paper, so it is never stale."""
+        path = cache_dir / TERM_DF if cache_dir else None
+        try:
+            data = json.loads(path.read_text()) if path else {}
+            if data.get("fingerprint") == fingerprint:
+                return cls(papers, (int(data["n"]), {str(k): int(v) for k, v in data["df"].items()}))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # missing or damaged: count again
+        weights = cls(papers)
+        if path and path.parent.is_dir():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"fingerprint": fingerprint, "n": weights.n, "df": weights.df}))
+            tmp.replace(path)
+        return weights
 
     def idf(self, term: str) -> float:
         return math.log(1 + self.n / (1 + self.df.get(term, 0)))

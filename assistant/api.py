@@ -131,9 +131,10 @@ class Assistant:
                 f"the store at {self.settings.chroma_url or self.settings.store_dir} has no abstracts; "
                 "run `assistant ingest` (seeds) or `assistant ingest PATH` (your .txt/.jsonl/.csv files)"
             )
-        cache = Path(self.settings.store_dir)  # with a Chroma server, this instance's own BM25 cache
+        cache = Path(self.settings.store_dir)  # with a Chroma server, this instance's own cache
         plist = list(papers.values())
-        return _State(papers=papers, keyword=KeywordIndex(plist, cache), weights=TermWeights(plist))
+        keyword = KeywordIndex(plist, cache)
+        return _State(papers=papers, keyword=keyword, weights=TermWeights.cached(plist, cache, keyword.fingerprint))
 
     # -- corpus -------------------------------------------------------------------------------
     def ingest(

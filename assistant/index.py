@@ -96,7 +96,9 @@ def _forget_client(store: Path) -> None:
 
 def _written_by_us(entry: Path) -> bool:
     """Chroma's database and segment folders (named by UUID), and the assistant's own files."""
-    if entry.name.startswith("chroma.sqlite3") or entry.name in {MARKER, JOURNAL, "ingest-journal.tmp", "bm25", "bm25.tmp"}:
+    if entry.name.startswith("chroma.sqlite3") or entry.name in {
+        MARKER, JOURNAL, "ingest-journal.tmp", "bm25", "bm25.tmp", "term-df.json", "term-df.tmp"
+    }:
         return True
     try:
         return entry.is_dir() and str(uuid.UUID(entry.name)) == entry.name
