@@ -116,8 +116,6 @@ class PaperRetriever(BaseRetriever):
         mode: RetrievalMode | None = None,
         k: int | None = None,
     ) -> None:
-        from llama_index.core import VectorStoreIndex
-
         super().__init__()
         self.settings = settings
         self.mode: RetrievalMode = mode or settings.retrieval_mode
@@ -125,12 +123,7 @@ class PaperRetriever(BaseRetriever):
         self.embedder = embedder
         self.keyword = keyword
         self.papers = papers
-        self._dense = {
-            name: VectorStoreIndex.from_vector_store(store.vector_store(name), embed_model=embedder).as_retriever(
-                similarity_top_k=settings.candidate_depth
-            )
-            for name in ("chunks", "sentences")
-        }
+        self._dense = {name: store.retriever(name, settings.candidate_depth, embedder) for name in ("chunks", "sentences")}
         self._embed_lock = threading.Lock()
 
     def embed_query(self, question: str) -> list[float]:
