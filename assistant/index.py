@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
 PAPERS, CHUNKS, SENTENCES = "papers", "chunks", "sentences"
+# Records read per Chroma call: one `get` of 100k records fails in Chroma with "too many SQL variables".
+PAGE = 5_000
 MARKER = "assistant-store.json"
 JOURNAL = "ingest-journal.json"
 _KEEP = {"README.md", ".gitkeep", ".gitignore"}
@@ -204,12 +206,14 @@ class Store:
         return self.papers.count()
 
     def stored(self) -> dict[str, StoredPaper]:
-        """Every paper record, by id."""
-        result = self.papers.get(include=["documents", "metadatas"])
+        """Every paper record, by id, read a page at a time."""
         out: dict[str, StoredPaper] = {}
-        for pid, doc, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or []):
-            out[pid] = _record_to_paper(pid, doc or "", dict(meta or {}))
-        return out
+        while True:
+            result = self.papers.get(include=["documents", "metadatas"], limit=PAGE, offset=len(out))
+            for pid, doc, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or []):
+                out[pid] = _record_to_paper(pid, doc or "", dict(meta or {}))
+            if len(result["ids"]) < PAGE:
+                return out
 
     def sentences_of(self, paper_ids: Sequence[str]) -> dict[str, list[tuple[str, list[float]]]]:
         """Each paper's sentences with their stored vectors, in abstract order."""

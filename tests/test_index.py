@@ -120,3 +120,17 @@ def test_chunks_fill_the_embedding_window_and_no_sentence_is_cut_off(assistant: 
 def test_a_chunk_size_beyond_the_model_window_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="ASSISTANT_CHUNK_SIZE=300 .* window of 254"):
         Indexer(None, None, Settings(store_dir=tmp_path / "s", chunk_size=300))  # type: ignore[arg-type]
+
+def test_stored_reads_every_record_a_page_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.index as index_module
+
+    seeds = tmp_path / "mine"
+    _write(seeds, [1, 2, 3, 4, 5])
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    Assistant(settings).ingest()
+    calls: list[int] = []
+    store = Store(settings)
+    real_get = store.papers.get
+    monkeypatch.setattr(index_module, "PAGE", 2)
+    monkeypatch.setattr(store.papers, "get", lambda **kw: calls.append(kw["offset"]) or real_get(**kw))
+    assert len(store.stored()) == 5 and calls == [0, 2, 4]  # five records in pages of two
