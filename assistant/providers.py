@@ -76,18 +76,16 @@ def build_embedder(settings: Settings) -> BaseEmbedding:
     key = (settings.embed_model, settings.embed_batch_size)
     with _lock:
         if key not in _embedders:
-            path = embed_model_path(settings.embed_model)
+            path, window = embed_model_path(settings.embed_model), embed_window(settings.embed_model)
             if _plain_mean_pooling(path):
-                _embedders[key] = _mean_pool_class()(
-                    path=path, embed_batch_size=settings.embed_batch_size, window=embed_window(settings.embed_model)
-                )
+                _embedders[key] = _mean_pool_class()(path=path, embed_batch_size=settings.embed_batch_size, window=window)
             else:
                 _embedders[key] = _embedder_class()(
                     model_name=str(path),
                     device="cpu",
                     normalize=True,
                     embed_batch_size=settings.embed_batch_size,
-                    max_length=embed_window(settings.embed_model),
+                    max_length=window,
                 )
         return _embedders[key]
 
