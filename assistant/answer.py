@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,17 +76,18 @@ class TermWeights:
         self.df = counts[1]
 
     @classmethod
-    def cached(cls, papers: Sequence[Paper], cache_dir: Path | None, fingerprint: str) -> TermWeights:
+    def cached(cls, papers: Callable[[], Sequence[Paper]], cache_dir: Path | None, fingerprint: str) -> TermWeights:
         """Counted once per corpus and kept beside the keyword index: counting took 3 s of a cold start
-        at 10k papers (benchmarks/RESULTS.md). `fingerprint` changes with any paper, so it is never stale."""
+        at 10k papers (benchmarks/RESULTS.md). `fingerprint` changes with any paper, so it is never stale;
+        `papers` is only called to count."""
         path = cache_dir / TERM_DF if cache_dir else None
         try:
             data = json.loads(path.read_text()) if path else {}
             if data.get("fingerprint") == fingerprint:
-                return cls(papers, (int(data["n"]), {str(k): int(v) for k, v in data["df"].items()}))
+                return cls((), (int(data["n"]), {str(k): int(v) for k, v in data["df"].items()}))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass  # missing or damaged: count again
-        weights = cls(papers)
+        weights = cls(papers())
         if path and path.parent.is_dir():
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps({"fingerprint": fingerprint, "n": weights.n, "df": weights.df}))
@@ -223,7 +224,7 @@ class ExtractiveQueryEngine(BaseQueryEngine):
         self,
         retriever: Any,
         composer: ExtractiveComposer,
-        papers: dict[str, Paper],
+        papers: Mapping[str, Paper],
         settings_hash: str,
     ) -> None:
         super().__init__(callback_manager=None)

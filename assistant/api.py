@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
     from .answer import TermWeights
+    from .catalog import Catalog
     from .index import Store
     from .retrieve import KeywordIndex
 
@@ -35,7 +36,7 @@ _REFERS_BACK = re.compile(
 class _State:
     """Everything derived from the current store contents; swapped whole after an ingest."""
 
-    papers: dict[str, Paper]
+    papers: Catalog
     keyword: KeywordIndex
     weights: TermWeights
 
@@ -123,18 +124,22 @@ class Assistant:
 
     def _load_state(self, store: Store) -> _State:
         from .answer import TermWeights
+        from .catalog import Catalog
         from .retrieve import KeywordIndex
 
-        papers = {pid: sp.paper for pid, sp in store.stored().items()}
+        papers = Catalog(store)  # records are read when an answer needs them, not at start
         if not papers:
             raise CorpusError(
                 f"the store at {self.settings.chroma_url or self.settings.store_dir} has no abstracts; "
                 "run `assistant ingest` (seeds) or `assistant ingest PATH` (your .txt/.jsonl/.csv files)"
             )
         cache = Path(self.settings.store_dir)  # with a Chroma server, this instance's own cache
-        plist = list(papers.values())
-        keyword = KeywordIndex(plist, cache)
-        return _State(papers=papers, keyword=keyword, weights=TermWeights.cached(plist, cache, keyword.fingerprint))
+
+        def every() -> list[Paper]:  # only when a cache below is missing or stale
+            return list(papers.all().values())
+
+        keyword = KeywordIndex(papers.fingerprint, every, cache)
+        return _State(papers=papers, keyword=keyword, weights=TermWeights.cached(every, cache, papers.fingerprint))
 
     # -- corpus -------------------------------------------------------------------------------
     def ingest(
@@ -173,8 +178,20 @@ class Assistant:
         return report
 
     def papers(self) -> list[Paper]:
-        """Every paper in the store, in ingest order of their ids' first appearance."""
-        return list(self._ready().papers.values())
+        """Every paper in the store, in ingest order of their ids' first appearance (read whole once)."""
+        return list(self._ready().papers.all().values())
+
+    def paper(self, paper_id: str) -> Paper | None:
+        """One paper by id, or None when the store does not hold it."""
+        return self._ready().papers.get(paper_id)
+
+    def paper_count(self) -> int:
+        return len(self._ready().papers)
+
+    def warm(self) -> None:
+        """Open the store (ingesting the seeds on first use) and load the model, before a first visitor waits."""
+        self._ready()
+        self.embedder.get_query_embedding("warm up")
 
     def evaluate(
         self,

@@ -200,7 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     auth = ui.resolve_auth(args.host, Settings().ui_auth, args.no_auth)  # refuse before loading anything
     assistant = _assistant()
-    assistant.papers()  # open the store (ingesting the seeds on first use) before the first visitor waits
+    assistant.warm()
     print(f"serving on http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
     ui.launch(ui.build_app(assistant), host=args.host, port=args.port, auth=auth)
     return 0

@@ -7,6 +7,7 @@ all its vectors are in. The `papers` collection's metadata records what built th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import threading
@@ -30,10 +31,21 @@ if TYPE_CHECKING:
 PAPERS, CHUNKS, SENTENCES = "papers", "chunks", "sentences"
 # Records read per Chroma call: one `get` of 100k records fails in Chroma with "too many SQL variables".
 PAGE = 5_000
+# Key of the `papers` collection metadata holding the corpus fingerprint: set by each finished ingest,
+# emptied while one runs, so a start can trust it without reading every record.
+FINGERPRINT = "corpus_fingerprint"
 MARKER = "assistant-store.json"
 JOURNAL = "ingest-journal.json"
 _KEEP = {"README.md", ".gitkeep", ".gitignore"}
 Progress = Callable[[int, int], None]
+
+
+def corpus_fingerprint(hashes: dict[str, str]) -> str:
+    """Of paper id -> content hash: changes whenever any paper's indexed content changes."""
+    digest = hashlib.sha256()
+    for pid in sorted(hashes):
+        digest.update(f"{pid}:{hashes[pid]};".encode())
+    return digest.hexdigest()[:16]
 
 
 def rebuild_hint(settings: Settings) -> str:
@@ -215,6 +227,26 @@ class Store:
             if len(result["ids"]) < PAGE:
                 return out
 
+    def papers_by_id(self, ids: Sequence[str]) -> dict[str, Paper]:
+        """The records of `ids` that the store holds (at most a few dozen at a time)."""
+        result = self.papers.get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            pid: _record_to_paper(pid, doc or "", dict(meta or {})).paper
+            for pid, doc, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or [])
+        }
+
+    def saved_fingerprint(self) -> str | None:
+        """The corpus fingerprint the last finished ingest saved; None while one runs or after one was killed."""
+        metadata = self.client.get_collection(PAPERS, embedding_function=None).metadata or {}  # not the cached copy
+        return str(metadata.get(FINGERPRINT) or "") or None
+
+    def save_fingerprint(self, value: str) -> None:
+        """Record the corpus fingerprint ("" = an ingest is changing the store)."""
+        current = self.client.get_collection(PAPERS, embedding_function=None).metadata or {}
+        # Chroma refuses `hnsw:` keys in a modify (the space is kept in the collection's configuration).
+        kept = {k: v for k, v in current.items() if not k.startswith("hnsw:") and k != FINGERPRINT}
+        self.papers.modify(metadata={**kept, FINGERPRINT: value})
+
     def sentences_of(self, paper_ids: Sequence[str]) -> dict[str, list[tuple[str, list[float]]]]:
         """Each paper's sentences with their stored vectors, in abstract order."""
         if not paper_ids:
@@ -338,6 +370,8 @@ class Indexer:
             removed = [
                 pid for pid, sp in stored.items() if pid not in incoming and sp.paths and all(_within(p, scope) for p in sp.paths)
             ]
+            if new or changed or removed:
+                self.store.save_fingerprint("")
             chunks = self._embed_all(new + changed, {p.id for p in changed}, paths_of, progress)
             if relabelled:
                 self.store.papers.update(
@@ -346,6 +380,12 @@ class Indexer:
             self._delete(removed)
             if removed:
                 self.store.papers.delete(ids=removed)
+            gone = set(removed)
+            hashes = {pid: sp.paper.content_hash for pid, sp in stored.items() if pid not in gone}
+            hashes.update({pid: p.content_hash for pid, p in incoming.items()})
+            fingerprint = corpus_fingerprint(hashes)
+            if self.store.saved_fingerprint() != fingerprint:
+                self.store.save_fingerprint(fingerprint)
             return IngestReport(
                 new=len(new),
                 updated=len(changed),

@@ -6,11 +6,10 @@ text is that paper's best-matching chunk and whose metadata carries each signal'
 
 from __future__ import annotations
 
-import hashlib
 import math
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from .catalog import Catalog
 from .config import RetrievalMode, Settings
 from .types import Paper
 
@@ -37,33 +37,32 @@ def _keyword_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="bm25")
 
 
-def corpus_fingerprint(papers: Sequence[Paper]) -> str:
-    """Changes whenever any paper's indexed content changes, so a stale keyword index is never used."""
-    digest = hashlib.sha256()
-    for paper in sorted(papers, key=lambda p: p.id):
-        digest.update(f"{paper.id}:{paper.content_hash};".encode())
-    return digest.hexdigest()[:16]
-
-
 class KeywordIndex:
-    """BM25 over whole papers (title + abstract), persisted beside the store and rebuilt when stale."""
+    """BM25 over whole papers (title + abstract), persisted beside the store and rebuilt when stale.
 
-    def __init__(self, papers: Sequence[Paper], cache_dir: Path | None) -> None:
-        self.fingerprint = corpus_fingerprint(papers)
+    `fingerprint` names the corpus (see index.corpus_fingerprint); `papers` is only called to rebuild."""
+
+    def __init__(self, fingerprint: str, papers: Callable[[], Sequence[Paper]], cache_dir: Path | None) -> None:
+        self.fingerprint = fingerprint
         self._lock = threading.Lock()  # the BM25 retriever keeps its top-k as state
         self.retriever = self._load(cache_dir) if cache_dir else None
         if self.retriever is None:
-            self.retriever = self._build(papers)
+            self.retriever = self._build(papers())
             if cache_dir:
                 self._save(cache_dir)
+        self.size = int(self.retriever.bm25.scores["num_docs"])
 
     @staticmethod
     def _build(papers: Sequence[Paper]) -> Any:
         import Stemmer
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
         from llama_index.retrievers.bm25 import BM25Retriever
 
         nodes = [TextNode(id_=p.id, text=f"{p.title}\n{p.abstract}" if p.has_title else p.abstract) for p in papers]
-        return BM25Retriever.from_defaults(nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="en")
+        retriever = BM25Retriever.from_defaults(nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="en")
+        # Hits are read for their ids only: without the texts, the saved corpus is 4x smaller (222 → 56 MB at 100k papers).
+        retriever.corpus = [node_to_metadata_dict(TextNode(id_=n.node_id)) | {"node_id": n.node_id} for n in nodes]
+        return retriever
 
     def _load(self, cache_dir: Path) -> Any:
         from llama_index.retrievers.bm25 import BM25Retriever
@@ -72,7 +71,8 @@ class KeywordIndex:
         try:
             if stamp.read_text().strip() != self.fingerprint:
                 return None
-            return BM25Retriever.from_persist_dir(str(cache_dir / BM25_DIR), show_progress=False)
+            # Memory-mapped: a start reads the score matrix pages as queries touch them, not all up front.
+            return BM25Retriever.from_persist_dir(str(cache_dir / BM25_DIR), show_progress=False, mmap=True)
         except (OSError, ValueError, KeyError):
             return None  # missing or damaged: rebuild
 
@@ -89,7 +89,7 @@ class KeywordIndex:
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(paper id, BM25 score) best first; empty when no query term is in the corpus."""
         with self._lock:
-            self.retriever.similarity_top_k = min(k, len(self.retriever.corpus))
+            self.retriever.similarity_top_k = min(k, self.size)
             hits = self.retriever.retrieve(query)
         return [(h.node.node_id, float(h.score or 0.0)) for h in hits if (h.score or 0.0) > 0]
 
@@ -111,7 +111,7 @@ class PaperRetriever(BaseRetriever):
         store: Store,
         embedder: BaseEmbedding,
         keyword: KeywordIndex,
-        papers: dict[str, Paper],
+        papers: Catalog,
         settings: Settings,
         mode: RetrievalMode | None = None,
         k: int | None = None,
@@ -133,9 +133,11 @@ class PaperRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         signals = self.signals(query_bundle)
         fused = self.fuse(signals)
+        top = fused[: self.k]
+        known = self.papers.many([pid for pid, _ in top])  # one store read for the k papers
         out: list[NodeWithScore] = []
-        for pid, score in fused[: self.k]:
-            paper = self.papers.get(pid)
+        for pid, score in top:
+            paper = known.get(pid)
             if paper is None:
                 continue
             s = signals[pid]

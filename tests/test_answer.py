@@ -94,26 +94,23 @@ def test_citations_are_precise_and_multi_paper_questions_cite_several(assistant:
     assert sum(n >= 2 for n in several_cited) >= 0.6 * len(several_cited)
 
 
-def test_term_weights_are_counted_once_per_corpus_and_never_stale(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.answer as answer_module
+def test_term_weights_are_counted_once_per_corpus_and_never_stale(tmp_path) -> None:
     from assistant.answer import TERM_DF, TermWeights
 
     papers = [
         Paper(id="a", title="Diffusion", abstract="Diffusion models denoise images step by step."),
         Paper(id="b", title="Kernels", abstract="The neural tangent kernel describes training of wide networks."),
     ]
-    counted = TermWeights.cached(papers, tmp_path, "v1")
+    counted = TermWeights.cached(lambda: papers, tmp_path, "v1")
     assert (tmp_path / TERM_DF).exists() and counted.n == 2 and counted.df
 
-    def no_counting(text: str) -> list[str]:
-        raise AssertionError("counted again although the corpus did not change")
+    def not_read() -> list[Paper]:
+        raise AssertionError("the corpus was read again although it did not change")
 
-    monkeypatch.setattr(answer_module, "content_terms", no_counting)
-    loaded = TermWeights.cached(papers, tmp_path, "v1")
+    loaded = TermWeights.cached(not_read, tmp_path, "v1")
     assert (loaded.n, loaded.df) == (counted.n, counted.df)
-    monkeypatch.undo()
 
-    fewer = TermWeights.cached(papers[:1], tmp_path, "v2")  # another corpus: counted afresh
+    fewer = TermWeights.cached(lambda: papers[:1], tmp_path, "v2")  # another corpus: counted afresh
     assert fewer.n == 1 and "kernel" not in " ".join(fewer.df)
     (tmp_path / TERM_DF).write_text("{not json")
-    assert TermWeights.cached(papers, tmp_path, "v2").df == counted.df  # damaged file: counted again
+    assert TermWeights.cached(lambda: papers, tmp_path, "v2").df == counted.df  # damaged file: counted again

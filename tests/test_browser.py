@@ -235,6 +235,9 @@ class ScriptedAssistant:
     def papers(self) -> list[Paper]:
         return [EVIL_PAPER, TRAP]
 
+    def paper(self, paper_id: str) -> Paper | None:
+        return {p.id: p for p in self.papers()}.get(paper_id)
+
     def stream(self, question: str, history: object = None, **overrides: object) -> Iterator[object]:
         yield Status(stage="retrieving")
         yield Status(stage="writing")

@@ -134,3 +134,37 @@ def test_stored_reads_every_record_a_page_at_a_time(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(index_module, "PAGE", 2)
     monkeypatch.setattr(store.papers, "get", lambda **kw: calls.append(kw["offset"]) or real_get(**kw))
     assert len(store.stored()) == 5 and calls == [0, 2, 4]  # five records in pages of two
+
+
+def test_a_start_reads_no_paper_records_once_an_ingest_has_finished(
+    store_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.index import corpus_fingerprint
+
+    store = Store(Settings(store_dir=store_copy))
+    every = store.stored()
+    assert store.saved_fingerprint() == corpus_fingerprint({pid: sp.paper.content_hash for pid, sp in every.items()})
+
+    def read_all(self: Store) -> object:
+        raise AssertionError("a start read every paper record")
+
+    monkeypatch.setattr(Store, "stored", read_all)
+    a = Assistant(Settings(store_dir=store_copy))
+    answer = a.ask("What does the neural tangent kernel describe?")
+    assert answer.citations and a.paper_count() == 74
+    assert a.paper(answer.citations[0].paper_id) == every[answer.citations[0].paper_id].paper
+    assert a.paper("no-such-id") is None
+
+
+def test_an_unfinished_ingest_makes_the_next_start_read_the_records(store_copy: Path) -> None:
+    from assistant.catalog import Catalog
+
+    store = Store(Settings(store_dir=store_copy))
+    saved = store.saved_fingerprint()
+    store.save_fingerprint("")  # what a killed ingest leaves behind
+    assert store.saved_fingerprint() is None
+    assert store.client.get_collection("papers").configuration["hnsw"]["space"] == "cosine"  # kept by the modify
+    catalog = Catalog(store)
+    assert catalog.fingerprint == saved and len(catalog.all()) == 74  # computed from the records instead
+    assert Assistant(Settings(store_dir=store_copy)).ingest().new == 0  # the next ingest saves it again
+    assert Store(Settings(store_dir=store_copy)).saved_fingerprint() == saved

@@ -113,8 +113,8 @@ def test_cli_passes_auth_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
             self.settings = Settings()
 
-        def papers(self) -> list[object]:
-            return []
+        def warm(self) -> None:
+            pass
 
     monkeypatch.setenv("ASSISTANT_UI_AUTH", "reader:pw")
     monkeypatch.setattr(cli, "_assistant", FakeAssistant)

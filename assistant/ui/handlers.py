@@ -94,8 +94,10 @@ class Handlers:
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
 
-    def papers_by_id(self) -> dict[str, Paper]:
-        return {p.id: p for p in self.assistant.papers()}
+    def papers_of(self, answer: Answer) -> dict[str, Paper]:
+        """The cited and retrieved papers of an answer, by id."""
+        ids = dict.fromkeys([c.paper_id for c in answer.citations] + [p.paper_id for p in answer.passages])
+        return {pid: paper for pid in ids if (paper := self.assistant.paper(pid)) is not None}
 
     # -- chat -----------------------------------------------------------------------------------------
     @gradio_errors
@@ -142,7 +144,7 @@ class Handlers:
         turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
         if answer.notice:
             gr.Warning(answer.notice)
-        yield gr.update(), chat, turns, render_sources(answer, self.papers_by_id(), turn), self.summary(answer)
+        yield gr.update(), chat, turns, render_sources(answer, self.papers_of(answer), turn), self.summary(answer)
 
     @staticmethod
     def summary(answer: Answer) -> str:
@@ -182,17 +184,17 @@ class Handlers:
         return rows, f"{len(rows)} of {len(papers)} papers"
 
     def count_papers(self) -> int:
-        return len(self.assistant.papers())
+        return self.assistant.paper_count()
 
     @gradio_errors
     def open_row(self, evt: gr.SelectData) -> tuple[str, str]:
         pid = str(evt.row_value[0]) if evt.row_value else ""
-        return pid, render_paper(self.papers_by_id().get(pid))
+        return pid, render_paper(self.assistant.paper(pid))
 
     @gradio_errors
     def open_id(self, pid: str) -> str:
         pid = (pid or "").strip()
-        paper = self.papers_by_id().get(pid)
+        paper = self.assistant.paper(pid) if pid else None
         if pid and paper is None:
             raise gr.Error(f"No paper has the id {pid!r}; ids are the first column of the table.")
         return render_paper(paper)

@@ -1,0 +1,73 @@
+"""The store's paper records, read when they are needed instead of all at start.
+
+At 100k papers, reading every record took most of a cold start and a few hundred MB of a serving
+process (benchmarks/RESULTS.md); an answer needs the title and abstract of ten of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from .index import corpus_fingerprint
+from .types import Paper
+
+if TYPE_CHECKING:
+    from .index import Store
+
+RECENT = 4_096  # papers kept after a lookup: the candidates of many questions, a few MB
+
+
+class Catalog(Mapping[str, Paper]):
+    """Papers by id, fetched from the store on first use and kept in a small LRU; `all()` reads everything."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[str, Paper] = OrderedDict()
+        self._all: dict[str, Paper] | None = None
+        self._count = store.count()
+        saved = store.saved_fingerprint()
+        # A store whose last ingest did not finish (or predates the saved fingerprint) is read whole once.
+        self.fingerprint = saved or corpus_fingerprint({pid: p.content_hash for pid, p in self.all().items()})
+
+    def all(self) -> dict[str, Paper]:
+        """Every paper, in store order; read once, then kept."""
+        if self._all is None:
+            papers = {pid: sp.paper for pid, sp in self._store.stored().items()}
+            with self._lock:
+                self._all = papers
+                self._count = len(papers)
+        return self._all
+
+    def many(self, ids: Sequence[str]) -> dict[str, Paper]:
+        """The papers among `ids` that the store holds, in one store call for those not yet seen."""
+        if self._all is not None:
+            return {pid: self._all[pid] for pid in ids if pid in self._all}
+        with self._lock:
+            found = {pid: self._recent[pid] for pid in ids if pid in self._recent}
+        missing = [pid for pid in dict.fromkeys(ids) if pid not in found]
+        if missing:
+            found.update(self._store.papers_by_id(missing))
+        with self._lock:
+            for pid in ids:
+                if pid in found:
+                    self._recent[pid] = found[pid]
+                    self._recent.move_to_end(pid)
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        return {pid: found[pid] for pid in ids if pid in found}
+
+    def __getitem__(self, pid: str) -> Paper:
+        return self.many([pid])[pid]
+
+    def __contains__(self, pid: object) -> bool:
+        return isinstance(pid, str) and bool(self.many([pid]))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.all())
+
+    def __len__(self) -> int:
+        return self._count
