@@ -177,9 +177,10 @@ class Assistant:
         self._state = None if store.count() == 0 else self._load_state(store)
         return report
 
-    def papers(self) -> list[Paper]:
-        """Every paper in the store, in ingest order of their ids' first appearance (read whole once)."""
-        return list(self._ready().papers.all().values())
+    def papers(self, limit: int | None = None) -> list[Paper]:
+        """Every paper in the store (read whole once, then kept), or only the first `limit`, in store order."""
+        catalog = self._ready().papers
+        return catalog.first(limit) if limit is not None else list(catalog.all().values())
 
     def paper(self, paper_id: str) -> Paper | None:
         """One paper by id, or None when the store does not hold it."""

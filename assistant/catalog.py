@@ -42,6 +42,12 @@ class Catalog(Mapping[str, Paper]):
                 self._count = len(papers)
         return self._all
 
+    def first(self, n: int) -> list[Paper]:
+        """The first `n` papers in store order, without reading the rest."""
+        if self._all is not None:
+            return list(self._all.values())[:n]
+        return [sp.paper for sp in self._store.stored(limit=n).values()]
+
     def many(self, ids: Sequence[str]) -> dict[str, Paper]:
         """The papers among `ids` that the store holds, in one store call for those not yet seen."""
         if self._all is not None:

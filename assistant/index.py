@@ -217,14 +217,15 @@ class Store:
     def count(self) -> int:
         return self.papers.count()
 
-    def stored(self) -> dict[str, StoredPaper]:
-        """Every paper record, by id, read a page at a time."""
+    def stored(self, limit: int | None = None) -> dict[str, StoredPaper]:
+        """Every paper record (or the first `limit`), by id, read a page at a time."""
         out: dict[str, StoredPaper] = {}
         while True:
-            result = self.papers.get(include=["documents", "metadatas"], limit=PAGE, offset=len(out))
+            page = PAGE if limit is None else min(PAGE, limit - len(out))
+            result = self.papers.get(include=["documents", "metadatas"], limit=page, offset=len(out))
             for pid, doc, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or []):
                 out[pid] = _record_to_paper(pid, doc or "", dict(meta or {}))
-            if len(result["ids"]) < PAGE:
+            if len(result["ids"]) < page or len(out) == limit:
                 return out
 
     def papers_by_id(self, ids: Sequence[str]) -> dict[str, Paper]:

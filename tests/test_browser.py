@@ -232,8 +232,11 @@ class ScriptedAssistant:
 
     settings = Settings()
 
-    def papers(self) -> list[Paper]:
-        return [EVIL_PAPER, TRAP]
+    def papers(self, limit: int | None = None) -> list[Paper]:
+        return [EVIL_PAPER, TRAP][:limit]
+
+    def paper_count(self) -> int:
+        return len(self.papers())
 
     def paper(self, paper_id: str) -> Paper | None:
         return {p.id: p for p in self.papers()}.get(paper_id)

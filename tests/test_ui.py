@@ -162,7 +162,7 @@ def test_empty_question_is_a_gradio_error_not_a_traceback(assistant: object) -> 
 
 def test_unexpected_errors_hide_their_details(caplog: pytest.LogCaptureFixture) -> None:
     class Broken:
-        def papers(self) -> list[Paper]:
+        def paper_count(self) -> int:
             raise RuntimeError("sk-secret-key leaked in a message")
 
     with pytest.raises(gr.Error) as info:
@@ -357,3 +357,32 @@ def test_the_llm_url_is_shown_without_credentials(url: str, shown: str) -> None:
     assert render.public_url(url) == shown
     text = describe_answer_modes(Configured(llm="openai-compatible", llm_base_url=url))  # type: ignore[arg-type]
     assert shown in text and "sk-KEY" not in text
+
+
+def test_papers_table_sends_at_most_a_page_and_reads_every_record_only_to_filter(
+    assistant: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.ui.handlers as handlers_module
+
+    class Counting:
+        def __init__(self, inner: object) -> None:
+            self.inner, self.full_reads = inner, 0
+
+        def papers(self, limit: int | None = None) -> object:
+            self.full_reads += limit is None
+            return self.inner.papers(limit)  # type: ignore[attr-defined]
+
+        def paper_count(self) -> int:
+            return self.inner.paper_count()  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(handlers_module, "SHOWN_PAPERS", 3)
+    spy = Counting(assistant)
+    h = Handlers(spy)  # type: ignore[arg-type]
+    rows, count = h.filter_papers("")
+    assert len(rows) == 3 and count == "74 of 74 papers (the first 3 shown: add words to narrow)"
+    assert spy.full_reads == 0
+    rows, count = h.filter_papers("neural")
+    assert len(rows) == 3 and count.endswith("of 74 papers (the first 3 shown: add words to narrow)")
+    assert int(count.split()[0]) > 3 and spy.full_reads == 1
+    rows, count = h.filter_papers("neural tangent kernel eigenvalue")
+    assert 1 <= len(rows) < 3 and count == f"{len(rows)} of 74 papers"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from .handlers import PLOT_SLOTS, Handlers
-from .render import EMPTY_SOURCES, paper_rows, public_url, render_paper
+from .render import EMPTY_SOURCES, public_url, render_paper
 from .style import CSS, theme
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     """The page over one shared, thread-safe Assistant; serve it with launch()."""
     h = Handlers(assistant)
     s = assistant.settings
-    initial_rows = paper_rows(assistant.papers())
+    initial_rows, initial_count = h.filter_papers("")
     with gr.Blocks(title="Abstract Assistant", analytics_enabled=False) as app:
         gr.Markdown(
             "# Abstract Assistant\nCited answers from machine-learning abstracts. Every sentence cites the "
@@ -109,7 +109,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         scale=4, elem_id="aa-paper-search",
                     )
                     pid = gr.Textbox(label="Paper id", placeholder="e.g. a77fca7394f9", scale=1, elem_id="aa-paper-id")
-                count = gr.Markdown(f"{len(initial_rows)} of {len(initial_rows)} papers", elem_id="aa-paper-count")
+                count = gr.Markdown(initial_count, elem_id="aa-paper-count")
                 table = gr.Dataframe(
                     value=initial_rows,
                     headers=PAPER_HEADERS,

@@ -88,6 +88,9 @@ def _content(message: dict[str, Any]) -> str:
     return str(content or "")
 
 
+SHOWN_PAPERS = 1_000  # table rows sent to the page: 100k rows would be tens of MB of JSON per visit
+
+
 class Handlers:
     """The page's event handlers over one shared, thread-safe Assistant."""
 
@@ -179,9 +182,16 @@ class Handlers:
     # -- papers ---------------------------------------------------------------------------------------
     @gradio_errors
     def filter_papers(self, query: str) -> tuple[list[list[str]], str]:
-        papers = self.assistant.papers()
-        rows = paper_rows(papers, query)
-        return rows, f"{len(rows)} of {len(papers)} papers"
+        """Table rows of the papers matching `query` (at most SHOWN_PAPERS) and a line counting them.
+        Without a query only the first rows are read: a start at 100k papers reads no other record."""
+        total = self.assistant.paper_count()
+        if (query or "").strip():
+            rows = paper_rows(self.assistant.papers(), query)
+            matched = len(rows)
+        else:
+            rows, matched = paper_rows(self.assistant.papers(limit=SHOWN_PAPERS)), total
+        more = f" (the first {SHOWN_PAPERS:,} shown: add words to narrow)" if matched > SHOWN_PAPERS else ""
+        return rows[:SHOWN_PAPERS], f"{matched:,} of {total:,} papers{more}"
 
     def count_papers(self) -> int:
         return self.assistant.paper_count()
