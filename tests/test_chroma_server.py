@@ -21,6 +21,10 @@ from conftest import SEEDS, free_port
 
 QUOTE = "connects two generative models via a discrete bottleneck layer"
 QUESTION = "In the symbolic autoencoding framework, how are the two generative models connected?"
+KITTENS = (
+    "We introduce a benchmark of purring kittens for audio transformers, and show that models recognising "
+    "purring generalise to other low-frequency sounds recorded in homes."
+)
 
 
 def chroma_cli() -> str:
@@ -99,3 +103,14 @@ def test_two_instances_share_one_chroma_server(
     assert {p.id for p in reader.papers()} == {p.id for p in writer.papers()}
     assert reader.retrieve(QUESTION, k=1)[0].paper_id == target
     assert reader.ingest([corpus]).unchanged == 6  # nothing re-embedded: the server already has them
+
+    # Another instance ingests a paper: vector search here finds it at once; keyword search after a restart.
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps({"title": "Purring kittens", "abstract": KITTENS}) + "\n")
+    assert writer.ingest([extra]).new == 1
+    assert reader.retrieve("kittens that purr", k=1, mode="dense")[0].title == "Purring kittens"
+    assert reader.paper_count() == 6
+    assert "Purring kittens" not in [p.title for p in reader.retrieve("purring kittens", k=3, mode="bm25")]
+    restarted = Assistant(Settings(store_dir=tmp_path / "instance-b"), auto_ingest=False)
+    assert restarted.paper_count() == 7
+    assert restarted.retrieve("purring kittens", k=1, mode="bm25")[0].title == "Purring kittens"
