@@ -8,7 +8,10 @@ the raw embedding throughput of the model alone on the same abstracts (the physi
 sampled before and after the ingest so load drift shows), ingest papers/s through `Assistant.ingest`,
 warm retrieve and warm ask p50/p95, peak RSS, store size, and the stock LlamaIndex pipeline
 (`VectorStoreIndex` over a Chroma collection, default chunking, the same embedder object) on the same
-papers and questions. The parent then times a cold `assistant ask` process from start to answer.
+papers and questions. The parent then times a cold `assistant ask` process from start to answer and
+measures a serving process's peak RSS, first on the store opened in process, then with the same store
+behind a real `chroma run` (Chroma server mode, where the HNSW indexes live in the server: its RSS is
+reported apart). `--measure STORE` does only these last steps, on a store kept from an earlier run.
 
 Corpora beyond the 74 seed papers are synthetic and deterministic (see `synthetic_papers`): every
 synthetic abstract is stitched from real seed sentences, so vocabulary, sentence length and the
@@ -18,6 +21,7 @@ chunk/sentence count per paper match the seeds, while each abstract is distinct.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -31,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +52,8 @@ TARGETS = {
     "ask_p50_ms": [(74, 150.0), (None, 400.0)],
     "cold_ask_s": [(None, 5.0)],
     "serve_rss_mb": [(None, 1536.0)],
+    "server_cold_ask_s": [(None, 5.0)],
+    "server_app_rss_mb": [(None, 1536.0)],
 }
 
 
@@ -310,12 +318,15 @@ def stock_pipeline(papers: list[Any], embedder: Any, folder: Path, qs: list[str]
     }
 
 
-def cold_ask(store: Path) -> dict[str, float]:
+def _env(store: Path, extra: dict[str, str] | None) -> dict[str, str]:
+    return {**os.environ, "ASSISTANT_STORE_DIR": str(store), "ASSISTANT_SEEDS_DIR": str(SEEDS), **(extra or {})}
+
+
+def cold_ask(store: Path, extra: dict[str, str] | None = None) -> dict[str, float]:
     """Seconds of `assistant ask` from process start to printed answer."""
-    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store), "ASSISTANT_SEEDS_DIR": str(SEEDS)}
     command = [sys.executable, "-m", "assistant.cli", "ask", COLD_QUESTION, "--json"]
     start = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, cwd=store.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command, env=_env(store, extra), cwd=store.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate()
     seconds = time.perf_counter() - start
     if proc.returncode != 0 or not json.loads(out)["citations"]:
@@ -323,7 +334,7 @@ def cold_ask(store: Path) -> dict[str, float]:
     return {"cold_ask_s": round(seconds, 2)}
 
 
-def cold_rss(store: Path) -> float:
+def cold_rss(store: Path, extra: dict[str, str] | None = None) -> float:
     """Peak RSS (MB) of a serving process: the Assistant loaded, asked ten questions."""
     script = (
         "import json,resource,sys\n"
@@ -332,15 +343,85 @@ def cold_rss(store: Path) -> float:
         f"for q in {questions(10)!r}: a.ask(q)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
-    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store), "ASSISTANT_SEEDS_DIR": str(SEEDS)}
-    out = subprocess.run([sys.executable, "-c", script], env=env, cwd=store.parent, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=_env(store, extra), cwd=store.parent, capture_output=True, text=True, check=True
+    )
     return round(float(out.stdout.strip().splitlines()[-1]), 1)
+
+
+def chroma_cli() -> str:
+    beside = Path(sys.executable).with_name("chroma")
+    found = str(beside) if beside.exists() else shutil.which("chroma")
+    if not found:
+        raise SystemExit("the chroma command (installed with chromadb) is missing")
+    return found
+
+
+@contextlib.contextmanager
+def chroma_server(store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`chroma run --path STORE` on 127.0.0.1, up once its heartbeat answers; stopped afterwards."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (store.parent / "chroma-server.log").open("wb")
+    proc = subprocess.Popen(
+        [chroma_cli(), "run", "--path", str(store), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"chroma run stopped: see {log.name}")
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as response:
+                if response.status == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise SystemExit("chroma run did not answer its heartbeat within 120 s")
+            time.sleep(0.2)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def peak_rss_of(pid: int) -> float:
+    """Peak RSS (MB) of a running process, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def server_mode(store: Path) -> dict[str, float]:
+    """The same store served by a real `chroma run`: the app's peak RSS over ten questions, then its cold
+    `assistant ask` against the running (warm) server, and the Chroma server's own peak RSS."""
+    with chroma_server(store) as (url, proc):
+        extra = {"ASSISTANT_CHROMA_URL": url}
+        app_rss = cold_rss(store, extra)  # also what loads the server's HNSW indexes, as a first visitor would
+        cold = cold_ask(store, extra)["cold_ask_s"]
+        return {"server_app_rss_mb": app_rss, "server_cold_ask_s": cold, "chroma_server_rss_mb": peak_rss_of(proc.pid)}
+
+
+def measure_store(store: Path) -> dict[str, Any]:
+    """Cold start and serving memory of an existing store, in process and behind a Chroma server."""
+    return {"store": str(store), **cold_ask(store), "serve_rss_mb": cold_rss(store), **server_mode(store)}
 
 
 # -- report ----------------------------------------------------------------------------------------
 def verdicts(row: dict[str, Any]) -> dict[str, bool]:
     out: dict[str, bool] = {}
     for metric, limits in TARGETS.items():
+        if metric not in row:
+            continue
         for upto, limit in limits:
             if upto is None or row["size"] <= upto:
                 out[f"{metric} <= {limit:g}"] = row[metric] <= limit
@@ -371,7 +452,8 @@ def machine() -> dict[str, Any]:
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
         "| papers | raw embed/s | ingest/s | ingest÷raw | stock ingest/s | retrieve p50/p95 ms | stock retrieve p50/p95 ms "
-        "| ask p50/p95 ms | cold ask s | peak RSS MB (ingest / serve) | store MB (ours / stock) |"
+        "| ask p50/p95 ms | cold ask s | peak RSS MB (ingest / serve) | store MB (ours / stock) "
+        "| Chroma server mode: cold ask s / app RSS MB / server RSS MB |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
@@ -381,7 +463,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {r['size']:,}{mark} | {r['raw_embed_papers_per_s']} | {r['ingest_papers_per_s']} | {r['ingest_vs_raw'] or '–'} "
             f"| {s['ingest_papers_per_s']} | {r['retrieve_p50_ms']} / {r['retrieve_p95_ms']} "
             f"| {s['retrieve_p50_ms']} / {s['retrieve_p95_ms']} | {r['ask_p50_ms']} / {r['ask_p95_ms']} "
-            f"| {r['cold_ask_s']} | {r['peak_rss_mb']} / {r['serve_rss_mb']} | {r['store_mb']} / {s['store_mb']} |"
+            f"| {r['cold_ask_s']} | {r['peak_rss_mb']} / {r['serve_rss_mb']} | {r['store_mb']} / {s['store_mb']} "
+            f"| {r.get('server_cold_ask_s', '–')} / {r.get('server_app_rss_mb', '–')} / {r.get('chroma_server_rss_mb', '–')} |"
         )
     return "\n".join(lines)
 
@@ -402,6 +485,11 @@ def main(argv: list[str] | None = None) -> int:
         help="sizes from this one up store recombined seed-sentence vectors instead of a model pass "
         "(see recombining_embedder; for 100k on a small machine); their ingest rate excludes the model",
     )
+    parser.add_argument(
+        "--measure", default=None, metavar="STORE",
+        help="only time a cold `assistant ask` and the serving memory of an existing store, in process and "
+        "behind a `chroma run` (e.g. one kept with --keep, after a code change)",
+    )
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--recombine", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--work", default=None, help=argparse.SUPPRESS)
@@ -411,6 +499,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.worker is not None:
         print(json.dumps(worker(args.worker, Path(args.work), args.questions, args.raw_sample, args.recombine)))
+        return 0
+    if args.measure:
+        measured = {"machine": machine(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **measure_store(Path(args.measure))}
+        measured["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+        print(json.dumps(measured) if args.json else json.dumps(measured, indent=2))
         return 0
 
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="assistant-bench-"))
@@ -435,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         row = json.loads(done.stdout.strip().splitlines()[-1])
         row.update(cold_ask(work / "store"))
         row["serve_rss_mb"] = cold_rss(work / "store")
+        row.update(server_mode(work / "store"))
         row["targets"] = verdicts(row)
         rows.append(row)
         info["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
