@@ -49,11 +49,11 @@ class Catalog(Mapping[str, Paper]):
         return [sp.paper for sp in self._store.stored(limit=n).values()]
 
     def many(self, ids: Sequence[str]) -> dict[str, Paper]:
-        """The papers among `ids` that the store holds, in one store call for those not yet seen."""
-        if self._all is not None:
-            return {pid: self._all[pid] for pid in ids if pid in self._all}
+        """The papers among `ids` that the store holds, in one store call for those not yet seen (another
+        instance sharing a Chroma server may have added some since `all()` was read)."""
         with self._lock:
-            found = {pid: self._recent[pid] for pid in ids if pid in self._recent}
+            known = [(pid, self._recent.get(pid) or (self._all or {}).get(pid)) for pid in ids]
+        found = {pid: paper for pid, paper in known if paper is not None}
         missing = [pid for pid in dict.fromkeys(ids) if pid not in found]
         if missing:
             found.update(self._store.papers_by_id(missing))

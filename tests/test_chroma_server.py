@@ -107,6 +107,7 @@ def test_two_instances_share_one_chroma_server(
     # Another instance ingests a paper: vector search here finds it at once; keyword search after a restart.
     extra = tmp_path / "extra.jsonl"
     extra.write_text(json.dumps({"title": "Purring kittens", "abstract": KITTENS}) + "\n")
+    assert len(reader.papers()) == 6  # the whole list read here before the other instance adds one
     assert writer.ingest([extra]).new == 1
     assert reader.retrieve("kittens that purr", k=1, mode="dense")[0].title == "Purring kittens"
     assert reader.paper_count() == 6
