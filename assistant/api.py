@@ -190,9 +190,9 @@ class Assistant:
         return len(self._ready().papers)
 
     def warm(self) -> None:
-        """Open the store (ingesting the seeds on first use) and load the model, before a first visitor waits."""
-        self._ready()
-        self.embedder.get_query_embedding("warm up")
+        """Open the store (ingesting the seeds on first use), load the model and Chroma's vector indexes
+        (seconds at 100k papers, on the first query), before a first visitor waits."""
+        self.retrieve("warm up", k=1)
 
     def evaluate(
         self,

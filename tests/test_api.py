@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,13 @@ def test_concurrent_asks_match_sequential(assistant: Assistant) -> None:
     with ThreadPoolExecutor(max_workers=16) as pool:
         concurrent = list(pool.map(lambda q: assistant.ask(q).text, questions))
     assert concurrent == sequential
+
+
+def test_warm_loads_the_store_model_and_vector_indexes_before_a_question(store_copy: Path) -> None:
+    from assistant.config import Settings
+
+    a = Assistant(Settings(store_dir=store_copy))
+    a.warm()
+    assert a._state is not None and a._embedder is not None  # the paper catalog and the model
+    assert a._store is not None and {name for name, _, _ in a._store._retrievers} == {"chunks", "sentences"}
+    assert a.paper_count() == 74 and a._state is not None and a._state.papers._all is None  # no record read
