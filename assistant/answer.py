@@ -19,6 +19,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from .abstain import abstention_reason
 from .cite import validate
 from .config import Settings
+from .index import TERM_DF
 from .prompts import CANNOT_ANSWER
 from .text import content_terms
 from .types import Answer, Citation, Paper, Passage
@@ -57,9 +58,6 @@ class Candidate:
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
     return sum(x * y for x, y in zip(a, b))
-
-
-TERM_DF = "term-df.json"
 
 
 class TermWeights:

@@ -36,6 +36,11 @@ PAGE = 5_000
 FINGERPRINT = "corpus_fingerprint"
 MARKER = "assistant-store.json"
 JOURNAL = "ingest-journal.json"
+# Caches kept beside the store (per instance with a Chroma server), written by retrieve.py and answer.py.
+BM25_DIR = "bm25"
+TERM_DF = "term-df.json"
+# Everything the assistant writes in a store folder; each but the marker is first written as a .tmp.
+_OURS = {MARKER} | {n for name in (JOURNAL, BM25_DIR, TERM_DF) for n in (name, Path(name).with_suffix(".tmp").name)}
 _KEEP = {"README.md", ".gitkeep", ".gitignore"}
 Progress = Callable[[int, int], None]
 
@@ -110,9 +115,7 @@ def _forget_client(store: Path) -> None:
 
 def _written_by_us(entry: Path) -> bool:
     """Chroma's database and segment folders (named by UUID), and the assistant's own files."""
-    if entry.name.startswith("chroma.sqlite3") or entry.name in {
-        MARKER, JOURNAL, "ingest-journal.tmp", "bm25", "bm25.tmp", "term-df.json", "term-df.tmp"
-    }:
+    if entry.name.startswith("chroma.sqlite3") or entry.name in _OURS:
         return True
     try:
         return entry.is_dir() and str(uuid.UUID(entry.name)) == entry.name
@@ -167,7 +170,7 @@ class Store:
                 if name in self._collection_names():
                     self.client.delete_collection(name)
             if not settings.chroma_url:
-                shutil.rmtree(Path(settings.store_dir) / "bm25", ignore_errors=True)
+                shutil.rmtree(Path(settings.store_dir) / BM25_DIR, ignore_errors=True)
         self.papers = self._collection(PAPERS, signed=True)
         self.chunks = self._collection(CHUNKS)
         self.sentences = self._collection(SENTENCES)

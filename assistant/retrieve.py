@@ -21,14 +21,13 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .catalog import Catalog
 from .config import RetrievalMode, Settings
+from .index import BM25_DIR
 from .types import Paper
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
     from .index import Store
-
-BM25_DIR = "bm25"
 
 
 @lru_cache(maxsize=1)
