@@ -9,7 +9,8 @@ import pytest
 from conftest import ROOT
 
 from assistant.config import Settings
-from assistant.prompts import CANNOT_ANSWER, SLOTS, PromptError, load, slots_of
+from assistant.errors import AssistantError
+from assistant.prompts import CANNOT_ANSWER, SLOTS, PromptError, bundled, load, slots_of
 
 
 @pytest.mark.parametrize("name", sorted(SLOTS))
@@ -26,6 +27,16 @@ def test_a_prompt_with_wrong_slots_is_rejected(tmp_path: Path) -> None:
     (tmp_path / "condense.txt").write_text("{history} {oops}")
     with pytest.raises(PromptError, match="oops"):
         load("condense", tmp_path)
+
+
+def test_the_shipped_templates_are_package_resources() -> None:
+    assert {f"{name}.txt" for name in SLOTS} <= {entry.name for entry in bundled().iterdir()}
+
+
+def test_a_missing_prompt_says_to_reinstall_and_is_an_assistant_error(tmp_path: Path) -> None:
+    with pytest.raises(PromptError, match="reinstall the package") as caught:
+        load("condense", tmp_path)
+    assert isinstance(caught.value, AssistantError)  # so the CLI and the page show the message, not a traceback
 
 
 def test_env_example_documents_every_setting() -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import gradio as gr
 
+from .. import data
 from ..errors import AssistantError
 from ..types import Answer, Final, Paper, Status, TextDelta
 from .render import (
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
-BUNDLED_QUESTIONS = Path(__file__).resolve().parents[2] / "tests" / "questions.jsonl"
+BUNDLED_QUESTIONS = data.QUESTIONS  # shipped in the package (assistant/data/questions.jsonl)
 UPLOAD_TYPES = (".txt", ".jsonl", ".csv")
 PLOT_SLOTS = 2  # the report draws retrieval.png and by_kind.png
 API_KEYS = ("answer", "abstained", "citations", "mode", "settings_hash", "notice")
@@ -244,23 +245,21 @@ class Handlers:
 
         result = self.assistant.evaluate(path, modes=list(modes), k=int(k), out=out, progress=tick)
         report = result.report
-        retrieval = report.get("retrieval", {})
+        retrieval = {mode: figures.dump() for mode, figures in report.retrieval.items()}  # under the report's keys
         keys = [key for key in next(iter(retrieval.values()), {}) if key != "cases"]
-        retrieval_rows = [[mode, *(_number(m.get(key)) for key in keys)] for mode, m in retrieval.items()]
-        answer_rows = [[key.replace("_", " "), _number(value)] for key, value in report.get("answers", {}).items()]
+        retrieval_rows = [[mode, *(_number(m[key]) for key in keys)] for mode, m in retrieval.items()]
+        answer_rows = [[key.replace("_", " "), _number(value)] for key, value in report.answers.dump().items()]
         summary = (
-            f"**{report['cases']} questions** ({report.get('answerable', '?')} answerable, "
-            f"{report.get('unanswerable', '?')} not), **{report.get('failed', 0)} failed** · corpus "
-            f"{report.get('corpus_size', '?')} papers · answers {esc(report.get('answer_mode', '?'))} · settings "
-            f"`{esc(report.get('settings_hash', '?'))}`"
+            f"**{report.cases} questions** ({report.answerable} answerable, {report.unanswerable} not), "
+            f"**{report.failed} failed** · corpus {report.corpus_size} papers · answers {esc(report.answer_mode)} · "
+            f"settings `{esc(report.settings_hash)}`"
         )
-        issues = report.get("issues", [])
-        if issues:
+        if report.issues:
             summary += "\n\nQuestion-file lines that did not run:" + "".join(
-                f"\n- line {esc(i.get('line'))}: {esc(i.get('message'))}" for i in issues
+                f"\n- line {i.line}: {esc(i.message)}" for i in report.issues
             )
-            gr.Warning(f"{len(issues)} line(s) of the question file could not be used; see the summary.")
-        out_dir = Path(getattr(result, "out_dir", None) or out)
+            gr.Warning(f"{len(report.issues)} line(s) of the question file could not be used; see the summary.")
+        out_dir = result.out_dir or out
         plots = [str(p) for p in sorted(out_dir.glob("*.png"), key=lambda p: p.name != "retrieval.png")]
         plots = (plots + [None] * PLOT_SLOTS)[:PLOT_SLOTS]
         return (
