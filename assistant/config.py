@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
@@ -99,6 +100,13 @@ class Settings(BaseSettings):
     ui_auth: SecretStr | None = Field(None, description="user:password required when serving beyond 127.0.0.1.")
     quiet: bool = Field(False, description="No progress bars.")
 
+    @model_validator(mode="after")
+    def _packaged_seeds(self) -> Settings:
+        """Outside a clone the default seeds/ folder is absent: use the copy shipped in the package."""
+        if "seeds_dir" not in self.model_fields_set and not self.seeds_dir.exists():
+            self.seeds_dir = packaged_seeds() or self.seeds_dir
+        return self
+
     def settings_hash(self) -> str:
         """Short hash of what shapes answers, recorded with every answer and evaluation row."""
         data = self.model_dump(mode="json", exclude=_UNHASHED)
@@ -114,3 +122,11 @@ class Settings(BaseSettings):
             # 2: sentence vectors pooled from their chunk's forward pass; 3: chunks counted in word pieces
             "schema": "3",
         }
+
+
+def packaged_seeds() -> Path | None:
+    """The four seed files shipped as `assistant.seed_files` (the repository's seeds/), if installed."""
+    try:
+        return Path(str(resources.files("assistant.seed_files")))
+    except ModuleNotFoundError:
+        return None

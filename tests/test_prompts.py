@@ -39,6 +39,13 @@ def test_a_missing_prompt_says_to_reinstall_and_is_an_assistant_error(tmp_path: 
     assert isinstance(caught.value, AssistantError)  # so the CLI and the page show the message, not a traceback
 
 
+def test_default_seeds_fall_back_to_the_shipped_copy_outside_a_clone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ASSISTANT_SEEDS_DIR")  # the autouse fixture's cwd is a temp folder with no seeds/
+    shipped = sorted(p.name for p in Settings().seeds_dir.glob("*.txt"))
+    assert shipped == sorted(p.name for p in (ROOT / "seeds").glob("*.txt")) and len(shipped) == 4
+    assert Settings(seeds_dir="mine").seeds_dir == Path("mine")  # a folder the user names is never replaced
+
+
 def test_env_example_documents_every_setting() -> None:
     text = (ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^#?\s*(ASSISTANT_[A-Z0-9_]+)=", text, flags=re.MULTILINE))
