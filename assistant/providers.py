@@ -53,6 +53,10 @@ def embed_window(name: str) -> int:
         return EMBED_MAX_TOKENS
 
 
+# Models other than the bundled MiniLM need transformers / sentence-transformers, an optional extra.
+HF_EXTRA = "install the extra for other local models: pip install 'abstract-assistant[hf]'"
+
+
 @lru_cache(maxsize=4)
 def word_pieces(name: str) -> Any:
     """The model's own tokenizer as text -> ids without specials, for sizing chunks to its window.
@@ -65,7 +69,10 @@ def word_pieces(name: str) -> Any:
         fast.no_truncation()
         fast.no_padding()
         return lambda text: fast.encode(text, add_special_tokens=False).ids
-    from transformers import AutoTokenizer
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise ConfigError(f"ASSISTANT_EMBED_MODEL={name!r} has no tokenizer.json: {HF_EXTRA}") from None
 
     slow = AutoTokenizer.from_pretrained(str(path))
     return lambda text: slow(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
@@ -214,8 +221,11 @@ def _own_bert(path: Path, window: int) -> Any:
 
 def _transformers_model(path: Path, window: int) -> Any:
     """texts -> Encoded with transformers' AutoModel, for models assistant/bert.py does not cover."""
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging
+    try:
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging
+    except ImportError:
+        raise ConfigError(f"the embedding model in {path} is not plain BERT: {HF_EXTRA}") from None
 
     logging.disable_progress_bar()  # "Loading weights" bars on every start say nothing useful
     tokenizer = AutoTokenizer.from_pretrained(str(path))
@@ -239,7 +249,10 @@ def _embedder_class() -> type:
     for a descheduled worker thread: with load 7 on 2 cores a query took 455-1175 ms p50 on two
     threads and 105-115 ms on one (benchmarks/RESULTS.md). Ingest batches keep all threads.
     """
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    try:
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    except ImportError:
+        raise ConfigError(f"this embedding model goes through sentence-transformers: {HF_EXTRA}") from None
 
     class LocalEmbedding(HuggingFaceEmbedding):
         def _embed(self, inputs: list[Any], prompt_name: str | None = None) -> list[list[float]]:
