@@ -18,6 +18,15 @@ QUESTIONS = ROOT / "tests" / "questions.jsonl"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the whole seeded store (about a minute to build) is slow: `-m "not slow"`
+    then never builds it. Other slow tests carry `@pytest.mark.slow` themselves."""
+    for item in items:
+        if "seeded_store" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's .env, keys or store: each starts from defaults in a temp folder."""

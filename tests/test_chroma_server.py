@@ -19,6 +19,7 @@ from assistant.corpus import load_corpus, normalise
 
 from conftest import SEEDS, free_port
 
+pytestmark = pytest.mark.slow  # a real `chroma run` server
 QUOTE = "connects two generative models via a discrete bottleneck layer"
 QUESTION = "In the symbolic autoencoding framework, how are the two generative models connected?"
 KITTENS = (

@@ -21,6 +21,7 @@ TEXTS = [
 ]
 
 
+@pytest.mark.slow
 def test_vectors_match_sentence_transformers() -> None:
     from sentence_transformers import SentenceTransformer
 
@@ -37,6 +38,7 @@ def test_embedder_is_built_once_per_process() -> None:
     assert build_embedder(Settings()) is build_embedder(Settings())
 
 
+@pytest.mark.slow
 def test_the_default_model_loads_without_sentence_transformers() -> None:
     code = (
         "import sys\n"
@@ -49,6 +51,7 @@ def test_the_default_model_loads_without_sentence_transformers() -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_own_bert_encoder_equals_transformers_bert_model() -> None:
     import torch
 

@@ -54,6 +54,7 @@ def call(a: Assistant, job: tuple[str, str]) -> Any:
     raise AssertionError("a bad question was accepted")
 
 
+@pytest.mark.slow
 def test_sixteen_threads_get_exactly_the_sequential_results(small_assistant: Assistant) -> None:
     jobs = [(kind, q) for q in QUESTIONS for kind in ("ask", "stream", "retrieve")] + [("bad", "   "), ("bad", "x" * 5000)]
     sequential = [call(small_assistant, job) for job in jobs]
@@ -64,6 +65,7 @@ def test_sixteen_threads_get_exactly_the_sequential_results(small_assistant: Ass
     assert any(r["abstained"] for r in answers) and sum(not r["abstained"] for r in answers) >= 5
 
 
+@pytest.mark.slow
 def test_eight_page_clients_at_once_match_the_api(small_assistant: Assistant) -> None:
     expected = {q: small_assistant.ask(q).to_json() for q in QUESTIONS}
     app = ui.build_app(small_assistant)
@@ -144,6 +146,7 @@ def test_ingest_while_serving_questions_breaks_none_of_them(small_store: Path, t
     assert len(a.papers()) == len(Assistant(Settings(store_dir=small_store)).papers()) + 1
 
 
+@pytest.mark.slow
 def test_an_ingest_in_another_process_breaks_no_question(small_store: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"
     shutil.copytree(small_store, store)

@@ -88,6 +88,7 @@ def kill_from_outside(proc: subprocess.Popen[bytes], journal: Path) -> None:
 
 
 @pytest.mark.parametrize("kill", ["from outside, mid-write", "between vectors and record"])
+@pytest.mark.slow
 def test_sigkill_midway_then_rerun_gives_exactly_the_papers(
     kill: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -289,6 +290,7 @@ def assert_clean_fallback(answer: Any) -> None:
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.slow
 def test_llm_fault_in_ask_falls_back_within_the_bound(fault: str, small_store: Path) -> None:
     answer, elapsed = with_fault(fault, lambda url: faulty_assistant(small_store, url).ask(NTK))
     assert elapsed < TIMEOUT + SLACK, f"{fault}: {elapsed:.1f} s"
@@ -296,6 +298,7 @@ def test_llm_fault_in_ask_falls_back_within_the_bound(fault: str, small_store: P
 
 
 @pytest.mark.parametrize("fault", [*FAULTS, "stream cut midway"])
+@pytest.mark.slow
 def test_llm_fault_in_stream_falls_back_within_the_bound(fault: str, small_store: Path) -> None:
     events, elapsed = with_fault(fault, lambda url: list(faulty_assistant(small_store, url).stream(NTK)))
     assert elapsed < TIMEOUT + SLACK, f"{fault}: {elapsed:.1f} s"

@@ -130,6 +130,7 @@ def test_dot_env_is_git_ignored_and_the_example_holds_no_key() -> None:
             assert line.strip().endswith("="), line  # names the variable, never a value
 
 
+@pytest.mark.slow
 def test_the_page_shows_no_key(keyed: pytest.MonkeyPatch, echo_server: FakeOpenAI) -> None:
     import gradio_client
 
