@@ -187,10 +187,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for issue in result.issues:
         print(f"error: {issue}", file=sys.stderr)
     if args.json:
-        _print_json(result.report)
+        _print_json(result.report.dump())
     else:
         print(retrieval_table(result.report) + "\n\n" + answer_table(result.report))
-        print(f"\n{result.report['failed']} of {result.report['cases']} cases failed; report in {result.out_dir}")
+        print(f"\n{result.report.failed} of {result.report.cases} cases failed; report in {result.out_dir}")
     return 2 if result.issues else 0  # the good lines ran, but the file needs fixing
 
 

@@ -8,33 +8,51 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .errors import AssistantError, ConfigError
+from .evalmodels import CaseAnswer, CaseRetrieval, CaseRow, EvalReport
 from .metrics import (
     citation_precision,
     citation_recall,
     cited_sentence_share,
     cosine,
     dedupe,
-    retrieval_scores,
+    rank_scores,
+    require_ranx,
     rouge_l,
     strip_markers,
     unresolved_markers,
 )
 from .questions import EvalCase, QuestionFileError, load_questions
 from .report import answer_table, build_report, default_out_dir, retrieval_table, write_report
-from .types import Paper, ParseIssue
+from .types import Answer, Paper, ParseIssue, Passage
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.llms import LLM
 
-    from .api import Assistant
-    from .config import Settings
+    from .config import RetrievalMode, Settings
+
+
+class Evaluable(Protocol):
+    """What an evaluation needs of the assistant (api.Assistant is one); defined here so imports flow one way."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def embedder(self) -> BaseEmbedding: ...
+
+    def papers(self) -> list[Paper]: ...
+
+    def retrieve(self, question: str, k: int | None = None, mode: RetrievalMode | None = None) -> list[Passage]: ...
+
+    def ask(self, question: str) -> Answer: ...
+
 
 __all__ = [  # the tables and out-dir helper are re-exported for the CLI and the page
-    "DEFAULT_MODES", "STOCK", "EvalResult", "QuestionFileError", "StockBaseline", "answer_table",
+    "DEFAULT_MODES", "STOCK", "EvalResult", "Evaluable", "QuestionFileError", "StockBaseline", "answer_table",
     "default_out_dir", "parse_modes", "retrieval_table", "run_eval",
 ]
 
@@ -72,11 +90,11 @@ class StockBaseline:
 # -- running an evaluation --------------------------------------------------------------------------
 @dataclass
 class EvalResult:
-    """What one evaluation produced: the report (as written to report.json), per-question rows
-    (failures first), the question-file issues, and where the files went (None when not written)."""
+    """What one evaluation produced: the report (report.json), per-question rows (failures first),
+    the question-file issues, and where the files went (None when not written)."""
 
-    report: dict[str, Any]
-    rows: list[dict[str, Any]]
+    report: EvalReport
+    rows: list[CaseRow]
     issues: list[ParseIssue]
     out_dir: Path | None = None
 
@@ -111,7 +129,7 @@ def _judges(llm: LLM) -> dict[str, Any]:
 
 
 def run_eval(
-    assistant: Assistant,
+    assistant: Evaluable,
     path: str | Path,
     *,
     modes: str | Sequence[str] | None = None,
@@ -126,6 +144,7 @@ def run_eval(
     chosen = parse_modes(modes)
     if not 1 <= k <= DEPTH:
         raise ConfigError(f"-k must be between 1 and {DEPTH} (got {k})")
+    require_ranx()  # before any question runs, not after
     papers = assistant.papers()
     by_id = {p.id: p for p in papers}
     qfile = load_questions(path, papers)
@@ -134,17 +153,21 @@ def run_eval(
     judges = _judges(judge) if judge is not None else {}
     with contextlib.suppress(AssistantError):  # a refused question is recorded when its case runs
         assistant.ask(qfile.cases[0].question)  # warm-up, so latency percentiles measure a warm process
-    rows: list[dict[str, Any]] = []
+    rows: list[CaseRow] = []
+    rankings: list[dict[str, list[str]]] = []
     total = len(qfile.cases)
     for done, case in enumerate(qfile.cases, start=1):
-        rows.append(_run_case(assistant, case, chosen, k, baseline, judges, by_id))
+        row, ranked = _run_case(assistant, case, chosen, baseline, judges, by_id)
+        rows.append(row)
+        rankings.append(ranked)
         if progress:
             progress(done, total)
+    _score_retrieval(rows, rankings, chosen, k)
     _add_reference_cosine(rows, qfile.cases, assistant.embedder)
     primary = assistant.settings.retrieval_mode if assistant.settings.retrieval_mode in chosen else chosen[0]
     for row in rows:
-        row["failures"] = _failures(row, primary, k)
-    rows.sort(key=lambda r: (not r["failures"], r["line"]))
+        row.failures = _failures(row, primary, k)
+    rows.sort(key=lambda r: (not r.failures, r.line))
     report = build_report(
         rows,
         modes=chosen,
@@ -161,68 +184,70 @@ def run_eval(
 
 
 def _run_case(
-    assistant: Assistant,
+    assistant: Evaluable,
     case: EvalCase,
     modes: Sequence[str],
-    k: int,
     baseline: StockBaseline | None,
     judges: dict[str, Any],
     papers: dict[str, Paper],
-) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "id": case.id,
-        "kind": case.group,
-        "line": case.line,
-        "question": case.question,
-        "answerable": case.answerable,
-        "gold": list(case.gold),
-        "gold_titles": [papers[g].title for g in case.gold],
-        "retrieval": {},
-        "answer": {},
-        "error": None,
-    }
+) -> tuple[CaseRow, dict[str, list[str]]]:
+    """One case's row (answer scored, retrieval not yet) and its ranked paper ids per mode."""
+    row = CaseRow(
+        id=case.id,
+        kind=case.group,
+        line=case.line,
+        question=case.question,
+        answerable=case.answerable,
+        gold=list(case.gold),
+        gold_titles=[papers[g].title for g in case.gold],
+    )
+    rankings: dict[str, list[str]] = {}
     try:
         if case.answerable:
             for mode in modes:
                 if mode == STOCK:
                     assert baseline is not None
-                    ranked = baseline.rank(case.question)
+                    rankings[mode] = baseline.rank(case.question)
                 else:
-                    passages = assistant.retrieve(case.question, k=DEPTH, mode=mode)  # type: ignore[arg-type]
-                    ranked = [p.paper_id for p in passages]
-                row["retrieval"][mode] = {"ranked": ranked[:DEPTH], **retrieval_scores(ranked, case.gold, k)}
+                    passages = assistant.retrieve(case.question, k=DEPTH, mode=cast("RetrievalMode", mode))
+                    rankings[mode] = [p.paper_id for p in passages]
         start = time.perf_counter()
         answer = assistant.ask(case.question)
         latency = time.perf_counter() - start
     except AssistantError as exc:  # a question the assistant refuses is a failed case, not a failed run
-        row["error"] = f"{type(exc).__name__}: {exc}"
-        return row
+        row.error = f"{type(exc).__name__}: {exc}"
+        return row, rankings
     cited = dedupe(c.paper_id for c in answer.citations)
     n = len(answer.citations)
-    row["answer"] = {
-        "text": answer.text,
-        "abstained": answer.abstained,
-        "cited": cited,
-        "citation_precision": citation_precision(cited, case.gold) if case.answerable else None,
-        "citation_recall": citation_recall(cited, case.gold) if case.answerable else None,
-        "cited_sentence_share": None if answer.abstained else cited_sentence_share(answer.text, n),
-        "unresolved_markers": unresolved_markers(answer.text, n),
-        "dropped_markers": answer.dropped_markers,
-        "rouge_l": rouge_l(answer.text, case.reference_answer)
-        if case.answerable and case.reference_answer
-        else None,
-        "reference_cosine": None,
-        "latency_ms": round(latency * 1000, 1),
-        "settings_hash": answer.settings_hash,
-    }
-    if judges:
-        row["answer"].update(_judge(judges, case, answer, papers))
-    return row
+    row.answer = CaseAnswer(
+        text=answer.text,
+        abstained=answer.abstained,
+        cited=cited,
+        citation_precision=citation_precision(cited, case.gold) if case.answerable else None,
+        citation_recall=citation_recall(cited, case.gold) if case.answerable else None,
+        cited_sentence_share=None if answer.abstained else cited_sentence_share(answer.text, n),
+        unresolved_markers=unresolved_markers(answer.text, n),
+        dropped_markers=answer.dropped_markers,
+        rouge_l=rouge_l(answer.text, case.reference_answer) if case.answerable and case.reference_answer else None,
+        latency_ms=round(latency * 1000, 1),
+        settings_hash=answer.settings_hash,
+        **(_judge(judges, case, answer, papers) if judges else {}),
+    )
+    return row, rankings
 
 
-def _judge(judges: dict[str, Any], case: EvalCase, answer: Any, papers: dict[str, Paper]) -> dict[str, Any]:
+def _score_retrieval(rows: list[CaseRow], rankings: list[dict[str, list[str]]], modes: Sequence[str], k: int) -> None:
+    """Score every ranked list, one batch per mode, into the rows."""
+    for mode in modes:
+        todo = [(row, ranked[mode]) for row, ranked in zip(rows, rankings) if mode in ranked]
+        scores = rank_scores([(ranked, row.gold) for row, ranked in todo], k)
+        for (row, ranked), score in zip(todo, scores):
+            row.retrieval[mode] = CaseRetrieval(ranked=ranked[:DEPTH], k=k, **score._asdict())
+
+
+def _judge(judges: dict[str, Any], case: EvalCase, answer: Answer, papers: dict[str, Paper]) -> dict[str, Any]:
     """LLM-judged faithfulness (answer supported by the retrieved abstracts) and correctness (vs reference)."""
-    out: dict[str, Any] = {"faithfulness": None, "correctness": None}
+    out: dict[str, Any] = {"judged": True, "faithfulness": None, "correctness": None}
     if answer.abstained or not case.answerable:
         return out
     contexts = [papers[p.paper_id].abstract for p in answer.passages if p.paper_id in papers]
@@ -236,40 +261,39 @@ def _judge(judges: dict[str, Any], case: EvalCase, answer: Any, papers: dict[str
     return out
 
 
-def _add_reference_cosine(rows: list[dict[str, Any]], cases: Sequence[EvalCase], embedder: BaseEmbedding) -> None:
+def _add_reference_cosine(rows: list[CaseRow], cases: Sequence[EvalCase], embedder: BaseEmbedding) -> None:
     """Embedding cosine between each answer and its reference answer, embedded in one batch."""
     refs = {c.id: c.reference_answer for c in cases}
-    todo = [r for r in rows if r["answer"] and r["answerable"] and refs.get(r["id"])]
+    todo = [(r, r.answer) for r in rows if r.answer is not None and r.answerable and refs.get(r.id)]
     if not todo:
         return
-    texts = [strip_markers(r["answer"]["text"]) for r in todo] + [refs[r["id"]] for r in todo]
+    texts = [strip_markers(answer.text) for _, answer in todo] + [refs[r.id] for r, _ in todo]
     vectors = embedder.get_text_embedding_batch(texts)
-    for i, row in enumerate(todo):
-        row["answer"]["reference_cosine"] = round(cosine(vectors[i], vectors[len(todo) + i]), 4)
+    for i, (_, answer) in enumerate(todo):
+        answer.reference_cosine = round(cosine(vectors[i], vectors[len(todo) + i]), 4)
 
 
-def _failures(row: dict[str, Any], primary: str, k: int) -> list[str]:
+def _failures(row: CaseRow, primary: str, k: int) -> list[str]:
     """Why a case counts as failed: the primary retrieval mode missed, or the answer went wrong."""
-    if row["error"]:
-        return [row["error"]]
+    if row.error:
+        return [row.error]
     out: list[str] = []
-    scores = row["retrieval"].get(primary)
-    if scores is not None and not scores[f"recall@{k}"]:
-        missing = [g for g in row["gold"] if g not in scores["ranked"][:k]]
+    scores = row.retrieval.get(primary)
+    if scores is not None and not scores.recall:
+        missing = [g for g in row.gold if g not in scores.ranked[:k]]
         out.append(f"{primary}: {len(missing)} expected paper(s) not in the top {k}")
-    ans = row["answer"]
-    if row["answerable"]:
-        if ans["abstained"]:
+    ans = row.answer
+    assert ans is not None  # only a refused question (row.error) has none
+    if row.answerable:
+        if ans.abstained:
             out.append("abstained on an answerable question")
         else:
-            if ans["citation_precision"] is not None and ans["citation_precision"] < 1:
+            if ans.citation_precision is not None and ans.citation_precision < 1:
                 out.append("cited a paper that is not expected")
-            if ans["citation_recall"] is not None and ans["citation_recall"] < 1:
+            if ans.citation_recall is not None and ans.citation_recall < 1:
                 out.append("did not cite every expected paper")
-    elif not ans["abstained"]:
+    elif not ans.abstained:
         out.append("answered an unanswerable question")
-    if ans["unresolved_markers"]:
-        out.append(f"{ans['unresolved_markers']} unresolved citation marker(s)")
+    if ans.unresolved_markers:
+        out.append(f"{ans.unresolved_markers} unresolved citation marker(s)")
     return out
-
-

@@ -1,19 +1,26 @@
 """Evaluation metrics as small pure functions: retrieval over distinct paper ids, and answer quality.
 
-Ranked lists are de-duplicated before scoring, because LlamaIndex's retrieval metrics (used here for
-hit@1, MRR and nDCG) count a paper twice when two of its chunks are retrieved.
+Ranked lists are de-duplicated to papers before scoring (a paper hit by two chunks counts once); hit@1,
+MRR and nDCG@10 come from ranx, batched over all cases, and recall@k is our own all-or-nothing one.
 """
 
 from __future__ import annotations
 
-import math
 import re
+import warnings
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
-from llama_index.core.evaluation.retrieval.metrics import MRR, NDCG, HitRate
+import numpy as np
 
 from .cite import MARKER, markers
+from .errors import ConfigError
 from .text import split_sentences, words
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+RANX_METRICS = {"hit_at_1": "hit_rate@1", "mrr": "mrr", "ndcg_at_10": "ndcg@10"}  # our field -> ranx's name
 
 
 # -- retrieval (binary relevance over distinct paper ids) ---------------------------------------
@@ -22,50 +29,63 @@ def dedupe(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def hit_at(ranked: Sequence[str], gold: Iterable[str], k: int = 1) -> float:
-    """1 when any expected paper is among the top k distinct papers."""
-    top, wanted = dedupe(ranked)[:k], list(gold)
-    if not top or not wanted:
-        return 0.0
-    return HitRate().compute(expected_ids=wanted, retrieved_ids=top).score
-
-
 def recall_all_at(ranked: Sequence[str], gold: Iterable[str], k: int = 5) -> float:
     """1 when *every* expected paper is among the top k distinct papers (the issue's recall@5).
 
-    Hand-rolled: LlamaIndex's Recall is the fraction found, not all-or-nothing."""
+    Our own: the libraries' recall is the fraction found, not all-or-nothing."""
     wanted = set(gold)
     return float(bool(wanted) and wanted <= set(dedupe(ranked)[:k]))
 
 
-def reciprocal_rank(ranked: Sequence[str], gold: Iterable[str]) -> float:
-    """1/rank of the first expected paper among distinct papers; 0 when none was retrieved."""
-    top, wanted = dedupe(ranked), list(gold)
-    if not top or not wanted:
-        return 0.0
-    return MRR().compute(expected_ids=wanted, retrieved_ids=top).score
+class RankScores(NamedTuple):
+    """The four retrieval metrics of one case."""
+
+    hit_at_1: float
+    recall: float  # all-or-nothing recall@k
+    mrr: float
+    ndcg_at_10: float  # textbook nDCG: the ideal ranking holds at most 10 expected papers
 
 
-def ndcg_at(ranked: Sequence[str], gold: Iterable[str], k: int = 10) -> float:
-    """nDCG@k with binary relevance over distinct papers.
+def require_ranx() -> ModuleType:
+    """ranx, imported only when scoring (it pulls numba); missing, it is a ConfigError saying how to install it."""
+    try:
+        import ranx
+    except ImportError as exc:
+        raise ConfigError(
+            f"evaluation needs ranx for hit@1, MRR and nDCG ({exc}): pip install 'abstract-assistant[eval]'"
+        ) from exc
+    return ranx
 
-    LlamaIndex's ideal DCG counts every expected paper, so it equals the textbook nDCG@k whenever a
-    question expects at most k papers (ours expect at most four)."""
-    top, wanted = dedupe(ranked)[:k], dedupe(gold)
-    if not top or not wanted:
-        return 0.0
-    return NDCG().compute(expected_ids=wanted, retrieved_ids=top).score
+
+def rank_scores(cases: Sequence[tuple[Sequence[str], Iterable[str]]], k: int = 5) -> list[RankScores]:
+    """Scores of each (ranked ids, expected ids) case; one ranx evaluation over all cases, since
+    ranx's per-call cost (numba typed dicts) dwarfs the metrics themselves."""
+    ranx = require_ranx()
+    tops = [dedupe(ranked) for ranked, _ in cases]
+    golds = [dedupe(gold) for _, gold in cases]
+    scored = [i for i in range(len(cases)) if tops[i] and golds[i]]  # the rest score 0, as no hit can happen
+    per_case: dict[str, dict[str, float]] = {}
+    if scored:
+        qid = {i: f"q{i:06d}" for i in scored}
+        qrels = ranx.Qrels({qid[i]: {doc: 1 for doc in golds[i]} for i in scored})
+        # Distinct descending scores, so ranx ranks each list in exactly our order.
+        run = ranx.Run({qid[i]: {doc: float(len(tops[i]) - r) for r, doc in enumerate(tops[i])} for i in scored})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numba's type-safety notes about ranx's own casts
+            ranx.evaluate(qrels, run, list(RANX_METRICS.values()), return_mean=False, make_comparable=False)
+        per_case = {field: dict(run.scores[name]) for field, name in RANX_METRICS.items()}
+    out: list[RankScores] = []
+    for i in range(len(cases)):
+        key = f"q{i:06d}"
+        metric = {field: float(per_case[field][key]) if i in scored else 0.0 for field in RANX_METRICS}
+        out.append(RankScores(recall=recall_all_at(tops[i], golds[i], k), **metric))
+    return out
 
 
 def retrieval_scores(ranked: Sequence[str], gold: Iterable[str], k: int = 5) -> dict[str, float]:
-    """The four retrieval metrics of one question, under their report keys."""
-    gold = list(gold)
-    return {
-        "hit@1": hit_at(ranked, gold, 1),
-        f"recall@{k}": recall_all_at(ranked, gold, k),
-        "mrr": reciprocal_rank(ranked, gold),
-        "ndcg@10": ndcg_at(ranked, gold, 10),
-    }
+    """The four retrieval metrics of one question, under their report keys (batch with rank_scores)."""
+    scores = rank_scores([(ranked, list(gold))], k)[0]
+    return {"hit@1": scores.hit_at_1, f"recall@{k}": scores.recall, "mrr": scores.mrr, "ndcg@10": scores.ndcg_at_10}
 
 
 # -- answers ---------------------------------------------------------------------------------------
@@ -121,19 +141,15 @@ def rouge_l(candidate: str, reference: str) -> float:
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
+    """Cosine similarity; 0 when either vector is zero."""
+    va, vb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
+    return float(va @ vb) / norm if norm else 0.0
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0-100), interpolating linearly between order statistics (numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low, high = math.floor(pos), math.ceil(pos)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+    """The q-th percentile (0-100), interpolating linearly between order statistics; None without values."""
+    return float(np.percentile(values, q)) if len(values) else None
 
 
 def mean(values: Iterable[float | None]) -> float | None:

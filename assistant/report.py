@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from . import prompts
+from .evalmodels import JUDGED, AnswerSummary, CaseRow, EvalReport, KindSummary, ReportIssue, RetrievalSummary, Target
 from .metrics import dedupe, mean, percentile
 from .types import ParseIssue
 
@@ -23,70 +25,77 @@ def _r(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def retrieval_summary(rows: Sequence[dict[str, Any]], modes: Sequence[str], k: int) -> dict[str, dict[str, Any]]:
+def retrieval_summary(rows: Sequence[CaseRow], modes: Sequence[str], k: int) -> dict[str, RetrievalSummary]:
     """Mean retrieval metrics per mode over the cases that were retrieved for (the answerable ones)."""
-    keys = ("hit@1", f"recall@{k}", "mrr", "ndcg@10")
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, RetrievalSummary] = {}
     for mode in modes:
-        scored = [r["retrieval"][mode] for r in rows if mode in r["retrieval"]]
-        out[mode] = {key: _r(mean(s[key] for s in scored)) for key in keys} | {"cases": len(scored)}
+        scored = [r.retrieval[mode] for r in rows if mode in r.retrieval]
+        out[mode] = RetrievalSummary(
+            hit_at_1=_r(mean(s.hit_at_1 for s in scored)),
+            recall=_r(mean(s.recall for s in scored)),
+            mrr=_r(mean(s.mrr for s in scored)),
+            ndcg_at_10=_r(mean(s.ndcg_at_10 for s in scored)),
+            cases=len(scored),
+            k=k,
+        )
     return out
 
 
-def answer_summary(rows: Sequence[dict[str, Any]], judged: bool = False) -> dict[str, Any]:
+def answer_summary(rows: Sequence[CaseRow], judged: bool = False) -> AnswerSummary:
     """Answer metrics; None where no case applies (e.g. abstention accuracy without unanswerable cases)."""
-    ran = [r for r in rows if r["answer"]]
-    answerable = [r["answer"] for r in ran if r["answerable"]]
-    unanswerable = [r["answer"] for r in ran if not r["answerable"]]
-    latencies = [a["answer"]["latency_ms"] for a in ran]
-    out: dict[str, Any] = {
-        "cases": len(ran),
-        "errors": sum(1 for r in rows if r["error"]),
-        "citation_precision": _r(mean(a["citation_precision"] for a in answerable)),
-        "citation_recall": _r(mean(a["citation_recall"] for a in answerable)),
-        "cited_sentence_share": _r(mean(a["answer"]["cited_sentence_share"] for a in ran)),
-        "abstention_accuracy": _r(mean(float(a["abstained"]) for a in unanswerable)),
-        "false_abstention_rate": _r(mean(float(a["abstained"]) for a in answerable)),
-        "reference_cosine": _r(mean(a["reference_cosine"] for a in answerable)),
-        "reference_rouge_l": _r(mean(a["rouge_l"] for a in answerable)),
-        "latency_p50_ms": _r(percentile(latencies, 50), 1),
-        "latency_p95_ms": _r(percentile(latencies, 95), 1),
-        "unresolved_markers": sum(a["answer"]["unresolved_markers"] for a in ran),
-        "dropped_markers": sum(a["answer"]["dropped_markers"] for a in ran),
-    }
-    if judged:
-        out["faithfulness"] = _r(mean(a.get("faithfulness") for a in answerable))
-        out["correctness"] = _r(mean(a.get("correctness") for a in answerable))
-    return out
+    ran = [(r, r.answer) for r in rows if r.answer is not None]
+    answers = [a for _, a in ran]
+    answerable = [a for r, a in ran if r.answerable]
+    unanswerable = [a for r, a in ran if not r.answerable]
+    latencies = [a.latency_ms for a in answers]
+    return AnswerSummary(
+        cases=len(ran),
+        errors=sum(1 for r in rows if r.error),
+        citation_precision=_r(mean(a.citation_precision for a in answerable)),
+        citation_recall=_r(mean(a.citation_recall for a in answerable)),
+        cited_sentence_share=_r(mean(a.cited_sentence_share for a in answers)),
+        abstention_accuracy=_r(mean(float(a.abstained) for a in unanswerable)),
+        false_abstention_rate=_r(mean(float(a.abstained) for a in answerable)),
+        reference_cosine=_r(mean(a.reference_cosine for a in answerable)),
+        reference_rouge_l=_r(mean(a.rouge_l for a in answerable)),
+        latency_p50_ms=_r(percentile(latencies, 50), 1),
+        latency_p95_ms=_r(percentile(latencies, 95), 1),
+        unresolved_markers=sum(a.unresolved_markers for a in answers),
+        dropped_markers=sum(a.dropped_markers for a in answers),
+        faithfulness=_r(mean(a.faithfulness for a in answerable)) if judged else None,
+        correctness=_r(mean(a.correctness for a in answerable)) if judged else None,
+        judged=judged,
+    )
 
 
-def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+def targets(report: EvalReport) -> list[Target]:
     """The issue's quality targets, each with the measured value and whether it is met."""
-    k = report["k"]
-    ret, ans = report["retrieval"], report["answers"]
-    hybrid = ret.get("hybrid", {})
-    rec = f"recall@{k}"
+    rec = f"recall@{report.k}"
+    ret, ans = report.retrieval, report.answers
+    hybrid = ret.get("hybrid")
+    recall, mrr = (hybrid.recall, hybrid.mrr) if hybrid else (None, None)
     rows: list[tuple[str, str, Any, bool | None]] = [
-        (f"hybrid {rec}", ">= 0.95", hybrid.get(rec), _at_least(hybrid.get(rec), 0.95)),
-        ("hybrid mrr", ">= 0.85", hybrid.get("mrr"), _at_least(hybrid.get("mrr"), 0.85)),
+        (f"hybrid {rec}", ">= 0.95", recall, _at_least(recall, 0.95)),
+        ("hybrid mrr", ">= 0.85", mrr, _at_least(mrr, 0.85)),
     ]
     for other in BASELINES:
-        if other in ret and "hybrid" in ret:
-            ahead = all(_ahead(hybrid.get(m), ret[other].get(m)) for m in (rec, "mrr"))
-            versus = ", ".join(f"{m} {_fmt(hybrid.get(m))} vs {_fmt(ret[other].get(m))}" for m in (rec, "mrr"))
+        if other in ret and hybrid is not None:
+            theirs = ret[other]
+            ahead = _ahead(hybrid.recall, theirs.recall) and _ahead(hybrid.mrr, theirs.mrr)
+            versus = f"{rec} {_fmt(hybrid.recall)} vs {_fmt(theirs.recall)}, mrr {_fmt(hybrid.mrr)} vs {_fmt(theirs.mrr)}"
             rows.append((f"hybrid ahead of {other}", "both higher", versus, ahead))
     rows += [
-        ("citation_precision", ">= 0.9", ans["citation_precision"], _at_least(ans["citation_precision"], 0.9)),
-        ("abstention_accuracy", ">= 0.8", ans["abstention_accuracy"], _at_least(ans["abstention_accuracy"], 0.8)),
+        ("citation_precision", ">= 0.9", ans.citation_precision, _at_least(ans.citation_precision, 0.9)),
+        ("abstention_accuracy", ">= 0.8", ans.abstention_accuracy, _at_least(ans.abstention_accuracy, 0.8)),
         (
             "false_abstention_rate",
             "<= 0.05",
-            ans["false_abstention_rate"],
-            None if ans["false_abstention_rate"] is None else ans["false_abstention_rate"] <= 0.05,
+            ans.false_abstention_rate,
+            None if ans.false_abstention_rate is None else ans.false_abstention_rate <= 0.05,
         ),
-        ("unresolved_markers", "= 0", ans["unresolved_markers"], ans["unresolved_markers"] == 0),
+        ("unresolved_markers", "= 0", ans.unresolved_markers, ans.unresolved_markers == 0),
     ]
-    return [{"name": n, "target": t, "value": v, "met": m} for n, t, v, m in rows]
+    return [Target(name=n, target=t, value=v, met=m) for n, t, v, m in rows]
 
 
 def _at_least(value: float | None, floor: float) -> bool | None:
@@ -97,8 +106,12 @@ def _ahead(ours: float | None, theirs: float | None) -> bool:
     return ours is not None and (theirs is None or ours > theirs)
 
 
+def _kind_summary(rows: Sequence[CaseRow], modes: Sequence[str], k: int, judged: bool) -> KindSummary:
+    return KindSummary(cases=len(rows), retrieval=retrieval_summary(rows, modes, k), answers=answer_summary(rows, judged))
+
+
 def build_report(
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[CaseRow],
     *,
     modes: Sequence[str],
     k: int,
@@ -108,37 +121,30 @@ def build_report(
     answer_mode: str,
     issues: Sequence[ParseIssue] = (),
     judged: bool = False,
-) -> dict[str, Any]:
-    """The stable report.json shape."""
-    kinds = dedupe(r["kind"] for r in sorted(rows, key=lambda r: r["line"]))
-    report: dict[str, Any] = {
-        "schema": SCHEMA,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "question_file": question_file,
-        "settings_hash": settings_hash,
-        "code_hash": code_hash(),
-        "corpus_size": corpus_size,
-        "answer_mode": answer_mode,
-        "k": k,
-        "modes": list(modes),
-        "cases": len(rows),
-        "answerable": sum(1 for r in rows if r["answerable"]),
-        "unanswerable": sum(1 for r in rows if not r["answerable"]),
-        "failed": sum(1 for r in rows if r.get("failures")),
-        "issues": [{"line": i.line, "message": i.message} for i in issues],
-        "retrieval": retrieval_summary(rows, modes, k),
-        "answers": answer_summary(rows, judged),
-        "llm_judged": judged,
-        "by_kind": {},
-    }
-    for kind in kinds:
-        subset = [r for r in rows if r["kind"] == kind]
-        report["by_kind"][kind] = {
-            "cases": len(subset),
-            "retrieval": retrieval_summary(subset, modes, k),
-            "answers": answer_summary(subset, judged),
-        }
-    report["targets"] = targets(report)
+) -> EvalReport:
+    """The report (report.json's stable shape), with the issue's targets checked."""
+    kinds = dedupe(r.kind for r in sorted(rows, key=lambda r: r.line))
+    report = EvalReport(
+        schema_=SCHEMA,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        question_file=question_file,
+        settings_hash=settings_hash,
+        code_hash=code_hash(),
+        corpus_size=corpus_size,
+        answer_mode=answer_mode,
+        k=k,
+        modes=list(modes),
+        cases=len(rows),
+        answerable=sum(1 for r in rows if r.answerable),
+        unanswerable=sum(1 for r in rows if not r.answerable),
+        failed=sum(1 for r in rows if r.failures),
+        issues=[ReportIssue(line=i.line, message=i.message) for i in issues],
+        retrieval=retrieval_summary(rows, modes, k),
+        answers=answer_summary(rows, judged),
+        llm_judged=judged,
+        by_kind={kind: _kind_summary([r for r in rows if r.kind == kind], modes, k, judged) for kind in kinds},
+    )
+    report.targets = targets(report)
     return report
 
 
@@ -173,36 +179,46 @@ ANSWER_KEYS = (
 )
 
 
-def retrieval_table(report: dict[str, Any]) -> str:
-    keys = ("hit@1", f"recall@{report['k']}", "mrr", "ndcg@10")
-    return _table(("mode", *keys), ([mode, *(s[key] for key in keys)] for mode, s in report["retrieval"].items()))
+def retrieval_keys(k: int) -> tuple[str, ...]:
+    """The retrieval metrics' report keys, in table order."""
+    return ("hit@1", f"recall@{k}", "mrr", "ndcg@10")
 
 
-def answer_table(report: dict[str, Any]) -> str:
-    keys = ANSWER_KEYS + (("faithfulness", "correctness") if report["llm_judged"] else ())
-    return _table(("metric", "value"), ((key, report["answers"][key]) for key in keys))
+def _figures(summary: RetrievalSummary) -> list[float | None]:
+    return [summary.hit_at_1, summary.recall, summary.mrr, summary.ndcg_at_10]
 
 
-def render_markdown(report: dict[str, Any], rows: Sequence[dict[str, Any]], plots: Sequence[str] = ()) -> str:
+def retrieval_table(report: EvalReport) -> str:
+    """Markdown table: one row per retrieval mode."""
+    return _table(("mode", *retrieval_keys(report.k)), ([mode, *_figures(s)] for mode, s in report.retrieval.items()))
+
+
+def answer_table(report: EvalReport) -> str:
+    """Markdown table: one row per answer metric."""
+    keys = ANSWER_KEYS + (JUDGED if report.llm_judged else ())
+    figures = report.answers.dump()
+    return _table(("metric", "value"), ((key, figures[key]) for key in keys))
+
+
+def render_markdown(report: EvalReport, rows: Sequence[CaseRow], plots: Sequence[str] = ()) -> str:
     """report.md: the same numbers as report.json, as tables."""
-    k = report["k"]
+    k = report.k
     rec = f"recall@{k}"
     parts = [
-        f"# Evaluation of `{report['question_file']}`",
-        f"{report['cases']} cases ({report['answerable']} answerable, {report['unanswerable']} unanswerable), "
-        f"{report['failed']} failed · corpus {report['corpus_size']} papers · "
-        f"settings `{report['settings_hash']}` · code `{report['code_hash']}` · answers: {report['answer_mode']} · {report['created']}",
+        f"# Evaluation of `{report.question_file}`",
+        f"{report.cases} cases ({report.answerable} answerable, {report.unanswerable} unanswerable), "
+        f"{report.failed} failed · corpus {report.corpus_size} papers · "
+        f"settings `{report.settings_hash}` · code `{report.code_hash}` · answers: {report.answer_mode} · {report.created}",
         f"## Retrieval (distinct papers; {rec} = every expected paper in the top {k})",
         retrieval_table(report),
-        f"## Answers ({report['answer_mode']})",
+        f"## Answers ({report.answer_mode})",
         answer_table(report),
     ]
-    if not report["llm_judged"]:
+    if not report.llm_judged:
         parts.append(
             "LLM-judged faithfulness and correctness are skipped: answers are extractive and no LLM is configured."
         )
-    kinds = report["by_kind"]
-    modes = report["modes"]
+    modes = report.modes
     parts += [
         "## By question kind",
         _table(
@@ -210,64 +226,57 @@ def render_markdown(report: dict[str, Any], rows: Sequence[dict[str, Any]], plot
             (
                 [
                     kind,
-                    data["cases"],
-                    *(data["retrieval"][m][rec] for m in modes),
-                    data["answers"]["citation_precision"],
-                    data["answers"]["citation_recall"],
-                    mean(
-                        float(r["answer"]["abstained"])
-                        for r in rows
-                        if r["kind"] == kind and r["answer"]
-                    ),
+                    data.cases,
+                    *(data.retrieval[m].recall for m in modes),
+                    data.answers.citation_precision,
+                    data.answers.citation_recall,
+                    mean(float(r.answer.abstained) for r in rows if r.kind == kind and r.answer is not None),
                 ]
-                for kind, data in kinds.items()
+                for kind, data in report.by_kind.items()
             ),
         ),
         "## Targets",
-        _table(
-            ("target", "wanted", "value", "met"),
-            ([t["name"], t["target"], t["value"], t["met"]] for t in report["targets"]),
-        ),
+        _table(("target", "wanted", "value", "met"), ([t.name, t.target, t.value, t.met] for t in report.targets)),
     ]
-    if report["issues"]:
+    if report.issues:
         parts += ["## Question-file problems (these lines did not run)"]
-        parts += ["\n".join(f"- line {i['line']}: {i['message']}" for i in report["issues"])]
-    failed = [r for r in rows if r.get("failures")]
+        parts += ["\n".join(f"- line {i.line}: {i.message}" for i in report.issues)]
+    failed = [r for r in rows if r.failures]
     if failed:
         parts += [f"## Failed cases ({len(failed)}; all rows in per_question.jsonl)"]
-        parts += ["\n".join(f"- `{r['id']}` ({r['kind']}): {'; '.join(r['failures'])}" for r in failed)]
+        parts += ["\n".join(f"- `{r.id}` ({r.kind}): {'; '.join(r.failures)}" for r in failed)]
     for name in plots:
         parts.append(f"![{name}]({name})")
     return "\n\n".join(parts) + "\n"
 
 
-def plot_report(report: dict[str, Any], out_dir: Path) -> list[str]:
+def plot_report(report: EvalReport, out_dir: Path) -> list[str]:
     """retrieval.png (metrics per mode) and by_kind.png (per question kind); returns the file names."""
     from matplotlib.figure import Figure  # no pyplot: no global backend state, Agg canvas by default
 
-    k = report["k"]
-    keys = ("hit@1", f"recall@{k}", "mrr", "ndcg@10")
-    modes = list(report["retrieval"])
+    k = report.k
+    keys = retrieval_keys(k)
+    modes = list(report.retrieval)
     width = 0.8 / max(len(modes), 1)
 
     fig = Figure(figsize=(8, 4.5))
     ax = fig.subplots()
     for i, mode in enumerate(modes):
-        values = [report["retrieval"][mode][key] or 0.0 for key in keys]
+        values = [v or 0.0 for v in _figures(report.retrieval[mode])]
         ax.bar([x + i * width for x in range(len(keys))], values, width, label=mode)
     ax.set_xticks([x + width * (len(modes) - 1) / 2 for x in range(len(keys))], keys)
     ax.set_ylim(0, 1.3)
-    ax.set_title(f"Retrieval by mode ({report['answerable']} answerable cases, settings {report['settings_hash']})")
+    ax.set_title(f"Retrieval by mode ({report.answerable} answerable cases, settings {report.settings_hash})")
     ax.legend(loc="upper center", ncol=len(modes), fontsize="small")
     fig.tight_layout()
     fig.savefig(out_dir / PLOTS[0], dpi=110)
 
-    kinds = [kind for kind, data in report["by_kind"].items() if any(s["cases"] for s in data["retrieval"].values())]
+    kinds = [kind for kind, data in report.by_kind.items() if any(s.cases for s in data.retrieval.values())]
     fig = Figure(figsize=(13, 4.5))
     axes = fig.subplots(1, 3)
     for ax, key in zip(axes[:2], (f"recall@{k}", "mrr")):
         for i, mode in enumerate(modes):
-            values = [report["by_kind"][kind]["retrieval"][mode][key] or 0.0 for kind in kinds]
+            values = [report.by_kind[kind].retrieval[mode].dump()[key] or 0.0 for kind in kinds]
             ax.bar([x + i * width for x in range(len(kinds))], values, width, label=mode)
         ax.set_xticks([x + width * (len(modes) - 1) / 2 for x in range(len(kinds))], kinds, rotation=20)
         ax.set_ylim(0, 1.3)
@@ -275,9 +284,9 @@ def plot_report(report: dict[str, Any], out_dir: Path) -> list[str]:
         ax.legend(loc="upper center", ncol=2, fontsize="x-small")
     answer_keys = ("citation_precision", "citation_recall", "abstention_accuracy")
     width_a = 0.8 / len(answer_keys)
-    kinds = list(report["by_kind"])
+    kinds = list(report.by_kind)
     for i, key in enumerate(answer_keys):
-        values = [report["by_kind"][kind]["answers"][key] or 0.0 for kind in kinds]
+        values = [report.by_kind[kind].answers.dump()[key] or 0.0 for kind in kinds]
         axes[2].bar([x + i * width_a for x in range(len(kinds))], values, width_a, label=key)
     axes[2].set_xticks([x + width_a for x in range(len(kinds))], kinds, rotation=20)
     axes[2].set_ylim(0, 1.3)
@@ -288,24 +297,26 @@ def plot_report(report: dict[str, Any], out_dir: Path) -> list[str]:
     return list(PLOTS)
 
 
-def write_report(report: dict[str, Any], rows: Sequence[dict[str, Any]], out_dir: str | Path) -> Path:
+def write_report(report: EvalReport, rows: Sequence[CaseRow], out_dir: str | Path) -> Path:
     """Write report.json, report.md, the plots and per_question.jsonl (rows in the given order) into out_dir."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plots = plot_report(report, out)
-    (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "report.json").write_text(json.dumps(report.dump(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "report.md").write_text(render_markdown(report, rows, plots), encoding="utf-8")
     with (out / "per_question.jsonl").open("w", encoding="utf-8") as fh:
         for row in rows:
-            fh.write(json.dumps({**row, "settings_hash": report["settings_hash"]}, ensure_ascii=False) + "\n")
+            fh.write(json.dumps({**row.dump(), "settings_hash": report.settings_hash}, ensure_ascii=False) + "\n")
     return out
 
 
 def code_hash() -> str:
-    """Short hash of the package's source: the settings hash alone misses code changes made while tuning."""
+    """Short hash of the package's source and prompt templates: the settings hash misses changes made while tuning."""
     digest = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in sorted(prompts.SLOTS):  # through load(), wherever the templates are installed
+        digest.update(f"prompt:{name}".encode() + b"\0" + prompts.load(name).encode())
     return digest.hexdigest()[:12]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,24 +16,24 @@ from assistant.api import Assistant
 from assistant.cli import main
 from assistant.corpus import load_corpus
 from assistant.errors import ConfigError
-from assistant.evaluate import STOCK, StockBaseline, parse_modes
+from assistant.evalmodels import CaseAnswer, CaseRetrieval, CaseRow, EvalReport
+from assistant.evaluate import STOCK, StockBaseline, parse_modes, run_eval
 from assistant.metrics import (
+    RankScores,
     citation_precision,
     citation_recall,
     cited_sentence_share,
     cosine,
-    hit_at,
     mean,
-    ndcg_at,
     percentile,
+    rank_scores,
     recall_all_at,
-    reciprocal_rank,
     retrieval_scores,
     rouge_l,
     unresolved_markers,
 )
 from assistant.questions import QuestionFileError, load_questions, parse_questions, resolve_quote
-from assistant.report import build_report, targets, write_report
+from assistant.report import build_report, code_hash, targets, write_report
 from assistant.types import Paper
 
 PAPERS = [
@@ -173,20 +174,83 @@ def test_stock_baseline_ranks_papers_once_each() -> None:
 
 # -- metrics, each on a case small enough to check by hand ----------------------------------------
 def test_retrieval_metrics_count_each_paper_once() -> None:
-    ranked, gold = ["a", "a", "b", "a", "c"], {"b", "c"}  # distinct: a, b, c
-    assert hit_at(ranked, gold, 1) == 0.0 and hit_at(ranked, gold, 2) == 1.0
+    ranked, gold = ["a", "a", "b", "a", "c"], ["b", "c"]  # distinct: a, b, c
     assert recall_all_at(ranked, gold, 2) == 0.0  # c is third among distinct papers
     assert recall_all_at(ranked, gold, 3) == 1.0
     assert recall_all_at(["b", "b", "b", "c"], gold, 2) == 1.0  # duplicates do not push c out
-    assert reciprocal_rank(ranked, gold) == 0.5
-    assert reciprocal_rank(["x", "y"], gold) == 0.0
     ideal = 1 + 1 / math.log2(3)
-    assert ndcg_at(ranked, gold, 10) == pytest.approx((1 / math.log2(3) + 1 / math.log2(4)) / ideal)
-    assert ndcg_at(["b", "b", "c"], gold, 10) == pytest.approx(1.0)  # not above 1 however often b repeats
-    assert ndcg_at(["a", "b"], {"b"}, 1) == 0.0
+    scores = rank_scores([(ranked, gold), (["x", "y"], gold), (["b", "b", "c"], gold), (["a", "b"], ["b"])], k=2)
+    assert scores[0] == RankScores(
+        hit_at_1=0.0, recall=0.0, mrr=0.5, ndcg_at_10=pytest.approx((1 / math.log2(3) + 1 / math.log2(4)) / ideal)
+    )
+    assert scores[1] == RankScores(hit_at_1=0.0, recall=0.0, mrr=0.0, ndcg_at_10=0.0)
+    assert scores[2] == RankScores(hit_at_1=1.0, recall=1.0, mrr=1.0, ndcg_at_10=pytest.approx(1.0))  # b counts once
+    assert scores[3] == RankScores(hit_at_1=0.0, recall=1.0, mrr=0.5, ndcg_at_10=pytest.approx(1 / math.log2(3)))
 
 
-def test_retrieval_scores_name_recall_after_k() -> None:
+def _dcg(ranked: list[str], gold: set[str]) -> float:
+    return sum(1 / math.log2(i + 2) for i, doc in enumerate(ranked[:10]) if doc in gold)
+
+
+def test_ranx_scores_equal_hand_computed_textbook_values_in_our_order() -> None:
+    """Each case checked by hand; the batch must keep every case's own scores (ranx sorts query ids)."""
+    many = [f"g{i:02d}" for i in range(12)]  # 12 expected papers: more than nDCG@10's ideal ranking holds
+    ranked_many = ["x", *many[:9], *many[9:]]  # a miss first, then 9 expected in the top 10
+    cases = [
+        (["c", "b", "a"], ["a"]),  # only hit at rank 3
+        (["a"] + [f"n{i}" for i in range(9)], ["a", "z"]),  # z never retrieved
+        (ranked_many, many),
+        ([], ["a"]),  # nothing retrieved
+        (["a", "b"], []),  # nothing expected
+    ] * 2  # repeated: ranx's query-id order (q000010 < q000002 as text) must not mix the cases up
+    scores = rank_scores(cases, k=5)
+    ideal_10 = _dcg(many, set(many))  # textbook: the ideal top 10 holds 10 of the 12 expected papers
+    expected = [
+        RankScores(0.0, 1.0, 1 / 3, 0.5),  # 1/log2(4) over an ideal of 1
+        RankScores(1.0, 0.0, 1.0, 1 / (1 + 1 / math.log2(3))),
+        RankScores(0.0, 0.0, 0.5, _dcg(ranked_many, set(many)) / ideal_10),
+        RankScores(0.0, 0.0, 0.0, 0.0),
+        RankScores(0.0, 0.0, 0.0, 0.0),
+    ] * 2
+    for got, want in zip(scores, expected, strict=True):
+        assert tuple(got) == pytest.approx(tuple(want))
+    # LlamaIndex's NDCG (used before ranx) puts all 12 expected papers in the ideal DCG: lower, by definition.
+    from llama_index.core.evaluation.retrieval.metrics import NDCG
+
+    stock = NDCG().compute(expected_ids=many, retrieved_ids=ranked_many[:10]).score  # as the old ndcg_at called it
+    assert stock == pytest.approx(_dcg(ranked_many, set(many)) / sum(1 / math.log2(i + 2) for i in range(12)))
+    assert stock < scores[2].ndcg_at_10
+    # At most 10 expected papers, the two definitions agree.
+    assert NDCG().compute(expected_ids=["a", "z"], retrieved_ids=cases[1][0]).score == pytest.approx(scores[1].ndcg_at_10)
+
+
+def test_missing_ranx_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "ranx", None)  # makes `import ranx` raise ImportError
+    with pytest.raises(ConfigError, match=r"pip install 'abstract-assistant\[eval\]'"):
+        rank_scores([(["a"], ["a"])])
+
+    class Untouched:  # the check comes before any question is asked
+        settings = embedder = None
+
+        def __getattr__(self, name: str) -> object:
+            raise AssertionError(f"evaluation used {name} before checking for ranx")
+
+    with pytest.raises(ConfigError, match="abstract-assistant"):
+        run_eval(Untouched(), tmp_path / "none.jsonl")  # type: ignore[arg-type]
+    code = main(["eval", str(QUESTIONS), "--modes", "hybrid", "--out", str(tmp_path / "out")])
+    assert code == 2 and not (tmp_path / "out").exists()
+
+
+def test_code_hash_covers_the_prompt_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant import prompts
+
+    before = code_hash()
+    real = prompts.load
+    monkeypatch.setattr(prompts, "load", lambda name: real(name) + (" " if name == "condense" else ""))
+    assert code_hash() != before
+
+
+def test_retrieval_scores_name_recall_after_k() -> None:  # one case, under the report's keys
     scores = retrieval_scores(["x", "b", "x", "y", "c"], ["b", "c"], k=3)
     assert scores == {"hit@1": 0.0, "recall@3": 0.0, "mrr": 0.5, "ndcg@10": pytest.approx(
         (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
@@ -223,21 +287,21 @@ def test_rouge_l_cosine_percentile_mean() -> None:
 # -- the report, from rows small enough to add up by hand -------------------------------------------
 def _row(cid: str, kind: str, *, answerable: bool = True, recall: float = 1.0, mrr: float = 1.0,
          abstained: bool = False, precision: float | None = 1.0, latency: float = 100.0,
-         failures: tuple[str, ...] = ()) -> dict[str, object]:
-    scores = {"ranked": ["a"], "hit@1": mrr == 1.0, "recall@5": recall, "mrr": mrr, "ndcg@10": mrr}
-    return {
-        "id": cid, "kind": kind, "line": int(cid[1:]), "question": "?", "answerable": answerable, "gold": ["a"],
-        "retrieval": {"hybrid": scores, "bm25": {**scores, "recall@5": 0.0, "mrr": 0.25}} if answerable else {},
-        "answer": {
-            "text": "A [1].", "abstained": abstained, "cited": [] if abstained else ["a"],
-            "citation_precision": None if abstained or not answerable else precision,
-            "citation_recall": (0.0 if abstained else 1.0) if answerable else None,
-            "cited_sentence_share": None if abstained else 1.0, "unresolved_markers": 0, "dropped_markers": 0,
-            "rouge_l": 0.5 if answerable else None, "reference_cosine": 0.8 if answerable else None,
-            "latency_ms": latency,
-        },
-        "error": None, "failures": list(failures),
-    }
+         failures: tuple[str, ...] = ()) -> CaseRow:
+    scores = CaseRetrieval(ranked=["a"], hit_at_1=float(mrr == 1.0), recall=recall, mrr=mrr, ndcg_at_10=mrr, k=5)
+    return CaseRow(
+        id=cid, kind=kind, line=int(cid[1:]), question="?", answerable=answerable, gold=["a"], gold_titles=["A"],
+        retrieval={"hybrid": scores, "bm25": scores.model_copy(update={"recall": 0.0, "mrr": 0.25})} if answerable else {},
+        answer=CaseAnswer(
+            text="A [1].", abstained=abstained, cited=[] if abstained else ["a"],
+            citation_precision=None if abstained or not answerable else precision,
+            citation_recall=(0.0 if abstained else 1.0) if answerable else None,
+            cited_sentence_share=None if abstained else 1.0, unresolved_markers=0, dropped_markers=0,
+            rouge_l=0.5 if answerable else None, reference_cosine=0.8 if answerable else None,
+            latency_ms=latency, settings_hash="abc123",
+        ),
+        failures=list(failures),
+    )
 
 
 ROWS = [
@@ -249,13 +313,13 @@ ROWS = [
 ]
 
 
-def _report(rows: list[dict[str, object]] = ROWS) -> dict[str, object]:
+def _report(rows: list[CaseRow] = ROWS) -> EvalReport:
     return build_report(rows, modes=["bm25", "hybrid"], k=5, question_file="set.jsonl", settings_hash="abc123",
                         corpus_size=74, answer_mode="extractive")
 
 
 def test_report_aggregates_by_hand() -> None:
-    report = _report()
+    report = _report().dump()  # checked under report.json's keys
     assert report["retrieval"]["hybrid"] == {"hit@1": 0.6667, "recall@5": 0.6667, "mrr": 0.8333, "ndcg@10": 0.8333, "cases": 3}
     answers = report["answers"]
     assert answers["citation_precision"] == 0.75  # q3 0.5, q1 1.0; q2 abstained and cited nothing
@@ -268,26 +332,39 @@ def test_report_aggregates_by_hand() -> None:
 
 
 def test_targets_say_which_are_met() -> None:
-    met = {t["name"]: t["met"] for t in targets(_report())}
+    met = {t.name: t.met for t in targets(_report())}
     assert met == {
         "hybrid recall@5": False, "hybrid mrr": False, "hybrid ahead of bm25": True, "citation_precision": False,
         "abstention_accuracy": False, "false_abstention_rate": False, "unresolved_markers": True,
     }
-    good = _report([r for r in ROWS if not r["failures"]])
-    assert all(t["met"] for t in targets(good))
+    good = _report([r for r in ROWS if not r.failures])
+    assert all(t.met for t in targets(good))
 
 
 def test_write_report_writes_every_file_failures_first(tmp_path: Path) -> None:
     report = _report()
-    rows = sorted(ROWS, key=lambda r: (not r["failures"], r["line"]))
+    rows = sorted(ROWS, key=lambda r: (not r.failures, r.line))
     write_report(report, rows, tmp_path / "out")
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == [
         "by_kind.png", "per_question.jsonl", "report.json", "report.md", "retrieval.png",
     ]
-    assert json.loads((out / "report.json").read_text()) == json.loads(json.dumps(report))
+    assert json.loads((out / "report.json").read_text()) == report.dump()
+    assert set(report.dump()) == REPORT_KEYS and EvalReport.model_validate(report.dump()) == report  # round trip
     written = [json.loads(line) for line in (out / "per_question.jsonl").read_text().splitlines()]
     assert [r["id"] for r in written] == ["q2", "q3", "q5", "q1", "q4"]
+    assert list(written[0]) == [
+        "id", "kind", "line", "question", "answerable", "gold", "gold_titles", "retrieval", "answer", "error",
+        "failures", "settings_hash",
+    ]
+    assert list(written[0]["retrieval"]["hybrid"]) == ["ranked", "hit@1", "recall@5", "mrr", "ndcg@10"]
+    assert [CaseRow.model_validate(r) for r in written] == rows  # the file reads back into the same rows
+    refused = CaseRow.model_validate({**written[0], "answer": {}, "error": "InvalidQuestion: empty"})
+    assert refused.answer is None and refused.dump()["answer"] == {}
+    assert set(written[0]["answer"]) == {
+        "text", "abstained", "cited", "citation_precision", "citation_recall", "cited_sentence_share",
+        "unresolved_markers", "dropped_markers", "rouge_l", "reference_cosine", "latency_ms", "settings_hash",
+    }
     assert all(r["settings_hash"] == "abc123" for r in written)
     markdown = (out / "report.md").read_text()
     assert "| hybrid | 0.667 | 0.667 | 0.833 | 0.833 |" in markdown
@@ -314,7 +391,7 @@ def test_real_eval_writes_all_reports(assistant: Assistant, small_set: Path, tmp
         "report.json", "report.md", "retrieval.png", "by_kind.png", "per_question.jsonl",
     }
     report = json.loads((out / "report.json").read_text())
-    assert report == json.loads(json.dumps(result.report))
+    assert report == result.report.dump()
     assert set(report) == REPORT_KEYS
     assert report["modes"] == ["bm25", "dense", "hybrid", STOCK]
     assert all(set(report["retrieval"][m]) == RETRIEVAL_KEYS for m in report["modes"])
@@ -369,8 +446,9 @@ class ScriptedJudge(CustomLLM):
 
 def test_a_judge_llm_adds_faithfulness_and_correctness(assistant: Assistant, small_set: Path) -> None:
     result = assistant.evaluate(small_set, modes="hybrid", judge=ScriptedJudge())
-    answers = result.report["answers"]
-    assert result.report["llm_judged"] is True and result.out_dir is None
-    assert set(answers) == ANSWER_KEYS | {"faithfulness", "correctness"}
-    answered = [r for r in result.rows if r["answerable"] and not r["answer"]["abstained"]]
-    assert answered and answers["faithfulness"] == 1.0 and answers["correctness"] == 4.5
+    answers = result.report.answers
+    assert result.report.llm_judged is True and result.out_dir is None
+    assert set(answers.dump()) == ANSWER_KEYS | {"faithfulness", "correctness"}
+    answered = [r for r in result.rows if r.answerable and r.answer is not None and not r.answer.abstained]
+    assert answered and answers.faithfulness == 1.0 and answers.correctness == 4.5
+    assert all(set(r.dump()["answer"]) >= {"faithfulness", "correctness"} for r in answered)

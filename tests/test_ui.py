@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from assistant import ui
 from assistant.errors import ConfigError
 from assistant.types import Answer, Citation, Paper, Passage
-from assistant.ui import render
+from assistant.ui import handlers, render
 from assistant.ui.handlers import Handlers
 from conftest import free_port
 
@@ -305,20 +305,29 @@ class ScriptedEval:
 
     def evaluate(self, path: object, *, modes: list[str], k: int, out: object, progress: object) -> object:
         from pathlib import Path
-        from types import SimpleNamespace
+
+        from assistant.evalmodels import AnswerSummary, EvalReport, ReportIssue, RetrievalSummary
+        from assistant.evaluate import EvalResult
 
         self.calls.append({"path": path, "modes": modes, "k": k})
         out_dir = Path(str(out))
         for name in ("by_kind.png", "retrieval.png", "report.json"):
             (out_dir / name).write_bytes(b"x")
-        report = {
-            "cases": 3, "answerable": 2, "unanswerable": 1, "failed": 1, "corpus_size": 74,
-            "answer_mode": "extractive", "settings_hash": "abc123",
-            "issues": [{"line": 4, "message": "<b>not JSON</b>"}],
-            "retrieval": {m: {"hit@1": 0.66666, f"recall@{k}": 1.0, "mrr": None, "cases": 3} for m in modes},
-            "answers": {"citation_precision": 0.83333, "latency_p50_ms": 94.84, "abstention_accuracy": None},
-        }
-        return SimpleNamespace(report=report, out_dir=out_dir)
+        answers = AnswerSummary(
+            cases=3, errors=0, citation_precision=0.83333, citation_recall=None, cited_sentence_share=None,
+            abstention_accuracy=None, false_abstention_rate=None, reference_cosine=None, reference_rouge_l=None,
+            latency_p50_ms=94.84, latency_p95_ms=None, unresolved_markers=0, dropped_markers=0,
+        )
+        report = EvalReport(
+            schema=1, created="now", question_file=str(path), settings_hash="abc123", code_hash="c0de",
+            corpus_size=74, answer_mode="extractive", k=k, modes=modes, cases=3, answerable=2, unanswerable=1,
+            failed=1, issues=[ReportIssue(line=4, message="<b>not JSON</b>")], answers=answers, llm_judged=False,
+            retrieval={
+                m: RetrievalSummary(hit_at_1=0.66666, recall=1.0, mrr=None, ndcg_at_10=0.5, cases=3, k=k) for m in modes
+            },
+            by_kind={},
+        )
+        return EvalResult(report=report, rows=[], issues=[], out_dir=out_dir)
 
 
 def test_evaluate_tab_shows_tables_plots_and_files(tmp_path: object) -> None:
@@ -328,12 +337,14 @@ def test_evaluate_tab_shows_tables_plots_and_files(tmp_path: object) -> None:
             None, ["bm25", "hybrid"], 3, progress=lambda *a, **k: None
         )
     assert fake.calls[0]["modes"] == ["bm25", "hybrid"] and fake.calls[0]["k"] == 3
-    assert str(fake.calls[0]["path"]).endswith("tests/questions.jsonl")  # the bundled set by default
+    assert fake.calls[0]["path"] == handlers.BUNDLED_QUESTIONS  # the bundled set by default
     assert "**3 questions**" in summary and "**1 failed**" in summary
     assert "line 4: &lt;b&gt;not JSON&lt;/b&gt;" in summary  # question-file problems, escaped
-    assert retrieval["headers"] == ["mode", "hit@1", "recall@3", "mrr"]
-    assert retrieval["value"] == [["bm25", 0.667, 1.0, "–"], ["hybrid", 0.667, 1.0, "–"]]
-    assert answers["value"] == [["citation precision", 0.833], ["latency p50 ms", 94.8], ["abstention accuracy", "–"]]
+    assert retrieval["headers"] == ["mode", "hit@1", "recall@3", "mrr", "ndcg@10"]
+    assert retrieval["value"] == [["bm25", 0.667, 1.0, "–", 0.5], ["hybrid", 0.667, 1.0, "–", 0.5]]
+    shown = dict(answers["value"])
+    assert list(shown)[:3] == ["cases", "errors", "citation precision"]  # report.json's order
+    assert (shown["citation precision"], shown["latency p50 ms"], shown["abstention accuracy"]) == (0.833, 94.8, "–")
     assert plot1.endswith("retrieval.png") and plot2.endswith("by_kind.png")
     assert [f.rsplit("/", 1)[-1] for f in files] == ["by_kind.png", "report.json", "retrieval.png"]
 
