@@ -19,7 +19,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from .abstain import abstention_reason
 from .cite import validate
 from .config import Settings
-from .index import TERM_DF
+from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .text import content_terms
 from .types import Answer, Citation, Paper, Passage
@@ -74,11 +74,10 @@ class TermWeights:
         self.df = counts[1]
 
     @classmethod
-    def cached(cls, papers: Callable[[], Sequence[Paper]], cache_dir: Path | None, fingerprint: str) -> TermWeights:
-        """Counted once per corpus and kept beside the keyword index: counting took 3 s of a cold start
-        at 10k papers (benchmarks/RESULTS.md). `fingerprint` changes with any paper, so it is never stale;
-        `papers` is only called to count."""
-        path = cache_dir / TERM_DF if cache_dir else None
+    def cached(cls, papers: Callable[[], Sequence[Paper]], path: Path | None, fingerprint: str) -> TermWeights:
+        """Counted once per corpus and kept at `path` (beside the keyword index): counting took 3 s of a cold
+        start at 10k papers (benchmarks/RESULTS.md). `fingerprint` changes with any paper, so it is never
+        stale; `papers` is only called to count."""
         try:
             data = json.loads(path.read_text()) if path else {}
             if data.get("fingerprint") == fingerprint:
@@ -87,9 +86,7 @@ class TermWeights:
             pass  # missing or damaged: count again
         weights = cls(papers())
         if path and path.parent.is_dir():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"fingerprint": fingerprint, "n": weights.n, "df": weights.df}))
-            tmp.replace(path)
+            write_atomic(path, json.dumps({"fingerprint": fingerprint, "n": weights.n, "df": weights.df}))
         return weights
 
     def idf(self, term: str) -> float:

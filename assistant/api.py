@@ -102,7 +102,7 @@ class Assistant:
         return self._embedder
 
     def _open_store(self, rebuild: bool = False) -> Store:
-        from .index import Store
+        from .store import Store
 
         with self._lock:
             if self._store is None or rebuild:
@@ -133,13 +133,14 @@ class Assistant:
                 f"the store at {self.settings.chroma_url or self.settings.store_dir} has no abstracts; "
                 "run `assistant ingest` (seeds) or `assistant ingest PATH` (your .txt/.jsonl/.csv files)"
             )
-        cache = Path(self.settings.store_dir)  # with a Chroma server, this instance's own cache
+        layout = store.layout  # with a Chroma server, this instance's own caches
 
         def every() -> list[Paper]:  # only when a cache below is missing or stale
             return list(papers.all().values())
 
-        keyword = KeywordIndex(papers.fingerprint, every, cache)
-        return _State(papers=papers, keyword=keyword, weights=TermWeights.cached(every, cache, papers.fingerprint))
+        keyword = KeywordIndex(papers.fingerprint, every, path=layout.bm25)
+        weights = TermWeights.cached(every, path=layout.term_df, fingerprint=papers.fingerprint)
+        return _State(papers=papers, keyword=keyword, weights=weights)
 
     # -- corpus -------------------------------------------------------------------------------
     def ingest(

@@ -11,11 +11,11 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .index import corpus_fingerprint
+from .store import corpus_fingerprint
 from .types import Paper
 
 if TYPE_CHECKING:
-    from .index import Store
+    from .store import Store
 
 RECENT = 4_096  # papers kept after a lookup: the candidates of many questions, a few MB
 

@@ -114,14 +114,12 @@ class Settings(BaseSettings):
         return hashlib.sha256(blob).hexdigest()[:12]
 
     def index_signature(self) -> dict[str, str]:
-        """What built the vectors; a store built with another signature must not be mixed."""
+        """The settings that shaped the vectors; a store built with others must not be mixed."""
         return {
             "embed_model": self.embed_model,
             "chunk_size": str(self.chunk_size or "window"),
             "chunk_overlap": str(self.chunk_overlap),
-            # 2: sentence vectors pooled from their chunk's forward pass; 3: chunks counted in word pieces
-            "schema": "3",
-        }
+        }  # the store adds its schema version (store.SCHEMA)
 
 
 def packaged_seeds() -> Path | None:

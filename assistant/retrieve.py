@@ -7,7 +7,6 @@ text is that paper's best-matching chunk and whose metadata carries each signal'
 from __future__ import annotations
 
 import math
-import shutil
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +20,13 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .catalog import Catalog
 from .config import RetrievalMode, Settings
-from .index import BM25_DIR
+from .store import replacing
 from .types import Paper
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
-    from .index import Store
+    from .store import Store
 
 
 @lru_cache(maxsize=1)
@@ -37,18 +36,18 @@ def _keyword_pool() -> ThreadPoolExecutor:
 
 
 class KeywordIndex:
-    """BM25 over whole papers (title + abstract), persisted beside the store and rebuilt when stale.
+    """BM25 over whole papers (title + abstract), persisted at `path` and rebuilt when stale.
 
-    `fingerprint` names the corpus (see index.corpus_fingerprint); `papers` is only called to rebuild."""
+    `fingerprint` names the corpus (see store.corpus_fingerprint); `papers` is only called to rebuild."""
 
-    def __init__(self, fingerprint: str, papers: Callable[[], Sequence[Paper]], cache_dir: Path | None) -> None:
+    def __init__(self, fingerprint: str, papers: Callable[[], Sequence[Paper]], path: Path | None = None) -> None:
         self.fingerprint = fingerprint
         self._lock = threading.Lock()  # the BM25 retriever keeps its top-k as state
-        self.retriever = self._load(cache_dir) if cache_dir else None
+        self.retriever = self._load(path) if path else None
         if self.retriever is None:
             self.retriever = self._build(papers())
-            if cache_dir:
-                self._save(cache_dir)
+            if path:
+                self._save(path)
         self.size = int(self.retriever.bm25.scores["num_docs"])
 
     @staticmethod
@@ -63,27 +62,24 @@ class KeywordIndex:
         retriever.corpus = [node_to_metadata_dict(TextNode(id_=n.node_id)) | {"node_id": n.node_id} for n in nodes]
         return retriever
 
-    def _load(self, cache_dir: Path) -> Any:
+    def _load(self, path: Path) -> Any:
         from llama_index.retrievers.bm25 import BM25Retriever
 
-        stamp = cache_dir / BM25_DIR / "fingerprint"
+        stamp = path / "fingerprint"
         try:
             if stamp.read_text().strip() != self.fingerprint:
                 return None
             # Memory-mapped: a start reads the score matrix pages as queries touch them, not all up front.
-            return BM25Retriever.from_persist_dir(str(cache_dir / BM25_DIR), show_progress=False, mmap=True)
+            return BM25Retriever.from_persist_dir(str(path), show_progress=False, mmap=True)
         except (OSError, ValueError, KeyError):
             return None  # missing or damaged: rebuild
 
-    def _save(self, cache_dir: Path) -> None:
-        target = cache_dir / BM25_DIR
-        tmp = cache_dir / f"{BM25_DIR}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        self.retriever.persist(str(tmp), show_progress=False)
-        (tmp / "fingerprint").write_text(self.fingerprint)
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.replace(target)
+    def _save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(path) as tmp:
+            tmp.mkdir()
+            self.retriever.persist(str(tmp), show_progress=False)
+            (tmp / "fingerprint").write_text(self.fingerprint)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(paper id, BM25 score) best first; empty when no query term is in the corpus."""

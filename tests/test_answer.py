@@ -95,22 +95,23 @@ def test_citations_are_precise_and_multi_paper_questions_cite_several(assistant:
 
 
 def test_term_weights_are_counted_once_per_corpus_and_never_stale(tmp_path) -> None:
-    from assistant.answer import TERM_DF, TermWeights
+    from assistant.answer import TermWeights
 
     papers = [
         Paper(id="a", title="Diffusion", abstract="Diffusion models denoise images step by step."),
         Paper(id="b", title="Kernels", abstract="The neural tangent kernel describes training of wide networks."),
     ]
-    counted = TermWeights.cached(lambda: papers, tmp_path, "v1")
-    assert (tmp_path / TERM_DF).exists() and counted.n == 2 and counted.df
+    path = tmp_path / "term-df.json"
+    counted = TermWeights.cached(lambda: papers, path, "v1")
+    assert path.exists() and counted.n == 2 and counted.df
 
     def not_read() -> list[Paper]:
         raise AssertionError("the corpus was read again although it did not change")
 
-    loaded = TermWeights.cached(not_read, tmp_path, "v1")
+    loaded = TermWeights.cached(not_read, path, "v1")
     assert (loaded.n, loaded.df) == (counted.n, counted.df)
 
-    fewer = TermWeights.cached(lambda: papers[:1], tmp_path, "v2")  # another corpus: counted afresh
+    fewer = TermWeights.cached(lambda: papers[:1], path, "v2")  # another corpus: counted afresh
     assert fewer.n == 1 and "kernel" not in " ".join(fewer.df)
-    (tmp_path / TERM_DF).write_text("{not json")
-    assert TermWeights.cached(lambda: papers, tmp_path, "v2").df == counted.df  # damaged file: counted again
+    path.write_text("{not json")
+    assert TermWeights.cached(lambda: papers, path, "v2").df == counted.df  # damaged file: counted again

@@ -16,6 +16,7 @@ import pytest
 from assistant.api import Assistant
 from assistant.config import Settings
 from assistant.corpus import load_corpus, normalise
+from assistant.store import StoreLayout
 
 from conftest import SEEDS, free_port
 
@@ -97,7 +98,8 @@ def test_two_instances_share_one_chroma_server(
     assert not answer.abstained
     assert target in [c.paper_id for c in answer.citations]
     assert "[1]" in answer.text
-    assert (tmp_path / "instance-a" / "bm25" / "fingerprint").exists()  # BM25 is cached per instance
+    layout = StoreLayout(tmp_path / "instance-a")
+    assert layout.bm25.is_dir() and layout.term_df.exists()  # the keyword index and term weights: per instance
 
     # A second app instance (its own local folder) sees the same papers and answers the same way.
     reader = Assistant(Settings(store_dir=tmp_path / "instance-b"), auto_ingest=False)

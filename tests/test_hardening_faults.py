@@ -33,7 +33,7 @@ from assistant.cli import main  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.corpus import load_corpus, merge, parse_jsonl  # noqa: E402
 from assistant.errors import LLMUnavailable  # noqa: E402
-from assistant.index import JOURNAL, Store  # noqa: E402
+from assistant.store import JOURNAL, Store  # noqa: E402
 from assistant.types import Final, Status  # noqa: E402
 
 NTK = "What does the neural tangent kernel describe?"

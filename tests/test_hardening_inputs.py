@@ -19,7 +19,7 @@ from assistant.cli import main
 from assistant.config import Settings
 from assistant.corpus import MAX_FILE_BYTES
 from assistant.errors import InvalidQuestion
-from assistant.index import Store
+from assistant.store import Store
 from assistant.prompts import CANNOT_ANSWER
 
 NTK = "What does the neural tangent kernel describe?"

@@ -10,7 +10,8 @@ import pytest
 from assistant.api import Assistant
 from assistant.config import Settings
 from assistant.errors import ConfigError, StoreError
-from assistant.index import JOURNAL, Indexer, Store
+from assistant.index import Indexer
+from assistant.store import JOURNAL, Store
 
 TEMPLATE = (
     "Abstract:We study topic {n} in depth. The method for topic {n} improves accuracy on standard benchmarks "
@@ -122,7 +123,7 @@ def test_a_chunk_size_beyond_the_model_window_is_refused(tmp_path: Path) -> None
         Indexer(None, None, Settings(store_dir=tmp_path / "s", chunk_size=300))  # type: ignore[arg-type]
 
 def test_stored_reads_every_record_a_page_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.index as index_module
+    import assistant.store as store_module
 
     seeds = tmp_path / "mine"
     _write(seeds, [1, 2, 3, 4, 5])
@@ -131,7 +132,7 @@ def test_stored_reads_every_record_a_page_at_a_time(tmp_path: Path, monkeypatch:
     calls: list[int] = []
     store = Store(settings)
     real_get = store.papers.get
-    monkeypatch.setattr(index_module, "PAGE", 2)
+    monkeypatch.setattr(store_module, "PAGE", 2)
     monkeypatch.setattr(store.papers, "get", lambda **kw: calls.append(kw["offset"]) or real_get(**kw))
     assert len(store.stored()) == 5 and calls == [0, 2, 4]  # five records in pages of two
 
@@ -139,7 +140,7 @@ def test_stored_reads_every_record_a_page_at_a_time(tmp_path: Path, monkeypatch:
 def test_a_start_reads_no_paper_records_once_an_ingest_has_finished(
     store_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assistant.index import corpus_fingerprint
+    from assistant.store import corpus_fingerprint
 
     store = Store(Settings(store_dir=store_copy))
     every = store.stored()

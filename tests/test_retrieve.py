@@ -47,7 +47,7 @@ def test_hybrid_finds_the_expected_paper_in_top5_for_90_percent(assistant: Assis
 
 
 def test_keyword_index_is_saved_without_the_texts_and_reloaded_without_the_corpus(tmp_path: Path) -> None:
-    from assistant.retrieve import BM25_DIR, KeywordIndex
+    from assistant.retrieve import KeywordIndex
     from assistant.types import Paper
 
     papers = [
@@ -55,15 +55,16 @@ def test_keyword_index_is_saved_without_the_texts_and_reloaded_without_the_corpu
         Paper(id="b", title="Kernels", abstract="The neural tangent kernel describes training of wide networks."),
         Paper(id="c", title="Sparse experts", abstract="Mixtures of experts route each token to a few experts."),
     ]
-    built = KeywordIndex("v1", lambda: papers, tmp_path)
-    saved = (tmp_path / BM25_DIR / "corpus.jsonl").read_text()
+    path = tmp_path / "bm25"
+    built = KeywordIndex("v1", lambda: papers, path=path)
+    saved = (path / "corpus.jsonl").read_text()
     assert '"b"' in saved and "tangent" not in saved  # ids only: the texts live in the store
 
     def not_read() -> list[Paper]:
         raise AssertionError("the corpus was read although the saved index is current")
 
-    loaded = KeywordIndex("v1", not_read, tmp_path)
+    loaded = KeywordIndex("v1", not_read, path=path)
     assert loaded.search("neural tangent kernel", 3) == built.search("neural tangent kernel", 3)
     assert [pid for pid, _ in loaded.search("experts routing tokens", 3)] == ["c"]
-    rebuilt = KeywordIndex("v2", lambda: papers[:2], tmp_path)  # another corpus: built afresh
+    rebuilt = KeywordIndex("v2", lambda: papers[:2], path=path)  # another corpus: built afresh
     assert rebuilt.size == 2 and rebuilt.search("experts", 3) == []

@@ -1,0 +1,434 @@
+"""The store: Chroma collections, their schema and records, and every file the store folder holds.
+
+Three collections: `chunks` and `sentences` hold LlamaIndex nodes (through ChromaVectorStore),
+`papers` holds one record per paper and is written last, so a paper only counts as ingested once
+all its vectors are in. The `papers` collection's metadata records what built the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Settings
+from .errors import StoreError
+from .types import Paper
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+# 2: sentence vectors pooled from their chunk's forward pass; 3: chunks counted in word pieces
+SCHEMA = "3"
+PAPERS, CHUNKS, SENTENCES = "papers", "chunks", "sentences"
+# Records read per Chroma call: one `get` of 100k records fails in Chroma with "too many SQL variables".
+PAGE = 5_000
+# Key of the `papers` collection metadata holding the corpus fingerprint: set by each finished ingest,
+# emptied while one runs, so a start can trust it without reading every record.
+FINGERPRINT = "corpus_fingerprint"
+
+# The store folder's names. Chroma writes `chroma.sqlite3` (and its -wal/-shm siblings) and one folder
+# per vector segment named by UUID; the assistant writes the rest, each but the marker first as a .tmp.
+CHROMA_DB = "chroma.sqlite3"
+MARKER = "assistant-store.json"
+JOURNAL = "ingest-journal.json"
+BM25 = "bm25"  # the keyword index (retrieve.KeywordIndex), per instance with a Chroma server
+TERM_DF = "term-df.json"  # the term weights (answer.TermWeights), likewise
+_KEEP = {"README.md", ".gitkeep", ".gitignore"}
+
+
+def tmp_of(path: Path) -> Path:
+    """Where `path` is written before it replaces the old one."""
+    return path.with_suffix(".tmp")
+
+
+_OURS = {MARKER} | {n for name in (JOURNAL, BM25, TERM_DF) for n in (name, tmp_of(Path(name)).name)}
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    """The paths of the files the assistant keeps in a store folder."""
+
+    root: Path
+
+    @property
+    def marker(self) -> Path:
+        return self.root / MARKER
+
+    @property
+    def journal(self) -> Path:
+        return self.root / JOURNAL
+
+    @property
+    def bm25(self) -> Path:
+        return self.root / BM25
+
+    @property
+    def term_df(self) -> Path:
+        return self.root / TERM_DF
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """Yield a .tmp sibling to write (a file or a folder); when the block succeeds, it replaces `path`
+    in one rename, so a reader never sees half a file."""
+    tmp = tmp_of(path)
+    _remove(tmp)
+    try:
+        yield tmp
+    except BaseException:
+        _remove(tmp)
+        raise
+    if tmp.is_dir():
+        _remove(path)  # a rename cannot replace a folder that has files in it
+    tmp.replace(path)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    with replacing(path) as tmp:
+        tmp.write_text(text)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def corpus_fingerprint(hashes: dict[str, str]) -> str:
+    """Of paper id -> content hash: changes whenever any paper's indexed content changes."""
+    digest = hashlib.sha256()
+    for pid in sorted(hashes):
+        digest.update(f"{pid}:{hashes[pid]};".encode())
+    return digest.hexdigest()[:16]
+
+
+def rebuild_hint(settings: Settings) -> str:
+    return f"rebuild it with `assistant ingest --rebuild` (store: {settings.chroma_url or settings.store_dir})"
+
+
+# -- disk safety ---------------------------------------------------------------------------------------
+def _write_marker(store: Path) -> None:
+    StoreLayout(store).marker.write_text(json.dumps({"kind": "abstract-assistant store"}) + "\n")
+
+
+def _open_client(settings: Settings) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise StoreError(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}); "
+                "start it with `chroma run --path DIR --port N` or unset ASSISTANT_CHROMA_URL"
+            ) from None
+    store = Path(settings.store_dir)
+    refuse_foreign(store)
+    store.mkdir(parents=True, exist_ok=True)
+    try:
+        client = chromadb.PersistentClient(path=str(store), settings=chroma_settings)
+        client.list_collections()
+    except Exception as exc:
+        raise StoreError(f"the store at {store} is unreadable ({type(exc).__name__}); {rebuild_hint(settings)}") from None
+    _write_marker(store)
+    return client
+
+
+def refuse_foreign(store: Path) -> None:
+    """Never write Chroma files into a directory that holds someone else's data."""
+    if not store.exists():
+        return
+    if not store.is_dir():
+        raise StoreError(f"ASSISTANT_STORE_DIR={store} is a file, not a directory; point it at a directory")
+    names = {p.name for p in store.iterdir()} - _KEEP
+    if names and MARKER not in names and CHROMA_DB not in names:
+        raise StoreError(
+            f"{store} holds files that are not an Abstract Assistant store; "
+            "set ASSISTANT_STORE_DIR to an empty or new directory"
+        )
+
+
+def _forget_client(store: Path) -> None:
+    """Chroma caches one system per directory for the whole process; a failed open must not stick."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for key in {str(store), str(store.resolve())}:
+        SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+
+
+def _written_by_us(entry: Path) -> bool:
+    """Chroma's database and segment folders (named by UUID), and the assistant's own files."""
+    if entry.name.startswith(CHROMA_DB) or entry.name in _OURS:
+        return True
+    try:
+        return entry.is_dir() and str(uuid.UUID(entry.name)) == entry.name
+    except ValueError:
+        return False
+
+
+def reset_local_store(store: Path) -> None:
+    """Remove only what the assistant and Chroma wrote in `store`; anything else stays."""
+    if not store.exists():
+        return
+    refuse_foreign(store)
+    for entry in store.iterdir():
+        if entry.name in _KEEP or not _written_by_us(entry):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    _write_marker(store)  # still ours, even when the user's own files share the folder
+
+
+# -- records ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredPaper:
+    """A paper record as kept in the store, with the paths of the files it came from."""
+
+    paper: Paper
+    paths: tuple[str, ...]
+    content_hash: str
+
+
+def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPaper:
+    paper = Paper(
+        id=pid,
+        title=str(meta.get("title", "")),
+        abstract=abstract,
+        authors=json.loads(str(meta.get("authors", "[]"))),
+        sources=json.loads(str(meta.get("sources", "[]"))),
+        url=str(meta.get("url")) or None,
+        year=int(meta["year"]) if meta.get("year") else None,
+        has_title=bool(meta.get("has_title", True)),
+    )
+    return StoredPaper(paper=paper, paths=tuple(json.loads(str(meta.get("paths", "[]")))), content_hash=str(meta.get("hash", "")))
+
+
+def _paper_metadata(paper: Paper, paths: Iterable[str]) -> dict[str, Any]:
+    return {
+        "title": paper.title,
+        "has_title": paper.has_title,
+        "authors": json.dumps(paper.authors),
+        "sources": json.dumps(paper.sources),
+        "paths": json.dumps(sorted(set(paths))),
+        "url": paper.url or "",
+        "year": paper.year or 0,
+        "hash": paper.content_hash,
+    }
+
+
+def _describe(signature: dict[str, str]) -> str:
+    if not signature:
+        return "unknown settings"
+    size, schema = signature.get("chunk_size"), signature.get("schema", "1")
+    unit = "word-piece" if schema >= "3" else "token"
+    chunks = "window-sized chunks" if size == "window" else f"{size}-{unit} chunks"
+    return f"model {signature.get('embed_model')}, {chunks} (overlap {signature.get('chunk_overlap')}, store schema {schema})"
+
+
+class Store:
+    """The Chroma collections behind one assistant, checked against the settings that built them."""
+
+    def __init__(self, settings: Settings, *, rebuild: bool = False) -> None:
+        self.settings = settings
+        # With a Chroma server, the folder keeps only this instance's caches and journal.
+        self.layout = StoreLayout(Path(settings.store_dir))
+        self._lock = threading.RLock()
+        self._retrievers: dict[tuple[str, int, int], Any] = {}
+        self._retrievers_lock = threading.Lock()
+        try:
+            self.client = _open_client(settings)
+        except StoreError:
+            if not rebuild or settings.chroma_url:
+                raise
+            # Unreadable: only now remove the files Chroma and the assistant wrote, then start afresh.
+            _forget_client(self.layout.root)
+            reset_local_store(self.layout.root)
+            self.client = _open_client(settings)
+        if rebuild:
+            for name in (PAPERS, CHUNKS, SENTENCES):
+                if name in self._collection_names():
+                    self.client.delete_collection(name)
+            if not settings.chroma_url:
+                shutil.rmtree(self.layout.bm25, ignore_errors=True)
+        self.papers = self._collection(PAPERS, signed=True)
+        self.chunks = self._collection(CHUNKS)
+        self.sentences = self._collection(SENTENCES)
+
+    def signature(self) -> dict[str, str]:
+        """What built the vectors (the settings' part and the store schema); another must not be mixed in."""
+        return {**self.settings.index_signature(), "schema": SCHEMA}
+
+    @contextmanager
+    def writing(self) -> Iterator[Store]:
+        """Held by a writer for the whole of an ingest, so two in one process never interleave."""
+        with self._lock:
+            yield self
+
+    def _collection_names(self) -> set[str]:
+        return {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+
+    def _collection(self, name: str, signed: bool = False) -> Collection:
+        signature = self.signature()
+        try:
+            if name in self._collection_names():
+                collection = self.client.get_collection(name, embedding_function=None)
+            else:
+                metadata: dict[str, Any] = {"hnsw:space": "cosine"}
+                if signed:
+                    metadata.update(signature)
+                collection = self.client.create_collection(name, metadata=metadata, embedding_function=None)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"the store's {name!r} collection is unreadable ({type(exc).__name__}); {rebuild_hint(self.settings)}") from None
+        if signed:
+            found = {k: str(v) for k, v in (collection.metadata or {}).items() if k in signature}
+            if found != signature:
+                raise StoreError(
+                    f"the store was built with {_describe(found)} but the settings ask for {_describe(signature)}; "
+                    f"{rebuild_hint(self.settings)}, or restore the settings that built it"
+                )
+        return collection
+
+    # -- vectors -----------------------------------------------------------------------------------------
+    def vector_store(self, name: str) -> ChromaVectorStore:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.chunks if name == CHUNKS else self.sentences)
+
+    def retriever(self, name: str, depth: int, embedder: BaseEmbedding) -> Any:
+        """A LlamaIndex retriever over the chunk or sentence vectors, built once (4 ms a question otherwise)."""
+        from llama_index.core import VectorStoreIndex
+
+        key = (name, depth, id(embedder))
+        with self._retrievers_lock:
+            if key not in self._retrievers:
+                index = VectorStoreIndex.from_vector_store(self.vector_store(name), embed_model=embedder)
+                self._retrievers[key] = (embedder, index.as_retriever(similarity_top_k=depth))  # keeps id() valid
+            return self._retrievers[key][1]
+
+    def add_nodes(self, chunks: Sequence[TextNode], sentences: Sequence[TextNode]) -> None:
+        self.vector_store(CHUNKS).add(list(chunks))
+        self.vector_store(SENTENCES).add(list(sentences))
+
+    def delete_vectors(self, paper_ids: Sequence[str]) -> None:
+        """Every chunk and sentence of these papers (a scan by metadata filter: skip it when you can)."""
+        if not paper_ids:
+            return
+        where = {"paper_id": {"$in": list(paper_ids)}}
+        self.chunks.delete(where=where)
+        self.sentences.delete(where=where)
+
+    def sentences_of(self, paper_ids: Sequence[str]) -> dict[str, list[tuple[str, list[float]]]]:
+        """Each paper's sentences with their stored vectors, in abstract order."""
+        if not paper_ids:
+            return {}
+        got = self.sentences.get(
+            where={"paper_id": {"$in": list(paper_ids)}}, include=["documents", "metadatas", "embeddings"]
+        )
+        rows: dict[str, list[tuple[int, str, list[float]]]] = {}
+        for doc, meta, vec in zip(got["documents"] or [], got["metadatas"] or [], got["embeddings"]):
+            rows.setdefault(str(meta["paper_id"]), []).append((int(meta["position"]), doc or "", list(vec)))
+        return {pid: [(text, vec) for _, text, vec in sorted(items)] for pid, items in rows.items()}
+
+    # -- paper records -----------------------------------------------------------------------------------
+    def count(self) -> int:
+        return self.papers.count()
+
+    def stored(self, limit: int | None = None) -> dict[str, StoredPaper]:
+        """Every paper record (or the first `limit`), by id, read a page at a time."""
+        out: dict[str, StoredPaper] = {}
+        while True:
+            page = PAGE if limit is None else min(PAGE, limit - len(out))
+            result = self.papers.get(include=["documents", "metadatas"], limit=page, offset=len(out))
+            for pid, doc, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or []):
+                out[pid] = _record_to_paper(pid, doc or "", dict(meta or {}))
+            if len(result["ids"]) < page or len(out) == limit:
+                return out
+
+    def papers_by_id(self, ids: Sequence[str]) -> dict[str, Paper]:
+        """The records of `ids` that the store holds (at most a few dozen at a time)."""
+        result = self.papers.get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            pid: _record_to_paper(pid, doc or "", dict(meta or {})).paper
+            for pid, doc, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or [])
+        }
+
+    def put_papers(self, papers: Sequence[Paper], paths_of: dict[str, list[str]], vectors: Sequence[list[float]]) -> None:
+        """Write the records of papers whose vectors are all in: from now on they count as ingested."""
+        self.papers.upsert(
+            ids=[p.id for p in papers],
+            documents=[p.abstract for p in papers],
+            metadatas=[_paper_metadata(p, paths_of.get(p.id, [])) for p in papers],
+            embeddings=list(vectors),
+        )
+
+    def relabel(self, papers: Sequence[Paper], paths_of: dict[str, list[str]]) -> None:
+        """New sources and paths for papers whose content (and so whose vectors) did not change."""
+        if papers:
+            self.papers.update(ids=[p.id for p in papers], metadatas=[_paper_metadata(p, paths_of[p.id]) for p in papers])
+
+    def remove_papers(self, ids: Sequence[str]) -> None:
+        """Vectors first, then the records."""
+        self.delete_vectors(ids)
+        if ids:
+            self.papers.delete(ids=list(ids))
+
+    def saved_fingerprint(self) -> str | None:
+        """The corpus fingerprint the last finished ingest saved; None while one runs or after one was killed."""
+        metadata = self.client.get_collection(PAPERS, embedding_function=None).metadata or {}  # not the cached copy
+        return str(metadata.get(FINGERPRINT) or "") or None
+
+    def save_fingerprint(self, value: str) -> None:
+        """Record the corpus fingerprint ("" = an ingest is changing the store)."""
+        current = self.client.get_collection(PAPERS, embedding_function=None).metadata or {}
+        # Chroma refuses `hnsw:` keys in a modify (the space is kept in the collection's configuration).
+        kept = {k: v for k, v in current.items() if not k.startswith("hnsw:") and k != FINGERPRINT}
+        self.papers.modify(metadata={**kept, FINGERPRINT: value})
+
+    # -- the ingest journal: the papers being written, so a killed ingest leaves no orphan vectors ----------
+    def write_journal(self, paper_ids: Sequence[str]) -> None:
+        self.layout.root.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.layout.journal, json.dumps(list(paper_ids)))
+
+    def clear_journal(self) -> None:
+        self.layout.journal.unlink(missing_ok=True)
+
+    def recover_journal(self) -> None:
+        """Delete the vectors of journalled papers whose record was never written, then clear the journal."""
+        path = self.layout.journal
+        if not path.exists():
+            return
+        try:
+            ids = [str(i) for i in json.loads(path.read_text())]
+        except (ValueError, OSError):
+            ids = []
+        present = set(self.papers.get(ids=ids, include=[])["ids"]) if ids else set()
+        self.delete_vectors([i for i in ids if i not in present])
+        self.clear_journal()
