@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 
 from .config import Settings
 from .errors import ConfigError
@@ -136,7 +137,7 @@ class Indexer:
 
         plan, vectors = self._vectors(group)
         nodes: dict[str, list[TextNode]] = {"chunk": [], "sentence": []}
-        sums: dict[str, list[float]] = {}
+        sums: dict[str, np.ndarray] = {}  # each paper's chunk vectors, summed: its record's vector
         for (paper, kind, position, text), vector in zip(plan, vectors):
             node = TextNode(
                 id_=f"{paper.id}:{kind[0]}{position}",
@@ -149,8 +150,8 @@ class Indexer:
             node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=paper.id)
             nodes[kind].append(node)
             if kind == "chunk":
-                acc = sums.setdefault(paper.id, [0.0] * len(vector))
-                sums[paper.id] = [a + b for a, b in zip(acc, vector)]
+                chunk = np.asarray(vector, dtype=np.float64)
+                sums[paper.id] = sums[paper.id] + chunk if paper.id in sums else chunk
         ids = [p.id for p in group]
         self.store.write_journal(ids)
         # Only changed papers have old vectors: a new one's could only be orphans of a killed ingest,
@@ -229,6 +230,6 @@ def _within(path: str, scope: Sequence[Path]) -> bool:
     return False
 
 
-def _unit(vector: list[float]) -> list[float]:
-    norm = sum(v * v for v in vector) ** 0.5 or 1.0
-    return [v / norm for v in vector]
+def _unit(vector: np.ndarray) -> list[float]:
+    norm = float(np.linalg.norm(vector)) or 1.0
+    return (vector / norm).tolist()
