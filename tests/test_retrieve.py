@@ -57,8 +57,9 @@ def test_keyword_index_is_saved_without_the_texts_and_reloaded_without_the_corpu
     ]
     path = tmp_path / "bm25"
     built = KeywordIndex("v1", lambda: papers, path=path)
-    saved = (path / "corpus.jsonl").read_text()
-    assert '"b"' in saved and "tangent" not in saved  # ids only: the texts live in the store
+    saved = "".join(f.read_text(errors="replace") for f in path.iterdir())
+    assert '"b"' in saved and "kernel describes training" not in saved  # ids only: the texts live in the store
+    assert not path.with_suffix(".tmp").exists()
 
     def not_read() -> list[Paper]:
         raise AssertionError("the corpus was read although the saved index is current")
@@ -68,3 +69,40 @@ def test_keyword_index_is_saved_without_the_texts_and_reloaded_without_the_corpu
     assert [pid for pid, _ in loaded.search("experts routing tokens", 3)] == ["c"]
     rebuilt = KeywordIndex("v2", lambda: papers[:2], path=path)  # another corpus: built afresh
     assert rebuilt.size == 2 and rebuilt.search("experts", 3) == []
+    assert KeywordIndex("v2", not_read, path=path).size == 2  # and saved in its place
+
+
+def test_a_keyword_index_saved_by_llama_index_is_rebuilt_not_trusted(tmp_path: Path) -> None:
+    """A cache written by BM25Retriever.persist (before bm25s was used directly) has the same fingerprint
+    stamp but no paper ids: it is stale and rebuilt, never read as this format."""
+    from assistant.retrieve import KeywordIndex
+    from assistant.types import Paper
+
+    papers = [Paper(id="a", title="Kernels", abstract="The neural tangent kernel."), Paper(id="b", title="Other", abstract="Diffusion.")]
+    old = tmp_path / "bm25"
+    old.mkdir()
+    (old / "fingerprint").write_text("v1")
+    (old / "retriever.json").write_text('{"similarity_top_k": 2}')
+    (old / "params.index.json").write_text('{"k1": 1.5, "num_docs": 2}')
+    (old / "corpus.jsonl").write_text('{"node_id": "a"}\n{"node_id": "b"}\n')
+    rebuilt: list[int] = []
+    index = KeywordIndex("v1", lambda: rebuilt.append(1) or papers, path=old)
+    assert rebuilt == [1] and [pid for pid, _ in index.search("tangent kernel", 2)] == ["a"]
+    assert not (old / "retriever.json").exists()  # replaced by the current format
+
+
+def test_keyword_rankings_and_scores_are_those_of_llama_index_bm25(assistant: Assistant) -> None:
+    """bm25s used directly ranks and scores exactly as llama-index's BM25Retriever did (English stop words,
+    Snowball stemmer, bm25s defaults): tests/bm25_rankings.jsonl holds BM25Retriever's top 30 over the seed
+    papers in store order, recorded before the switch, for 15 questions (two with no hit at all)."""
+    import json
+
+    from assistant.retrieve import KeywordIndex
+
+    index = KeywordIndex("seeds", assistant.papers)
+    cases = [json.loads(line) for line in (Path(__file__).parent / "bm25_rankings.jsonl").read_text().splitlines()]
+    assert len(cases) == 15 and sum(not c["hits"] for c in cases) == 2
+    for case in cases:
+        hits = index.search(case["query"], 30)
+        assert [pid for pid, _ in hits] == [pid for pid, _ in case["hits"]], case["query"]
+        assert [score for _, score in hits] == pytest.approx([score for _, score in case["hits"]], rel=1e-6), case["query"]
