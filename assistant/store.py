@@ -61,22 +61,14 @@ class StoreLayout:
     """The paths of the files the assistant keeps in a store folder."""
 
     root: Path
+    marker: Path
+    journal: Path
+    bm25: Path
+    term_df: Path
 
-    @property
-    def marker(self) -> Path:
-        return self.root / MARKER
-
-    @property
-    def journal(self) -> Path:
-        return self.root / JOURNAL
-
-    @property
-    def bm25(self) -> Path:
-        return self.root / BM25
-
-    @property
-    def term_df(self) -> Path:
-        return self.root / TERM_DF
+    @classmethod
+    def at(cls, root: Path) -> StoreLayout:
+        return cls(root, root / MARKER, root / JOURNAL, root / BM25, root / TERM_DF)
 
 
 @contextmanager
@@ -91,7 +83,7 @@ def replacing(path: Path) -> Iterator[Path]:
         _remove(tmp)
         raise
     if tmp.is_dir():
-        _remove(path)  # a rename cannot replace a folder that has files in it
+        _remove(path)  # a rename cannot replace a folder that has files in it: briefly absent, never half
     tmp.replace(path)
 
 
@@ -121,7 +113,7 @@ def rebuild_hint(settings: Settings) -> str:
 
 # -- disk safety ---------------------------------------------------------------------------------------
 def _write_marker(store: Path) -> None:
-    StoreLayout(store).marker.write_text(json.dumps({"kind": "abstract-assistant store"}) + "\n")
+    StoreLayout.at(store).marker.write_text(json.dumps({"kind": "abstract-assistant store"}) + "\n")
 
 
 def _open_client(settings: Settings) -> ClientAPI:
@@ -257,7 +249,7 @@ class Store:
     def __init__(self, settings: Settings, *, rebuild: bool = False) -> None:
         self.settings = settings
         # With a Chroma server, the folder keeps only this instance's caches and journal.
-        self.layout = StoreLayout(Path(settings.store_dir))
+        self.layout = StoreLayout.at(Path(settings.store_dir))
         self._lock = threading.RLock()
         self._retrievers: dict[tuple[str, int, int], Any] = {}
         self._retrievers_lock = threading.Lock()

@@ -98,7 +98,7 @@ def test_two_instances_share_one_chroma_server(
     assert not answer.abstained
     assert target in [c.paper_id for c in answer.citations]
     assert "[1]" in answer.text
-    layout = StoreLayout(tmp_path / "instance-a")
+    layout = StoreLayout.at(tmp_path / "instance-a")
     assert layout.bm25.is_dir() and layout.term_df.exists()  # the keyword index and term weights: per instance
 
     # A second app instance (its own local folder) sees the same papers and answers the same way.
