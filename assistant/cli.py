@@ -218,6 +218,17 @@ def _bad_settings(exc: Any) -> str:
 COMMANDS = {"ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve}
 
 
+def exit_code(exc: BaseException) -> int:
+    """The exit code for an error (README "Exit codes"): the first of its classes with one, else 1."""
+    from .errors import ConfigError, CorpusError, InvalidQuestion, LLMUnavailable, StoreError
+    from .questions import QuestionFileError
+
+    codes: dict[type[BaseException], int] = {
+        InvalidQuestion: 2, ConfigError: 2, QuestionFileError: 2, LLMUnavailable: 3, StoreError: 4, CorpusError: 4
+    }
+    return next((codes[cls] for cls in type(exc).__mro__ if cls in codes), 1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from pydantic import ValidationError
@@ -228,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return exit_code(exc)
     except ValidationError as exc:  # a bad ASSISTANT_* value; named, never echoed (it may be a secret)
         print(f"error: {_bad_settings(exc)}", file=sys.stderr)
         return 2

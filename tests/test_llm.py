@@ -19,7 +19,7 @@ from fake_openai import FakeOpenAI, Reply  # noqa: E402
 
 from assistant.api import Assistant  # noqa: E402
 from assistant.cite import all_resolve  # noqa: E402
-from assistant.cli import main  # noqa: E402
+from assistant.cli import exit_code, main  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.errors import ConfigError, LLMUnavailable  # noqa: E402
 from assistant.llm import build_prompt, chat_tokens, source_block  # noqa: E402
@@ -194,7 +194,7 @@ def test_500_without_fallback_raises_llm_unavailable(seeded_store: Path) -> None
             llm_assistant(seeded_store, fake.base_url, llm_fallback="none").ask(QUESTION)
     message = str(info.value)
     assert message.startswith(f"the LLM at 127.0.0.1:{fake.port} was unavailable (HTTP 500)")
-    assert "\n" not in message and info.value.exit_code == 3
+    assert "\n" not in message and exit_code(info.value) == 3
 
 
 def test_client_errors_are_not_retried(seeded_store: Path) -> None:
