@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
-# The stack must never reach for a model hub or phone home; set before any of it is imported.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
+# Importing the package changes nothing in os.environ: what the stack needs set is set where that
+# part of the stack is built (providers.offline_environment for the models, ui for gradio).
 if TYPE_CHECKING:
     from .api import Assistant
     from .config import Settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,22 @@ SMALL_INPUT = 4  # texts; a query, or a couple of sentences
 _lock = threading.Lock()
 _one_thread = threading.Lock()
 _embedders: dict[tuple[str, int], BaseEmbedding] = {}
+
+
+# Set (unless the user set them) before a model is built: the Hugging Face libraries read them when
+# first imported, and none of the stack may reach for a model hub or phone home.
+OFFLINE_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",  # the tokenizer's own threads would fight the encoder's on 2 cores
+}
+
+
+def offline_environment() -> None:
+    """Set OFFLINE_ENVIRONMENT's defaults; called where embedders and LLMs are built, not at import."""
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
 
 
 def embed_model_path(name: str) -> Path:
@@ -80,6 +97,7 @@ def word_pieces(name: str) -> Any:
 
 def build_embedder(settings: Settings) -> BaseEmbedding:
     """The embedding model, loaded once per process and shared by every Assistant."""
+    offline_environment()
     key = (settings.embed_model, settings.embed_batch_size)
     with _lock:
         if key not in _embedders:
@@ -299,6 +317,7 @@ def _known_to_openai_class(model: str) -> bool:
 
 def build_llm(settings: Settings) -> LLM:
     """The LlamaIndex chat model for ASSISTANT_LLM. The SDK never retries: assistant.llm retries within the timeout."""
+    offline_environment()
     if settings.llm == "extractive":
         raise ConfigError("ASSISTANT_LLM=extractive answers offline and uses no LLM; set it to openai or openai-compatible")
     key = settings.llm_api_key.get_secret_value().strip() if settings.llm_api_key else ""
