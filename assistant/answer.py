@@ -7,22 +7,28 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from abc import abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
-from llama_index.core.schema import NodeWithScore, QueryBundle
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .abstain import abstention_reason
 from .cite import validate
 from .config import Settings
+from .followup import Turn, followup_query
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .text import content_terms
-from .types import Answer, Citation, Paper, Passage
+from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta
+
+if TYPE_CHECKING:
+    from .retrieve import PaperRetriever
 
 SentenceSource = Callable[[Sequence[str]], dict[str, list[tuple[str, list[float]]]]]
 
@@ -52,12 +58,8 @@ class Candidate:
     rank: int
     position: int
     text: str
-    vector: list[float]
+    vector: np.ndarray
     score: float
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(x * y for x, y in zip(a, b))
 
 
 class TermWeights:
@@ -125,13 +127,19 @@ class ExtractiveComposer:
 
     def candidates(self, question: str, query_vector: Sequence[float], papers: Sequence[Paper]) -> list[Candidate]:
         q_terms = set(content_terms(question))
+        query = np.asarray(query_vector, dtype=np.float64)
         by_paper = self.sentences([p.id for p in papers])
         out: list[Candidate] = []
         for rank, paper in enumerate(papers):
-            for position, (text, vector) in enumerate(by_paper.get(paper.id, [])):
+            rows = by_paper.get(paper.id, [])
+            if not rows:
+                continue
+            vectors = np.asarray([vector for _, vector in rows], dtype=np.float64)
+            dense = vectors @ query if query.size else np.zeros(len(rows))
+            for position, (text, _) in enumerate(rows):
                 lexical = self.weights.overlap(q_terms, set(content_terms(text)))
-                score = _dot(query_vector, vector) + LEXICAL_WEIGHT * lexical - RANK_PENALTY * rank
-                out.append(Candidate(paper, rank, position, text, list(vector), score))
+                score = float(dense[position]) + LEXICAL_WEIGHT * lexical - RANK_PENALTY * rank
+                out.append(Candidate(paper, rank, position, text, vectors[position], score))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -156,7 +164,7 @@ class ExtractiveComposer:
                 len(per_paper) >= self.settings.answer_papers or cand.score < new_paper
             ):
                 continue
-            if any(_dot(cand.vector, c.vector) > REDUNDANCY for c in chosen):
+            if any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):
                 continue
             chosen.append(cand)
             per_paper[cand.paper.id] = per_paper.get(cand.paper.id, 0) + 1
@@ -212,36 +220,78 @@ class ExtractiveComposer:
         return answer, [text]
 
 
-class ExtractiveQueryEngine(BaseQueryEngine):
-    """LlamaIndex query engine for the offline mode: retrieve papers, then compose extractively."""
+class AnswerEngine(Protocol):
+    """What the Assistant asks a question of: a typed Answer, or the same as a stream of typed events."""
 
-    def __init__(
-        self,
-        retriever: Any,
-        composer: ExtractiveComposer,
-        papers: Mapping[str, Paper],
-        settings_hash: str,
-    ) -> None:
+    def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer: ...
+
+    def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]: ...
+
+
+@dataclass
+class CitedResponse(Response):
+    """LlamaIndex's Response with the typed, validated Answer beside it."""
+
+    answer: Answer | None = None
+
+
+class CitingEngine(BaseQueryEngine):
+    """A LlamaIndex query engine assembled from a retriever and the papers it ranks; `query()` gives a
+    CitedResponse, `answer()` the Answer itself."""
+
+    def __init__(self, retriever: PaperRetriever, papers: Mapping[str, Paper]) -> None:
         super().__init__(callback_manager=None)
         self.retriever = retriever
-        self.composer = composer
         self.papers = papers
-        self.settings_hash = settings_hash
 
     def _get_prompt_modules(self) -> dict[str, Any]:
         return {}
 
-    def _query(self, query_bundle: QueryBundle) -> Response:
-        nodes = self.retriever.retrieve(query_bundle)
-        papers = [self.papers[n.node.node_id] for n in nodes if n.node.node_id in self.papers]
-        answer, pieces = self.composer.compose(
-            query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash
-        )
-        answer = answer.model_copy(update={"passages": to_passages(nodes)})
-        return Response(response=answer.text, source_nodes=nodes, metadata={"answer": answer, "pieces": pieces})
+    def retrieve_papers(self, query: QueryBundle) -> tuple[list[NodeWithScore], list[Paper]]:
+        """The retrieved nodes of papers the store holds, and those papers, best first."""
+        nodes = [n for n in self.retriever.retrieve(query) if n.node.node_id in self.papers]
+        return nodes, [self.papers[n.node.node_id] for n in nodes]
 
-    async def _aquery(self, query_bundle: QueryBundle) -> Response:
+    @abstractmethod
+    def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer: ...
+
+    def _query(self, query_bundle: QueryBundle) -> CitedResponse:
+        answer = self.answer(query_bundle.query_str)
+        nodes = [NodeWithScore(node=TextNode(id_=p.paper_id, text=p.text, metadata={"title": p.title}), score=p.score)
+                 for p in answer.passages]
+        return CitedResponse(response=answer.text, source_nodes=nodes, answer=answer)
+
+    async def _aquery(self, query_bundle: QueryBundle) -> CitedResponse:
         return self._query(query_bundle)
+
+
+class ExtractiveEngine(CitingEngine):
+    """The offline mode: retrieve papers, then compose the answer from their sentences."""
+
+    def __init__(
+        self, retriever: PaperRetriever, composer: ExtractiveComposer, papers: Mapping[str, Paper], settings_hash: str
+    ) -> None:
+        super().__init__(retriever, papers)
+        self.composer = composer
+        self.settings_hash = settings_hash
+
+    def _compose(self, question: str, history: Sequence[Turn] | None) -> tuple[Answer, list[str]]:
+        query = QueryBundle(query_str=followup_query(question, history))  # the retriever embeds it
+        nodes, papers = self.retrieve_papers(query)
+        answer, pieces = self.composer.compose(query.query_str, query.embedding or [], papers, self.settings_hash)
+        return answer.model_copy(update={"passages": to_passages(nodes), "question": question}), pieces
+
+    def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
+        return self._compose(question, history)[0]
+
+    def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
+        """Status("retrieving"), Status("writing"), the answer sentence by sentence, then Final."""
+        yield Status(stage="retrieving")
+        answer, pieces = self._compose(question, history)
+        yield Status(stage="writing")
+        for piece in pieces:
+            yield TextDelta(text=piece)
+        yield Final(answer=answer)
 
 
 def to_passages(nodes: Sequence[NodeWithScore]) -> list[Passage]:

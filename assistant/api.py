@@ -1,44 +1,48 @@
-"""The Assistant facade: what the CLI, the page, the evaluator and Python users call."""
+"""The Assistant facade: what the CLI, the page, the evaluator and Python users call.
+
+It is the composition root: it builds the store, the retrievers and one answer engine per set of
+per-question settings from injected parts (settings, embedder, LLM), and nothing below imports it.
+"""
 
 from __future__ import annotations
 
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
 from .config import AnswerMode, RetrievalMode, Settings
 from .corpus import iter_files, load_corpus
 from .errors import ConfigError, CorpusError, InvalidQuestion
-from .types import Answer, Event, Final, IngestReport, Paper, Passage, Status, TextDelta
+from .followup import Turn
+from .types import Answer, Event, IngestReport, Paper, Passage
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.llms import LLM
 
-    from .answer import TermWeights
+    from .answer import AnswerEngine, TermWeights
     from .catalog import Catalog
-    from .index import Store
-    from .retrieve import KeywordIndex
+    from .evaluate import EvalResult
+    from .store import Store
+    from .retrieve import KeywordIndex, PaperRetriever
 
-Turn = dict[str, str] | tuple[str, str]
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?)")  # terminal colours, titles
-_REFERS_BACK = re.compile(
-    r"\b(it|its|it's|they|them|their|this|that|these|those|the paper|the method|the model|the approach|same|above|"
-    r"previous|earlier|also|more|else)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
 class _State:
-    """Everything derived from the current store contents; swapped whole after an ingest."""
+    """Everything derived from the current store contents; swapped whole after an ingest, and with it
+    the retrievers and engines built over it (one per retrieval mode, depth and answer mode asked for)."""
 
     papers: Catalog
     keyword: KeywordIndex
     weights: TermWeights
+    retrievers: dict[tuple[str, int], PaperRetriever] = field(default_factory=dict)
+    engines: dict[tuple[str, int, str], AnswerEngine] = field(default_factory=dict)
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -56,38 +60,30 @@ def clean_question(question: str, limit: int) -> str:
     return " ".join(text.split())
 
 
-def previous_questions(history: Sequence[Turn] | None) -> list[str]:
-    """The user's earlier questions, oldest first, from role/content dicts or (question, answer) pairs."""
-    out: list[str] = []
-    for turn in history or []:
-        if isinstance(turn, dict):
-            if turn.get("role") == "user" and turn.get("content"):
-                out.append(str(turn["content"]))
-        elif isinstance(turn, (tuple, list)) and turn and turn[0]:
-            out.append(str(turn[0]))
-    return out
-
-
-def followup_query(question: str, history: Sequence[Turn] | None) -> str:
-    """Retrieval query for a follow-up: carry the previous question's subject when this one leans on it."""
-    earlier = previous_questions(history)
-    if not earlier:
-        return question
-    if len(question.split()) <= 6 or _REFERS_BACK.search(question):
-        return f"{earlier[-1]} {question}"
-    return question
-
-
 class Assistant:
-    """Cited answers over a Chroma store of abstracts. Thread-safe; ingests the seeds on first use."""
+    """Cited answers over a Chroma store of abstracts. Thread-safe; ingests the seeds on first use.
+
+    Every part can be injected: `settings` (default: from the environment and .env), `embedder` (a
+    LlamaIndex embedding; default: the local model the settings name) and `llm` (a LlamaIndex LLM that
+    writes the answers; default: the one ASSISTANT_LLM configures, or none for offline extractive
+    answers). An injected LLM turns on LLM answers even when the settings say extractive.
+    """
 
     def __init__(
-        self, settings: Settings | None = None, *, embedder: BaseEmbedding | None = None, auto_ingest: bool = True
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: BaseEmbedding | None = None,
+        llm: LLM | None = None,
+        auto_ingest: bool = True,
     ) -> None:
-        self.settings = settings or Settings()
+        settings = settings or Settings()
+        if llm is not None and settings.llm == "extractive":
+            settings = settings.model_copy(update={"llm": "openai-compatible"})
+        self.settings = settings
         self.auto_ingest = auto_ingest
         self._embedder = embedder
-        self._llm: Any = None
+        self._llm = llm
         self._store: Store | None = None
         self._state: _State | None = None
         self._lock = threading.RLock()
@@ -100,6 +96,18 @@ class Assistant:
 
             self._embedder = build_embedder(self.settings)
         return self._embedder
+
+    @property
+    def llm(self) -> LLM | None:
+        """The model that writes answers (built from the settings on first use), or None when answers are extractive."""
+        if self.settings.llm == "extractive":
+            return None
+        with self._lock:
+            if self._llm is None:
+                from .providers import build_llm
+
+                self._llm = build_llm(self.settings)
+            return self._llm
 
     def _open_store(self, rebuild: bool = False) -> Store:
         from .store import Store
@@ -202,12 +210,14 @@ class Assistant:
         modes: str | Sequence[str] | None = None,
         k: int = 5,
         out: str | Path | None = None,
-        judge: Any = None,
+        judge: LLM | None = None,
         progress: Callable[[int, int], None] | None = None,
-    ) -> Any:
-        """Score a question file (see assistant/evaluate.py) -> EvalResult; writes the report when `out` is given."""
-        from .evaluate import run_eval
+    ) -> EvalResult:
+        """Score a question file (see assistant/evaluate.py); writes the report when `out` is given.
+        `judge` adds LLM-judged columns (default: the answer LLM, if any)."""
+        from .evaluate import run_eval  # the evaluation stack (stock baseline, metrics, plots) loads only here
 
+        judge = judge if judge is not None else self.llm
         return run_eval(self, path, modes=modes, k=k, out=out, judge=judge, progress=progress)
 
     # -- questions ----------------------------------------------------------------------------
@@ -225,86 +235,56 @@ class Assistant:
         changes = {key: value for key, value in changes.items() if value is not None}
         return self.settings.model_copy(update=changes) if changes else self.settings
 
-    def _retriever(
-        self, state: _State, mode: RetrievalMode | None = None, k: int | None = None, settings: Settings | None = None
-    ) -> Any:
+    def _retriever(self, state: _State, mode: RetrievalMode, k: int) -> PaperRetriever:
+        """The retriever for this mode and depth over the current store, built once per state."""
         from .retrieve import PaperRetriever
 
-        s = settings or self.settings
-        return PaperRetriever(self._open_store(), self.embedder, state.keyword, state.papers, s, mode, k)
+        with self._lock:
+            if (mode, k) not in state.retrievers:
+                store = self._open_store()
+                state.retrievers[(mode, k)] = PaperRetriever(
+                    store, self.embedder, state.keyword, state.papers, self.settings, mode, k
+                )
+            return state.retrievers[(mode, k)]
 
-    @staticmethod
-    def _bundle(query: str) -> Any:
-        from llama_index.core.schema import QueryBundle
+    def _engine(self, state: _State, settings: Settings) -> AnswerEngine:
+        """The answer engine for one question's settings, assembled once per state from its parts."""
+        from .answer import ExtractiveComposer, ExtractiveEngine
 
-        return QueryBundle(query_str=query)  # the retriever embeds it, beside the keyword search
+        key = (settings.retrieval_mode, settings.top_k, settings.llm)
+        with self._lock:
+            if key not in state.engines:
+                retriever = self._retriever(state, settings.retrieval_mode, settings.top_k)
+                composer = ExtractiveComposer(settings, self._open_store().sentences_of, state.weights)
+                if settings.llm == "extractive":
+                    engine: AnswerEngine = ExtractiveEngine(retriever, composer, state.papers, settings.settings_hash())
+                else:
+                    from .llm import LLMEngine  # the openai client and httpx load only for LLM answers
+
+                    llm = self.llm
+                    assert llm is not None  # settings.llm names a model
+                    engine = LLMEngine(retriever, composer, state.papers, llm, settings)
+                state.engines[key] = engine
+            return state.engines[key]
 
     def retrieve(self, question: str, k: int | None = None, mode: RetrievalMode | None = None) -> list[Passage]:
         """The k most relevant papers, one passage each, best first."""
+        from llama_index.core.schema import QueryBundle
+
         from .answer import to_passages
 
         text = clean_question(question, self.settings.max_question_chars)
-        retriever = self._retriever(self._ready(), mode, k or self.settings.top_k)
-        return to_passages(retriever.retrieve(self._bundle(text)))
-
-    def _engine(self, state: _State, settings: Settings | None = None) -> Any:
-        from .answer import ExtractiveComposer, ExtractiveQueryEngine
-
-        s = settings or self.settings
-        store = self._open_store()
-        composer = ExtractiveComposer(s, store.sentences_of, state.weights)
-        return ExtractiveQueryEngine(self._retriever(state, settings=s), composer, state.papers, s.settings_hash())
-
-    def _llm_engine(self, state: _State, settings: Settings | None = None) -> Any:
-        from .llm import LLMQueryEngine
-        from .providers import build_llm
-
-        s = settings or self.settings
-        with self._lock:
-            if self._llm is None:
-                self._llm = build_llm(self.settings)
-        return LLMQueryEngine(self._engine(state, s), self._llm, s)
-
-    def _llm_query(
-        self, text: str, history: Sequence[Turn] | None, settings: Settings | None = None
-    ) -> tuple[Any, Any, Any]:
-        """Engine, query bundle and time budget for an LLM answer; follow-ups are condensed by the LLM first."""
-        from .llm import Budget
-
-        budget = Budget(self.settings.llm_timeout)
-        engine = self._llm_engine(self._ready(), settings)
-        query = (engine.condense(text, history, budget) if history else None) or followup_query(text, history)
-        return engine, self._bundle(query), budget
+        retriever = self._retriever(self._ready(), mode or self.settings.retrieval_mode, k or self.settings.top_k)
+        return to_passages(retriever.retrieve(QueryBundle(query_str=text)))  # the retriever embeds it
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, **overrides: Any) -> Answer:
         """A cited answer, or an abstention naming the closest papers (`overrides`: see settings_for)."""
         settings = self.settings_for(**overrides)
-        if settings.llm != "extractive":  # one plain request: no need to stream
-            text = clean_question(question, self.settings.max_question_chars)
-            engine, bundle, budget = self._llm_query(text, history, settings)
-            return engine.answer(bundle, question=text, budget=budget).metadata["answer"]
-        final: Answer | None = None
-        for event in self.stream(question, history, **overrides):
-            if isinstance(event, Final):
-                final = event.answer
-        assert final is not None
-        return final
+        text = clean_question(question, self.settings.max_question_chars)
+        return self._engine(self._ready(), settings).answer(text, history)
 
     def stream(self, question: str, history: Sequence[Turn] | None = None, **overrides: Any) -> Iterator[Event]:
         """Typed events: status notes, text deltas, then the Final answer (`overrides`: see settings_for)."""
         settings = self.settings_for(**overrides)
         text = clean_question(question, self.settings.max_question_chars)
-        state = self._ready()
-        yield Status(stage="retrieving")
-        if settings.llm != "extractive":  # model deltas are raw; Final carries the validated text
-            engine, bundle, budget = self._llm_query(text, history, settings)
-            yield from engine.stream(bundle, question=text, budget=budget)
-            return
-        engine = self._engine(state, settings)
-        query = followup_query(text, history)
-        response = engine.query(self._bundle(query))
-        answer: Answer = response.metadata["answer"]
-        yield Status(stage="writing")
-        for piece in response.metadata["pieces"]:
-            yield TextDelta(text=piece)
-        yield Final(answer=answer.model_copy(update={"question": text}))
+        yield from self._engine(self._ready(), settings).stream(text, history)

@@ -1,9 +1,10 @@
 """Passages -> cited answer written by an LLM (OpenAI or any OpenAI-compatible server).
 
-A LlamaIndex query engine: retrieve papers, number them as sources in a token-budgeted prompt, call
-the model with bounded retries inside one overall timeout, validate its [n] markers and attach the
-best supporting sentence to each citation. When the model fails it answers extractively with a
-notice (or raises LLMUnavailable when ASSISTANT_LLM_FALLBACK=none).
+A LlamaIndex query engine assembled from a retriever, the chat model and the extractive composer:
+retrieve papers, number them as sources in a token-budgeted prompt, call the model within one overall
+timeout (assistant/chat.py), validate its [n] markers and attach the best supporting sentence to each
+citation. When the model fails it answers extractively with a notice (or raises LLMUnavailable when
+ASSISTANT_LLM_FALLBACK=none).
 
 Streamed text deltas are the model's raw words; the Final answer carries the validated text, so a
 consumer should show Final's text once it arrives (it differs when markers were dropped, the model
@@ -12,25 +13,22 @@ abstained, or the extractive fallback replaced a broken stream).
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import re
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import openai
-from llama_index.core.base.base_query_engine import BaseQueryEngine
+import numpy as np
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
-from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from .answer import LEXICAL_WEIGHT, ExtractiveQueryEngine, to_passages
+from .answer import LEXICAL_WEIGHT, CitingEngine, ExtractiveComposer, to_passages
+from .chat import Budget, LLMFailure, Usage, chat, stream_chat
 from .cite import MARKER, markers, validate
 from .config import Settings
 from .errors import ConfigError, LLMUnavailable
+from .followup import Turn, search_query
 from .prompts import CANNOT_ANSWER, render
 from .providers import llm_host
 from .text import content_terms, count_tokens, split_sentences
@@ -39,46 +37,14 @@ from .types import Answer, Citation, Event, Final, Paper, Status, TextDelta
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
 
+    from .retrieve import PaperRetriever
+
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Chat formatting costs a few tokens per message plus the reply's priming (OpenAI's published rule).
 TOKENS_PER_MESSAGE = 4
 TOKENS_PER_REPLY = 3
-BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time
-BACKOFF_CAP = 8.0
-RETRYABLE_STATUS = frozenset({408, 409, 429})  # plus every 5xx, as the openai SDK does
 CONDENSE_SHARE = 1 / 3  # condensing a follow-up may use at most this share of the timeout
-HISTORY_TURNS = 6  # most recent turns shown to the condenser
-HISTORY_CHARS = 400  # each turn is clipped to this many characters
-
-
-class LLMFailure(Exception):
-    """One failed call, with a short reason that is safe to show (never the server's raw text)."""
-
-    def __init__(self, reason: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-
-@dataclass
-class Budget:
-    """One overall deadline for a question; every attempt and every wait fits inside it."""
-
-    seconds: float
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def deadline(self) -> float:
-        return self.started + self.seconds
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def share(self, fraction: float) -> Budget:
-        return Budget(min(self.remaining(), self.seconds * fraction))
 
 
 @dataclass(frozen=True)
@@ -88,18 +54,6 @@ class Prompt:
     messages: list[ChatMessage]
     sources: list[Paper]
     tokens: int
-
-
-@dataclass
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    def record(self, counts: dict[str, Any]) -> None:
-        if counts.get("prompt_tokens"):
-            self.prompt_tokens = int(counts["prompt_tokens"])
-        if counts.get("completion_tokens"):
-            self.completion_tokens = int(counts["completion_tokens"])
 
 
 # -- prompts ----------------------------------------------------------------------------------
@@ -155,232 +109,79 @@ def build_prompt(question: str, papers: Sequence[Paper], settings: Settings) -> 
     return Prompt(messages=final, sources=sources, tokens=chat_tokens(final))
 
 
-def format_history(history: Sequence[Any]) -> str:
-    """Recent turns as `User: ...` / `Assistant: ...` lines, each clipped."""
-    lines: list[str] = []
-    for turn in history:
-        if isinstance(turn, dict):
-            pairs = [(str(turn.get("role", "")), str(turn.get("content") or ""))]
-        elif isinstance(turn, (tuple, list)) and len(turn) >= 1:
-            pairs = [("user", str(turn[0] or "")), ("assistant", str(turn[1] or "") if len(turn) > 1 else "")]
-        else:
-            continue
-        for role, content in pairs:
-            content = " ".join(content.split())
-            if role in ("user", "assistant") and content:
-                clipped = content if len(content) <= HISTORY_CHARS else content[:HISTORY_CHARS] + " …"
-                lines.append(f"{role.capitalize()}: {clipped}")
-    return "\n".join(lines[-HISTORY_TURNS:])
-
-
-# -- failures -----------------------------------------------------------------------------------
-def _retry_after(response: httpx.Response | None) -> float | None:
-    if response is None:
-        return None
-    headers = response.headers
-    try:
-        if "retry-after-ms" in headers:
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def classify(exc: BaseException, timeout: float) -> LLMFailure:
-    """A short, key-free reason for a failed call, and whether trying again could help."""
-    if isinstance(exc, LLMFailure):
-        return exc
-    if isinstance(exc, openai.APITimeoutError) or isinstance(exc, httpx.TimeoutException):
-        return LLMFailure(f"no reply within {timeout:g} s", retryable=True)
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        if status == 429:
-            return LLMFailure("rate limited, HTTP 429", retryable=True, retry_after=_retry_after(exc.response))
-        if status >= 500 or status in RETRYABLE_STATUS:
-            return LLMFailure(f"HTTP {status}", retryable=True, retry_after=_retry_after(exc.response))
-        hint = {
-            401: "check ASSISTANT_LLM_API_KEY",
-            403: "check ASSISTANT_LLM_API_KEY",
-            404: "check ASSISTANT_LLM_MODEL and ASSISTANT_LLM_BASE_URL",
-        }.get(status, "the server rejected the request")
-        return LLMFailure(f"HTTP {status}, {hint}")
-    if isinstance(exc, openai.APIConnectionError):
-        return LLMFailure("could not connect", retryable=True)
-    if isinstance(exc, httpx.TransportError):  # raised mid-stream, outside the SDK's error wrapping
-        return LLMFailure("the connection broke mid-reply", retryable=True)
-    if isinstance(exc, MALFORMED):
-        log.debug("malformed LLM response: %s", type(exc).__name__)
-        return LLMFailure("malformed response")
-    return LLMFailure(type(exc).__name__)
-
-
-# What a garbage body turns into inside the SDK (json.JSONDecodeError is a ValueError; missing fields
-# surface as lookups on None).
-MALFORMED = (ValueError, KeyError, IndexError, TypeError, AttributeError, openai.APIResponseValidationError)
-CALL_ERRORS = (openai.OpenAIError, httpx.HTTPError, LLMFailure, *MALFORMED)
-
-
-def next_wait(failure: LLMFailure, attempt: int, retries: int, budget: Budget) -> float | None:
-    """Seconds to wait before attempt `attempt + 1`, or None when giving up is the right call."""
-    if not failure.retryable or attempt > retries:
-        return None
-    wait = failure.retry_after if failure.retry_after is not None else min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
-    # A retry that would start after the deadline cannot finish: fail now instead of sleeping.
-    return wait if wait < budget.remaining() - 0.05 else None
-
-
 # -- the engine ---------------------------------------------------------------------------------
-class LLMQueryEngine(BaseQueryEngine):
-    """LlamaIndex query engine for the LLM modes; the extractive engine it wraps is the fallback."""
+class LLMEngine(CitingEngine):
+    """The LLM modes: retrieve, prompt, call the model, validate; the composer answers when the model cannot."""
 
-    def __init__(self, extractive: ExtractiveQueryEngine, llm: LLM, settings: Settings) -> None:
-        super().__init__(callback_manager=None)
-        self.extractive = extractive
-        self.retriever = extractive.retriever
+    def __init__(
+        self,
+        retriever: PaperRetriever,
+        composer: ExtractiveComposer,
+        papers: Mapping[str, Paper],
+        llm: LLM,
+        settings: Settings,
+    ) -> None:
+        super().__init__(retriever, papers)
+        self.composer = composer
         self.llm = llm
         self.settings = settings
-
-    def _get_prompt_modules(self) -> dict[str, Any]:
-        return {}
-
-    # -- calls ------------------------------------------------------------------------------------
-    def _call(self, fn: Callable[[float], T], budget: Budget, retries: int) -> T:
-        """fn(seconds_left) with bounded retries and backoff, never past the budget's deadline."""
-        attempt = 0
-        while True:
-            attempt += 1
-            remaining = budget.remaining()
-            if remaining <= 0:
-                raise LLMFailure(f"no reply within {budget.seconds:g} s")
-            try:
-                return fn(remaining)
-            except CALL_ERRORS as exc:
-                failure = classify(exc, budget.seconds)
-            # Raised outside the except block so no SDK exception (which may quote the server) is chained.
-            wait = next_wait(failure, attempt, retries, budget)
-            if wait is None:
-                raise failure
-            log.warning("LLM call failed (%s); retrying in %.1f s", failure.reason, wait)
-            time.sleep(wait)
-
-    def _chat(self, messages: list[ChatMessage], budget: Budget, retries: int, usage: Usage) -> str:
-        def attempt(seconds: float) -> str:
-            response = self.llm.chat(messages, timeout=seconds)
-            text = response.message.content or ""
-            if not text.strip():
-                raise LLMFailure("empty response")
-            usage.record(response.additional_kwargs)
-            return text
-
-        return self._call(attempt, budget, retries)
-
-    def _stream_chat(self, messages: list[ChatMessage], budget: Budget, usage: Usage) -> Iterator[str]:
-        """Model deltas as they arrive; retries only before the first delta (a reader has it then)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            started = False
-            try:
-                if budget.remaining() <= 0:
-                    raise LLMFailure(f"no reply within {budget.seconds:g} s")
-                chunks = self.llm.stream_chat(
-                    messages, timeout=budget.remaining(), stream_options={"include_usage": True}
-                )
-                for chunk in chunks:
-                    usage.record(chunk.additional_kwargs)
-                    if chunk.delta:
-                        started = True
-                        yield chunk.delta
-                    if budget.remaining() <= 0:
-                        raise LLMFailure(f"no complete reply within {budget.seconds:g} s")
-                if not started:
-                    raise LLMFailure("empty response")
-                return
-            except CALL_ERRORS as exc:
-                failure = classify(exc, budget.seconds)
-            wait = None if started else next_wait(failure, attempt, self.settings.llm_retries, budget)
-            if wait is None:
-                raise failure
-            log.warning("LLM call failed (%s); retrying in %.1f s", failure.reason, wait)
-            time.sleep(wait)
+        self.settings_hash = settings.settings_hash()
 
     # -- follow-ups -------------------------------------------------------------------------------
-    def condense(self, question: str, history: Sequence[Any] | None, budget: Budget | None = None) -> str | None:
-        """The follow-up rewritten as a standalone question, or None (no history, or the LLM failed)."""
-        conversation = format_history(history or [])
-        if not conversation:
-            return None
-        prompt = render("condense", history=conversation, question=question)
-        budget = (budget or Budget(self.settings.llm_timeout)).share(CONDENSE_SHARE)
-        try:
-            text = self._chat([ChatMessage(role=MessageRole.USER, content=prompt)], budget, 0, Usage())
-        except LLMFailure as failure:
-            log.warning("could not condense the follow-up (%s); using the heuristic", failure.reason)
-            return None
-        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-        standalone = re.sub(r"^(standalone question:\s*)", "", lines[0], flags=re.IGNORECASE).strip(" \"'") if lines else ""
-        if not standalone or len(standalone) > self.settings.max_question_chars:
-            return None
-        return standalone
+    def search_query(self, question: str, history: Sequence[Turn] | None, budget: Budget) -> str:
+        """What to retrieve: a follow-up rewritten into a standalone question by the model (see followup.py)."""
+        share = budget.share(CONDENSE_SHARE)
+
+        def rewrite(prompt: str) -> str | None:
+            try:
+                return chat(self.llm, [ChatMessage(role=MessageRole.USER, content=prompt)], share, 0, Usage())
+            except LLMFailure as failure:
+                log.warning("could not condense the follow-up (%s); using the heuristic", failure.reason)
+                return None
+
+        return search_query(question, history, rewrite, self.settings.max_question_chars)
 
     # -- answering --------------------------------------------------------------------------------
-    def _retrieve(self, query_bundle: QueryBundle) -> tuple[list[NodeWithScore], list[Paper]]:
-        nodes = self.retriever.retrieve(query_bundle)
-        papers = self.extractive.papers
-        nodes = [n for n in nodes if n.node.node_id in papers]
-        return nodes, [papers[n.node.node_id] for n in nodes]
-
-    def _query(self, query_bundle: QueryBundle) -> Response:
-        return self.answer(query_bundle)
-
-    async def _aquery(self, query_bundle: QueryBundle) -> Response:
-        return self._query(query_bundle)
-
-    def answer(self, query_bundle: QueryBundle, question: str | None = None, budget: Budget | None = None) -> Response:
-        """One non-streaming request; metadata carries the Answer and its text as one piece."""
-        budget = budget or Budget(self.settings.llm_timeout)
-        nodes, papers = self._retrieve(query_bundle)
-        prompt = build_prompt(query_bundle.query_str, papers, self.settings)
+    def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
+        """One non-streaming request."""
+        budget = Budget(self.settings.llm_timeout)
+        query = QueryBundle(query_str=self.search_query(question, history, budget))
+        nodes, papers = self.retrieve_papers(query)
+        prompt = build_prompt(query.query_str, papers, self.settings)
         usage = Usage()
         try:
-            raw = self._chat(prompt.messages, budget, self.settings.llm_retries, usage) if prompt.sources else None
+            raw = chat(self.llm, prompt.messages, budget, self.settings.llm_retries, usage) if prompt.sources else None
         except LLMFailure as failure:
-            answer = self.fallback(query_bundle, nodes, papers, failure)
+            answer = self.fallback(query, nodes, papers, failure)
         else:
-            answer = self.finish(query_bundle, nodes, prompt, raw, usage)
-        answer = answer.model_copy(update={"question": question or query_bundle.query_str})
-        return Response(response=answer.text, source_nodes=nodes, metadata={"answer": answer, "pieces": [answer.text]})
+            answer = self.finish(query, nodes, prompt, raw, usage)
+        return answer.model_copy(update={"question": question})
 
-    def stream(self, query_bundle: QueryBundle, question: str | None = None, budget: Budget | None = None) -> Iterator[Event]:
-        """Status("writing"), the model's raw TextDeltas, then Final with the validated answer.
+    def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
+        """Status("retrieving"), Status("writing"), the model's raw TextDeltas, then Final with the validated answer.
 
         If the model fails, Status("fallback") is followed by the extractive answer's text and Final.
         """
-        budget = budget or Budget(self.settings.llm_timeout)
-        nodes, papers = self._retrieve(query_bundle)
-        prompt = build_prompt(query_bundle.query_str, papers, self.settings)
+        yield Status(stage="retrieving")
+        budget = Budget(self.settings.llm_timeout)
+        query = QueryBundle(query_str=self.search_query(question, history, budget))
+        nodes, papers = self.retrieve_papers(query)
+        prompt = build_prompt(query.query_str, papers, self.settings)
         yield Status(stage="writing")
         usage = Usage()
         pieces: list[str] = []
         try:
             if prompt.sources:
-                for delta in self._stream_chat(prompt.messages, budget, usage):
+                for delta in stream_chat(self.llm, prompt.messages, budget, self.settings.llm_retries, usage):
                     pieces.append(delta)
                     yield TextDelta(text=delta)
         except LLMFailure as failure:
-            answer = self.fallback(query_bundle, nodes, papers, failure)
+            answer = self.fallback(query, nodes, papers, failure)
             yield Status(stage="fallback")
             yield TextDelta(text=("\n\n" if pieces else "") + answer.text)
         else:
-            answer = self.finish(query_bundle, nodes, prompt, "".join(pieces) if prompt.sources else None, usage)
-        yield Final(answer=answer.model_copy(update={"question": question or query_bundle.query_str}))
+            answer = self.finish(query, nodes, prompt, "".join(pieces) if prompt.sources else None, usage)
+        yield Final(answer=answer.model_copy(update={"question": question}))
 
     def finish(
         self, query_bundle: QueryBundle, nodes: Sequence[NodeWithScore], prompt: Prompt, raw: str | None, usage: Usage
@@ -396,7 +197,7 @@ class LLMQueryEngine(BaseQueryEngine):
             "passages": to_passages(shown),
         }
         if raw is None or abstains(raw):
-            answer, _ = self.extractive.composer.abstain(question, prompt.sources, self.extractive.settings_hash)
+            answer, _ = self.composer.abstain(question, prompt.sources, self.settings_hash)
             return answer.model_copy(update={**common, "dropped_markers": len(markers(raw or ""))})
         checked = validate(raw, len(prompt.sources))
         cited = [prompt.sources[n - 1] for n in checked.sources]
@@ -405,7 +206,7 @@ class LLMQueryEngine(BaseQueryEngine):
             text=checked.text,
             citations=self.citations(checked.text, cited),
             abstained=False,
-            settings_hash=self.extractive.settings_hash,
+            settings_hash=self.settings_hash,
             dropped_markers=checked.dropped,
             notice=None if cited else "The model cited none of the abstracts; treat this answer as unsupported.",
             **common,
@@ -418,18 +219,18 @@ class LLMQueryEngine(BaseQueryEngine):
             plain = MARKER.sub("", sentence).strip()
             for n in dict.fromkeys(markers(sentence)):
                 citing.setdefault(n, []).append(plain)
-        stored = self.extractive.composer.sentences([p.id for p in cited])
-        weights = self.extractive.composer.weights
+        stored = self.composer.sentences([p.id for p in cited])
+        weights = self.composer.weights
         out: list[Citation] = []
         for n, paper in enumerate(cited, start=1):
             claim = " ".join(citing.get(n, [])) or text
             claim_terms = set(content_terms(claim))
             options = stored.get(paper.id) or [(s, []) for s in split_sentences(paper.abstract)]
-            vector = self.retriever.embed_query(claim) if any(vec for _, vec in options) else []
+            vector = np.asarray(self.retriever.embed_query(claim) if any(len(v) for _, v in options) else [])
 
             def score(option: tuple[str, Sequence[float]]) -> float:
                 sentence, vec = option
-                dense = sum(a * b for a, b in zip(vector, vec)) if vec else 0.0
+                dense = float(np.asarray(vec) @ vector) if len(vec) and vector.size else 0.0
                 return dense + LEXICAL_WEIGHT * weights.overlap(claim_terms, set(content_terms(sentence)))
 
             quote = max(options, key=score)[0] if options else paper.abstract
@@ -447,9 +248,7 @@ class LLMQueryEngine(BaseQueryEngine):
                 f"the LLM at {host} was unavailable ({failure.reason}); check ASSISTANT_LLM_BASE_URL and "
                 "ASSISTANT_LLM_MODEL, or set ASSISTANT_LLM_FALLBACK=extractive to answer offline"
             ) from None
-        answer, _ = self.extractive.composer.compose(
-            query_bundle.query_str, query_bundle.embedding or [], papers, self.extractive.settings_hash
-        )
+        answer, _ = self.composer.compose(query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash)
         notice = f"The LLM at {host} was unavailable ({failure.reason}); this answer was composed offline from the abstracts."
         return answer.model_copy(update={"passages": to_passages(nodes), "notice": notice, "mode": "extractive"})
 

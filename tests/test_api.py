@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from assistant.api import Assistant, followup_query
+from assistant.api import Assistant
 from assistant.errors import InvalidQuestion
+from assistant.followup import followup_query
 from assistant.types import Final, Status, TextDelta
 
 
@@ -80,3 +84,25 @@ def test_warm_loads_the_store_model_and_vector_indexes_before_a_question(store_c
     assert a._state is not None and a._embedder is not None  # the paper catalog and the model
     assert a._store is not None and {name for name, _, _ in a._store._retrievers} == {"chunks", "sentences"}
     assert a.paper_count() == 74 and a._state is not None and a._state.papers._all is None  # no record read
+
+
+def test_importing_the_package_leaves_the_environment_alone() -> None:
+    code = (
+        "import os; before = dict(os.environ)\n"
+        "import assistant, assistant.api, assistant.answer, assistant.llm, assistant.evaluate\n"
+        "from assistant import Assistant, Settings\n"
+        "print(sorted(set(os.environ.items()) ^ set(before.items())))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_", "TOKENIZERS_"))}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_building_the_embedder_sets_the_offline_defaults_the_user_left_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.providers import OFFLINE_ENVIRONMENT, offline_environment
+
+    for name in OFFLINE_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "true")  # the user's own choice wins
+    offline_environment()
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TOKENIZERS_PARALLELISM"] == "true"

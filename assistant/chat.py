@@ -1,0 +1,217 @@
+"""Calls to a chat model inside one time budget: bounded retries with backoff (tenacity), failures
+classified into short reasons that are safe to show (never the server's raw text, never a key)."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+import openai
+from tenacity import RetryCallState, Retrying, retry_if_exception
+
+if TYPE_CHECKING:
+    from llama_index.core.base.llms.types import ChatMessage
+    from llama_index.core.llms import LLM
+
+log = logging.getLogger("assistant.llm")
+T = TypeVar("T")
+
+BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time
+BACKOFF_CAP = 8.0
+RETRYABLE_STATUS = frozenset({408, 409, 429})  # plus every 5xx, as the openai SDK does
+DEADLINE_MARGIN = 0.05  # a retry must start at least this long before the deadline
+
+
+class LLMFailure(Exception):
+    """One failed call, with a short reason that is safe to show (never the server's raw text)."""
+
+    def __init__(self, reason: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass
+class Budget:
+    """One overall deadline for a question; every attempt and every wait fits inside it."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.seconds
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def share(self, fraction: float) -> Budget:
+        return Budget(min(self.remaining(), self.seconds * fraction))
+
+
+@dataclass
+class Usage:
+    """Token counts the server reported, when it did."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def record(self, counts: dict[str, Any]) -> None:
+        if counts.get("prompt_tokens"):
+            self.prompt_tokens = int(counts["prompt_tokens"])
+        if counts.get("completion_tokens"):
+            self.completion_tokens = int(counts["completion_tokens"])
+
+
+# -- failures -----------------------------------------------------------------------------------
+def _retry_after(response: httpx.Response | None) -> float | None:
+    if response is None:
+        return None
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def classify(exc: BaseException, timeout: float) -> LLMFailure:
+    """A short, key-free reason for a failed call, and whether trying again could help."""
+    if isinstance(exc, LLMFailure):
+        return exc
+    if isinstance(exc, openai.APITimeoutError) or isinstance(exc, httpx.TimeoutException):
+        return LLMFailure(f"no reply within {timeout:g} s", retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        if status == 429:
+            return LLMFailure("rate limited, HTTP 429", retryable=True, retry_after=_retry_after(exc.response))
+        if status >= 500 or status in RETRYABLE_STATUS:
+            return LLMFailure(f"HTTP {status}", retryable=True, retry_after=_retry_after(exc.response))
+        hint = {
+            401: "check ASSISTANT_LLM_API_KEY",
+            403: "check ASSISTANT_LLM_API_KEY",
+            404: "check ASSISTANT_LLM_MODEL and ASSISTANT_LLM_BASE_URL",
+        }.get(status, "the server rejected the request")
+        return LLMFailure(f"HTTP {status}, {hint}")
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMFailure("could not connect", retryable=True)
+    if isinstance(exc, httpx.TransportError):  # raised mid-stream, outside the SDK's error wrapping
+        return LLMFailure("the connection broke mid-reply", retryable=True)
+    if isinstance(exc, MALFORMED):
+        log.debug("malformed LLM response: %s", type(exc).__name__)
+        return LLMFailure("malformed response")
+    return LLMFailure(type(exc).__name__)
+
+
+# What a garbage body turns into inside the SDK (json.JSONDecodeError is a ValueError; missing fields
+# surface as lookups on None).
+MALFORMED = (ValueError, KeyError, IndexError, TypeError, AttributeError, openai.APIResponseValidationError)
+CALL_ERRORS = (openai.OpenAIError, httpx.HTTPError, LLMFailure, *MALFORMED)
+
+
+def _safely(fn: Callable[[], T], budget: Budget) -> T:
+    """fn(), with any call error turned into an LLMFailure that chains nothing (SDK errors may quote the server)."""
+    try:
+        return fn()
+    except CALL_ERRORS as exc:
+        failure = classify(exc, budget.seconds)
+    raise failure  # outside the except block: no __context__
+
+
+# -- the one retry policy ------------------------------------------------------------------------
+def with_retries(fn: Callable[[float], T], budget: Budget, retries: int) -> T:
+    """fn(seconds_left), retried `retries` times on retryable failures with exponential backoff (or the
+    server's Retry-After), never starting a retry that could not finish before the budget's deadline."""
+
+    def attempt() -> T:
+        remaining = budget.remaining()
+        if remaining <= 0:
+            raise LLMFailure(f"no reply within {budget.seconds:g} s")
+        return _safely(lambda: fn(remaining), budget)
+
+    def wait(state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, LLMFailure) and failure.retry_after is not None:
+            return failure.retry_after
+        return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (state.attempt_number - 1))
+
+    def stop(state: RetryCallState) -> bool:
+        return state.attempt_number > retries or state.upcoming_sleep >= budget.remaining() - DEADLINE_MARGIN
+
+    def announce(state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome else None
+        log.warning("LLM call failed (%s); retrying in %.1f s", getattr(failure, "reason", "?"), state.upcoming_sleep)
+
+    retrying = Retrying(
+        retry=retry_if_exception(lambda exc: isinstance(exc, LLMFailure) and exc.retryable),
+        wait=wait,
+        stop=stop,
+        before_sleep=announce,
+        reraise=True,
+    )
+    return retrying(attempt)
+
+
+# -- calls ----------------------------------------------------------------------------------------
+def chat(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, retries: int, usage: Usage) -> str:
+    """The model's whole reply to `messages` (an empty one is a failure)."""
+
+    def attempt(seconds: float) -> str:
+        response = llm.chat(list(messages), timeout=seconds)
+        text = response.message.content or ""
+        if not text.strip():
+            raise LLMFailure("empty response")
+        usage.record(response.additional_kwargs)
+        return text
+
+    return with_retries(attempt, budget, retries)
+
+
+def stream_chat(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, retries: int, usage: Usage) -> Iterator[str]:
+    """Model deltas as they arrive. Opening the stream up to its first delta is retried; after that a
+    reader has seen text, so a failure ends the stream with an LLMFailure."""
+
+    def opened(seconds: float) -> tuple[str, Iterator[Any]]:
+        chunks = iter(llm.stream_chat(list(messages), timeout=seconds, stream_options={"include_usage": True}))
+        first = _next_delta(chunks, budget, usage)
+        if first is None:
+            raise LLMFailure("empty response")
+        return first, chunks
+
+    first, chunks = with_retries(opened, budget, retries)
+    yield first
+    while True:
+        _check(budget)  # as after every chunk: a reply that outlives the budget is cut off
+        delta = _safely(lambda: _next_delta(chunks, budget, usage), budget)
+        if delta is None:
+            return
+        yield delta
+
+
+def _check(budget: Budget) -> None:
+    if budget.remaining() <= 0:
+        raise LLMFailure(f"no complete reply within {budget.seconds:g} s")
+
+
+def _next_delta(chunks: Iterator[Any], budget: Budget, usage: Usage) -> str | None:
+    """The next non-empty delta of a stream, or None at its end; usage is recorded on the way."""
+    for chunk in chunks:
+        usage.record(chunk.additional_kwargs)
+        if chunk.delta:
+            return str(chunk.delta)
+        _check(budget)
+    return None

@@ -1,0 +1,84 @@
+"""Follow-up questions: what to search for when a question leans on the conversation before it.
+
+Both answer modes come here: the extractive mode carries the previous question's subject (a
+heuristic); the LLM mode first asks the model for a standalone rewrite (`rewrite`, injected) and
+falls back to the heuristic when the model fails or says nothing usable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from .prompts import render
+
+Turn = dict[str, str] | tuple[str, str]
+# Given the condense prompt, the model's reply, or None when the call failed.
+Rewrite = Callable[[str], str | None]
+
+HISTORY_TURNS = 6  # most recent turns shown to the condenser
+HISTORY_CHARS = 400  # each turn is clipped to this many characters
+_REFERS_BACK = re.compile(
+    r"\b(it|its|it's|they|them|their|this|that|these|those|the paper|the method|the model|the approach|same|above|"
+    r"previous|earlier|also|more|else)\b",
+    re.IGNORECASE,
+)
+
+
+def previous_questions(history: Sequence[Turn] | None) -> list[str]:
+    """The user's earlier questions, oldest first, from role/content dicts or (question, answer) pairs."""
+    out: list[str] = []
+    for turn in history or []:
+        if isinstance(turn, dict):
+            if turn.get("role") == "user" and turn.get("content"):
+                out.append(str(turn["content"]))
+        elif isinstance(turn, (tuple, list)) and turn and turn[0]:
+            out.append(str(turn[0]))
+    return out
+
+
+def followup_query(question: str, history: Sequence[Turn] | None) -> str:
+    """Retrieval query for a follow-up: carry the previous question's subject when this one leans on it."""
+    earlier = previous_questions(history)
+    if not earlier:
+        return question
+    if len(question.split()) <= 6 or _REFERS_BACK.search(question):
+        return f"{earlier[-1]} {question}"
+    return question
+
+
+def format_history(history: Sequence[Turn]) -> str:
+    """Recent turns as `User: ...` / `Assistant: ...` lines, each clipped."""
+    lines: list[str] = []
+    for turn in history:
+        if isinstance(turn, dict):
+            pairs = [(str(turn.get("role", "")), str(turn.get("content") or ""))]
+        elif isinstance(turn, (tuple, list)) and len(turn) >= 1:
+            pairs = [("user", str(turn[0] or "")), ("assistant", str(turn[1] or "") if len(turn) > 1 else "")]
+        else:
+            continue
+        for role, content in pairs:
+            content = " ".join(content.split())
+            if role in ("user", "assistant") and content:
+                clipped = content if len(content) <= HISTORY_CHARS else content[:HISTORY_CHARS] + " …"
+                lines.append(f"{role.capitalize()}: {clipped}")
+    return "\n".join(lines[-HISTORY_TURNS:])
+
+
+def standalone_line(reply: str, limit: int) -> str | None:
+    """The standalone question in a condenser's reply: its first line, without a label or quotes."""
+    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
+    text = re.sub(r"^(standalone question:\s*)", "", lines[0], flags=re.IGNORECASE).strip(" \"'") if lines else ""
+    return text if text and len(text) <= limit else None
+
+
+def search_query(question: str, history: Sequence[Turn] | None, rewrite: Rewrite | None = None, limit: int = 2000) -> str:
+    """What to retrieve for `question` in this conversation: the model's standalone rewrite when a
+    `rewrite` is given and works, otherwise the heuristic."""
+    conversation = format_history(history or [])
+    if rewrite is not None and conversation:
+        reply = rewrite(render("condense", history=conversation, question=question))
+        standalone = standalone_line(reply, limit) if reply else None
+        if standalone:
+            return standalone
+    return followup_query(question, history)

@@ -1,0 +1,102 @@
+"""Answer engines assembled from injected parts: a scripted LLM in-process, no HTTP server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from conftest import SEEDS  # noqa: E402
+from scripted_llm import ScriptedLLM  # noqa: E402
+
+from assistant.answer import CitedResponse, ExtractiveEngine  # noqa: E402
+from assistant.api import Assistant  # noqa: E402
+from assistant.cite import all_resolve  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+from assistant.llm import LLMEngine  # noqa: E402
+from assistant.prompts import CANNOT_ANSWER  # noqa: E402
+from assistant.types import Final, Status, TextDelta  # noqa: E402
+
+QUESTION = "What does the neural tangent kernel describe?"
+
+
+def scripted(seeded_store: Path, *replies: object) -> tuple[Assistant, ScriptedLLM]:
+    llm = ScriptedLLM(script=list(replies))
+    return Assistant(Settings(store_dir=seeded_store, seeds_dir=SEEDS), llm=llm), llm
+
+
+def test_an_injected_llm_writes_a_validated_cited_answer(seeded_store: Path) -> None:
+    a, llm = scripted(seeded_store, "The NTK describes training dynamics [1]. Nothing else [9].")
+    answer = a.ask(QUESTION)
+    assert not answer.abstained and answer.mode == "openai-compatible"
+    assert answer.text == "The NTK describes training dynamics [1]. Nothing else."
+    assert answer.dropped_markers == 1 and all_resolve(answer.text, len(answer.citations))
+    assert [c.n for c in answer.citations] == [1]
+    assert "tangent kernel" in answer.citations[0].title.lower()
+    assert answer.citations[0].quote in a.paper(answer.citations[0].paper_id).abstract  # type: ignore[union-attr]
+    (prompt,) = llm.prompts
+    assert QUESTION in prompt and '<source n="1"' in prompt
+
+
+def test_an_injected_llm_streams_its_words_then_the_validated_answer(seeded_store: Path) -> None:
+    a, _ = scripted(seeded_store, "It describes gradient descent in function space [2][1].")
+    events = list(a.stream(QUESTION))
+    assert [e.stage for e in events if isinstance(e, Status)] == ["retrieving", "writing"]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "It describes gradient descent in function space [2][1]."
+    final = events[-1]
+    assert isinstance(final, Final) and final.answer.text.endswith("[1][2].")  # renumbered by first use
+
+
+def test_the_shared_sentence_from_an_injected_llm_is_an_abstention(seeded_store: Path) -> None:
+    a, _ = scripted(seeded_store, CANNOT_ANSWER)
+    answer = a.ask("What GPU did the NTK authors use?")
+    assert answer.abstained and answer.citations == [] and answer.text.startswith(CANNOT_ANSWER)
+
+
+def test_a_failing_injected_llm_falls_back_to_the_offline_answer(seeded_store: Path) -> None:
+    a, _ = scripted(seeded_store, ValueError("garbage"))
+    answer = a.ask(QUESTION)
+    assert answer.mode == "extractive" and answer.notice and "malformed response" in answer.notice
+    assert answer.citations and all_resolve(answer.text, len(answer.citations))
+
+
+def test_follow_ups_are_rewritten_by_the_injected_llm_before_retrieval(seeded_store: Path) -> None:
+    standalone = "What problem do martingale posterior neural processes address?"
+    a, llm = scripted(seeded_store, standalone, "They address uncertainty [1].")
+    answer = a.ask("What problem do they address?", history=[("What are martingale posterior neural processes?", "…")])
+    assert "User: What are martingale posterior neural processes?" in llm.prompts[0]
+    assert f"Question: {standalone}" in llm.prompts[1]
+    assert answer.question == "What problem do they address?"
+    assert any("martingale" in p.title.lower() for p in answer.passages)
+
+
+def test_engines_are_built_once_per_settings_and_answer_as_llamaindex_query_engines(seeded_store: Path) -> None:
+    a, llm = scripted(seeded_store, "The NTK describes training [1].")
+    state = a._ready()
+    llm_engine = a._engine(state, a.settings)
+    assert isinstance(llm_engine, LLMEngine) and a._engine(state, a.settings) is llm_engine
+    offline = a._engine(state, a.settings_for(llm="extractive"))
+    assert isinstance(offline, ExtractiveEngine) and offline is not llm_engine
+    response = llm_engine.query(QUESTION)  # LlamaIndex's own entry point
+    assert isinstance(response, CitedResponse) and response.answer is not None
+    assert response.response == response.answer.text and response.source_nodes
+    assert llm.script == []
+
+
+def test_extractive_settings_without_an_llm_never_build_one(seeded_store: Path) -> None:
+    a = Assistant(Settings(store_dir=seeded_store, seeds_dir=SEEDS))
+    assert a.llm is None
+    answer = a.ask(QUESTION)
+    assert answer.mode == "extractive" and answer.citations
+
+
+@pytest.mark.parametrize("override", ["openai", "openai-compatible"])
+def test_an_llm_mode_that_is_not_configured_is_refused(seeded_store: Path, override: str) -> None:
+    from assistant.errors import ConfigError
+
+    a = Assistant(Settings(store_dir=seeded_store, seeds_dir=SEEDS))
+    with pytest.raises(ConfigError):
+        a.ask(QUESTION, llm=override)  # type: ignore[arg-type]
