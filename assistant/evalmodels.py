@@ -7,13 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 JUDGED = ("faithfulness", "correctness")  # keys present only when an LLM judged the answers
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, validate_assignment=True)
+    model_config = ConfigDict(validate_assignment=True)
 
     def dump(self) -> dict[str, Any]:
         """The JSON-ready dict under the documented keys."""
@@ -44,10 +52,14 @@ class _Judged(_Record):
 class _AtK(_Record):
     """Retrieval figures; recall's key names the cut-off, which is a run parameter, not a field name."""
 
-    hit_at_1: float | None = Field(alias="hit@1")
+    hit_at_1: float | None = Field(
+        serialization_alias="hit@1", validation_alias=AliasChoices("hit_at_1", "hit@1")
+    )
     recall: float | None
     mrr: float | None
-    ndcg_at_10: float | None = Field(alias="ndcg@10")
+    ndcg_at_10: float | None = Field(
+        serialization_alias="ndcg@10", validation_alias=AliasChoices("ndcg_at_10", "ndcg@10")
+    )
     k: int = Field(exclude=True)
 
     @model_validator(mode="before")
@@ -70,10 +82,14 @@ class CaseRetrieval(_AtK):
     """One case in one retrieval mode: its ranked papers and their scores."""
 
     ranked: list[str]
-    hit_at_1: float = Field(alias="hit@1")
+    hit_at_1: float = Field(
+        serialization_alias="hit@1", validation_alias=AliasChoices("hit_at_1", "hit@1")
+    )
     recall: float
     mrr: float
-    ndcg_at_10: float = Field(alias="ndcg@10")
+    ndcg_at_10: float = Field(
+        serialization_alias="ndcg@10", validation_alias=AliasChoices("ndcg_at_10", "ndcg@10")
+    )
 
 
 class CaseAnswer(_Judged):
@@ -156,7 +172,7 @@ class KindSummary(_Record):
 class ReportIssue(_Record):
     """A question-file line that did not run."""
 
-    line: int
+    line: int | None
     message: str
 
 
@@ -172,7 +188,9 @@ class Target(_Record):
 class EvalReport(_Record):
     """report.json: the stable, documented shape (README, "Evaluation")."""
 
-    schema_: int = Field(alias="schema")
+    schema_: int = Field(
+        serialization_alias="schema", validation_alias=AliasChoices("schema_", "schema")
+    )
     created: str
     question_file: str
     settings_hash: str

@@ -319,7 +319,7 @@ class ScriptedEval:
             latency_p50_ms=94.84, latency_p95_ms=None, unresolved_markers=0, dropped_markers=0,
         )
         report = EvalReport(
-            schema=1, created="now", question_file=str(path), settings_hash="abc123", code_hash="c0de",
+            schema_=1, created="now", question_file=str(path), settings_hash="abc123", code_hash="c0de",
             corpus_size=74, answer_mode="extractive", k=k, modes=modes, cases=3, answerable=2, unanswerable=1,
             failed=1, issues=[ReportIssue(line=4, message="<b>not JSON</b>")], answers=answers, llm_judged=False,
             retrieval={
