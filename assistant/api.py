@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, Unpack, get_args
 
 from .config import AnswerMode, RetrievalMode, Settings
 from .corpus import iter_files, load_corpus
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from .answer import AnswerEngine, TermWeights
     from .catalog import Catalog
-    from .evaluate import EvalResult
+    from .evaluate import EvalOptions, EvalResult
     from .store import Store
     from .retrieve import KeywordIndex, PaperRetriever
 
@@ -203,22 +203,12 @@ class Assistant:
         (seconds at 100k papers, on the first query), before a first visitor waits."""
         self.retrieve("warm up", k=1)
 
-    def evaluate(
-        self,
-        path: str | Path,
-        *,
-        modes: str | Sequence[str] | None = None,
-        k: int = 5,
-        out: str | Path | None = None,
-        judge: LLM | None = None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> EvalResult:
-        """Score a question file (see assistant/evaluate.py); writes the report when `out` is given.
-        `judge` adds LLM-judged columns (default: the answer LLM, if any)."""
-        from .evaluate import run_eval  # the evaluation stack (stock baseline, metrics, plots) loads only here
+    def evaluate(self, path: str | Path, **options: Unpack[EvalOptions]) -> EvalResult:
+        """Score a question file (assistant/evaluate.py; options: modes, k, out, judge, progress); writes
+        the report when `out` is given. The default judge is the answer LLM, if any."""
+        from .evaluate import run_eval  # the evaluation stack loads only when evaluating (cold start)
 
-        judge = judge if judge is not None else self.llm
-        return run_eval(self, path, modes=modes, k=k, out=out, judge=judge, progress=progress)
+        return run_eval(self, path, **options)
 
     # -- questions ----------------------------------------------------------------------------
     def settings_for(

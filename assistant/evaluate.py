@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack, cast
 
 from .errors import AssistantError, ConfigError
 from .evalmodels import CaseAnswer, CaseRetrieval, CaseRow, EvalReport
@@ -48,7 +48,20 @@ class Evaluable(Protocol):
 
     def retrieve(self, question: str, k: int | None = None, mode: RetrievalMode | None = None) -> list[Passage]: ...
 
+    @property
+    def llm(self) -> LLM | None: ...
+
     def ask(self, question: str) -> Answer: ...
+
+
+class EvalOptions(TypedDict, total=False):
+    """What run_eval (and Assistant.evaluate) take besides the question file."""
+
+    modes: str | Sequence[str] | None  # default: every mode, the stock LlamaIndex baseline included
+    k: int  # recall@k's k (default 5)
+    out: str | Path | None  # where the report files go (default: none written)
+    judge: LLM | None  # adds LLM-judged faithfulness and correctness (default: the answer LLM, if any)
+    progress: Callable[[int, int], None] | None  # called with (done, total) after each case
 
 
 __all__ = [  # the tables and out-dir helper are re-exported for the CLI and the page
@@ -113,43 +126,26 @@ def parse_modes(modes: str | Sequence[str] | None) -> list[str]:
     return chosen
 
 
-def configured_judge(settings: Settings) -> LLM | None:
-    """The answer LLM doubles as the judge; with extractive answers there is none and judged columns are skipped."""
-    if settings.llm == "extractive":
-        return None
-    from .providers import build_llm
-
-    return build_llm(settings)
-
-
 def _judges(llm: LLM) -> dict[str, Any]:
     from llama_index.core.evaluation import CorrectnessEvaluator, FaithfulnessEvaluator
 
     return {"faithfulness": FaithfulnessEvaluator(llm=llm), "correctness": CorrectnessEvaluator(llm=llm)}
 
 
-def run_eval(
-    assistant: Evaluable,
-    path: str | Path,
-    *,
-    modes: str | Sequence[str] | None = None,
-    k: int = 5,
-    out: str | Path | None = None,
-    judge: LLM | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> EvalResult:
+def run_eval(assistant: Evaluable, path: str | Path, **options: Unpack[EvalOptions]) -> EvalResult:
     """Run every case of a question file through each retrieval mode and through `ask`; write the
-    report into `out` when given. `judge` adds LLM-judged faithfulness and correctness (by default
-    the configured answer LLM, if any)."""
+    report into `out` when given (see EvalOptions)."""
+    modes, k, out, progress = options.get("modes"), options.get("k", 5), options.get("out"), options.get("progress")
     chosen = parse_modes(modes)
     if not 1 <= k <= DEPTH:
         raise ConfigError(f"-k must be between 1 and {DEPTH} (got {k})")
     require_ranx()  # before any question runs, not after
+    judge = options.get("judge")
+    judge = judge if judge is not None else assistant.llm
     papers = assistant.papers()
     by_id = {p.id: p for p in papers}
     qfile = load_questions(path, papers)
     baseline = StockBaseline(papers, assistant.embedder) if STOCK in chosen else None
-    judge = judge if judge is not None else configured_judge(assistant.settings)
     judges = _judges(judge) if judge is not None else {}
     with contextlib.suppress(AssistantError):  # a refused question is recorded when its case runs
         assistant.ask(qfile.cases[0].question)  # warm-up, so latency percentiles measure a warm process
