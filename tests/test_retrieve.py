@@ -106,3 +106,41 @@ def test_keyword_rankings_and_scores_are_those_of_llama_index_bm25(assistant: As
         hits = index.search(case["query"], 30)
         assert [pid for pid, _ in hits] == [pid for pid, _ in case["hits"]], case["query"]
         assert [score for _, score in hits] == pytest.approx([score for _, score in case["hits"]], rel=1e-6), case["query"]
+
+
+RANKINGS = """
+import json, sys
+from assistant.api import Assistant
+from assistant.config import Settings
+a = Assistant(Settings(store_dir=sys.argv[1]), auto_ingest=False)
+questions = [json.loads(line)["question"] for line in open(sys.argv[2]) if line.strip()]
+print(json.dumps({q: [p.paper_id for p in a.retrieve(q, k=10, mode="dense")] for q in questions}))
+"""
+
+
+@pytest.mark.slow
+def test_dense_rankings_are_the_same_in_every_process(seeded_store: Path) -> None:
+    """Chroma rebuilds its HNSW graph in a random order per process; the search must still be exact."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import QUESTIONS
+
+    runs = [
+        json.loads(subprocess.run([sys.executable, "-c", RANKINGS, str(seeded_store), str(QUESTIONS)],
+                                  capture_output=True, text=True, check=True, timeout=300).stdout)
+        for _ in range(2)
+    ]
+    assert len(runs[0]) >= 80
+    assert runs[0] == runs[1]
+
+
+def test_a_store_built_with_chromas_default_search_depth_is_made_exact(store_copy: Path) -> None:
+    from assistant.config import Settings
+    from assistant.store import EF_SEARCH, Store
+
+    store = Store(Settings(store_dir=store_copy))
+    store.sentences.modify(configuration={"hnsw": {"ef_search": 100}})  # as stores built before
+    reopened = Store(Settings(store_dir=store_copy))
+    assert reopened.sentences.configuration["hnsw"]["ef_search"] == EF_SEARCH
