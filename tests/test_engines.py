@@ -23,13 +23,13 @@ from assistant.types import Final, Status, TextDelta  # noqa: E402
 QUESTION = "What does the neural tangent kernel describe?"
 
 
-def scripted(seeded_store: Path, *replies: object) -> tuple[Assistant, ScriptedLLM]:
+def scripted(store: Path, *replies: object) -> tuple[Assistant, ScriptedLLM]:
     llm = ScriptedLLM(script=list(replies))
-    return Assistant(Settings(store_dir=seeded_store, seeds_dir=SEEDS), llm=llm), llm
+    return Assistant(Settings(store_dir=store, seeds_dir=SEEDS), llm=llm, auto_ingest=False), llm
 
 
-def test_an_injected_llm_writes_a_validated_cited_answer(seeded_store: Path) -> None:
-    a, llm = scripted(seeded_store, "The NTK describes training dynamics [1]. Nothing else [9].")
+def test_an_injected_llm_writes_a_validated_cited_answer(small_store: Path) -> None:
+    a, llm = scripted(small_store, "The NTK describes training dynamics [1]. Nothing else [9].")
     answer = a.ask(QUESTION)
     assert not answer.abstained and answer.mode == "openai-compatible"
     assert answer.text == "The NTK describes training dynamics [1]. Nothing else."
@@ -41,8 +41,8 @@ def test_an_injected_llm_writes_a_validated_cited_answer(seeded_store: Path) -> 
     assert QUESTION in prompt and '<source n="1"' in prompt
 
 
-def test_an_injected_llm_streams_its_words_then_the_validated_answer(seeded_store: Path) -> None:
-    a, _ = scripted(seeded_store, "It describes gradient descent in function space [2][1].")
+def test_an_injected_llm_streams_its_words_then_the_validated_answer(small_store: Path) -> None:
+    a, _ = scripted(small_store, "It describes gradient descent in function space [2][1].")
     events = list(a.stream(QUESTION))
     assert [e.stage for e in events if isinstance(e, Status)] == ["retrieving", "writing"]
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "It describes gradient descent in function space [2][1]."
@@ -50,22 +50,22 @@ def test_an_injected_llm_streams_its_words_then_the_validated_answer(seeded_stor
     assert isinstance(final, Final) and final.answer.text.endswith("[1][2].")  # renumbered by first use
 
 
-def test_the_shared_sentence_from_an_injected_llm_is_an_abstention(seeded_store: Path) -> None:
-    a, _ = scripted(seeded_store, CANNOT_ANSWER)
+def test_the_shared_sentence_from_an_injected_llm_is_an_abstention(small_store: Path) -> None:
+    a, _ = scripted(small_store, CANNOT_ANSWER)
     answer = a.ask("What GPU did the NTK authors use?")
     assert answer.abstained and answer.citations == [] and answer.text.startswith(CANNOT_ANSWER)
 
 
-def test_a_failing_injected_llm_falls_back_to_the_offline_answer(seeded_store: Path) -> None:
-    a, _ = scripted(seeded_store, ValueError("garbage"))
+def test_a_failing_injected_llm_falls_back_to_the_offline_answer(small_store: Path) -> None:
+    a, _ = scripted(small_store, ValueError("garbage"))
     answer = a.ask(QUESTION)
     assert answer.mode == "extractive" and answer.notice and "malformed response" in answer.notice
     assert answer.citations and all_resolve(answer.text, len(answer.citations))
 
 
-def test_follow_ups_are_rewritten_by_the_injected_llm_before_retrieval(seeded_store: Path) -> None:
+def test_follow_ups_are_rewritten_by_the_injected_llm_before_retrieval(small_store: Path) -> None:
     standalone = "What problem do martingale posterior neural processes address?"
-    a, llm = scripted(seeded_store, standalone, "They address uncertainty [1].")
+    a, llm = scripted(small_store, standalone, "They address uncertainty [1].")
     answer = a.ask("What problem do they address?", history=[("What are martingale posterior neural processes?", "…")])
     assert "User: What are martingale posterior neural processes?" in llm.prompts[0]
     assert f"Question: {standalone}" in llm.prompts[1]
@@ -73,8 +73,8 @@ def test_follow_ups_are_rewritten_by_the_injected_llm_before_retrieval(seeded_st
     assert any("martingale" in p.title.lower() for p in answer.passages)
 
 
-def test_engines_are_built_once_per_settings_and_answer_as_llamaindex_query_engines(seeded_store: Path) -> None:
-    a, llm = scripted(seeded_store, "The NTK describes training [1].")
+def test_engines_are_built_once_per_settings_and_answer_as_llamaindex_query_engines(small_store: Path) -> None:
+    a, llm = scripted(small_store, "The NTK describes training [1].")
     state = a._ready()
     llm_engine = a._engine(state, a.settings)
     assert isinstance(llm_engine, LLMEngine) and a._engine(state, a.settings) is llm_engine
@@ -86,17 +86,17 @@ def test_engines_are_built_once_per_settings_and_answer_as_llamaindex_query_engi
     assert llm.script == []
 
 
-def test_extractive_settings_without_an_llm_never_build_one(seeded_store: Path) -> None:
-    a = Assistant(Settings(store_dir=seeded_store, seeds_dir=SEEDS))
+def test_extractive_settings_without_an_llm_never_build_one(small_store: Path) -> None:
+    a = Assistant(Settings(store_dir=small_store, seeds_dir=SEEDS))
     assert a.llm is None
     answer = a.ask(QUESTION)
     assert answer.mode == "extractive" and answer.citations
 
 
 @pytest.mark.parametrize("override", ["openai", "openai-compatible"])
-def test_an_llm_mode_that_is_not_configured_is_refused(seeded_store: Path, override: str) -> None:
+def test_an_llm_mode_that_is_not_configured_is_refused(small_store: Path, override: str) -> None:
     from assistant.errors import ConfigError
 
-    a = Assistant(Settings(store_dir=seeded_store, seeds_dir=SEEDS))
+    a = Assistant(Settings(store_dir=small_store, seeds_dir=SEEDS))
     with pytest.raises(ConfigError):
         a.ask(QUESTION, llm=override)  # type: ignore[arg-type]
