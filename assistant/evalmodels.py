@@ -107,7 +107,11 @@ class CaseAnswer(_Judged):
     reference_cosine: float | None = None
     latency_ms: float
     settings_hash: str
-
+    # Per expected quote (the row's expected_quotes, in order): how much of it the cited sentences hold
+    # (None: no paper holding it is cited) and whether that is enough (metrics.evidence_hit).
+    evidence_overlap: list[float | None] | None = None
+    evidence_hit: list[bool] | None = None
+    evidence_share: float | None = None  # share of the case's quotes hit
 
 
 class CaseRow(_Record):
@@ -124,6 +128,7 @@ class CaseRow(_Record):
     answer: CaseAnswer | None = None  # None when the assistant refused the question (see error)
     error: str | None = None
     failures: list[str] = Field(default_factory=list)
+    expected_quotes: list[str] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -158,7 +163,9 @@ class AnswerSummary(_Judged):
     latency_p95_ms: float | None
     unresolved_markers: int
     dropped_markers: int
-
+    evidence_hit_rate: float | None = None  # expected quotes whose sentence the answer cites, all pooled
+    evidence_hit_rate_cited: float | None = None  # the same, over quotes whose paper the answer cites
+    paper_coverage: float | None = None  # citation recall of the multi and summary cases
 
 
 class KindSummary(_Record):

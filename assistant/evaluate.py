@@ -16,8 +16,12 @@ from .metrics import (
     citation_precision,
     citation_recall,
     cited_sentence_share,
+    cited_sentences,
     cosine,
     dedupe,
+    evidence_hit,
+    evidence_overlaps,
+    mean,
     rank_scores,
     require_ranx,
     rouge_l,
@@ -196,6 +200,7 @@ def _run_case(
         answerable=case.answerable,
         gold=list(case.gold),
         gold_titles=[papers[g].title for g in case.gold],
+        expected_quotes=list(case.expected_quotes),
     )
     rankings: dict[str, list[str]] = {}
     try:
@@ -228,8 +233,21 @@ def _run_case(
         latency_ms=round(latency * 1000, 1),
         settings_hash=answer.settings_hash,
         **(_judge(judges, case, answer, papers) if judges else {}),
+        **(_evidence(case, answer, papers) if case.answerable and case.expected_quotes else {}),
     )
     return row, rankings
+
+
+def _evidence(case: EvalCase, answer: Answer, papers: dict[str, Paper]) -> dict[str, Any]:
+    """Per expected quote, whether the answer cites the sentence holding it (an abstention cites none)."""
+    cited = cited_sentences(answer.text, answer.citations, papers)
+    overlaps = [None if o is None else round(o, 4) for o in evidence_overlaps(case.expected_quotes, cited, papers)]
+    hits = [evidence_hit(o) for o in overlaps]  # on the rounded figure, so the row reads consistently
+    return {
+        "evidence_overlap": overlaps,
+        "evidence_hit": hits,
+        "evidence_share": mean(float(h) for h in hits),
+    }
 
 
 def _score_retrieval(rows: list[CaseRow], rankings: list[dict[str, list[str]]], modes: Sequence[str], k: int) -> None:

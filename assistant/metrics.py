@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from .cite import MARKER, markers
+from .corpus import normalise
 from .errors import ConfigError
-from .text import split_sentences, words
+from .text import content_terms, split_sentences, words
+from .types import Citation, Paper
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -138,6 +140,96 @@ def rouge_l(candidate: str, reference: str) -> float:
         return 0.0
     precision, recall = lcs / len(cand), lcs / len(ref)
     return 2 * precision * recall / (precision + recall)
+
+
+# -- evidence: does the answer cite the sentence that holds what was expected? --------------------
+# Where a quote spans sentences, the share of its words the cited ones must hold (hand-checked in the tests).
+EVIDENCE_SHARE = 0.5
+
+
+def _match_score(claim: set[str], sentence: set[str]) -> float:
+    """Content-term F1 between an answer sentence and an abstract sentence."""
+    shared = len(claim & sentence)
+    return 2 * shared / (len(claim) + len(sentence)) if shared else 0.0
+
+
+def cited_sentences(text: str, citations: Sequence[Citation], papers: Mapping[str, Paper]) -> dict[str, list[str]]:
+    """Per cited paper id, the abstract sentences the answer cites, in abstract order.
+
+    Each citation's quote and each answer sentence carrying its [n] (markers and the attributed title
+    removed) count as the abstract sentence closest to them by content-term F1: the extractive composer's
+    sentences are abstract sentences (first person rewritten), an LLM's paraphrase them, so one rule fits both."""
+    claims: dict[int, list[str]] = {}
+    for sentence in split_sentences(text):
+        plain = MARKER.sub(" ", sentence)
+        for n in dict.fromkeys(markers(sentence)):
+            claims.setdefault(n, []).append(plain)
+    out: dict[str, list[str]] = {}
+    for citation in citations:
+        paper = papers.get(citation.paper_id)
+        if paper is None:
+            continue
+        abstract = split_sentences(paper.abstract)
+        terms = [set(content_terms(s)) for s in abstract]
+        chosen = set(out.get(paper.id, []))
+        answered = [claim.replace(paper.title, " ") for claim in claims.get(citation.n, [])]  # the attribution
+        for claim in [citation.quote, *answered]:
+            claim_terms = set(content_terms(claim))
+            scores = [_match_score(claim_terms, t) for t in terms]
+            if scores and max(scores) > 0:
+                chosen.add(abstract[scores.index(max(scores))])  # ties: the earlier sentence
+        if chosen:
+            out[paper.id] = [s for s in abstract if s in chosen]
+    return out
+
+
+def _sentence_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Where each (normalised) sentence stands in the normalised abstract `text`."""
+    spans, position = [], 0
+    for sentence in map(normalise, sentences):
+        start = text.find(sentence, position)
+        if start >= 0:
+            spans.append((start, start + len(sentence), sentence))
+            position = start + len(sentence)
+    return spans
+
+
+def evidence_overlap(quote: str, abstract: str, cited: Sequence[str]) -> float:
+    """Share of the quote's content words that stand inside the cited sentences of the abstract (case
+    and whitespace ignored): 1 when they contain it, 0 when it is in a sentence they do not include.
+
+    By position, not by shared vocabulary: an abstract's other sentences repeat its topic words."""
+    text, needle = normalise(abstract), normalise(quote)
+    chosen = {normalise(s) for s in cited}
+    spans = _sentence_spans(text, split_sentences(abstract))
+    terms = content_terms if content_terms(needle) else words  # a quote of stopwords only counts every word
+    best, at = 0.0, text.find(needle) if needle else -1
+    while at >= 0:  # every place the quote stands; the best counts
+        end = at + len(needle)
+        inside = [(lo, hi, s) for lo, hi, s in spans if lo < end and at < hi]  # the sentences it crosses
+        pieces = [(len(terms(text[max(at, lo) : min(end, hi)])), s in chosen) for lo, hi, s in inside]
+        total = sum(n for n, _ in pieces)
+        best = max(best, sum(n for n, held in pieces if held) / total if total else 0.0)
+        at = text.find(needle, at + 1)
+    return best
+
+
+def evidence_overlaps(
+    quotes: Sequence[str], cited: Mapping[str, Sequence[str]], papers: Mapping[str, Paper]
+) -> list[float | None]:
+    """Per expected quote, the best evidence_overlap in a cited paper whose abstract holds it; None when
+    the answer cites no such paper."""
+    out: list[float | None] = []
+    for quote in quotes:
+        needle = normalise(quote)
+        holders = [pid for pid in cited if pid in papers and needle in normalise(papers[pid].abstract)]
+        out.append(max((evidence_overlap(quote, papers[pid].abstract, cited[pid]) for pid in holders), default=None))
+    return out
+
+
+def evidence_hit(overlap: float | None) -> bool:
+    """Whether the cited sentences hold an expected quote: they contain it, or EVIDENCE_SHARE of its words."""
+    return overlap is not None and overlap >= EVIDENCE_SHARE
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:

@@ -18,6 +18,7 @@ from .types import ParseIssue
 SCHEMA = 1
 BASELINES = ("bm25", "llamaindex-stock")  # the issue's target: hybrid ahead of both
 PLOTS = ("retrieval.png", "by_kind.png")
+SEVERAL_PAPERS = ("multi", "summary")  # kinds whose answers should cover every expected paper
 
 
 # -- aggregation ------------------------------------------------------------------------------------
@@ -62,6 +63,16 @@ def answer_summary(rows: Sequence[CaseRow], judged: bool = False) -> AnswerSumma
         latency_p95_ms=_r(percentile(latencies, 95), 1),
         unresolved_markers=sum(a.unresolved_markers for a in answers),
         dropped_markers=sum(a.dropped_markers for a in answers),
+        evidence_hit_rate=_r(mean(float(h) for a in answerable for h in a.evidence_hit or ())),
+        evidence_hit_rate_cited=_r(
+            mean(
+                float(hit)
+                for a in answerable
+                for hit, overlap in zip(a.evidence_hit or (), a.evidence_overlap or ())
+                if overlap is not None  # the answer cites a paper that holds the quote
+            )
+        ),
+        paper_coverage=_r(mean(a.citation_recall for r, a in ran if r.answerable and r.kind in SEVERAL_PAPERS)),
         faithfulness=_r(mean(a.faithfulness for a in answerable)) if judged else None,
         correctness=_r(mean(a.correctness for a in answerable)) if judged else None,
         judged=judged,
@@ -94,6 +105,8 @@ def targets(report: EvalReport) -> list[Target]:
             None if ans.false_abstention_rate is None else ans.false_abstention_rate <= 0.05,
         ),
         ("unresolved_markers", "= 0", ans.unresolved_markers, ans.unresolved_markers == 0),
+        ("evidence_hit_rate", ">= 0.8", ans.evidence_hit_rate, _at_least(ans.evidence_hit_rate, 0.8)),
+        ("paper_coverage (multi, summary)", ">= 0.85", ans.paper_coverage, _at_least(ans.paper_coverage, 0.85)),
     ]
     return [Target(name=n, target=t, value=v, met=m) for n, t, v, m in rows]
 
@@ -176,6 +189,9 @@ ANSWER_KEYS = (
     "latency_p50_ms",
     "latency_p95_ms",
     "unresolved_markers",
+    "evidence_hit_rate",
+    "evidence_hit_rate_cited",
+    "paper_coverage",
 )
 
 
@@ -222,7 +238,10 @@ def render_markdown(report: EvalReport, rows: Sequence[CaseRow], plots: Sequence
     parts += [
         "## By question kind",
         _table(
-            ("kind", "cases", *(f"{m} {rec}" for m in modes), "citation precision", "citation recall", "abstained"),
+            (
+                "kind", "cases", *(f"{m} {rec}" for m in modes), "citation precision", "citation recall",
+                "evidence hit", "abstained",
+            ),
             (
                 [
                     kind,
@@ -230,6 +249,7 @@ def render_markdown(report: EvalReport, rows: Sequence[CaseRow], plots: Sequence
                     *(data.retrieval[m].recall for m in modes),
                     data.answers.citation_precision,
                     data.answers.citation_recall,
+                    data.answers.evidence_hit_rate,
                     mean(float(r.answer.abstained) for r in rows if r.kind == kind and r.answer is not None),
                 ]
                 for kind, data in report.by_kind.items()

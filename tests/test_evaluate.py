@@ -17,13 +17,18 @@ from assistant.cli import main
 from assistant.corpus import load_corpus
 from assistant.errors import ConfigError
 from assistant.evalmodels import CaseAnswer, CaseRetrieval, CaseRow, EvalReport
-from assistant.evaluate import STOCK, StockBaseline, parse_modes, run_eval
+from assistant.evaluate import STOCK, StockBaseline, _evidence, parse_modes, run_eval
 from assistant.metrics import (
+    EVIDENCE_SHARE,
     RankScores,
     citation_precision,
     citation_recall,
     cited_sentence_share,
+    cited_sentences,
     cosine,
+    evidence_hit,
+    evidence_overlap,
+    evidence_overlaps,
     mean,
     percentile,
     rank_scores,
@@ -32,9 +37,10 @@ from assistant.metrics import (
     rouge_l,
     unresolved_markers,
 )
-from assistant.questions import QuestionFileError, load_questions, parse_questions, resolve_quote
+from assistant.questions import EvalCase, QuestionFileError, load_questions, parse_questions, resolve_quote
 from assistant.report import build_report, code_hash, targets, write_report
-from assistant.types import Paper
+from assistant.text import content_terms, split_sentences
+from assistant.types import Answer, Citation, Paper
 
 PAPERS = [
     Paper(id="p1", title="Go Wider", abstract="We show that  wide Networks converge.\nTheir kernel is constant."),
@@ -51,7 +57,7 @@ ANSWER_KEYS = {
     "cases", "errors", "citation_precision", "citation_recall", "cited_sentence_share", "abstention_accuracy",
     "false_abstention_rate", "reference_cosine", "reference_rouge_l", "latency_p50_ms", "latency_p95_ms",
     "unresolved_markers", "dropped_markers",
-}
+} | {"evidence_hit_rate", "evidence_hit_rate_cited", "paper_coverage"}  # the sentence-level keys, added
 
 
 def _line(**case: object) -> str:
@@ -283,11 +289,112 @@ def test_rouge_l_cosine_percentile_mean() -> None:
     assert mean([1.0, None, 0.0]) == 0.5 and mean([None]) is None
 
 
+# -- evidence: does the answer cite the sentence that holds the expected quote? ---------------------
+WIDE = Paper(
+    id="w",
+    title="Wide Networks at Initialization",
+    abstract="Wide networks are kernel machines at initialization. We prove that their kernel stays constant "
+    "during training. Our experiments use CIFAR-10 and ImageNet. The code is available online.",
+)
+W0, W1, W2, W3 = split_sentences(WIDE.abstract)
+BY_ID = {p.id: p for p in [WIDE, *PAPERS]}
+
+
+def _cite(n: int, paper: Paper, quote: str = "") -> Citation:
+    return Citation(n=n, paper_id=paper.id, title=paper.title, quote=quote)
+
+
+def test_cited_sentences_are_the_abstract_sentences_the_answer_sentences_came_from() -> None:
+    # Abstract sentences with the first person attributed. The attributed title's words (wide, network,
+    # initi) are left out of the match, else "... use CIFAR-10" would tie with W0 (3 shared terms each).
+    extractive = (
+        f"The authors of “{WIDE.title}” prove that their kernel stays constant during training [1]. "
+        f"The authors of “{WIDE.title}” use CIFAR-10 [1]."
+    )
+    assert cited_sentences(extractive, [_cite(1, WIDE, W1)], BY_ID) == {"w": [W1, W2]}
+    # An LLM paraphrases; each sentence counts as the closest abstract sentence of every paper it cites,
+    # and the citation's own quote counts too (W0 here, though no answer sentence comes from it).
+    paraphrase = "Their kernel does not change while the model trains [1][2]. Nothing cited here."
+    cited = cited_sentences(paraphrase, [_cite(1, WIDE, W0), _cite(2, PAPERS[1])], BY_ID)
+    assert cited == {"w": [W0, W1], "p2": [PAPERS[1].abstract]}  # p2 shares only "train" ("post-training")
+    # A citation of a paper the evaluation does not know, or with no word in common, adds nothing.
+    ghost = Citation(n=1, paper_id="gone", title="Gone", quote="Wide networks.")
+    assert cited_sentences("Wide networks [1].", [ghost], BY_ID) == {}
+    assert cited_sentences("Zebras graze [1].", [_cite(1, WIDE)], BY_ID) == {}
+
+
+def test_evidence_overlap_counts_the_quote_words_that_stand_in_cited_sentences() -> None:
+    assert evidence_overlap("kernel stays constant", WIDE.abstract, [W1]) == 1.0
+    assert evidence_overlap("KERNEL  stays\nconstant", WIDE.abstract, [W1]) == 1.0  # case and whitespace ignored
+    assert evidence_overlap("kernel stays constant", WIDE.abstract, [W0, W2, W3]) == 0.0  # W0 says "kernel" too
+    # Across sentences: "during training." (1 content term: train) + "Our experiments use CIFAR-10" (4:
+    # experi, cifar-10, cifar, 10).
+    spanning = "during training. Our experiments use CIFAR-10"
+    assert evidence_overlap(spanning, WIDE.abstract, [W2]) == pytest.approx(4 / 5)
+    assert evidence_overlap(spanning, WIDE.abstract, [W1]) == pytest.approx(1 / 5)
+    assert evidence_overlap(spanning, WIDE.abstract, [W1, W2]) == 1.0
+    twice = "Kernels stay constant. In wide networks, kernels stay constant during training."
+    assert evidence_overlap("kernels stay constant", twice, [split_sentences(twice)[1]]) == 1.0  # the best place
+    assert evidence_overlap("the", "The end of the story is near here.", ["The end of the story is near here."]) == 1.0
+
+
+def test_evidence_share_hand_checked_on_real_abstracts() -> None:
+    """The rule is positional because an abstract's sentences share their topic words: on the dev set the
+    answer's wrong sentence held up to 80% of a quote's content terms, so no word-overlap threshold works."""
+    papers = load_corpus([SEEDS]).papers
+    bounds = next(p for p in papers if p.title.startswith("Fantastic Generalization Measures are Nowhere"))
+    b = split_sentences(bounds.abstract)
+    quote = "We study the notion of a generalization bound being uniformly tight"  # dev d096; it is in b[0]
+    wrong = b[8]  # "Namely, ... then no generalization bound can be uniformly tight for it in the overparameterized setting."
+    terms = set(content_terms(quote))
+    assert len(terms & set(content_terms(wrong))) / len(terms) == 0.8  # 4 of 5 words, a different claim
+    assert evidence_overlap(quote, bounds.abstract, [wrong]) == 0.0
+    assert evidence_overlap(quote, bounds.abstract, [b[0], wrong]) == 1.0
+    # Quotes over two sentences of the NTK abstract: a hit needs EVIDENCE_SHARE (half) of the quote's terms.
+    ntk = next(p for p in papers if p.title.startswith("Neural Tangent Kernel: Convergence"))
+    n = split_sentences(ntk.abstract)
+    assert n[3].endswith("it stays constant during training.") and n[4].startswith("This makes it possible")
+    constant = "it stays constant during training. This makes it possible to study the training of ANNs in function space"
+    # stay, constant, train | make, possibl, train, ann, function, space
+    assert evidence_overlap(constant, ntk.abstract, [n[4]]) == pytest.approx(6 / 9)  # the claim itself: hit
+    assert evidence_overlap(constant, ntk.abstract, [n[3]]) == pytest.approx(3 / 9)  # only its lead-in: miss
+    definite = (
+        "Convergence of the training can then be related to the positive-definiteness of the limiting NTK. "
+        "We prove the positive-definiteness of the limiting NTK"
+    )
+    # converg, train, relat, positive-definit, posit, definit, limit, ntk | prove + the last five again
+    assert evidence_overlap(definite, ntk.abstract, [n[5]]) == pytest.approx(8 / 14)  # more than half: hit
+    assert evidence_overlap(definite, ntk.abstract, [n[6]]) == pytest.approx(6 / 14)  # less than half: miss
+    assert EVIDENCE_SHARE == 0.5
+    assert [evidence_hit(v) for v in (6 / 9, 3 / 9, 8 / 14, 6 / 14, None)] == [True, False, True, False, False]
+
+
+def test_evidence_overlaps_look_only_in_cited_papers_that_hold_the_quote() -> None:
+    cited = {"w": [W0], "p3": ["Wide networks and quantization: a kernel view."]}
+    quotes = ["kernel stays constant", "a kernel view", "four bits"]
+    assert evidence_overlaps(quotes, cited, BY_ID) == [0.0, 1.0, None]  # p2 (four bits) is not cited
+
+
+def test_a_case_scores_evidence_per_quote() -> None:
+    case = EvalCase(id="e1", question="?", expected_quotes=["kernel stays constant", "four bits"], gold=("w", "p2"))
+    answer = Answer(
+        question="?", text=f"In “{WIDE.title}”, their kernel stays constant during training [1].",
+        citations=[_cite(1, WIDE, W1)], abstained=False, settings_hash="x",
+    )
+    assert _evidence(case, answer, BY_ID) == {
+        "evidence_overlap": [1.0, None], "evidence_hit": [True, False], "evidence_share": 0.5,
+    }
+    abstained = answer.model_copy(update={"text": "The abstracts do not say.", "citations": [], "abstained": True})
+    assert _evidence(case, abstained, BY_ID)["evidence_hit"] == [False, False]  # nothing cited, nothing held
+
+
 # -- the report, from rows small enough to add up by hand -------------------------------------------
 def _row(cid: str, kind: str, *, answerable: bool = True, recall: float = 1.0, mrr: float = 1.0,
          abstained: bool = False, precision: float | None = 1.0, latency: float = 100.0,
-         failures: tuple[str, ...] = ()) -> CaseRow:
+         failures: tuple[str, ...] = (), evidence: tuple[float | None, ...] = (1.0,)) -> CaseRow:
     scores = CaseRetrieval(ranked=["a"], hit_at_1=float(mrr == 1.0), recall=recall, mrr=mrr, ndcg_at_10=mrr, k=5)
+    overlaps = list(evidence) if answerable else None
+    hits = [evidence_hit(o) for o in overlaps] if overlaps is not None else None
     return CaseRow(
         id=cid, kind=kind, line=int(cid[1:]), question="?", answerable=answerable, gold=["a"], gold_titles=["A"],
         retrieval={"hybrid": scores, "bm25": scores.model_copy(update={"recall": 0.0, "mrr": 0.25})} if answerable else {},
@@ -298,15 +405,18 @@ def _row(cid: str, kind: str, *, answerable: bool = True, recall: float = 1.0, m
             cited_sentence_share=None if abstained else 1.0, unresolved_markers=0, dropped_markers=0,
             rouge_l=0.5 if answerable else None, reference_cosine=0.8 if answerable else None,
             latency_ms=latency, settings_hash="abc123",
+            evidence_overlap=overlaps, evidence_hit=hits, evidence_share=mean(map(float, hits)) if hits else None,
         ),
         failures=list(failures),
+        expected_quotes=[f"quote {i}" for i in range(len(evidence))] if answerable else [],
     )
 
 
 ROWS = [
-    _row("q3", "fact", recall=0.0, mrr=0.5, precision=0.5, latency=300.0, failures=("hybrid: 1 expected paper(s) not in the top 5",)),
+    _row("q3", "fact", recall=0.0, mrr=0.5, precision=0.5, latency=300.0, failures=("hybrid: 1 expected paper(s) not in the top 5",),
+         evidence=(0.0, 1.0)),  # cites the paper of both quotes, the sentence of one
     _row("q1", "fact", latency=100.0),
-    _row("q2", "multi", abstained=True, latency=200.0, failures=("abstained on an answerable question",)),
+    _row("q2", "multi", abstained=True, latency=200.0, failures=("abstained on an answerable question",), evidence=(None,)),
     _row("q4", "unanswerable", answerable=False, abstained=True, latency=400.0),
     _row("q5", "unanswerable", answerable=False, latency=500.0, failures=("answered an unanswerable question",)),
 ]
@@ -328,6 +438,11 @@ def test_report_aggregates_by_hand() -> None:
     assert (report["failed"], report["cases"], report["answerable"]) == (3, 5, 3)
     assert list(report["by_kind"]) == ["fact", "multi", "unanswerable"]  # in file order
     assert report["by_kind"]["fact"]["retrieval"]["hybrid"]["mrr"] == 0.75
+    # Quotes pooled: q3 1 of 2, q1 1 of 1, q2 (abstained) 0 of 1; q2's paper is not cited.
+    assert (answers["evidence_hit_rate"], answers["evidence_hit_rate_cited"]) == (0.5, 0.6667)
+    assert report["by_kind"]["fact"]["answers"]["evidence_hit_rate"] == 0.6667
+    assert answers["paper_coverage"] == 0.0  # the one multi case abstained
+    assert report["by_kind"]["unanswerable"]["answers"]["evidence_hit_rate"] is None
 
 
 def test_targets_say_which_are_met() -> None:
@@ -335,9 +450,11 @@ def test_targets_say_which_are_met() -> None:
     assert met == {
         "hybrid recall@5": False, "hybrid mrr": False, "hybrid ahead of bm25": True, "citation_precision": False,
         "abstention_accuracy": False, "false_abstention_rate": False, "unresolved_markers": True,
+        "evidence_hit_rate": False, "paper_coverage (multi, summary)": False,
     }
-    good = _report([r for r in ROWS if not r.failures])
+    good = _report([r for r in ROWS if not r.failures] + [_row("q6", "summary", evidence=(1.0, 1.0))])
     assert all(t.met for t in targets(good))
+    assert targets(_report(ROWS[:2]))[-1].met is None  # no multi or summary case: not measured
 
 
 def test_write_report_writes_every_file_failures_first(tmp_path: Path) -> None:
@@ -354,7 +471,7 @@ def test_write_report_writes_every_file_failures_first(tmp_path: Path) -> None:
     assert [r["id"] for r in written] == ["q2", "q3", "q5", "q1", "q4"]
     assert list(written[0]) == [
         "id", "kind", "line", "question", "answerable", "gold", "gold_titles", "retrieval", "answer", "error",
-        "failures", "settings_hash",
+        "failures", "expected_quotes", "settings_hash",
     ]
     assert list(written[0]["retrieval"]["hybrid"]) == ["ranked", "hit@1", "recall@5", "mrr", "ndcg@10"]
     assert [CaseRow.model_validate(r) for r in written] == rows  # the file reads back into the same rows
@@ -363,7 +480,9 @@ def test_write_report_writes_every_file_failures_first(tmp_path: Path) -> None:
     assert set(written[0]["answer"]) == {
         "text", "abstained", "cited", "citation_precision", "citation_recall", "cited_sentence_share",
         "unresolved_markers", "dropped_markers", "rouge_l", "reference_cosine", "latency_ms", "settings_hash",
-    }
+    } | {"evidence_overlap", "evidence_hit", "evidence_share"}
+    assert (written[0]["expected_quotes"], written[0]["answer"]["evidence_hit"]) == (["quote 0"], [False])
+    assert "| evidence_hit_rate | 0.500 |" in (out / "report.md").read_text()
     assert all(r["settings_hash"] == "abc123" for r in written)
     markdown = (out / "report.md").read_text()
     assert "| hybrid | 0.667 | 0.667 | 0.833 | 0.833 |" in markdown
@@ -400,9 +519,14 @@ def test_real_eval_writes_all_reports(assistant: Assistant, small_set: Path, tmp
     assert report["issues"][0]["line"] == 4
     assert report["answers"]["unresolved_markers"] == 0
     assert report["retrieval"]["hybrid"]["cases"] == 2
+    assert report["answers"]["evidence_hit_rate"] is not None and report["answers"]["paper_coverage"] is not None
+    assert [t["name"] for t in report["targets"]][-2:] == ["evidence_hit_rate", "paper_coverage (multi, summary)"]
     assert set(report["by_kind"]) == {"fact", "multi", "unanswerable"}
     rows = [json.loads(line) for line in (out / "per_question.jsonl").read_text().splitlines()]
     assert len(rows) == 3 and all(r["settings_hash"] == report["settings_hash"] for r in rows)
+    for r in rows:  # one figure per expected quote; the small set's answerable cases have quotes
+        assert len(r["answer"]["evidence_hit"] or []) == len(r["expected_quotes"])
+        assert bool(r["expected_quotes"]) == r["answerable"]
     failed = [bool(r["failures"]) for r in rows]
     assert failed == sorted(failed, reverse=True)  # failures first
     markdown = (out / "report.md").read_text()
