@@ -24,6 +24,7 @@ from .config import Settings
 from .followup import Turn, followup_query
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
+from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, points_back
 from .text import content_terms
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta
 
@@ -52,7 +53,7 @@ def asks_for_several(question: str) -> bool:
     return bool(_SEVERAL.search(question))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: the vector is an array
 class Candidate:
     paper: Paper
     rank: int
@@ -100,23 +101,6 @@ class TermWeights:
         return sum(self.idf(t) for t in query_terms & text_terms) / total if total else 0.0
 
 
-_WE = re.compile(r"^(?:(?:In|Within) (?:this|the present) (?:paper|work|study|article|note),?\s+)?[Ww]e\b")
-_OUR = re.compile(r"^Our\b")
-_THIS_PAPER = re.compile(r"^(?:This|The present) (?:paper|work|study|article)\b")
-
-
-def attribute(sentence: str, paper: Paper) -> str:
-    """Turn an abstract's first person into a named third person, so the answer reads on its own."""
-    name = f"the authors of “{paper.title}”" if paper.has_title else "the authors"
-    if _WE.match(sentence):
-        return _WE.sub(name[0].upper() + name[1:], sentence, count=1)
-    if _OUR.match(sentence):
-        return _OUR.sub(f"The work of {name}" if paper.has_title else "The authors'", sentence, count=1)
-    if paper.has_title and _THIS_PAPER.match(sentence):
-        return _THIS_PAPER.sub(f"“{paper.title}”", sentence, count=1)
-    return sentence
-
-
 class ExtractiveComposer:
     """Scores every sentence of the retrieved abstracts and writes a short answer from the best ones."""
 
@@ -126,7 +110,8 @@ class ExtractiveComposer:
         self.weights = weights
 
     def candidates(self, question: str, query_vector: Sequence[float], papers: Sequence[Paper]) -> list[Candidate]:
-        q_terms = set(content_terms(question))
+        asked = set(content_terms(question))
+        keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
         query = np.asarray(query_vector, dtype=np.float64)
         by_paper = self.sentences([p.id for p in papers])
         out: list[Candidate] = []
@@ -136,8 +121,14 @@ class ExtractiveComposer:
                 continue
             vectors = np.asarray([vector for _, vector in rows], dtype=np.float64)
             dense = vectors @ query if query.size else np.zeros(len(rows))
+            # An abbreviation the abstract defines counts as its long form, in the sentences and the question.
+            defined = abbreviations(paper.abstract)
+            q_terms = asked | _expansions(question, defined)
             for position, (text, _) in enumerate(rows):
-                lexical = self.weights.overlap(q_terms, set(content_terms(text)))
+                if not keep_meta and is_meta(text):
+                    continue
+                terms = set(content_terms(text)) | _expansions(text, defined)
+                lexical = self.weights.overlap(q_terms, terms)
                 score = float(dense[position]) + LEXICAL_WEIGHT * lexical - RANK_PENALTY * rank
                 out.append(Candidate(paper, rank, position, text, vectors[position], score))
         out.sort(key=lambda c: -c.score)
@@ -181,11 +172,14 @@ class ExtractiveComposer:
             return self.abstain(question, papers, settings_hash)
         chosen = self.select(candidates, asks_for_several(question))
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
+        chosen = with_antecedents(chosen, candidates)
         chosen.sort(key=lambda c: (paper_order.index(c.paper.id), c.position))
         numbers = {pid: i for i, pid in enumerate(paper_order, start=1)}
         pieces: list[str] = []
+        named: set[str] = set()
         for cand in chosen:
-            body = attribute(cand.text, cand.paper).rstrip()
+            body = answer_sentence(cand.text, cand.paper, name_it=cand.paper.id not in named).rstrip()
+            named.add(cand.paper.id)
             if body[-1:] in ".!?":
                 pieces.append(f"{body[:-1]} [{numbers[cand.paper.id]}]{body[-1]}")
             else:
@@ -218,6 +212,22 @@ class ExtractiveComposer:
             question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash
         )
         return answer, [text]
+
+
+def _expansions(text: str, defined: Mapping[str, str]) -> set[str]:
+    """Content terms of the long forms of the abbreviations `text` uses."""
+    return {t for short, long in defined.items() if re.search(rf"\b{re.escape(short)}\b", text) for t in content_terms(long)}
+
+
+def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -> list[Candidate]:
+    """`chosen`, plus the sentence before each one that opens by pointing back at it ("This phenomenon…")."""
+    by_place = {(c.paper.id, c.position): c for c in candidates}
+    out = list(chosen)
+    for cand in chosen:
+        before = by_place.get((cand.paper.id, cand.position - 1))
+        if points_back(cand.text) and before is not None and all(before is not c for c in out):
+            out.append(before)
+    return out
 
 
 class AnswerEngine(Protocol):

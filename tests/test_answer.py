@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import load_questions
 
-from assistant.answer import asks_for_several, attribute
+from assistant.answer import asks_for_several
 from assistant.api import Assistant
 from assistant.cite import markers
 from assistant.corpus import normalise
@@ -50,15 +50,6 @@ def test_every_marker_resolves_on_the_whole_question_set(assistant: Assistant) -
         answer = assistant.ask(str(case["question"]))
         assert all(1 <= n <= len(answer.citations) for n in markers(answer.text)), case["id"]
         assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
-
-
-def test_first_person_becomes_the_authors() -> None:
-    titled = Paper(id="x", title="Go Wider", abstract="...")
-    untitled = Paper(id="y", title="label", abstract="...", has_title=False)
-    assert attribute("In this paper, we propose X.", titled) == "The authors of “Go Wider” propose X."
-    assert attribute("We prove Y.", untitled) == "The authors prove Y."
-    assert attribute("This paper studies Z.", titled) == "“Go Wider” studies Z."
-    assert attribute("Weights matter.", titled) == "Weights matter."
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,127 @@
+"""Abstract sentences -> sentences that read well in an answer: LaTeX made readable, the authors'
+first person turned into a named third person, brackets that could pass for citation markers made
+round, and sentences that say nothing about the research (code links, availability notes) recognised.
+The abstracts themselves, and the quotes of citations, stay verbatim."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from .types import Paper
+
+_LATEX = re.compile(r"\\[A-Za-z]+|\$[^$]+\$")  # a command or an inline formula: the text holds LaTeX
+_BARE = re.compile(r"(?<!\\)([%&#])")  # LaTeX specials an abstract means literally (50% is not a comment)
+_TILDE = "\ue000"  # "~10x" means about, not LaTeX's non-breaking space
+_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+
+# "In this paper, we", "We", "Our", "This paper": the authors speaking of themselves.
+_OPENING_WE = re.compile(r"^(?:(?:In|Within) (?:this|the present) (?:paper|work|study|article|note),?\s+)?[Ww]e\b")
+_OPENING_PAPER = re.compile(r"^(?:This|The present|Our) (?:paper|work|study|article|note)\b")
+_PRONOUNS = {"we": "the authors", "us": "them", "our": "their", "ours": "theirs", "ourselves": "themselves"}
+_FIRST_PERSON = re.compile(r"\b(we|us|our|ours|ourselves)\b", re.IGNORECASE)
+# Discourse openers that only link to the sentence before; dropped when the sentence stands alone.
+_LINKING = re.compile(r"^(?:Moreover|Furthermore|Additionally|In addition|Also|Further|Besides|Finally|Then),\s+")
+# Openers that point back at something the previous sentence named: "This phenomenon…", and an opening
+# clause that refers back ("Addressing this issue, …", "To overcome these limitations, …").
+_POINTS_BACK = re.compile(
+    r"^(?:(?:This|These|That|Those|Such)\b(?!\s+(?:paper|work|study|article|note)\b)"
+    r"|[^,.;]{0,60}?\b(?:this|these|that|those|such)\s+(?!paper\b|work\b|study\b|article\b)\w+[^,.;]{0,30},)",
+    re.IGNORECASE,
+)
+# "flow matching (FM)": a long form and the abbreviation the abstract gives it.
+_DEFINED = re.compile(r"((?:[A-Za-z][\w'-]*\s+){1,7})\(([A-Z][A-Za-z0-9-]{0,9}[A-Z0-9]s?)\)")
+
+_URL = re.compile(r"https?://|www\.|github\.com|\bgitlab\b|\bhuggingface\.co\b", re.IGNORECASE)
+_AVAILABILITY = re.compile(
+    r"\b(?:code|data(?:set)?s?|models?|implementation|software|weights|checkpoints)\b[^.]{0,60}"
+    r"\b(?:(?:is|are|will be|has been|have been|be made)\s+(?:publicly\s+|freely\s+|openly\s+)?(?:available|released|open[- ]sourced)"
+    r"|available\s+at|can be found)\b"
+    r"|\b(?:we|the authors)\s+(?:release|open[- ]source|make (?:\w+ )?(?:code|data|models?)[^.]{0,20}available)\b",
+    re.IGNORECASE,
+)
+_ASKS_FOR_RESOURCES = re.compile(r"\b(?:code|github|repository|repo|url|link|available|availability|release[sd]?|download)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _latex() -> Any:
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text")
+
+
+def readable_latex(text: str) -> str:
+    """`\\textit{x}` -> x, `$\\Sigma$` -> Σ; text without LaTeX is returned as it is."""
+    if not _LATEX.search(text):
+        return text
+    escaped = _BARE.sub(r"\\\1", text.replace("~", _TILDE))
+    try:
+        plain = _latex().latex_to_text(escaped)
+    except Exception:  # pylatexenc is lenient, but an abstract is not obliged to be valid LaTeX
+        return text
+    return " ".join(plain.replace(_TILDE, "~").split())
+
+
+def round_brackets(text: str) -> str:
+    """[12], [Foster and Rakhlin, 2020] -> (12), (...): in an answer only citation markers are square."""
+    return _BRACKETS.sub(r"(\1)", text)
+
+
+def is_meta(sentence: str) -> bool:
+    """A sentence about the paper's code, data or links rather than its findings."""
+    return bool(_URL.search(sentence) or _AVAILABILITY.search(sentence))
+
+
+def asks_for_resources(question: str) -> bool:
+    return bool(_ASKS_FOR_RESOURCES.search(question))
+
+
+def points_back(sentence: str) -> bool:
+    """Whether the sentence opens by pointing at something named before it ("This phenomenon…")."""
+    return bool(_POINTS_BACK.match(_LINKING.sub("", sentence)))
+
+
+def abbreviations(abstract: str) -> dict[str, str]:
+    """Abbreviation -> long form, for those the abstract defines ("Neural Collapse (NC)"): the long
+    form is the shortest run of words before the parenthesis whose initials spell the abbreviation."""
+    found: dict[str, str] = {}
+    for match in _DEFINED.finditer(abstract):
+        short = match.group(2)
+        letters = [c.lower() for c in short.rstrip("s") if c.isalpha()]
+        words = match.group(1).split()
+        for n in range(1, len(words) + 1):
+            initials = [w[0].lower() for w in words[-n:]] + [p[0].lower() for w in words[-n:] for p in w.split("-")[1:] if p]
+            if sorted(initials) == sorted(letters) or [w[0].lower() for w in words[-n:]] == letters:
+                found[short] = " ".join(words[-n:])
+                break
+    return found
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
+    """The authors' "we"/"our" as "the authors"/"their"; `name_it` names the paper on the way, once."""
+    named = f"the authors of “{paper.title}”" if paper.has_title and name_it else "the authors"
+    text = sentence
+    if _OPENING_WE.match(text):
+        text = _OPENING_WE.sub(_capital(named), text, count=1)
+    elif paper.has_title and name_it and _OPENING_PAPER.match(text):
+        text = _OPENING_PAPER.sub(f"“{paper.title}”", text, count=1)
+    elif name_it and paper.has_title and _FIRST_PERSON.search(text):
+        text = f"In “{paper.title}”, {text[:1].lower() + text[1:] if not text[:2].isupper() else text}"
+
+    def swap(match: re.Match[str]) -> str:
+        word = _PRONOUNS[match.group(1).lower()]
+        return _capital(word) if match.group(1)[0].isupper() else word
+
+    return _capital(_FIRST_PERSON.sub(swap, text))
+
+
+def answer_sentence(sentence: str, paper: Paper, name_it: bool) -> str:
+    """One abstract sentence as it reads in an answer."""
+    text = _LINKING.sub("", sentence)
+    text = _capital(text) if text != sentence else text
+    return third_person(round_brackets(readable_latex(text)), paper, name_it)

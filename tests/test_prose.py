@@ -1,0 +1,80 @@
+"""Abstract sentences as they read in an answer (assistant/prose.py): pure functions, hand-checked cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.cite import markers
+from assistant.prose import abbreviations, answer_sentence, is_meta, points_back, readable_latex, third_person
+from assistant.types import Paper
+
+TITLED = Paper(id="x", title="Go Wider", abstract="...")
+UNTITLED = Paper(id="y", title="label", abstract="...", has_title=False)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "paper", "name_it", "expected"),
+    [
+        ("In this paper, we propose X.", TITLED, True, "The authors of “Go Wider” propose X."),
+        ("We prove Y.", UNTITLED, True, "The authors prove Y."),
+        ("This paper studies Z.", TITLED, True, "“Go Wider” studies Z."),
+        ("Weights matter.", TITLED, True, "Weights matter."),
+        ("Our method enhances Z.", TITLED, True, "In “Go Wider”, their method enhances Z."),
+        ("Our method enhances Z.", TITLED, False, "Their method enhances Z."),
+        ("To this end, we show that our bound holds for us.", TITLED, False, "To this end, the authors show that their bound holds for them."),
+        ("We show W.", TITLED, False, "The authors show W."),
+    ],
+)
+def test_first_person_becomes_a_named_third_person(sentence: str, paper: Paper, name_it: bool, expected: str) -> None:
+    assert third_person(sentence, paper, name_it) == expected
+
+
+def test_latex_is_made_readable_and_plain_text_is_left_alone() -> None:
+    assert readable_latex(r"We introduce \textit{symbolic autoencoding} ($\Sigma$AE).") == "We introduce symbolic autoencoding (ΣAE)."
+    assert readable_latex(r"a 50% cut of $\epsilon$ with ~10x speed") == "a 50% cut of ϵ with ~10x speed"
+    assert readable_latex("plain 50% and a_b [1]") == "plain 50% and a_b [1]"
+
+
+def test_brackets_inside_an_abstract_never_read_as_citation_markers() -> None:
+    text = answer_sentence("As shown by Barron [1993] and [Foster and Rakhlin, 2020], rates hold [12].", TITLED, False)
+    assert markers(text) == [] and "(1993)" in text and "(12)" in text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "meta"),
+    [
+        ("The code is available at https://github.com/x/y.", True),
+        ("Code and models will be made publicly available.", True),
+        ("We release our implementation.", True),
+        ("Our code is open-sourced.", True),
+        ("Models trained with our method are available to practitioners for deployment in low-memory settings.", True),
+        ("The model is trained on publicly available data and reaches 80% accuracy.", False),
+        ("We prove the kernel converges in the infinite-width limit.", False),
+    ],
+)
+def test_sentences_about_code_and_links_are_recognised(sentence: str, meta: bool) -> None:
+    assert is_meta(sentence) is meta
+
+
+@pytest.mark.parametrize(
+    ("sentence", "back"),
+    [
+        ("This phenomenon is known as Neural Collapse (NC).", True),
+        ("Addressing this issue, we introduce symbolic autoencoding.", True),
+        ("To overcome these limitations, we propose Y.", True),
+        ("This paper studies Z.", False),
+        ("We prove the kernel converges.", False),
+        ("Moreover, such models fail.", True),
+    ],
+)
+def test_openers_that_point_back(sentence: str, back: bool) -> None:
+    assert points_back(sentence) is back
+
+
+def test_abbreviations_the_abstract_defines() -> None:
+    found = abbreviations("Flow matching (FM) is simple. We study Neural Collapse (NC) with mixture-of-experts (MoE) and large language models (LLMs) at 5 (V100) GPUs.")
+    assert found == {"FM": "Flow matching", "NC": "Neural Collapse", "MoE": "mixture-of-experts", "LLMs": "large language models"}
+
+
+def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
+    assert answer_sentence("Moreover, we show W.", TITLED, False) == "The authors show W."
