@@ -56,12 +56,17 @@ class Settings(BaseSettings):
     )
 
     # Retrieval
-    retrieval_mode: RetrievalMode = Field("hybrid", description="dense, bm25 or hybrid (reciprocal-rank fusion).")
+    retrieval_mode: RetrievalMode = Field("hybrid", description="dense, bm25 or hybrid (all three fused).")
     top_k: int = Field(5, ge=1, le=50, description="Papers returned by retrieve and read by ask.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    weight_chunks: float = Field(1.0, ge=0, description="Fusion weight of dense chunk ranking.")
-    weight_sentences: float = Field(1.0, ge=0, description="Fusion weight of dense sentence ranking.")
-    weight_bm25: float = Field(1.0, ge=0, description="Fusion weight of BM25 ranking.")
+    fusion: Literal["zscore", "rrf"] = Field(
+        "zscore",
+        description="How hybrid fuses its lists: zscore (weighted sum of each list's standardised scores) or "
+        "rrf (weighted reciprocal rank; with the three weights at 1.0, the ranking before zscore).",
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant (rrf fusion and dense mode).")
+    weight_chunks: float = Field(0.1, ge=0, description="Hybrid fusion weight of dense chunk similarity.")
+    weight_sentences: float = Field(0.45, ge=0, description="Hybrid fusion weight of the best sentence's similarity.")
+    weight_bm25: float = Field(0.45, ge=0, description="Hybrid fusion weight of BM25.")
     candidate_depth: int = Field(30, ge=5, description="Hits each retriever contributes before fusion.")
 
     # Extractive answers

@@ -1,4 +1,5 @@
-"""Question -> ranked papers: dense chunk and sentence vectors (Chroma) and BM25, fused by reciprocal rank.
+"""Question -> ranked papers: dense chunk and sentence vectors (Chroma) and BM25, fused by a weighted sum
+of each list's z-scored scores (or reciprocal rank).
 
 Every retriever here is a LlamaIndex retriever; `PaperRetriever` returns one node per paper whose
 text is that paper's best-matching chunk and whose metadata carries each signal's raw score.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -188,23 +190,47 @@ class PaperRetriever(BaseRetriever):
         return signals
 
     def fuse(self, signals: dict[str, Signals]) -> list[tuple[str, float]]:
-        """Weighted reciprocal-rank fusion; a single-signal mode reduces to that signal's order."""
+        """Hybrid: the `fusion` rule over the three lists; dense: equal-weight reciprocal rank of its two
+        lists; bm25: BM25's own order (the single-list and dense orders measured best as they are)."""
+        if self.mode == "bm25":
+            return fuse_rrf(signals, {"bm25": 1.0}, self.settings.rrf_k)
+        if self.mode == "dense":
+            return fuse_rrf(signals, {"chunks": 1.0, "sentences": 1.0}, self.settings.rrf_k)
         weights = {
             "chunks": self.settings.weight_chunks,
             "sentences": self.settings.weight_sentences,
             "bm25": self.settings.weight_bm25,
         }
-        if self.mode == "dense":
-            weights["bm25"] = 0.0
-        elif self.mode == "bm25":
-            weights["chunks"] = weights["sentences"] = 0.0
-            weights["bm25"] = 1.0
-        k = self.settings.rrf_k
-        scored = {
-            pid: sum(weights[name] / (k + rank) for name, rank in s.ranks.items()) for pid, s in signals.items()
-        }
-        ranked = sorted((item for item in scored.items() if item[1] > 0), key=lambda kv: (-kv[1], kv[0]))
-        return ranked
+        if self.settings.fusion == "rrf":
+            return fuse_rrf(signals, weights, self.settings.rrf_k)
+        return fuse_zscore(signals, weights)
+
+
+def fuse_rrf(signals: dict[str, Signals], weights: dict[str, float], k: int) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion, best first (ties by id); papers no weighted list returned are left out."""
+    scored = {
+        pid: sum(weights.get(name, 0.0) / (k + rank) for name, rank in s.ranks.items()) for pid, s in signals.items()
+    }
+    return sorted((item for item in scored.items() if item[1] > 0), key=lambda kv: (-kv[1], kv[0]))
+
+
+def fuse_zscore(signals: dict[str, Signals], weights: dict[str, float]) -> list[tuple[str, float]]:
+    """Convex combination of z-scores, best first (ties by id). Each list's raw scores (cosine, BM25) are
+    standardised over the papers that list returned, so scales and spreads are comparable per question; a
+    paper a list did not return scores that list's lowest, as its true score is at most that. Measured
+    against rank fusion, min-max and theoretical-range scaling in benchmarks/QUALITY.md."""
+    stats: dict[str, tuple[float, float, float]] = {}  # list -> mean, deviation, lowest returned score
+    for name, weight in weights.items():
+        values = [s.scores[name] for s in signals.values() if name in s.scores]
+        if weight <= 0 or not values:
+            continue
+        stats[name] = (statistics.fmean(values), statistics.pstdev(values) or 1.0, min(values))
+    scored = {
+        pid: sum(weights[name] * (s.scores.get(name, low) - mean) / dev for name, (mean, dev, low) in stats.items())
+        for pid, s in signals.items()
+        if any(name in s.scores for name in stats)
+    }
+    return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _cosine(similarity: float | None) -> float:

@@ -144,3 +144,23 @@ def test_a_store_built_with_chromas_default_search_depth_is_made_exact(store_cop
     store.sentences.modify(configuration={"hnsw": {"ef_search": 100}})  # as stores built before
     reopened = Store(Settings(store_dir=store_copy))
     assert reopened.sentences.configuration["hnsw"]["ef_search"] == EF_SEARCH
+
+
+def test_zscore_fusion_standardises_each_list_and_fills_a_missing_score_with_the_lowest() -> None:
+    from assistant.retrieve import Signals, fuse_rrf, fuse_zscore
+
+    signals = {
+        "a": Signals(scores={"chunks": 0.9, "bm25": 2.0}),
+        "b": Signals(scores={"chunks": 0.5, "bm25": 10.0}),
+        "c": Signals(scores={"chunks": 0.7}),  # BM25 did not return it: it scores BM25's lowest (2.0)
+        "d": Signals(scores={"sentences": 0.8}),  # only in a list weighted 0: not ranked
+    }
+    fused = dict(fuse_zscore(signals, {"chunks": 0.5, "sentences": 0.0, "bm25": 0.5}))
+    assert set(fused) == {"a", "b", "c"}
+    # chunks z: a +1.22, b -1.22, c 0; bm25 z over (2, 10): a -1, b +1; c filled with 2.0 -> -1
+    assert fused["a"] == pytest.approx(0.5 * 1.2247 - 0.5, abs=1e-3)
+    assert fused["b"] == pytest.approx(-0.5 * 1.2247 + 0.5, abs=1e-3)
+    assert fused["c"] == pytest.approx(-0.5, abs=1e-3)
+    assert [pid for pid, _ in fuse_zscore(signals, {"chunks": 1.0})] == ["a", "c", "b"]
+    assert fuse_zscore({}, {"chunks": 1.0}) == [] and fuse_rrf({}, {"chunks": 1.0}, 60) == []
+
