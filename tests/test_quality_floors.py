@@ -1,0 +1,59 @@
+"""Quality floors: today's figures on the bundled and dev question sets, each with one question of slack,
+so a later change (a faster embedder, int8, a new composer) cannot lower quality unnoticed. Raise a floor
+when a measured change raises the figure (benchmarks/QUALITY.md has the runs behind these)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from assistant.api import Assistant
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"  # written apart from the code; CI has shared/ beside the clone
+
+# figure: (measured on a fresh store at default settings, how many cases or quotes it averages over)
+FLOORS: dict[str, dict[str, tuple[float, int]]] = {
+    "bundled": {
+        "hybrid hit@1": (0.9706, 68),
+        "hybrid mrr": (0.9828, 68),
+        "hybrid recall@5": (0.9706, 68),
+        "citation_precision": (0.9265, 68),
+        "citation_recall": (0.9510, 68),
+        "evidence_hit_rate": (0.4815, 81),
+        "abstention_accuracy": (0.8571, 14),
+    },
+    "dev": {
+        "hybrid hit@1": (0.93, 100),
+        "hybrid mrr": (0.9496, 100),
+        "hybrid recall@5": (0.95, 100),
+        "citation_precision": (0.8978, 100),
+        "citation_recall": (0.8383, 100),
+        "evidence_hit_rate": (0.4667, 120),
+        "abstention_accuracy": (0.50, 30),
+    },
+}
+# Lower is better: (measured, cases).
+CEILINGS = {"bundled": {"false_abstention_rate": (0.0, 68)}, "dev": {"false_abstention_rate": (0.07, 100)}}
+
+
+def _figures(assistant: Assistant, path: Path) -> dict[str, float]:
+    report = assistant.evaluate(path, modes="hybrid", k=5).report.dump()
+    hybrid, answers = report["retrieval"]["hybrid"], report["answers"]
+    return {f"hybrid {key}": hybrid[key] for key in ("hit@1", "mrr", "recall@5")} | answers
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["bundled", "dev"])
+def test_quality_stays_above_its_floors(assistant: Assistant, name: str) -> None:
+    path = ROOT / "tests" / "questions.jsonl" if name == "bundled" else DEV
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: CI runs with shared/ beside the clone")
+        pytest.skip(f"the dev question set lives outside the repository ({path})")
+    figures = _figures(assistant, path)
+    low = {k: (figures[k], v) for k, (v, n) in FLOORS[name].items() if figures[k] is None or figures[k] < v - 1 / n - 1e-9}
+    high = {k: (figures[k], v) for k, (v, n) in CEILINGS[name].items() if figures[k] > v + 1 / n + 1e-9}
+    assert not low and not high, f"below floor (now, floor): {low}; above ceiling: {high}"
