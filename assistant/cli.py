@@ -172,6 +172,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         _print_json(answer.to_json())
         return 0
     print()
+    if answer.support == "partial":
+        print("\nsupport: partial (the abstracts back this only in part; read the quoted sentences)")
     if answer.notice:
         print(f"\nnote: {answer.notice}")
     if answer.citations:

@@ -32,7 +32,7 @@ from .followup import Turn, search_query
 from .prompts import CANNOT_ANSWER, render
 from .providers import llm_host
 from .text import content_terms, count_tokens, split_sentences
-from .types import Answer, Citation, Event, Final, Paper, Status, TextDelta
+from .types import Answer, Citation, Event, Final, Paper, Status, Support, TextDelta
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
@@ -207,6 +207,7 @@ class LLMEngine(CitingEngine):
             citations=self.citations(checked.text, cited),
             abstained=False,
             settings_hash=self.settings_hash,
+            support=model_support(checked.text, len(cited), checked.dropped),
             dropped_markers=checked.dropped,
             notice=None if cited else "The model cited none of the abstracts; treat this answer as unsupported.",
             **common,
@@ -251,6 +252,16 @@ class LLMEngine(CitingEngine):
         answer, _ = self.composer.compose(query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash)
         notice = f"The LLM at {host} was unavailable ({failure.reason}); this answer was composed offline from the abstracts."
         return answer.model_copy(update={"passages": to_passages(nodes), "notice": notice, "mode": "extractive"})
+
+
+def model_support(text: str, n_cited: int, dropped: int) -> Support:
+    """Strong when every sentence of the model's answer cites a source and no marker pointed nowhere;
+    partial when some do; none when it cites nothing."""
+    if not n_cited:
+        return "none"
+    sentences = [s for s in split_sentences(text) if MARKER.sub("", s).strip()]
+    every = all(markers(s) for s in sentences)
+    return "strong" if every and not dropped else "partial"
 
 
 def abstains(text: str) -> bool:

@@ -61,14 +61,19 @@ class Citation(_Record):
     quote: str
 
 
+Support = Literal["strong", "partial", "none"]
+
+
 class Answer(_Record):
-    """A cited answer. `text` has only resolvable [n] markers; `raw_text` is what was composed."""
+    """A cited answer. `text` has only resolvable [n] markers; `raw_text` is what was composed. `support`
+    says how well the abstracts back it: strong, partial (read it with care) or none (abstained or uncited)."""
 
     question: str
     text: str
     citations: list[Citation]
     abstained: bool
     settings_hash: str
+    support: Support = "none"
     mode: str = "extractive"
     raw_text: str = ""
     notice: str | None = None
@@ -83,6 +88,7 @@ class Answer(_Record):
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
+            "support": self.support,
             "citations": [c.model_dump() for c in self.citations],
             "settings_hash": self.settings_hash,
             "mode": self.mode,

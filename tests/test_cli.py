@@ -92,3 +92,9 @@ def test_real_subprocess_help_is_fast_and_ask_works(seeded_store: Path) -> None:
     assert "[1]" in ask.stdout and "References:" in ask.stdout  # flushed whole before the quick exit
     empty = subprocess.run([sys.executable, "-m", "assistant.cli", "retrieve", " "], capture_output=True, text=True, env=env)
     assert empty.returncode == 2 and empty.stderr.startswith("error: the question is empty")  # the code survives it
+
+
+def test_ask_json_carries_the_support_level(seeded_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(seeded_store))
+    assert main(["ask", "What does the neural tangent kernel describe?", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["support"] in ("strong", "partial")

@@ -100,3 +100,27 @@ def test_an_llm_mode_that_is_not_configured_is_refused(small_store: Path, overri
     a = Assistant(Settings(store_dir=small_store, seeds_dir=SEEDS))
     with pytest.raises(ConfigError):
         a.ask(QUESTION, llm=override)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("reply", "support"),
+    [
+        ("The NTK describes how a network trains [1]. It stays constant in the infinite-width limit [2].", "strong"),
+        ("The NTK describes how a network trains [1]. It stays constant in the infinite-width limit.", "partial"),
+        ("The NTK describes how a network trains [1]. It stays constant in the infinite-width limit [9].", "partial"),
+        ("The NTK describes how a network trains.", "none"),
+    ],
+)
+def test_an_llm_answer_says_how_well_the_abstracts_support_it(small_store: Path, reply: str, support: str) -> None:
+    a, _ = scripted(small_store, reply)
+    answer = a.ask(QUESTION)
+    assert answer.support == support and answer.to_json()["support"] == support
+
+
+def test_an_extractive_answer_carries_a_support_level(small_store: Path) -> None:
+    from assistant.answer import STRONG_EVIDENCE
+
+    a = Assistant(Settings(store_dir=small_store, seeds_dir=SEEDS), auto_ingest=False)
+    strong = a.ask(QUESTION)
+    assert strong.support == "strong" and STRONG_EVIDENCE > a.settings.abstain_threshold
+    assert a.ask("What GPU did the authors of the NTK paper train on?").support == "none"  # abstained

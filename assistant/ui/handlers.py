@@ -38,7 +38,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 BUNDLED_QUESTIONS = data.QUESTIONS  # shipped in the package (assistant/data/questions.jsonl)
 UPLOAD_TYPES = (".txt", ".jsonl", ".csv")
 PLOT_SLOTS = 2  # the report draws retrieval.png and by_kind.png
-API_KEYS = ("answer", "abstained", "citations", "mode", "settings_hash", "notice")
+API_KEYS = ("answer", "abstained", "support", "citations", "mode", "settings_hash", "notice")
 
 
 def _translate(exc: Exception) -> gr.Error:
@@ -155,7 +155,7 @@ class Handlers:
         if answer.abstained:
             return "Not answered by the abstracts; the closest papers are listed beside the chat."
         n = len({c.paper_id for c in answer.citations})
-        line = f"{n} source{'s' * (n != 1)} · {answer.mode} · settings {answer.settings_hash}"
+        line = f"{n} source{'s' * (n != 1)} · support {answer.support} · {answer.mode} · settings {answer.settings_hash}"
         return line + (f" · {answer.notice}" if answer.notice else "")
 
     @staticmethod
@@ -171,8 +171,8 @@ class Handlers:
 
     # -- headless API ---------------------------------------------------------------------------------
     def ask(self, question: str) -> dict[str, Any]:
-        """Answer a question with citations: {answer, abstained, citations: [{n, paper_id, title, quote}], mode,
-        settings_hash, notice}."""
+        """Answer a question with citations: {answer, abstained, support, citations: [{n, paper_id, title, quote}],
+        mode, settings_hash, notice}."""
         try:
             answer = self.assistant.ask(question)
         except AssistantError as exc:
