@@ -21,11 +21,11 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from .abstain import abstention_reason
 from .cite import validate
 from .config import Settings
-from .followup import Turn, followup_query
+from .followup import NEEDS_EARLIER, Turn, followup_query, missing_antecedent, previous_answers
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, points_back
-from .text import content_terms
+from .text import content_terms, split_sentences
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta
 
 if TYPE_CHECKING:
@@ -166,15 +166,22 @@ class ExtractiveComposer:
         return chosen
 
     def compose(
-        self, question: str, query_vector: Sequence[float], papers: Sequence[Paper], settings_hash: str
+        self,
+        question: str,
+        query_vector: Sequence[float],
+        papers: Sequence[Paper],
+        settings_hash: str,
+        said: Sequence[str] = (),
     ) -> tuple[Answer, list[str]]:
-        """The answer, and its sentences one by one (for streaming)."""
+        """The answer, and its sentences one by one (for streaming). `said`: earlier answers in the
+        conversation, whose sentences a follow-up's answer does not repeat (unless nothing else is left)."""
         candidates = self.candidates(question, query_vector, papers)
         best_abstract = candidates[0].paper.abstract if candidates else ""
         reason = abstention_reason(question, candidates, best_abstract, self.weights, self.settings.abstain_threshold)
         if reason:
             return self.abstain(question, papers, settings_hash)
-        chosen = self.select(candidates, asks_for_several(question))
+        fresh = not_yet_said(candidates, said)
+        chosen = self.select(fresh or candidates, asks_for_several(question))
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         chosen = with_antecedents(chosen, candidates)
         chosen.sort(key=lambda c: (paper_order.index(c.paper.id), c.position))
@@ -219,6 +226,21 @@ class ExtractiveComposer:
         return answer, [text]
 
 
+REPEAT = 0.8  # content-term F1 from which an answer sentence says what an earlier one said
+
+
+def not_yet_said(candidates: Sequence[Candidate], said: Sequence[str]) -> list[Candidate]:
+    """The candidates whose sentence no earlier answer already gave."""
+    earlier = [set(content_terms(s)) for answer in said for s in split_sentences(answer)]
+    if not earlier:
+        return list(candidates)
+
+    def repeated(terms: set[str]) -> bool:
+        return any(terms and 2 * len(terms & e) / (len(terms) + len(e)) >= REPEAT for e in earlier if e)
+
+    return [c for c in candidates if not repeated(set(content_terms(c.text)))]
+
+
 def _expansions(text: str, defined: Mapping[str, str]) -> set[str]:
     """Content terms of the long forms of the abbreviations `text` uses."""
     return {t for short, long in defined.items() if re.search(rf"\b{re.escape(short)}\b", text) for t in content_terms(long)}
@@ -233,6 +255,15 @@ def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -
         if points_back(cand.text) and before is not None and all(before is not c for c in out):
             out.append(before)
     return out
+
+
+def needs_earlier(question: str, history: Sequence[Turn] | None, settings_hash: str) -> Answer | None:
+    """For a follow-up asked with no conversation before it ("How do they differ?"), an answer saying so."""
+    word = missing_antecedent(question, history)
+    if word is None:
+        return None
+    text = NEEDS_EARLIER.format(word=word)
+    return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash)
 
 
 class AnswerEngine(Protocol):
@@ -291,9 +322,13 @@ class ExtractiveEngine(CitingEngine):
         self.settings_hash = settings_hash
 
     def _compose(self, question: str, history: Sequence[Turn] | None) -> tuple[Answer, list[str]]:
+        unresolved = needs_earlier(question, history, self.settings_hash)
+        if unresolved is not None:
+            return unresolved, [unresolved.text]
         query = QueryBundle(query_str=followup_query(question, history))  # the retriever embeds it
         nodes, papers = self.retrieve_papers(query)
-        answer, pieces = self.composer.compose(query.query_str, query.embedding or [], papers, self.settings_hash)
+        said = previous_answers(history)
+        answer, pieces = self.composer.compose(query.query_str, query.embedding or [], papers, self.settings_hash, said)
         return answer.model_copy(update={"passages": to_passages(nodes), "question": question}), pieces
 
     def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer:

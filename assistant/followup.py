@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from .prompts import render
+from .text import content_terms
 
 Turn = dict[str, str] | tuple[str, str]
 # Given the condense prompt, the model's reply, or None when the call failed.
@@ -35,6 +36,37 @@ def previous_questions(history: Sequence[Turn] | None) -> list[str]:
         elif isinstance(turn, (tuple, list)) and turn and turn[0]:
             out.append(str(turn[0]))
     return out
+
+
+_LEANS_BACK = re.compile(r"\b(it|its|they|them|their|theirs|this|these|those|he|she|his|her)\b", re.IGNORECASE)
+NEEDS_EARLIER = (
+    "This reads like a follow-up to an earlier question (it says “{word}” without saying what that is). "
+    "Ask it right after the question it follows, or name the paper or method it refers to."
+)
+
+
+def previous_answers(history: Sequence[Turn] | None) -> list[str]:
+    """The assistant's earlier answers, oldest first."""
+    out: list[str] = []
+    for turn in history or []:
+        if isinstance(turn, dict):
+            if turn.get("role") == "assistant" and turn.get("content"):
+                out.append(str(turn["content"]))
+        elif isinstance(turn, (tuple, list)) and len(turn) > 1 and turn[1]:
+            out.append(str(turn[1]))
+    return out
+
+
+def missing_antecedent(question: str, history: Sequence[Turn] | None) -> str | None:
+    """The pronoun a question leans on when there is no conversation to resolve it ("How do they differ?"
+    asked first), or None: a pronoun that nothing before it in the question can refer to, in a question
+    that names at most two things itself."""
+    if previous_questions(history):
+        return None
+    match = _LEANS_BACK.search(question)
+    if match is None or content_terms(question[: match.start()]):
+        return None
+    return match.group(1) if len(set(content_terms(_LEANS_BACK.sub(" ", question)))) <= 2 else None
 
 
 def followup_query(question: str, history: Sequence[Turn] | None) -> str:

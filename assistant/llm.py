@@ -23,7 +23,7 @@ import numpy as np
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from .answer import LEXICAL_WEIGHT, CitingEngine, ExtractiveComposer, to_passages
+from .answer import LEXICAL_WEIGHT, CitingEngine, ExtractiveComposer, needs_earlier, to_passages
 from .chat import Budget, LLMFailure, Usage, chat, stream_chat
 from .cite import MARKER, markers, validate
 from .config import Settings
@@ -144,6 +144,9 @@ class LLMEngine(CitingEngine):
     # -- answering --------------------------------------------------------------------------------
     def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
         """One non-streaming request."""
+        unresolved = needs_earlier(question, history, self.settings_hash)
+        if unresolved is not None:
+            return unresolved
         budget = Budget(self.settings.llm_timeout)
         query = QueryBundle(query_str=self.search_query(question, history, budget))
         nodes, papers = self.retrieve_papers(query)
@@ -162,6 +165,10 @@ class LLMEngine(CitingEngine):
 
         If the model fails, Status("fallback") is followed by the extractive answer's text and Final.
         """
+        unresolved = needs_earlier(question, history, self.settings_hash)
+        if unresolved is not None:
+            yield Final(answer=unresolved)
+            return
         yield Status(stage="retrieving")
         budget = Budget(self.settings.llm_timeout)
         query = QueryBundle(query_str=self.search_query(question, history, budget))

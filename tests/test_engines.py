@@ -124,3 +124,22 @@ def test_an_extractive_answer_carries_a_support_level(small_store: Path) -> None
     strong = a.ask(QUESTION)
     assert strong.support == "strong" and STRONG_EVIDENCE > a.settings.abstain_threshold
     assert a.ask("What GPU did the authors of the NTK paper train on?").support == "none"  # abstained
+
+
+def test_a_follow_up_asked_first_says_it_needs_the_earlier_question(small_store: Path) -> None:
+    a = Assistant(Settings(store_dir=small_store, seeds_dir=SEEDS), auto_ingest=False)
+    first = a.ask("And how do they differ?")
+    assert first.abstained and first.citations == [] and "follow-up" in first.text and "“they”" in first.text
+    after = a.ask("And how do they differ?", history=[("Which papers study post-training quantization?", "…")])
+    assert not after.abstained and after.citations
+    llm_first = scripted(small_store)[0].ask("How is it trained?")  # the model is never asked
+    assert llm_first.abstained and "follow-up" in llm_first.text
+
+
+def test_a_follow_up_does_not_repeat_the_previous_answer(small_store: Path) -> None:
+    from assistant.text import split_sentences
+
+    a = Assistant(Settings(store_dir=small_store, seeds_dir=SEEDS), auto_ingest=False)
+    previous = a.ask(QUESTION)
+    follow = a.ask("What more does it show?", history=[(QUESTION, previous.text)])
+    assert follow.citations and not set(split_sentences(previous.text)) & set(split_sentences(follow.text))
