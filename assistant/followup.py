@@ -26,16 +26,27 @@ _REFERS_BACK = re.compile(
 )
 
 
-def previous_questions(history: Sequence[Turn] | None) -> list[str]:
-    """The user's earlier questions, oldest first, from role/content dicts or (question, answer) pairs."""
+def _said_by(history: Sequence[Turn] | None, role: str) -> list[str]:
+    """What one side of the conversation said, oldest first, from role/content dicts or (question, answer) pairs."""
+    place = 0 if role == "user" else 1
     out: list[str] = []
     for turn in history or []:
         if isinstance(turn, dict):
-            if turn.get("role") == "user" and turn.get("content"):
+            if turn.get("role") == role and turn.get("content"):
                 out.append(str(turn["content"]))
-        elif isinstance(turn, (tuple, list)) and turn and turn[0]:
-            out.append(str(turn[0]))
+        elif isinstance(turn, (tuple, list)) and len(turn) > place and turn[place]:
+            out.append(str(turn[place]))
     return out
+
+
+def previous_questions(history: Sequence[Turn] | None) -> list[str]:
+    """The user's earlier questions, oldest first."""
+    return _said_by(history, "user")
+
+
+def previous_answers(history: Sequence[Turn] | None) -> list[str]:
+    """The assistant's earlier answers, oldest first."""
+    return _said_by(history, "assistant")
 
 
 _LEANS_BACK = re.compile(r"\b(it|its|they|them|their|theirs|this|these|those|he|she|his|her)\b", re.IGNORECASE)
@@ -43,18 +54,6 @@ NEEDS_EARLIER = (
     "This reads like a follow-up to an earlier question (it says “{word}” without saying what that is). "
     "Ask it right after the question it follows, or name the paper or method it refers to."
 )
-
-
-def previous_answers(history: Sequence[Turn] | None) -> list[str]:
-    """The assistant's earlier answers, oldest first."""
-    out: list[str] = []
-    for turn in history or []:
-        if isinstance(turn, dict):
-            if turn.get("role") == "assistant" and turn.get("content"):
-                out.append(str(turn["content"]))
-        elif isinstance(turn, (tuple, list)) and len(turn) > 1 and turn[1]:
-            out.append(str(turn[1]))
-    return out
 
 
 def missing_antecedent(question: str, history: Sequence[Turn] | None) -> str | None:
