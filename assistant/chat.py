@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from llama_index.core.base.llms.types import ChatMessage
     from llama_index.core.llms import LLM
 
-log = logging.getLogger("assistant.llm")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time
