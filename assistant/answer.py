@@ -31,7 +31,7 @@ from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextD
 if TYPE_CHECKING:
     from .retrieve import PaperRetriever
 
-SentenceSource = Callable[[Sequence[str]], dict[str, list[tuple[str, list[float]]]]]
+SentenceSource = Callable[[Sequence[str]], Mapping[str, Sequence[tuple[str, Sequence[float]]]]]
 
 LEXICAL_WEIGHT = 0.35  # how much exact term overlap adds to embedding similarity
 RANK_PENALTY = 0.06  # per rank step: prefer sentences from papers retrieval ranked higher

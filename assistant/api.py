@@ -6,6 +6,7 @@ per-question settings from injected parts (settings, embedder, LLM), and nothing
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .evaluate import EvalOptions, EvalResult
     from .store import Store
     from .retrieve import KeywordIndex, PaperRetriever
+    from .sentences import SentenceMatrix
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?)")  # terminal colours, titles
@@ -41,6 +43,7 @@ class _State:
     papers: Catalog
     keyword: KeywordIndex
     weights: TermWeights
+    sentences: SentenceMatrix
     retrievers: dict[tuple[str, int], PaperRetriever] = field(default_factory=dict)
     engines: dict[tuple[str, int, str], AnswerEngine] = field(default_factory=dict)
 
@@ -134,6 +137,7 @@ class Assistant:
         from .answer import TermWeights
         from .catalog import Catalog
         from .retrieve import KeywordIndex
+        from .sentences import SentenceMatrix
 
         papers = Catalog(store)  # records are read when an answer needs them, not at start
         if not papers:
@@ -148,7 +152,10 @@ class Assistant:
 
         keyword = KeywordIndex(papers.fingerprint, every, path=layout.bm25)
         weights = TermWeights.cached(every, path=layout.term_df, fingerprint=papers.fingerprint)
-        return _State(papers=papers, keyword=keyword, weights=weights)
+        # The vectors depend on the model too: a rebuild with another one keeps the fingerprint.
+        key = f"{papers.fingerprint}:{json.dumps(store.signature(), sort_keys=True)}"
+        sentences = SentenceMatrix.cached(layout.sentence_matrix, key, store.sentence_records())
+        return _State(papers=papers, keyword=keyword, weights=weights, sentences=sentences)
 
     # -- corpus -------------------------------------------------------------------------------
     def ingest(
@@ -233,7 +240,7 @@ class Assistant:
             if (mode, k) not in state.retrievers:
                 store = self._open_store()
                 state.retrievers[(mode, k)] = PaperRetriever(
-                    store, self.embedder, state.keyword, state.papers, self.settings, mode, k
+                    store, self.embedder, state.keyword, state.sentences, state.papers, self.settings, mode, k
                 )
             return state.retrievers[(mode, k)]
 
@@ -245,7 +252,7 @@ class Assistant:
         with self._lock:
             if key not in state.engines:
                 retriever = self._retriever(state, settings.retrieval_mode, settings.top_k)
-                composer = ExtractiveComposer(settings, self._open_store().sentences_of, state.weights)
+                composer = ExtractiveComposer(settings, state.sentences.of, state.weights)
                 if settings.llm == "extractive":
                     engine: AnswerEngine = ExtractiveEngine(retriever, composer, state.papers, settings.settings_hash())
                 else:

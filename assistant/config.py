@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         "'all-mpnet-base-v2' the one `assistant model install` fetches, any other value is a sentence-transformers "
         "model directory.",
     )
+    embed_precision: Literal["fp32", "int8"] = Field(
+        "fp32",
+        description="Weights of a plain-BERT model (the default) on ONNX Runtime: fp32 (exact) or int8 (dynamic, "
+        "per channel; faster, vectors differ slightly, so a store is built and searched with one of them).",
+    )
     chunk_size: int | None = Field(
         None,
         ge=32,
@@ -73,7 +78,12 @@ class Settings(BaseSettings):
     weight_chunks: float = Field(0.1, ge=0, description="Hybrid fusion weight of dense chunk similarity.")
     weight_sentences: float = Field(0.45, ge=0, description="Hybrid fusion weight of the best sentence's similarity.")
     weight_bm25: float = Field(0.45, ge=0, description="Hybrid fusion weight of BM25.")
-    candidate_depth: int = Field(30, ge=5, description="Hits each retriever contributes before fusion.")
+    candidate_depth: int = Field(
+        50,
+        ge=5,
+        description="Chunk hits and BM25 hits searched per question; the papers they name are fused (their "
+        "sentences scored exactly).",
+    )
 
     # Extractive answers
     abstain_threshold: float = Field(
@@ -127,7 +137,8 @@ class Settings(BaseSettings):
     def index_signature(self) -> dict[str, str]:
         """The settings that shaped the vectors; a store built with others must not be mixed."""
         return {
-            "embed_model": self.embed_model,
+            # int8 vectors differ from fp32 ones; fp32 on ONNX equals torch, so old stores stay valid.
+            "embed_model": self.embed_model + (" (int8)" if self.embed_precision == "int8" else ""),
             "chunk_size": str(self.chunk_size or "window"),
             "chunk_overlap": str(self.chunk_overlap),
         }  # the store adds its schema version (store.SCHEMA)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +12,8 @@ from urllib.parse import urlsplit
 
 from .config import Settings
 from .errors import ConfigError
-from .models import PRESETS, installed
+from .embedding import HF_EXTRA, plain_mean_pooling
+from .models import PRESETS, default_models_dir, installed
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -25,9 +24,7 @@ EMBED_MAX_TOKENS = 256  # all-MiniLM-L6-v2 reads 256 word pieces and ignores the
 SPECIAL_TOKENS = 2  # [CLS] and [SEP] take two places of every window
 NO_KEY = "not-needed"  # local servers ignore the key, but the openai client insists on one
 
-SMALL_INPUT = 4  # texts; a query, or a couple of sentences
 _lock = threading.Lock()
-_one_thread = threading.Lock()
 _embedders: dict[tuple[str, int], BaseEmbedding] = {}
 
 
@@ -73,9 +70,6 @@ def embed_window(name: str) -> int:
         return EMBED_MAX_TOKENS
 
 
-# Models other than the bundled MiniLM need transformers / sentence-transformers, an optional extra.
-HF_EXTRA = "install the extra for other local models: pip install 'abstract-assistant[hf]'"
-
 
 @lru_cache(maxsize=4)
 def word_pieces(name: str) -> Any:
@@ -101,12 +95,16 @@ def word_pieces(name: str) -> Any:
 def build_embedder(settings: Settings) -> BaseEmbedding:
     """The embedding model, loaded once per process and shared by every Assistant."""
     offline_environment()
-    key = (settings.embed_model, settings.embed_batch_size)
+    key = (settings.embed_model, settings.embed_precision, settings.embed_batch_size)
     with _lock:
         if key not in _embedders:
             path, window = embed_model_path(settings.embed_model), embed_window(settings.embed_model)
-            if _plain_mean_pooling(path):
-                _embedders[key] = _mean_pool_class()(path=path, embed_batch_size=settings.embed_batch_size, window=window)
+            if plain_mean_pooling(path):
+                from .embedding import MeanPoolEmbedding, onnx_encoder, transformers_encoder
+
+                cache = (settings.models_dir or default_models_dir()) / "onnx"
+                encoder = onnx_encoder(path, window, settings.embed_precision, cache) or transformers_encoder(path, window)
+                _embedders[key] = MeanPoolEmbedding(str(path), encoder, settings.embed_batch_size)
             else:
                 _embedders[key] = _embedder_class()(
                     model_name=str(path),
@@ -116,150 +114,6 @@ def build_embedder(settings: Settings) -> BaseEmbedding:
                     max_length=window,
                 )
         return _embedders[key]
-
-
-def _plain_mean_pooling(path: Path) -> bool:
-    """Whether a sentence-transformers model is just a transformer, mean pooling and (optionally) Normalize."""
-    try:
-        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((path / "modules.json").read_text())]
-        pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
-    except (OSError, ValueError, KeyError):
-        return False
-    flags = {k: v for k, v in pooling.items() if k.startswith("pooling_mode")}
-    mean_only = flags.get("pooling_mode_mean_tokens") is True and not any(v for k, v in flags.items() if k != "pooling_mode_mean_tokens")
-    return modules in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]) and mean_only
-
-
-@contextmanager
-def _torch_threads(small: bool) -> Iterator[None]:
-    """One torch thread for small inputs (see _embedder_class); all of them otherwise."""
-    if not small:
-        yield
-        return
-    import torch
-
-    with _one_thread:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
-
-
-@lru_cache(maxsize=1)
-def _mean_pool_class() -> type:
-    """MiniLM-style models: the vectors sentence-transformers computes (mean of token states under the
-    attention mask, unit length) without importing it, sklearn and scipy; for a plain BERT with a
-    tokenizer.json, without transformers either (assistant/bert.py) -- together most of a cold
-    `assistant ask` (benchmarks/RESULTS.md)."""
-    import torch
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from llama_index.core.bridge.pydantic import PrivateAttr
-
-    class MeanPoolEmbedding(BaseEmbedding):
-        _encode_batch: Any = PrivateAttr()
-
-        def __init__(self, path: Path, embed_batch_size: int, window: int) -> None:
-            super().__init__(model_name=str(path), embed_batch_size=embed_batch_size)
-            self._encode_batch = _own_bert(path, window) or _transformers_model(path, window)
-
-        @classmethod
-        def class_name(cls) -> str:
-            return "MeanPoolEmbedding"
-
-        def _encode(self, texts: list[str]) -> list[list[float]]:
-            return [vector for vector, _ in self.embed_with_spans(texts, [[] for _ in texts])]
-
-        def embed_with_spans(
-            self, texts: list[str], spans: list[list[tuple[int, int]]]
-        ) -> list[tuple[list[float], list[list[float] | None]]]:
-            """Each text's vector and, from the same forward pass, one vector per character span (the
-            mean of the span's token states; None when truncation cut the span off). The indexer uses
-            it for sentence vectors: one pass per chunk instead of one more per sentence halves ingest."""
-            out: list[tuple[list[float], list[list[float] | None]]] = [([], []) for _ in texts]
-            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad least
-            normalize = torch.nn.functional.normalize
-            with _torch_threads(len(texts) <= SMALL_INPUT), torch.inference_mode():
-                for start in range(0, len(order), self.embed_batch_size):
-                    ids = order[start : start + self.embed_batch_size]
-                    states, mask, offsets = self._encode_batch([texts[i] for i in ids])
-                    weights = mask.unsqueeze(-1).to(states.dtype)
-                    pooled = normalize((states * weights).sum(1) / weights.sum(1).clamp(min=1e-9), p=2, dim=1)
-                    for row, i in enumerate(ids):
-                        begin, end = offsets[row, :, 0], offsets[row, :, 1]
-                        real = end > begin  # special and padding tokens have empty offsets
-                        parts: list[list[float] | None] = []
-                        read_to = int(end[real].max()) if real.any() else 0
-                        for a, b in spans[i]:
-                            inside = real & (begin >= a) & (end <= b)
-                            whole = inside.any() and read_to >= b
-                            parts.append(normalize(states[row][inside].mean(0), dim=0).tolist() if whole else None)
-                        out[i] = (pooled[row].tolist(), parts)
-            return out
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return self._encode([query])[0]
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return self._encode([text])[0]
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return self._encode(texts)
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-    return MeanPoolEmbedding
-
-
-Encoded = tuple[Any, Any, Any]  # token states (batch, length, dim), attention mask, character offsets
-
-
-def _own_bert(path: Path, window: int) -> Any:
-    """texts -> Encoded with assistant/bert.py and the `tokenizers` library, or None if the model is not a plain BERT."""
-    from . import bert
-
-    if not (bert.supports(path) and (path / "tokenizer.json").exists()):
-        return None
-    import torch
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-    tokenizer.enable_truncation(max_length=window)
-    pad = tokenizer.token_to_id("[PAD]") or 0
-    tokenizer.enable_padding(pad_id=pad, pad_token="[PAD]")
-    encoder = bert.BertEncoder(path)
-
-    def encode(texts: list[str]) -> Encoded:
-        batch = tokenizer.encode_batch(texts)
-        ids = torch.tensor([e.ids for e in batch])
-        mask = torch.tensor([e.attention_mask for e in batch])
-        return encoder(ids, mask), mask, torch.tensor([e.offsets for e in batch])
-
-    return encode
-
-
-def _transformers_model(path: Path, window: int) -> Any:
-    """texts -> Encoded with transformers' AutoModel, for models assistant/bert.py does not cover."""
-    try:
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging
-    except ImportError:
-        raise ConfigError(f"the embedding model in {path} is not plain BERT: {HF_EXTRA}") from None
-
-    logging.disable_progress_bar()  # "Loading weights" bars on every start say nothing useful
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    model = AutoModel.from_pretrained(str(path)).eval()
-
-    def encode(texts: list[str]) -> Encoded:
-        batch = tokenizer(
-            texts, padding=True, truncation=True, max_length=window, return_tensors="pt", return_offsets_mapping=True
-        )
-        offsets = batch.pop("offset_mapping")
-        return model(**batch).last_hidden_state, batch["attention_mask"], offsets
-
-    return encode
 
 
 @lru_cache(maxsize=1)
@@ -275,9 +129,11 @@ def _embedder_class() -> type:
     except ImportError:
         raise ConfigError(f"this embedding model goes through sentence-transformers: {HF_EXTRA}") from None
 
+    from .embedding import SMALL_INPUT, torch_threads
+
     class LocalEmbedding(HuggingFaceEmbedding):
         def _embed(self, inputs: list[Any], prompt_name: str | None = None) -> list[list[float]]:
-            with _torch_threads(len(inputs) <= SMALL_INPUT):
+            with torch_threads(len(inputs) <= SMALL_INPUT):
                 return super()._embed(inputs, prompt_name)
 
     return LocalEmbedding

@@ -1,5 +1,5 @@
-"""Question -> ranked papers: dense chunk and sentence vectors (Chroma) and BM25, fused by a weighted sum
-of each list's z-scored scores (or reciprocal rank).
+"""Question -> ranked papers: dense chunk vectors (one Chroma query), the best sentence of each paper
+found, and BM25, fused by a weighted sum of each list's z-scored scores (or reciprocal rank).
 
 Every retriever here is a LlamaIndex retriever; `PaperRetriever` returns one node per paper whose
 text is that paper's best-matching chunk and whose metadata carries each signal's raw score.
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import bm25s
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
+    from .sentences import SentenceMatrix
     from .store import Store
 
 
@@ -123,6 +124,7 @@ class PaperRetriever(BaseRetriever):
         store: Store,
         embedder: BaseEmbedding,
         keyword: KeywordIndex,
+        sentences: SentenceMatrix,
         papers: Catalog,
         settings: Settings,
         mode: RetrievalMode | None = None,
@@ -134,8 +136,9 @@ class PaperRetriever(BaseRetriever):
         self.k = k or settings.top_k
         self.embedder = embedder
         self.keyword = keyword
+        self.sentences = sentences
         self.papers = papers
-        self._dense = {name: store.retriever(name, settings.candidate_depth, embedder) for name in ("chunks", "sentences")}
+        self._chunks = store.retriever("chunks", settings.candidate_depth, embedder)
         self._embed_lock = threading.Lock()
 
     def embed_query(self, question: str) -> list[float]:
@@ -171,23 +174,36 @@ class PaperRetriever(BaseRetriever):
         if query_bundle.embedding is None:  # in every mode: the answer composer scores sentences with it
             query_bundle.embedding = self.embed_query(query_bundle.query_str)
         if self.mode in ("dense", "hybrid"):
-            for name in ("chunks", "sentences"):
-                rank = 0
-                for hit in self._dense[name].retrieve(query_bundle):
-                    pid = str(hit.node.metadata.get("paper_id"))
-                    s = signals.setdefault(pid, Signals())
-                    if name not in s.ranks:
-                        rank += 1
-                        s.ranks[name] = rank
-                        s.scores[name] = _cosine(hit.score)
-                        if name == "chunks":
-                            s.best_chunk = hit.node.get_content()
+            for rank, hit in enumerate(self._distinct_papers(self._chunks.retrieve(query_bundle)), start=1):
+                s = signals.setdefault(str(hit.node.metadata.get("paper_id")), Signals())
+                s.ranks["chunks"] = rank
+                s.scores["chunks"] = _cosine(hit.score)
+                s.best_chunk = hit.node.get_content()
         if keyword is not None:
             for rank, (pid, score) in enumerate(keyword.result(), start=1):
                 s = signals.setdefault(pid, Signals())
                 s.ranks["bm25"] = rank
                 s.scores["bm25"] = score
+        if self.mode in ("dense", "hybrid"):
+            # The sentence signal of every paper found above, exactly: no second vector search.
+            best = self.sentences.best(list(signals), query_bundle.embedding)
+            ordered = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+            for rank, (pid, score) in enumerate(ordered, start=1):
+                signals[pid].ranks["sentences"] = rank
+                signals[pid].scores["sentences"] = score
         return signals
+
+    @staticmethod
+    def _distinct_papers(hits: list[NodeWithScore]) -> list[NodeWithScore]:
+        """The best-scoring hit of each paper, in order."""
+        seen: set[str] = set()
+        out = []
+        for hit in hits:
+            pid = str(hit.node.metadata.get("paper_id"))
+            if pid not in seen:
+                seen.add(pid)
+                out.append(hit)
+        return out
 
     def fuse(self, signals: dict[str, Signals]) -> list[tuple[str, float]]:
         """Hybrid: the `fusion` rule over the three lists; dense: equal-weight reciprocal rank of its two

@@ -51,6 +51,7 @@ MARKER = "assistant-store.json"
 JOURNAL = "ingest-journal.json"
 BM25 = "bm25"  # the keyword index (retrieve.KeywordIndex), per instance with a Chroma server
 TERM_DF = "term-df.json"  # the term weights (answer.TermWeights), likewise
+SENTENCE_MATRIX = "sentence-matrix"  # sentence texts and vectors by paper (sentences.SentenceMatrix), likewise
 _KEEP = {"README.md", ".gitkeep", ".gitignore"}
 
 
@@ -59,7 +60,7 @@ def tmp_of(path: Path) -> Path:
     return path.with_suffix(".tmp")
 
 
-_OURS = {MARKER} | {n for name in (JOURNAL, BM25, TERM_DF) for n in (name, tmp_of(Path(name)).name)}
+_OURS = {MARKER} | {n for name in (JOURNAL, BM25, TERM_DF, SENTENCE_MATRIX) for n in (name, tmp_of(Path(name)).name)}
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,11 @@ class StoreLayout:
     journal: Path
     bm25: Path
     term_df: Path
+    sentence_matrix: Path
 
     @classmethod
     def at(cls, root: Path) -> StoreLayout:
-        return cls(root, root / MARKER, root / JOURNAL, root / BM25, root / TERM_DF)
+        return cls(root, root / MARKER, root / JOURNAL, root / BM25, root / TERM_DF, root / SENTENCE_MATRIX)
 
 
 @contextmanager
@@ -280,6 +282,7 @@ class Store:
                     self.client.delete_collection(name)
             if not settings.chroma_url:
                 shutil.rmtree(self.layout.bm25, ignore_errors=True)
+                shutil.rmtree(self.layout.sentence_matrix, ignore_errors=True)
         self.papers = self._collection(PAPERS, signed=True)
         self.chunks = self._collection(CHUNKS)
         self.sentences = self._collection(SENTENCES)
@@ -351,17 +354,16 @@ class Store:
         self.chunks.delete(where=where)
         self.sentences.delete(where=where)
 
-    def sentences_of(self, paper_ids: Sequence[str]) -> dict[str, list[tuple[str, list[float]]]]:
-        """Each paper's sentences with their stored vectors, in abstract order."""
-        if not paper_ids:
-            return {}
-        got = self.sentences.get(
-            where={"paper_id": {"$in": list(paper_ids)}}, include=["documents", "metadatas", "embeddings"]
-        )
-        rows: dict[str, list[tuple[int, str, list[float]]]] = {}
-        for doc, meta, vec in zip(got["documents"] or [], got["metadatas"] or [], got["embeddings"]):
-            rows.setdefault(str(meta["paper_id"]), []).append((int(meta["position"]), doc or "", list(vec)))
-        return {pid: [(text, vec) for _, text, vec in sorted(items)] for pid, items in rows.items()}
+    def sentence_records(self) -> Iterator[tuple[str, int, str, list[float]]]:
+        """(paper id, position, text, vector) of every stored sentence, read a page at a time."""
+        offset = 0
+        while True:
+            got = self.sentences.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=offset)
+            for doc, meta, vec in zip(got["documents"] or [], got["metadatas"] or [], got["embeddings"]):
+                yield str(meta["paper_id"]), int(meta["position"]), doc or "", vec
+            offset += len(got["ids"])
+            if len(got["ids"]) < PAGE:
+                return
 
     # -- paper records -----------------------------------------------------------------------------------
     def count(self) -> int:

@@ -7,8 +7,8 @@ Each corpus size runs in a fresh worker process (so its peak RSS is its own) tha
 the raw embedding throughput of the model alone on the same abstracts (the physical limit of ingest,
 sampled before and after the ingest so load drift shows), ingest papers/s through `Assistant.ingest`,
 warm retrieve and warm ask p50/p95, peak RSS, store size, and the stock LlamaIndex pipeline
-(`VectorStoreIndex` over a Chroma collection, default chunking, the same embedder object) on the same
-papers and questions. The parent then times a cold `assistant ask` process from start to answer and
+(`VectorStoreIndex` over a Chroma collection, default chunking, the same model loaded the stock way:
+`HuggingFaceEmbedding` on torch) on the same papers and questions. The parent then times a cold `assistant ask` process from start to answer and
 measures a serving process's peak RSS, first on the store opened in process, then with the same store
 behind a real `chroma run` (Chroma server mode, where the HNSW indexes live in the server: its RSS is
 reported apart). `--measure STORE` does only these last steps, on a store kept from an earlier run.
@@ -46,14 +46,14 @@ QUESTIONS = ROOT / "tests" / "questions.jsonl"
 PER_FILE = 2_500  # papers per synthetic JSONL file (about 3.5 MB), under the loader's per-file limit
 COLD_QUESTION = "What does the neural tangent kernel describe?"
 
-# (size at most, metric, limit) from issue 6; sizes between 74 and 100k are held to the 100k limits.
+# (size at most, metric, limit) from the speed issue ("A core faster than the stock LlamaIndex
+# pipeline"); sizes between are held to the next size's limits.
 TARGETS = {
-    "retrieve_p50_ms": [(74, 30.0), (None, 100.0)],
-    "ask_p50_ms": [(74, 150.0), (None, 400.0)],
-    "cold_ask_s": [(None, 5.0)],
-    "serve_rss_mb": [(None, 1536.0)],
+    "ask_p50_ms": [(74, 60.0), (None, 400.0)],
+    "cold_ask_s": [(74, 2.0), (None, 5.0)],
+    "serve_rss_mb": [(74, 1024.0), (None, 1024.0)],
     "server_cold_ask_s": [(None, 5.0)],
-    "server_app_rss_mb": [(None, 1536.0)],
+    "server_app_rss_mb": [(None, 1024.0)],
 }
 
 
@@ -246,7 +246,9 @@ def worker(size: int, work: Path, n_questions: int, raw_sample: int, recombine: 
     ask = timed(lambda q: assistant.ask(q), qs)
     ours_rss = rss_mb()
 
-    stock = stock_pipeline(papers, indexing, work / "stock", qs)
+    # Stock runs the same model loaded as a stock user loads it (HuggingFaceEmbedding on torch), so the
+    # ratio measures the pipeline; recombined sizes share the recombining embedder (no model pass).
+    stock = stock_pipeline(papers, indexing if recombine else stock_embedder(settings), work / "stock", qs)
     return {
         "size": len(papers),
         "vectors": "recombined" if recombine else "model",
@@ -269,6 +271,8 @@ def worker(size: int, work: Path, n_questions: int, raw_sample: int, recombine: 
         "store_mb": dir_mb(work / "store"),
         "questions": len(qs),
         "stock": stock,
+        "retrieve_vs_stock": round(retrieve["p50_ms"] / stock["retrieve_p50_ms"], 2),
+        "ingest_vs_stock": round(report.new / ingest_s / stock["ingest_papers_per_s"], 2),
     }
 
 
@@ -291,6 +295,16 @@ def token_budget(papers: list[Any], settings: Any) -> dict[str, float]:
         "ingest_tokens_vs_raw": round(chunks / raw, 2),
         "ingest_vs_raw_ceiling": round(raw / whole, 2),
     }
+
+
+def stock_embedder(settings: Any) -> Any:
+    """The default model as LlamaIndex's documentation loads a local one (sentence-transformers, torch)."""
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    from assistant.providers import embed_model_path, offline_environment
+
+    offline_environment()
+    return HuggingFaceEmbedding(model_name=str(embed_model_path(settings.embed_model)), device="cpu")
 
 
 def stock_pipeline(papers: list[Any], embedder: Any, folder: Path, qs: list[str]) -> dict[str, Any]:
@@ -428,7 +442,9 @@ def verdicts(row: dict[str, Any]) -> dict[str, bool]:
                 break
     if row["size"] >= 10_000 and row["ingest_vs_raw"] is not None:
         out["ingest_vs_raw >= 0.8"] = row["ingest_vs_raw"] >= 0.8
-    out["retrieve <= 1.5x stock"] = row["retrieve_p50_ms"] <= 1.5 * row["stock"]["retrieve_p50_ms"]
+    out["retrieve <= 1.0x stock"] = row["retrieve_vs_stock"] <= 1.0
+    if row["size"] >= 10_000 and row["vectors"] == "model":
+        out["ingest >= 1.0x stock"] = row["ingest_vs_stock"] >= 1.0
     return out
 
 
@@ -437,12 +453,12 @@ def machine() -> dict[str, Any]:
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
         platform.processor(),
     )
-    import torch
+    import onnxruntime
 
     return {
         "cpu": model,
         "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
+        "onnxruntime": onnxruntime.__version__,
         "ram_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "python": platform.python_version(),
         "load_avg_start": [round(x, 2) for x in os.getloadavg()],
@@ -451,7 +467,8 @@ def machine() -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
-        "| papers | raw embed/s | ingest/s | ingest÷raw | stock ingest/s | retrieve p50/p95 ms | stock retrieve p50/p95 ms "
+        "| papers | raw embed/s | ingest/s | ingest÷raw | stock ingest/s | ingest ÷ stock | retrieve p50/p95 ms | stock retrieve p50/p95 ms "
+        "| retrieve ÷ stock "
         "| ask p50/p95 ms | cold ask s | peak RSS MB (ingest / serve) | store MB (ours / stock) "
         "| Chroma server mode: cold ask s / app RSS MB / server RSS MB |"
     )
@@ -461,8 +478,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         mark = " (recombined vectors: no model pass)" if r.get("vectors") == "recombined" else ""
         lines.append(
             f"| {r['size']:,}{mark} | {r['raw_embed_papers_per_s']} | {r['ingest_papers_per_s']} | {r['ingest_vs_raw'] or '–'} "
-            f"| {s['ingest_papers_per_s']} | {r['retrieve_p50_ms']} / {r['retrieve_p95_ms']} "
-            f"| {s['retrieve_p50_ms']} / {s['retrieve_p95_ms']} | {r['ask_p50_ms']} / {r['ask_p95_ms']} "
+            f"| {s['ingest_papers_per_s']} | {r['ingest_vs_stock']}× | {r['retrieve_p50_ms']} / {r['retrieve_p95_ms']} "
+            f"| {s['retrieve_p50_ms']} / {s['retrieve_p95_ms']} | {r['retrieve_vs_stock']}× | {r['ask_p50_ms']} / {r['ask_p95_ms']} "
             f"| {r['cold_ask_s']} | {r['peak_rss_mb']} / {r['serve_rss_mb']} | {r['store_mb']} / {s['store_mb']} "
             f"| {r.get('server_cold_ask_s', '–')} / {r.get('server_app_rss_mb', '–')} / {r.get('chroma_server_rss_mb', '–')} |"
         )

@@ -1,4 +1,4 @@
-"""The embedder: sentence-transformers' vectors without importing it (or transformers), loaded once, queries on one thread."""
+"""The embedder: sentence-transformers' vectors on ONNX Runtime without importing it, transformers or torch."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.providers import _plain_mean_pooling, build_embedder, embed_model_path
+from assistant import onnxbert
+from assistant.embedding import onnx_encoder, plain_mean_pooling, torch_threads, transformers_encoder
+from assistant.providers import build_embedder, embed_model_path
 
 TEXTS = [
     "Symbolic autoencoding connects two generative models via a discrete bottleneck layer.",
@@ -39,68 +41,94 @@ def test_embedder_is_built_once_per_process() -> None:
 
 
 @pytest.mark.slow
-def test_the_default_model_loads_without_sentence_transformers() -> None:
+def test_the_default_model_loads_without_torch_or_sentence_transformers() -> None:
     code = (
         "import sys\n"
         "from assistant.config import Settings\n"
         "from assistant.providers import build_embedder\n"
         "build_embedder(Settings()).get_query_embedding('hello')\n"
-        "print(sorted(m for m in ('sentence_transformers', 'transformers', 'sklearn', 'scipy.stats') if m in sys.modules))\n"
+        "heavy = ('torch', 'sentence_transformers', 'transformers', 'sklearn', 'scipy.stats')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.slow
-def test_own_bert_encoder_equals_transformers_bert_model() -> None:
-    import torch
-
-    from assistant.providers import _own_bert, _transformers_model
-
+def test_onnx_graph_equals_transformers_bert_model(tmp_path: Path) -> None:
     path = embed_model_path("all-MiniLM-L6-v2")
     texts = [*TEXTS, "Ünïcödé — αβγ, [brackets] and 3.5 %", "word " * 400]
-    ours, reference = _own_bert(path, 256), _transformers_model(path, 256)
+    ours = onnx_encoder(path, 256, "fp32", tmp_path)
     assert ours is not None
-    with torch.inference_mode():
-        states, mask, offsets = ours(texts)
-        expected, expected_mask, expected_offsets = reference(texts)
-    assert states.shape == expected.shape == (len(texts), 256, 384)  # padded to the longest, cut at the window
-    assert torch.equal(mask, expected_mask) and torch.equal(offsets, expected_offsets)
-    assert (states - expected)[mask.bool()].abs().max() < 1e-5
+    for small in (True, False):  # the one-thread session and the all-threads one compute the same
+        states, mask, offsets = ours(texts, small)
+        expected, expected_mask, expected_offsets = transformers_encoder(path, 256)(texts, small)
+        assert states.shape == expected.shape == (len(texts), 256, 384)  # padded to the longest, cut at the window
+        assert np.array_equal(mask, expected_mask) and np.array_equal(offsets, expected_offsets)
+        assert np.abs(states - expected)[mask.astype(bool)].max() < 1e-5
+
+
+@pytest.mark.slow
+def test_int8_vectors_stay_close_and_are_kept_apart_in_the_store(tmp_path: Path) -> None:
+    exact = np.array(build_embedder(Settings()).get_text_embedding_batch(TEXTS))
+    fast = np.array(build_embedder(Settings(embed_precision="int8", models_dir=tmp_path)).get_text_embedding_batch(TEXTS))
+    cosines = (exact * fast).sum(1)
+    assert cosines.min() > 0.97 and cosines.max() < 0.99999, cosines  # close, and really quantised
+    assert Settings(embed_precision="int8").index_signature() != Settings().index_signature()
+
+
+def test_the_graph_is_built_once_and_cached_under_the_weights_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = embed_model_path("all-MiniLM-L6-v2")
+    built = onnxbert.graph_file(path, "fp32", tmp_path)
+    assert onnxbert.weights_hash(path) in built.name and [p.name for p in tmp_path.iterdir()] == [built.name]
+
+    def fail(_: Path) -> None:
+        raise AssertionError("rebuilt")
+
+    monkeypatch.setattr(onnxbert, "build_graph", fail)
+    assert onnxbert.graph_file(path, "fp32", tmp_path) == built
+
+
+def test_a_failed_build_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def killed(_: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(onnxbert, "build_graph", killed)
+    with pytest.raises(KeyboardInterrupt):
+        onnxbert.graph_file(embed_model_path("all-MiniLM-L6-v2"), "fp32", tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_models_other_than_plain_bert_go_through_transformers(tmp_path: Path) -> None:
-    from assistant import bert
-
     source = embed_model_path("all-MiniLM-L6-v2")
-    assert bert.supports(source)
+    assert onnxbert.supports(source)
     config = json.loads((source / "config.json").read_text())
     for change in ({"model_type": "mpnet"}, {"hidden_act": "gelu_new"}, {"position_embedding_type": "relative_key"}):
         (tmp_path / "config.json").write_text(json.dumps({**config, **change}))
         (tmp_path / "model.safetensors").write_bytes(b"")
-        assert not bert.supports(tmp_path), change
-    assert not bert.supports(tmp_path / "missing")
+        assert not onnxbert.supports(tmp_path), change
+    assert not onnxbert.supports(tmp_path / "missing")
 
 
 def test_other_pooling_falls_back_to_sentence_transformers(tmp_path: Path) -> None:
-    assert _plain_mean_pooling(embed_model_path("all-MiniLM-L6-v2"))
+    assert plain_mean_pooling(embed_model_path("all-MiniLM-L6-v2"))
     (tmp_path / "1_Pooling").mkdir()
     modules = [{"type": "sentence_transformers.models.Transformer"}, {"type": "sentence_transformers.models.Pooling"}]
     (tmp_path / "modules.json").write_text(json.dumps(modules))
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}))
-    assert not _plain_mean_pooling(tmp_path)
+    assert not plain_mean_pooling(tmp_path)
     modules.append({"type": "sentence_transformers.models.Dense"})
     (tmp_path / "modules.json").write_text(json.dumps(modules))
-    assert not _plain_mean_pooling(tmp_path)
-    assert not _plain_mean_pooling(tmp_path / "missing")
+    assert not plain_mean_pooling(tmp_path)
+    assert not plain_mean_pooling(tmp_path / "missing")
 
 
-@pytest.mark.parametrize("size", [1, 5])
-def test_torch_threads_are_restored(size: int) -> None:
+def test_torch_threads_are_restored() -> None:
     import torch
 
     before = torch.get_num_threads()
-    build_embedder(Settings()).get_text_embedding_batch(TEXTS[:1] * size)
+    with torch_threads(small=True):
+        assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
 
 

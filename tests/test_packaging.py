@@ -104,15 +104,15 @@ def test_an_installed_wheel_loads_its_prompts_and_questions_and_answers_outside_
 def test_other_local_models_without_the_hf_extra_say_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from assistant import providers
+    from assistant import embedding, providers
 
     # A module set to None in sys.modules is what an import of a package that is not installed meets.
-    for name in ("transformers", "transformers.utils", "llama_index.embeddings.huggingface"):
+    for name in ("torch", "transformers", "transformers.utils", "llama_index.embeddings.huggingface"):
         monkeypatch.setitem(sys.modules, name, None)
     (tmp_path / "config.json").write_text("{}")  # a model folder without tokenizer.json
     for build in (
         lambda: providers.word_pieces.__wrapped__(str(tmp_path)),
-        lambda: providers._transformers_model(tmp_path, 128),
+        lambda: embedding.transformers_encoder(tmp_path, 128),
         lambda: providers._embedder_class.__wrapped__(),
     ):
         with pytest.raises(ConfigError, match=r"pip install 'abstract-assistant\[hf\]'"):

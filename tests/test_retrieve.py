@@ -164,3 +164,25 @@ def test_zscore_fusion_standardises_each_list_and_fills_a_missing_score_with_the
     assert [pid for pid, _ in fuse_zscore(signals, {"chunks": 1.0})] == ["a", "c", "b"]
     assert fuse_zscore({}, {"chunks": 1.0}) == [] and fuse_rrf({}, {"chunks": 1.0}, 60) == []
 
+
+
+@pytest.mark.parametrize("mode", ["dense", "hybrid"])
+def test_one_vector_query_per_question_where_stock_does_one(assistant: Assistant, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sentence signal comes from the sentence matrix, scored exactly for the papers found: the only
+    vector search of a question is the chunk search."""
+    from chromadb.api.models.Collection import Collection
+
+    searched: list[str] = []
+    original = Collection.query
+
+    def counted(self: Collection, *args: object, **kwargs: object) -> object:
+        searched.append(self.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Collection, "query", counted)
+    passages = assistant.retrieve("How do they calibrate uncertainty in language models?", k=5, mode=mode)
+    assert searched == ["chunks"] and len(passages) == 5
+    best = {p.paper_id: p for p in passages}
+    sentence_scores = assistant._ready().sentences.best(list(best), assistant.embedder.get_query_embedding(
+        "How do they calibrate uncertainty in language models?"))
+    assert set(sentence_scores) == set(best)  # every retrieved paper had its sentences scored

@@ -1,0 +1,196 @@
+"""The default MiniLM on ONNX Runtime: a BERT graph built from the packaged safetensors, no torch.
+
+No ONNX file ships in any package we can install and nothing may be downloaded, so the graph is
+written here node by node from the weights (`onnx.helper`), with ONNX Runtime's fused transformer
+ops (Attention, SkipLayerNormalization, BiasGelu: what its optimizer produces from an exported BERT),
+then optionally quantised (dynamic int8, per output channel) and cached under the models folder, keyed
+by the weights' hash. Serving only loads the cached file with onnxruntime: torch is never imported.
+Equal to transformers' BertModel within 1e-5 in fp32 (tests/test_embedder.py); speed and
+quality of fp32 and int8 are in benchmarks/QUALITY.md and RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+Precision = Literal["fp32", "int8"]
+GRAPH_VERSION = "2"  # part of the cache key: bump when the graph below changes
+MS = "com.microsoft"
+FFN_OUT = ".ffn_out"  # name suffix of the feed-forward output MatMuls, kept fp32 in int8
+# The variant the graph below reproduces exactly: absolute positions, exact (erf) GELU, post-layer-norm.
+SUPPORTED = {"model_type": "bert", "hidden_act": "gelu", "position_embedding_type": "absolute"}
+
+
+def supports(model_dir: Path) -> bool:
+    """Whether `model_dir` holds a plain BERT this graph reproduces (others go through transformers)."""
+    try:
+        config = json.loads((model_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    defaults = {"position_embedding_type": "absolute"}
+    return (model_dir / "model.safetensors").exists() and all(
+        config.get(key, defaults.get(key)) == value for key, value in SUPPORTED.items()
+    )
+
+
+def weights_hash(model_dir: Path) -> str:
+    digest = hashlib.sha256()
+    with open(model_dir / "model.safetensors", "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def build_graph(model_dir: Path) -> Any:
+    """An onnx ModelProto: (input_ids, attention_mask) int64 [batch, length] -> last hidden states."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from safetensors.numpy import load_file
+
+    config = json.loads((model_dir / "config.json").read_text())
+    heads, layers = int(config["num_attention_heads"]), int(config["num_hidden_layers"])
+    eps = float(config.get("layer_norm_eps", 1e-12))
+    w = {name.removeprefix("bert."): array.astype(np.float32) for name, array in load_file(str(model_dir / "model.safetensors")).items()}
+    inits: list[Any] = []
+    nodes: list[Any] = []
+
+    def const(name: str, array: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def node(op: str, inputs: list[str], out: str, domain: str = "", **attrs: Any) -> str:
+        nodes.append(helper.make_node(op, inputs, [out], name=out, domain=domain, **attrs))
+        return out
+
+    def linear(name: str) -> str:  # torch stores [out, in]; MatMul wants [in, out]
+        return const(f"{name}.W", w[f"{name}.weight"].T)
+
+    # Embeddings: word + position + token type 0, then LayerNorm.
+    length = node("Shape", ["input_ids"], "length", start=1, end=2)  # 1-D [length]
+    words = node("Gather", [const("word_embeddings", w["embeddings.word_embeddings.weight"]), "input_ids"], "words")
+    origin = const("origin", np.array([0], np.int64))
+    placed = node("Slice", [const("position_embeddings", w["embeddings.position_embeddings.weight"]), origin, length, origin], "placed")
+    summed = node("Add", [node("Add", [words, placed], "words_placed"), const("token_type", w["embeddings.token_type_embeddings.weight"][0])], "embedded")
+    x = node(
+        "LayerNormalization",
+        [summed, const("emb_ln.g", w["embeddings.LayerNorm.weight"]), const("emb_ln.b", w["embeddings.LayerNorm.bias"])],
+        "x0",
+        axis=-1,
+        epsilon=eps,
+    )
+    mask = node("Cast", ["attention_mask"], "mask_i32", to=TensorProto.INT32)
+    for i in range(layers):
+        at = f"encoder.layer.{i}"
+        qkv = [f"{at}.attention.self.{part}" for part in ("query", "key", "value")]
+        weights = const(f"{at}.qkv.W", np.concatenate([w[f"{p}.weight"].T for p in qkv], axis=1))
+        bias = const(f"{at}.qkv.b", np.concatenate([w[f"{p}.bias"] for p in qkv]))
+        context = node("Attention", [x, weights, bias, mask], f"{at}.context", domain=MS, num_heads=heads)
+        projected = node("MatMul", [context, linear(f"{at}.attention.output.dense")], f"{at}.projected")
+        x = node(
+            "SkipLayerNormalization",
+            [projected, x, const(f"{at}.ln1.g", w[f"{at}.attention.output.LayerNorm.weight"]),
+             const(f"{at}.ln1.b", w[f"{at}.attention.output.LayerNorm.bias"]),
+             const(f"{at}.out1.b", w[f"{at}.attention.output.dense.bias"])],
+            f"{at}.x1",
+            domain=MS,
+            epsilon=eps,
+        )
+        up = node("MatMul", [x, linear(f"{at}.intermediate.dense")], f"{at}.up")
+        hidden = node("BiasGelu", [up, const(f"{at}.up.b", w[f"{at}.intermediate.dense.bias"])], f"{at}.gelu", domain=MS)
+        down = node("MatMul", [hidden, linear(f"{at}.output.dense")], f"{at}{FFN_OUT}")
+        x = node(
+            "SkipLayerNormalization",
+            [down, x, const(f"{at}.ln2.g", w[f"{at}.output.LayerNorm.weight"]),
+             const(f"{at}.ln2.b", w[f"{at}.output.LayerNorm.bias"]), const(f"{at}.down.b", w[f"{at}.output.dense.bias"])],
+            f"{at}.x2",
+            domain=MS,
+            epsilon=eps,
+        )
+    nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="last_hidden_state"))
+    batch_length = ["batch", "length"]
+    graph = helper.make_graph(
+        nodes,
+        "bert",
+        [helper.make_tensor_value_info(name, TensorProto.INT64, batch_length) for name in ("input_ids", "attention_mask")],
+        [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [*batch_length, w["embeddings.LayerNorm.weight"].shape[0]])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def graph_file(model_dir: Path, precision: Precision, cache_dir: Path) -> Path:
+    """The cached ONNX file for `model_dir` at `precision`, built (and quantised) on first use.
+    Written to a temporary name and renamed, so a killed build never leaves a half file behind."""
+    target = cache_dir / f"{model_dir.name}-{weights_hash(model_dir)}-g{GRAPH_VERSION}-{precision}.onnx"
+    if target.exists():
+        return target
+    import onnx
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as work:
+        fp32 = Path(work) / "fp32.onnx"
+        onnx.save(build_graph(model_dir), str(fp32))
+        built = fp32
+        if precision == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            built = Path(work) / "int8.onnx"
+            # Per output channel: one scale per tensor (the default) lost too much (mean cosine 0.95). The
+            # feed-forward output layers stay fp32: quantised too, dev hit@1 fell two questions, kept, at
+            # most one (1.7x faster than fp32 instead of 2.6x; benchmarks/QUALITY.md). The fused ops are
+            # outside shape inference, so the quantiser is told their outputs are float.
+            quiet = _Drop("pre-processing")  # quantize_dynamic's advice on the root logger, every time
+            logging.getLogger().addFilter(quiet)
+            keep = [n.name for n in onnx.load(str(fp32)).graph.node if n.name.endswith(FFN_OUT)]
+            try:
+                quantize_dynamic(
+                    fp32, built, per_channel=True, weight_type=QuantType.QInt8, nodes_to_exclude=keep,
+                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+                )
+            finally:
+                logging.getLogger().removeFilter(quiet)
+        os.replace(built, target)
+    return target
+
+
+class _Drop(logging.Filter):
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words = words
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.words not in record.getMessage()
+
+
+class OnnxEncoder:
+    """Token ids and attention mask in, last hidden states out; one session per thread count."""
+
+    def __init__(self, model_file: Path) -> None:
+        self.model_file = model_file
+        self._sessions: dict[int, Any] = {}
+
+    def session(self, threads: int) -> Any:
+        if threads not in self._sessions:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3  # no warnings about unused initialisers on every start
+            self._sessions[threads] = ort.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
+        return self._sessions[threads]
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray, threads: int = 0) -> np.ndarray:
+        feed = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64)}
+        return self.session(threads).run(["last_hidden_state"], feed)[0]
