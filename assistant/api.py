@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?)")  # terminal colours, titles
 
 
-@dataclass(frozen=True)
+# How often a serving process looks for an ingest by another process (`assistant ingest` beside
+# `assistant serve`, or another instance on the same Chroma server); a look is one small store read.
+FRESHNESS_S = 1.0
+
+
+@dataclass
 class _State:
     """Everything derived from the current store contents; swapped whole after an ingest, and with it
     the retrievers and engines built over it (one per retrieval mode, depth and answer mode asked for)."""
@@ -44,6 +50,7 @@ class _State:
     keyword: KeywordIndex
     weights: TermWeights
     sentences: SentenceMatrix
+    checked: float = field(default_factory=time.monotonic)  # last look for another process's ingest
     retrievers: dict[tuple[str, int], PaperRetriever] = field(default_factory=dict)
     engines: dict[tuple[str, int, str], AnswerEngine] = field(default_factory=dict)
 
@@ -122,9 +129,11 @@ class Assistant:
 
     def _ready(self) -> _State:
         state = self._state
-        if state is not None:
+        if state is not None and not self._changed_elsewhere(state):
             return state
         with self._lock:
+            if self._state is state and state is not None:  # changed by another process: read it again
+                self._state = self._load_state(self._open_store())
             if self._state is None:
                 store = self._open_store()
                 if store.count() == 0 and self.auto_ingest:
@@ -132,6 +141,19 @@ class Assistant:
                 if self._state is None:
                     self._state = self._load_state(store)
             return self._state
+
+    def _changed_elsewhere(self, state: _State) -> bool:
+        """Whether another process finished an ingest into this store since `state` was read: the saved
+        corpus fingerprint (one small store read) is compared at most every FRESHNESS_S seconds."""
+        now = time.monotonic()
+        if now - state.checked < FRESHNESS_S:
+            return False
+        state.checked = now
+        try:
+            saved = self._open_store().saved_fingerprint()
+        except Exception:  # unreachable store: the question itself will say so
+            return False
+        return bool(saved) and saved != state.papers.fingerprint  # "" while an ingest runs: keep answering
 
     def _load_state(self, store: Store) -> _State:
         from .answer import TermWeights
