@@ -82,7 +82,7 @@ def test_warm_loads_the_store_model_and_vector_indexes_before_a_question(store_c
     a = Assistant(Settings(store_dir=store_copy))
     a.warm()
     assert a._state is not None and a._embedder is not None  # the paper catalog and the model
-    assert a._store is not None and {name for name, _, _ in a._store._retrievers} == {"chunks"}  # the one searched
+    assert a._store is not None and list(a._state.retrievers) == [("hybrid", 1)]
     assert a._state.sentences.row_of and a._state.sentences.fingerprint.startswith(a._state.papers.fingerprint)
     assert a.paper_count() == 74 and a._state is not None and a._state.papers._all is None  # no record read
 
