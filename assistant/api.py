@@ -215,6 +215,10 @@ class Assistant:
         self._state = None if store.count() == 0 else self._load_state(store)
         return report
 
+    def needs_first_ingest(self) -> bool:
+        """Whether the first question would ingest the seeds (auto_ingest on, store empty)."""
+        return self.auto_ingest and self._state is None and self._open_store().count() == 0
+
     def papers(self, limit: int | None = None) -> list[Paper]:
         """Every paper in the store (read whole once, then kept), or only the first `limit`, in store order."""
         catalog = self._ready().papers

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from .api import Assistant
-    from .types import IngestReport
+    from .types import Event, IngestReport
 
 EXAMPLES = {
     "ingest": "example: assistant ingest                 # sync the seeds folder\n"
@@ -23,9 +25,16 @@ EXAMPLES = {
     "         ASSISTANT_UI_AUTH=me:long-password assistant serve --host 0.0.0.0",
     "model": "example: assistant model install all-mpnet-base-v2\n"
     "         ASSISTANT_EMBED_MODEL=all-mpnet-base-v2 assistant ingest --rebuild",
+    "chat": "example: assistant chat   # then: What is the neural tangent kernel?  /  How is it computed?  /  /sources",
     "eval": "example: assistant eval tests/questions.jsonl --out out/eval   # report.json, report.md, PNGs\n"
     "         assistant eval benchmarks/heldout.jsonl --modes hybrid,llamaindex-stock --json",
 }
+
+
+SERVED = (
+    " Uses a running `assistant serve` on the same store and settings when there is one (no start-up"
+    " wait), else answers in this process."
+)
 
 
 def _positive(value: str) -> int:
@@ -58,16 +67,20 @@ def _parser() -> argparse.ArgumentParser:
     p = add("papers", "List the papers in the store.")
     p.add_argument("--json", action="store_true", help="print JSON: [{id, title, authors, abstract, sources}]")
 
-    p = add("retrieve", "Show the papers most relevant to a question, best first.")
+    p = add("retrieve", "Show the papers most relevant to a question, best first." + SERVED)
     p.add_argument("question")
     p.add_argument("-k", type=_positive, default=None, help="how many papers (default: ASSISTANT_TOP_K, 5)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None, help="retrieval mode (default: hybrid)")
     p.add_argument("--json", action="store_true", help="print JSON: [{paper_id, title, score, text}]")
+    p.add_argument("--local", action="store_true", help="answer in this process even when a server is running")
 
-    p = add("ask", "Answer a question with numbered citations to the abstracts.")
+    p = add("ask", "Answer a question with numbered citations to the abstracts." + SERVED)
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print JSON: {question, answer, abstained, citations, settings_hash}")
     p.add_argument("--stream", action="store_true", help="print the answer as it is written")
+    p.add_argument("--local", action="store_true", help="answer in this process even when a server is running")
+
+    add("chat", "Talk with the abstracts in the terminal: answers with references, follow-ups, /sources; Ctrl-D leaves.")
 
     p = add("eval", "Score a question file: retrieval per mode beside the stock LlamaIndex baseline, and answers.")
     p.add_argument(
@@ -95,9 +108,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _assistant() -> Assistant:
+    """The assistant over the configured store; on first use (an empty store) the seeds are ingested
+    here, with the stage and a papers/s bar on a terminal instead of a silent wait."""
     from .api import Assistant
 
-    return Assistant()
+    assistant = Assistant()
+    if sys.stderr.isatty() and assistant.needs_first_ingest():
+        print(f"first use: embedding the seed abstracts into {assistant.settings.store_dir} (once) …", file=sys.stderr)
+        report = assistant.ingest(progress=_progress(False))
+        print(report.summary(), file=sys.stderr)
+    return assistant
 
 
 def _print_json(data: Any) -> None:
@@ -149,8 +169,34 @@ def cmd_papers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _server(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The running server this command may use (assistant/remote.py), unless --local."""
+    if args.local:
+        return None
+    from pathlib import Path
+
+    from .config import Settings
+    from .remote import find_server
+
+    settings = Settings()
+    return find_server(Path(settings.store_dir), settings.settings_hash())
+
+
 def cmd_retrieve(args: argparse.Namespace) -> int:
-    passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode)
+    from .types import Passage
+
+    server = _server(args)
+    passages: list[Passage] | None = None
+    if server:
+        from . import remote
+
+        try:
+            found = remote.call(server, "retrieve", {"question": args.question, "k": args.k, "mode": args.mode})
+            passages = [Passage.model_validate(p) for p in found]
+        except ConnectionError:
+            pass  # gone since it published itself: answer here
+    if passages is None:
+        passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode)
     if args.json:
         _print_json([p.model_dump(mode="json") for p in passages])
     else:
@@ -159,16 +205,55 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _remote_events(server: dict[str, Any], question: str, stream: bool) -> Iterator[Event]:
+    """The events of an answer from the server: the stream, or the whole answer as one Final."""
+    from pydantic import TypeAdapter
+
+    from . import remote
+    from .types import Answer, Event, Final
+
+    if not stream:
+        yield Final(answer=Answer.model_validate(remote.call(server, "ask", {"question": question})))
+        return
+    adapter: TypeAdapter[Event] = TypeAdapter(Event)
+    for data in remote.stream(server, {"question": question}):
+        if data.get("kind") == "error":
+            raise remote.ServerError(str(data.get("error")), int(data.get("exit_code", 1)))
+        yield adapter.validate_python(data)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .cite import format_references
+    from itertools import chain
+
+    server = _server(args)
+    events: Iterator[Event] | None = None
+    if server:
+        from .remote import ServerError
+
+        remote_events = _remote_events(server, args.question, args.stream or not args.json)
+        try:
+            first = next(remote_events)  # connecting: a server that is gone leaves us to answer here
+            events = chain([first], remote_events)
+        except ConnectionError:
+            events = None
+        except ServerError as exc:  # the server refused the question: say why, as here
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.code
+    if events is None:
+        assistant = _assistant()
+        if args.json and not args.stream:
+            _print_json(assistant.ask(args.question).to_json())
+            return 0
+        events = assistant.stream(args.question)
+    return _show(events, args)
+
+
+def _show(events: Iterator[Event], args: argparse.Namespace) -> int:
+    from .terminal import answer_footer
     from .types import Final, TextDelta
 
-    assistant = _assistant()
-    if args.json and not args.stream:
-        _print_json(assistant.ask(args.question).to_json())
-        return 0
     answer = None
-    for event in assistant.stream(args.question):
+    for event in events:
         if isinstance(event, TextDelta) and not args.json:
             print(event.text, end="", flush=True)
         elif isinstance(event, Final):
@@ -177,14 +262,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(answer.to_json())
         return 0
-    print()
-    if answer.support == "partial":
-        print("\nsupport: partial (the abstracts back this only in part; read the quoted sentences)")
-    if answer.notice:
-        print(f"\nnote: {answer.notice}")
-    if answer.citations:
-        print("\nReferences:\n" + format_references([(c.n, c.title) for c in answer.citations]))
+    footer = answer_footer(answer)
+    print("\n" + (f"\n{footer}" if footer else ""))
     return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from .terminal import run
+
+    return run(_assistant())
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -203,14 +289,32 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from . import ui
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from . import remote, ui
     from .config import Settings
 
-    auth = ui.resolve_auth(args.host, Settings().ui_auth, args.no_auth)  # refuse before loading anything
+    settings = Settings()
+    auth = ui.resolve_auth(args.host, settings.ui_auth, args.no_auth)  # refuse before loading anything
     assistant = _assistant()
     assistant.warm()
-    print(f"serving on http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
-    ui.launch(ui.build_app(assistant), host=args.host, port=args.port, auth=auth)
+    app = ui.build_app(assistant)
+    url = ui.launch(app, host=args.host, port=args.port, auth=auth, block=False)
+    token = remote.new_token()
+    ui.add_cli_routes(app, assistant, token)
+    port = urlsplit(url).port or args.port
+    # `assistant ask` and `retrieve` with the same store and settings now answer through this process.
+    with remote.published(Path(settings.store_dir), remote.loopback_url(args.host, port), settings.settings_hash(), token):
+        print(f"serving on http://{args.host}:{port}  (Ctrl-C to stop)", file=sys.stderr)
+        import signal
+
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill`: withdraw serve.json as Ctrl-C does
+        try:
+            app.block_thread()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            app.close()
     return 0
 
 
@@ -234,18 +338,17 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval, "model": cmd_model, "serve": cmd_serve}
+COMMANDS = {
+    "ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "chat": cmd_chat,
+    "eval": cmd_eval, "model": cmd_model, "serve": cmd_serve,
+}
 
 
 def exit_code(exc: BaseException) -> int:
-    """The exit code for an error (README "Exit codes"): the first of its classes with one, else 1."""
-    from .errors import ConfigError, CorpusError, InvalidQuestion, LLMUnavailable, StoreError
-    from .questions import QuestionFileError
+    """The exit code for an error (README "Exit codes"): its class's `exit_code`, else 1."""
+    from .errors import AssistantError
 
-    codes: dict[type[BaseException], int] = {
-        InvalidQuestion: 2, ConfigError: 2, QuestionFileError: 2, LLMUnavailable: 3, StoreError: 4, CorpusError: 4
-    }
-    return next((codes[cls] for cls in type(exc).__mro__ if cls in codes), 1)
+    return exc.exit_code if isinstance(exc, AssistantError) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Commands that only read: once their output is flushed there is nothing left to finish, and Python's
 # teardown of torch, LlamaIndex and Chroma modules took about 2 s of a cold `assistant ask`.
-READ_ONLY = frozenset({"ask", "retrieve", "papers"})
+READ_ONLY = frozenset({"ask", "retrieve", "papers", "chat"})
 
 
 def entry() -> None:

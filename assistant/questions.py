@@ -19,6 +19,8 @@ from .types import Paper, ParseIssue
 class QuestionFileError(AssistantError):
     """The question file cannot be used at all (missing, or no valid case)."""
 
+    exit_code = 2
+
 
 class EvalCase(BaseModel):
     """One line of a question file; `gold` is filled in by resolving titles and quotes to paper ids."""

@@ -107,3 +107,11 @@ def test_building_the_embedder_sets_the_offline_defaults_the_user_left_unset(mon
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "true")  # the user's own choice wins
     offline_environment()
     assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TOKENIZERS_PARALLELISM"] == "true"
+
+
+def test_needs_first_ingest_only_on_an_empty_store_with_auto_ingest(tmp_path: Path, store_copy: Path) -> None:
+    from assistant.config import Settings
+
+    assert Assistant(Settings(store_dir=tmp_path / "empty")).needs_first_ingest()
+    assert not Assistant(Settings(store_dir=tmp_path / "empty2"), auto_ingest=False).needs_first_ingest()
+    assert not Assistant(Settings(store_dir=store_copy)).needs_first_ingest()

@@ -3,6 +3,8 @@ and the bind/auth check."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -118,10 +120,21 @@ def test_cli_passes_auth_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setenv("ASSISTANT_UI_AUTH", "reader:pw")
     monkeypatch.setattr(cli, "_assistant", FakeAssistant)
-    monkeypatch.setattr(ui, "build_app", lambda assistant: "app")
-    monkeypatch.setattr(ui, "launch", lambda app, **kw: seen.update(kw) or "http://x")
+    class FakeApp:
+        def block_thread(self) -> None:
+            seen["published"] = json.loads((Path("store") / "serve.json").read_text())
+
+        def close(self) -> None:
+            seen["closed"] = True
+
+    monkeypatch.setattr(ui, "build_app", lambda assistant: FakeApp())
+    monkeypatch.setattr(ui, "launch", lambda app, **kw: seen.update(kw) or "http://0.0.0.0:7999/")
+    monkeypatch.setattr(ui, "add_cli_routes", lambda app, assistant, token: seen.update(token=token))
     assert cli.main(["serve", "--host", "0.0.0.0", "--port", "7999"]) == 0
     assert seen["auth"] == ("reader", "pw") and seen["host"] == "0.0.0.0" and seen["port"] == 7999
+    published = seen["published"]
+    assert isinstance(published, dict) and published["url"] == "http://127.0.0.1:7999" and published["token"] == seen["token"]
+    assert seen["closed"] and not (Path("store") / "serve.json").exists()
 
 
 # -- the chat handler: per-question settings, follow-ups ----------------------------------------------------

@@ -10,5 +10,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from .access import is_loopback, resolve_auth  # noqa: E402
 from .app import build_app, launch  # noqa: E402
+from .local_api import add_cli_routes  # noqa: E402
 
-__all__ = ["build_app", "is_loopback", "launch", "resolve_auth"]
+__all__ = ["add_cli_routes", "build_app", "is_loopback", "launch", "resolve_auth"]

@@ -1,0 +1,102 @@
+"""`assistant chat`: a conversation in the terminal, in one process (the model and indexes load once).
+
+Follow-ups use the conversation as on the page ("What problem do they address?" stays on the paper of
+the previous answer); /sources shows the last answer's sources with the quoted sentences.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TextIO
+
+from .cite import format_references
+from .errors import AssistantError
+from .types import Answer, Event, Final, TextDelta
+
+if TYPE_CHECKING:
+    from .api import Assistant
+    from .followup import Turn
+
+HELP = (
+    "Ask about the abstracts; follow-ups may refer to earlier answers.\n"
+    "  /sources  the last answer's sources and the sentences quoted from them\n"
+    "  /clear    start a new conversation\n"
+    "  /help     this text\n"
+    "  Ctrl-D or /quit to leave"
+)
+
+
+def answer_footer(answer: Answer) -> str:
+    """What follows the answer text: its support when partial, its notice and its references."""
+    parts = []
+    if answer.support == "partial":
+        parts.append("support: partial (the abstracts back this only in part; read the quoted sentences)")
+    if answer.notice:
+        parts.append(f"note: {answer.notice}")
+    if answer.citations:
+        parts.append("References:\n" + format_references([(c.n, c.title) for c in answer.citations]))
+    return "\n\n".join(parts)
+
+
+def sources(answer: Answer | None) -> str:
+    if answer is None or not answer.citations:
+        return "no sources yet: ask a question first" if answer is None else "the last answer cited no source"
+    return "\n\n".join(f"[{c.n}] {c.title}\n    “{c.quote}”" for c in answer.citations)
+
+
+def show(events: Iterator[Event], out: TextIO) -> Answer:
+    """Print an answer as it streams, then its footer; returns the answer."""
+    answer = None
+    for event in events:
+        if isinstance(event, TextDelta):
+            out.write(event.text)
+            out.flush()
+        elif isinstance(event, Final):
+            answer = event.answer
+    assert answer is not None, "a stream ends with its Final answer"
+    footer = answer_footer(answer)
+    out.write("\n" + (f"\n{footer}\n" if footer else ""))
+    return answer
+
+
+def run(assistant: Assistant, read: Callable[[str], str] = input, out: TextIO = sys.stdout) -> int:
+    """The conversation loop; returns the exit code (0 when the user leaves)."""
+    history: list[Turn] = []
+    last: Answer | None = None
+    if sys.stdin.isatty():
+        import readline  # noqa: F401  (line editing and recall of earlier questions)
+
+        out.write(HELP + "\n")
+    while True:
+        try:
+            line = read("\n? " if sys.stdin.isatty() else "").strip()
+        except EOFError:
+            out.write("\n")
+            return 0
+        except KeyboardInterrupt:  # Ctrl-C drops the line being typed, as in a shell
+            out.write("\n")
+            continue
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            return 0
+        if line in ("/help", "/?"):
+            out.write(HELP + "\n")
+            continue
+        if line == "/sources":
+            out.write(sources(last) + "\n")
+            continue
+        if line == "/clear":
+            history, last = [], None
+            out.write("(new conversation)\n")
+            continue
+        try:
+            last = show(assistant.stream(line, history=history), out)
+        except AssistantError as exc:
+            out.write(f"error: {exc}\n")
+            continue
+        except KeyboardInterrupt:  # stop this answer, keep the conversation
+            out.write("\n(stopped)\n")
+            continue
+        history += [{"role": "user", "content": line}, {"role": "assistant", "content": last.text}]

@@ -1,0 +1,133 @@
+"""`assistant ask`/`retrieve` through a running `assistant serve` (real processes, real HTTP), the
+terminal chat, and a serving process without torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import free_port
+
+from assistant.remote import SERVE_FILE
+
+NTK = "What does the neural tangent kernel describe?"
+
+
+def _cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # -X importtime: stderr then shows whether the heavy libraries were loaded by this process.
+    return subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant.cli", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _loaded(stderr: str, module: str) -> bool:
+    return any(line.rstrip().endswith(f"| {module}") for line in stderr.splitlines())
+
+
+@pytest.fixture()
+def served(small_store: Path, tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store)
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store)}
+    server = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(free_port())],
+                              env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not (store / SERVE_FILE).exists():
+        assert server.poll() is None and time.monotonic() < deadline, server.stderr.read() if server.stderr else ""
+        time.sleep(0.2)
+    try:
+        yield env, store
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert not (store / SERVE_FILE).exists()  # withdrawn when the server stops
+
+
+@pytest.mark.slow
+def test_ask_and_retrieve_go_through_a_running_server_and_match_in_process_answers(
+    served: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
+    env, store = served
+    published = json.loads((store / SERVE_FILE).read_text())
+    assert oct((store / SERVE_FILE).stat().st_mode & 0o777) == "0o600"
+    through = _cli(env, tmp_path, "ask", NTK, "--json")
+    assert through.returncode == 0 and not _loaded(through.stderr, "chromadb") and not _loaded(through.stderr, "llama_index.core")
+    local = _cli(env, tmp_path, "ask", NTK, "--json", "--local")
+    assert local.returncode == 0 and _loaded(local.stderr, "chromadb")
+    assert json.loads(through.stdout) == json.loads(local.stdout)
+
+    plain = _cli(env, tmp_path, "ask", NTK)
+    assert not _loaded(plain.stderr, "chromadb") and "[1]" in plain.stdout and "References:\n[1] " in plain.stdout
+    hits = _cli(env, tmp_path, "retrieve", NTK, "-k", "2", "--json")
+    assert not _loaded(hits.stderr, "chromadb") and len(json.loads(hits.stdout)) == 2
+    assert json.loads(hits.stdout) == json.loads(_cli(env, tmp_path, "retrieve", NTK, "-k", "2", "--json", "--local").stdout)
+
+    refused = _cli(env, tmp_path, "ask", "   ")
+    assert refused.returncode == 2 and "question is empty" in refused.stderr and not _loaded(refused.stderr, "chromadb")
+
+    # Other settings than the server's: answered here. Without the token: refused by the server.
+    other = _cli({**env, "ASSISTANT_TOP_K": "3"}, tmp_path, "ask", NTK, "--json")
+    assert other.returncode == 0 and _loaded(other.stderr, "chromadb")
+    request = urllib.request.Request(published["url"] + "/assistant/v1/ask", data=json.dumps({"question": NTK}).encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": "Bearer guess"})
+    with pytest.raises(urllib.error.HTTPError) as refused_http:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused_http.value.code == 403
+
+
+@pytest.mark.slow
+def test_a_stale_server_file_falls_back_to_answering_here(small_store: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store)
+    from assistant.config import Settings
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    (store / SERVE_FILE).write_text(json.dumps({"pid": int(dead), "url": f"http://127.0.0.1:{free_port()}",
+                                                "token": "t", "settings_hash": Settings().settings_hash()}))
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store)}
+    done = _cli(env, tmp_path, "ask", NTK, "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["citations"]
+    # A live process that is not a server (this one) at a closed port: the connection fails, answered here.
+    (store / SERVE_FILE).write_text(json.dumps({"pid": os.getpid(), "url": f"http://127.0.0.1:{free_port()}",
+                                                "token": "t", "settings_hash": Settings().settings_hash()}))
+    done = _cli(env, tmp_path, "ask", NTK, "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["citations"]
+
+
+@pytest.mark.slow
+def test_chat_keeps_the_conversation_and_shows_sources(small_store: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store)
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store)}
+    lines = "What are martingale posterior neural processes?\nWhat problem do they address?\n/sources\n\n/clear\n"
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "chat"], input=lines, env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    answers = done.stdout.split("References:")
+    assert len(answers) == 3 and all("Martingale Posterior Neural Processes" in part for part in answers[1:])
+    assert "“" in answers[2] and "(new conversation)" in done.stdout  # /sources quoted the cited sentences
+
+
+@pytest.mark.slow
+def test_the_serving_process_never_imports_torch(small_store: Path) -> None:
+    code = (
+        "import sys\n"
+        "from assistant.api import Assistant\n"
+        "from assistant.config import Settings\n"
+        "from assistant import ui\n"
+        f"a = Assistant(Settings(store_dir={str(small_store)!r}))\n"
+        "ui.build_app(a)\n"
+        f"a.ask({NTK!r}); a.retrieve('kernels', mode='dense')\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
