@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = add("papers", "List the papers in the store.")
-    p.add_argument("--json", action="store_true", help="print JSON: [{id, title, authors, abstract, sources}]")
+    p.add_argument("--json", action="store_true", help="print JSON: [{id, title, authors, year, url, doi, venue, categories, abstract, sources}]")
 
     p = add("retrieve", "Show the papers most relevant to a question, best first." + SERVED)
     p.add_argument("question")
@@ -155,13 +155,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         _print_json(report.model_dump(mode="json"))
     else:
         print(report.summary())
+    refused = [i.source for i in report.issues if i.refused]
+    if refused:  # everything readable is in; the files named on the command line that were not say so
+        print(f"error: nothing could be ingested from {', '.join(refused)} (the warnings above say why)", file=sys.stderr)
+        return 4
     return 0
 
 
 def cmd_papers(args: argparse.Namespace) -> int:
     papers = _assistant().papers()
     if args.json:
-        _print_json([p.model_dump(mode="json", include={"id", "title", "authors", "abstract", "sources", "url", "year"}) for p in papers])
+        fields = {"id", "title", "authors", "abstract", "sources", "url", "year", "doi", "venue", "categories"}
+        _print_json([p.model_dump(mode="json", include=fields) for p in papers])
     else:
         for p in papers:
             print(f"{p.id}  {p.title}")

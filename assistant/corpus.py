@@ -1,4 +1,5 @@
-"""Abstract files -> Paper records: parsing the scraped seed pages, JSONL and CSV, and de-duplication.
+"""Abstract files -> Paper records: the scraped seed pages, JSONL, CSV (Zotero, Mendeley, Scopus column
+names), BibTeX, RIS, arXiv, OpenAlex and Semantic Scholar exports (assistant/formats.py), de-duplicated.
 
 Seed pages come in two shapes: paragraphs labelled `Abstract:` (with an optional `Authors:` line
 before them), and a bare title line followed by its abstract paragraph. Page furniture (banners,
@@ -18,9 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import formats
 from .types import Paper, ParseIssue
 
-SUPPORTED = (".txt", ".jsonl", ".csv")
+SUPPORTED = (".txt", ".jsonl", ".json", ".csv", ".tsv", ".bib", ".ris", ".xml", ".atom")
+FORMATS = (
+    ".txt (abstract pages), .jsonl/.json (our records, arXiv metadata, OpenAlex works, Semantic Scholar papers), "
+    ".csv/.tsv (Zotero, Mendeley or any table with an abstract column), .bib (BibTeX), .ris, .xml/.atom (arXiv API)"
+)
 MAX_FILE_BYTES = 10 * 1024 * 1024  # about 7,000 abstracts; embedding more in one go takes hours on a CPU
 MAX_ABSTRACT_CHARS = 20_000
 MIN_ABSTRACT_CHARS = 80
@@ -54,6 +60,9 @@ class _Draft:
     url: str | None = None
     year: int | None = None
     given_id: str | None = None
+    doi: str | None = None
+    venue: str | None = None
+    categories: list[str] = field(default_factory=list)
 
 
 def printable(text: str) -> str:
@@ -92,13 +101,22 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def load_corpus(paths: Iterable[Path]) -> CorpusResult:
-    """Read every file, report what was unreadable, and merge duplicates into single papers."""
+    """Read every file, report what was unreadable, and merge duplicates into single papers. A file named
+    in `paths` of which nothing could be used is also reported `refused` (the CLI exits 4 after ingesting
+    the rest); inside a folder that is a warning, and so is a file of a type we do not read."""
     drafts: list[_Draft] = []
     issues: list[ParseIssue] = []
-    for path in iter_files(paths):
-        file_drafts, file_issues = read_file(path)
-        drafts.extend(file_drafts)
-        issues.extend(file_issues)
+    for given in paths:
+        if given.is_dir():
+            for other in sorted(p for p in given.iterdir() if p.is_file() and p.suffix.lower() not in SUPPORTED):
+                if not other.name.startswith((".", "__")):  # hidden files, a package marker
+                    issues.append(ParseIssue(source=other.name, message=f"skipped: not a format we read ({FORMATS})"))
+        for path in iter_files([given]):
+            file_drafts, file_issues = read_file(path)
+            drafts.extend(file_drafts)
+            if path == given and not file_drafts and file_issues:  # named, and nothing in it could be used
+                file_issues = [*file_issues, ParseIssue(source=path.name, message="nothing in this file could be ingested", refused=True)]
+            issues.extend(file_issues)
     return CorpusResult(papers=merge(drafts, issues), issues=issues)
 
 
@@ -108,7 +126,7 @@ def read_file(path: Path) -> tuple[list[_Draft], list[ParseIssue]]:
     if not path.exists():
         return [], [ParseIssue(source=str(path), message="file not found")]
     if path.suffix.lower() not in SUPPORTED:
-        return [], [ParseIssue(source=name, message=f"unsupported file type; use one of {', '.join(SUPPORTED)}")]
+        return [], [ParseIssue(source=name, message=f"unsupported file type; the formats we read: {FORMATS}")]
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         return [], [ParseIssue(source=name, message=f"file is {size / 2**20:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit; split it into smaller files")]
@@ -118,17 +136,70 @@ def read_file(path: Path) -> tuple[list[_Draft], list[ParseIssue]]:
     issues = [issue] if issue else []
     if not text.strip():
         return [], [ParseIssue(source=name, message="file is empty")]
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
+    kind = sniff(path.suffix.lower(), text)
+    if kind == "jsonl":
         drafts, more = parse_jsonl(text, name)
-    elif suffix == ".csv":
+    elif kind == "json":
+        drafts, more = parse_json(text, name)
+    elif kind == "csv":
         drafts, more = parse_csv(text, name)
+    elif kind in ("bib", "ris", "atom"):
+        drafts, more = parse_export(kind, text, name)
     else:
         drafts, more = parse_page(text, name)
     issues.extend(more)
     if not drafts and not more:
         issues.append(ParseIssue(source=name, message="no abstracts found"))
     return drafts, issues
+
+
+def sniff(suffix: str, text: str) -> str:
+    """The format of a file: its extension, checked against its first characters (a .txt export of
+    BibTeX or RIS, JSON lines saved as .json, a feed saved as .xml)."""
+    head = text.lstrip()[:2000]
+    if suffix in (".bib",) or (suffix == ".txt" and re.match(r"@\w+\s*[{(]", head)):
+        return "bib"
+    if suffix == ".ris" or (suffix == ".txt" and re.match(r"TY\s{2}- ", head)):
+        return "ris"
+    if suffix in (".xml", ".atom"):
+        return "atom"
+    if suffix in (".json", ".jsonl"):
+        first = head.split("\n", 1)[0].strip()
+        if suffix == ".json" and not (first.startswith("{") and first.endswith("}") and "\n" in head.strip()):
+            return "json"
+        return "jsonl"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    return "page"
+
+
+def _records_to_drafts(items: Iterable[tuple[int | None, dict[str, Any] | str]], source: str) -> tuple[list[_Draft], list[ParseIssue]]:
+    drafts: list[_Draft] = []
+    issues: list[ParseIssue] = []
+    for line, item in items:
+        draft = item if isinstance(item, str) else _draft_from_record(item, source)
+        if isinstance(draft, str):
+            issues.append(ParseIssue(source=source, line=line, message=draft))
+        else:
+            drafts.append(draft)
+    return drafts, issues
+
+
+def parse_export(kind: str, text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
+    """BibTeX, RIS or arXiv Atom (assistant/formats.py)."""
+    parser = {"bib": formats.parse_bibtex, "ris": formats.parse_ris, "atom": formats.parse_atom}[kind]
+    return _records_to_drafts(parser(text), source)
+
+
+def parse_json(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
+    """A JSON document: a list of records, OpenAlex's {"results": [...]}, S2's {"data": [...]}, or one record."""
+    try:
+        records = formats.json_records(json.loads(text))
+    except json.JSONDecodeError as exc:
+        return [], [ParseIssue(source=source, line=exc.lineno, message=f"not valid JSON ({exc.msg})")]
+    if records is None:
+        return [], [ParseIssue(source=source, message="expected a JSON object or a list of objects")]
+    return _records_to_drafts(((n, formats.from_json(r)) for n, r in enumerate(records, start=1)), source)
 
 
 def decode(data: bytes, name: str) -> tuple[str | None, ParseIssue | None]:
@@ -208,39 +279,40 @@ def parse_page(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
 
 
 def split_authors(value: object) -> list[str]:
-    """Authors from a list or a comma/semicolon separated string."""
+    """Authors from a list, or a string separated by "and", semicolons or commas (formats.split_and)."""
     if isinstance(value, list):
         return [str(a).strip() for a in value if str(a).strip()]
     if not isinstance(value, str):
         return []
-    sep = ";" if ";" in value else ","
-    return [a.strip() for a in value.split(sep) if a.strip()]
+    return formats.split_and(value)
 
 
 def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
     """A draft, or the reason the record is unusable."""
     keys = {str(k).strip().lower(): printable(v) if isinstance(v, str) else v for k, v in record.items()}  # JSON can escape controls
+    keys = formats.from_json(keys) if "abstract" not in keys or "authors_parsed" in keys else keys
     abstract = str(keys.get("abstract") or "").strip()
     if not abstract:
         return "missing 'abstract'"
     if len(abstract) < MIN_ABSTRACT_CHARS:
         return f"abstract shorter than {MIN_ABSTRACT_CHARS} characters"
-    year_raw = keys.get("year")
-    try:
-        year = int(str(year_raw)) if year_raw not in (None, "") else None
-    except ValueError:
-        year = None
+    year = formats._year(keys.get("year"))
     title = str(keys.get("title") or "").strip() or None
-    url = str(keys.get("url") or "").strip() or None
     given = str(keys.get("id") or "").strip() or None
+    if keys.get("arxiv_id") and given == keys.get("arxiv_id"):
+        given = None  # an arXiv id names the work, not this abstract: the content id keeps dedup exact
+    categories = keys.get("categories") or []
     return _Draft(
         abstract=" ".join(abstract.split())[:MAX_ABSTRACT_CHARS],
         source=source,
         title=" ".join(title.split()) if title else None,
         authors=split_authors(keys.get("authors")),
-        url=url,
+        url=formats.link({k: str(v).strip() for k, v in keys.items() if k in ("url", "doi", "arxiv_id") and v}),
         year=year,
         given_id=given,
+        doi=formats.bare_doi(keys.get("doi")),
+        venue=" ".join(str(keys.get("venue") or "").split()) or None,
+        categories=[str(c) for c in (categories if isinstance(categories, list) else str(categories).split())][:8],
     )
 
 
@@ -274,20 +346,28 @@ def parse_jsonl(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]
 
 
 def parse_csv(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
-    """A CSV with a header row naming at least an `abstract` column."""
+    """A table with a header row naming an abstract column (Zotero's "Abstract Note", Scopus' "Abstract",
+    ...: formats.CSV_ALIASES, case-insensitive); comma, semicolon, tab or bar separated (sniffed)."""
     try:
-        reader = csv.DictReader(io.StringIO(text))
-        columns = [c.strip().lower() for c in reader.fieldnames or []]
+        dialect: Any = csv.Sniffer().sniff(text[:8192].split("\n", 1)[0], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        header = [c.strip() for c in reader.fieldnames or []]
     except csv.Error as exc:
         return [], [ParseIssue(source=source, message=f"unreadable CSV ({exc})")]
-    if "abstract" not in columns:
-        shown = ", ".join(columns) or "none"
-        return [], [ParseIssue(source=source, message=f"CSV has no 'abstract' column (columns: {shown})")]
+    chosen = formats.csv_columns(header)
+    if "abstract" not in chosen:
+        shown = ", ".join(c.lower() for c in header) or "none"
+        accepted = ", ".join(f"'{a}'" for a in formats.CSV_ALIASES["abstract"])
+        return [], [ParseIssue(source=source, message=f"CSV has no 'abstract' column (columns: {shown}); accepted names: {accepted}")]
     drafts: list[_Draft] = []
     issues: list[ParseIssue] = []
     try:
         for number, row in enumerate(reader, start=2):
-            draft = _draft_from_record({k: v for k, v in row.items() if k is not None}, source)
+            mapped = {field: row.get(column) for field, column in chosen.items()}
+            draft = _draft_from_record({k: v for k, v in mapped.items() if v is not None}, source)
             if isinstance(draft, str):
                 issues.append(ParseIssue(source=source, line=number, message=draft))
             else:
@@ -322,6 +402,9 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
                 sources=list(dict.fromkeys(c.source for c in copies)),
                 url=next((c.url for c in copies if c.url), None),
                 year=next((c.year for c in copies if c.year), None),
+                doi=next((c.doi for c in copies if c.doi), None),
+                venue=next((c.venue for c in copies if c.venue), None),
+                categories=next((c.categories for c in copies if c.categories), []),
             )
         )
     return papers

@@ -114,7 +114,7 @@ class Indexer:
                 updated=len(changed),
                 unchanged=len(incoming) - len(new) - len(changed),
                 removed=len(removed),
-                skipped=len(issues),
+                skipped=len([i for i in issues if not i.refused]),
                 chunks_embedded=chunks,
                 issues=list(issues),
             )

@@ -221,8 +221,11 @@ def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPap
         abstract=abstract,
         authors=json.loads(str(meta.get("authors", "[]"))),
         sources=json.loads(str(meta.get("sources", "[]"))),
-        url=str(meta.get("url")) or None,
+        url=str(meta.get("url") or "") or None,
         year=int(meta["year"]) if meta.get("year") else None,
+        doi=str(meta.get("doi") or "") or None,
+        venue=str(meta.get("venue") or "") or None,
+        categories=json.loads(str(meta.get("categories") or "[]")),
         has_title=bool(meta.get("has_title", True)),
     )
     return StoredPaper(paper=paper, paths=tuple(json.loads(str(meta.get("paths", "[]")))), content_hash=str(meta.get("hash", "")))
@@ -237,6 +240,9 @@ def _paper_metadata(paper: Paper, paths: Iterable[str]) -> dict[str, Any]:
         "paths": json.dumps(sorted(set(paths))),
         "url": paper.url or "",
         "year": paper.year or 0,
+        "doi": paper.doi or "",
+        "venue": paper.venue or "",
+        "categories": json.dumps(paper.categories),
         "hash": paper.content_hash,
     }
 

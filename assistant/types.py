@@ -21,14 +21,19 @@ class Paper(_Record):
     sources: list[str] = Field(default_factory=list)
     url: str | None = None
     year: int | None = None
+    doi: str | None = None
+    venue: str | None = None
+    categories: list[str] = Field(default_factory=list)
     has_title: bool = True  # False when `title` is a label made from the abstract
 
     @property
     def content_hash(self) -> str:
         from hashlib import sha256
 
-        blob = "\x1f".join([self.title, self.abstract, ";".join(self.authors), self.url or "", str(self.year)])
-        return sha256(blob.encode()).hexdigest()[:16]
+        parts = [self.title, self.abstract, ";".join(self.authors), self.url or "", str(self.year)]
+        if self.doi or self.venue or self.categories:  # only then: papers stored before keep their hash
+            parts += [self.doi or "", self.venue or "", ";".join(self.categories)]
+        return sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
 class ParseIssue(_Record):
@@ -37,6 +42,7 @@ class ParseIssue(_Record):
     source: str
     message: str
     line: int | None = None
+    refused: bool = False  # a file named on the command line that could not be read at all (exit 4)
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line else self.source

@@ -1,0 +1,271 @@
+"""Reference-manager and bulk-export formats -> plain records: BibTeX, RIS, arXiv (metadata JSON lines and
+API Atom), OpenAlex works, Semantic Scholar papers, and Zotero/Mendeley CSV column names.
+
+Each parser returns `(line or key, record)` pairs whose record uses the loader's field names (`title`,
+`abstract`, `authors` as a list, `year`, `url`, `doi`, `venue`, `categories`) or a string saying why an
+entry is unusable; assistant/corpus.py turns them into papers and reports the rest by file and line.
+Parsers from well-kept libraries where one exists: bibtexparser 2 (the maintained BibTeX parser: LaTeX
+accents and braces decoded by its middleware, `and`-separated authors split) and rispy (RIS tags mapped to
+names); arXiv's Atom is read with the standard library's ElementTree, the JSON shapes by hand (each is a
+documented schema, a few keys).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+Record = dict[str, Any]
+Parsed = Iterator[tuple[int | None, Record | str]]  # (line, record or the reason it is unusable)
+
+ARXIV_ABS = "https://arxiv.org/abs/"
+_NEW_ARXIV = re.compile(r"^\d{4}\.\d{4,5}(v\d+)?$")
+_OLD_ARXIV = re.compile(r"^[a-z\-]+(\.[A-Z]{2})?/\d{7}(v\d+)?$")
+
+
+def _year(value: object) -> int | None:
+    match = re.search(r"\b(1[89]\d\d|20\d\d)\b", str(value or ""))
+    return int(match.group(1)) if match else None
+
+
+def _clean(value: object) -> str:
+    return " ".join(str(value or "").split())
+
+
+def link(record: Record) -> str | None:
+    """The record's URL, else one made from its DOI or arXiv id."""
+    if record.get("url"):
+        return str(record["url"])
+    if record.get("doi"):
+        return f"https://doi.org/{record['doi']}"
+    if record.get("arxiv_id"):
+        return ARXIV_ABS + str(record["arxiv_id"])
+    return None
+
+
+def bare_doi(value: object) -> str | None:
+    text = _clean(value)
+    text = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", text, flags=re.IGNORECASE)
+    return text or None
+
+
+# -- BibTeX ---------------------------------------------------------------------------------------
+def parse_bibtex(text: str) -> Parsed:
+    import bibtexparser
+    from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
+
+    library = bibtexparser.parse_string(text, append_middleware=[LatexDecodingMiddleware(), SeparateCoAuthors()])
+    for block in library.failed_blocks:
+        yield block.start_line + 1, f"unreadable BibTeX entry ({type(block).__name__})"
+    for entry in library.entries:
+        fields = {k.lower(): v.value for k, v in entry.fields_dict.items()}
+        where = entry.start_line + 1
+        if not fields.get("abstract"):
+            yield where, f"entry {entry.key!r} has no abstract field"
+            continue
+        authors = fields.get("author") or []
+        eprint = _clean(fields.get("eprint"))
+        arxiv = eprint if eprint and (fields.get("archiveprefix", "").lower() == "arxiv" or _NEW_ARXIV.match(eprint)) else None
+        yield where, {
+            "title": _clean(fields.get("title")).replace("{", "").replace("}", ""),
+            "abstract": _clean(fields.get("abstract")).replace("{", "").replace("}", ""),
+            "authors": [_first_last(_clean(a).replace("{", "").replace("}", "")) for a in (authors if isinstance(authors, list) else [authors])],
+            "year": _year(fields.get("year") or fields.get("date")),
+            "url": _clean(fields.get("url")) or None,
+            "doi": bare_doi(fields.get("doi")),
+            "arxiv_id": arxiv,
+            "venue": _clean(fields.get("journal") or fields.get("booktitle")) or None,
+            "categories": [c for c in re.split(r"[\s,;]+", _clean(fields.get("primaryclass") or fields.get("keywords"))) if c][:8],
+            "key": entry.key,
+        }
+
+
+# -- RIS --------------------------------------------------------------------------------------------
+def parse_ris(text: str) -> Parsed:
+    import rispy
+
+    try:
+        entries = rispy.loads(text)
+    except Exception as exc:  # rispy raises plain IOError/ValueError on a broken file
+        yield None, f"unreadable RIS ({exc})"
+        return
+    for number, entry in enumerate(entries, start=1):
+        abstract = entry.get("abstract") or entry.get("notes_abstract")
+        if not abstract:
+            yield number, f"reference {number} ({_clean(entry.get('title') or entry.get('primary_title'))[:60]!r}) has no abstract (AB)"
+            continue
+        urls = entry.get("urls") or []
+        yield number, {
+            "title": _clean(entry.get("title") or entry.get("primary_title")),
+            "abstract": _clean(abstract),
+            "authors": [_first_last(_clean(a)) if _clean(a).count(",") == 1 else _clean(a) for a in (entry.get("authors") or entry.get("first_authors") or [])],
+            "year": _year(entry.get("year") or entry.get("publication_year") or entry.get("date")),
+            "url": urls[0] if urls else None,
+            "doi": bare_doi(entry.get("doi")),
+            "venue": _clean(entry.get("journal_name") or entry.get("secondary_title")) or None,
+            "categories": [_clean(k) for k in entry.get("keywords") or []][:8],
+        }
+
+
+# -- JSON records: arXiv metadata, OpenAlex, Semantic Scholar, or our own fields ----------------------
+def openalex_abstract(index: dict[str, list[int]]) -> str:
+    """OpenAlex ships abstracts as {word: [positions]}: put the words back in order."""
+    placed = sorted((position, word) for word, positions in index.items() for position in positions)
+    return " ".join(word for _, word in placed)
+
+
+def _arxiv_authors(record: Record) -> list[str]:
+    parsed = record.get("authors_parsed")
+    if isinstance(parsed, list) and parsed:
+        return [_clean(f"{' '.join(p[1:2])} {p[0]}") for p in parsed if isinstance(p, list) and p]
+    return split_and(str(record.get("authors") or ""))
+
+
+def from_json(record: Record) -> Record:
+    """A JSON record in any of the supported shapes, in the loader's field names (unknown shapes unchanged)."""
+    if "abstract_inverted_index" in record or "authorships" in record:  # OpenAlex work
+        index = record.get("abstract_inverted_index") or {}
+        locations = record.get("primary_location") or {}
+        source = (locations.get("source") or {}) if isinstance(locations, dict) else {}
+        return {
+            "title": record.get("display_name") or record.get("title"),
+            "abstract": openalex_abstract(index) if isinstance(index, dict) else "",
+            "authors": [_clean((a.get("author") or {}).get("display_name")) for a in record.get("authorships") or []],
+            "year": record.get("publication_year"),
+            "doi": bare_doi(record.get("doi")),
+            "url": (locations.get("landing_page_url") if isinstance(locations, dict) else None) or None,
+            "venue": source.get("display_name"),
+            "categories": [_clean(c.get("display_name")) for c in (record.get("concepts") or [])[:5] if isinstance(c, dict)],
+        }
+    if "paperId" in record or "externalIds" in record:  # Semantic Scholar paper
+        ids = record.get("externalIds") or {}
+        return {
+            "title": record.get("title"),
+            "abstract": record.get("abstract") or "",
+            "authors": [_clean(a.get("name")) for a in record.get("authors") or [] if isinstance(a, dict)],
+            "year": record.get("year"),
+            "doi": bare_doi(ids.get("DOI")),
+            "arxiv_id": ids.get("ArXiv"),
+            "url": record.get("url"),
+            "venue": record.get("venue") or None,
+            "categories": list(record.get("fieldsOfStudy") or [])[:5],
+        }
+    arxiv_id = str(record.get("id") or "")
+    if "authors_parsed" in record or "update_date" in record or (arxiv_id and (_NEW_ARXIV.match(arxiv_id) or _OLD_ARXIV.match(arxiv_id))):
+        versions = record.get("versions") or []
+        first = versions[0].get("created") if versions and isinstance(versions[0], dict) else None
+        return {
+            "title": record.get("title"),
+            "abstract": record.get("abstract") or "",
+            "authors": _arxiv_authors(record),
+            "year": _year(first) or _year(record.get("update_date")),
+            "arxiv_id": arxiv_id or None,
+            "doi": bare_doi(record.get("doi")),
+            "venue": record.get("journal-ref") or None,
+            "categories": str(record.get("categories") or "").split()[:8],
+        }
+    return record
+
+
+def json_records(data: object) -> list[Record] | None:
+    """The records of a JSON document: a list, OpenAlex's {"results": [...]}, S2's {"data": [...]}, or one work."""
+    if isinstance(data, list):
+        return [r for r in data if isinstance(r, dict)]
+    if isinstance(data, dict):
+        for key in ("results", "data", "papers", "works"):
+            if isinstance(data.get(key), list):
+                return [r for r in data[key] if isinstance(r, dict)]
+        return [data]
+    return None
+
+
+# -- arXiv API (Atom) ---------------------------------------------------------------------------------
+ATOM = "{http://www.w3.org/2005/Atom}"
+ARXIV = "{http://arxiv.org/schemas/atom}"
+
+
+def parse_atom(text: str) -> Parsed:
+    import xml.etree.ElementTree as ET
+
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:  # an arXiv feed has neither; refuse entity tricks
+        yield None, "XML with a DOCTYPE or entities is not an arXiv Atom feed"
+        return
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        yield None, f"unreadable XML ({exc})"
+        return
+    for number, entry in enumerate(root.iter(f"{ATOM}entry"), start=1):
+        def text_of(tag: str, node: Any = entry) -> str:
+            found = node.find(tag)
+            return _clean(found.text) if found is not None and found.text else ""
+
+        identifier = text_of(f"{ATOM}id")
+        summary = text_of(f"{ATOM}summary")
+        if not summary:
+            yield number, f"entry {number} ({identifier or 'no id'}) has no summary"
+            continue
+        arxiv = identifier.rsplit("/abs/", 1)[-1] if "/abs/" in identifier else None
+        yield number, {
+            "title": text_of(f"{ATOM}title"),
+            "abstract": summary,
+            "authors": [text_of(f"{ATOM}name", a) for a in entry.findall(f"{ATOM}author")],
+            "year": _year(text_of(f"{ATOM}published")),
+            "url": identifier or None,
+            "arxiv_id": arxiv,
+            "doi": bare_doi(text_of(f"{ARXIV}doi")),
+            "venue": text_of(f"{ARXIV}journal_ref") or None,
+            "categories": [c.get("term", "") for c in entry.findall(f"{ATOM}category") if c.get("term")][:8],
+        }
+
+
+# -- names ------------------------------------------------------------------------------------------
+def split_and(value: str) -> list[str]:
+    """'Vaswani, Ashish and Shazeer, Noam', 'A. Vaswani, N. Shazeer, and N. Parmar' or 'A; B' -> names."""
+    value = _clean(value)
+    if not value:
+        return []
+    if re.search(r"\sand\s", value):
+        parts = re.split(r",?\s+and\s+", value)
+        if all(part.count(",") == 1 for part in parts):  # BibTeX's "Last, First and Last, First"
+            return [_first_last(p) for p in parts]
+        return [n.strip() for part in parts for n in part.split(",") if n.strip()]
+    if ";" in value:  # Zotero's "Rivera, Ana; Chen, Bo"
+        parts = [n.strip() for n in value.split(";") if n.strip()]
+        return [_first_last(p) if p.count(",") == 1 else p for p in parts]
+    return [n.strip() for n in value.split(",") if n.strip()]
+
+
+def _first_last(name: str) -> str:
+    """'Vaswani, Ashish' -> 'Ashish Vaswani'."""
+    if "," in name:
+        last, first = (p.strip() for p in name.split(",", 1))
+        return f"{first} {last}".strip()
+    return name.strip()
+
+
+# -- CSV columns --------------------------------------------------------------------------------------
+# Zotero ("Abstract Note", "Publication Year", "Author", "Url"), Mendeley, Scopus, Web of Science.
+CSV_ALIASES = {
+    "abstract": ("abstract", "abstract note", "abstractnote", "ab"),
+    "title": ("title", "article title", "document title", "ti", "primary title"),
+    "authors": ("authors", "author", "author full names", "au", "creators"),
+    "year": ("year", "publication year", "pub year", "py", "date", "publication date"),
+    "url": ("url", "link", "links"),
+    "doi": ("doi", "di"),
+    "venue": ("publication title", "source title", "journal", "venue", "so"),
+    "id": ("id",),
+}
+
+
+def csv_columns(header: list[str]) -> dict[str, str]:
+    """Our field name -> the header's column, matched case-insensitively with the common aliases."""
+    lowered = {h.strip().lower(): h for h in header if h}
+    chosen: dict[str, str] = {}
+    for field, aliases in CSV_ALIASES.items():
+        for alias in aliases:
+            if alias in lowered:
+                chosen[field] = lowered[alias]
+                break
+    return chosen

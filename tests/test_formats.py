@@ -1,0 +1,165 @@
+"""Reference-manager and bulk-export files in: BibTeX, RIS, Zotero CSV, arXiv JSON lines and Atom, OpenAlex,
+Semantic Scholar; metadata kept; unusable records named by file and line; unreadable named files exit 4."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.corpus import load_corpus
+from assistant.formats import openalex_abstract, split_and
+
+ABSTRACT = (
+    "We propose a new simple network architecture, the Transformer, based solely on attention mechanisms, "
+    "dispensing with recurrence and convolutions entirely. Experiments on two translation tasks show it is better."
+)
+
+BIB = r"""
+@article{vaswani2017,
+  title     = {Attention Is {All} You Need},
+  author    = {Vaswani, Ashish and Shazeer, Noam and M{\"u}ller, J{\"o}rg},
+  year      = {2017},
+  eprint    = {1706.03762},
+  archivePrefix = {arXiv},
+  primaryClass = {cs.CL},
+  abstract  = {We propose a new simple network architecture, the {T}ransformer, based solely on attention mechanisms, dispensing with recurrence and convolutions entirely. Experiments on two translation tasks show it is better.}
+}
+
+@inproceedings{noabstract,
+  title = {A paper without an abstract},
+  author = {Rivera, Ana},
+  year = {2020}
+}
+"""
+
+RIS = f"""TY  - JOUR
+AU  - Rivera, Ana
+AU  - Chen, Bo
+TI  - Purring kittens
+PY  - 2024
+DO  - 10.1234/cats.5
+AB  - {ABSTRACT.replace("Transformer", "kitten model")}
+ER  - 
+
+TY  - JOUR
+TI  - No abstract here
+ER  - 
+"""
+
+ZOTERO = (
+    '"Key";"Publication Year";"Author";"Title";"Publication Title";"DOI";"Url";"Abstract Note"\n'
+    f'"K1";"2021";"Rivera, Ana; Chen, Bo";"Zotero paper";"J. Tests";"10.1/z";"";"{ABSTRACT.replace("Transformer", "Zotero net")}"\n'
+)
+
+ARXIV_JSONL = json.dumps({
+    "id": "2101.00001", "title": "An arXiv paper", "abstract": ABSTRACT.replace("Transformer", "arXiv net"),
+    "authors": "A. One, B. Two and C. Three", "authors_parsed": [["One", "A.", ""], ["Two", "B.", ""], ["Three", "C.", ""]],
+    "categories": "cs.LG stat.ML", "update_date": "2021-02-03", "versions": [{"version": "v1", "created": "Mon, 4 Jan 2021 10:00:00 GMT"}],
+}) + "\n"
+
+ATOM = f"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">
+  <entry>
+    <id>http://arxiv.org/abs/2301.00002v1</id>
+    <published>2023-01-01T00:00:00Z</published>
+    <title>An Atom paper</title>
+    <summary>{ABSTRACT.replace("Transformer", "Atom net")}</summary>
+    <author><name>Dana Four</name></author>
+    <category term="cs.CL"/>
+  </entry>
+</feed>
+"""
+
+WORDS = ABSTRACT.replace("Transformer", "OpenAlex net").split()
+OPENALEX = json.dumps({"results": [{
+    "display_name": "An OpenAlex work", "publication_year": 2022, "doi": "https://doi.org/10.5/oa",
+    "authorships": [{"author": {"display_name": "Eve Five"}}],
+    "abstract_inverted_index": {w: [i for i, x in enumerate(WORDS) if x == w] for w in set(WORDS)},
+    "primary_location": {"landing_page_url": None, "source": {"display_name": "OA Venue"}},
+}]})
+
+S2 = json.dumps({"data": [{
+    "paperId": "abc", "title": "A Semantic Scholar paper", "abstract": ABSTRACT.replace("Transformer", "S2 net"),
+    "year": 2020, "authors": [{"name": "Fay Six"}], "externalIds": {"ArXiv": "2002.00003"}, "venue": "NeurIPS",
+}]})
+
+
+@pytest.fixture()
+def library(tmp_path: Path) -> Path:
+    folder = tmp_path / "library"
+    folder.mkdir()
+    (folder / "refs.bib").write_text(BIB)
+    (folder / "refs.ris").write_text(RIS)
+    (folder / "zotero.csv").write_text(ZOTERO)
+    (folder / "arxiv.jsonl").write_text(ARXIV_JSONL)
+    (folder / "query.atom").write_text(ATOM)
+    (folder / "openalex.json").write_text(OPENALEX)
+    (folder / "s2.json").write_text(S2)
+    (folder / "notes.docx").write_bytes(b"PK\x03\x04 not ours")
+    return folder
+
+
+def test_every_format_becomes_papers_with_their_metadata(library: Path) -> None:
+    result = load_corpus([library])
+    by_title = {p.title: p for p in result.papers}
+    assert set(by_title) == {"Attention Is All You Need", "Purring kittens", "Zotero paper", "An arXiv paper",
+                             "An Atom paper", "An OpenAlex work", "A Semantic Scholar paper"}
+    bib = by_title["Attention Is All You Need"]
+    assert bib.authors == ["Ashish Vaswani", "Noam Shazeer", "Jörg Müller"] and bib.year == 2017
+    assert bib.url == "https://arxiv.org/abs/1706.03762" and "the Transformer, based" in bib.abstract
+    assert bib.categories == ["cs.CL"]
+    ris = by_title["Purring kittens"]
+    assert ris.authors == ["Ana Rivera", "Bo Chen"] and ris.doi == "10.1234/cats.5" and ris.url == "https://doi.org/10.1234/cats.5"
+    zotero = by_title["Zotero paper"]
+    assert zotero.authors == ["Ana Rivera", "Bo Chen"] and zotero.year == 2021 and zotero.venue == "J. Tests"
+    arxiv = by_title["An arXiv paper"]
+    assert arxiv.authors == ["A. One", "B. Two", "C. Three"] and arxiv.year == 2021
+    assert arxiv.categories == ["cs.LG", "stat.ML"] and arxiv.url == "https://arxiv.org/abs/2101.00001"
+    atom = by_title["An Atom paper"]
+    assert atom.authors == ["Dana Four"] and atom.year == 2023 and atom.categories == ["cs.CL"]
+    openalex = by_title["An OpenAlex work"]
+    assert openalex.abstract == " ".join(WORDS) and openalex.authors == ["Eve Five"] and openalex.venue == "OA Venue"
+    s2 = by_title["A Semantic Scholar paper"]
+    assert s2.url == "https://arxiv.org/abs/2002.00003" and s2.venue == "NeurIPS" and s2.authors == ["Fay Six"]
+    where = {(i.source, i.line) for i in result.issues}
+    assert ("refs.bib", 12) in where and ("refs.ris", 2) in where and ("notes.docx", None) in where
+    assert not any(i.refused for i in result.issues)  # inside a folder: warnings only
+
+
+def test_bibtex_saved_as_txt_is_read_as_bibtex_not_as_a_page(tmp_path: Path) -> None:
+    (tmp_path / "export.txt").write_text(BIB)
+    papers = load_corpus([tmp_path / "export.txt"]).papers
+    assert [p.title for p in papers] == ["Attention Is All You Need"] and not papers[0].abstract.startswith("abstract")
+
+
+def test_a_named_file_nothing_could_be_read_from_exits_4_after_ingesting_the_rest(
+    library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(tmp_path / "store"))
+    code = main(["ingest", str(library / "refs.bib"), str(library / "notes.docx"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 4 and out.startswith("1 new")
+    assert "notes.docx: unsupported file type; the formats we read: .txt" in err and ".bib (BibTeX)" in err
+    assert "refs.bib:12: entry 'noabstract' has no abstract field" in err
+    assert "error: nothing could be ingested from notes.docx" in err
+    main(["papers", "--json"])
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["authors"][0] == "Ashish Vaswani" and listed[0]["url"].endswith("1706.03762") and listed[0]["categories"] == ["cs.CL"]
+
+
+@pytest.mark.parametrize(("given", "names"), [
+    ("Vaswani, Ashish and Shazeer, Noam and Parmar, Niki", ["Ashish Vaswani", "Noam Shazeer", "Niki Parmar"]),
+    ("A. Vaswani, N. Shazeer, and N. Parmar", ["A. Vaswani", "N. Shazeer", "N. Parmar"]),
+    ("Ana Rivera and Bo Chen", ["Ana Rivera", "Bo Chen"]),
+    ("Rivera, Ana; Chen, Bo", ["Ana Rivera", "Bo Chen"]),
+    ("Ana Rivera, Bo Chen", ["Ana Rivera", "Bo Chen"]),
+])
+def test_author_strings_split_into_names(given: str, names: list[str]) -> None:
+    assert split_and(given) == names
+
+
+def test_openalex_abstracts_are_rebuilt_in_word_order() -> None:
+    assert openalex_abstract({"b": [1, 3], "a": [0], "c": [2]}) == "a b c b"
