@@ -202,7 +202,7 @@ class ExtractiveComposer:
             best_quote.setdefault(cand.paper.id, cand)
         by_id = {c.paper.id: c.paper for c in chosen}
         citations = [
-            Citation(n=i, paper_id=pid, title=by_id[pid].title, quote=best_quote[pid].text)
+            Citation.of(i, by_id[pid], best_quote[pid].text)
             for i, pid in enumerate(paper_order, start=1)
         ]
         answer = Answer(

@@ -242,7 +242,7 @@ class LLMEngine(CitingEngine):
                 return dense + LEXICAL_WEIGHT * weights.overlap(claim_terms, set(content_terms(sentence)))
 
             quote = max(options, key=score)[0] if options else paper.abstract
-            out.append(Citation(n=n, paper_id=paper.id, title=paper.title, quote=quote))
+            out.append(Citation.of(n, paper, quote))
         return out
 
     def fallback(

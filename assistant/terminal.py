@@ -35,7 +35,7 @@ def answer_footer(answer: Answer) -> str:
     if answer.notice:
         parts.append(f"note: {answer.notice}")
     if answer.citations:
-        parts.append("References:\n" + format_references([(c.n, c.title) for c in answer.citations]))
+        parts.append("References:\n" + format_references([(c.n, c.reference()) for c in answer.citations]))
     return "\n\n".join(parts)
 
 

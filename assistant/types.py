@@ -65,6 +65,21 @@ class Citation(_Record):
     paper_id: str
     title: str
     quote: str
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = None
+    url: str | None = None
+
+    @classmethod
+    def of(cls, n: int, paper: Paper, quote: str) -> Citation:
+        return cls(n=n, paper_id=paper.id, title=paper.title, quote=quote, authors=paper.authors, year=paper.year, url=paper.url)
+
+    def reference(self) -> str:
+        """`Title — A. Author et al., 2021, url`, with what is known."""
+        who = ""
+        if self.authors:
+            who = self.authors[0] + (" et al." if len(self.authors) > 2 else f" and {self.authors[1]}" if len(self.authors) == 2 else "")
+        details = ", ".join(part for part in (who, str(self.year) if self.year else "", self.url or "") if part)
+        return f"{self.title} — {details}" if details else self.title
 
 
 Support = Literal["strong", "partial", "none"]

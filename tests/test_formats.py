@@ -163,3 +163,19 @@ def test_author_strings_split_into_names(given: str, names: list[str]) -> None:
 
 def test_openalex_abstracts_are_rebuilt_in_word_order() -> None:
     assert openalex_abstract({"b": [1, 3], "a": [0], "c": [2]}) == "a b c b"
+
+
+def test_citations_carry_authors_year_and_link_in_json_and_the_reference_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(tmp_path / "store"))
+    (tmp_path / "refs.bib").write_text(BIB)
+    assert main(["ingest", str(tmp_path / "refs.bib"), "--quiet"]) == 0
+    capsys.readouterr()
+    question = "Which architecture is based solely on attention mechanisms?"
+    assert main(["ask", question, "--json", "--local"]) == 0
+    cited = json.loads(capsys.readouterr().out)["citations"][0]
+    assert cited["authors"] == ["Ashish Vaswani", "Noam Shazeer", "Jörg Müller"] and cited["year"] == 2017
+    assert cited["url"] == "https://arxiv.org/abs/1706.03762"
+    assert main(["ask", question, "--local"]) == 0
+    assert "[1] Attention Is All You Need — Ashish Vaswani et al., 2017, https://arxiv.org/abs/1706.03762" in capsys.readouterr().out

@@ -171,7 +171,7 @@ class Handlers:
 
     # -- headless API ---------------------------------------------------------------------------------
     def ask(self, question: str) -> dict[str, Any]:
-        """Answer a question with citations: {answer, abstained, support, citations: [{n, paper_id, title, quote}],
+        """Answer a question with citations: {answer, abstained, support, citations: [{n, paper_id, title, quote, authors, year, url}],
         mode, settings_hash, notice}."""
         try:
             answer = self.assistant.ask(question)
