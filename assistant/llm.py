@@ -26,6 +26,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from .answer import LEXICAL_WEIGHT, CitingEngine, ExtractiveComposer, needs_earlier, to_passages
 from .chat import Budget, LLMFailure, Usage, chat, stream_chat
 from .cite import MARKER, markers, validate
+from .modeltext import clean, refuses
 from .config import Settings
 from .errors import ConfigError, LLMUnavailable
 from .followup import Turn, search_query
@@ -203,10 +204,17 @@ class LLMEngine(CitingEngine):
             "completion_tokens": usage.completion_tokens or (count_tokens(raw) if raw else 0),
             "passages": to_passages(shown),
         }
-        if raw is None or abstains(raw):
+        cleaned = clean(raw) if raw is not None else None
+        text = cleaned.text if cleaned else ""
+        if raw is None or abstains(text, len(prompt.sources)):
             answer, _ = self.composer.abstain(question, prompt.sources, self.settings_hash)
-            return answer.model_copy(update={**common, "dropped_markers": len(markers(raw or ""))})
-        checked = validate(raw, len(prompt.sources))
+            return answer.model_copy(update={**common, "dropped_markers": len(markers(text))})
+        if not text:  # only reasoning, or whitespace: nothing to show as the model's answer
+            answer, _ = self.composer.compose(question, query_bundle.embedding or [], prompt.sources, self.settings_hash)
+            why = "stopped inside its reasoning" if cleaned and cleaned.unfinished_reasoning else "wrote no answer text"
+            notice = f"The model {why}; this answer was composed offline from the abstracts."
+            return answer.model_copy(update={**common, "notice": notice, "mode": "extractive"})
+        checked = validate(text, len(prompt.sources))
         cited = [prompt.sources[n - 1] for n in checked.sources]
         return Answer(
             question=question,
@@ -271,7 +279,9 @@ def model_support(text: str, n_cited: int, dropped: int) -> Support:
     return "strong" if every and not dropped else "partial"
 
 
-def abstains(text: str) -> bool:
-    """The model used the shared cannot-answer sentence."""
+def abstains(text: str, n_sources: int) -> bool:
+    """The model said the abstracts do not answer (the shared sentence or a paraphrase of it) and cited
+    nothing that exists: "cannot answer … However, X [1]" is a partial answer, not an abstention."""
     flat = " ".join(MARKER.sub("", text).split()).lower()
-    return CANNOT_ANSWER.lower().rstrip(".") in flat
+    said = CANNOT_ANSWER.lower().rstrip(".") in flat or refuses(flat)
+    return said and not any(1 <= n <= n_sources for n in markers(text))
