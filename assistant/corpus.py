@@ -280,8 +280,8 @@ def parse_page(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
 
 def split_authors(value: object) -> list[str]:
     """Authors from a list, or a string separated by "and", semicolons or commas (formats.split_and)."""
-    if isinstance(value, list):
-        return [str(a).strip() for a in value if str(a).strip()]
+    if isinstance(value, list):  # names from JSON lists: no terminal escapes either
+        return [printable(str(a)).strip() for a in value if printable(str(a)).strip()]
     if not isinstance(value, str):
         return []
     return formats.split_and(value)
@@ -289,8 +289,8 @@ def split_authors(value: object) -> list[str]:
 
 def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
     """A draft, or the reason the record is unusable."""
+    record = formats.from_json(record)  # arXiv, OpenAlex and Semantic Scholar records in our field names
     keys = {str(k).strip().lower(): printable(v) if isinstance(v, str) else v for k, v in record.items()}  # JSON can escape controls
-    keys = formats.from_json(keys) if "abstract" not in keys or "authors_parsed" in keys else keys
     abstract = str(keys.get("abstract") or "").strip()
     if not abstract:
         return "missing 'abstract'"

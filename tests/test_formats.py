@@ -179,3 +179,14 @@ def test_citations_carry_authors_year_and_link_in_json_and_the_reference_list(
     assert cited["url"] == "https://arxiv.org/abs/1706.03762"
     assert main(["ask", question, "--local"]) == 0
     assert "[1] Attention Is All You Need — Ashish Vaswani et al., 2017, https://arxiv.org/abs/1706.03762" in capsys.readouterr().out
+
+
+def test_export_records_in_json_lines_are_read_in_their_own_shape(tmp_path: Path) -> None:
+    s2 = json.loads(S2)["data"][0]
+    arxiv = {"id": "2102.00004", "title": "Plain arXiv line", "abstract": ABSTRACT.replace("Transformer", "plain net"),
+             "authors": "A. One and B. Two", "categories": "cs.LG", "update_date": "2021-02-05"}
+    (tmp_path / "mixed.jsonl").write_text(json.dumps(s2) + "\n" + json.dumps(arxiv) + "\n")
+    papers = {p.title: p for p in load_corpus([tmp_path / "mixed.jsonl"]).papers}
+    assert papers["A Semantic Scholar paper"].authors == ["Fay Six"] and papers["A Semantic Scholar paper"].year == 2020
+    plain = papers["Plain arXiv line"]
+    assert plain.authors == ["A. One", "B. Two"] and plain.url == "https://arxiv.org/abs/2102.00004" and plain.id != "2102.00004"
