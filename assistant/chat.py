@@ -61,12 +61,23 @@ class Usage:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    finish_reason: str | None = None  # "length": the model stopped at its token limit, mid-answer
 
     def record(self, counts: dict[str, Any]) -> None:
         if counts.get("prompt_tokens"):
             self.prompt_tokens = int(counts["prompt_tokens"])
         if counts.get("completion_tokens"):
             self.completion_tokens = int(counts["completion_tokens"])
+
+    def record_finish(self, raw: Any) -> None:
+        """The finish reason of an OpenAI-style completion or stream chunk (an object or a dict), if any."""
+        choices = raw.get("choices") if isinstance(raw, dict) else getattr(raw, "choices", None)
+        if not choices:
+            return
+        first = choices[0]
+        reason = first.get("finish_reason") if isinstance(first, dict) else getattr(first, "finish_reason", None)
+        if reason:
+            self.finish_reason = str(reason)
 
 
 # -- failures -----------------------------------------------------------------------------------
@@ -176,6 +187,7 @@ def chat(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, retries: int
         if not text.strip():
             raise LLMFailure("empty response")
         usage.record(response.additional_kwargs)
+        usage.record_finish(response.raw)
         return text
 
     return with_retries(attempt, budget, retries)
@@ -211,6 +223,7 @@ def _next_delta(chunks: Iterator[Any], budget: Budget, usage: Usage) -> str | No
     """The next non-empty delta of a stream, or None at its end; usage is recorded on the way."""
     for chunk in chunks:
         usage.record(chunk.additional_kwargs)
+        usage.record_finish(chunk.raw)
         if chunk.delta:
             return str(chunk.delta)
         _check(budget)

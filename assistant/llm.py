@@ -216,6 +216,12 @@ class LLMEngine(CitingEngine):
             return answer.model_copy(update={**common, "notice": notice, "mode": "extractive"})
         checked = validate(text, len(prompt.sources))
         cited = [prompt.sources[n - 1] for n in checked.sources]
+        notices = [] if cited else ["The model cited none of the abstracts; treat this answer as unsupported."]
+        if usage.finish_reason == "length":
+            notices.append(
+                f"The model stopped at its limit of {self.settings.llm_max_tokens} tokens (ASSISTANT_LLM_MAX_TOKENS): "
+                "the answer may be cut off."
+            )
         return Answer(
             question=question,
             text=checked.text,
@@ -224,7 +230,7 @@ class LLMEngine(CitingEngine):
             settings_hash=self.settings_hash,
             support=model_support(checked.text, len(cited), checked.dropped),
             dropped_markers=checked.dropped,
-            notice=None if cited else "The model cited none of the abstracts; treat this answer as unsupported.",
+            notice=" ".join(notices) or None,
             **common,
         )
 

@@ -59,6 +59,7 @@ class Reply:
     cut_after: int | None = None  # streaming: drop the connection after n content chunks
     prompt_tokens: int = 50
     completion_tokens: int = 20
+    finish: str = "stop"  # "length": cut off at max_tokens, as a real server reports it
 
 
 class _Headers(dict[str, str]):
@@ -268,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "index": 0,
                     "message": {"role": "assistant", "content": reply.text},
                     "logprobs": None,
-                    "finish_reason": "stop",
+                    "finish_reason": reply.finish,
                 }
             ],
             "usage": self._usage(reply),
@@ -310,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
             # Abrupt drop: FIN without finish chunk, [DONE] or the final zero-length chunk.
             self.connection.shutdown(socket.SHUT_WR)
             return
-        self._event(chunk({}, finish="stop"))
+        self._event(chunk({}, finish=reply.finish))
         options = body.get("stream_options")
         if isinstance(options, dict) and options.get("include_usage"):
             self._event({**base, "choices": [], "usage": self._usage(reply)})

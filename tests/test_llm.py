@@ -129,6 +129,16 @@ def test_the_cannot_answer_sentence_abstains(fake: FakeOpenAI, seeded_store: Pat
     assert answer.raw_text == CANNOT_ANSWER and answer.mode == "openai-compatible"
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_an_answer_cut_off_at_the_token_limit_says_so(fake: FakeOpenAI, seeded_store: Path, streamed: bool) -> None:
+    fake.script(Reply(text="Kernels describe training in function space [1]. They also", finish="length"))
+    a = llm_assistant(seeded_store, fake.base_url)
+    answer = [e for e in a.stream(QUESTION)][-1].answer if streamed else a.ask(QUESTION)  # type: ignore[union-attr]
+    assert answer.citations and answer.notice and "ASSISTANT_LLM_MAX_TOKENS" in answer.notice
+    fake.script(Reply(text="Kernels describe training in function space [1]."))
+    assert a.ask(QUESTION).notice is None  # a finished answer has no such notice
+
+
 # -- streaming ------------------------------------------------------------------------------------
 def test_stream_yields_model_deltas_then_the_validated_final(fake: FakeOpenAI, seeded_store: Path) -> None:
     raw = "Kernels describe training [1]. Unknown [7]."
