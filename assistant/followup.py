@@ -96,11 +96,20 @@ def format_history(history: Sequence[Turn]) -> str:
     return "\n".join(lines[-HISTORY_TURNS:])
 
 
+_PREAMBLE = re.compile(r"^(sure|okay|ok|certainly|of course|here|here's|here is|the standalone)\b.*:$", re.IGNORECASE)
+
+
 def standalone_line(reply: str, limit: int) -> str | None:
-    """The standalone question in a condenser's reply: its first line, without a label or quotes."""
-    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
-    text = re.sub(r"^(standalone question:\s*)", "", lines[0], flags=re.IGNORECASE).strip(" \"'") if lines else ""
-    return text if text and len(text) <= limit else None
+    """The standalone question in a condenser's reply: its first line that is neither a preamble ("Sure!
+    Here is the standalone question:"), a reasoning block, nor a bare URL, without a label or quotes."""
+    from .modeltext import clean
+
+    for line in clean(reply).text.splitlines():
+        text = re.sub(r"^(standalone question:\s*)", "", line.strip(), flags=re.IGNORECASE).strip(" \"'*`")
+        if not text or _PREAMBLE.match(text) or text.endswith(":") or re.fullmatch(r"\S+://\S+", text):
+            continue
+        return text if len(text) <= limit else None
+    return None
 
 
 def search_query(question: str, history: Sequence[Turn] | None, rewrite: Rewrite | None = None, limit: int = 2000) -> str:

@@ -88,3 +88,14 @@ def test_a_paraphrased_refusal_abstains_but_a_refusal_with_a_cited_part_does_not
 def test_validation_after_cleaning_renumbers_ranges() -> None:
     checked = validate(clean("A [2-3]. B [1].").text, 3)
     assert checked.text == "A [1][2]. B [3]." and checked.sources == [2, 3, 1]
+
+
+@pytest.mark.parametrize("reply", [
+    "Sure! Here is the standalone question:\nWhat problem do martingale posterior neural processes address?",
+    "https://example.org/mpnp\nWhat problem do martingale posterior neural processes address?",
+    "<think>They means MPNP.</think>Standalone question: \"What problem do martingale posterior neural processes address?\"",
+])
+def test_a_follow_up_rewrite_is_its_question_line_not_a_preamble_or_a_link(reply: str) -> None:
+    from assistant.followup import standalone_line
+
+    assert standalone_line(reply, 2000) == "What problem do martingale posterior neural processes address?"
