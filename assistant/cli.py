@@ -254,21 +254,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _show(events: Iterator[Event], args: argparse.Namespace) -> int:
-    from .terminal import answer_footer
-    from .types import Final, TextDelta
+    if not args.json:
+        from .terminal import show
 
-    answer = None
-    for event in events:
-        if isinstance(event, TextDelta) and not args.json:
-            print(event.text, end="", flush=True)
-        elif isinstance(event, Final):
-            answer = event.answer
-    assert answer is not None
-    if args.json:
-        _print_json(answer.to_json())
+        show(events, sys.stdout)
         return 0
-    footer = answer_footer(answer)
-    print("\n" + (f"\n{footer}" if footer else ""))
+    from .types import Final
+
+    answer = next(e.answer for e in events if isinstance(e, Final))
+    _print_json(answer.to_json())
     return 0
 
 

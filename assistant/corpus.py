@@ -296,7 +296,7 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         return "missing 'abstract'"
     if len(abstract) < MIN_ABSTRACT_CHARS:
         return f"abstract shorter than {MIN_ABSTRACT_CHARS} characters"
-    year = formats._year(keys.get("year"))
+    year = formats.year_of(keys.get("year"))
     title = str(keys.get("title") or "").strip() or None
     given = str(keys.get("id") or "").strip() or None
     if keys.get("arxiv_id") and given == keys.get("arxiv_id"):

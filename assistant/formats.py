@@ -24,7 +24,7 @@ _NEW_ARXIV = re.compile(r"^\d{4}\.\d{4,5}(v\d+)?$")
 _OLD_ARXIV = re.compile(r"^[a-z\-]+(\.[A-Z]{2})?/\d{7}(v\d+)?$")
 
 
-def _year(value: object) -> int | None:
+def year_of(value: object) -> int | None:
     match = re.search(r"\b(1[89]\d\d|20\d\d)\b", str(value or ""))
     return int(match.group(1)) if match else None
 
@@ -71,7 +71,7 @@ def parse_bibtex(text: str) -> Parsed:
             "title": _clean(fields.get("title")).replace("{", "").replace("}", ""),
             "abstract": _clean(fields.get("abstract")).replace("{", "").replace("}", ""),
             "authors": [_first_last(_clean(a).replace("{", "").replace("}", "")) for a in (authors if isinstance(authors, list) else [authors])],
-            "year": _year(fields.get("year") or fields.get("date")),
+            "year": year_of(fields.get("year") or fields.get("date")),
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),
             "arxiv_id": arxiv,
@@ -100,7 +100,7 @@ def parse_ris(text: str) -> Parsed:
             "title": _clean(entry.get("title") or entry.get("primary_title")),
             "abstract": _clean(abstract),
             "authors": [_first_last(_clean(a)) if _clean(a).count(",") == 1 else _clean(a) for a in (entry.get("authors") or entry.get("first_authors") or [])],
-            "year": _year(entry.get("year") or entry.get("publication_year") or entry.get("date")),
+            "year": year_of(entry.get("year") or entry.get("publication_year") or entry.get("date")),
             "url": urls[0] if urls else None,
             "doi": bare_doi(entry.get("doi")),
             "venue": _clean(entry.get("journal_name") or entry.get("secondary_title")) or None,
@@ -159,7 +159,7 @@ def from_json(record: Record) -> Record:
             "title": record.get("title"),
             "abstract": record.get("abstract") or "",
             "authors": _arxiv_authors(record),
-            "year": _year(first) or _year(record.get("update_date")),
+            "year": year_of(first) or year_of(record.get("update_date")),
             "arxiv_id": arxiv_id or None,
             "doi": bare_doi(record.get("doi")),
             "venue": record.get("journal-ref") or None,
@@ -211,7 +211,7 @@ def parse_atom(text: str) -> Parsed:
             "title": text_of(f"{ATOM}title"),
             "abstract": summary,
             "authors": [text_of(f"{ATOM}name", a) for a in entry.findall(f"{ATOM}author")],
-            "year": _year(text_of(f"{ATOM}published")),
+            "year": year_of(text_of(f"{ATOM}published")),
             "url": identifier or None,
             "arxiv_id": arxiv,
             "doi": bare_doi(text_of(f"{ARXIV}doi")),

@@ -140,7 +140,8 @@ def graph_file(model_dir: Path, precision: Precision, cache_dir: Path) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache_dir) as work:
         fp32 = Path(work) / "fp32.onnx"
-        onnx.save(build_graph(model_dir), str(fp32))
+        graph = build_graph(model_dir)
+        onnx.save(graph, str(fp32))
         built = fp32
         if precision == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -152,7 +153,7 @@ def graph_file(model_dir: Path, precision: Precision, cache_dir: Path) -> Path:
             # outside shape inference, so the quantiser is told their outputs are float.
             quiet = _Drop("pre-processing")  # quantize_dynamic's advice on the root logger, every time
             logging.getLogger().addFilter(quiet)
-            keep = [n.name for n in onnx.load(str(fp32)).graph.node if n.name.endswith(FFN_OUT)]
+            keep = [n.name for n in graph.graph.node if n.name.endswith(FFN_OUT)]
             try:
                 quantize_dynamic(
                     fp32, built, per_channel=True, weight_type=QuantType.QInt8, nodes_to_exclude=keep,

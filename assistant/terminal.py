@@ -56,7 +56,7 @@ def show(events: Iterator[Event], out: TextIO) -> Answer:
             answer = event.answer
     assert answer is not None, "a stream ends with its Final answer"
     footer = answer_footer(answer)
-    out.write("\n" + (f"\n{footer}\n" if footer else ""))
+    out.write("\n" + (f"\n{footer}" if footer else "") + "\n")
     return answer
 
 
