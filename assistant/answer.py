@@ -9,7 +9,7 @@ import math
 import re
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,6 +39,19 @@ REDUNDANCY = 0.85  # two sentences this similar say the same thing
 KEEP_RATIO = 0.82  # a further sentence must score at least this share of the best one
 OTHER_PAPER_RATIO = 0.92  # ... and one from a second paper this much, unless several papers are asked for
 SEVERAL_KEEP_RATIO = 0.65  # how far down a question asking for several papers may reach
+# Which sentence of a paper answers: weights of a pairwise logistic model fitted on bundled + dev (the
+# sentence holding an expected quote against the paper's other sentences; benchmarks/fit_sentences.py:
+# in-paper top-1 .396 -> .505, 5-fold cross-validated .490, benchmarks/QUALITY.md). Relative to the cosine.
+ANSWER_WEIGHTS = {
+    "lexical": 0.868,  # share of the question's corpus-idf weight the sentence holds
+    "local": 0.363,  # ... each term weighted by its rarity among the abstract's own sentences
+    "opening": -0.601,  # the first sentence sets the scene more often than it answers
+    "length": 0.348,  # min(words, 60) / 60: a fragment rarely carries the finding
+}
+# A sentence answering worse than its paper's best ranks this much per unit of the gap below that paper's
+# best evidence (rank_score): at 1 answers kept 1.7 sentences and lost fact quotes, at 0.3 they keep ~2 as
+# before (bundled + dev evidence .518 / .550; 0.5: .506 / .533; benchmarks/QUALITY.md).
+ANSWER_GAP = 0.3
 # Best evidence score from which an answer is "strong" (below it, down to the abstention threshold, "partial").
 # On bundled + dev (pooled, 178 answered cases) 91% / 81% of strong answers cited only expected papers,
 # 57% / 52% of partial ones (benchmarks/QUALITY.md).
@@ -64,7 +77,10 @@ class Candidate:
     position: int
     text: str
     vector: np.ndarray
-    score: float
+    score: float  # evidence: how well the sentence matches the question (abstention, strength, paper choice)
+    rank_score: float = 0.0  # its paper's best evidence, less how much worse it answers than that paper's best
+    features: Mapping[str, float] = field(default_factory=dict)  # how it answers, besides its cosine (ANSWER_WEIGHTS)
+    cosine: float = 0.0
 
 
 class TermWeights:
@@ -128,14 +144,26 @@ class ExtractiveComposer:
             # An abbreviation the abstract defines counts as its long form, in the sentences and the question.
             defined = abbreviations(paper.abstract)
             q_terms = asked | _expansions(question, defined)
-            for position, (text, _) in enumerate(rows):
-                if not keep_meta and is_meta(text):
-                    continue
-                terms = set(content_terms(text)) | _expansions(text, defined)
-                lexical = self.weights.overlap(q_terms, terms)
+            kept = [(position, text) for position, (text, _) in enumerate(rows) if keep_meta or not is_meta(text)]
+            plain = [set(content_terms(text)) for _, text in kept]
+            local = _local_overlaps(asked, plain)
+            found: list[tuple[Candidate, float]] = []
+            for (position, text), own, near in zip(kept, plain, local):
+                lexical = self.weights.overlap(q_terms, own | _expansions(text, defined))
                 score = float(dense[position]) + LEXICAL_WEIGHT * lexical - RANK_PENALTY * rank
-                out.append(Candidate(paper, rank, position, text, vectors[position], score))
-        out.sort(key=lambda c: -c.score)
+                features = {
+                    "lexical": self.weights.overlap(asked, own),
+                    "local": near,
+                    "opening": float(position == 0),
+                    "length": min(len(text.split()), 60) / 60,
+                }
+                cand = Candidate(paper, rank, position, text, vectors[position], score, features=features, cosine=float(dense[position]))
+                found.append((cand, float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())))
+            if found:
+                best_score = max(c.score for c, _ in found)
+                best_answer = max(a for _, a in found)
+                out += [replace(c, rank_score=best_score - ANSWER_GAP * (best_answer - a)) for c, a in found]
+        out.sort(key=lambda c: -c.rank_score)
         return out
 
     def select(self, candidates: Sequence[Candidate], several: bool = False) -> list[Candidate]:
@@ -144,19 +172,19 @@ class ExtractiveComposer:
         unless the question asks for several."""
         if not candidates:
             return []
-        best = candidates[0].score
+        best = candidates[0].rank_score
         keep = (SEVERAL_KEEP_RATIO if several else KEEP_RATIO) * best
         new_paper = (SEVERAL_KEEP_RATIO if several else OTHER_PAPER_RATIO) * best
         per_paper_cap = 1 if several else 2
         chosen: list[Candidate] = []
         per_paper: dict[str, int] = {}
         for cand in candidates:
-            if len(chosen) >= self.settings.answer_sentences or cand.score < keep:
+            if len(chosen) >= self.settings.answer_sentences or cand.rank_score < keep:
                 break
             if per_paper.get(cand.paper.id, 0) >= per_paper_cap:
                 continue
             if cand.paper.id not in per_paper and (
-                len(per_paper) >= self.settings.answer_papers or cand.score < new_paper
+                len(per_paper) >= self.settings.answer_papers or cand.rank_score < new_paper
             ):
                 continue
             if any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):
@@ -176,12 +204,15 @@ class ExtractiveComposer:
         """The answer, and its sentences one by one (for streaming). `said`: earlier answers in the
         conversation, whose sentences a follow-up's answer does not repeat (unless nothing else is left)."""
         candidates = self.candidates(question, query_vector, papers)
-        best_abstract = candidates[0].paper.abstract if candidates else ""
-        reason = abstention_reason(question, candidates, best_abstract, self.weights, self.settings.abstain_threshold)
+        several = asks_for_several(question)
+        best = candidates[0].rank_score if candidates else None  # the best evidence score (see candidates)
+        # Names are looked for where the answer would come from: the best paper, or the first three.
+        sources = [f"{p.title} {p.abstract}" for p in (papers[:3] if several else [c.paper for c in candidates[:1]])]
+        reason = abstention_reason(question, best, sources, self.settings.abstain_threshold)
         if reason:
             return self.abstain(question, papers, settings_hash)
         fresh = not_yet_said(candidates, said)
-        chosen = self.select(fresh or candidates, asks_for_several(question))
+        chosen = self.select(fresh or candidates, several)
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         chosen = with_antecedents(chosen, candidates)
         chosen.sort(key=lambda c: (paper_order.index(c.paper.id), c.position))
@@ -212,7 +243,7 @@ class ExtractiveComposer:
             citations=citations,
             abstained=False,
             settings_hash=settings_hash,
-            support="strong" if candidates[0].score >= STRONG_EVIDENCE else "partial",
+            support="strong" if candidates[0].rank_score >= STRONG_EVIDENCE else "partial",
             mode="extractive",
         )
         return answer, [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
@@ -239,6 +270,15 @@ def not_yet_said(candidates: Sequence[Candidate], said: Sequence[str]) -> list[C
         return any(terms and 2 * len(terms & e) / (len(terms) + len(e)) >= REPEAT for e in earlier if e)
 
     return [c for c in candidates if not repeated(set(content_terms(c.text)))]
+
+
+def _local_overlaps(asked: set[str], sentences: Sequence[set[str]]) -> list[float]:
+    """Per sentence, the share of the question's terms it holds, each weighted by its rarity among these
+    sentences (log(1 + n/df)): inside one abstract, the term that singles out a sentence is what is asked."""
+    n = len(sentences)
+    idf = {t: math.log(1 + n / df) for t in asked if (df := sum(t in s for s in sentences))}
+    total = sum(idf.values())
+    return [sum(idf[t] for t in s if t in idf) / total if total else 0.0 for s in sentences]
 
 
 def _expansions(text: str, defined: Mapping[str, str]) -> set[str]:

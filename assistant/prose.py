@@ -22,7 +22,10 @@ _OPENING_PAPER = re.compile(r"^(?:This|The present|Our) (?:paper|work|study|arti
 _PRONOUNS = {"we": "the authors", "us": "them", "our": "their", "ours": "theirs", "ourselves": "themselves"}
 _FIRST_PERSON = re.compile(r"\b(we|us|our|ours|ourselves)\b", re.IGNORECASE)
 # Discourse openers that only link to the sentence before; dropped when the sentence stands alone.
-_LINKING = re.compile(r"^(?:Moreover|Furthermore|Additionally|In addition|Also|Further|Besides|Finally|Then),\s+")
+_LINKING = re.compile(
+    r"^(?:Moreover|Furthermore|Additionally|In addition|Also|Further|Besides|Finally|Then"
+    r"|First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly),\s+"
+)
 # Openers that point back at something the previous sentence named: "This phenomenon…", and an opening
 # clause that refers back ("Addressing this issue, …", "To overcome these limitations, …").
 _POINTS_BACK = re.compile(

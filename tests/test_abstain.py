@@ -1,0 +1,51 @@
+"""Abstention from the evidence the answer would use: names the question asks about must be in the
+abstracts the answer comes from, in some spelling; a detail it asks for must be stated there."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.abstain import absent_names, missing_details
+from assistant.api import Assistant
+
+SSM = (
+    "We approach designing a state-space model for deep learning through its transfer function and report "
+    "a 35% training speed improvement over S4 layers on the Long Range Arena benchmark."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "absent"),
+    [
+        ("What perplexity does the transfer-function SSM reach on WikiText-103?", SSM, ["WikiText-103"]),
+        ("How does FlashAttention reduce memory traffic?", "Attention-free state-space models.", ["FlashAttention"]),
+        ("Is there a rate in KL divergence?", "A rate in Wasserstein distance.", ["KL"]),
+        # Spelled otherwise: a long form, camel-case parts, a modifier suffix; notation is not a name.
+        ("Do linear encoding models and CKA recover it?", "linear encoding and centered kernel alignment", []),
+        ("How much does PowerNorm gain over LayerNorm?", "PowerNorm beats layer normalization (LN).", []),
+        ("Why do XOR-like clusters overfit?", "two-layer networks on XOR cluster data", []),
+        ("What does an l1 loss buy the method?", "robust recovery with an absolute loss", []),
+        ("Does the S4 layer help?", SSM, []),
+    ],
+)
+def test_absent_names(question: str, text: str, absent: list[str]) -> None:
+    assert absent_names(question, [text]) == absent
+
+
+def test_names_are_looked_for_in_every_source_given() -> None:
+    question = "Which papers compare FlashAttention with Hyena?"
+    assert absent_names(question, ["FlashAttention is fast.", "Hyena is attention-free."]) == []
+    assert absent_names(question, ["FlashAttention is fast."]) == ["Hyena"]
+
+
+def test_a_percentage_is_stated_by_a_percent_sign() -> None:
+    question = "By what percentage could the training set be cut?"
+    assert missing_details(question, "It can be reduced by more than 99% without loss.") == []
+    assert missing_details(question, "It can be reduced a lot without loss.") == ["percentag", "any number"]
+
+
+def test_a_question_about_a_paper_naming_what_it_never_mentions_abstains(assistant: Assistant) -> None:
+    near_miss = assistant.ask("What perplexity does the transfer-function state-space model reach on WikiText-103?")
+    assert near_miss.abstained and near_miss.citations == []
+    answered = assistant.ask("What training speed-up does the transfer-function state-space model report over S4?")
+    assert not answered.abstained and answered.citations
