@@ -110,6 +110,44 @@ def build_prompt(question: str, papers: Sequence[Paper], settings: Settings) -> 
     return Prompt(messages=final, sources=sources, tokens=chat_tokens(final))
 
 
+# -- streaming -----------------------------------------------------------------------------------
+_SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?=\s)|\S(?=\n\s*\n)")  # a sentence's or a paragraph's end
+
+
+class LiveText:
+    """A model's streamed reply -> the text its final answer will show, released sentence by sentence.
+
+    Each delta re-reads the whole reply as the final answer will (clean, then validate: reasoning hidden,
+    "[Source 2]" read as [2], markers renumbered by first use, unknown ones dropped) and releases what lies
+    before the last sentence end. So a model that cites [2] before [1] streams "[1]" there, a `<think>`
+    block never reaches the reader, and a half-written marker or "References:" line waits for its sentence.
+    Re-reading a reply of a few thousand characters per delta costs well under a millisecond."""
+
+    def __init__(self, n_sources: int) -> None:
+        self.n_sources = n_sources
+        self.raw: list[str] = []
+        self.released = ""
+
+    def _shown(self) -> str:
+        return validate(clean("".join(self.raw)).text, self.n_sources).text
+
+    def _release(self, upto: str) -> str:
+        if not upto.startswith(self.released):  # the reading changed behind us: the final answer settles it
+            return ""
+        delta, self.released = upto[len(self.released) :], upto
+        return delta
+
+    def feed(self, delta: str) -> str:
+        self.raw.append(delta)
+        shown = self._shown()
+        ends = [m.end() for m in _SENTENCE_END.finditer(shown)]
+        return self._release(shown[: ends[-1]]) if ends else ""
+
+    def finish(self) -> str:
+        """The rest, once the reply is complete."""
+        return self._release(self._shown())
+
+
 # -- the engine ---------------------------------------------------------------------------------
 class LLMEngine(CitingEngine):
     """The LLM modes: retrieve, prompt, call the model, validate; the composer answers when the model cannot."""
@@ -162,7 +200,9 @@ class LLMEngine(CitingEngine):
         return answer.model_copy(update={"question": question})
 
     def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
-        """Status("retrieving"), Status("writing"), the model's raw TextDeltas, then Final with the validated answer.
+        """Status("retrieving"), Status("writing"), the answer's text as the final answer will number it
+        (LiveText), then Final with the validated answer, whose text a reader shows in place of the streamed
+        one when they differ (an abstention, an offline answer for an empty reply).
 
         If the model fails, Status("fallback") is followed by the extractive answer's text and Final.
         """
@@ -177,18 +217,20 @@ class LLMEngine(CitingEngine):
         prompt = build_prompt(query.query_str, papers, self.settings)
         yield Status(stage="writing")
         usage = Usage()
-        pieces: list[str] = []
+        live = LiveText(len(prompt.sources))
         try:
             if prompt.sources:
                 for delta in stream_chat(self.llm, prompt.messages, budget, self.settings.llm_retries, usage):
-                    pieces.append(delta)
-                    yield TextDelta(text=delta)
+                    if released := live.feed(delta):
+                        yield TextDelta(text=released)
+                if rest := live.finish():
+                    yield TextDelta(text=rest)
         except LLMFailure as failure:
             answer = self.fallback(query, nodes, papers, failure)
-            yield Status(stage="fallback")
-            yield TextDelta(text=("\n\n" if pieces else "") + answer.text)
+            yield Status(stage="fallback")  # readers drop what streamed before this: it was abandoned
+            yield TextDelta(text=answer.text)
         else:
-            answer = self.finish(query, nodes, prompt, "".join(pieces) if prompt.sources else None, usage)
+            answer = self.finish(query, nodes, prompt, "".join(live.raw) if prompt.sources else None, usage)
         yield Final(answer=answer.model_copy(update={"question": question}))
 
     def finish(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .cite import format_references
 from .errors import AssistantError
-from .types import Answer, Event, Final, TextDelta
+from .types import Answer, Event, Final, Status, TextDelta
 
 if TYPE_CHECKING:
     from .api import Assistant
@@ -39,6 +39,10 @@ def answer_footer(answer: Answer) -> str:
     return "\n\n".join(parts)
 
 
+ABANDONED = "[the model stopped answering; the answer below was composed offline from the abstracts]"
+REVISED = "[checked against the sources, the answer reads:]"
+
+
 def sources(answer: Answer | None) -> str:
     if answer is None or not answer.citations:
         return "no sources yet: ask a question first" if answer is None else "the last answer cited no source"
@@ -47,14 +51,20 @@ def sources(answer: Answer | None) -> str:
 
 def show(events: Iterator[Event], out: TextIO) -> Answer:
     """Print an answer as it streams, then its footer; returns the answer."""
-    answer = None
+    answer, streamed = None, ""
     for event in events:
         if isinstance(event, TextDelta):
             out.write(event.text)
             out.flush()
+            streamed += event.text
+        elif isinstance(event, Status) and event.stage == "fallback" and streamed:
+            out.write(f"\n\n{ABANDONED}\n\n")  # the text above broke off; it is not the answer
+            streamed = ""
         elif isinstance(event, Final):
             answer = event.answer
     assert answer is not None, "a stream ends with its Final answer"
+    if " ".join(streamed.split()) != " ".join(answer.text.split()):  # the validated answer has the last word
+        out.write(f"\n\n{REVISED}\n{answer.text}" if streamed.strip() else answer.text)
     footer = answer_footer(answer)
     out.write("\n" + (f"\n{footer}" if footer else "") + "\n")
     return answer

@@ -146,14 +146,63 @@ def test_stream_yields_model_deltas_then_the_validated_final(fake: FakeOpenAI, s
     events = list(llm_assistant(seeded_store, fake.base_url).stream(QUESTION))
     assert [e.stage for e in events if isinstance(e, Status)] == ["retrieving", "writing"]
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
-    assert len(deltas) > 1 and "".join(deltas) == raw  # raw deltas, as they arrive
     assert isinstance(events[-1], Final)
     final = events[-1].answer
     assert final.text == "Kernels describe training [1]. Unknown." and final.dropped_markers == 1
+    # Released sentence by sentence, as the final answer reads: the unknown [7] never reaches the reader.
+    assert deltas == ["Kernels describe training [1].", " Unknown."] and "".join(deltas) == final.text
     assert final.question == QUESTION and len(final.citations) == 1
     assert (final.prompt_tokens, final.completion_tokens) == (50, 20)  # usage from the stream's last chunk
     assert fake.requests[0]["stream_options"] == {"include_usage": True}
     assert fake.requests[0]["stream"] is True
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Kernels stay constant [2]. Training follows them [1].",  # [2] before [1]
+        "<think>Source 3 is off topic [3]; use 2 and 1.</think>Kernels stay constant [2]. Training follows them [1].",
+        "Kernels stay constant 【2】. Training follows them [Source 1].\n\nReferences:\n[1] NTK\n[2] Other",
+    ],
+)
+def test_streamed_text_shows_the_numbers_of_the_final_answer(fake: FakeOpenAI, seeded_store: Path, raw: str) -> None:
+    fake.script(Reply(text=raw))
+    events = list(llm_assistant(seeded_store, fake.base_url).stream(QUESTION))
+    streamed = "".join(e.text for e in events if isinstance(e, TextDelta))
+    final = events[-1].answer  # type: ignore[union-attr]
+    assert streamed == final.text == "Kernels stay constant [1]. Training follows them [2]."
+    assert [c.n for c in final.citations] == [1, 2] and final.raw_text == raw
+
+
+def test_the_terminal_always_ends_with_the_checked_answer(fake: FakeOpenAI, seeded_store: Path) -> None:
+    from io import StringIO
+
+    from assistant.terminal import ABANDONED, REVISED, show
+
+    assistant = llm_assistant(seeded_store, fake.base_url)
+    fake.script(Reply(text="  \n "))  # whitespace only: the answer is composed offline, and printed
+    out = StringIO()
+    answer = show(assistant.stream(QUESTION), out)
+    assert answer.mode == "extractive" and answer.text and out.getvalue().startswith(answer.text)
+    fake.script(Reply(text="The provided abstracts don't answer this question."))  # a refusal: the abstention
+    out = StringIO()
+    answer = show(assistant.stream(QUESTION), out)
+    assert answer.abstained and f"{REVISED}\n{answer.text}" in out.getvalue()
+    assert ABANDONED not in out.getvalue()
+
+
+def test_a_broken_stream_is_marked_before_the_offline_answer(seeded_store: Path) -> None:
+    from io import StringIO
+
+    from assistant.terminal import ABANDONED, show
+
+    long = " ".join(f"Sentence {i} about kernels [1]." for i in range(30))
+    with FakeOpenAI(default=Reply(text=long, cut_after=12)) as fake:
+        out = StringIO()
+        answer = show(llm_assistant(seeded_store, fake.base_url).stream(QUESTION), out)
+    printed = out.getvalue()
+    assert printed.startswith("Sentence 0 about kernels [1].") and answer.mode == "extractive"
+    assert printed.index(ABANDONED) < printed.index(answer.text)
 
 
 def test_cut_stream_falls_back_to_the_extractive_answer(seeded_store: Path) -> None:

@@ -131,6 +131,7 @@ class Handlers:
         try:
             for event in self.assistant.stream(question, history=turns, **overrides):
                 if isinstance(event, Status):
+                    text = "" if event.stage == "fallback" else text  # a broken-off reply is dropped, not kept above
                     chat[-1] = {"role": "assistant", "content": render_progress(event.stage)}
                     yield gr.update(), chat, turns, gr.update(), STAGES.get(event.stage, event.stage)
                 elif isinstance(event, TextDelta):
