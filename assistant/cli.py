@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("ask", "Answer a question with numbered citations to the abstracts." + SERVED)
     p.add_argument("question")
-    p.add_argument("--json", action="store_true", help="print JSON: {question, answer, abstained, citations, settings_hash}")
+    p.add_argument("--json", action="store_true", help="print JSON: {question, answer, abstained, support, citations, settings_hash, mode, notice, dropped_markers, raw_text, reasoning}")
     p.add_argument("--stream", action="store_true", help="print the answer as it is written")
     p.add_argument("--local", action="store_true", help="answer in this process even when a server is running")
 

@@ -239,14 +239,15 @@ class LLMEngine(CitingEngine):
         """The validated Answer for the model's raw text (None: nothing to ask the model about)."""
         question = query_bundle.query_str
         shown = [n for n in nodes if n.node.node_id in {p.id for p in prompt.sources}]
+        cleaned = clean(raw) if raw is not None else None
         common: dict[str, Any] = {
             "mode": self.settings.llm,
             "raw_text": raw or "",
             "prompt_tokens": usage.prompt_tokens or (prompt.tokens if raw is not None else 0),
             "completion_tokens": usage.completion_tokens or (count_tokens(raw) if raw else 0),
             "passages": to_passages(shown),
+            "reasoning": cleaned.reasoning if cleaned else "",
         }
-        cleaned = clean(raw) if raw is not None else None
         text = cleaned.text if cleaned else ""
         if raw is None or abstains(text, len(prompt.sources)):
             answer, _ = self.composer.abstain(question, prompt.sources, self.settings_hash)

@@ -99,6 +99,7 @@ class Answer(_Record):
     raw_text: str = ""
     notice: str | None = None
     dropped_markers: int = 0
+    reasoning: str = ""  # what a reasoning model thought aloud before answering: a trace, never the answer
     prompt_tokens: int = 0
     completion_tokens: int = 0
     passages: list[Passage] = Field(default_factory=list)
@@ -114,6 +115,9 @@ class Answer(_Record):
             "settings_hash": self.settings_hash,
             "mode": self.mode,
             "notice": self.notice,
+            "dropped_markers": self.dropped_markers,  # markers naming no source, removed from the answer
+            "raw_text": self.raw_text,  # the model's own words (the composed text, offline)
+            "reasoning": self.reasoning,
         }
 
 

@@ -435,7 +435,18 @@ def test_cli_ask_json_returns_the_model_text(
     data = json.loads(out)
     assert code == 0 and data["answer"] == GOOD + " Bogus." and data["mode"] == "openai-compatible"
     assert [c["n"] for c in data["citations"]] == [1, 2] and data["notice"] is None
+    assert data["dropped_markers"] == 1 and data["raw_text"] == GOOD + " Bogus [12]." and data["reasoning"] == ""
     assert QUESTION in user_message(fake.requests[0]) and "SECRET123" not in out + err
+
+
+def test_cli_ask_json_keeps_the_reasoning_apart(
+    fake: FakeOpenAI, llm_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    llm_env.setenv("ASSISTANT_LLM_BASE_URL", fake.base_url)
+    fake.script(Reply(text="<think>Source 2 fits best [2].</think>" + GOOD))
+    assert main(["ask", QUESTION, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answer"] == GOOD and data["reasoning"] == "Source 2 fits best [2]." and "<think>" in data["raw_text"]
 
 
 def test_cli_ask_stream_prints_the_model_text(
