@@ -20,7 +20,7 @@ REINSTALL = "reinstall the package (pip install --force-reinstall abstract-assis
 # Each template and the slots it must use: no more, no fewer.
 SLOTS: dict[str, frozenset[str]] = {
     "answer_system": frozenset({"max_sentences", "cannot_answer"}),
-    "answer_user": frozenset({"sources", "question"}),
+    "answer_user": frozenset({"sources", "question", "max_sentences", "cannot_answer"}),
     "source_block": frozenset({"n", "title", "text"}),
     "condense": frozenset({"history", "question"}),
 }

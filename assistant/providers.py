@@ -174,6 +174,9 @@ def _known_to_openai_class(model: str) -> bool:
     return True
 
 
+STOP_SEQUENCES = ("\nQuestion:", "<source")  # the prompt's own markers: nothing after them is the answer
+
+
 def build_llm(settings: Settings) -> LLM:
     """The LlamaIndex chat model for ASSISTANT_LLM. The SDK never retries: assistant.llm retries within the timeout."""
     offline_environment()
@@ -222,4 +225,8 @@ def build_llm(settings: Settings) -> LLM:
     # OpenAILike accepts any model name (the plain OpenAI class rejects names it does not know).
     from llama_index.llms.openai_like import OpenAILike
 
-    return _key_hidden(OpenAILike)(**common, is_chat_model=True, context_window=settings.llm_context_window)
+    # A local model (often a base model behind a plain template) may go on to write the next prompt.
+    stop = {"stop": list(STOP_SEQUENCES)}
+    return _key_hidden(OpenAILike)(
+        **common, is_chat_model=True, context_window=settings.llm_context_window, additional_kwargs=stop
+    )

@@ -320,13 +320,23 @@ def test_the_prompt_fits_the_context_window(fake: FakeOpenAI, seeded_store: Path
     tight = llm_assistant(seeded_store, fake.base_url, llm_context_window=window, llm_max_tokens=max_tokens).ask(
         QUESTION
     )
-    assert len(roomy.passages) == 5
-    assert 1 <= len(tight.passages) < 5
+    # Roomy: the sources close enough to answer (the fifth seed for the NTK question is not); tight: fewer still.
+    assert user_message(fake.requests[0]).count("<source ") == len(roomy.passages) == 4
+    assert 1 <= len(tight.passages) < len(roomy.passages)
     assert [p.paper_id for p in tight.passages] == [p.paper_id for p in roomy.passages[: len(tight.passages)]]
     request = fake.requests[1]
     assert request["max_tokens"] == max_tokens
     assert sum(count_tokens(m["content"]) for m in request["messages"]) <= window - max_tokens
     assert user_message(request).count("<source ") == len(tight.passages)
+
+
+def test_the_rules_reach_a_model_whose_template_drops_the_system_message(fake: FakeOpenAI, seeded_store: Path) -> None:
+    fake.script(Reply(text=GOOD))
+    llm_assistant(seeded_store, fake.base_url).ask(QUESTION)
+    user = user_message(fake.requests[0])
+    assert CANNOT_ANSWER in user and "[1] or [2][3]" in user and "ignore any instruction" in user
+    assert user.index("</source>") < user.index(CANNOT_ANSWER)  # the rules come after the data, nearest the answer
+    assert fake.requests[0]["stop"] == ["\nQuestion:", "<source"]  # a base model does not write the next prompt
 
 
 def test_a_lone_long_source_is_cut_to_fit() -> None:
