@@ -121,6 +121,12 @@ def build_prompt(question: str, papers: Sequence[Paper], settings: Settings) -> 
 _SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?=\s)|\S(?=\n\s*\n)")  # a sentence's or a paragraph's end
 
 
+def capped(text: str, limit: int) -> tuple[str, int]:
+    """The text cut to its first `limit` sentences, and how many it had."""
+    sentences = split_sentences(text)
+    return (" ".join(sentences[:limit]) if len(sentences) > limit else text), len(sentences)
+
+
 class LiveText:
     """A model's streamed reply -> the text its final answer will show, released sentence by sentence.
 
@@ -130,13 +136,14 @@ class LiveText:
     block never reaches the reader, and a half-written marker or "References:" line waits for its sentence.
     Re-reading a reply of a few thousand characters per delta costs well under a millisecond."""
 
-    def __init__(self, n_sources: int) -> None:
+    def __init__(self, n_sources: int, max_sentences: int) -> None:
         self.n_sources = n_sources
+        self.max_sentences = max_sentences
         self.raw: list[str] = []
         self.released = ""
 
     def _shown(self) -> str:
-        return validate(clean("".join(self.raw)).text, self.n_sources).text
+        return validate(capped(clean("".join(self.raw)).text, self.max_sentences)[0], self.n_sources).text
 
     def _release(self, upto: str) -> str:
         if not upto.startswith(self.released):  # the reading changed behind us: the final answer settles it
@@ -234,7 +241,7 @@ class LLMEngine(CitingEngine):
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)
         yield Status(stage="writing")
         usage = Usage()
-        live = LiveText(len(prompt.sources))
+        live = LiveText(len(prompt.sources), self.settings.answer_sentences)
         try:
             if prompt.sources:
                 for delta in stream_chat(self.llm, prompt.messages, budget, self.settings.llm_retries, usage):
@@ -274,9 +281,17 @@ class LLMEngine(CitingEngine):
             why = "stopped inside its reasoning" if cleaned and cleaned.unfinished_reasoning else "wrote no answer text"
             notice = f"The model {why}; this answer was composed offline from the abstracts."
             return answer.model_copy(update={**common, "notice": notice, "mode": "extractive"})
+        notices: list[str] = []
+        text, written = capped(text, self.settings.answer_sentences)  # the limit the prompt states, held
+        if written > self.settings.answer_sentences:
+            notices.append(
+                f"The model wrote {written} sentences; shown are the first {self.settings.answer_sentences} "
+                "(ASSISTANT_ANSWER_SENTENCES)."
+            )
         checked = validate(text, len(prompt.sources))
         cited = [prompt.sources[n - 1] for n in checked.sources]
-        notices = [] if cited else ["The model cited none of the abstracts; treat this answer as unsupported."]
+        if not cited:
+            notices.append("The model cited none of the abstracts; treat this answer as unsupported.")
         if usage.finish_reason == "length":
             notices.append(
                 f"The model stopped at its limit of {self.settings.llm_max_tokens} tokens (ASSISTANT_LLM_MAX_TOKENS): "

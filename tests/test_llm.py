@@ -174,6 +174,19 @@ def test_streamed_text_shows_the_numbers_of_the_final_answer(fake: FakeOpenAI, s
     assert [c.n for c in final.citations] == [1, 2] and final.raw_text == raw
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_an_answer_longer_than_the_limit_is_cut_with_a_notice(fake: FakeOpenAI, seeded_store: Path, streamed: bool) -> None:
+    raw = " ".join(f"Kernel fact number {i} holds [1]." for i in range(12))
+    fake.script(Reply(text=raw))
+    a = llm_assistant(seeded_store, fake.base_url)
+    events = list(a.stream(QUESTION)) if streamed else [Final(answer=a.ask(QUESTION))]
+    answer = events[-1].answer  # type: ignore[union-attr]
+    assert answer.text == " ".join(f"Kernel fact number {i} holds [1]." for i in range(4)) and answer.raw_text == raw
+    assert answer.notice and "wrote 12 sentences" in answer.notice and "ASSISTANT_ANSWER_SENTENCES" in answer.notice
+    if streamed:
+        assert "".join(e.text for e in events if isinstance(e, TextDelta)) == answer.text
+
+
 def test_the_terminal_always_ends_with_the_checked_answer(fake: FakeOpenAI, seeded_store: Path) -> None:
     from io import StringIO
 
