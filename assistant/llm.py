@@ -131,8 +131,8 @@ class LiveText:
     """A model's streamed reply -> the text its final answer will show, released sentence by sentence.
 
     Each delta re-reads the whole reply as the final answer will (clean, then validate: reasoning hidden,
-    "[Source 2]" read as [2], markers renumbered by first use, unknown ones dropped) and releases what lies
-    before the last sentence end. So a model that cites [2] before [1] streams "[1]" there, a `<think>`
+    "[Source 2]" read as [2], markers renumbered by first use, unknown ones dropped) and releases the
+    sentences before the last complete one. So a model that cites [2] before [1] streams "[1]" there, a `<think>`
     block never reaches the reader, and a half-written marker or "References:" line waits for its sentence.
     Re-reading a reply of a few thousand characters per delta costs well under a millisecond."""
 
@@ -155,7 +155,8 @@ class LiveText:
         self.raw.append(delta)
         shown = self._shown()
         ends = [m.end() for m in _SENTENCE_END.finditer(shown)]
-        return self._release(shown[: ends[-1]]) if ends else ""
+        # One sentence is held back: what follows it can still change it ("It holds.\nSources: 1, 2").
+        return self._release(shown[: ends[-2]]) if len(ends) > 1 else ""
 
     def finish(self) -> str:
         """The rest, once the reply is complete."""

@@ -24,12 +24,16 @@ _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]\d][^\]]*)\]\((?:https?|ftp|javascript|data):[^)]*\)", re.IGNORECASE)
 _SCRIPT = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9_-]*(\s[^<>]*)?/?>")
-_FENCE = re.compile(r"^```[\w-]*\s*\n?(.*?)\n?```\s*$", re.DOTALL)
+_FENCE = re.compile(r"^```[\w-]*\s*\n?(.*?)\n?(?:```\s*)?$", re.DOTALL)  # unclosed while it streams
 _PREFIX = re.compile(r"^\s*(?:\*\*)?(?:final\s+)?answer(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.IGNORECASE)
 _REFUSAL = re.compile(
     r"\b(?:the\s+)?(?:provided\s+|given\s+|these\s+|above\s+)?(?:abstracts?|sources?|context|documents?|texts?)\s+"
     r"(?:do\s+not|don't|does\s+not|doesn't|did\s+not|cannot|can't|can\s+not|fail\s+to)\s+"
-    r"(?:answer|address|contain|provide|mention|say|state|include|discuss|cover)",
+    r"(?:answer|address|contain|provide|mention|say|state|include|discuss|cover)"
+    r"|\b(?:none|neither)\s+of\s+the\s+(?:provided\s+|given\s+)?(?:abstracts|sources|documents|papers)\s+"
+    r"(?:answers?|address(?:es)?|contains?|provides?|mentions?|says?|states?|includes?|discuss(?:es)?|covers?)"
+    r"|\bI\s+(?:cannot|can't|can\s+not|am\s+unable\s+to|could\s+not|couldn't)\s+(?:answer|find)\b[^.]{0,60}?"
+    r"\b(?:from|in|with|based\s+on)\s+the\s+(?:provided\s+|given\s+)?(?:abstracts|sources|context|documents)",
     re.IGNORECASE,
 )
 
@@ -79,7 +83,9 @@ def clean(raw: str) -> Cleaned:
     if trailer:  # "Sources: 1, 2" at the end cites them for the answer; a "References:" list is not an answer
         numbers = _numbers(trailer.group(2)) if trailer.group(2).strip() else []
         body = text[: trailer.start()].rstrip()
-        text = body + "".join(f" [{n}]" for n in numbers)
+        cites = "".join(f"[{n}]" for n in numbers)
+        end = body[-1:] if body[-1:] in (".", "!", "?", "。") else ""  # "It holds. Sources: 1" -> "It holds [1]."
+        text = f"{body[: len(body) - len(end)]} {cites}{end}" if cites else body
     else:
         text = _cut_reference_list(text)
     text = re.sub(r"[ \t]{2,}", " ", text)

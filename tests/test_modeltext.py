@@ -49,6 +49,8 @@ def test_markup_prefixes_fences_and_echoed_tags_are_removed() -> None:
     "The provided abstracts don't answer this question.",
     "The sources do not contain information about GPUs.",
     "Unfortunately, the given context does not mention the hardware used.",
+    "None of the abstracts mentions the hardware.",
+    "I could not find the answer in the provided sources.",
 ])
 def test_refusals_are_recognised_in_their_common_wordings(text: str) -> None:
     assert refuses(text)
@@ -57,6 +59,7 @@ def test_refusals_are_recognised_in_their_common_wordings(text: str) -> None:
 def test_ordinary_answers_are_not_refusals() -> None:
     assert not refuses("The abstracts show that kernels describe training [1].")
     assert not refuses("Dropout does not answer to the same scaling law [2].")
+    assert not refuses("None of the layers address memory; I cannot find a faster kernel [1].")
 
 
 def _assistant(store: Path, *replies: str) -> Assistant:
