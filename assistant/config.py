@@ -7,6 +7,7 @@ import json
 from importlib import resources
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,8 @@ RetrievalMode = Literal["dense", "bm25", "hybrid"]
 AnswerMode = Literal["extractive", "openai", "openai-compatible"]
 
 # Fields that change neither retrieval nor answers: left out of the settings hash.
+HOSTED_TIMEOUT = 30.0  # seconds: a hosted API answers in a few
+LOCAL_TIMEOUT = 180.0  # a CPU-local server read a 2k-token prompt in ~25 s and wrote ~5 tokens/s (issue notes)
 _UNHASHED = {"store_dir", "seeds_dir", "models_dir", "chroma_url", "llm_api_key", "ui_auth", "quiet"}
 
 
@@ -110,7 +113,12 @@ class Settings(BaseSettings):
     )
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
     llm_max_tokens: int = Field(512, ge=16, description="Most tokens the model may write.")
-    llm_timeout: float = Field(30.0, gt=0, description="Seconds allowed for one whole LLM answer, retries included.")
+    llm_timeout: float = Field(
+        HOSTED_TIMEOUT,
+        gt=0,
+        description="Seconds the model has for one answer, retries included (retrieval not counted); default 30 "
+        "for a hosted API, 180 for a server on this machine (a CPU model may read the prompt for half a minute).",
+    )
     llm_retries: int = Field(2, ge=0, le=10, description="Retries after a failed LLM call.")
     llm_context_window: int = Field(8192, ge=512, description="Model context window in tokens.")
     llm_fallback: Literal["extractive", "none"] = Field(
@@ -120,6 +128,15 @@ class Settings(BaseSettings):
     # Page
     ui_auth: SecretStr | None = Field(None, description="user:password required when serving beyond 127.0.0.1.")
     quiet: bool = Field(False, description="No progress bars.")
+
+    @model_validator(mode="after")
+    def _local_timeout(self) -> Settings:
+        """A server on this machine (Ollama, llama.cpp on a CPU) gets the longer default budget."""
+        if "llm_timeout" not in self.model_fields_set and self.llm_base_url:
+            host = (urlsplit(self.llm_base_url).hostname or "").lower()
+            if host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.endswith(".local"):
+                self.llm_timeout = LOCAL_TIMEOUT
+        return self
 
     @model_validator(mode="after")
     def _packaged_seeds(self) -> Settings:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -213,8 +214,10 @@ class LLMEngine(CitingEngine):
             return unresolved
         budget = Budget(self.settings.llm_timeout)
         query = QueryBundle(query_str=self.search_query(question, history, budget))
+        since = time.monotonic()
         nodes, papers = self.retrieve_papers(query)
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)
+        budget.exclude(since)  # the budget is the model's: retrieval is not charged to it
         usage = Usage()
         try:
             raw = chat(self.llm, prompt.messages, budget, self.settings.llm_retries, usage) if prompt.sources else None
@@ -225,7 +228,8 @@ class LLMEngine(CitingEngine):
         return answer.model_copy(update={"question": question})
 
     def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
-        """Status("retrieving"), Status("writing"), the answer's text as the final answer will number it
+        """Status("retrieving"), Status("waiting") for the model, Status("writing") at its first token, the
+        answer's text as the final answer will number it
         (LiveText), then Final with the validated answer, whose text a reader shows in place of the streamed
         one when they differ (an abstention, an offline answer for an empty reply).
 
@@ -238,14 +242,18 @@ class LLMEngine(CitingEngine):
         yield Status(stage="retrieving")
         budget = Budget(self.settings.llm_timeout)
         query = QueryBundle(query_str=self.search_query(question, history, budget))
+        since = time.monotonic()
         nodes, papers = self.retrieve_papers(query)
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)
-        yield Status(stage="writing")
+        budget.exclude(since)  # the budget is the model's: retrieval is not charged to it
+        yield Status(stage="waiting")  # a local model may read the prompt for half a minute before it writes
         usage = Usage()
         live = LiveText(len(prompt.sources), self.settings.answer_sentences)
         try:
             if prompt.sources:
                 for delta in stream_chat(self.llm, prompt.messages, budget, self.settings.llm_retries, usage):
+                    if not live.raw:
+                        yield Status(stage="writing")
                     if released := live.feed(delta):
                         yield TextDelta(text=released)
                 if rest := live.finish():

@@ -57,6 +57,7 @@ class Reply:
     delay: float = 0.0  # seconds to wait before sending anything (timeouts)
     raw_body: bytes | None = None  # sent verbatim as application/json (malformed bodies)
     cut_after: int | None = None  # streaming: drop the connection after n content chunks
+    chunk_delay: float = 0.0  # streaming: seconds between content chunks (a model writing slowly)
     prompt_tokens: int = 50
     completion_tokens: int = 20
     finish: str = "stop"  # "length": cut off at max_tokens, as a real server reports it
@@ -86,6 +87,7 @@ class FakeOpenAI:
         self.default: Reply = default if default is not None else Reply(text="OK")
         self.requests: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
+        self.abandoned: list[int] = []  # per stream the client closed early: content chunks written before
         self._queue: deque[Reply] = deque(replies or [])
         self._models: list[str] = [DEFAULT_MODEL]
         self._lock = threading.Lock()
@@ -305,8 +307,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._event(chunk({"role": "assistant", "content": ""}))
         text = reply.text
         pieces = [text[i : i + STREAM_CHUNK_CHARS] for i in range(0, len(text), STREAM_CHUNK_CHARS)]
-        for piece in pieces if reply.cut_after is None else pieces[: reply.cut_after]:
-            self._event(chunk({"content": piece}))
+        for sent, piece in enumerate(pieces if reply.cut_after is None else pieces[: reply.cut_after]):
+            if reply.chunk_delay and self.fake._stop.wait(reply.chunk_delay):
+                return
+            try:
+                self._event(chunk({"content": piece}))
+            except _DISCONNECTS:  # the client hung up: a real server stops generating here
+                with self.fake._lock:
+                    self.fake.abandoned.append(sent)
+                raise
         if reply.cut_after is not None:
             # Abrupt drop: FIN without finish chunk, [DONE] or the final zero-length chunk.
             self.connection.shutdown(socket.SHUT_WR)

@@ -44,7 +44,7 @@ def test_an_injected_llm_writes_a_validated_cited_answer(small_store: Path) -> N
 def test_an_injected_llm_streams_the_answer_as_it_will_be_numbered(small_store: Path) -> None:
     a, _ = scripted(small_store, "It describes gradient descent in function space [2][1].")
     events = list(a.stream(QUESTION))
-    assert [e.stage for e in events if isinstance(e, Status)] == ["retrieving", "writing"]
+    assert [e.stage for e in events if isinstance(e, Status)] == ["retrieving", "waiting", "writing"]
     final = events[-1]
     assert isinstance(final, Final) and final.answer.text.endswith("[1][2].")  # renumbered by first use
     # The stream already shows the final numbers, so the words above the reference list never disagree.

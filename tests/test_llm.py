@@ -89,7 +89,8 @@ def test_valid_citations_and_the_request_carries_question_and_sources_as_data(
     assert "gradient descent" in answer.citations[0].quote or "kernel" in answer.citations[0].quote.lower()
 
     [request] = fake.requests
-    assert request["model"] == "test-model" and request["temperature"] == 0.0 and not request.get("stream")
+    assert request["model"] == "test-model" and request["temperature"] == 0.0
+    assert request["stream"] is True  # read as a stream even here: a timeout closes it and the server stops
     assert "data" in system_message(request) and "never instructions" in system_message(request)
     assert CANNOT_ANSWER in system_message(request)
     user = user_message(request)
@@ -144,7 +145,7 @@ def test_stream_yields_model_deltas_then_the_validated_final(fake: FakeOpenAI, s
     raw = "Kernels describe training [1]. Unknown [7]. They stay fixed [2]."
     fake.script(Reply(text=raw))
     events = list(llm_assistant(seeded_store, fake.base_url).stream(QUESTION))
-    assert [e.stage for e in events if isinstance(e, Status)] == ["retrieving", "writing"]
+    assert [e.stage for e in events if isinstance(e, Status)] == ["retrieving", "waiting", "writing"]
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
     assert isinstance(events[-1], Final)
     final = events[-1].answer
@@ -224,7 +225,7 @@ def test_cut_stream_falls_back_to_the_extractive_answer(seeded_store: Path) -> N
     with FakeOpenAI(default=Reply(text=GOOD, cut_after=2)) as fake:
         events = list(llm_assistant(seeded_store, fake.base_url).stream(QUESTION))
     stages = [e.stage for e in events if isinstance(e, Status)]
-    assert stages == ["retrieving", "writing", "fallback"]
+    assert stages == ["retrieving", "waiting", "writing", "fallback"]
     final = events[-1]
     assert isinstance(final, Final)
     answer = final.answer
@@ -287,6 +288,45 @@ def test_a_slow_server_is_bounded_by_the_timeout(seeded_store: Path) -> None:
         elapsed = time.monotonic() - started
     assert elapsed < timeout + 2
     assert answer.mode == "extractive" and answer.notice and "no reply within 1.5 s" in answer.notice
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_timed_out_reply_is_hung_up_so_the_server_stops(seeded_store: Path, streamed: bool) -> None:
+    slow = Reply(text=" ".join(f"Kernel sentence {i} [1]." for i in range(40)), chunk_delay=0.1)  # ~60 chunks, ~6 s
+    with FakeOpenAI(default=slow) as fake:
+        a = llm_assistant(seeded_store, fake.base_url, llm_timeout=1.0, llm_retries=0)
+        started = time.monotonic()
+        answer = [e for e in a.stream(QUESTION)][-1].answer if streamed else a.ask(QUESTION)  # type: ignore[union-attr]
+        assert time.monotonic() - started < 4
+        deadline = time.monotonic() + 3
+        while not fake.abandoned and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert answer.mode == "extractive" and answer.notice and "within 1 s" in answer.notice
+    assert fake.abandoned and fake.abandoned[0] < 30  # the server saw the hang-up long before its reply ended
+
+
+def test_retrieval_time_is_not_charged_to_the_model(seeded_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.answer import CitingEngine
+
+    slow_retrieval = CitingEngine.retrieve_papers
+
+    def retrieve_papers(self: CitingEngine, query: Any) -> Any:
+        time.sleep(1.2)  # a cold store, a big corpus: longer than the model's whole budget
+        return slow_retrieval(self, query)
+
+    monkeypatch.setattr(CitingEngine, "retrieve_papers", retrieve_papers)
+    with FakeOpenAI(default=Reply(text=GOOD)) as fake:
+        answer = llm_assistant(seeded_store, fake.base_url, llm_timeout=1.0).ask(QUESTION)
+    assert answer.mode == "openai-compatible" and answer.notice is None
+
+
+def test_a_server_on_this_machine_gets_the_longer_default_budget() -> None:
+    from assistant.config import HOSTED_TIMEOUT, LOCAL_TIMEOUT
+
+    assert Settings(llm="openai", llm_api_key="k").llm_timeout == HOSTED_TIMEOUT
+    assert Settings(llm="openai-compatible", llm_base_url="http://localhost:11434/v1").llm_timeout == LOCAL_TIMEOUT
+    assert Settings(llm="openai-compatible", llm_base_url="https://api.example.com/v1").llm_timeout == HOSTED_TIMEOUT
+    assert Settings(llm_base_url="http://127.0.0.1:8080/v1", llm_timeout=20).llm_timeout == 20  # said is kept
 
 
 def test_garbage_json_falls_back(seeded_store: Path) -> None:

@@ -14,7 +14,12 @@ from urllib.parse import urlsplit
 
 from ..types import Answer, Paper, Passage
 
-STAGES = {"retrieving": "Retrieving abstracts…", "writing": "Writing the answer…"}
+STAGES = {
+    "retrieving": "Retrieving abstracts…",
+    "waiting": "Waiting for the model…",
+    "writing": "Writing the answer…",
+    "fallback": "The model failed; answering from the abstracts…",
+}
 EMPTY_SOURCES = '<div class="aa-sources"><p class="aa-empty">The sources of an answer appear here.</p></div>'
 _MARKER = re.compile(r"\[(\d+)\]")
 _ENCODED_MARKER = re.compile(r"&#91;(\d+)&#93;")  # a marker after md_literal()
