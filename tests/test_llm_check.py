@@ -1,0 +1,93 @@
+"""`assistant llm check` against the real-HTTP scripted server: what it finds, and its exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from conftest import closed_port_url  # noqa: E402
+from fake_openai import FakeOpenAI, Reply  # noqa: E402
+
+from assistant.cli import main  # noqa: E402
+from assistant.prompts import CANNOT_ANSWER  # noqa: E402
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        for key, value in {
+            "ASSISTANT_LLM": "openai-compatible", "ASSISTANT_LLM_BASE_URL": fake.base_url,
+            "ASSISTANT_LLM_MODEL": "tiny", "ASSISTANT_LLM_API_KEY": "sk-test-SECRET123",
+            "ASSISTANT_LLM_TIMEOUT": "5", "ASSISTANT_LLM_RETRIES": "0",
+        }.items():
+            monkeypatch.setenv(key, value)
+        yield fake
+
+
+def test_a_good_server_passes_and_a_dropped_system_message_is_a_note(
+    server: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.script(
+        Reply(text="Hello there, nice to meet you."),
+        Reply(text="<think>Source 2 says so.</think>Beta runs three times faster [Source 2]."),
+        Reply(text=CANNOT_ANSWER),
+        Reply(text="Paris."),  # the template dropped the system message
+    )
+    assert main(["llm", "check"]) == 0
+    out, err = capsys.readouterr()
+    lines = {line.split(":")[0].strip(): line for line in out.splitlines()[1:]}
+    assert lines["ok  reachable"].endswith("s") and "model tiny" in lines["ok  reachable"]
+    assert "tokens/s" in lines["ok  first token"]
+    assert "right source (after reading its own citation style)" in lines["ok  cites [n]"]
+    assert "exact cannot-answer sentence" in lines["ok  refuses"]
+    assert "ignored" in lines["note  system message"] and "reasoning block" in lines["note  reasoning"]
+    assert "abstracts of 400 words fit" in lines["note  context window"]
+    assert "SECRET123" not in out + err
+    prompts = [r["messages"][-1]["content"] for r in server.requests]
+    assert "How much faster" in prompts[1] and "GPU" in prompts[2] and len(server.requests) == 4
+
+
+def test_a_model_that_neither_cites_nor_refuses_fails_with_advice(
+    server: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.script(
+        Reply(text="Hi."), Reply(text="It is faster."), Reply(text="They used an A100."), Reply(text="BANANA")
+    )
+    assert main(["llm", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  cites [n]: no usable [n] marker" in out and "instruction-tuned" in out
+    assert "FAIL  refuses: answered a question its sources cannot answer" in out
+    assert "  ok  system message: obeyed" in out
+
+
+def test_full_sends_a_window_sized_prompt_and_reports_a_smaller_server(
+    server: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.script(
+        Reply(text="Hi."), Reply(text="Three times faster [2]."), Reply(text=CANNOT_ANSWER), Reply(text="BANANA"),
+        Reply(status=400, text="This model's maximum context length is 2048 tokens"),
+    )
+    assert main(["llm", "check", "--full"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  context window" in out and "lower it" in out
+    assert len(server.requests[-1]["messages"][-1]["content"]) > 4 * len(server.requests[1]["messages"][-1]["content"])
+
+
+def test_an_unreachable_server_exits_3(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM", "openai-compatible")
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", closed_port_url())
+    monkeypatch.setenv("ASSISTANT_LLM_RETRIES", "0")
+    assert main(["llm", "check"]) == 3
+    out = capsys.readouterr().out
+    assert "FAIL  reachable" in out and "could not connect" in out and len(out.splitlines()) == 2
+
+
+def test_the_offline_mode_has_nothing_to_check(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM", "extractive")
+    assert main(["llm", "check"]) == 2
+    assert "set it to openai or openai-compatible" in capsys.readouterr().err
