@@ -290,6 +290,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(retrieval_table(result.report) + "\n\n" + answer_table(result.report))
         print(f"\n{result.report.failed} of {result.report.cases} cases failed; report in {result.out_dir}")
+    report = result.report
+    if report.judge_control not in (None, "passed"):
+        print(f"warning: LLM judge {report.judge_control}", file=sys.stderr)
+    if report.judge_errors:
+        print(f"warning: the LLM judge gave no verdict on {report.judge_errors} case(s): see judge_error in "
+              f"{result.out_dir}/per_question.jsonl", file=sys.stderr)
+    if report.interrupted:
+        print(f"interrupted: the report covers the {report.cases} cases that ran", file=sys.stderr)
+        return 130
     return 2 if result.issues else 0  # the good lines ran, but the file needs fixing
 
 

@@ -112,6 +112,7 @@ class CaseAnswer(_Judged):
     evidence_overlap: list[float | None] | None = None
     evidence_hit: list[bool] | None = None
     evidence_share: float | None = None  # share of the case's quotes hit
+    judge_error: str | None = None  # why the LLM judge gave no figure for this case (timeout, unreadable reply)
 
 
 class CaseRow(_Record):
@@ -214,5 +215,9 @@ class EvalReport(_Record):
     retrieval: dict[str, RetrievalSummary]
     answers: AnswerSummary
     llm_judged: bool
+    # "passed", or why the judge cannot be trusted (it called a known-unsupported answer faithful); None: no judge
+    judge_control: str | None = None
+    judge_errors: int = 0  # cases whose judging failed (see each row's judge_error)
+    interrupted: bool = False  # the run was stopped: the figures cover the cases that ran
     by_kind: dict[str, KindSummary]
     targets: list[Target] = Field(default_factory=list)

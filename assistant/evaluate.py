@@ -4,6 +4,8 @@ through `ask`, scoring each case; metrics live in metrics.py, the report files i
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -130,10 +132,62 @@ def parse_modes(modes: str | Sequence[str] | None) -> list[str]:
     return chosen
 
 
+class UnreadableVerdict(ValueError):
+    """The judge's reply is not a verdict (an echoed prompt, a score-less line)."""
+
+
+_YES_NO = re.compile(r"^[\W_]*(yes|no)\b", re.IGNORECASE)
+_SCORE = re.compile(r"^[\W_]*(\d+(?:\.\d+)?)")
+
+
+def verdict(reply: str) -> bool:
+    """YES or NO opening the judge's reply. LlamaIndex counts "yes" anywhere, so a judge that echoes its
+    prompt ("...answer YES or NO...") would pass every answer."""
+    match = _YES_NO.match(reply or "")
+    if match is None:
+        raise UnreadableVerdict(f"not a YES/NO verdict ({len(reply or '')} characters)")
+    return match.group(1).lower() == "yes"
+
+
+def score_parser(reply: str) -> tuple[float | None, str]:
+    """The correctness score (1-5) opening the reply; the rest is the reasoning (it may be absent)."""
+    match = _SCORE.match(reply or "")
+    if match is None or not 1 <= float(match.group(1)) <= 5:
+        raise UnreadableVerdict(f"no 1-5 score first ({len(reply or '')} characters)")
+    return float(match.group(1)), reply[match.end() :].strip()
+
+
+# A known-unsupported answer: a judge that calls it faithful says yes to everything.
+CONTROL = {
+    "query": "What does the abstract report about the training hardware?",
+    "response": "The authors trained the network on a cluster of quantum computers on the Moon [1].",
+    "contexts": ["We prune 90% of the weights of convolutional networks and keep accuracy within one point."],
+}
+
+
+def judge_control(judges: dict[str, Any]) -> str:
+    """'passed', or why the faithfulness figures cannot be trusted."""
+    try:
+        said_yes = verdict(str(judges["faithfulness"].evaluate(**CONTROL).feedback))
+    except Exception as exc:  # noqa: BLE001 - a judge is an outside server: any failure is a finding
+        return f"unreadable: the judge's answer to the control case failed ({_reason(exc)})"
+    if said_yes:
+        return "FAILED: the judge called a known-unsupported answer faithful; its faithfulness figures cannot be trusted"
+    return "passed"
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, server-text-free reason (SDK errors can quote the server, even a key in a URL)."""
+    return str(exc) if isinstance(exc, UnreadableVerdict) else type(exc).__name__
+
+
 def _judges(llm: LLM) -> dict[str, Any]:
     from llama_index.core.evaluation import CorrectnessEvaluator, FaithfulnessEvaluator
 
-    return {"faithfulness": FaithfulnessEvaluator(llm=llm), "correctness": CorrectnessEvaluator(llm=llm)}
+    return {
+        "faithfulness": FaithfulnessEvaluator(llm=llm),
+        "correctness": CorrectnessEvaluator(llm=llm, parser_function=score_parser),
+    }
 
 
 def run_eval(assistant: Evaluable, path: str | Path, **options: Unpack[EvalOptions]) -> EvalResult:
@@ -151,17 +205,24 @@ def run_eval(assistant: Evaluable, path: str | Path, **options: Unpack[EvalOptio
     qfile = load_questions(path, papers)
     baseline = StockBaseline(papers, assistant.embedder) if STOCK in chosen else None
     judges = _judges(judge) if judge is not None else {}
+    control = judge_control(judges) if judges else None
     with contextlib.suppress(AssistantError):  # a refused question is recorded when its case runs
         assistant.ask(qfile.cases[0].question)  # warm-up, so latency percentiles measure a warm process
     rows: list[CaseRow] = []
     rankings: list[dict[str, list[str]]] = []
     total = len(qfile.cases)
-    for done, case in enumerate(qfile.cases, start=1):
-        row, ranked = _run_case(assistant, case, chosen, baseline, judges, by_id)
-        rows.append(row)
-        rankings.append(ranked)
-        if progress:
-            progress(done, total)
+    interrupted = False
+    with _RowLog(out) as log:  # rows as they finish: a killed run keeps what it did
+        try:
+            for done, case in enumerate(qfile.cases, start=1):
+                row, ranked = _run_case(assistant, case, chosen, baseline, judges, by_id)
+                rows.append(row)
+                rankings.append(ranked)
+                log.write(row)
+                if progress:
+                    progress(done, total)
+        except KeyboardInterrupt:  # Ctrl-C: report on the cases that ran
+            interrupted = True
     _score_retrieval(rows, rankings, chosen, k)
     _add_reference_cosine(rows, qfile.cases, assistant.embedder)
     primary = assistant.settings.retrieval_mode if assistant.settings.retrieval_mode in chosen else chosen[0]
@@ -178,9 +239,34 @@ def run_eval(assistant: Evaluable, path: str | Path, **options: Unpack[EvalOptio
         answer_mode=assistant.settings.llm,
         issues=qfile.issues,
         judged=bool(judges),
+        judge_control=control,
+        interrupted=interrupted,
     )
     out_dir = write_report(report, rows, out) if out is not None else None
     return EvalResult(report=report, rows=rows, issues=qfile.issues, out_dir=out_dir)
+
+
+class _RowLog:
+    """per_question.jsonl written a row at a time while the run goes (write_report rewrites it, scored)."""
+
+    def __init__(self, out: str | Path | None) -> None:
+        self.path = Path(out) / "per_question.jsonl" if out is not None else None
+        self.file: Any = None
+
+    def __enter__(self) -> _RowLog:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = self.path.open("w", encoding="utf-8")
+        return self
+
+    def write(self, row: CaseRow) -> None:
+        if self.file is not None:
+            self.file.write(json.dumps(row.dump(), ensure_ascii=False) + "\n")
+            self.file.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
 def _run_case(
@@ -260,18 +346,28 @@ def _score_retrieval(rows: list[CaseRow], rankings: list[dict[str, list[str]]], 
 
 
 def _judge(judges: dict[str, Any], case: EvalCase, answer: Answer, papers: dict[str, Paper]) -> dict[str, Any]:
-    """LLM-judged faithfulness (answer supported by the retrieved abstracts) and correctness (vs reference)."""
+    """LLM-judged faithfulness (answer supported by the retrieved abstracts) and correctness (vs reference).
+    A judge that fails or answers unreadably leaves that figure None and says why in `judge_error`."""
     out: dict[str, Any] = {"judged": True, "faithfulness": None, "correctness": None}
     if answer.abstained or not case.answerable:
         return out
+    errors: list[str] = []
     contexts = [papers[p.paper_id].abstract for p in answer.passages if p.paper_id in papers]
-    result = judges["faithfulness"].evaluate(query=case.question, response=answer.text, contexts=contexts)
-    out["faithfulness"] = float(bool(result.passing))
+    try:
+        result = judges["faithfulness"].evaluate(query=case.question, response=answer.text, contexts=contexts)
+        out["faithfulness"] = float(verdict(str(result.feedback)))
+    except Exception as exc:  # noqa: BLE001 - a judge is an outside server: its failure is this case's finding
+        errors.append(f"faithfulness: {_reason(exc)}")
     if case.reference_answer:
-        result = judges["correctness"].evaluate(
-            query=case.question, response=answer.text, reference=case.reference_answer
-        )
-        out["correctness"] = None if result.score is None else float(result.score)
+        try:
+            result = judges["correctness"].evaluate(
+                query=case.question, response=answer.text, reference=case.reference_answer
+            )
+            out["correctness"] = None if result.score is None else float(result.score)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"correctness: {_reason(exc)}")
+    if errors:
+        out["judge_error"] = "; ".join(errors)
     return out
 
 

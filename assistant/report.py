@@ -134,6 +134,8 @@ def build_report(
     answer_mode: str,
     issues: Sequence[ParseIssue] = (),
     judged: bool = False,
+    judge_control: str | None = None,
+    interrupted: bool = False,
 ) -> EvalReport:
     """The report (report.json's stable shape), with the issue's targets checked."""
     kinds = dedupe(r.kind for r in sorted(rows, key=lambda r: r.line))
@@ -155,6 +157,9 @@ def build_report(
         retrieval=retrieval_summary(rows, modes, k),
         answers=answer_summary(rows, judged),
         llm_judged=judged,
+        judge_control=judge_control,
+        judge_errors=sum(1 for r in rows if r.answer is not None and r.answer.judge_error),
+        interrupted=interrupted,
         by_kind={kind: _kind_summary([r for r in rows if r.kind == kind], modes, k, judged) for kind in kinds},
     )
     report.targets = targets(report)
@@ -234,6 +239,11 @@ def render_markdown(report: EvalReport, rows: Sequence[CaseRow], plots: Sequence
         parts.append(
             "LLM-judged faithfulness and correctness are skipped: answers are extractive and no LLM is configured."
         )
+    else:
+        parts.append(f"LLM judge: control case {report.judge_control}; {report.judge_errors} case(s) not judged "
+                     "(see judge_error in per_question.jsonl).")
+    if report.interrupted:
+        parts.insert(1, f"**Interrupted**: the figures cover the {report.cases} cases that ran.")
     modes = report.modes
     parts += [
         "## By question kind",

@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -83,8 +84,14 @@ class _Headers(dict[str, str]):
 class FakeOpenAI:
     """Context manager: serves the fake API on 127.0.0.1:<free port> in a daemon thread."""
 
-    def __init__(self, replies: list[Reply] | None = None, default: Reply | None = None) -> None:
+    def __init__(
+        self,
+        replies: list[Reply] | None = None,
+        default: Reply | None = None,
+        responder: Callable[[dict[str, Any]], Reply] | None = None,
+    ) -> None:
         self.default: Reply = default if default is not None else Reply(text="OK")
+        self.responder = responder  # picks the reply from the request, once the scripted queue is empty
         self.requests: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
         self.abandoned: list[int] = []  # per stream the client closed early: content chunks written before
@@ -115,7 +122,9 @@ class FakeOpenAI:
             model = body.get("model")
             if isinstance(model, str) and model not in self._models:
                 self._models.append(model)
-            return self._queue.popleft() if self._queue else self.default
+            if self._queue:
+                return self._queue.popleft()
+        return self.responder(body) if self.responder is not None else self.default
 
     def _model_ids(self) -> list[str]:
         with self._lock:

@@ -51,6 +51,7 @@ PAPERS = [
 REPORT_KEYS = {
     "schema", "created", "question_file", "settings_hash", "code_hash", "corpus_size", "answer_mode", "k", "modes", "cases",
     "answerable", "unanswerable", "failed", "issues", "retrieval", "answers", "llm_judged", "by_kind", "targets",
+    "judge_control", "judge_errors", "interrupted",
 }
 RETRIEVAL_KEYS = {"hit@1", "recall@5", "mrr", "ndcg@10", "cases"}
 ANSWER_KEYS = {
@@ -480,7 +481,7 @@ def test_write_report_writes_every_file_failures_first(tmp_path: Path) -> None:
     assert set(written[0]["answer"]) == {
         "text", "abstained", "cited", "citation_precision", "citation_recall", "cited_sentence_share",
         "unresolved_markers", "dropped_markers", "rouge_l", "reference_cosine", "latency_ms", "settings_hash",
-    } | {"evidence_overlap", "evidence_hit", "evidence_share"}
+    } | {"evidence_overlap", "evidence_hit", "evidence_share", "judge_error"}
     assert (written[0]["expected_quotes"], written[0]["answer"]["evidence_hit"]) == (["quote 0"], [False])
     assert "| evidence_hit_rate | 0.500 |" in (out / "report.md").read_text()
     assert all(r["settings_hash"] == "abc123" for r in written)
