@@ -19,6 +19,8 @@ Rewrite = Callable[[str], str | None]
 
 HISTORY_TURNS = 6  # most recent turns shown to the condenser
 HISTORY_CHARS = 400  # each turn is clipped to this many characters
+# A rewrite longer than this is an essay, not a standalone question: the heuristic is used instead.
+STANDALONE_CHARS = 300
 _REFERS_BACK = re.compile(
     r"\b(it|its|it's|they|them|their|this|that|these|those|the paper|the method|the model|the approach|same|above|"
     r"previous|earlier|also|more|else)\b",
@@ -114,11 +116,12 @@ def standalone_line(reply: str, limit: int) -> str | None:
 
 def search_query(question: str, history: Sequence[Turn] | None, rewrite: Rewrite | None = None, limit: int = 2000) -> str:
     """What to retrieve for `question` in this conversation: the model's standalone rewrite when a
-    `rewrite` is given and works, otherwise the heuristic."""
+    `rewrite` is given and gives one question line (preambles, reasoning, links skipped; at most
+    STANDALONE_CHARS), otherwise the heuristic (the question, with the previous one when it leans on it)."""
     conversation = format_history(history or [])
     if rewrite is not None and conversation:
         reply = rewrite(render("condense", history=conversation, question=question))
-        standalone = standalone_line(reply, limit) if reply else None
+        standalone = standalone_line(reply, min(limit, STANDALONE_CHARS)) if reply else None
         if standalone:
             return standalone
     return followup_query(question, history)

@@ -429,6 +429,37 @@ def test_follow_ups_are_condensed_by_the_llm_before_retrieval(fake: FakeOpenAI, 
     assert any("Martingale" in p.title for p in answer.passages)
 
 
+MPNP = "What problem do martingale posterior neural processes address?"
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "query"),
+    [
+        (f"Sure! Here is the standalone question:\n\n{MPNP}", MPNP),
+        (f"<think>The user means MPNPs from the previous turn.</think>\n{MPNP}", MPNP),
+        (f'Standalone question: "{MPNP}"', MPNP),
+        (f"https://example.com/mpnp\n{MPNP}", MPNP),
+        # an essay instead of a question: the heuristic (this question after the previous one) is searched
+        ("Martingale posterior neural processes " + "are a family of models " * 20 + "and so on.", None),
+    ],
+)
+def test_a_chatty_rewrite_gives_its_question_line_or_the_heuristic(
+    fake: FakeOpenAI, seeded_store: Path, rewrite: str, query: str | None
+) -> None:
+    fake.script(Reply(text=rewrite), Reply(text=GOOD))
+    history = [
+        {"role": "user", "content": "What are martingale posterior neural processes?"},
+        {"role": "assistant", "content": "They are neural processes with a martingale posterior [1]."},
+    ]
+    answer = llm_assistant(seeded_store, fake.base_url).ask("What problem do they address?", history=history)
+    asked = user_message(fake.requests[1]).split("Question: ", 1)[1].split("\n", 1)[0]
+    if query is not None:
+        assert asked == query
+    else:
+        assert "martingale posterior neural processes" in asked and "What problem do they address?" in asked
+    assert any("Martingale" in p.title for p in answer.passages)
+
+
 def test_a_failed_condensation_falls_back_to_the_heuristic(fake: FakeOpenAI, seeded_store: Path) -> None:
     fake.script(Reply(status=500), Reply(text=GOOD))
     history = [("What are martingale posterior neural processes?", "...")]
