@@ -67,6 +67,13 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str | None = None  # "length": the model stopped at its token limit, mid-answer
+    reasoning: str = ""  # what a reasoning model sent apart from its answer (a `reasoning_content` field)
+
+    def record_reasoning(self, message: Any) -> None:
+        """LlamaIndex gathers a streamed `reasoning_content` into a ThinkingBlock (the whole text so far)."""
+        for block in getattr(message, "blocks", None) or ():
+            if type(block).__name__ == "ThinkingBlock" and getattr(block, "content", None):
+                self.reasoning = str(block.content)
 
     def record(self, counts: dict[str, Any]) -> None:
         if counts.get("prompt_tokens"):
@@ -267,6 +274,7 @@ def _next_delta(chunks: Iterator[Any], budget: Budget, usage: Usage) -> str | No
     for chunk in chunks:
         usage.record(chunk.additional_kwargs)
         usage.record_finish(chunk.raw)
+        usage.record_reasoning(chunk.message)
         if chunk.delta:
             return str(chunk.delta)
         _check(budget)

@@ -279,7 +279,7 @@ class LLMEngine(CitingEngine):
             "prompt_tokens": usage.prompt_tokens or (prompt.tokens if raw is not None else 0),
             "completion_tokens": usage.completion_tokens or (count_tokens(raw) if raw else 0),
             "passages": to_passages(shown),
-            "reasoning": cleaned.reasoning if cleaned else "",
+            "reasoning": (cleaned.reasoning if cleaned else "") or usage.reasoning,
         }
         text = cleaned.text if cleaned else ""
         if raw is None or abstains(text, len(prompt.sources)):

@@ -62,6 +62,7 @@ class Reply:
     prompt_tokens: int = 50
     completion_tokens: int = 20
     finish: str = "stop"  # "length": cut off at max_tokens, as a real server reports it
+    reasoning: str = ""  # streaming: sent first as `reasoning_content` deltas, as DeepSeek-style servers do
 
 
 class _Headers(dict[str, str]):
@@ -314,6 +315,8 @@ class _Handler(BaseHTTPRequestHandler):
             return {**base, "choices": [choice]}
 
         self._event(chunk({"role": "assistant", "content": ""}))
+        for i in range(0, len(reply.reasoning), STREAM_CHUNK_CHARS):
+            self._event(chunk({"reasoning_content": reply.reasoning[i : i + STREAM_CHUNK_CHARS]}))
         text = reply.text
         pieces = [text[i : i + STREAM_CHUNK_CHARS] for i in range(0, len(text), STREAM_CHUNK_CHARS)]
         for sent, piece in enumerate(pieces if reply.cut_after is None else pieces[: reply.cut_after]):

@@ -87,6 +87,15 @@ def _answer(assistant: Assistant, streamed: bool) -> tuple[Answer, str | None]:
 
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_a_reasoning_content_field_is_a_trace_not_the_answer(served: tuple[FakeOpenAI, Assistant], streamed: bool) -> None:
+    fake, assistant = served
+    fake.script(Reply(text="Kernels train [2].", reasoning="Source 2 is about kernels [2]; source 3 is not [3]."))
+    answer, shown = _answer(assistant, streamed)
+    assert answer.text == "Kernels train [1]." and len(answer.citations) == 1
+    assert answer.reasoning == "Source 2 is about kernels [2]; source 3 is not [3]." and "Source 2" not in (shown or "")
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_what_models_write_ends_as_one_checked_answer(
     served: tuple[FakeOpenAI, Assistant], name: str, streamed: bool
