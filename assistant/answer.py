@@ -70,6 +70,16 @@ def asks_for_several(question: str) -> bool:
     return bool(_SEVERAL.search(question))
 
 
+# "Summarize …", "give an overview of …", "what is known about …": the user wants the gist, not one sentence.
+_SUMMARY = re.compile(
+    r"\b(?:summari[sz]e|summary|overview|what is known|survey|review|main (?:findings|results|ideas))\b", re.IGNORECASE
+)
+
+
+def asks_for_summary(question: str) -> bool:
+    return bool(_SUMMARY.search(question))
+
+
 @dataclass(frozen=True, eq=False)  # compared by identity: the vector is an array
 class Candidate:
     paper: Paper
@@ -166,16 +176,16 @@ class ExtractiveComposer:
         out.sort(key=lambda c: -c.rank_score)
         return out
 
-    def select(self, candidates: Sequence[Candidate], several: bool = False) -> list[Candidate]:
+    def select(self, candidates: Sequence[Candidate], several: bool = False, summary: bool = False) -> list[Candidate]:
         """Best sentences, no two saying the same thing, at most two per paper (one when several
-        papers are asked for, to cover more of them); a second paper only on near-equal evidence
-        unless the question asks for several."""
+        papers are asked for, to cover more of them; up to the answer's length for a summary of one);
+        a second paper only on near-equal evidence unless the question asks for several."""
         if not candidates:
             return []
         best = candidates[0].rank_score
-        keep = (SEVERAL_KEEP_RATIO if several else KEEP_RATIO) * best
+        keep = (SEVERAL_KEEP_RATIO if several or summary else KEEP_RATIO) * best
         new_paper = (SEVERAL_KEEP_RATIO if several else OTHER_PAPER_RATIO) * best
-        per_paper_cap = 1 if several else 2
+        per_paper_cap = (2 if summary else 1) if several else (self.settings.answer_sentences if summary else 2)
         chosen: list[Candidate] = []
         per_paper: dict[str, int] = {}
         for cand in candidates:
@@ -212,7 +222,7 @@ class ExtractiveComposer:
         if reason:
             return self.abstain(question, papers, settings_hash)
         fresh = not_yet_said(candidates, said)
-        chosen = self.select(fresh or candidates, several)
+        chosen = self.select(fresh or candidates, several, asks_for_summary(question))
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         chosen = with_antecedents(chosen, candidates)
         chosen.sort(key=lambda c: (paper_order.index(c.paper.id), c.position))

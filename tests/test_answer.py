@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import load_questions
 
-from assistant.answer import asks_for_several
+from assistant.answer import asks_for_several, asks_for_summary
 from assistant.api import Assistant
 from assistant.cite import markers
 from assistant.corpus import normalise
@@ -106,3 +106,23 @@ def test_term_weights_are_counted_once_per_corpus_and_never_stale(tmp_path) -> N
     assert fewer.n == 1 and "kernel" not in " ".join(fewer.df)
     path.write_text("{not json")
     assert TermWeights.cached(lambda: papers, path, "v2").df == counted.df  # damaged file: counted again
+
+
+@pytest.mark.parametrize(
+    ("question", "summary"),
+    [
+        ("Summarize what the Neural Tangent Kernel paper showed.", True),
+        ("Give an overview of deep kernel machines.", True),
+        ("What is known about importance re-weighting under covariate shift?", True),
+        ("What does the neural tangent kernel describe?", False),
+    ],
+)
+def test_summary_questions_are_recognised(question: str, summary: bool) -> None:
+    assert asks_for_summary(question) is summary
+
+
+def test_a_summary_of_one_paper_gives_its_gist_not_one_sentence(assistant: Assistant) -> None:
+    answer = assistant.ask("Summarize what the original Neural Tangent Kernel paper showed about training wide networks.")
+    sentences = answer.text.replace("]. ", "].\n").splitlines()
+    assert 3 <= len(sentences) <= assistant.settings.answer_sentences + 1  # +1: an antecedent a sentence points back to
+    assert len(answer.citations) == 1 and "Neural Tangent Kernel" in answer.citations[0].title
