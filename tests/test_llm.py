@@ -555,6 +555,21 @@ def test_cli_ask_stream_prints_the_model_text(
     assert code == 0 and out.startswith(GOOD) and "References:\n[1] " in out
 
 
+def test_cli_ask_stream_numbers_the_text_as_its_reference_list(
+    fake: FakeOpenAI, llm_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    llm_env.setenv("ASSISTANT_LLM_BASE_URL", fake.base_url)
+    fake.script(Reply(text="Kernels stay constant in the limit [2]. Training follows the kernel [1]."))
+    assert main(["ask", QUESTION, "--stream"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Kernels stay constant in the limit [1]. Training follows the kernel [2].\n")
+    assert "[checked against" not in out  # nothing had to be reprinted
+    blocks = user_message(fake.requests[0]).split("<source ")
+    cited_first, cited_second = blocks[2], blocks[1]  # the model's [2], then its [1]
+    one, two = out.split("References:\n", 1)[1].splitlines()[:2]
+    assert one.startswith("[1] ") and one[4:40] in cited_first and two.startswith("[2] ") and two[4:40] in cited_second
+
+
 def test_cli_server_down_without_fallback_exits_3(
     llm_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
