@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Unpack, get_args
 
 from .config import AnswerMode, RetrievalMode, Settings
 from .corpus import iter_files, load_corpus
-from .errors import ConfigError, CorpusError, InvalidQuestion
+from .errors import ConfigError, CorpusError, InvalidQuestion, PaperNotFound
 from .followup import Turn
 from .types import Answer, Event, IngestReport, Paper, Passage
 
@@ -227,6 +227,20 @@ class Assistant:
     def paper(self, paper_id: str) -> Paper | None:
         """One paper by id, or None when the store does not hold it."""
         return self._ready().papers.get(paper_id)
+
+    def similar(self, paper_id: str, k: int | None = None) -> list[Passage]:
+        """The k papers most like `paper_id` (by their abstracts' vectors), nearest first, each as a
+        passage with its cosine as score and its abstract as text."""
+        state = self._ready()
+        near = self._open_store().similar_papers(paper_id, k or self.settings.top_k)
+        if near is None:
+            raise PaperNotFound(f"no paper {paper_id!r} in the store; `assistant papers` lists the ids")
+        known = state.papers.many([pid for pid, _ in near])
+        return [
+            Passage(paper_id=pid, title=known[pid].title, score=round(score, 6), text=known[pid].abstract)
+            for pid, score in near
+            if pid in known
+        ]
 
     def paper_count(self) -> int:
         return len(self._ready().papers)

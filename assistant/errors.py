@@ -16,6 +16,12 @@ class InvalidQuestion(AssistantError):
     exit_code = 2
 
 
+class PaperNotFound(AssistantError):
+    """A paper id the store does not hold."""
+
+    exit_code = 2
+
+
 class StoreError(AssistantError):
     """The store is corrupt, foreign or built with other settings."""
 

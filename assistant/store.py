@@ -345,6 +345,18 @@ class Store:
             for cid, distance in zip(found["ids"][0], found["distances"][0])  # type: ignore[index]
         ]
 
+    def similar_papers(self, paper_id: str, k: int) -> list[tuple[str, float]] | None:
+        """(paper id, cosine) of the k papers whose vectors (the mean of their chunks') are nearest this
+        one's, nearest first; None when the store does not hold `paper_id`."""
+        found = self.papers.get(ids=[paper_id], include=["embeddings"])
+        embeddings = found.get("embeddings")
+        if not found["ids"] or embeddings is None or len(embeddings) == 0:
+            return None
+        count = self.papers.count()
+        near = self.papers.query(query_embeddings=[embeddings[0]], n_results=min(k + 1, count), include=["distances"])
+        pairs = zip(near["ids"][0], near["distances"][0])  # type: ignore[index]
+        return [(pid, 1.0 - float(d)) for pid, d in pairs if pid != paper_id][:k]
+
     def chunk_texts(self, chunk_ids: Sequence[str]) -> dict[str, str]:
         if not chunk_ids:
             return {}

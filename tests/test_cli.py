@@ -98,3 +98,18 @@ def test_ask_json_carries_the_support_level(seeded_store: Path, capsys: pytest.C
     monkeypatch.setenv("ASSISTANT_STORE_DIR", str(seeded_store))
     assert main(["ask", "What does the neural tangent kernel describe?", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["support"] in ("strong", "partial")
+
+
+def test_similar_papers_exclude_the_paper_and_come_nearest_first(
+    on_seeded_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "papers", "--json")
+    ntk = next(p for p in json.loads(out) if p["title"].startswith("Neural Tangent Kernel: Convergence"))
+    code, out, _ = _run(capsys, "similar", ntk["id"], "-k", "4", "--json")
+    near = json.loads(out)
+    assert code == 0 and len(near) == 4 and ntk["id"] not in [p["paper_id"] for p in near]
+    scores = [p["score"] for p in near]
+    assert scores == sorted(scores, reverse=True) and 0 < scores[-1] <= scores[0] < 1
+    assert any("Infinite-Width" in p["title"] or "Tangent Kernel" in p["text"] for p in near[:2])
+    code, out, err = _run(capsys, "similar", "no-such-id")
+    assert code == 2 and out == "" and "no paper 'no-such-id'" in err and "assistant papers" in err
