@@ -22,6 +22,7 @@ from .followup import Turn
 from .types import Answer, Event, IngestReport, Paper, Passage
 
 if TYPE_CHECKING:
+    from .exports import ExportFormat
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.llms import LLM
 
@@ -241,6 +242,18 @@ class Assistant:
             for pid, score in near
             if pid in known
         ]
+
+    def export(self, paper_ids: Sequence[str] | None = None, fmt: ExportFormat = "bibtex") -> str:
+        """The papers (all of them, or `paper_ids` in that order) as BibTeX, RIS or CSV."""
+        from .exports import export
+
+        if not paper_ids:
+            return export(self.papers(), fmt)
+        known = self._ready().papers.many(list(paper_ids))
+        missing = [pid for pid in paper_ids if pid not in known]
+        if missing:
+            raise PaperNotFound(f"no paper {', '.join(map(repr, missing))} in the store; `assistant papers` lists the ids")
+        return export([known[pid] for pid in paper_ids], fmt)
 
     def paper_count(self) -> int:
         return len(self._ready().papers)

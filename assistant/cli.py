@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from .api import Assistant
-    from .types import Event, IngestReport
+    from .types import Answer, Event, IngestReport
 
 EXAMPLES = {
     "ingest": "example: assistant ingest                 # sync the seeds folder\n"
@@ -26,6 +26,7 @@ EXAMPLES = {
     "llm": "example: ASSISTANT_LLM=openai-compatible ASSISTANT_LLM_BASE_URL=http://localhost:11434/v1 "
     "ASSISTANT_LLM_MODEL=llama3.2 assistant llm check",
     "similar": "example: assistant similar a77fca7394f9 -k 3 --json",
+    "export": "example: assistant export --format bibtex -o library.bib   # and back: assistant ingest library.bib",
     "model": "example: assistant model install all-mpnet-base-v2\n"
     "         ASSISTANT_EMBED_MODEL=all-mpnet-base-v2 assistant ingest --rebuild",
     "chat": "example: assistant chat   # then: What is the neural tangent kernel?  /  How is it computed?  /  /sources",
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print JSON: {question, answer, abstained, support, citations, settings_hash, mode, notice, dropped_markers, raw_text, reasoning}")
     p.add_argument("--stream", action="store_true", help="print the answer as it is written")
+    p.add_argument("--bibtex", action="store_true", help="after the answer, its references as BibTeX")
     p.add_argument("--local", action="store_true", help="answer in this process even when a server is running")
 
     add("chat", "Talk with the abstracts in the terminal: answers with references, follow-ups, /sources; Ctrl-D leaves.")
@@ -98,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="report folder (default: out/eval-<timestamp>)")
     p.add_argument("--json", action="store_true", help="print report.json to stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("export", "Write papers as BibTeX, RIS or CSV (Zotero's columns), all of them or the ids given.")
+    p.add_argument("paper_ids", nargs="*", metavar="PAPER_ID", help="papers to export (default: every paper)")
+    p.add_argument("--format", choices=["bibtex", "ris", "csv"], default="bibtex", help="default: bibtex")
+    p.add_argument("-o", "--out", default=None, help="write to this file instead of standard output")
 
     p = add("similar", "The papers most like one paper (by their abstracts' vectors).")
     p.add_argument("paper_id", metavar="PAPER_ID", help="a paper's id (`assistant papers` lists them)")
@@ -222,6 +229,18 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    text = _assistant().export(args.paper_ids, args.format)
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_similar(args: argparse.Namespace) -> int:
     passages = _assistant().similar(args.paper_id, k=args.k)
     if args.json:
@@ -268,7 +287,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return exc.code
     if events is None:
         assistant = _assistant()
-        if args.json and not args.stream:
+        if args.json and not args.stream and not args.bibtex:
             _print_json(assistant.ask(args.question).to_json())
             return 0
         events = assistant.stream(args.question)
@@ -279,13 +298,24 @@ def _show(events: Iterator[Event], args: argparse.Namespace) -> int:
     if not args.json:
         from .terminal import show
 
-        show(events, sys.stdout)
-        return 0
-    from .types import Final
+        answer = show(events, sys.stdout)
+    else:
+        from .types import Final
 
-    answer = next(e.answer for e in events if isinstance(e, Final))
-    _print_json(answer.to_json())
+        answer = next(e.answer for e in events if isinstance(e, Final))
+        if not getattr(args, "bibtex", False):
+            _print_json(answer.to_json())
+            return 0
+        _print_json(answer.to_json() | {"bibtex": _bibtex_of(answer)})
+        return 0
+    if getattr(args, "bibtex", False) and answer.citations:
+        print("\n" + _bibtex_of(answer), end="")
     return 0
+
+
+def _bibtex_of(answer: Answer) -> str:
+    """The answer's references as BibTeX, in citation order (read from this process's store)."""
+    return _assistant().export([c.paper_id for c in answer.citations], "bibtex") if answer.citations else ""
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -376,7 +406,7 @@ def cmd_llm(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "similar": cmd_similar, "chat": cmd_chat,
+    "ingest": cmd_ingest, "papers": cmd_papers, "retrieve": cmd_retrieve, "ask": cmd_ask, "export": cmd_export, "similar": cmd_similar, "chat": cmd_chat,
     "eval": cmd_eval, "model": cmd_model, "llm": cmd_llm, "serve": cmd_serve,
 }
 

@@ -348,12 +348,12 @@ def parse_jsonl(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]
 def parse_csv(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
     """A table with a header row naming an abstract column (Zotero's "Abstract Note", Scopus' "Abstract",
     ...: formats.CSV_ALIASES, case-insensitive); comma, semicolon, tab or bar separated (sniffed)."""
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:8192].split("\n", 1)[0], delimiters=",;\t|")
+    try:  # only the separator is sniffed (from the header): quoting is CSV's own, "" inside quotes
+        delimiter = csv.Sniffer().sniff(text[:8192].split("\n", 1)[0], delimiters=",;\t|").delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
     try:
-        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
         header = [c.strip() for c in reader.fieldnames or []]
     except csv.Error as exc:
         return [], [ParseIssue(source=source, message=f"unreadable CSV ({exc})")]

@@ -51,11 +51,18 @@ def bare_doi(value: object) -> str | None:
 
 
 # -- BibTeX ---------------------------------------------------------------------------------------
+# The first line of a BibTeX file we export (exports.to_bibtex): its fields hold the text verbatim.
+BIBTEX_MARK = "abstract-assistant export: fields are verbatim"
+
+
 def parse_bibtex(text: str) -> Parsed:
     import bibtexparser
     from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
 
-    library = bibtexparser.parse_string(text, append_middleware=[LatexDecodingMiddleware(), SeparateCoAuthors()])
+    verbatim = BIBTEX_MARK in text[:500]  # our own export: its fields are the papers' text as it was
+    decode = [] if verbatim else [LatexDecodingMiddleware()]
+    library = bibtexparser.parse_string(text, append_middleware=[*decode, SeparateCoAuthors()])
+    unbrace = (lambda v: v) if verbatim else (lambda v: v.replace("{", "").replace("}", ""))
     for block in library.failed_blocks:
         yield block.start_line + 1, f"unreadable BibTeX entry ({type(block).__name__})"
     for entry in library.entries:
@@ -68,9 +75,9 @@ def parse_bibtex(text: str) -> Parsed:
         eprint = _clean(fields.get("eprint"))
         arxiv = eprint if eprint and (fields.get("archiveprefix", "").lower() == "arxiv" or _NEW_ARXIV.match(eprint)) else None
         yield where, {
-            "title": _clean(fields.get("title")).replace("{", "").replace("}", ""),
-            "abstract": _clean(fields.get("abstract")).replace("{", "").replace("}", ""),
-            "authors": [_first_last(_clean(a).replace("{", "").replace("}", "")) for a in (authors if isinstance(authors, list) else [authors])],
+            "title": unbrace(_clean(fields.get("title"))),
+            "abstract": unbrace(_clean(fields.get("abstract"))),
+            "authors": [_first_last(unbrace(_clean(a))) for a in (authors if isinstance(authors, list) else [authors])],
             "year": year_of(fields.get("year") or fields.get("date")),
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),

@@ -1,0 +1,87 @@
+"""Papers out as BibTeX, RIS and CSV: read by the libraries that read them, and ingested back unchanged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bibtexparser
+import pytest
+import rispy
+
+from assistant.cli import main
+from assistant.exports import cite_key, to_bibtex, to_csv, to_ris
+from assistant.formats import parse_bibtex
+from assistant.types import Paper
+
+ACCENTED = Paper(
+    id="p1", title="Über {Kernels} and $\\Sigma$-models", abstract="We show that {a} 50% -- \"quoted\" <b> claim holds.",
+    authors=["Jürgen Müller", "Ana O'Neil"], year=2021, doi="10.1/x", url="https://example.org/p1",
+    venue="NeurIPS", categories=["cs.LG", "stat.ML"],
+)
+UNBALANCED = Paper(id="p2", title="Sets", abstract="The set {x : x > 0 is open, and more text to make it long enough.")
+
+
+def _ingest_json(capsys: pytest.CaptureFixture[str], *paths: str) -> dict[str, object]:
+    assert main(["ingest", *paths, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("bibtex", "bib"), ("ris", "ris"), ("csv", "csv")])
+def test_an_export_ingests_back_unchanged(
+    store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    fmt: str, suffix: str,
+) -> None:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store_copy))
+    out = tmp_path / f"library.{suffix}"
+    assert main(["export", "--format", fmt, "-o", str(out)]) == 0
+    capsys.readouterr()
+    report = _ingest_json(capsys, str(out))
+    assert (report["new"], report["updated"], report["unchanged"], report["skipped"]) == (0, 0, 74, 0)
+
+
+def test_bibtex_is_ordinary_bibtex_for_other_tools() -> None:
+    text = to_bibtex([ACCENTED, UNBALANCED])
+    library = bibtexparser.parse_string(text)
+    assert not library.failed_blocks and [e.key for e in library.entries] == ["muller2021uber", "p2"]
+    fields = {k: v.value for k, v in library.entries[0].fields_dict.items()}
+    assert fields["author"] == "Jürgen Müller and Ana O'Neil" and fields["year"] == "2021" and fields["journal"] == "NeurIPS"
+    assert fields["keywords"] == "cs.LG, stat.ML" and fields["doi"] == "10.1/x"
+    assert "{x : x > 0" not in text and "(x : x > 0" in text  # an unbalanced brace cannot stay a brace
+
+
+def test_our_bibtex_reads_back_verbatim() -> None:
+    (_, record), = [item for item in parse_bibtex(to_bibtex([ACCENTED])) if isinstance(item[1], dict)]
+    assert record["title"] == ACCENTED.title and record["abstract"] == ACCENTED.abstract
+    assert record["authors"] == ACCENTED.authors and record["year"] == 2021 and record["categories"] == ["cs.LG", "stat.ML"]
+
+
+def test_ris_and_csv_carry_the_metadata() -> None:
+    (entry,) = rispy.loads(to_ris([ACCENTED]))
+    assert entry["authors"] == ACCENTED.authors and entry["year"] == "2021" and entry["urls"] == [ACCENTED.url]
+    assert not to_ris([ACCENTED]).startswith("1.")  # no record numbers: reference managers do not expect them
+    header, row = to_csv([ACCENTED]).splitlines()[:2]
+    assert header.startswith("Key,Title,Author,Publication Year,Abstract Note") and "Jürgen Müller; Ana O'Neil" in row
+
+
+def test_cite_keys_are_unique_and_readable() -> None:
+    taken: set[str] = set()
+    keys = [cite_key(ACCENTED, taken) for _ in range(3)]
+    assert keys == ["muller2021uber", "muller2021ubera", "muller2021uberb"]
+
+
+def test_export_by_id_and_ask_bibtex(
+    seeded_store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(seeded_store))
+    assert main(["ask", "Which methods make post-training quantization more accurate?", "--json", "--bibtex", "--local"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    entries = bibtexparser.parse_string(data["bibtex"]).entries
+    assert len(entries) == len(data["citations"]) >= 1
+    assert entries[0].fields_dict["abstract"].value in {c["quote"] for c in data["citations"]} or all(
+        c["quote"] in e.fields_dict["abstract"].value for c, e in zip(data["citations"], entries)
+    )
+    assert main(["export", data["citations"][0]["paper_id"], "--format", "ris"]) == 0
+    assert capsys.readouterr().out.count("TY  - JOUR") == 1
+    assert main(["export", "no-such-id"]) == 2
+    assert "no paper 'no-such-id'" in capsys.readouterr().err
