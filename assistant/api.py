@@ -19,10 +19,11 @@ from .config import AnswerMode, RetrievalMode, Settings
 from .corpus import iter_files, load_corpus
 from .errors import ConfigError, CorpusError, InvalidQuestion, PaperNotFound
 from .followup import Turn
-from .types import Answer, Event, IngestReport, Paper, Passage
+from .types import Answer, Event, Final, IngestReport, Paper, Passage
 
 if TYPE_CHECKING:
     from .exports import ExportFormat
+    from .filters import Filters
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.llms import LLM
 
@@ -285,10 +286,16 @@ class Assistant:
         changes = {key: value for key, value in changes.items() if value is not None}
         return self.settings.model_copy(update=changes) if changes else self.settings
 
-    def _retriever(self, state: _State, mode: RetrievalMode, k: int) -> PaperRetriever:
-        """The retriever for this mode and depth over the current store, built once per state."""
+    def _retriever(self, state: _State, mode: RetrievalMode, k: int, filters: Filters | None = None) -> PaperRetriever:
+        """The retriever for this mode and depth over the current store, built once per state (a filtered
+        one per question: it is a few references)."""
         from .retrieve import PaperRetriever
 
+        if filters:
+            store = self._open_store()
+            return PaperRetriever(
+                store, self.embedder, state.keyword, state.sentences, state.papers, self.settings, mode, k, filters
+            )
         with self._lock:
             if (mode, k) not in state.retrievers:
                 store = self._open_store()
@@ -297,44 +304,72 @@ class Assistant:
                 )
             return state.retrievers[(mode, k)]
 
-    def _engine(self, state: _State, settings: Settings) -> AnswerEngine:
-        """The answer engine for one question's settings, assembled once per state from its parts."""
-        from .answer import ExtractiveComposer, ExtractiveEngine
-
+    def _engine(self, state: _State, settings: Settings, filters: Filters | None = None) -> AnswerEngine:
+        """The answer engine for one question's settings, assembled once per state from its parts (with
+        filters, for that question only: a filtered retriever is a few references)."""
+        if filters:
+            return self._assemble(state, settings, filters)
         key = (settings.retrieval_mode, settings.top_k, settings.llm)
         with self._lock:
             if key not in state.engines:
-                retriever = self._retriever(state, settings.retrieval_mode, settings.top_k)
-                composer = ExtractiveComposer(settings, state.sentences.of, state.weights)
-                if settings.llm == "extractive":
-                    engine: AnswerEngine = ExtractiveEngine(retriever, composer, state.papers, settings.settings_hash())
-                else:
-                    from .llm import LLMEngine  # the openai client and httpx load only for LLM answers
-
-                    llm = self.llm
-                    assert llm is not None  # settings.llm names a model
-                    engine = LLMEngine(retriever, composer, state.papers, llm, settings)
-                state.engines[key] = engine
+                state.engines[key] = self._assemble(state, settings, None)
             return state.engines[key]
 
-    def retrieve(self, question: str, k: int | None = None, mode: RetrievalMode | None = None) -> list[Passage]:
-        """The k most relevant papers, one passage each, best first."""
+    def _assemble(self, state: _State, settings: Settings, filters: Filters | None) -> AnswerEngine:
+        from .answer import ExtractiveComposer, ExtractiveEngine
+
+        retriever = self._retriever(state, settings.retrieval_mode, settings.top_k, filters)
+        composer = ExtractiveComposer(settings, state.sentences.of, state.weights)
+        if settings.llm == "extractive":
+            return ExtractiveEngine(retriever, composer, state.papers, settings.settings_hash())
+        from .llm import LLMEngine  # the openai client and httpx load only for LLM answers
+
+        llm = self.llm
+        assert llm is not None  # settings.llm names a model
+        return LLMEngine(retriever, composer, state.papers, llm, settings)
+
+    def retrieve(
+        self, question: str, k: int | None = None, mode: RetrievalMode | None = None, filters: Filters | None = None
+    ) -> list[Passage]:
+        """The k most relevant papers (of those `filters` admit), one passage each, best first."""
         from llama_index.core.schema import QueryBundle
 
         from .answer import to_passages
 
         text = clean_question(question, self.settings.max_question_chars)
-        retriever = self._retriever(self._ready(), mode or self.settings.retrieval_mode, k or self.settings.top_k)
+        state = self._ready()
+        retriever = self._retriever(state, mode or self.settings.retrieval_mode, k or self.settings.top_k, filters)
         return to_passages(retriever.retrieve(QueryBundle(query_str=text)))  # the retriever embeds it
 
-    def ask(self, question: str, history: Sequence[Turn] | None = None, **overrides: Any) -> Answer:
-        """A cited answer, or an abstention naming the closest papers (`overrides`: see settings_for)."""
+    def ask(
+        self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None, **overrides: Any
+    ) -> Answer:
+        """A cited answer, or an abstention naming the closest papers (`filters`: only papers they admit;
+        `overrides`: see settings_for)."""
         settings = self.settings_for(**overrides)
         text = clean_question(question, self.settings.max_question_chars)
-        return self._engine(self._ready(), settings).answer(text, history)
+        state = self._ready()
+        unmatched = self._unmatched(state, text, filters, settings)
+        return unmatched or self._engine(state, settings, filters).answer(text, history)
 
-    def stream(self, question: str, history: Sequence[Turn] | None = None, **overrides: Any) -> Iterator[Event]:
+    def stream(
+        self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None, **overrides: Any
+    ) -> Iterator[Event]:
         """Typed events: status notes, text deltas, then the Final answer (`overrides`: see settings_for)."""
         settings = self.settings_for(**overrides)
         text = clean_question(question, self.settings.max_question_chars)
-        yield from self._engine(self._ready(), settings).stream(text, history)
+        state = self._ready()
+        unmatched = self._unmatched(state, text, filters, settings)
+        if unmatched is not None:
+            yield Final(answer=unmatched)
+            return
+        yield from self._engine(state, settings, filters).stream(text, history)
+
+    @staticmethod
+    def _unmatched(state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
+        """The answer when no paper passes the filters: says so, instead of abstaining as if off-topic."""
+        if not filters or any(filters.admits(p) for p in state.papers.all().values()):
+            return None
+        text = f"No paper in the store matches the filters ({filters.describe()}); widen or drop them."
+        return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
+                      settings_hash=settings.settings_hash(), mode=settings.llm)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from .api import Assistant
+    from .filters import Filters
     from .types import Answer, Event, IngestReport
 
 EXAMPLES = {
@@ -20,7 +21,8 @@ EXAMPLES = {
     "         assistant ingest my_abstracts.jsonl",
     "papers": "example: assistant papers --json | jq length",
     "retrieve": 'example: assistant retrieve "neural tangent kernel eigenvalues" -k 3 --mode hybrid',
-    "ask": 'example: assistant ask "Which papers study post-training quantization?" --json',
+    "ask": 'example: assistant ask "Which papers study post-training quantization?" --json\n'
+    '         assistant ask "What do they find about grokking?" --year 2023..2024 --author Frei',
     "serve": "example: assistant serve                  # http://127.0.0.1:7860\n"
     "         ASSISTANT_UI_AUTH=me:long-password assistant serve --host 0.0.0.0",
     "llm": "example: ASSISTANT_LLM=openai-compatible ASSISTANT_LLM_BASE_URL=http://localhost:11434/v1 "
@@ -77,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None, help="retrieval mode (default: hybrid)")
     p.add_argument("--json", action="store_true", help="print JSON: [{paper_id, title, score, text}]")
     p.add_argument("--local", action="store_true", help="answer in this process even when a server is running")
+    _filter_arguments(p)
 
     p = add("ask", "Answer a question with numbered citations to the abstracts." + SERVED)
     p.add_argument("question")
@@ -84,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--stream", action="store_true", help="print the answer as it is written")
     p.add_argument("--bibtex", action="store_true", help="after the answer, its references as BibTeX")
     p.add_argument("--local", action="store_true", help="answer in this process even when a server is running")
+    _filter_arguments(p)
 
     add("chat", "Talk with the abstracts in the terminal: answers with references, follow-ups, /sources; Ctrl-D leaves.")
 
@@ -193,9 +197,22 @@ def cmd_papers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _filter_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--year", default=None, help="only papers of this year or range: 2021, 2019..2021, 2019.., ..2021")
+    p.add_argument("--author", action="append", default=[], help="only papers with an author whose name contains this (repeat for any of several)")
+    p.add_argument("--category", action="append", default=[], help="only papers in this category, e.g. cs.LG (repeatable)")
+
+
+def _filters(args: argparse.Namespace) -> Filters | None:
+    from .filters import Filters
+
+    return Filters.parse(args.year, args.author, args.category) or None
+
+
 def _server(args: argparse.Namespace) -> dict[str, Any] | None:
-    """The running server this command may use (assistant/remote.py), unless --local."""
-    if args.local:
+    """The running server this command may use (assistant/remote.py), unless --local or filtered (the
+    server's routes take no filters: a filtered question is answered here)."""
+    if args.local or _filters(args):
         return None
     from pathlib import Path
 
@@ -220,7 +237,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         except ConnectionError:
             pass  # gone since it published itself: answer here
     if passages is None:
-        passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode)
+        passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode, filters=_filters(args))
     if args.json:
         _print_json([p.model_dump(mode="json") for p in passages])
     else:
@@ -288,9 +305,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if events is None:
         assistant = _assistant()
         if args.json and not args.stream and not args.bibtex:
-            _print_json(assistant.ask(args.question).to_json())
+            _print_json(assistant.ask(args.question, filters=_filters(args)).to_json())
             return 0
-        events = assistant.stream(args.question)
+        events = assistant.stream(args.question, filters=_filters(args))
     return _show(events, args)
 
 

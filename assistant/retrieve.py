@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .catalog import Catalog
+from .filters import Filters
 from .config import RetrievalMode, Settings
 from .store import replacing
 from .types import Paper
@@ -90,9 +92,11 @@ class KeywordIndex:
             # Ids only, no texts: those live in the store.
             (tmp / _IDS).write_text(json.dumps({"fingerprint": self.fingerprint, "ids": ids}))
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """(paper id, BM25 score) best first; empty when no query term is in the corpus."""
-        found, scores = self.bm25.retrieve(_tokenize([query]), k=min(k, self.size), show_progress=False)
+    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """(paper id, BM25 score) best first; empty when no query term is in the corpus. `allowed`: only
+        these papers are scored (bm25s' weight mask), so k of them come back when there are k."""
+        mask = None if allowed is None else np.fromiter((pid in allowed for pid in self.ids), dtype=np.float32)
+        found, scores = self.bm25.retrieve(_tokenize([query]), k=min(k, self.size), show_progress=False, weight_mask=mask)
         return [(self.ids[int(i)], float(score)) for i, score in zip(found[0], scores[0]) if score > 0]
 
 
@@ -128,8 +132,10 @@ class PaperRetriever(BaseRetriever):
         settings: Settings,
         mode: RetrievalMode | None = None,
         k: int | None = None,
+        filters: Filters | None = None,
     ) -> None:
         super().__init__()
+        self.filters = filters or Filters()
         self.settings = settings
         self.mode: RetrievalMode = mode or settings.retrieval_mode
         self.k = k or settings.top_k
@@ -164,18 +170,27 @@ class PaperRetriever(BaseRetriever):
             out.append(NodeWithScore(node=node, score=score))
         return out
 
+    def allowed(self) -> set[str] | None:
+        """The ids of the papers the filters admit (None: no filters)."""
+        if not self.filters:
+            return None
+        return {pid for pid, paper in self.papers.all().items() if self.filters.admits(paper)}
+
     def signals(self, query_bundle: QueryBundle) -> dict[str, Signals]:
         """Each candidate paper's ranks and scores under every retriever the mode uses."""
         signals: dict[str, Signals] = {}
         depth = self.settings.candidate_depth
+        allowed = self.allowed()
+        if allowed is not None and not allowed:
+            return signals  # nothing matches the filters
         keyword = None
         if self.mode in ("bm25", "hybrid"):
-            keyword = _keyword_pool().submit(self.keyword.search, query_bundle.query_str, depth)
+            keyword = _keyword_pool().submit(self.keyword.search, query_bundle.query_str, depth, allowed)
         if query_bundle.embedding is None:  # in every mode: the answer composer scores sentences with it
             query_bundle.embedding = self.embed_query(query_bundle.query_str)
         if self.mode in ("dense", "hybrid"):
             rank = 0
-            for pid, cosine, chunk in self.store.search_chunks(query_bundle.embedding, self.settings.candidate_depth):
+            for pid, cosine, chunk in self.store.search_chunks(query_bundle.embedding, depth, allowed):
                 s = signals.setdefault(pid, Signals())
                 if "chunks" not in s.ranks:  # a paper's nearest chunk ranks it
                     rank += 1

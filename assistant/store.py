@@ -334,12 +334,16 @@ class Store:
 
         return ChromaVectorStore(chroma_collection=self.chunks if name == CHUNKS else self.sentences)
 
-    def search_chunks(self, vector: Sequence[float], depth: int) -> list[tuple[str, float, str]]:
+    def search_chunks(
+        self, vector: Sequence[float], depth: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float, str]]:
         """(paper id, cosine, chunk id) of the `depth` nearest chunks, nearest first. Straight from Chroma and
         without texts: a chunk id is "<paper id>:c<n>" (index.Indexer), and at 74 papers the query took 1.2 ms
         for ids and distances, 3.2 ms with texts and metadata, 4.8 ms through LlamaIndex's retriever (which
         rebuilds a node from each hit's stored JSON). The few texts shown are read by `chunk_texts`."""
-        found = self.chunks.query(query_embeddings=[list(vector)], n_results=depth, include=["distances"])
+        # `allowed`: a metadata filter inside Chroma's search, so the nearest chunks are of those papers.
+        where = None if allowed is None else {"paper_id": {"$in": sorted(allowed)}}
+        found = self.chunks.query(query_embeddings=[list(vector)], n_results=depth, include=["distances"], where=where)
         return [
             (cid.rsplit(":", 1)[0], 1.0 - float(distance), cid)
             for cid, distance in zip(found["ids"][0], found["distances"][0])  # type: ignore[index]

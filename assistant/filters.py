@@ -1,0 +1,70 @@
+"""Which papers a question may draw on: a year range, author names, categories (`--year 2019..2021
+--author Rivera --category cs.LG`). Applied inside the searches (retrieve.PaperRetriever), so the top k
+are k papers that match, not the matching few of an unfiltered top k."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import ConfigError
+from .types import Paper
+
+_YEARS = re.compile(r"^\s*(\d{4})?\s*(\.\.|-|–)?\s*(\d{4})?\s*$")
+
+
+@dataclass(frozen=True)
+class Filters:
+    first_year: int | None = None
+    last_year: int | None = None
+    authors: tuple[str, ...] = ()  # any of them, matched case-insensitively inside an author's name
+    categories: tuple[str, ...] = ()  # any of them, matched case-insensitively
+
+    def __bool__(self) -> bool:
+        return bool(self.first_year or self.last_year or self.authors or self.categories)
+
+    @classmethod
+    def parse(
+        cls, year: str | None = None, authors: Sequence[str] = (), categories: Sequence[str] = ()
+    ) -> Filters:
+        """From the CLI's strings: year "2019", "2019..2021", "2019..", "..2021"."""
+        first = last = None
+        if year:
+            match = _YEARS.match(year)
+            if not match or not (match.group(1) or match.group(3)):
+                raise ConfigError(f"--year takes a year or a range like 2019..2021, not {year!r}")
+            first = int(match.group(1)) if match.group(1) else None
+            last = int(match.group(3)) if match.group(3) else (None if match.group(2) else first)
+            if first and last and first > last:
+                raise ConfigError(f"--year {year}: the range ends before it starts")
+        return cls(first, last, tuple(a.strip() for a in authors if a.strip()), tuple(c.strip() for c in categories if c.strip()))
+
+    def admits(self, paper: Paper) -> bool:
+        if self.first_year or self.last_year:
+            if paper.year is None:
+                return False
+            if (self.first_year and paper.year < self.first_year) or (self.last_year and paper.year > self.last_year):
+                return False
+        if self.authors:
+            names = [a.lower() for a in paper.authors]
+            if not any(wanted.lower() in name for wanted in self.authors for name in names):
+                return False
+        if self.categories:
+            have = {c.lower() for c in paper.categories}
+            if not any(c.lower() in have for c in self.categories):
+                return False
+        return True
+
+    def describe(self) -> str:
+        parts = []
+        if self.first_year or self.last_year:
+            if self.first_year == self.last_year:
+                parts.append(f"year {self.first_year}")
+            else:
+                parts.append(f"years {self.first_year or '…'}–{self.last_year or '…'}")
+        if self.authors:
+            parts.append("author " + " or ".join(self.authors))
+        if self.categories:
+            parts.append("category " + " or ".join(self.categories))
+        return ", ".join(parts)
