@@ -349,8 +349,8 @@ class Assistant:
         settings = self.settings_for(**overrides)
         text = clean_question(question, self.settings.max_question_chars)
         state = self._ready()
-        unmatched = self._unmatched(state, text, filters, settings)
-        return unmatched or self._engine(state, settings, filters).answer(text, history)
+        direct = self._unmatched(state, text, filters, settings) or self._listing(state, text, filters, settings)
+        return direct or self._engine(state, settings, filters).answer(text, history)
 
     def stream(
         self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None, **overrides: Any
@@ -359,11 +359,32 @@ class Assistant:
         settings = self.settings_for(**overrides)
         text = clean_question(question, self.settings.max_question_chars)
         state = self._ready()
-        unmatched = self._unmatched(state, text, filters, settings)
-        if unmatched is not None:
-            yield Final(answer=unmatched)
+        direct = self._unmatched(state, text, filters, settings) or self._listing(state, text, filters, settings)
+        if direct is not None:
+            yield Final(answer=direct)
             return
         yield from self._engine(state, settings, filters).stream(text, history)
+
+    def _listing(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
+        """A metadata question ("papers by Rivera", "published in 2024") answered from the metadata."""
+        from .listing import list_papers, metadata_filters
+        from .text import content_terms
+
+        every = state.papers.all()
+        asked = None if filters else metadata_filters(question, every)
+        if asked is None:
+            return None
+        matching = [p for p in every.values() if asked.admits(p)]
+        generic = {"paper", "papers", "work", "works", "publish", "publication", "written", "author", "year", "categori"}
+        topic = [t for t in content_terms(question) if t not in generic and not any(t in a.lower() for a in asked.authors)]
+        ranked = None
+        if len([t for t in topic if not t.isdigit()]) >= 2:  # "papers by Rivera on kernel methods": by relevance
+
+            def ranked() -> list[Paper]:
+                found = self.retrieve(question, k=settings.answer_papers * 2, filters=asked)
+                return [every[p.paper_id] for p in found if p.paper_id in every] or matching
+
+        return list_papers(question, asked, matching, settings.settings_hash(), settings.top_k, ranked)
 
     @staticmethod
     def _unmatched(state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:

@@ -88,3 +88,31 @@ def test_the_cli_filters_and_refuses_a_bad_year(
     assert len(found) == 3
     assert main(["ask", "What is shown?", "--year", "soon"]) == 2
     assert "--year takes a year or a range" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("question", "admits"),
+    [
+        ("Which papers by Carla Diaz are in the store?", lambda p: "Carla Diaz" in p.authors),
+        ("What was published in 2023?", lambda p: p.year == 2023),
+        ("List the papers from 2016 to 2017.", lambda p: p.year in (2016, 2017)),
+        ("Which papers are in stat.ML?", lambda p: "stat.ML" in p.categories),
+    ],
+)
+def test_metadata_questions_are_answered_from_the_metadata(lib_assistant: Assistant, question: str, admits) -> None:  # type: ignore[no-untyped-def]
+    answer = lib_assistant.ask(question)
+    assert not answer.abstained and answer.mode == "metadata" and answer.citations
+    cited = [lib_assistant.paper(c.paper_id) for c in answer.citations]
+    assert all(p is not None and admits(p) for p in cited)
+    every = [p for p in lib_assistant.papers() if admits(p)]
+    assert answer.text.startswith(f"{len(every)} paper") and len(cited) == min(len(every), lib_assistant.settings.top_k)
+    assert all(f"[{c.n}]" in answer.text for c in answer.citations)
+
+
+def test_a_name_no_paper_has_is_not_a_listing(lib_assistant: Assistant) -> None:
+    answer = lib_assistant.ask("Which papers by Stefano Ermon study diffusion?")
+    assert answer.mode != "metadata"
+
+
+def test_a_year_in_a_content_question_is_not_a_listing(lib_assistant: Assistant) -> None:
+    assert lib_assistant.ask("What did the kernel papers show in 2019 about training?").mode != "metadata"

@@ -1,0 +1,84 @@
+"""Questions that are really metadata queries — "papers by Rivera", "what was published in 2024",
+"papers in stat.ML" — answered from the papers' metadata, each paper cited, instead of abstained on
+(an abstract rarely names its own authors or year)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from .filters import Filters
+from .text import split_sentences
+from .types import Answer, Citation, Paper
+
+_BY = re.compile(
+    r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+"
+    r"((?:[A-Z][\w'’.-]*\s*){1,3})"
+)
+_WROTE = re.compile(r"\b(?:what|which)\s+(?:has|did|have)\s+((?:[A-Z][\w'’.-]*\s*){1,3})\s*(?:written|published|authored)\b")
+# "published in 2024", "papers from 2019 to 2021" — not any "in 2019" ("What did X achieve in 2019?").
+_YEAR = re.compile(
+    r"\b(?:(?:published|appeared|written|released)\s+(?:in\s+|between\s+)?|(?:papers?|works?|articles?|abstracts?)\s+(?:from|of)\s+)"
+    r"((?:19|20)\d\d)(?:\s*(?:-|–|to|and|\.\.)\s*((?:19|20)\d\d))?\b"
+)
+_CATEGORY = re.compile(r"\b(?:category|categories|in)\s+([a-z]{2,8}\.[A-Z]{2})\b")
+_LISTS = re.compile(r"\b(?:papers?|works?|articles?|abstracts?|publications?|anything|what)\b", re.IGNORECASE)
+
+
+def metadata_filters(question: str, papers: Mapping[str, Paper]) -> Filters | None:
+    """The filters a listing question asks for, when the store holds papers they match; else None."""
+    if not _LISTS.search(question):
+        return None
+    authors: list[str] = []
+    for pattern in (_BY, _WROTE):
+        match = pattern.search(question)
+        if match:
+            authors.append(match.group(1).strip().rstrip("?.!,"))
+    year = _YEAR.search(question)
+    category = _CATEGORY.search(question)
+    filters = Filters.parse(
+        f"{year.group(1)}..{year.group(2) or year.group(1)}" if year else None,
+        authors[:1],
+        [category.group(1)] if category else [],
+    )
+    if not filters or not any(filters.admits(p) for p in papers.values()):
+        return None
+    return filters
+
+
+def byline(paper: Paper) -> str:
+    """"A. Author, B. Author and C. Author, 2021" with what is known."""
+    names = paper.authors
+    who = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else (names[0] if names else "")
+    if len(names) > 3:
+        who = f"{names[0]} et al."
+    return ", ".join(part for part in (who, str(paper.year or "")) if part)
+
+
+def list_papers(
+    question: str,
+    filters: Filters,
+    matching: Sequence[Paper],
+    settings_hash: str,
+    limit: int,
+    ranked: Callable[[], Sequence[Paper]] | None = None,
+) -> Answer:
+    """One cited line per matching paper (newest first, or in `ranked` order when the question also names
+    a topic), at most `limit`, and how many more there are."""
+    chosen = list(ranked() if ranked else sorted(matching, key=lambda p: (-(p.year or 0), p.title)))[:limit]
+    lines = []
+    for n, paper in enumerate(chosen, start=1):
+        details = byline(paper)
+        lines.append(f"“{paper.title}”" + (f" ({details})" if details else "") + f" [{n}].")
+    more = len(matching) - len(chosen)
+    one = len(matching) == 1
+    head = f"{len(matching)} paper{'' if one else 's'} in the store {'matches' if one else 'match'} {filters.describe()}"
+    text = f"{head}{f'; the first {len(chosen)}' if more > 0 else ''}: " + " ".join(lines)
+    citations = [
+        Citation.of(n, paper, (split_sentences(paper.abstract) or [paper.abstract])[0])
+        for n, paper in enumerate(chosen, start=1)
+    ]
+    return Answer(
+        question=question, text=text, raw_text=text, citations=citations, abstained=False,
+        settings_hash=settings_hash, support="strong", mode="metadata",
+    )
