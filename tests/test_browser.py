@@ -138,6 +138,36 @@ def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, sh
     page.close()
 
 
+def test_a_reload_keeps_the_conversation_and_export_downloads_it(browser: Browser, shared_url: str) -> None:
+    page, outside = open_page(browser, shared_url)
+    expect(page.locator("#aa-export")).to_be_disabled()  # nothing to export yet
+    ask(page, NTK)
+    bubble = page.locator("#aa-chat .aa-answer:not(.aa-pending)").last
+    bubble.locator("a.aa-cite").first.wait_for()
+    answer_text = bubble.inner_text()
+    expect(page.locator("#aa-export")).to_be_enabled()
+    page.reload(wait_until="load")
+    restored = page.locator("#aa-chat .aa-answer:not(.aa-pending)")
+    expect(restored).to_have_count(1)
+    expect(restored.first).to_contain_text(answer_text[:60])
+    expect(page.locator("#aa-sources .aa-card").first).to_be_visible()
+    with page.expect_download(timeout=WAIT) as download:
+        page.locator("#aa-export").click()
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert markdown.startswith("# Conversation with Abstract Assistant") and f"## 1. {NTK}" in markdown
+    cited = sorted(set(re.findall(r"\[(\d+)\]", markdown.split("References:")[0])))
+    assert cited and all(f"\n[{n}] " in markdown for n in cited)  # every [n] has its reference
+    assert "Neural Tangent Kernel" in markdown.split("References:")[1]
+    page.locator("#aa-clear").click()
+    expect(page.locator("#aa-chat .aa-answer")).to_have_count(0)
+    page.reload(wait_until="load")
+    page.locator("#aa-question textarea").wait_for()
+    expect(page.locator("#aa-sources")).to_contain_text("The sources of an answer appear here")
+    expect(page.locator("#aa-chat .aa-answer")).to_have_count(0)
+    assert outside == [], outside
+    page.close()
+
+
 def test_abstention_and_errors_are_shown_apart(browser: Browser, shared_url: str) -> None:
     page, outside = open_page(browser, shared_url)
     too_long = "Why? " * 500

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -58,6 +58,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 turns = gr.State([])
+                saved = gr.BrowserState(None, storage_key="aa-conversation")  # survives a reload
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
                         chat = gr.Chatbot(
@@ -83,6 +84,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         with gr.Row():
                             retry_btn = gr.Button("↻ Retry", size="sm", variant="secondary", elem_id="aa-retry")
                             clear_btn = gr.Button("Clear", size="sm", variant="secondary", elem_id="aa-clear")
+                            export_btn = gr.DownloadButton(
+                                "Export (.md)", size="sm", variant="secondary", interactive=False, elem_id="aa-export"
+                            )
                         gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
                         with gr.Accordion("Settings", open=False, elem_id="aa-settings"):
                             gr.Markdown(describe_answer_modes(assistant))
@@ -172,12 +176,20 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         chat_inputs = [question, chat, turns, answer_mode, retrieval_mode, top_k]
         chat_outputs = [question, chat, turns, sources, status]
         private = {"api_visibility": "private"}
+        def kept(event: Any) -> None:  # after the conversation changes: remember it, refresh the export
+            event.then(h.snapshot, [chat, turns, sources], [saved], **private).then(
+                h.export_file, [turns], [export_btn], **private
+            )
+
         for trigger in (ask_btn.click, question.submit):
-            trigger(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private)
-        retry_btn.click(h.pop_last, [chat, turns], [question, chat, turns], **private).success(
-            h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private
+            kept(trigger(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private))
+        kept(
+            retry_btn.click(h.pop_last, [chat, turns], [question, chat, turns], **private).success(
+                h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private
+            )
         )
-        clear_btn.click(h.clear, None, chat_outputs, **private)
+        kept(clear_btn.click(h.clear, None, chat_outputs, **private))
+        app.load(h.restore, [saved], [chat, turns, sources, export_btn], **private)
 
         search.change(h.filter_papers, [search], [table, count], show_progress="hidden", **private)
         papers_tab.select(h.filter_papers, [search], [table, count], show_progress="hidden", **private)

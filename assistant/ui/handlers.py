@@ -92,6 +92,22 @@ def _content(message: dict[str, Any]) -> str:
 SHOWN_PAPERS = 1_000  # table rows sent to the page: 100k rows would be tens of MB of JSON per visit
 
 
+def conversation_markdown(turns: list[dict[str, Any]]) -> str:
+    """# Conversation, then per exchange: the question as a heading, the answer, its references."""
+    parts = ["# Conversation with Abstract Assistant", ""]
+    number = 0
+    for turn in turns:
+        if turn.get("role") == "user":
+            number += 1
+            parts += [f"## {number}. {' '.join(str(turn.get('content', '')).split())}", ""]
+        elif turn.get("role") == "assistant":
+            parts += [str(turn.get("content", "")).strip(), ""]
+            references = turn.get("references") or []
+            if references:
+                parts += ["References:", ""] + [f"[{n}] {ref}  " for n, ref in enumerate(references, start=1)] + [""]
+    return "\n".join(parts)
+
+
 class Handlers:
     """The page's event handlers over one shared, thread-safe Assistant."""
 
@@ -146,7 +162,11 @@ class Handlers:
         if answer is None:
             raise gr.Error("The answer stream ended early; try again.")
         chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer)}
-        turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        turns += [
+            {"role": "user", "content": question},
+            # The references ride along for the export; the conversation history reads role and content.
+            {"role": "assistant", "content": answer.text, "references": [c.reference() for c in answer.citations]},
+        ]
         if answer.notice:
             gr.Warning(answer.notice)
         yield gr.update(), chat, turns, render_sources(answer, self.papers_of(answer), turn), self.summary(answer)
@@ -162,6 +182,29 @@ class Handlers:
     @staticmethod
     def clear() -> tuple[Any, ...]:
         return "", [], [], EMPTY_SOURCES, ""
+
+    # -- keeping and sharing a conversation ------------------------------------------------------------
+    @staticmethod
+    def snapshot(chat: list[dict[str, Any]], turns: list[dict[str, Any]], sources: str) -> dict[str, Any]:
+        """What the browser keeps (its local storage) so a reload shows the conversation again."""
+        return {"chat": chat or [], "turns": turns or [], "sources": sources or EMPTY_SOURCES}
+
+    @staticmethod
+    def restore(saved: dict[str, Any] | None) -> tuple[Any, ...]:
+        saved = saved if isinstance(saved, dict) else {}
+        chat, turns = list(saved.get("chat") or []), list(saved.get("turns") or [])
+        return chat, turns, saved.get("sources") or EMPTY_SOURCES, Handlers.export_file(turns)
+
+    @staticmethod
+    def export_file(turns: list[dict[str, Any]]) -> Any:
+        """The conversation as a Markdown file (each answer with its [n] references) for the export button;
+        nothing to download before the first answer."""
+        if not turns:
+            return gr.update(value=None, interactive=False)
+        folder = Path(tempfile.mkdtemp(prefix="aa-conversation-"))
+        path = folder / "conversation.md"
+        path.write_text(conversation_markdown(turns), encoding="utf-8")
+        return gr.update(value=str(path), interactive=True)
 
     @staticmethod
     def pop_last(chat: list[dict[str, Any]], turns: list[dict[str, str]]) -> tuple[Any, ...]:
