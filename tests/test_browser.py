@@ -172,9 +172,10 @@ def test_abstention_and_errors_are_shown_apart(browser: Browser, shared_url: str
     page, outside = open_page(browser, shared_url)
     too_long = "Why? " * 500
     ask(page, too_long)
-    page.get_by_text("the limit is 2,000").filter(visible=True).first.wait_for()  # a Gradio error, not a traceback
+    expect(page.locator("#aa-status .aa-refused")).to_contain_text("the limit is 2,000")  # inline, beside the box
     shot(page, "chat-error.png", full_page=False)
     assert page.get_by_text("Traceback").count() == 0
+    assert page.locator(".toast-body, .toast-wrap .error").count() == 0  # no error pill
     assert page.locator("#aa-question textarea").input_value().strip() == too_long.strip()  # kept for editing
     expect(page.locator("#aa-chat .aa-answer, #aa-chat .aa-abstain")).to_have_count(0)
     ask(page, "What is the best recipe for sourdough bread with rye flour?")

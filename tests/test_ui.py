@@ -3,6 +3,9 @@ and the bind/auth check."""
 
 from __future__ import annotations
 
+import html
+import logging
+
 import json
 from pathlib import Path
 from collections.abc import Iterator
@@ -168,9 +171,16 @@ def test_follow_up_uses_the_conversation_and_retires_old_links(assistant: object
     assert "Neural Tangent Kernel" in sources  # "they" was read as the NTK papers of the first question
 
 
-def test_empty_question_is_a_gradio_error_not_a_traceback(assistant: object) -> None:
-    with pytest.raises(gr.Error, match="Type a question"):
-        list(Handlers(assistant).respond("  ", [], [], "extractive", "hybrid", 5))  # type: ignore[arg-type]
+@pytest.mark.parametrize(("question", "says"), [("  ", "the question is empty"), ("Why? " * 500, "the limit is 2,000")])
+def test_an_empty_or_long_question_is_refused_inline(
+    assistant: object, question: str, says: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    (update,) = list(Handlers(assistant).respond(question, [], [], "extractive", "hybrid", 5))  # type: ignore[arg-type]
+    *unchanged, status = update
+    assert all(u == gr.update() for u in unchanged)  # question kept for editing, chat and sources untouched
+    assert "Not asked:" in status and says in html.unescape(status)
+    assert len([r for r in caplog.records if r.name.startswith("assistant")]) == 1  # one log line, no trace
 
 
 def test_unexpected_errors_hide_their_details(caplog: pytest.LogCaptureFixture) -> None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import gradio as gr
 
 from .. import data
-from ..errors import AssistantError
+from ..api import clean_question
+from ..errors import AssistantError, InvalidQuestion
 from ..types import Answer, Final, Paper, Status, TextDelta
 from .render import (
     EMPTY_SOURCES,
@@ -108,6 +109,11 @@ def conversation_markdown(turns: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
+def render_refusal(reason: str) -> str:
+    """The status line for a question that was not asked: why, and how to fix it."""
+    return f'<span class="aa-refused">Not asked: {md_literal(reason)}.</span>'
+
+
 class Handlers:
     """The page's event handlers over one shared, thread-safe Assistant."""
 
@@ -132,8 +138,12 @@ class Handlers:
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat: progress, text as it comes, then the final answer and its sources."""
         question = (question or "").strip()
-        if not question:
-            raise gr.Error("Type a question first.")
+        try:  # refused inline, beside the box, with the limit named: not an error pill, not a log trace
+            clean_question(question, self.assistant.settings.max_question_chars)
+        except InvalidQuestion as exc:
+            log.info("question refused: %s", str(exc).split(";")[0])
+            yield gr.update(), gr.update(), gr.update(), gr.update(), render_refusal(str(exc))
+            return
         chat = [{"role": m["role"], "content": retire_links(_content(m))} for m in chat or []]
         turns = list(turns or [])
         turn = len(turns) // 2 + 1

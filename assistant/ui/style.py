@@ -29,6 +29,7 @@ a.aa-cite:hover { text-decoration: underline; }
   letter-spacing: .05em; margin-bottom: 2px; }
 .aa-notice { font-size: 0.85em; color: #b45309; margin-top: 6px; }
 #aa-status { min-height: 1.5em; color: var(--body-text-color-subdued); font-size: 0.9em; }
+.aa-refused { color: var(--error-text-color, #b91c1c); font-weight: 600; }
 #aa-sources-col { position: sticky; top: 8px; align-self: flex-start; }
 #aa-sources { max-height: calc(100vh - 40px); overflow-y: auto; padding-right: 4px; }
 .aa-sources { display: flex; flex-direction: column; gap: 10px; }
