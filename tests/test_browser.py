@@ -190,10 +190,14 @@ def test_abstention_and_errors_are_shown_apart(browser: Browser, shared_url: str
 def test_evaluate_tab_runs_an_uploaded_question_file(browser: Browser, shared_url: str, tmp_path: Path) -> None:
     page, outside = open_page(browser, shared_url)
     page.get_by_role("tab", name="Evaluate").click()
+    expect(page.locator("#aa-eval-empty")).to_contain_text("No results yet")  # the empty state says what to do
+    expect(page.locator("#aa-eval")).to_have_text("Run on the bundled questions")
+    expect(page.locator("#aa-eval-retrieval")).to_be_hidden()
     lines = (HERE / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     small = tmp_path / "three_questions.jsonl"
     small.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
     upload(page, "#aa-qfile", small)
+    expect(page.locator("#aa-eval")).to_have_text("Run on this question file")
     page.locator("#aa-eval").click()
     expect(page.locator("#aa-eval-summary")).to_contain_text("3 questions")
     page.locator("#aa-eval-retrieval").get_by_text("llamaindex-stock").filter(visible=True).first.wait_for()
@@ -206,6 +210,7 @@ def test_evaluate_tab_runs_an_uploaded_question_file(browser: Browser, shared_ur
         ".length === 2",
         timeout=WAIT,
     )
+    expect(page.locator("#aa-eval-empty")).to_be_hidden()
     shot(page, "evaluate.png")
     assert outside == [], outside
     page.close()
