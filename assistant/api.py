@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -70,6 +71,16 @@ def clean_question(question: str, limit: int) -> str:
             "(ask a shorter question, or raise ASSISTANT_MAX_QUESTION_CHARS)"
         )
     return " ".join(text.split())
+
+
+requests_log = logging.getLogger("assistant.requests")  # `assistant serve` prints it: one line per answer
+
+
+def _log_request(answer: Answer, started: float) -> None:
+    """One line per answered question, without the question (it may hold anything) or any key."""
+    outcome = "abstained" if answer.abstained else f"{len(answer.citations)} cited · support {answer.support}"
+    notice = " · with a notice" if answer.notice else ""
+    requests_log.info("answer · %s · %.0f ms · %s%s", answer.mode, (time.perf_counter() - started) * 1000, outcome, notice)
 
 
 class Assistant:
@@ -348,9 +359,12 @@ class Assistant:
         `overrides`: see settings_for)."""
         settings = self.settings_for(**overrides)
         text = clean_question(question, self.settings.max_question_chars)
+        started = time.perf_counter()
         state = self._ready()
         direct = self._unmatched(state, text, filters, settings) or self._listing(state, text, filters, settings)
-        return direct or self._engine(state, settings, filters).answer(text, history)
+        answer = direct or self._engine(state, settings, filters).answer(text, history)
+        _log_request(answer, started)
+        return answer
 
     def stream(
         self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None, **overrides: Any
@@ -358,12 +372,14 @@ class Assistant:
         """Typed events: status notes, text deltas, then the Final answer (`overrides`: see settings_for)."""
         settings = self.settings_for(**overrides)
         text = clean_question(question, self.settings.max_question_chars)
+        started = time.perf_counter()
         state = self._ready()
         direct = self._unmatched(state, text, filters, settings) or self._listing(state, text, filters, settings)
-        if direct is not None:
-            yield Final(answer=direct)
-            return
-        yield from self._engine(state, settings, filters).stream(text, history)
+        events = iter([Final(answer=direct)]) if direct is not None else self._engine(state, settings, filters).stream(text, history)
+        for event in events:
+            if isinstance(event, Final):
+                _log_request(event.answer, started)
+            yield event
 
     def _listing(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
         """A metadata question ("papers by Rivera", "published in 2024") answered from the metadata."""

@@ -365,6 +365,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 2 if result.issues else 0  # the good lines ran, but the file needs fixing
 
 
+def _log_requests() -> None:
+    """One stderr line per answer while serving; libraries stay at their default (warnings only)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log = logging.getLogger("assistant.requests")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from pathlib import Path
     from urllib.parse import urlsplit
@@ -384,6 +396,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # `assistant ask` and `retrieve` with the same store and settings now answer through this process.
     with remote.published(Path(settings.store_dir), remote.loopback_url(args.host, port), settings.settings_hash(), token):
         print(f"serving on http://{args.host}:{port}  (Ctrl-C to stop)", file=sys.stderr)
+        _log_requests()
         import signal
 
         previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill`: withdraw serve.json as Ctrl-C does

@@ -131,3 +131,27 @@ def test_the_serving_process_never_imports_torch(small_store: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.slow
+def test_the_server_logs_one_line_per_answer_and_never_the_question(small_store: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store)
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(store)}
+    server = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(free_port())],
+                              env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (store / SERVE_FILE).exists():
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        assert _cli(env, tmp_path, "ask", NTK).returncode == 0
+        assert _cli(env, tmp_path, "ask", "How do I bake sourdough bread?").returncode == 0
+        assert _cli(env, tmp_path, "retrieve", NTK).returncode == 0  # not an answer: no line
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=60)
+    answers = [line for line in err.splitlines() if " answer · " in line]
+    assert len(answers) == 2 and "cited · support" in answers[0] and answers[1].endswith("abstained")
+    assert "sourdough" not in err and "tangent" not in err.lower()  # the questions themselves are not logged
+    assert len(err.strip().splitlines()) == 3  # "serving on …" and the two answers: no library chatter
