@@ -244,7 +244,16 @@ def test_source_cards_escape_everything_and_mark_the_quote() -> None:
     assert "<script>" not in html and "<b>" not in html and "<i>" not in html and "<img" not in html
     assert "href" not in html.replace('href="#', "")  # an unsafe URL gives no link at all
     assert '<mark id="src-2-1" title="quoted as [1]">We show &#36;x&#36; works.</mark>' in html
-    assert "score 0.500" in html
+    assert "rank 1 of 1" in html and "0.500" not in html  # a rank and a readable strength, no raw score
+
+
+def test_relevance_follows_the_ranking_and_never_shows_raw_fusion_scores() -> None:
+    passages = [Passage(paper_id=f"p{i}", title=f"T{i}", score=s, text="x") for i, s in enumerate([1.7, 0.2, -0.4, -1.1])]
+    ranks = render.relevance(passages)
+    assert [ranks[f"p{i}"] for i in range(4)] == [(1, 100), (2, 46), (3, 25), (4, 0)]
+    listed = render.render_retrieved(passages, {"p0"})
+    assert "relevance 100% · cited" in listed and "relevance 0%" in listed
+    assert not any(raw in listed for raw in ("1.7", "-0.4", "-1.1"))
 
 
 def test_cards_link_only_to_the_papers_own_http_url() -> None:

@@ -8,7 +8,7 @@ import gradio as gr
 
 from .handlers import PLOT_SLOTS, Handlers
 from .render import EMPTY_SOURCES, public_url, render_paper
-from .style import CSS, theme
+from .style import CITE_JS, CSS, theme
 
 if TYPE_CHECKING:
     from ..api import Assistant
@@ -250,5 +250,6 @@ def launch(
         footer_links=["api", "settings"],
         theme=theme(),
         css=CSS,
+        js=CITE_JS,
     )
     return url

@@ -134,8 +134,28 @@ def highlight(abstract: str, quotes: Sequence[tuple[int, str]], turn: int) -> st
     return lead + f'<p class="aa-abstract">{"".join(out)}</p>'
 
 
+def relevance(passages: Sequence[Passage]) -> dict[str, tuple[int, int]]:
+    """paper id -> (rank, relevance in %): the fused scores scaled so the first paper is 100% and the last
+    retrieved 0%, in retrieval order, so no figure contradicts the ranking (raw fusion scores are z-score
+    sums, negative as often as not, which read as nothing to a person)."""
+    if not passages:
+        return {}
+    top, low = max(p.score for p in passages), min(p.score for p in passages)
+    span = top - low
+    return {
+        p.paper_id: (rank, 100 if span <= 0 else round(100 * (p.score - low) / span))
+        for rank, p in enumerate(passages, start=1)
+    }
+
+
+def _strength(percent: int) -> str:
+    filled = max(1, round(percent / 20))  # five dots; even the last paper retrieved gets one
+    return f'<span class="aa-strength" title="relevance {percent}%">{"●" * filled}{"○" * (5 - filled)}</span>'
+
+
 def _card(
-    paper: Paper | None, title: str, body: str, numbers: Sequence[int], score: float | None, closest: bool
+    paper: Paper | None, title: str, body: str, numbers: Sequence[int], ranked: tuple[int, int] | None,
+    of: int, closest: bool,
 ) -> str:
     label = "".join(f"[{n}]" for n in numbers)
     meta = []
@@ -143,8 +163,8 @@ def _card(
         meta.append(esc(", ".join(paper.authors)))
     if paper and paper.year:
         meta.append(esc(paper.year))
-    if score is not None:
-        meta.append(f"score {score:.3f}")
+    if ranked is not None:
+        meta.append(f"rank {ranked[0]} of {of} {_strength(ranked[1])}")
     if paper:
         meta.append(f'id <code>{esc(paper.id)}</code>')
     cls = "aa-card aa-closest" if closest else "aa-card"
@@ -158,7 +178,7 @@ def _card(
 def render_sources(answer: Answer, papers: dict[str, Paper], turn: int) -> str:
     """One card per cited paper (quotes highlighted); for an abstention, the closest papers, styled apart;
     then the whole retrieved list, folded."""
-    scores = {p.paper_id: p.score for p in answer.passages}
+    ranks, of = relevance(answer.passages), len(answer.passages)
     if answer.citations:
         grouped: dict[str, list[tuple[int, str]]] = {}
         titles: dict[str, str] = {}
@@ -171,14 +191,15 @@ def render_sources(answer: Answer, papers: dict[str, Paper], turn: int) -> str:
                 titles[pid],
                 highlight(papers[pid].abstract if pid in papers else "", quotes, turn),
                 [n for n, _ in quotes],
-                scores.get(pid),
+                ranks.get(pid),
+                of,
                 answer.abstained,
             )
             for pid, quotes in grouped.items()
         ]
     else:
         cards = [
-            _card(papers.get(p.paper_id), p.title, f'<p class="aa-abstract">{esc(p.text)}</p>', [], p.score, True)
+            _card(papers.get(p.paper_id), p.title, f'<p class="aa-abstract">{esc(p.text)}</p>', [], ranks.get(p.paper_id), of, True)
             for p in answer.passages
         ]
     if not cards:
@@ -195,8 +216,10 @@ def render_retrieved(passages: Sequence[Passage], cited: set[str]) -> str:
     """Every paper retrieval ranked for the question, best first."""
     if not passages:
         return ""
+    ranks = relevance(passages)
     rows = "".join(
-        f'<li>{esc(p.title)} <span class="aa-meta">score {p.score:.3f}{" · cited" * (p.paper_id in cited)}</span></li>'
+        f'<li>{esc(p.title)} <span class="aa-meta">{_strength(ranks[p.paper_id][1])} relevance '
+        f'{ranks[p.paper_id][1]}%{" · cited" * (p.paper_id in cited)}</span></li>'
         for p in passages
     )
     return f'<details class="aa-retrieved"><summary>All {len(passages)} retrieved papers</summary><ol>{rows}</ol></details>'

@@ -31,7 +31,7 @@ a.aa-cite:hover { text-decoration: underline; }
 #aa-status { min-height: 1.5em; color: var(--body-text-color-subdued); font-size: 0.9em; }
 .aa-refused { color: var(--error-text-color, #b91c1c); font-weight: 600; }
 #aa-sources-col { position: sticky; top: 8px; align-self: flex-start; }
-#aa-sources { max-height: calc(100vh - 40px); overflow-y: auto; padding-right: 4px; }
+#aa-sources { max-height: calc(100vh - 40px); overflow-y: auto !important; padding-right: 4px; }  /* Gradio sets .block visible */
 .aa-sources { display: flex; flex-direction: column; gap: 10px; }
 .aa-sources h3 { margin: 0; font-size: 0.95em; text-transform: uppercase; letter-spacing: .05em;
   color: var(--body-text-color-subdued); }
@@ -56,4 +56,29 @@ a.aa-cite:hover { text-decoration: underline; }
   background: var(--background-fill-primary); }
 .aa-abstract-view h3 { margin: 0 0 4px 0; }
 .aa-abstract-view .aa-abstract { font-size: 0.95em; max-width: 80ch; }
+"""
+
+
+# Clicking [n] follows the link (so the card's :target highlight and the URL's #src-… work) but keeps the
+# page where the reader is: only the sources panel scrolls to the quote. Without it the browser scrolled the
+# whole page to the card and the answer left the screen (browser test at 1280x800).
+CITE_JS = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest ? event.target.closest("a.aa-cite") : null;
+    if (!link) return;
+    const kept = [];  // every scrolled ancestor of the answer (Gradio's container scrolls, not the window)
+    for (let el = link.parentElement; el; el = el.parentElement) kept.push([el, el.scrollTop]);
+    const y = window.scrollY;
+    const id = (link.getAttribute("href") || "").slice(1);
+    requestAnimationFrame(() => {
+      for (const [el, top] of kept) if (el.scrollTop !== top) el.scrollTop = top;
+      window.scrollTo(0, y);
+      const mark = document.getElementById(id), panel = document.getElementById("aa-sources");
+      if (mark && panel) {
+        panel.scrollTop += mark.getBoundingClientRect().top - panel.getBoundingClientRect().top - 60;
+      }
+    });
+  }, true);
+}
 """
