@@ -300,6 +300,16 @@ def test_paper_search_matches_every_word_anywhere() -> None:
     assert render.paper_rows(papers, "zebra stripe") == []
 
 
+def test_the_papers_table_has_year_and_link_and_a_paper_shows_its_neighbours(assistant: object) -> None:
+    dated = paper("https://arxiv.org/abs/1806.07572", id="a1", title="Kernels", authors=["Ada Lovelace"])
+    dated = dated.model_copy(update={"year": 2018})
+    assert render.paper_rows([dated]) == [["a1", "Kernels", "Ada Lovelace", "2018", "https://arxiv.org/abs/1806.07572", ""]]
+    assert render.paper_rows([dated], "2018")  # a year is searchable too
+    ntk = next(p for p in assistant.papers() if p.title.startswith("Neural Tangent Kernel: Convergence"))  # type: ignore[attr-defined]
+    view = Handlers(assistant).open_id(ntk.id)  # type: ignore[arg-type]
+    assert "Similar papers" in view and view.count("<li>") == 5 and ntk.id not in view.split("Similar papers")[1]
+
+
 # -- the settings panel's description --------------------------------------------------------------------
 class Configured:
     def __init__(self, **settings: object) -> None:

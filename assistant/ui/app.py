@@ -20,7 +20,7 @@ EXAMPLES = [
     "What is symbolic autoencoding?",
 ]
 EVAL_MODES = ["bm25", "dense", "hybrid", "llamaindex-stock"]
-PAPER_HEADERS = ["id", "title", "authors", "sources"]
+PAPER_HEADERS = ["id", "title", "authors", "year", "link", "sources"]
 CONCURRENCY = 8  # requests answered at once; more wait in Gradio's queue
 
 
@@ -126,7 +126,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     interactive=False,
                     wrap=True,
                     max_height=420,
-                    column_widths=["13%", "47%", "22%", "18%"],
+                    column_widths=["11%", "38%", "18%", "7%", "13%", "13%"],
                     show_label=False,
                     elem_id="aa-papers",
                 )

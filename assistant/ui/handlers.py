@@ -254,7 +254,7 @@ class Handlers:
     @gradio_errors
     def open_row(self, evt: gr.SelectData) -> tuple[str, str]:
         pid = str(evt.row_value[0]) if evt.row_value else ""
-        return pid, render_paper(self.assistant.paper(pid))
+        return pid, self._paper_view(pid)
 
     @gradio_errors
     def open_id(self, pid: str) -> str:
@@ -262,7 +262,12 @@ class Handlers:
         paper = self.assistant.paper(pid) if pid else None
         if pid and paper is None:
             raise gr.Error(f"No paper has the id {pid!r}; ids are the first column of the table.")
-        return render_paper(paper)
+        return self._paper_view(pid) if paper else render_paper(None)
+
+    def _paper_view(self, pid: str) -> str:
+        """The abstract and its five nearest papers (Assistant.similar)."""
+        paper = self.assistant.paper(pid) if pid else None
+        return render_paper(paper, self.assistant.similar(pid, 5) if paper else ())
 
     # -- add abstracts --------------------------------------------------------------------------------
     @gradio_errors

@@ -226,18 +226,18 @@ def render_retrieved(passages: Sequence[Passage], cited: set[str]) -> str:
 
 
 def paper_rows(papers: Sequence[Paper], query: str = "") -> list[list[str]]:
-    """Table rows [id, title, authors, sources] of the papers whose text holds every word of `query`."""
+    """Table rows [id, title, authors, year, link, sources] of the papers whose text holds every word of `query`."""
     terms = (query or "").lower().split()
     rows = []
     for p in papers:
-        hay = " ".join([p.id, p.title, p.abstract, *p.authors, *p.sources]).lower()
+        hay = " ".join([p.id, p.title, p.abstract, *p.authors, *p.sources, str(p.year or "")]).lower()
         if all(t in hay for t in terms):
-            rows.append([p.id, p.title, ", ".join(p.authors), ", ".join(p.sources)])
+            rows.append([p.id, p.title, ", ".join(p.authors), str(p.year or ""), p.url or "", ", ".join(p.sources)])
     return rows
 
 
-def render_paper(paper: Paper | None) -> str:
-    """One abstract to read, with its metadata."""
+def render_paper(paper: Paper | None, similar: Sequence[Passage] = ()) -> str:
+    """One abstract to read, with its metadata and the papers most like it."""
     if paper is None:
         return '<div class="aa-abstract-view aa-empty">Select a row (or type an id) to read its abstract.</div>'
     meta = [esc(", ".join(paper.authors)) if paper.authors else "authors unknown"]
@@ -245,7 +245,13 @@ def render_paper(paper: Paper | None) -> str:
         meta.append(esc(paper.year))
     meta.append(f"id <code>{esc(paper.id)}</code>")
     meta.append("from " + esc(", ".join(paper.sources)))
+    near = "".join(
+        f'<li>{esc(p.title)} <span class="aa-meta">id <code>{esc(p.paper_id)}</code> · cosine {p.score:.2f}</span></li>'
+        for p in similar
+    )
     return (
         f'<div class="aa-abstract-view"><h3>{_title(paper, paper.title)}</h3>'
-        f'<div class="aa-meta">{" · ".join(meta)}</div><p class="aa-abstract">{esc(paper.abstract)}</p></div>'
+        f'<div class="aa-meta">{" · ".join(meta)}</div><p class="aa-abstract">{esc(paper.abstract)}</p>'
+        + (f'<details class="aa-similar" open><summary>Similar papers</summary><ol>{near}</ol></details>' if near else "")
+        + "</div>"
     )
