@@ -85,3 +85,21 @@ def test_export_by_id_and_ask_bibtex(
     assert capsys.readouterr().out.count("TY  - JOUR") == 1
     assert main(["export", "no-such-id"]) == 2
     assert "no paper 'no-such-id'" in capsys.readouterr().err
+
+
+def test_the_page_takes_a_bibtex_upload(store_copy: Path, tmp_path: Path) -> None:
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from assistant.ui.handlers import Handlers
+
+    bib = tmp_path / "mine.bib"
+    bib.write_text(
+        "@article{rivera2021,\n  title = {Kernels for {Wide} Networks},\n  author = {Rivera, Ana and Chen, Bo},\n"
+        "  year = {2021},\n  abstract = {We show that wide networks trained by gradient descent behave like kernel "
+        "machines whose kernel stays nearly constant during training.}\n}\n"
+    )
+    assistant = Assistant(Settings(store_dir=store_copy))
+    report, _, _ = Handlers(assistant).add_files([str(bib)], "")
+    assert "1 new" in report
+    added = next(p for p in assistant.papers() if p.title == "Kernels for Wide Networks")
+    assert added.authors == ["Ana Rivera", "Bo Chen"] and added.year == 2021

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from .handlers import PLOT_SLOTS, Handlers
+from .handlers import PLOT_SLOTS, UPLOAD_TYPES, Handlers
 from .render import EMPTY_SOURCES, public_url, render_paper
 from .style import CITE_JS, CSS, theme
 
@@ -134,12 +134,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
             with gr.Tab("Add abstracts", id="add"):
                 gr.Markdown(
-                    "Upload `.txt` pages, `.jsonl` (one `{\"title\", \"abstract\", \"authors\", \"url\", \"year\"}` "
-                    "object per line) or `.csv` (a header row with at least an `abstract` column). New papers are "
-                    "embedded into the store and searchable at once; unreadable files and lines are listed."
+                    "Upload your library: BibTeX (`.bib`), RIS (`.ris`), Zotero or Mendeley CSV, arXiv or OpenAlex "
+                    "JSON lines, arXiv API Atom (`.xml`), `.txt` pages, or `.jsonl` with one `{\"title\", \"abstract\", "
+                    "\"authors\", \"url\", \"year\"}` per line. New papers are embedded into the store and searchable at "
+                    "once; records without an abstract and unreadable files are listed."
                 )
                 upload = gr.File(
-                    label="Abstract files", file_count="multiple", file_types=[".txt", ".jsonl", ".csv"],
+                    label="Abstract files", file_count="multiple", file_types=list(UPLOAD_TYPES),
                     elem_id="aa-upload",
                 )
                 add_btn = gr.Button("Add to the store", variant="primary", elem_id="aa-add")

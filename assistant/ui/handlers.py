@@ -14,6 +14,7 @@ import gradio as gr
 
 from .. import data
 from ..api import clean_question
+from ..corpus import SUPPORTED
 from ..errors import AssistantError, InvalidQuestion
 from ..types import Answer, Final, Paper, Status, TextDelta
 from .render import (
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 BUNDLED_QUESTIONS = data.QUESTIONS  # shipped in the package (assistant/data/questions.jsonl)
-UPLOAD_TYPES = (".txt", ".jsonl", ".csv")
+UPLOAD_TYPES = SUPPORTED  # every format `assistant ingest` reads
 PLOT_SLOTS = 2  # the report draws retrieval.png and by_kind.png
 API_KEYS = ("answer", "abstained", "support", "citations", "mode", "settings_hash", "notice")
 
@@ -277,7 +278,7 @@ class Handlers:
         paths = [Path(f) for f in files]
         bad = [p.name for p in paths if p.suffix.lower() not in UPLOAD_TYPES]
         if bad:
-            raise gr.Error(f"Only .txt, .jsonl and .csv files can be added (not {', '.join(bad)}).")
+            raise gr.Error(f"Only {', '.join(UPLOAD_TYPES)} files can be added (not {', '.join(bad)}).")
         report = self.assistant.ingest(paths)
         rows, count = self.filter_papers(query)
         lines = [f"**{esc(report.summary())}** · {self.count_papers()} papers in the store, searchable now."]
