@@ -109,6 +109,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                 )
                     with gr.Column(scale=2, elem_id="aa-sources-col"):
                         sources = gr.HTML(EMPTY_SOURCES, elem_id="aa-sources")
+                        bibtex = gr.Code(
+                            "", language=None, label="References as BibTeX (copy button at the top right)",
+                            interactive=False, visible=False, max_lines=12, elem_id="aa-bibtex",
+                        )
 
             with gr.Tab("Papers", id="papers") as papers_tab:
                 with gr.Row():
@@ -191,7 +195,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         def kept(event: Any) -> None:  # after the conversation changes: remember it, refresh the export
             event.then(h.snapshot, [chat, turns, sources], [saved], **private).then(
                 h.export_file, [turns], [export_btn], **private
-            )
+            ).then(h.references_bibtex, [turns], [bibtex], **private)
 
         for trigger in (ask_btn.click, question.submit):
             kept(trigger(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private))
@@ -201,7 +205,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             )
         )
         kept(clear_btn.click(h.clear, None, chat_outputs, **private))
-        app.load(h.restore, [saved], [chat, turns, sources, export_btn], **private)
+        app.load(h.restore, [saved], [chat, turns, sources, export_btn], **private).then(
+            h.references_bibtex, [turns], [bibtex], **private
+        )
 
         search.change(h.filter_papers, [search], [table, count], show_progress="hidden", **private)
         papers_tab.select(h.filter_papers, [search], [table, count], show_progress="hidden", **private)

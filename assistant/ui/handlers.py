@@ -176,7 +176,12 @@ class Handlers:
         turns += [
             {"role": "user", "content": question},
             # The references ride along for the export; the conversation history reads role and content.
-            {"role": "assistant", "content": answer.text, "references": [c.reference() for c in answer.citations]},
+            {
+                "role": "assistant",
+                "content": answer.text,
+                "references": [c.reference() for c in answer.citations],
+                "paper_ids": [c.paper_id for c in answer.citations],
+            },
         ]
         if answer.notice:
             gr.Warning(answer.notice)
@@ -205,6 +210,16 @@ class Handlers:
         saved = saved if isinstance(saved, dict) else {}
         chat, turns = list(saved.get("chat") or []), list(saved.get("turns") or [])
         return chat, turns, saved.get("sources") or EMPTY_SOURCES, Handlers.export_file(turns)
+
+    def references_bibtex(self, turns: list[dict[str, Any]]) -> Any:
+        """The last answer's references as BibTeX, for the copy box under the sources (hidden when none)."""
+        ids = list((turns or [{}])[-1].get("paper_ids") or []) if turns else []
+        if not ids:
+            return gr.update(value="", visible=False)
+        try:
+            return gr.update(value=self.assistant.export(ids, "bibtex"), visible=True)
+        except AssistantError:  # a paper removed since the answer: no box rather than an error
+            return gr.update(value="", visible=False)
 
     @staticmethod
     def export_file(turns: list[dict[str, Any]]) -> Any:
