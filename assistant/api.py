@@ -386,10 +386,10 @@ class Assistant:
         from .listing import list_papers, metadata_filters
         from .text import content_terms
 
-        every = state.papers.all()
-        asked = None if filters else metadata_filters(question, every)
+        asked = None if filters else metadata_filters(question, state.papers.all)
         if asked is None:
             return None
+        every = state.papers.all()
         matching = [p for p in every.values() if asked.admits(p)]
         generic = {"paper", "papers", "work", "works", "publish", "publication", "written", "author", "year", "categori"}
         topic = [t for t in content_terms(question) if t not in generic and not any(t in a.lower() for a in asked.authors)]

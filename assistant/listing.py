@@ -25,8 +25,10 @@ _CATEGORY = re.compile(r"\b(?:category|categories|in)\s+([a-z]{2,8}\.[A-Z]{2})\b
 _LISTS = re.compile(r"\b(?:papers?|works?|articles?|abstracts?|publications?|anything|what)\b", re.IGNORECASE)
 
 
-def metadata_filters(question: str, papers: Mapping[str, Paper]) -> Filters | None:
-    """The filters a listing question asks for, when the store holds papers they match; else None."""
+def metadata_filters(question: str, papers: Callable[[], Mapping[str, Paper]]) -> Filters | None:
+    """The filters a listing question asks for, when the store holds papers they match; else None.
+    `papers` is only called for a question that reads like a listing: a start at 100k papers must not
+    read every record for an ordinary question (test_index)."""
     if not _LISTS.search(question):
         return None
     authors: list[str] = []
@@ -41,7 +43,7 @@ def metadata_filters(question: str, papers: Mapping[str, Paper]) -> Filters | No
         authors[:1],
         [category.group(1)] if category else [],
     )
-    if not filters or not any(filters.admits(p) for p in papers.values()):
+    if not filters or not any(filters.admits(p) for p in papers().values()):
         return None
     return filters
 

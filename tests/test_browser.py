@@ -161,6 +161,7 @@ def test_a_reload_keeps_the_conversation_and_export_downloads_it(browser: Browse
     assert "Neural Tangent Kernel" in markdown.split("References:")[1]
     page.locator("#aa-clear").click()
     expect(page.locator("#aa-chat .aa-answer")).to_have_count(0)
+    expect(page.locator("#aa-export")).to_be_disabled()  # the cleared conversation is saved (this step follows)
     page.reload(wait_until="load")
     page.locator("#aa-question textarea").wait_for()
     expect(page.locator("#aa-sources")).to_contain_text("The sources of an answer appear here")
