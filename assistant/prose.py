@@ -33,6 +33,17 @@ _POINTS_BACK = re.compile(
     r"|[^,.;]{0,60}?\b(?:this|these|that|those|such)\s+(?!paper\b|work\b|study\b|article\b)\w+[^,.;]{0,30},)",
     re.IGNORECASE,
 )
+# An opening clause that points back ("Addressing this issue, we …", "To overcome these limitations, the …"):
+# dropped when a full sentence follows it, instead of pulling in the sentence it points at.
+_BACK_CLAUSE = re.compile(
+    # Only motives and purposes ("to address this", "motivated by this"): a condition ("Under this
+    # assumption, …", "With such a prior, …") is part of the claim and stays, with its antecedent.
+    r"^(?=[^,.;]*\b(?:this|these|that|those|such)\b)(?:to\s+(?:address|overcome|tackle|solve|mitigate|remedy|fill|bridge|close|achieve|this\s+end)"
+    r"|addressing|motivated\s+by|inspired\s+by|building\s+on|in\s+this\s+(?:context|light|spirit)"
+    r"|with\s+this\s+(?:goal|aim|in\s+mind)|for\s+this\s+(?:reason|purpose)|towards?\s+this)\b[^,.;]{0,60},\s+"
+    r"(?=(?:we|the|our|a|an|it|they|its|their)\b|[A-Z])",
+    re.IGNORECASE,
+)
 # "flow matching (FM)": a long form and the abbreviation the abstract gives it.
 _DEFINED = re.compile(r"((?:[A-Za-z][\w'-]*\s+){1,7})\(([A-Z][A-Za-z0-9-]{0,9}[A-Z0-9]s?)\)")
 
@@ -81,8 +92,10 @@ def asks_for_resources(question: str) -> bool:
 
 
 def points_back(sentence: str) -> bool:
-    """Whether the sentence opens by pointing at something named before it ("This phenomenon…")."""
-    return bool(_POINTS_BACK.match(_LINKING.sub("", sentence)))
+    """Whether the sentence opens by pointing at something named before it ("This phenomenon…") in a way
+    that dropping an opening clause (answer_sentence) does not mend."""
+    text = _LINKING.sub("", sentence)
+    return bool(_POINTS_BACK.match(text)) and not _BACK_CLAUSE.match(text)
 
 
 def abbreviations(abstract: str) -> dict[str, str]:
@@ -125,6 +138,6 @@ def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
 
 def answer_sentence(sentence: str, paper: Paper, name_it: bool) -> str:
     """One abstract sentence as it reads in an answer."""
-    text = _LINKING.sub("", sentence)
+    text = _BACK_CLAUSE.sub("", _LINKING.sub("", sentence), count=1)
     text = _capital(text) if text != sentence else text
     return third_person(round_brackets(readable_latex(text)), paper, name_it)

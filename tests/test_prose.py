@@ -60,8 +60,10 @@ def test_sentences_about_code_and_links_are_recognised(sentence: str, meta: bool
     ("sentence", "back"),
     [
         ("This phenomenon is known as Neural Collapse (NC).", True),
-        ("Addressing this issue, we introduce symbolic autoencoding.", True),
-        ("To overcome these limitations, we propose Y.", True),
+        # A motive clause pointing back is dropped from the sentence instead (next test): nothing is needed before.
+        ("Addressing this issue, we introduce symbolic autoencoding.", False),
+        ("To overcome these limitations, we propose Y.", False),
+        ("Under these conditions, the loss is convex.", True),
         ("This paper studies Z.", False),
         ("We prove the kernel converges.", False),
         ("Moreover, such models fail.", True),
@@ -80,3 +82,22 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert answer_sentence("Moreover, we show W.", TITLED, False) == "The authors show W."
     assert answer_sentence("Firstly, we empirically show W.", TITLED, False) == "The authors empirically show W."
     assert answer_sentence("First-order methods converge.", TITLED, False) == "First-order methods converge."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reads", "needs_the_one_before"),
+    [
+        ("Addressing this issue, we introduce symbolic autoencoding, a framework.",
+         "The authors introduce symbolic autoencoding, a framework.", False),
+        ("To this end, we minimize the quantization error of each layer.",
+         "The authors minimize the quantization error of each layer.", False),
+        # A condition is part of the claim: kept, and the sentence it points at comes along.
+        ("Under this assumption, gradient descent converges.", "Under this assumption, gradient descent converges.", True),
+        ("To address scalability, we shard the index.", "To address scalability, the authors shard the index.", False),
+    ],
+)
+def test_a_motive_clause_pointing_back_is_dropped_a_condition_is_not(
+    sentence: str, reads: str, needs_the_one_before: bool
+) -> None:
+    assert answer_sentence(sentence, TITLED, False) == reads
+    assert points_back(sentence) is needs_the_one_before
