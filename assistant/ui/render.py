@@ -110,28 +110,26 @@ def _title(paper: Paper | None, title: str) -> str:
 
 
 def highlight(abstract: str, quotes: Sequence[tuple[int, str]], turn: int) -> str:
-    """The escaped abstract with each cited quote in a <mark> that the [n] links point at."""
+    """Each cited quote as a short highlighted snippet that its [n] link points at, then the whole abstract
+    on demand (folded) with the quotes marked in place."""
+    snippets = "".join(
+        f'<p class="aa-quote"><mark id="{anchor(turn, n)}" title="quoted as [{n}]">{esc(q.strip())}</mark></p>'
+        for n, q in quotes
+    )
     spans: list[tuple[int, int, int]] = []
-    missing: list[tuple[int, str]] = []
     for n, quote in quotes:
         q = quote.strip()
         start = abstract.find(q) if q else -1
-        if start < 0 or any(s < start + len(q) and start < e for s, e, _ in spans):
-            missing.append((n, q))
-        else:
+        if start >= 0 and not any(s < start + len(q) and start < e for s, e, _ in spans):
             spans.append((start, start + len(q), n))
     out, pos = [], 0
     for start, end, n in sorted(spans):
         out.append(esc(abstract[pos:start]))
-        out.append(f'<mark id="{anchor(turn, n)}" title="quoted as [{n}]">{esc(abstract[start:end])}</mark>')
+        out.append(f'<mark class="aa-in-abstract" title="quoted as [{n}]">{esc(abstract[start:end])}</mark>')
         pos = end
     out.append(esc(abstract[pos:]))
-    # A quote not found verbatim (an LLM's paraphrase, say) still gets its anchor, above the abstract.
-    lead = "".join(
-        f'<p class="aa-abstract"><mark id="{anchor(turn, n)}" title="quoted as [{n}]">{esc(q)}</mark></p>'
-        for n, q in missing
-    )
-    return lead + f'<p class="aa-abstract">{"".join(out)}</p>'
+    whole = f'<details class="aa-full"><summary>Whole abstract</summary><p class="aa-abstract">{"".join(out)}</p></details>'
+    return snippets + (whole if abstract else "")
 
 
 def relevance(passages: Sequence[Passage]) -> dict[str, tuple[int, int]]:
