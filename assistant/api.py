@@ -361,7 +361,7 @@ class Assistant:
         text = clean_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
         state = self._ready()
-        direct = self._unmatched(state, text, filters, settings) or self._listing(state, text, filters, settings)
+        direct = self._direct(state, text, filters, settings)
         answer = direct or self._engine(state, settings, filters).answer(text, history)
         _log_request(answer, started)
         return answer
@@ -374,12 +374,16 @@ class Assistant:
         text = clean_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
         state = self._ready()
-        direct = self._unmatched(state, text, filters, settings) or self._listing(state, text, filters, settings)
+        direct = self._direct(state, text, filters, settings)
         events = iter([Final(answer=direct)]) if direct is not None else self._engine(state, settings, filters).stream(text, history)
         for event in events:
             if isinstance(event, Final):
                 _log_request(event.answer, started)
             yield event
+
+    def _direct(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
+        """An answer that needs no engine: no paper matches the filters, or a metadata question."""
+        return self._unmatched(state, question, filters, settings) or self._listing(state, question, filters, settings)
 
     def _listing(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
         """A metadata question ("papers by Rivera", "published in 2024") answered from the metadata."""

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from .api import Assistant
     from .filters import Filters
-    from .types import Answer, Event, IngestReport
+    from .types import Answer, Event, IngestReport, Passage
 
 EXAMPLES = {
     "ingest": "example: assistant ingest                 # sync the seeds folder\n"
@@ -238,12 +238,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
             pass  # gone since it published itself: answer here
     if passages is None:
         passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode, filters=_filters(args))
-    if args.json:
-        _print_json([p.model_dump(mode="json") for p in passages])
-    else:
-        for i, p in enumerate(passages, start=1):
-            print(f"{i}. {p.title}  ({p.paper_id}, score {p.score:.4f})")
-    return 0
+    return _print_passages(passages, args.json, lambda p: f"score {p.score:.4f}")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -260,11 +255,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     passages = _assistant().similar(args.paper_id, k=args.k)
-    if args.json:
+    return _print_passages(passages, args.json, lambda p: f"cosine {p.score:.3f}")
+
+
+def _print_passages(passages: Sequence[Passage], as_json: bool, score: Callable[[Passage], str]) -> int:
+    """Papers as `retrieve` and `similar` print them: JSON, or one numbered line each."""
+    if as_json:
         _print_json([p.model_dump(mode="json") for p in passages])
     else:
         for i, p in enumerate(passages, start=1):
-            print(f"{i}. {p.title}  ({p.paper_id}, cosine {p.score:.3f})")
+            print(f"{i}. {p.title}  ({p.paper_id}, {score(p)})")
     return 0
 
 
