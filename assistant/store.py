@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import secrets
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -54,12 +57,19 @@ SENTENCE_MATRIX = "sentence-matrix"  # sentence texts and vectors by paper (sent
 _KEEP = {"README.md", ".gitkeep", ".gitignore"}
 
 
+TMP = ".tmp-"  # "<name>.tmp-<pid>-<random>": where a file or folder is written before it replaces <name>
+STALE_TMP_S = 3600  # a temp file this old was left by a killed writer
+
+
 def tmp_of(path: Path) -> Path:
-    """Where `path` is written before it replaces the old one."""
-    return path.with_suffix(".tmp")
+    """Where `path` is written before it replaces the old one: a name of this process's own, since two
+    processes may rebuild the same cache at once (an ingest, and a server reloading after it; a shared
+    ".tmp" name let one delete the other's half-written folder — caught by the concurrency test in CI)."""
+    return path.with_name(f"{path.name}{TMP}{os.getpid()}-{secrets.token_hex(4)}")
 
 
-_OURS = {MARKER} | {n for name in (JOURNAL, BM25, TERM_DF, SENTENCE_MATRIX) for n in (name, tmp_of(Path(name)).name)}
+_NAMES = (JOURNAL, BM25, TERM_DF, SENTENCE_MATRIX)
+_OURS = {MARKER, *_NAMES}
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,12 @@ def replacing(path: Path) -> Iterator[Path]:
     """Yield a .tmp sibling to write (a file or a folder); when the block succeeds, it replaces `path`
     in one rename, so a reader never sees half a file."""
     tmp = tmp_of(path)
-    _remove(tmp)
+    for stale in path.parent.glob(f"{path.name}{TMP}*") if path.parent.is_dir() else ():
+        try:
+            if time.time() - stale.stat().st_mtime > STALE_TMP_S:
+                _remove(stale)
+        except OSError:
+            pass  # another writer finished (renamed it) meanwhile
     try:
         yield tmp
     except BaseException:
@@ -181,7 +196,7 @@ def _forget_client(store: Path) -> None:
 
 def _written_by_us(entry: Path) -> bool:
     """Chroma's database and segment folders (named by UUID), and the assistant's own files."""
-    if entry.name.startswith(CHROMA_DB) or entry.name in _OURS:
+    if entry.name.startswith(CHROMA_DB) or entry.name in _OURS or any(entry.name.startswith(n + TMP) for n in _NAMES):
         return True
     try:
         return entry.is_dir() and str(uuid.UUID(entry.name)) == entry.name

@@ -59,7 +59,7 @@ def test_keyword_index_is_saved_without_the_texts_and_reloaded_without_the_corpu
     built = KeywordIndex("v1", lambda: papers, path=path)
     saved = "".join(f.read_text(errors="replace") for f in path.iterdir())
     assert '"b"' in saved and "kernel describes training" not in saved  # ids only: the texts live in the store
-    assert not path.with_suffix(".tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bm25"]  # no temp file or folder left beside it
 
     def not_read() -> list[Paper]:
         raise AssertionError("the corpus was read although the saved index is current")
