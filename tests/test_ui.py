@@ -7,6 +7,7 @@ import html
 import logging
 
 import json
+import re
 from pathlib import Path
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -243,8 +244,30 @@ def test_source_cards_escape_everything_and_mark_the_quote() -> None:
     html = render.render_sources(cited(p), {"p1": p}, turn=2)
     assert "<script>" not in html and "<b>" not in html and "<i>" not in html and "<img" not in html
     assert "href" not in html.replace('href="#', "")  # an unsafe URL gives no link at all
-    assert '<mark id="src-2-1" title="quoted as [1]">We show &#36;x&#36; works.</mark>' in html
+    assert '<mark id="src-2-1" title="quoted as [1]">We show <span class="aa-math">&#36;x&#36;</span> works.</mark>' in html
     assert "rank 1 of 1" in html and "0.500" not in html  # a rank and a readable strength, no raw score
+
+
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        (r"($\Sigma$AE) beats $O(n^2)$", [r"&#36;\Sigma&#36;", "&#36;O(n^2)&#36;"]),
+        (r"display $$\sum_i x_i$$ and \(a<b\) and \[c\]", [r"&#36;&#36;\sum_i x_i&#36;&#36;", r"\(a&lt;b\)", r"\[c\]"]),
+        ("it costs $5 and $10, or $ 3 $", []),  # money and spaced dollars stay text
+        ("a$b$ and $x$5", []),  # a dollar inside a word, or a closing one before a digit
+        ("$" + "x" * 500 + "$", []),  # a mismatched dollar far away is not math
+    ],
+)
+def test_math_spans_are_marked_for_typesetting_and_stay_escaped(text: str, spans: list[str]) -> None:
+    html = render.with_math(text)
+    assert re.findall(r'<span class="aa-math(?: aa-math-display)?">(.*?)</span>', html) == spans
+    assert "<" not in re.sub(r'</?span[^>]*>', "", html)  # no other markup, math included (a<b is &lt;)
+    assert html.count("aa-math-display") == text.count("$$") // 2 + text.count("\\[")
+
+
+def test_text_styles_outside_math_read_as_their_words() -> None:
+    html = render.with_math(r"we introduce \textit{symbolic autoencoding} and \emph{stable} training")
+    assert html == "we introduce symbolic autoencoding and stable training"
 
 
 def test_relevance_follows_the_ranking_and_never_shows_raw_fusion_scores() -> None:

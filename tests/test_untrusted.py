@@ -119,7 +119,7 @@ def test_the_upload_report_quotes_bad_lines_without_markdown(hostile: Assistant,
     bad.write_text(f"Abstract: {IMAGE}\n")  # too short to use: the issue quotes it back
     report, _, _ = Handlers(hostile).add_files([str(bad)], "")
     assert "too short" in report and "evil" in report
-    assert_no_markdown(report.split("Not read:", 1)[1])
+    assert_no_markdown(report.split("could not be read:", 1)[1])
 
 
 class _Tags(HTMLParser):

@@ -8,7 +8,7 @@ import gradio as gr
 
 from .handlers import PLOT_SLOTS, UPLOAD_TYPES, Handlers
 from .render import EMPTY_SOURCES, public_url, render_paper
-from .style import CITE_JS, CSS, theme
+from .style import CSS, page_js, theme
 
 if TYPE_CHECKING:
     from ..api import Assistant
@@ -257,6 +257,6 @@ def launch(
         footer_links=["api", "settings"],
         theme=theme(),
         css=CSS,
-        js=CITE_JS,
+        js=page_js(),
     )
     return url

@@ -183,8 +183,6 @@ class Handlers:
                 "paper_ids": [c.paper_id for c in answer.citations],
             },
         ]
-        if answer.notice:
-            gr.Warning(answer.notice)
         yield gr.update(), chat, turns, render_sources(answer, self.papers_of(answer), turn), self.summary(answer)
 
     @staticmethod
@@ -289,7 +287,7 @@ class Handlers:
     @gradio_errors
     def add_files(self, files: list[str] | None, query: str) -> tuple[str, Any, str]:
         if not files:
-            raise gr.Error("Choose one or more .txt, .jsonl or .csv files first.")
+            raise gr.Error(f"Choose one or more files first ({', '.join(UPLOAD_TYPES)}).")
         paths = [Path(f) for f in files]
         bad = [p.name for p in paths if p.suffix.lower() not in UPLOAD_TYPES]
         if bad:
@@ -297,10 +295,9 @@ class Handlers:
         report = self.assistant.ingest(paths)
         rows, count = self.filter_papers(query)
         lines = [f"**{esc(report.summary())}** · {self.count_papers()} papers in the store, searchable now."]
-        if report.issues:
-            lines.append("\nNot read:")
+        if report.issues:  # said here, under the upload, not in a toast that would follow the user to other tabs
+            lines.append(f"\n**⚠ {len(report.issues)} file(s) or line(s) could not be read:**")
             lines += [f"- {md_literal(str(issue))}" for issue in report.issues]  # issues quote the files: no markdown
-            gr.Warning(f"{len(report.issues)} file(s) or line(s) could not be read; they are listed under the upload.")
         return "\n".join(lines), rows, count
 
     # -- evaluate -------------------------------------------------------------------------------------
@@ -329,11 +326,10 @@ class Handlers:
             f"**{report.failed} failed** · corpus {report.corpus_size} papers · answers {esc(report.answer_mode)} · "
             f"settings `{esc(report.settings_hash)}`"
         )
-        if report.issues:
-            summary += "\n\nQuestion-file lines that did not run:" + "".join(
+        if report.issues:  # in the summary, not a toast (see add_files)
+            summary += f"\n\n**⚠ {len(report.issues)} line(s) of the question file did not run:**" + "".join(
                 f"\n- line {i.line}: {esc(i.message)}" for i in report.issues
             )
-            gr.Warning(f"{len(report.issues)} line(s) of the question file could not be used; see the summary.")
         out_dir = result.out_dir or out
         plots = [str(p) for p in sorted(out_dir.glob("*.png"), key=lambda p: p.name != "retrieval.png")]
         plots = (plots + [None] * PLOT_SLOTS)[:PLOT_SLOTS]

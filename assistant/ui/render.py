@@ -1,15 +1,17 @@
 """Answers, source cards and abstracts as safe HTML for the page. Pure functions; no gradio here.
 
 Model and abstract text is always shown as the literal text it is: every character HTML or markdown
-could act on becomes an entity, so no tag, image, link, emphasis or math survives. The only markup is
-what this module writes: `[n]` links to in-page anchors and links to a paper's own http(s) URL.
+could act on becomes an entity, so no tag, image, link or emphasis survives. The only markup is what this
+module writes: `[n]` links to in-page anchors, links to a paper's own http(s) URL, and math spans
+(`<span class="aa-math">` holding the escaped LaTeX) that the page's script typesets with
+the KaTeX Gradio bundles, untrusted (no \\href, \\url, \\includegraphics or HTML extensions).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from ..types import Answer, Paper, Passage
@@ -30,6 +32,18 @@ _CITE_LINK = re.compile(r'<a class="aa-cite" href="#[\w-]+" title="[^"]*">\[(\d+
 _MD_ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'`*_{}[]()#+-!|~$\\=:/.@"})
 
 
+# Math as pandoc reads it: `$$…$$`, `\(…\)`, `\[…\]`, and `$…$` whose first and last characters are not
+# spaces and whose closing `$` is not followed by a digit, so "costs $5 and $10" stays money.
+_MATH = re.compile(
+    r"\$\$(?P<dd>.+?)\$\$|\\\((?P<p>.+?)\\\)|\\\[(?P<b>.+?)\\\]"
+    r"|(?<![\\$\w])\$(?=[^\s$])(?P<d>(?:[^$\\\n]|\\.)+?)(?<=[^\s\\])\$(?!\d)",
+    re.S,
+)
+MAX_TEX = 400  # characters; longer "math" is a mismatched dollar, shown as text
+# Text-mode emphasis outside math ("we introduce \\textit{symbolic autoencoding}") reads as its words.
+_TEXT_STYLE = re.compile(r"\\(?:textit|textbf|emph|textsc|texttt|textrm|textsf|underline)\{([^{}$]*)\}")
+
+
 def esc(text: object) -> str:
     """HTML-escape for gr.HTML (which is not markdown), also neutralising `$` and backticks."""
     return html.escape(str(text), quote=True).replace("$", "&#36;").replace("`", "&#96;")
@@ -38,6 +52,30 @@ def esc(text: object) -> str:
 def md_literal(text: str) -> str:
     """Text for a Chatbot bubble, shown verbatim: no HTML, no markdown (so no remote images), no math."""
     return text.translate(_MD_ENTITIES).replace("\n", "<br>")
+
+
+def with_math(text: str, literal: Callable[[str], str] = esc) -> str:
+    """`literal(text)`, except that each math span becomes an element the page typesets. The element holds
+    the span, delimiters included, as literal text (Gradio's sanitiser drops data attributes), which is
+    also what a reader sees until it is typeset or without script."""
+    def prose(part: str) -> str:
+        return literal(_TEXT_STYLE.sub(r"\1", part))
+
+    out, pos = [], 0
+    for m in _MATH.finditer(text):
+        if m.end() - m.start() > MAX_TEX:
+            continue
+        display = m.group("dd") is not None or m.group("b") is not None
+        out.append(prose(text[pos : m.start()]))
+        out.append(f'<span class="aa-math{" aa-math-display" * display}">{literal(m.group(0))}</span>')
+        pos = m.end()
+    out.append(prose(text[pos:]))
+    return "".join(out)
+
+
+def md_math(text: str) -> str:
+    """md_literal with math typeset (for Chatbot bubbles)."""
+    return with_math(text, md_literal)
 
 
 def anchor(turn: int, n: int) -> str:
@@ -73,7 +111,7 @@ def render_progress(stage: str) -> str:
 def render_answer(text: str, turn: int, answer: Answer | None = None) -> str:
     """A Chatbot bubble: the partial or final answer, markers linked, abstentions marked."""
     known = {c.n for c in answer.citations} if answer else {int(n) for n in _MARKER.findall(text)}
-    body = link_markers(md_literal(text), turn, known)
+    body = link_markers(md_math(text), turn, known)
     if answer is not None and answer.abstained:
         body = f'<div class="aa-abstain"><div class="aa-abstain-label">Not answered by the abstracts</div>{body}</div>'
     else:
@@ -113,7 +151,7 @@ def highlight(abstract: str, quotes: Sequence[tuple[int, str]], turn: int) -> st
     """Each cited quote as a short highlighted snippet that its [n] link points at, then the whole abstract
     on demand (folded) with the quotes marked in place."""
     snippets = "".join(
-        f'<p class="aa-quote"><mark id="{anchor(turn, n)}" title="quoted as [{n}]">{esc(q.strip())}</mark></p>'
+        f'<p class="aa-quote"><mark id="{anchor(turn, n)}" title="quoted as [{n}]">{with_math(q.strip())}</mark></p>'
         for n, q in quotes
     )
     spans: list[tuple[int, int, int]] = []
@@ -124,10 +162,10 @@ def highlight(abstract: str, quotes: Sequence[tuple[int, str]], turn: int) -> st
             spans.append((start, start + len(q), n))
     out, pos = [], 0
     for start, end, n in sorted(spans):
-        out.append(esc(abstract[pos:start]))
-        out.append(f'<mark class="aa-in-abstract" title="quoted as [{n}]">{esc(abstract[start:end])}</mark>')
+        out.append(with_math(abstract[pos:start]))
+        out.append(f'<mark class="aa-in-abstract" title="quoted as [{n}]">{with_math(abstract[start:end])}</mark>')
         pos = end
-    out.append(esc(abstract[pos:]))
+    out.append(with_math(abstract[pos:]))
     whole = f'<details class="aa-full"><summary>Whole abstract</summary><p class="aa-abstract">{"".join(out)}</p></details>'
     return snippets + (whole if abstract else "")
 
@@ -197,7 +235,7 @@ def render_sources(answer: Answer, papers: dict[str, Paper], turn: int) -> str:
         ]
     else:
         cards = [
-            _card(papers.get(p.paper_id), p.title, f'<p class="aa-abstract">{esc(p.text)}</p>', [], ranks.get(p.paper_id), of, True)
+            _card(papers.get(p.paper_id), p.title, f'<p class="aa-abstract">{with_math(p.text)}</p>', [], ranks.get(p.paper_id), of, True)
             for p in answer.passages
         ]
     if not cards:
@@ -249,7 +287,7 @@ def render_paper(paper: Paper | None, similar: Sequence[Passage] = ()) -> str:
     )
     return (
         f'<div class="aa-abstract-view"><h3>{_title(paper, paper.title)}</h3>'
-        f'<div class="aa-meta">{" · ".join(meta)}</div><p class="aa-abstract">{esc(paper.abstract)}</p>'
+        f'<div class="aa-meta">{" · ".join(meta)}</div><p class="aa-abstract">{with_math(paper.abstract)}</p>'
         + (f'<details class="aa-similar" open><summary>Similar papers</summary><ol>{near}</ol></details>' if near else "")
         + "</div>"
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import gradio as gr
 
 
@@ -59,6 +62,7 @@ a.aa-cite:hover { text-decoration: underline; }
   background: var(--background-fill-primary); }
 .aa-abstract-view h3 { margin: 0 0 4px 0; }
 .aa-abstract-view .aa-abstract { font-size: 0.95em; max-width: 80ch; }
+.aa-math .katex { font-size: 1.05em; }
 """
 
 
@@ -66,7 +70,6 @@ a.aa-cite:hover { text-decoration: underline; }
 # page where the reader is: only the sources panel scrolls to the quote. Without it the browser scrolled the
 # whole page to the card and the answer left the screen (browser test at 1280x800).
 CITE_JS = """
-() => {
   document.addEventListener("click", (event) => {
     const link = event.target.closest ? event.target.closest("a.aa-cite") : null;
     if (!link) return;
@@ -83,5 +86,53 @@ CITE_JS = """
       }
     });
   }, true);
-}
+  // A toast belongs to the tab that raised it: leaving the tab dismisses it (Gradio's toasts are page-wide).
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest || !event.target.closest('[role="tab"]')) return;
+    for (const close of document.querySelectorAll(".toast-close")) close.click();
+  }, true);
 """
+
+
+# Math: render.py marks each LaTeX span as <span class="aa-math">$…$</span>; this typesets every new one
+# with the KaTeX build Gradio ships among its own assets (served by this server: no CDN, no request
+# leaves it). `trust: false` refuses \\href, \\url, \\includegraphics and the HTML extensions; size
+# and macro-expansion limits keep a hostile formula cheap. Without the assets the spans stay literal text.
+MATH_JS = """
+  const assets = %s;
+  if (assets) {
+    const base = new URL("assets/", document.baseURI);
+    const css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = new URL(assets.css, base).href;
+    document.head.appendChild(css);
+    import(new URL(assets.js, base).href).then(({ default: katex }) => {
+      const typeset = () => {
+        for (const el of document.querySelectorAll(".aa-math:not([data-typeset])")) {
+          const source = el.textContent;  // the span as written: $…$, $$…$$, \\(…\\) or \\[…\\]
+          const cut = /^(\\$\\$|\\\\[(\\[])/.test(source) ? 2 : 1;
+          el.setAttribute("data-typeset", "");
+          try {
+            katex.render(source.slice(cut, source.length - cut), el, {
+              displayMode: el.classList.contains("aa-math-display"), throwOnError: false, trust: false,
+              strict: "ignore", maxSize: 10, maxExpand: 100, output: "htmlAndMathml" });
+          } catch (error) { el.textContent = source; el.setAttribute("data-typeset", "failed"); }
+        }
+      };
+      typeset();
+      new MutationObserver(typeset).observe(document.body, { childList: true, subtree: true });
+    });
+  }
+"""
+
+
+def katex_assets(folder: Path | None = None) -> dict[str, str] | None:
+    """The file names of the KaTeX module and stylesheet among Gradio's frontend assets, if it ships them."""
+    folder = folder or Path(gr.__file__).parent / "templates" / "frontend" / "assets"
+    js, css = sorted(folder.glob("katex-*.js")), sorted(folder.glob("katex-*.css"))
+    return {"js": js[0].name, "css": css[0].name} if len(js) == 1 and css else None
+
+
+def page_js() -> str:
+    """The page's script: [n] clicks that keep the answer in place, and math typesetting."""
+    return "() => {" + CITE_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
