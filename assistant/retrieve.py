@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,6 +39,34 @@ if TYPE_CHECKING:
 
 _IDS = "papers.json"  # beside bm25s's own files: the corpus fingerprint and the paper id of each row
 _stemmers = threading.local()
+# bm25s imports these when installed, yet its numpy backend (the default, and what every index here is
+# built and saved with) never calls them: numba (with llvmlite and scipy) and scipy.sparse took 0.28-0.32 s
+# of a 2.3 s cold `assistant ask`.
+_UNUSED_BY_BM25S = ("numba", "scipy.sparse")
+
+
+class _Without:
+    """An import finder that refuses `names` to one thread, so a library's optional imports see them missing."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = set(names)
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name in self.names and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError(f"{name} is not imported for bm25s", name=name)
+
+
+@lru_cache(maxsize=1)
+def _bm25s() -> ModuleType:
+    """bm25s, imported without what its numpy backend never uses (unless another module loaded them)."""
+    finder = _Without([name for name in _UNUSED_BY_BM25S if name not in sys.modules])
+    sys.meta_path.insert(0, finder)
+    try:
+        import bm25s
+    finally:
+        sys.meta_path.remove(finder)
+    return bm25s
 
 
 @lru_cache(maxsize=1)
@@ -63,16 +93,14 @@ class KeywordIndex:
 
     @staticmethod
     def _build(papers: Sequence[Paper]) -> tuple[bm25s.BM25, list[str]]:
-        import bm25s  # here, not at import: it takes most of a second (numba)
-
+        bm25s = _bm25s()
         texts = [f"{p.title}\n{p.abstract}" if p.has_title else p.abstract for p in papers]
         bm25 = bm25s.BM25()
         bm25.index(_tokenize(texts), show_progress=False)
         return bm25, [p.id for p in papers]
 
     def _load(self, path: Path) -> tuple[bm25s.BM25, list[str]] | None:
-        import bm25s
-
+        bm25s = _bm25s()
         try:
             # An index saved by another version (e.g. llama-index's BM25Retriever) has no _IDS file: stale.
             saved = json.loads((path / _IDS).read_text())
@@ -102,9 +130,9 @@ class KeywordIndex:
 
 def _tokenize(texts: list[str]) -> bm25s.tokenization.Tokenized:
     """English stop words dropped, Snowball-stemmed: what llama-index's BM25Retriever did for this index."""
-    import bm25s
     import Stemmer
 
+    bm25s = _bm25s()
     if not hasattr(_stemmers, "english"):  # a PyStemmer stemmer keeps a cache: one per thread
         _stemmers.english = Stemmer.Stemmer("english")
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmers.english, show_progress=False)

@@ -108,6 +108,33 @@ def test_keyword_rankings_and_scores_are_those_of_llama_index_bm25(assistant: As
         assert [score for _, score in hits] == pytest.approx([score for _, score in case["hits"]], rel=1e-6), case["query"]
 
 
+KEYWORD_ONLY = """
+import json, sys
+from assistant.retrieve import KeywordIndex
+from assistant.types import Paper
+papers = [Paper(id="a", title="Kernels", abstract="The neural tangent kernel."), Paper(id="b", title="Other", abstract="Diffusion.")]
+index = KeywordIndex("v1", lambda: papers)
+print(json.dumps([index.search("tangent kernel", 2), sorted(m for m in ("numba", "scipy.sparse") if m in sys.modules)]))
+"""
+
+
+def test_keyword_search_loads_neither_numba_nor_scipy_sparse() -> None:
+    """bm25s imports them when installed, but its numpy backend (every index here) never calls them:
+    a start that does not load them is 0.3 s quicker, and ranks and scores the same."""
+    import json
+    import subprocess
+    import sys
+
+    from assistant.retrieve import KeywordIndex
+    from assistant.types import Paper
+
+    out = subprocess.run([sys.executable, "-c", KEYWORD_ONLY], capture_output=True, text=True, check=True)
+    hits, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    papers = [Paper(id="a", title="Kernels", abstract="The neural tangent kernel."), Paper(id="b", title="Other", abstract="Diffusion.")]
+    assert loaded == []
+    assert [tuple(hit) for hit in hits] == KeywordIndex("v1", lambda: papers).search("tangent kernel", 2)
+
+
 RANKINGS = """
 import json, sys
 from assistant.api import Assistant
