@@ -80,13 +80,44 @@ def test_int8_vectors_stay_close_and_are_kept_apart_in_the_store(tmp_path: Path)
 def test_the_graph_is_built_once_and_cached_under_the_weights_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = embed_model_path("all-MiniLM-L6-v2")
     built = onnxbert.graph_file(path, "fp32", tmp_path)
-    assert onnxbert.weights_hash(path) in built.name and [p.name for p in tmp_path.iterdir()] == [built.name]
+    assert onnxbert.weights_hash(path) in built.name
+    beside = {p.name for p in tmp_path.iterdir()} - {built.name, f"{built.name}.data"}  # the weights beside the graph
+    assert len(beside) == 1 and beside.pop().endswith(".hash.json")  # and the hash, remembered
 
     def fail(_: Path) -> None:
-        raise AssertionError("rebuilt")
+        raise AssertionError("rebuilt or hashed again")
 
     monkeypatch.setattr(onnxbert, "build_graph", fail)
+    monkeypatch.setattr(onnxbert, "weights_hash", fail)
     assert onnxbert.graph_file(path, "fp32", tmp_path) == built
+
+
+def test_the_weights_hash_is_remembered_until_the_weights_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    def tiny(_: Path) -> object:  # y = x + b: one initialiser, large enough to go to the .data file
+        bias = numpy_helper.from_array(np.arange(512, dtype=np.float32), "b")
+        node = helper.make_node("Add", ["x", "b"], ["y"])
+        io = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [512]) for name in ("x", "y")]
+        return helper.make_model(helper.make_graph([node], "tiny", io[:1], io[1:], [bias]))
+
+    hashed: list[str] = []
+    real_hash = onnxbert.weights_hash
+    monkeypatch.setattr(onnxbert, "build_graph", tiny)
+    monkeypatch.setattr(onnxbert, "weights_hash", lambda model: hashed.append(model.name) or real_hash(model))
+    model, cache = tmp_path / "model", tmp_path / "cache"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"first weights")
+    first = onnxbert.graph_file(model, "fp32", cache)
+    assert onnxbert.graph_file(model, "fp32", cache) == first and hashed == ["model"]
+    (model / "model.safetensors").write_bytes(b"other weights")
+    second = onnxbert.graph_file(model, "fp32", cache)
+    assert second != first and hashed == ["model", "model"]
+    assert (cache / f"{second.name}.data").exists()
+    import onnxruntime as ort
+
+    x = np.ones(512, dtype=np.float32)
+    assert np.array_equal(ort.InferenceSession(str(second)).run(None, {"x": x})[0], x + np.arange(512))
 
 
 def test_a_failed_build_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
