@@ -94,6 +94,32 @@ def test_real_subprocess_help_is_fast_and_ask_works(seeded_store: Path) -> None:
     assert empty.returncode == 2 and empty.stderr.startswith("error: the question is empty")  # the code survives it
 
 
+def test_one_shot_commands_run_without_the_cyclic_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ask, retrieve and papers exit right after their output (the collector cost 0.2-0.3 s of a cold ask);
+    chat and the writing commands keep it."""
+    import gc
+
+    from assistant import cli
+
+    collecting: dict[str, bool] = {}
+
+    def command(argv: list[str]) -> int:
+        collecting[argv[0]] = gc.isenabled()
+        return 0
+
+    monkeypatch.setattr(cli, "main", command)
+    monkeypatch.setattr(os, "_exit", lambda code: None)
+    monkeypatch.setattr(sys, "exit", lambda code: None)
+    try:
+        for argv in (["ask", "q"], ["retrieve", "q"], ["papers"], ["chat"], ["ingest"]):
+            gc.enable()
+            monkeypatch.setattr(sys, "argv", ["assistant", *argv])
+            cli.entry()
+    finally:
+        gc.enable()
+    assert collecting == {"ask": False, "retrieve": False, "papers": False, "chat": True, "ingest": True}
+
+
 def test_ask_json_carries_the_support_level(seeded_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSISTANT_STORE_DIR", str(seeded_store))
     assert main(["ask", "What does the neural tangent kernel describe?", "--json"]) == 0
