@@ -8,9 +8,11 @@ before them), and a bare title line followed by its abstract paragraph. Page fur
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
+import itertools
 import json
 import re
 import unicodedata
@@ -27,7 +29,12 @@ FORMATS = (
     ".txt (abstract pages), .jsonl/.json (our records, arXiv metadata, OpenAlex works, Semantic Scholar papers), "
     ".csv/.tsv (Zotero, Mendeley or any table with an abstract column), .bib (BibTeX), .ris, .xml/.atom (arXiv API)"
 )
-MAX_FILE_BYTES = 10 * 1024 * 1024  # about 7,000 abstracts; embedding more in one go takes hours on a CPU
+# Whole-document formats (BibTeX, RIS, Atom, a JSON array, pages) are parsed in memory, up to this size.
+# JSON lines and CSV are read a line at a time, at any size (an arXiv snapshot is several GB).
+MAX_FILE_BYTES = 10 * 1024 * 1024
+STREAMED = ("jsonl", "csv")
+_WHOLE = {"page": "abstract-page", "bib": "BibTeX", "ris": "RIS", "atom": "Atom XML", "json": "JSON-document"}
+SNIFF_BYTES = 64 * 1024
 MAX_ABSTRACT_CHARS = 20_000
 MIN_ABSTRACT_CHARS = 80
 
@@ -121,36 +128,67 @@ def load_corpus(paths: Iterable[Path]) -> CorpusResult:
 
 
 def read_file(path: Path) -> tuple[list[_Draft], list[ParseIssue]]:
-    """Parse one file by its extension; never raises for bad content."""
+    """Parse one file by its extension, checked against its content; never raises for bad content."""
     name = path.name
     if not path.exists():
         return [], [ParseIssue(source=str(path), message="file not found")]
     if path.suffix.lower() not in SUPPORTED:
         return [], [ParseIssue(source=name, message=f"unsupported file type; the formats we read: {FORMATS}")]
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        return [], [ParseIssue(source=name, message=f"file is {size / 2**20:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit; split it into smaller files")]
-    text, issue = decode(path.read_bytes(), name)
-    if text is None:
-        return [], [issue] if issue else []
-    issues = [issue] if issue else []
-    if not text.strip():
+    with path.open("rb") as f:
+        head = f.read(SNIFF_BYTES)
+    if b"\x00" in head[:8192]:
+        return [], [ParseIssue(source=name, message="binary file (contains NUL bytes); expected UTF-8 text")]
+    if not head.strip():
         return [], [ParseIssue(source=name, message="file is empty")]
-    kind = sniff(path.suffix.lower(), text)
-    if kind == "jsonl":
-        drafts, more = parse_jsonl(text, name)
-    elif kind == "json":
-        drafts, more = parse_json(text, name)
-    elif kind == "csv":
-        drafts, more = parse_csv(text, name)
-    elif kind in ("bib", "ris", "atom"):
-        drafts, more = parse_export(kind, text, name)
+    kind = sniff(path.suffix.lower(), head.decode("utf-8", errors="replace"))
+    if kind in STREAMED:
+        issues: list[ParseIssue] = []
+        lines = read_lines(path, issues)
+        drafts, more = parse_jsonl(lines, name) if kind == "jsonl" else parse_csv(lines, name)
+        issues.extend(more)
     else:
-        drafts, more = parse_page(text, name)
-    issues.extend(more)
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return [], [ParseIssue(
+                source=name,
+                message=f"file is {size / 2**20:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit for {_WHOLE[kind]} files, "
+                "which are read whole; split it, or export JSON lines or CSV, which are read at any size",
+            )]
+        text, issue = decode(path.read_bytes(), name)
+        if text is None:
+            return [], [issue] if issue else []
+        issues = [issue] if issue else []
+        if kind == "json":
+            drafts, more = parse_json(text, name)
+        elif kind in ("bib", "ris", "atom"):
+            drafts, more = parse_export(kind, text, name)
+        else:
+            drafts, more = parse_page(text, name)
+        issues.extend(more)
     if not drafts and not more:
         issues.append(ParseIssue(source=name, message="no abstracts found"))
     return drafts, issues
+
+
+def read_lines(path: Path, issues: list[ParseIssue]) -> Iterator[str]:
+    """The file's lines, decoded one at a time (so memory holds a line, not the file): UTF-8 without its
+    BOM; a line that is not UTF-8 is read as Windows-1252, with one warning for the file."""
+    warned = False
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = raw.decode("cp1252", errors="replace")
+                if not warned:
+                    warned = True
+                    issues.append(ParseIssue(
+                        source=path.name, line=number,
+                        message=f"not valid UTF-8 (byte {exc.start} of the line); read as Windows-1252 — re-save the file as UTF-8",
+                    ))
+            yield printable(line)
 
 
 def sniff(suffix: str, text: str) -> str:
@@ -316,9 +354,10 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
     )
 
 
-def jsonl_objects(text: str, source: str, issues: list[ParseIssue]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each JSONL line; a line that is not a JSON object becomes an issue."""
-    for number, line in enumerate(text.splitlines(), start=1):
+def jsonl_objects(lines: str | Iterable[str], source: str, issues: list[ParseIssue]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each JSONL line (of a text, or streamed); a line that is not a JSON
+    object becomes an issue."""
+    for number, line in enumerate(lines.splitlines() if isinstance(lines, str) else lines, start=1):
         if not line.strip():
             continue
         try:
@@ -332,11 +371,11 @@ def jsonl_objects(text: str, source: str, issues: list[ParseIssue]) -> Iterator[
         yield number, record
 
 
-def parse_jsonl(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
-    """One JSON object per line: title, abstract, optional authors/url/year/id."""
+def parse_jsonl(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], list[ParseIssue]]:
+    """One JSON object per line: our records, arXiv snapshot lines, OpenAlex or S2 records."""
     drafts: list[_Draft] = []
     issues: list[ParseIssue] = []
-    for number, record in jsonl_objects(text, source, issues):
+    for number, record in jsonl_objects(lines, source, issues):
         draft = _draft_from_record(record, source)
         if isinstance(draft, str):
             issues.append(ParseIssue(source=source, line=number, message=draft))
@@ -345,15 +384,17 @@ def parse_jsonl(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]
     return drafts, issues
 
 
-def parse_csv(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
+def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], list[ParseIssue]]:
     """A table with a header row naming an abstract column (Zotero's "Abstract Note", Scopus' "Abstract",
     ...: formats.CSV_ALIASES, case-insensitive); comma, semicolon, tab or bar separated (sniffed)."""
+    rows = iter(io.StringIO(lines) if isinstance(lines, str) else lines)
+    first = next(rows, "")
     try:  # only the separator is sniffed (from the header): quoting is CSV's own, "" inside quotes
-        delimiter = csv.Sniffer().sniff(text[:8192].split("\n", 1)[0], delimiters=",;\t|").delimiter
+        delimiter = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = ","
     try:
-        reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+        reader = csv.DictReader(itertools.chain([first], rows), delimiter=delimiter)
         header = [c.strip() for c in reader.fieldnames or []]
     except csv.Error as exc:
         return [], [ParseIssue(source=source, message=f"unreadable CSV ({exc})")]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import SEEDS
 
-from assistant.corpus import label_for, load_corpus, paper_id, parse_page
+from assistant.corpus import MAX_FILE_BYTES, label_for, load_corpus, paper_id, parse_page, read_lines
 
 ABSTRACT_A = (
     "We study how wide networks learn features. We show that the limit is tractable and that it predicts "
@@ -107,3 +108,59 @@ def test_broken_files_are_named_and_good_ones_still_read(tmp_path: Path) -> None
     assert "UTF-8" in messages["latin1.txt"]
     assert sorted(p.abstract[:10] for p in result.papers) == sorted([ABSTRACT_A[:10], ABSTRACT_B[:10]])
     assert any(p.abstract.endswith("café") for p in result.papers)
+
+
+# -- files over the whole-document limit: JSON lines and CSV are read a line at a time --------------------
+def _snapshot_line(i: int) -> str:
+    """One line of arXiv's bulk metadata snapshot (the Kaggle arxiv-metadata-oai-snapshot.json format)."""
+    return json.dumps({
+        "id": f"2101.{i:05d}", "submitter": "A. Person", "authors": "Ana Rivera and Bo Chen", "title": f"Study {i}",
+        "comments": None, "journal-ref": None, "doi": None, "categories": "cs.LG stat.ML", "license": None,
+        "abstract": f"  We study problem number {i} and show that a simple method solves it well in practice.\n",
+        "versions": [{"version": "v1", "created": "Mon, 4 Jan 2021 10:00:00 GMT"}], "update_date": "2021-01-05",
+        "authors_parsed": [["Rivera", "Ana", ""], ["Chen", "Bo", ""]],
+    }) + "\n"
+
+
+def test_a_jsonl_file_over_the_limit_is_streamed_with_its_problems_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "arxiv-metadata-oai-snapshot.json"
+    lines = [_snapshot_line(i) for i in range(MAX_FILE_BYTES // 450)]
+    lines[7] = "{broken\n"
+    with path.open("wb") as f:
+        f.write("".join(lines[:9]).encode())
+        f.write(_snapshot_line(99_999).replace("problem", "probl\u00e8me").encode("cp1252"))  # one non-UTF-8 line
+        f.write("".join(lines[9:]).encode())
+    assert path.stat().st_size > MAX_FILE_BYTES
+    result = load_corpus([path])
+    assert len(result.papers) == len(lines)  # every good line, plus the cp1252 one, minus the broken one
+    by_line = {(i.line, i.message) for i in result.issues}
+    assert any(line == 8 and m.startswith("not valid JSON") for line, m in by_line)
+    assert any(line == 10 and "read as Windows-1252" in m for line, m in by_line) and len(by_line) == 2
+    paper = next(p for p in result.papers if p.title == "Study 3")
+    assert paper.authors == ["Ana Rivera", "Bo Chen"] and paper.year == 2021 and paper.categories == ["cs.LG", "stat.ML"]
+    assert any("problème number 99999" in p.abstract for p in result.papers)
+
+
+def test_reading_lines_holds_a_line_not_the_file(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(_snapshot_line(i) for i in range(MAX_FILE_BYTES // 500)), encoding="utf-8")
+    tracemalloc.start()
+    count = sum(1 for _ in read_lines(path, []))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert count == MAX_FILE_BYTES // 500 and peak < 1_000_000  # bytes: a few lines, not 10 MB
+
+
+def test_a_csv_over_the_limit_is_streamed_and_a_whole_document_format_is_refused_by_size(tmp_path: Path) -> None:
+    rows = "".join(f'"Study {i}","Vaswani, Ashish; Shazeer, Noam","We study problem {i}; a simple method solves it well, in practice, on every benchmark we tried."\n' for i in range(120_000))
+    table = tmp_path / "zotero.csv"
+    table.write_text("Title,Author,Abstract Note\n" + rows, encoding="utf-8")
+    assert table.stat().st_size > MAX_FILE_BYTES
+    papers = load_corpus([table]).papers
+    assert len(papers) == 120_000 and papers[5].title == "Study 5" and papers[5].authors == ["Ashish Vaswani", "Noam Shazeer"]
+    bib = tmp_path / "big.bib"
+    bib.write_text("@article{a,\n  title={T},\n  abstract={" + "x " * (MAX_FILE_BYTES // 2 + 10) + "}\n}\n", encoding="utf-8")
+    issues = load_corpus([bib]).issues
+    assert any("over the 10 MB limit for BibTeX files, which are read whole" in i.message and "JSON lines or CSV" in i.message for i in issues)

@@ -170,7 +170,7 @@ def test_every_broken_file_is_named_and_the_good_content_ingested_once(
     warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == len(report["issues"])
     messages = "\n".join(warnings)
-    assert "huge.txt: file is 50.0 MB, over the 10 MB limit; split it into smaller files" in messages
+    assert "huge.txt: file is 50.0 MB, over the 10 MB limit for abstract-page files, which are read whole; split it" in messages
     assert "lines.jsonl:2: not valid JSON" in messages and "lines.jsonl:3: missing 'abstract'" in messages
     assert "nocolumn.csv: CSV has no 'abstract' column (columns: title, summary)" in messages
     assert "latin1.txt: not valid UTF-8" in messages and "re-save the file as UTF-8" in messages
