@@ -314,6 +314,14 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         page.get_by_role("tab", name="Chat").click()
         ask(page, "What do zebra transformers alternate?")
         page.locator("#aa-sources .aa-card").get_by_text("Zebra Transformers").filter(visible=True).first.wait_for()
+
+        page.locator("#aa-filters").get_by_text("Filters").filter(visible=True).first.click()
+        page.locator("#aa-filter-author input, #aa-filter-author textarea").first.fill("Hoof")
+        ask(page, "How can sequence models be made cheaper?")  # a general question, one author's papers
+        expect(page.locator("#aa-status")).to_contain_text("only papers with author Hoof")
+        expect(page.locator("#aa-sources .aa-card")).to_have_count(1)
+        expect(page.locator("#aa-sources .aa-card header")).to_contain_text("Zebra Transformers")
+        expect(page.locator("#aa-sources")).to_contain_text("All 1 retrieved papers")
         assert outside == [], outside
         page.close()
     finally:

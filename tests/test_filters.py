@@ -15,6 +15,7 @@ from assistant.config import Settings
 from assistant.corpus import load_corpus
 from assistant.errors import ConfigError
 from assistant.filters import Filters
+from assistant.types import Paper
 
 AUTHORS = [["Ana Rivera", "Bo Chen"], ["Bo Chen"], ["Carla Diaz"], ["Dan Rivers"]]
 
@@ -116,3 +117,40 @@ def test_a_name_no_paper_has_is_not_a_listing(lib_assistant: Assistant) -> None:
 
 def test_a_year_in_a_content_question_is_not_a_listing(lib_assistant: Assistant) -> None:
     assert lib_assistant.ask("What did the kernel papers show in 2019 about training?").mode != "metadata"
+
+
+# -- the page's filter boxes and the /ask route --------------------------------------------------------
+def test_the_page_filters_answers_and_refuses_a_bad_year_inline(lib_assistant: Assistant) -> None:
+    from assistant.ui.handlers import Handlers
+
+    h = Handlers(lib_assistant)
+    def cited(*filters: str) -> tuple[list[Paper], str]:
+        *_, (_, _, turns, _, status) = list(h.respond("How are neural networks trained?", [], [], "extractive", "hybrid", 5, *filters))
+        return [lib_assistant.paper(pid) for pid in turns[-1]["paper_ids"]], status  # type: ignore[misc]
+
+    papers, status = cited("2019..2021", "", "")
+    assert "only papers with years 2019–2021" in status
+    assert papers and all(2019 <= (p.year or 0) <= 2021 for p in papers)
+    papers, status = cited("", "Carla Diaz, Dan Rivers", "cs.LG")
+    assert "author Carla Diaz or Dan Rivers, category cs.LG" in status
+    assert papers and all(set(p.authors) & {"Carla Diaz", "Dan Rivers"} and "cs.LG" in p.categories for p in papers)
+    refused = list(h.respond("How are neural networks trained?", [], [], "extractive", "hybrid", 5, "2021..2019", "", ""))
+    assert len(refused) == 1 and "aa-refused" in refused[0][4] and "ends before it starts" in refused[0][4]
+
+
+def test_the_ask_route_takes_the_same_filters(lib_assistant: Assistant) -> None:
+    import gradio_client
+
+    from assistant import ui
+    from conftest import free_port
+
+    app = ui.build_app(lib_assistant)
+    url = ui.launch(app, host="127.0.0.1", port=free_port(), block=False)
+    try:
+        client = gradio_client.Client(url, verbose=False)
+        result = client.predict("What do the papers show about training?", "", "Rivera", "", api_name="/ask")
+        assert result["citations"] and all("Ana Rivera" in c["authors"] for c in result["citations"])
+        plain = client.predict("What do the papers show about training?", api_name="/ask")  # filters are optional
+        assert plain["citations"]
+    finally:
+        app.close()

@@ -8,6 +8,7 @@ import logging
 
 import json
 import re
+import warnings
 from pathlib import Path
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -397,13 +398,15 @@ class ScriptedEval:
 
 def test_evaluate_tab_shows_tables_plots_and_files(tmp_path: object) -> None:
     fake = ScriptedEval()
-    with pytest.warns(UserWarning, match="1 line"):  # gr.Warning outside a request: a Python warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said in the summary, not a toast (gr.Warning outside a request warns)
         summary, retrieval, answers, plot1, plot2, files = Handlers(fake).run_evaluation(  # type: ignore[arg-type]
             None, ["bm25", "hybrid"], 3, progress=lambda *a, **k: None
         )
     assert fake.calls[0]["modes"] == ["bm25", "hybrid"] and fake.calls[0]["k"] == 3
     assert fake.calls[0]["path"] == handlers.BUNDLED_QUESTIONS  # the bundled set by default
     assert "**3 questions**" in summary and "**1 failed**" in summary
+    assert "1 line(s) of the question file did not run" in summary
     assert "line 4: &lt;b&gt;not JSON&lt;/b&gt;" in summary  # question-file problems, escaped
     assert retrieval["headers"] == ["mode", "hit@1", "recall@3", "mrr", "ndcg@10"]
     assert retrieval["value"] == [["bm25", 0.667, 1.0, "–", 0.5], ["hybrid", 0.667, 1.0, "–", 0.5]]
@@ -462,3 +465,15 @@ def test_papers_table_sends_at_most_a_page_and_reads_every_record_only_to_filter
     assert int(count.split()[0]) > 3 and spy.full_reads == 1
     rows, count = h.filter_papers("neural tangent kernel eigenvalue")
     assert 1 <= len(rows) < 3 and count == f"{len(rows)} of 74 papers"
+
+
+def test_each_source_card_lists_its_nearest_papers(assistant: object) -> None:
+    h = Handlers(assistant)  # type: ignore[arg-type]
+    *_, (_, _, turns, sources, _) = list(h.respond(NTK, [], [], "extractive", "hybrid", 5))
+    cards = sources.split('<article class="aa-card')[1:]
+    cited = list(dict.fromkeys(turns[-1]["paper_ids"]))
+    assert len(cards) == len(cited) and all("<summary>Similar papers</summary>" in card for card in cards)
+    first = cards[0].split("<summary>Similar papers</summary>", 1)[1]
+    near = assistant.similar(cited[0], handlers.SIMILAR_SHOWN)  # type: ignore[attr-defined]
+    assert [p.paper_id for p in near] == re.findall(r"id <code>(\w+)</code>", first)  # in order, the paper itself not among them
+    assert cited[0] not in re.findall(r"id <code>(\w+)</code>", first)

@@ -92,6 +92,20 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                 "Export (.md)", size="sm", variant="secondary", interactive=False, elem_id="aa-export"
                             )
                         gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
+                        with gr.Accordion("Filters", open=False, elem_id="aa-filters"):
+                            with gr.Row():
+                                year = gr.Textbox(
+                                    label="Years", placeholder="2019..2021, 2019.., ..2021 or 2020", max_lines=1,
+                                    elem_id="aa-filter-year",
+                                )
+                                author = gr.Textbox(
+                                    label="Authors", placeholder="names, comma-separated (any of them)", max_lines=1,
+                                    elem_id="aa-filter-author",
+                                )
+                                category = gr.Textbox(
+                                    label="Categories", placeholder="e.g. cs.LG, stat.ML (any of them)", max_lines=1,
+                                    elem_id="aa-filter-category",
+                                )
                         with gr.Accordion("Settings", open=False, elem_id="aa-settings"):
                             gr.Markdown(describe_answer_modes(assistant))
                             answer_mode = gr.Radio(
@@ -189,7 +203,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     visible=False,
                 )
 
-        chat_inputs = [question, chat, turns, answer_mode, retrieval_mode, top_k]
+        chat_inputs = [question, chat, turns, answer_mode, retrieval_mode, top_k, year, author, category]
         chat_outputs = [question, chat, turns, sources, status]
         private = {"api_visibility": "private"}
         def kept(event: Any) -> None:  # after the conversation changes: remember it, refresh the export

@@ -15,8 +15,9 @@ import gradio as gr
 from .. import data
 from ..api import clean_question
 from ..corpus import SUPPORTED
-from ..errors import AssistantError, InvalidQuestion
-from ..types import Answer, Final, Paper, Status, TextDelta
+from ..errors import AssistantError, ConfigError, InvalidQuestion
+from ..filters import Filters
+from ..types import Answer, Final, Paper, Passage, Status, TextDelta
 from .render import (
     EMPTY_SOURCES,
     STAGES,
@@ -39,8 +40,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 BUNDLED_QUESTIONS = data.QUESTIONS  # shipped in the package (assistant/data/questions.jsonl)
 UPLOAD_TYPES = SUPPORTED  # every format `assistant ingest` reads
+SIMILAR_SHOWN = 5  # nearest papers listed under a source card and in the paper view
 PLOT_SLOTS = 2  # the report draws retrieval.png and by_kind.png
 API_KEYS = ("answer", "abstained", "support", "citations", "mode", "settings_hash", "notice")
+
+
+def page_filters(year: str | None, author: str | None, category: str | None) -> Filters:
+    """The page's filter boxes (comma-separated names) as Filters; a bad year range is a ConfigError."""
+    return Filters.parse(
+        (year or "").strip() or None, (author or "").split(","), (category or "").replace(" ", ",").split(",")
+    )
 
 
 def _translate(exc: Exception) -> gr.Error:
@@ -126,6 +135,16 @@ class Handlers:
         ids = dict.fromkeys([c.paper_id for c in answer.citations] + [p.paper_id for p in answer.passages])
         return {pid: paper for pid in ids if (paper := self.assistant.paper(pid)) is not None}
 
+    def similar_of(self, answer: Answer) -> dict[str, list[Passage]]:
+        """Each cited paper's nearest papers, for its card's "Similar papers" (one vector lookup each)."""
+        out: dict[str, list[Passage]] = {}
+        for pid in dict.fromkeys(c.paper_id for c in answer.citations):
+            try:
+                out[pid] = self.assistant.similar(pid, SIMILAR_SHOWN)
+            except AssistantError:  # removed since the answer was written: the card just has no list
+                continue
+        return out
+
     # -- chat -----------------------------------------------------------------------------------------
     @gradio_errors
     def respond(
@@ -136,12 +155,16 @@ class Handlers:
         answer_mode: str,
         retrieval_mode: str,
         top_k: float,
+        year: str = "",
+        author: str = "",
+        category: str = "",
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat: progress, text as it comes, then the final answer and its sources."""
         question = (question or "").strip()
         try:  # refused inline, beside the box, with the limit named: not an error pill, not a log trace
             clean_question(question, self.assistant.settings.max_question_chars)
-        except InvalidQuestion as exc:
+            filters = page_filters(year, author, category)
+        except (InvalidQuestion, ConfigError) as exc:
             log.info("question refused: %s", str(exc).split(";")[0])
             yield gr.update(), gr.update(), gr.update(), gr.update(), render_refusal(str(exc))
             return
@@ -156,7 +179,7 @@ class Handlers:
         text, answer = "", None
         overrides = {"llm": answer_mode, "retrieval_mode": retrieval_mode, "top_k": int(top_k)}
         try:
-            for event in self.assistant.stream(question, history=turns, **overrides):
+            for event in self.assistant.stream(question, history=turns, filters=filters, **overrides):
                 if isinstance(event, Status):
                     text = "" if event.stage == "fallback" else text  # a broken-off reply is dropped, not kept above
                     chat[-1] = {"role": "assistant", "content": render_progress(event.stage)}
@@ -183,7 +206,8 @@ class Handlers:
                 "paper_ids": [c.paper_id for c in answer.citations],
             },
         ]
-        yield gr.update(), chat, turns, render_sources(answer, self.papers_of(answer), turn), self.summary(answer)
+        status = self.summary(answer) + (f" · only papers with {esc(filters.describe())}" if filters else "")
+        yield gr.update(), chat, turns, render_sources(answer, self.papers_of(answer), turn, self.similar_of(answer)), status
 
     @staticmethod
     def summary(answer: Answer) -> str:
@@ -238,11 +262,12 @@ class Handlers:
         return turns[-2]["content"], list(chat)[:-2], list(turns)[:-2]
 
     # -- headless API ---------------------------------------------------------------------------------
-    def ask(self, question: str) -> dict[str, Any]:
+    def ask(self, question: str, year: str = "", author: str = "", category: str = "") -> dict[str, Any]:
         """Answer a question with citations: {answer, abstained, support, citations: [{n, paper_id, title, quote, authors, year, url}],
-        mode, settings_hash, notice}."""
+        mode, settings_hash, notice}. Optional filters as on the page: year "2019..2021", comma-separated
+        authors and categories (any of them)."""
         try:
-            answer = self.assistant.ask(question)
+            answer = self.assistant.ask(question, filters=page_filters(year, author, category))
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
         data = answer.to_json()
@@ -281,7 +306,7 @@ class Handlers:
     def _paper_view(self, pid: str) -> str:
         """The abstract and its five nearest papers (Assistant.similar)."""
         paper = self.assistant.paper(pid) if pid else None
-        return render_paper(paper, self.assistant.similar(pid, 5) if paper else ())
+        return render_paper(paper, self.assistant.similar(pid, SIMILAR_SHOWN) if paper else ())
 
     # -- add abstracts --------------------------------------------------------------------------------
     @gradio_errors

@@ -211,9 +211,12 @@ def _card(
     )
 
 
-def render_sources(answer: Answer, papers: dict[str, Paper], turn: int) -> str:
-    """One card per cited paper (quotes highlighted); for an abstention, the closest papers, styled apart;
-    then the whole retrieved list, folded."""
+def render_sources(
+    answer: Answer, papers: dict[str, Paper], turn: int, similar: dict[str, Sequence[Passage]] | None = None
+) -> str:
+    """One card per cited paper (quotes highlighted, its nearest papers folded under it); for an abstention,
+    the closest papers, styled apart; then the whole retrieved list, folded."""
+    similar = similar or {}
     ranks, of = relevance(answer.passages), len(answer.passages)
     if answer.citations:
         grouped: dict[str, list[tuple[int, str]]] = {}
@@ -225,7 +228,7 @@ def render_sources(answer: Answer, papers: dict[str, Paper], turn: int) -> str:
             _card(
                 papers.get(pid),
                 titles[pid],
-                highlight(papers[pid].abstract if pid in papers else "", quotes, turn),
+                highlight(papers[pid].abstract if pid in papers else "", quotes, turn) + similar_list(similar.get(pid, ()), False),
                 [n for n, _ in quotes],
                 ranks.get(pid),
                 of,
@@ -272,6 +275,16 @@ def paper_rows(papers: Sequence[Paper], query: str = "") -> list[list[str]]:
     return rows
 
 
+def similar_list(similar: Sequence[Passage], open_: bool) -> str:
+    """The nearest papers as a folded list: titles, ids (to open in the Papers tab) and cosines."""
+    near = "".join(
+        f'<li>{esc(p.title)} <span class="aa-meta">id <code>{esc(p.paper_id)}</code> · cosine {p.score:.2f}</span></li>'
+        for p in similar
+    )
+    state = " open" if open_ else ""
+    return f'<details class="aa-similar"{state}><summary>Similar papers</summary><ol>{near}</ol></details>' if near else ""
+
+
 def render_paper(paper: Paper | None, similar: Sequence[Passage] = ()) -> str:
     """One abstract to read, with its metadata and the papers most like it."""
     if paper is None:
@@ -281,13 +294,9 @@ def render_paper(paper: Paper | None, similar: Sequence[Passage] = ()) -> str:
         meta.append(esc(paper.year))
     meta.append(f"id <code>{esc(paper.id)}</code>")
     meta.append("from " + esc(", ".join(paper.sources)))
-    near = "".join(
-        f'<li>{esc(p.title)} <span class="aa-meta">id <code>{esc(p.paper_id)}</code> · cosine {p.score:.2f}</span></li>'
-        for p in similar
-    )
     return (
         f'<div class="aa-abstract-view"><h3>{_title(paper, paper.title)}</h3>'
         f'<div class="aa-meta">{" · ".join(meta)}</div><p class="aa-abstract">{with_math(paper.abstract)}</p>'
-        + (f'<details class="aa-similar" open><summary>Similar papers</summary><ol>{near}</ol></details>' if near else "")
+        + similar_list(similar, True)
         + "</div>"
     )
