@@ -363,7 +363,10 @@ class ScriptedAssistant:
     def export(self, paper_ids: list[str], fmt: str) -> str:
         return exports.export([p for p in self.papers() if p.id in paper_ids], fmt)  # type: ignore[arg-type]
 
-    def stream(self, question: str, history: object = None, **overrides: object) -> Iterator[object]:
+    def similar(self, paper_id: str, k: int) -> list[Passage]:
+        return [Passage(paper_id=TRAP.id, title=TRAP.title, score=0.5, text=TRAP.abstract)] if paper_id == EVIL_PAPER.id else []
+
+    def stream(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Iterator[object]:
         yield Status(stage="retrieving")
         yield Status(stage="writing")
         for i in range(0, len(ATTACK), 40):  # streamed in pieces, as a model would
