@@ -99,6 +99,32 @@ def test_interrupted_ingest_leaves_no_orphans(tmp_path: Path) -> None:
     assert not (Path(settings.store_dir) / JOURNAL).exists()
 
 
+def test_a_failed_write_stops_the_ingest_before_the_next_group_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error in a group's write reaches the caller, no later group is written, and a rerun completes
+    from the journal."""
+    seeds = tmp_path / "mine"
+    _write(seeds, [1, 2, 3, 4])
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds, ingest_batch=1)
+    writes: list[int] = []
+    real = Store.add_nodes
+
+    def failing(self: Store, chunks: list[object], sentences: list[object]) -> None:
+        writes.append(len(chunks))
+        if len(writes) == 2:
+            raise RuntimeError("disk full")
+        real(self, chunks, sentences)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "add_nodes", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        Assistant(settings).ingest()
+    assert len(writes) == 2
+    monkeypatch.undo()
+    assert len(Store(settings).stored()) == 1 and (Path(settings.store_dir) / JOURNAL).exists()
+    report = Assistant(settings).ingest()
+    assert (report.new, report.unchanged) == (3, 1)
+    assert not (Path(settings.store_dir) / JOURNAL).exists()
+
+
 def test_chunks_fill_the_embedding_window_and_no_sentence_is_cut_off(assistant: Assistant) -> None:
     from transformers import AutoTokenizer
 
