@@ -136,9 +136,13 @@ class Indexer:
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         plan, vectors = self._vectors(group)
-        nodes: dict[str, list[TextNode]] = {"chunk": [], "sentence": []}
+        chunks: list[TextNode] = []
+        sentences: dict[str, list[tuple[str, list[float]]]] = {p.id: [] for p in group}  # in abstract order
         sums: dict[str, np.ndarray] = {}  # each paper's chunk vectors, summed: its record's vector
         for (paper, kind, position, text), vector in zip(plan, vectors):
+            if kind == "sentence":
+                sentences[paper.id].append((text, vector))
+                continue
             node = TextNode(
                 id_=f"{paper.id}:{kind[0]}{position}",
                 text=text,
@@ -148,19 +152,18 @@ class Indexer:
                 excluded_llm_metadata_keys=["paper_id", "position", "kind"],
             )
             node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=paper.id)
-            nodes[kind].append(node)
-            if kind == "chunk":
-                chunk = np.asarray(vector, dtype=np.float64)
-                sums[paper.id] = sums[paper.id] + chunk if paper.id in sums else chunk
+            chunks.append(node)
+            chunk = np.asarray(vector, dtype=np.float64)
+            sums[paper.id] = sums[paper.id] + chunk if paper.id in sums else chunk
         ids = [p.id for p in group]
         self.store.write_journal(ids)
         # Only changed papers have old vectors: a new one's could only be orphans of a killed ingest,
         # which recover_journal has removed. Deleting by metadata filter scans, so skip it when possible.
         self.store.delete_vectors(replacing)
-        self.store.add_nodes(nodes["chunk"], nodes["sentence"])
+        self.store.add_nodes(chunks, sentences)
         self.store.put_papers(group, paths_of, [_unit(sums[p.id]) for p in group])
         self.store.clear_journal()
-        return len(nodes["chunk"])
+        return len(chunks)
 
     def _vectors(self, group: list[Paper]) -> tuple[list[tuple[Paper, str, int, str]], list[list[float]]]:
         """(paper, kind, position, text) of every chunk and sentence of `group`, and its vector.

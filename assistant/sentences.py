@@ -4,8 +4,9 @@ Retrieval used to search the sentence vectors as a second Chroma collection (30 
 approximate search per question, and the 0.95 M-vector index most of a serving process's memory at
 100k papers). The sentence signal only needs the sentences of the papers already found by the chunk
 search and BM25: here they are scored exactly, `vectors[rows] @ query`, after one vector query. The
-Chroma `sentences` collection stays the store of record (in server mode too); this file is a cache
-of it beside the keyword index, keyed by the corpus fingerprint, rebuilt when the corpus changes.
+Chroma `sentence_sets` collection (one record per paper: texts and float16 vectors) stays the store of
+record (in server mode too); this folder is a cache of it beside the keyword index, keyed by the corpus
+fingerprint, rebuilt when the corpus changes.
 
 Layout of the folder (written whole to a temporary name, then renamed):
   meta.json    {"fingerprint", "dim", "papers": [paper id, ...]}

@@ -7,6 +7,7 @@ all its vectors are in. The `papers` collection's metadata records what built th
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .config import Settings
 from .errors import StoreError
 from .types import Paper
@@ -31,9 +34,17 @@ if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-# 2: sentence vectors pooled from their chunk's forward pass; 3: chunks counted in word pieces
-SCHEMA = "3"
-PAPERS, CHUNKS, SENTENCES = "papers", "chunks", "sentences"
+# 2: sentence vectors pooled from their chunk's forward pass; 3: chunks counted in word pieces; 4: a paper's
+# sentences are one record of `sentence_sets` (texts and float16 vectors), not one vector record each
+SCHEMA = "4"
+PAPERS, CHUNKS, SENTENCE_SETS = "papers", "chunks", "sentence_sets"
+LEGACY_SENTENCES = "sentences"  # schema 3's collection of one 384-d record per sentence: migrated, then dropped
+# Retrieval reads sentence vectors from the memory-mapped matrix (sentences.py), never by a vector search, so
+# they are kept one record per paper: its texts (the document, JSON) and its vectors (float16, base64, in the
+# metadata), beside a placeholder embedding (Chroma needs one). Searched by nobody, the 0.9 M-vector HNSW index
+# of schema 3 was most of an ingest's memory at 100k papers (5.4 GB peak) and 9 of the 22 ms a paper an
+# ingest spent outside the model (benchmarks/RESULTS.md); a record each costs about 1 ms.
+PLACEHOLDER = [1.0]
 # Chroma rebuilds a collection's HNSW graph in a random insertion order (in every process while it holds
 # fewer than its sync threshold of 1,000 vectors), and at its default ef_search of 100 the search missed
 # some of the 30 nearest hits, differently in each process: dense rankings changed from run to run. An
@@ -262,6 +273,15 @@ def _paper_metadata(paper: Paper, paths: Iterable[str]) -> dict[str, Any]:
     }
 
 
+def _pack(vectors: Sequence[Sequence[float]]) -> str:
+    """Sentence vectors as float16 bytes in base64: what the sentence matrix keeps (cosine error < 1e-3)."""
+    return base64.b64encode(np.asarray(vectors, dtype=np.float16).tobytes()).decode("ascii")
+
+
+def _unpack(packed: str, count: int) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(packed), dtype=np.float16).reshape(count, -1) if count else np.zeros((0, 0), np.float16)
+
+
 def _ef_search(collection: Collection) -> int:
     configuration = collection.configuration or {}
     hnsw = configuration.get("hnsw") or {}
@@ -295,15 +315,16 @@ class Store:
             reset_local_store(self.layout.root)
             self.client = _open_client(settings)
         if rebuild:
-            for name in (PAPERS, CHUNKS, SENTENCES):
+            for name in (PAPERS, CHUNKS, SENTENCE_SETS, LEGACY_SENTENCES):
                 if name in self._collection_names():
                     self.client.delete_collection(name)
             if not settings.chroma_url:
                 shutil.rmtree(self.layout.bm25, ignore_errors=True)
                 shutil.rmtree(self.layout.sentence_matrix, ignore_errors=True)
+        self._migrate_sentences()
         self.papers = self._collection(PAPERS, signed=True)
         self.chunks = self._collection(CHUNKS)
-        self.sentences = self._collection(SENTENCES)
+        self.sentence_sets = self._collection(SENTENCE_SETS)
 
     def signature(self) -> dict[str, str]:
         """What built the vectors (the settings' part and the store schema); another must not be mixed in."""
@@ -347,7 +368,7 @@ class Store:
     def vector_store(self, name: str) -> ChromaVectorStore:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        return ChromaVectorStore(chroma_collection=self.chunks if name == CHUNKS else self.sentences)
+        return ChromaVectorStore(chroma_collection=self.chunks)
 
     def search_chunks(
         self, vector: Sequence[float], depth: int, allowed: set[str] | None = None
@@ -382,28 +403,72 @@ class Store:
         got = self.chunks.get(ids=list(chunk_ids), include=["documents"])
         return {cid: doc or "" for cid, doc in zip(got["ids"], got["documents"] or [])}
 
-    def add_nodes(self, chunks: Sequence[TextNode], sentences: Sequence[TextNode]) -> None:
+    def add_nodes(self, chunks: Sequence[TextNode], sentences: dict[str, Sequence[tuple[str, Sequence[float]]]]) -> None:
+        """Chunk vectors, and each paper's sentences (in abstract order, with their vectors) as one record."""
         self.vector_store(CHUNKS).add(list(chunks))
-        self.vector_store(SENTENCES).add(list(sentences))
+        ids = [pid for pid, rows in sentences.items() if rows]
+        if ids:  # as for chunks: only changed papers had a set, deleted first; orphans are the journal's
+            self.sentence_sets.add(
+                ids=ids,
+                embeddings=[PLACEHOLDER] * len(ids),
+                documents=[json.dumps([text for text, _ in sentences[pid]]) for pid in ids],
+                metadatas=[{"paper_id": pid, "vectors": _pack([v for _, v in sentences[pid]])} for pid in ids],
+            )
 
     def delete_vectors(self, paper_ids: Sequence[str]) -> None:
         """Every chunk and sentence of these papers (a scan by metadata filter: skip it when you can)."""
         if not paper_ids:
             return
-        where = {"paper_id": {"$in": list(paper_ids)}}
-        self.chunks.delete(where=where)
-        self.sentences.delete(where=where)
+        self.chunks.delete(where={"paper_id": {"$in": list(paper_ids)}})
+        self.sentence_sets.delete(ids=list(paper_ids))
 
-    def sentence_records(self) -> Iterator[tuple[str, int, str, list[float]]]:
-        """(paper id, position, text, vector) of every stored sentence, read a page at a time."""
+    def sentence_records(self) -> Iterator[tuple[str, int, str, Sequence[float]]]:
+        """(paper id, position, text, vector) of every stored sentence, read a page of papers at a time."""
         offset = 0
         while True:
-            got = self.sentences.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=offset)
-            for doc, meta, vec in zip(got["documents"] or [], got["metadatas"] or [], got["embeddings"]):
-                yield str(meta["paper_id"]), int(meta["position"]), doc or "", vec
+            got = self.sentence_sets.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+            for pid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+                texts = json.loads(doc or "[]")
+                vectors = _unpack(str((meta or {})["vectors"]), len(texts))
+                for position, (text, vector) in enumerate(zip(texts, vectors)):
+                    yield pid, position, text, vector
             offset += len(got["ids"])
             if len(got["ids"]) < PAGE:
                 return
+
+    def _migrate_sentences(self) -> None:
+        """A schema-3 store: its per-sentence records become per-paper sets (no re-embedding), then the
+        signature says schema 4. Each step can be repeated, so a migration killed halfway resumes."""
+        names = self._collection_names()
+        if LEGACY_SENTENCES not in names or PAPERS not in names:
+            return
+        papers = self.client.get_collection(PAPERS, embedding_function=None)
+        if str((papers.metadata or {}).get("schema")) != "3":
+            return
+        legacy = self.client.get_collection(LEGACY_SENTENCES, embedding_function=None)
+        sets = self._collection(SENTENCE_SETS)
+        by_paper: dict[str, list[tuple[int, str, Sequence[float]]]] = {}
+        offset = 0
+        while True:
+            got = legacy.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=offset)
+            for doc, meta, vec in zip(got["documents"] or [], got["metadatas"] or [], got["embeddings"]):
+                by_paper.setdefault(str(meta["paper_id"]), []).append((int(meta["position"]), doc or "", vec))
+            offset += len(got["ids"])
+            if len(got["ids"]) < PAGE:
+                break
+        ids = sorted(by_paper)
+        for start in range(0, len(ids), PAGE):
+            chunk = ids[start : start + PAGE]
+            rows = {pid: [(t, v) for _, t, v in sorted(by_paper[pid], key=lambda r: r[0])] for pid in chunk}
+            sets.upsert(
+                ids=chunk,
+                embeddings=[PLACEHOLDER] * len(chunk),
+                documents=[json.dumps([t for t, _ in rows[pid]]) for pid in chunk],
+                metadatas=[{"paper_id": pid, "vectors": _pack([v for _, v in rows[pid]])} for pid in chunk],
+            )
+        kept = {k: v for k, v in (papers.metadata or {}).items() if not k.startswith("hnsw:")}
+        papers.modify(metadata={**kept, "schema": SCHEMA})
+        self.client.delete_collection(LEGACY_SENTENCES)
 
     # -- paper records -----------------------------------------------------------------------------------
     def count(self) -> int:

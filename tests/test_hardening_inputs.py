@@ -196,13 +196,17 @@ def assert_store_consistent(store_dir: Path, n_papers: int) -> None:
     store = Store(Settings(store_dir=store_dir))
     ids = set(store.stored())
     assert len(ids) == store.count() == n_papers
-    for collection in (store.chunks, store.sentences):
-        got = collection.get(include=["metadatas"])
-        owners = [m["paper_id"] for m in got["metadatas"]]
-        assert set(owners) == ids  # no orphans, nobody missing
-        assert len(got["ids"]) == len(set(got["ids"]))
-        keys = [(m["paper_id"], m["position"]) for m in got["metadatas"]]
-        assert len(keys) == len(set(keys))  # no paper's piece stored twice
+    got = store.chunks.get(include=["metadatas"])
+    owners = [m["paper_id"] for m in got["metadatas"]]
+    assert set(owners) == ids  # no orphans, nobody missing
+    assert len(got["ids"]) == len(set(got["ids"]))
+    keys = [(m["paper_id"], m["position"]) for m in got["metadatas"]]
+    assert len(keys) == len(set(keys))  # no paper's chunk stored twice
+    sets = store.sentence_sets.get(include=["metadatas"])
+    assert set(sets["ids"]) == ids and [m["paper_id"] for m in sets["metadatas"]] == sets["ids"]  # one set a paper
+    sentences = list(store.sentence_records())
+    assert {pid for pid, *_ in sentences} == ids
+    assert len({(pid, position) for pid, position, *_ in sentences}) == len(sentences)
 
 
 def test_a_missing_path_is_an_error_naming_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from conftest import SEEDS
 
 from assistant.api import Assistant
 from assistant.config import Settings
@@ -108,7 +112,7 @@ def test_a_failed_write_stops_the_ingest_before_the_next_group_is_written(tmp_pa
     writes: list[int] = []
     real = Store.add_nodes
 
-    def failing(self: Store, chunks: list[object], sentences: list[object]) -> None:
+    def failing(self: Store, chunks: list[object], sentences: dict[str, object]) -> None:
         writes.append(len(chunks))
         if len(writes) == 2:
             raise RuntimeError("disk full")
@@ -195,3 +199,39 @@ def test_an_unfinished_ingest_makes_the_next_start_read_the_records(store_copy: 
     assert catalog.fingerprint == saved and len(catalog.all()) == 74  # computed from the records instead
     assert Assistant(Settings(store_dir=store_copy)).ingest().new == 0  # the next ingest saves it again
     assert Store(Settings(store_dir=store_copy)).saved_fingerprint() == saved
+
+
+def test_a_schema_3_store_is_migrated_in_place_without_re_embedding(store_copy: Path) -> None:
+    """Schema 3 kept one 384-d Chroma record per sentence; opening such a store moves them into one set per
+    paper (same texts, same float16 vectors) and drops the old collection: answers stay the same."""
+    from assistant.store import LEGACY_SENTENCES, PLACEHOLDER, SENTENCE_SETS
+
+    settings = Settings(store_dir=store_copy, seeds_dir=SEEDS)
+    before = sorted(Store(settings).sentence_records(), key=lambda r: (r[0], r[1]))
+    question = "What does the neural tangent kernel describe?"
+    answer = Assistant(settings).ask(question)
+    # Turn the store back into schema 3: per-sentence records, the schema-3 signature, no sets.
+    store = Store(settings)
+    legacy = store.client.create_collection(LEGACY_SENTENCES, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    legacy.add(
+        ids=[f"{pid}:s{pos}" for pid, pos, _, _ in before],
+        embeddings=[[float(x) for x in vector] for *_, vector in before],
+        documents=[text for _, _, text, _ in before],
+        metadatas=[{"paper_id": pid, "position": pos, "kind": "sentence"} for pid, pos, _, _ in before],
+    )
+    store.client.delete_collection(SENTENCE_SETS)
+    kept = {k: v for k, v in (store.papers.metadata or {}).items() if not k.startswith("hnsw:")}
+    store.papers.modify(metadata={**kept, "schema": "3"})
+    for name in ("sentence-matrix",):
+        shutil.rmtree(store_copy / name, ignore_errors=True)
+
+    migrated = Store(settings)
+    names = {c if isinstance(c, str) else c.name for c in migrated.client.list_collections()}
+    assert LEGACY_SENTENCES not in names and SENTENCE_SETS in names
+    assert migrated.papers.metadata["schema"] == "4"
+    after = sorted(migrated.sentence_records(), key=lambda r: (r[0], r[1]))
+    assert [(p, i, t) for p, i, t, _ in after] == [(p, i, t) for p, i, t, _ in before]
+    assert all(np.array_equal(np.asarray(a[3]), np.asarray(b[3])) for a, b in zip(after, before))
+    assert migrated.sentence_sets.get(ids=[after[0][0]], include=["embeddings"])["embeddings"][0].tolist() == PLACEHOLDER
+    again = Assistant(settings).ask(question)
+    assert (again.text, [c.quote for c in again.citations]) == (answer.text, [c.quote for c in answer.citations])

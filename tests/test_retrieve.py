@@ -168,9 +168,9 @@ def test_a_store_built_with_chromas_default_search_depth_is_made_exact(store_cop
     from assistant.store import EF_SEARCH, Store
 
     store = Store(Settings(store_dir=store_copy))
-    store.sentences.modify(configuration={"hnsw": {"ef_search": 100}})  # as stores built before
+    store.chunks.modify(configuration={"hnsw": {"ef_search": 100}})  # as stores built before
     reopened = Store(Settings(store_dir=store_copy))
-    assert reopened.sentences.configuration["hnsw"]["ef_search"] == EF_SEARCH
+    assert reopened.chunks.configuration["hnsw"]["ef_search"] == EF_SEARCH
 
 
 def test_zscore_fusion_standardises_each_list_and_fills_a_missing_score_with_the_lowest() -> None:
