@@ -182,11 +182,16 @@ class Assistant:
             )
         layout = store.layout  # with a Chroma server, this instance's own caches
 
-        def every() -> list[Paper]:  # only when a cache below is missing or stale
-            return list(papers.all().values())
+        read: list[list[Paper]] = []
+
+        def every() -> list[Paper]:  # only when a cache below is missing or stale: read once, dropped after
+            if not read:
+                read.append([sp.paper for sp in store.stored().values()])
+            return read[0]
 
         keyword = KeywordIndex(papers.fingerprint, every, path=layout.bm25)
         weights = TermWeights.cached(every, path=layout.term_df, fingerprint=papers.fingerprint)
+        read.clear()  # not kept: at 100k papers the records are ~1 GB a server would hold for nothing
         # The vectors depend on the model too: a rebuild with another one keeps the fingerprint.
         key = f"{papers.fingerprint}:{json.dumps(store.signature(), sort_keys=True)}"
         sentences = SentenceMatrix.cached(layout.sentence_matrix, key, store.sentence_records())
@@ -225,6 +230,7 @@ class Assistant:
             paths_of[paper.id] = [by_name[s] for s in paper.sources if s in by_name]
         indexer = Indexer(store, self.embedder, self.settings)
         report = indexer.sync(result.papers, paths_of, scope, result.issues, progress)
+        del result, paths_of, by_name  # the parsed files (~0.5 GB at 100k papers) before the caches are built
         self._state = None if store.count() == 0 else self._load_state(store)
         return report
 
