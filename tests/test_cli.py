@@ -139,3 +139,42 @@ def test_similar_papers_exclude_the_paper_and_come_nearest_first(
     assert any("Infinite-Width" in p["title"] or "Tangent Kernel" in p["text"] for p in near[:2])
     code, out, err = _run(capsys, "similar", "no-such-id")
     assert code == 2 and out == "" and "no paper 'no-such-id'" in err and "assistant papers" in err
+
+
+def test_ingest_on_a_terminal_shows_a_papers_per_second_bar(tmp_path: Path) -> None:
+    """A streamed arXiv-snapshot file ingested by the CLI with stderr on a pseudo-terminal: a tqdm bar."""
+    import pty
+
+    snapshot = tmp_path / "arxiv-metadata-oai-snapshot.json"
+    rows = [
+        {"id": f"2101.{i:05d}", "title": f"Study {i}", "authors": "Ana Rivera and Bo Chen", "categories": "cs.LG",
+         "abstract": f"We study problem number {i} of sequence modelling and show that a simple method solves it well.",
+         "versions": [{"version": "v1", "created": "Mon, 4 Jan 2021 10:00:00 GMT"}]}
+        for i in range(3)
+    ]
+    snapshot.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    import fcntl
+    import struct
+    import termios
+
+    main_fd, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a new pty is 0 columns wide
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(tmp_path / "store")}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ingest", str(snapshot)], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            got = os.read(main_fd, 4096)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not got:
+            break
+        shown += got
+    out, _ = proc.communicate(timeout=300)
+    os.close(main_fd)
+    text = shown.decode(errors="replace")
+    assert proc.returncode == 0 and "3 new" in out.decode()
+    assert "first use: embedding the seed abstracts" in text and "74/74" in text  # the seeds first, on an empty store
+    assert "embedding: 100%" in text and "3/3" in text and "paper/s" in text, text[-500:]
