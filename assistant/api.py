@@ -6,6 +6,7 @@ per-question settings from injected parts (settings, embedder, LLM), and nothing
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import logging
@@ -182,16 +183,13 @@ class Assistant:
             )
         layout = store.layout  # with a Chroma server, this instance's own caches
 
-        read: list[list[Paper]] = []
-
+        @functools.cache
         def every() -> list[Paper]:  # only when a cache below is missing or stale: read once, dropped after
-            if not read:
-                read.append([sp.paper for sp in store.stored().values()])
-            return read[0]
+            return [sp.paper for sp in store.stored().values()]
 
         keyword = KeywordIndex(papers.fingerprint, every, path=layout.bm25)
         weights = TermWeights.cached(every, path=layout.term_df, fingerprint=papers.fingerprint)
-        read.clear()  # not kept: at 100k papers the records are ~1 GB a server would hold for nothing
+        every.cache_clear()  # not kept: at 100k papers the records are ~1 GB a server would hold for nothing
         # The vectors depend on the model too: a rebuild with another one keeps the fingerprint.
         key = f"{papers.fingerprint}:{json.dumps(store.signature(), sort_keys=True)}"
         sentences = SentenceMatrix.cached(layout.sentence_matrix, key, store.sentence_records())

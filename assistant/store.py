@@ -278,6 +278,17 @@ def _pack(vectors: Sequence[Sequence[float]]) -> str:
     return base64.b64encode(np.asarray(vectors, dtype=np.float16).tobytes()).decode("ascii")
 
 
+def _set_records(sentences: dict[str, Sequence[tuple[str, Sequence[float]]]]) -> dict[str, Any]:
+    """Chroma `add`/`upsert` arguments for papers' sentence sets: one record a paper, texts and vectors."""
+    ids = list(sentences)
+    return {
+        "ids": ids,
+        "embeddings": [PLACEHOLDER] * len(ids),
+        "documents": [json.dumps([text for text, _ in sentences[pid]]) for pid in ids],
+        "metadatas": [{"paper_id": pid, "vectors": _pack([v for _, v in sentences[pid]])} for pid in ids],
+    }
+
+
 def _unpack(packed: str, count: int) -> np.ndarray:
     return np.frombuffer(base64.b64decode(packed), dtype=np.float16).reshape(count, -1) if count else np.zeros((0, 0), np.float16)
 
@@ -408,12 +419,7 @@ class Store:
         self.vector_store(CHUNKS).add(list(chunks))
         ids = [pid for pid, rows in sentences.items() if rows]
         if ids:  # as for chunks: only changed papers had a set, deleted first; orphans are the journal's
-            self.sentence_sets.add(
-                ids=ids,
-                embeddings=[PLACEHOLDER] * len(ids),
-                documents=[json.dumps([text for text, _ in sentences[pid]]) for pid in ids],
-                metadatas=[{"paper_id": pid, "vectors": _pack([v for _, v in sentences[pid]])} for pid in ids],
-            )
+            self.sentence_sets.add(**_set_records({pid: sentences[pid] for pid in ids}))
 
     def delete_vectors(self, paper_ids: Sequence[str]) -> None:
         """Every chunk and sentence of these papers (a scan by metadata filter: skip it when you can)."""
@@ -460,12 +466,7 @@ class Store:
         for start in range(0, len(ids), PAGE):
             chunk = ids[start : start + PAGE]
             rows = {pid: [(t, v) for _, t, v in sorted(by_paper[pid], key=lambda r: r[0])] for pid in chunk}
-            sets.upsert(
-                ids=chunk,
-                embeddings=[PLACEHOLDER] * len(chunk),
-                documents=[json.dumps([t for t, _ in rows[pid]]) for pid in chunk],
-                metadatas=[{"paper_id": pid, "vectors": _pack([v for _, v in rows[pid]])} for pid in chunk],
-            )
+            sets.upsert(**_set_records(rows))
         kept = {k: v for k, v in (papers.metadata or {}).items() if not k.startswith("hnsw:")}
         papers.modify(metadata={**kept, "schema": SCHEMA})
         self.client.delete_collection(LEGACY_SENTENCES)
