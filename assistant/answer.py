@@ -8,7 +8,7 @@ import json
 import math
 import re
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -96,18 +96,19 @@ class Candidate:
 class TermWeights:
     """Inverse document frequency of content terms over the corpus."""
 
-    def __init__(self, papers: Sequence[Paper], counts: tuple[int, dict[str, int]] | None = None) -> None:
+    def __init__(self, papers: Iterable[Paper], counts: tuple[int, dict[str, int]] | None = None) -> None:
         if counts is None:
             df: dict[str, int] = {}
-            for paper in papers:
+            n = 0
+            for n, paper in enumerate(papers, 1):  # one pass, nothing kept: `papers` may stream from the store
                 for term in set(content_terms(f"{paper.title} {paper.abstract}")):
                     df[term] = df.get(term, 0) + 1
-            counts = (len(papers), df)
+            counts = (n, df)
         self.n = max(1, counts[0])
         self.df = counts[1]
 
     @classmethod
-    def cached(cls, papers: Callable[[], Sequence[Paper]], path: Path | None, fingerprint: str) -> TermWeights:
+    def cached(cls, papers: Callable[[], Iterable[Paper]], path: Path | None, fingerprint: str) -> TermWeights:
         """Counted once per corpus and kept at `path` (beside the keyword index): counting took 3 s of a cold
         start at 10k papers (benchmarks/RESULTS.md). `fingerprint` changes with any paper, so it is never
         stale; `papers` is only called to count."""

@@ -6,7 +6,6 @@ per-question settings from injected parts (settings, embedder, LLM), and nothing
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import logging
@@ -183,13 +182,11 @@ class Assistant:
             )
         layout = store.layout  # with a Chroma server, this instance's own caches
 
-        @functools.cache
-        def every() -> list[Paper]:  # only when a cache below is missing or stale: read once, dropped after
-            return [sp.paper for sp in store.stored().values()]
+        def every() -> Iterator[Paper]:  # only when a cache below is missing or stale: streamed, none kept
+            return (sp.paper for sp in store.iter_stored())
 
         keyword = KeywordIndex(papers.fingerprint, every, path=layout.bm25)
         weights = TermWeights.cached(every, path=layout.term_df, fingerprint=papers.fingerprint)
-        every.cache_clear()  # not kept: at 100k papers the records are ~1 GB a server would hold for nothing
         # The vectors depend on the model too: a rebuild with another one keeps the fingerprint.
         key = f"{papers.fingerprint}:{json.dumps(store.signature(), sort_keys=True)}"
         sentences = SentenceMatrix.cached(layout.sentence_matrix, key, store.sentence_records())

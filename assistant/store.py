@@ -476,15 +476,21 @@ class Store:
         return self.papers.count()
 
     def stored(self, limit: int | None = None) -> dict[str, StoredPaper]:
-        """Every paper record (or the first `limit`), by id, read a page at a time."""
-        out: dict[str, StoredPaper] = {}
+        """Every paper record (or the first `limit`), by id."""
+        return {sp.paper.id: sp for sp in self.iter_stored(limit)}
+
+    def iter_stored(self, limit: int | None = None) -> Iterator[StoredPaper]:
+        """Every paper record (or the first `limit`) in store order, read a page at a time, so a reader that
+        keeps none holds one page (at 100k papers the whole set is ~1 GB of Python objects)."""
+        seen = 0
         while True:
-            page = PAGE if limit is None else min(PAGE, limit - len(out))
-            result = self.papers.get(include=["documents", "metadatas"], limit=page, offset=len(out))
+            page = PAGE if limit is None else min(PAGE, limit - seen)
+            result = self.papers.get(include=["documents", "metadatas"], limit=page, offset=seen)
             for pid, doc, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or []):
-                out[pid] = _record_to_paper(pid, doc or "", dict(meta or {}))
-            if len(result["ids"]) < page or len(out) == limit:
-                return out
+                yield _record_to_paper(pid, doc or "", dict(meta or {}))
+            seen += len(result["ids"])
+            if len(result["ids"]) < page or seen == limit:
+                return
 
     def papers_by_id(self, ids: Sequence[str]) -> dict[str, Paper]:
         """The records of `ids` that the store holds (at most a few dozen at a time)."""

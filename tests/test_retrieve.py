@@ -108,6 +108,48 @@ def test_keyword_rankings_and_scores_are_those_of_llama_index_bm25(assistant: As
         assert [score for _, score in hits] == pytest.approx([score for _, score in case["hits"]], rel=1e-6), case["query"]
 
 
+def test_the_keyword_index_is_built_from_one_pass_over_a_stream(assistant: Assistant) -> None:
+    """The corpus is read once as it streams from the store (nothing kept but token ids), and ranks and
+    scores exactly as bm25s's own whole-corpus tokenize-and-index does."""
+    import bm25s
+
+    from assistant.retrieve import KeywordIndex, _tokenize
+
+    papers = assistant.papers()
+    read: list[str] = []
+
+    def stream():  # a generator: no len(), no second pass
+        for paper in papers:
+            read.append(paper.id)
+            yield paper
+
+    index = KeywordIndex("seeds", stream)
+    assert read == [p.id for p in papers] == index.ids
+    whole = bm25s.BM25()
+    whole.index(_tokenize([f"{p.title}\n{p.abstract}" if p.has_title else p.abstract for p in papers]), show_progress=False)
+    for paper in papers[:40]:
+        query = _tokenize([paper.title])
+        ours, theirs = index.bm25.retrieve(query, k=10, show_progress=False), whole.retrieve(query, k=10, show_progress=False)
+        assert ours[0][0].tolist() == theirs[0][0].tolist(), paper.title
+        assert ours[1][0].tolist() == pytest.approx(theirs[1][0].tolist(), rel=1e-6), paper.title
+
+
+def test_the_lean_column_builder_matches_bm25s_own() -> None:
+    import numpy as np
+    from bm25s.scoring import _np_csc_python
+
+    from assistant.retrieve import _lean_csc
+
+    rng = np.random.default_rng(7)
+    for docs, vocab in [(1, 1), (60, 25), (3000, 700)]:
+        cols = [rng.choice(vocab, size=int(rng.integers(1, min(vocab, 40) + 1)), replace=False) for _ in range(docs)]
+        rows = np.concatenate([np.full(len(c), d, np.int32) for d, c in enumerate(cols)])
+        col = np.concatenate(cols).astype(np.int32)
+        data = rng.random(len(rows)).astype(np.float32)
+        for theirs, ours in zip(_np_csc_python(data, rows, col, (docs, vocab)), _lean_csc(data, rows, col, (docs, vocab))):
+            assert np.array_equal(theirs, ours)
+
+
 KEYWORD_ONLY = """
 import json, sys
 from assistant.retrieve import KeywordIndex
