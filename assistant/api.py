@@ -384,7 +384,25 @@ class Assistant:
 
     def _direct(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
         """An answer that needs no engine: no paper matches the filters, or a metadata question."""
-        return self._unmatched(state, question, filters, settings) or self._listing(state, question, filters, settings)
+        return (
+            self._unmatched(state, question, filters, settings)
+            or self._listing(state, question, filters, settings)
+            or self._authorship(state, question, filters, settings)
+        )
+
+    def _authorship(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
+        """"Who wrote the paper on …?": the extractive answer decides whether the store has that paper (or
+        abstains as for any question), then its first cited paper's author list answers."""
+        from .listing import asks_for_authors, authors_answer
+
+        if not asks_for_authors(question):
+            return None
+        extractive = settings.model_copy(update={"llm": "extractive"})  # a metadata answer needs no LLM
+        answered = self._engine(state, extractive, filters).answer(question)
+        if answered.abstained or not answered.citations:
+            return answered
+        paper = state.papers.get(answered.citations[0].paper_id)
+        return authors_answer(question, answered, paper, settings.settings_hash()) if paper else answered
 
     def _listing(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
         """A metadata question ("papers by Rivera", "published in 2024") answered from the metadata."""

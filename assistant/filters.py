@@ -5,11 +5,19 @@ are k papers that match, not the matching few of an unfiltered top k."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import ConfigError
 from .types import Paper
+
+def fold(name: str) -> str:
+    """A name as compared: case and accents ignored ("Ré" and "Re", "Müller" and "muller")."""
+    if name.isascii():  # most names: a filter over 100k papers folds half a million of them
+        return name.lower()
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
+
 
 _YEARS = re.compile(r"^\s*(\d{4})?\s*(\.\.|-|–)?\s*(\d{4})?\s*$")
 
@@ -20,6 +28,7 @@ class Filters:
     last_year: int | None = None
     authors: tuple[str, ...] = ()  # any of them, matched case-insensitively inside an author's name
     categories: tuple[str, ...] = ()  # any of them, matched case-insensitively
+    every_author: bool = False  # all of `authors` on one paper ("papers by both X and Y"), not any
 
     def __bool__(self) -> bool:
         return bool(self.first_year or self.last_year or self.authors or self.categories)
@@ -47,8 +56,9 @@ class Filters:
             if (self.first_year and paper.year < self.first_year) or (self.last_year and paper.year > self.last_year):
                 return False
         if self.authors:
-            names = [a.lower() for a in paper.authors]
-            if not any(wanted.lower() in name for wanted in self.authors for name in names):
+            names = [fold(a) for a in paper.authors]
+            found = [any(fold(wanted) in name for name in names) for wanted in self.authors]
+            if not (all(found) if self.every_author else any(found)):
                 return False
         if self.categories:
             have = {c.lower() for c in paper.categories}
@@ -64,7 +74,8 @@ class Filters:
             else:
                 parts.append(f"years {self.first_year or '…'}–{self.last_year or '…'}")
         if self.authors:
-            parts.append("author " + " or ".join(self.authors))
+            joined = " and ".join(self.authors) if self.every_author else " or ".join(self.authors)
+            parts.append(("authors " if self.every_author and len(self.authors) > 1 else "author ") + joined)
         if self.categories:
             parts.append("category " + " or ".join(self.categories))
         return ", ".join(parts)

@@ -228,9 +228,14 @@ def parse_atom(text: str) -> Parsed:
 
 
 # -- names ------------------------------------------------------------------------------------------
+_TRUNCATED = re.compile(r"\s*\(\+\s*\d+\s+more\)|,?\s+et\s+al\b\.?|,?\s+and\s+others\s*$", re.IGNORECASE)
+
+
 def split_and(value: str) -> list[str]:
     """'Vaswani, Ashish and Shazeer, Noam', 'A. Vaswani, N. Shazeer, and N. Parmar' or 'A; B' -> names."""
-    value = _clean(value)
+    # What a list cut short says instead of the rest ("(+3 more)" on arXiv pages, "et al.", BibTeX's
+    # "and others") names nobody: the names given are kept, the marker dropped.
+    value = _TRUNCATED.sub("", _clean(value)).strip().rstrip(",;").strip()
     if not value:
         return []
     if re.search(r"\sand\s", value):

@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from .filters import Filters
+from .filters import Filters, fold
 from .text import split_sentences
 from .types import Answer, Citation, Paper
 
@@ -22,6 +22,14 @@ _YEAR = re.compile(
     r"((?:19|20)\d\d)(?:\s*(?:-|–|to|and|\.\.)\s*((?:19|20)\d\d))?\b"
 )
 _CATEGORY = re.compile(r"\b(?:category|categories|in)\s+([a-z]{2,8}\.[A-Z]{2})\b")
+_AUTHORSHIP = re.compile(r"\b(?:authors?|authored|co-?authors?|co-?authored|wrote|written|by)\b", re.IGNORECASE)
+_TOKEN = re.compile(r"[^\s,;:?!()\"“”]+")
+_WHO_WROTE = re.compile(
+    r"^\W*(?:who\s+(?:wrote|authored|co-?authored|are\s+the\s+authors|were\s+the\s+authors|is\s+the\s+author)"
+    r"|(?:what|which)\s+(?:are|were)\s+the\s+(?:names\s+of\s+the\s+)?authors"
+    r"|(?:list|name|give)\s+(?:me\s+)?the\s+authors)\b",
+    re.IGNORECASE,
+)
 _LISTS = re.compile(r"\b(?:papers?|works?|articles?|abstracts?|publications?|anything|what)\b", re.IGNORECASE)
 
 
@@ -38,14 +46,52 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Paper]]) -
             authors.append(match.group(1).strip().rstrip("?.!,"))
     year = _YEAR.search(question)
     category = _CATEGORY.search(question)
-    filters = Filters.parse(
+    named = _AUTHORSHIP.search(question) and _full_names(question, papers().values())
+    every = False
+    if named and len(named) >= len(authors):  # full names the store knows beat a surname after "by"
+        authors, every = named, len(named) > 1 and not re.search(r"\b(?:or|either)\b", question)
+    else:
+        authors = authors[:1]
+    parsed = Filters.parse(
         f"{year.group(1)}..{year.group(2) or year.group(1)}" if year else None,
-        authors[:1],
+        authors,
         [category.group(1)] if category else [],
     )
+    filters = Filters(parsed.first_year, parsed.last_year, parsed.authors, parsed.categories, every_author=every)
     if not filters or not any(filters.admits(p) for p in papers().values()):
         return None
     return filters
+
+
+def _full_names(question: str, papers: Iterable[Paper]) -> list[str]:
+    """Authors of the store named in full in the question ("Stefano Ermon and Christopher Ré"), as the
+    question spells them: runs of capitalised words, each run's longest stretch that is a stored name."""
+    runs: list[list[str]] = [[]]
+    for token in _TOKEN.findall(question):
+        if token[0].isupper():
+            runs[-1].append(token.rstrip(",;:?!"))
+        elif runs[-1]:
+            runs.append([])
+    if not any(len(run) > 1 for run in runs):
+        return []
+    known = {fold(name) for paper in papers for name in paper.authors}
+    found: list[str] = []
+    for run in runs:
+        start = 0
+        while start < len(run) - 1:
+            for end in range(len(run), start + 1, -1):  # longest first: "Jimmy T. H. Smith" before "H. Smith"
+                if fold(" ".join(run[start:end])) in known:
+                    found.append(" ".join(run[start:end]))
+                    start = end - 1
+                    break
+            start += 1
+    return list(dict.fromkeys(found))
+
+
+def asks_for_authors(question: str) -> bool:
+    """"Who wrote …?", "Who are the authors of …?", "List the authors of …": a question whose answer is a
+    paper's author list (its metadata), not a sentence of its abstract."""
+    return bool(_WHO_WROTE.match(question))
 
 
 def byline(paper: Paper) -> str:
@@ -84,3 +130,23 @@ def list_papers(
         question=question, text=text, raw_text=text, citations=citations, abstained=False,
         settings_hash=settings_hash, support="strong", mode="metadata",
     )
+
+
+def authors_answer(question: str, answered: Answer, paper: Paper, settings_hash: str) -> Answer:
+    """"Who wrote …?" answered from the author list of the paper the ordinary answer cites first
+    (`answered`: that answer, which also decided the question is about a paper in the store). A paper
+    stored without authors gets an abstention that says so, not a sentence of its abstract."""
+    quote = (split_sentences(paper.abstract) or [paper.abstract])[0]
+    citation = Citation.of(1, paper, quote)
+    if not paper.authors:
+        text = (
+            f"The store has no author list for the closest paper, “{paper.title}”; its source file gave none, "
+            "and its abstract does not name its authors."
+        )
+        return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
+                      settings_hash=settings_hash, support="none", mode="metadata")
+    names = paper.authors
+    who = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    text = f"“{paper.title}” is by {who}" + (f" ({paper.year})" if paper.year else "") + " [1]."
+    return Answer(question=question, text=text, raw_text=text, citations=[citation], abstained=False,
+                  settings_hash=settings_hash, support=answered.support, mode="metadata")

@@ -98,6 +98,10 @@ def test_the_cli_filters_and_refuses_a_bad_year(
         ("What was published in 2023?", lambda p: p.year == 2023),
         ("List the papers from 2016 to 2017.", lambda p: p.year in (2016, 2017)),
         ("Which papers are in stat.ML?", lambda p: "stat.ML" in p.categories),
+        # names in full: every one of them on the paper, unless the question says "or"
+        ("Which papers list both Ana Rivera and Bo Chen among their authors?", lambda p: {"Ana Rivera", "Bo Chen"} <= set(p.authors)),
+        ("Which papers have Carla Diaz or Dan Rivers as an author?", lambda p: bool({"Carla Diaz", "Dan Rivers"} & set(p.authors))),
+        ("What has Carla Díaz written?", lambda p: "Carla Diaz" in p.authors),  # accents aside
     ],
 )
 def test_metadata_questions_are_answered_from_the_metadata(lib_assistant: Assistant, question: str, admits) -> None:  # type: ignore[no-untyped-def]
@@ -108,6 +112,21 @@ def test_metadata_questions_are_answered_from_the_metadata(lib_assistant: Assist
     every = [p for p in lib_assistant.papers() if admits(p)]
     assert answer.text.startswith(f"{len(every)} paper") and len(cited) == min(len(every), lib_assistant.settings.top_k)
     assert all(f"[{c.n}]" in answer.text for c in answer.citations)
+
+
+def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assistant, tmp_path: Path) -> None:
+    paper = lib_assistant.papers()[1]  # AUTHORS[1]: Bo Chen alone
+    answer = lib_assistant.ask(f"Who wrote the paper “{paper.title}”?")
+    assert answer.mode == "metadata" and not answer.abstained
+    assert [c.paper_id for c in answer.citations] == [paper.id] and answer.text.endswith(f"is by Bo Chen ({paper.year}) [1].")
+    # off-topic: abstains as any question would, and says nothing about authors
+    assert lib_assistant.ask("Who wrote the Odyssey?").abstained
+    # the closest paper has no author list (the seeds keep none for this one): says so, cites no sentence
+    seeds = Assistant(Settings(store_dir=tmp_path / "store"))
+    bare = next(p for p in seeds.papers() if not p.authors and p.has_title)
+    answer = seeds.ask(f"Who are the authors of “{bare.title}”?")
+    assert answer.abstained and answer.mode == "metadata" and not answer.citations
+    assert f"no author list for the closest paper, “{bare.title}”" in answer.text
 
 
 def test_a_name_no_paper_has_is_not_a_listing(lib_assistant: Assistant) -> None:

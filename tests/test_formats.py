@@ -156,6 +156,11 @@ def test_a_named_file_nothing_could_be_read_from_exits_4_after_ingesting_the_res
     ("Ana Rivera and Bo Chen", ["Ana Rivera", "Bo Chen"]),
     ("Rivera, Ana; Chen, Bo", ["Ana Rivera", "Bo Chen"]),
     ("Ana Rivera, Bo Chen", ["Ana Rivera", "Bo Chen"]),
+    # lists cut short: the marker is nobody's name
+    ("Ana Rivera, Christopher Ré, Bo Chen(+3 more)", ["Ana Rivera", "Christopher Ré", "Bo Chen"]),
+    ("Vaswani, Ashish and Shazeer, Noam and others", ["Ashish Vaswani", "Noam Shazeer"]),
+    ("A. Vaswani et al.", ["A. Vaswani"]),
+    ("Alan Others, Bo Chen", ["Alan Others", "Bo Chen"]),
 ])
 def test_author_strings_split_into_names(given: str, names: list[str]) -> None:
     assert split_and(given) == names
