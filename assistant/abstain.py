@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .text import STOPWORDS, stem, words
+from .text import STOPWORDS, split_sentences, stem, words
 
 # Words that name a specific kind of fact; abstracts that state such a fact use the word too.
 DETAIL_CUES = frozenset(
@@ -30,7 +30,13 @@ DETAIL_CUES = frozenset(
 )
 _ASKS = ("what", "which")
 _QUANTITY = re.compile(r"\b(how (many|much)|what (percentage|fraction|share|proportion)|by what factor)\b", re.I)
-_NUMBER = re.compile(r"\d|\b(twice|half|double|triple|times|fold|percent)\b", re.I)
+# A stated quantity: a numeral not glued to a name ("Camelyon17", "WikiText-103", "ResNet-50" state no
+# count; "3-layer", "10^5", "2x" do) or a number word.
+_NUMBER = re.compile(
+    r"(?<![\w-])\d|\b(twice|half|double|triple|times|fold|percent|two|three|four|five|six|seven|eight|nine|ten"
+    r"|dozens?|hundreds?|thousands?|millions?|billions?)\b",
+    re.I,
+)
 _NAME = re.compile(r"\b(?:[A-Z][\w-]+|[\w-]*\d[\w-]*)")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _MODIFIERS = frozenset({"like", "style", "type", "based", "wise"})  # "XOR-like" names XOR
@@ -56,7 +62,21 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
     opening = " ".join(question.split()[:6])  # "How many ...?", not "is there a way ... how many ..."
     if _QUANTITY.search(opening) and not _NUMBER.search(best_abstract):
         missing.append("any number")
+    elif (counted := _counted(opening)) and not any(
+        _NUMBER.search(s) and any(stem(w).startswith(counted) for w in words(s)) for s in split_sentences(best_abstract)
+    ):
+        missing.append(f"a number of {counted}")  # "six OoD methods" does not count "episodes"
     return missing
+
+
+def _counted(opening: str) -> str | None:
+    """The stem of what "how many" counts ("How many language models …" -> "languag"), or None."""
+    tokens = words(opening)
+    for i in range(len(tokens) - 2):
+        if tokens[i] == "how" and tokens[i + 1] == "many":
+            after = [t for t in tokens[i + 2 :] if t not in STOPWORDS]
+            return stem(after[0]) if after else None
+    return None
 
 
 def _spells(acronym: str, text_words: list[str]) -> bool:

@@ -44,6 +44,29 @@ def test_a_percentage_is_stated_by_a_percent_sign() -> None:
     assert missing_details(question, "It can be reduced a lot without loss.") == ["percentag", "any number"]
 
 
+@pytest.mark.parametrize(
+    ("abstract", "states_a_number"),
+    [
+        ("We evaluate on Camelyon17 and WikiText-103 with a ResNet-50.", False),  # numerals inside names count nothing
+        ("Training runs in three episodes.", True),
+        ("A 3-layer network suffices.", True),
+        ("It needs 10^5 samples.", True),
+        ("Thousands of runs were made.", True),
+    ],
+)
+def test_how_many_needs_a_number_that_is_not_part_of_a_name(abstract: str, states_a_number: bool) -> None:
+    missing = missing_details("How many episodes does the method run on Camelyon17?", abstract)
+    assert ("any number" not in missing) is states_a_number
+
+
+def test_how_many_needs_the_number_beside_what_it_counts() -> None:
+    question = "How many discovery episodes does the method run?"
+    assert missing_details(question, "It helps six other methods. Discovery episodes find features.") == ["a number of discoveri"]
+    assert missing_details(question, "It helps other methods. It runs two discovery episodes.") == []
+    # "times" is what "how many times easier" counts
+    assert missing_details("By intrinsic dimension, how many times easier is A than B?", "A is 100 times easier than B.") == []
+
+
 def test_a_question_about_a_paper_naming_what_it_never_mentions_abstains(assistant: Assistant) -> None:
     near_miss = assistant.ask("What perplexity does the transfer-function state-space model reach on WikiText-103?")
     assert near_miss.abstained and near_miss.citations == []
