@@ -23,19 +23,21 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "citation_recall": (0.9510, 68),
         "evidence_hit_rate": (0.5309, 81),
         "abstention_accuracy": (0.8571, 14),
+        "paper_coverage": (0.8788, 11),
     },
     "dev": {
         "hybrid hit@1": (0.94, 100),
         "hybrid mrr": (0.9514, 100),
         "hybrid recall@5": (0.94, 100),
-        "citation_precision": (0.9089, 100),
-        "citation_recall": (0.8983, 100),
-        "evidence_hit_rate": (0.5833, 120),
-        "abstention_accuracy": (0.6667, 30),
+        "citation_precision": (0.9099, 100),
+        "citation_recall": (0.9083, 100),
+        "evidence_hit_rate": (0.5917, 120),
+        "abstention_accuracy": (0.7333, 30),
+        "paper_coverage": (0.8733, 25),  # multi and summary cases
     },
 }
 # Lower is better: (measured, cases).
-CEILINGS = {"bundled": {"false_abstention_rate": (0.0, 68)}, "dev": {"false_abstention_rate": (0.03, 100)}}
+CEILINGS = {"bundled": {"false_abstention_rate": (0.0, 68)}, "dev": {"false_abstention_rate": (0.02, 100)}}
 
 
 def _figures(assistant: Assistant, path: Path) -> dict[str, float]:
