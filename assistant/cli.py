@@ -194,7 +194,7 @@ def cmd_papers(args: argparse.Namespace) -> int:
     else:
         for p in papers:
             print(f"{p.id}  {p.title}")
-        print(f"{len(papers)} papers", file=sys.stderr)
+        print(f"{len(papers)} paper{'' if len(papers) == 1 else 's'}", file=sys.stderr)
     return 0
 
 
