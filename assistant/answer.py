@@ -61,7 +61,8 @@ STRONG_EVIDENCE = 0.55
 _SEVERAL = re.compile(
     r"\b(?:papers|works|studies|abstracts|articles|authors)\b"
     r"|\b(?:which|what|different|several|multiple|various|other|two|both)\s+(?:\w+\s+)?(?:approaches|methods|models)\b"
-    r"|\b(?:compar\w*|differ\w*|contrast\w*|versus|vs\.?|both|either)\b",
+    # "how do they differ", "the difference": a comparison; "a different model" is one thing, not several
+    r"|\b(?:compar\w*|differ(?:s|ed|ing|ences?)?|contrast\w*|versus|vs\.?|both|either)\b",
     re.IGNORECASE,
 )
 

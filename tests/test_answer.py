@@ -60,6 +60,11 @@ def test_every_marker_resolves_on_the_whole_question_set(assistant: Assistant) -
         ("Compare state-space models with Transformers.", True),
         ("What does the neural tangent kernel describe?", False),
         ("What convergence rate is established for flow matching?", False),
+        ("What is the difference between flow matching and diffusion?", True),
+        ("Which different approaches to pruning exist?", True),
+        # "different" as a plain adjective asks about one thing
+        ("Can a network be rescued by imitating a different, better-suited model?", False),
+        ("When test inputs come from a different distribution, what does re-weighting do?", False),
     ],
 )
 def test_asks_for_several_papers(question: str, several: bool) -> None:
