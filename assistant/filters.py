@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .errors import ConfigError
 from .types import Paper
 
+
 def fold(name: str) -> str:
     """A name as compared: case and accents ignored ("Ré" and "Re", "Müller" and "muller")."""
     if name.isascii():  # most names: a filter over 100k papers folds half a million of them
