@@ -15,14 +15,15 @@ _BY = re.compile(
     r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+"
     r"((?:[A-Z][\w'’.-]*\s*){1,3})"
 )
-_WROTE = re.compile(r"\b(?:what|which)\s+(?:has|did|have)\s+((?:[A-Z][\w'’.-]*\s*){1,3})\s*(?:written|published|authored)\b")
+_WROTE = re.compile(r"\b(?i:what|which)\s+(?:has|did|have)\s+((?:[A-Z][\w'’.-]*\s*){1,3})\s*(?:written|published|authored)\b")
 # "published in 2024", "papers from 2019 to 2021" — not any "in 2019" ("What did X achieve in 2019?").
 _YEAR = re.compile(
     r"\b(?:(?:published|appeared|written|released)\s+(?:in\s+|between\s+)?|(?:papers?|works?|articles?|abstracts?)\s+(?:from|of)\s+)"
     r"((?:19|20)\d\d)(?:\s*(?:-|–|to|and|\.\.)\s*((?:19|20)\d\d))?\b"
 )
 _CATEGORY = re.compile(r"\b(?:category|categories|in)\s+([a-z]{2,8}\.[A-Z]{2})\b")
-_AUTHORSHIP = re.compile(r"\b(?:authors?|authored|co-?authors?|co-?authored|wrote|written|by)\b", re.IGNORECASE)
+_AUTHORSHIP = re.compile(r"\b(?:authors?|authored|co-?authors?|co-?authored|wrote|written)\b", re.IGNORECASE)
+_PLURAL = re.compile(r"\b(?:papers|works|articles|abstracts|publications)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\s,;:?!()\"“”]+")
 _WHO_WROTE = re.compile(
     r"^\W*(?:who\s+(?:wrote|authored|co-?authored|are\s+the\s+authors|were\s+the\s+authors|is\s+the\s+author)"
@@ -46,7 +47,10 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Paper]]) -
             authors.append(match.group(1).strip().rstrip("?.!,"))
     year = _YEAR.search(question)
     category = _CATEGORY.search(question)
-    named = _AUTHORSHIP.search(question) and _full_names(question, papers().values())
+    # Only a question about who wrote which papers reads the author lists (every record, as any listing
+    # does): "What do the authors of <title> argue?" names a title, and must not read 100k records.
+    about_authors = bool(authors) or (_AUTHORSHIP.search(question) and _PLURAL.search(question))
+    named = _full_names(question, lambda: papers().values()) if about_authors else []
     every = False
     if named and len(named) >= len(authors):  # full names the store knows beat a surname after "by"
         authors, every = named, len(named) > 1 and not re.search(r"\b(?:or|either)\b", question)
@@ -63,7 +67,7 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Paper]]) -
     return filters
 
 
-def _full_names(question: str, papers: Iterable[Paper]) -> list[str]:
+def _full_names(question: str, papers: Callable[[], Iterable[Paper]]) -> list[str]:
     """Authors of the store named in full in the question ("Stefano Ermon and Christopher Ré"), as the
     question spells them: runs of capitalised words, each run's longest stretch that is a stored name."""
     runs: list[list[str]] = [[]]
@@ -74,7 +78,7 @@ def _full_names(question: str, papers: Iterable[Paper]) -> list[str]:
             runs.append([])
     if not any(len(run) > 1 for run in runs):
         return []
-    known = {fold(name) for paper in papers for name in paper.authors}
+    known = {fold(name) for paper in papers() for name in paper.authors}
     found: list[str] = []
     for run in runs:
         start = 0

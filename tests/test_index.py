@@ -183,6 +183,9 @@ def test_a_start_reads_no_paper_records_once_an_ingest_has_finished(
     a = Assistant(Settings(store_dir=store_copy))
     answer = a.ask("What does the neural tangent kernel describe?")
     assert answer.citations and a.paper_count() == 74
+    # questions that mention authors or capitalised titles are not listings: no record is read for them
+    assert a.ask("What do the authors of 'Intriguing Properties of Adversarial Examples' argue is the main origin of adversarial examples?").citations
+    assert "no author list" in a.ask("Who wrote the paper on the Neural Tangent Kernel?").text
     assert a.paper(answer.citations[0].paper_id) == every[answer.citations[0].paper_id].paper
     assert a.paper("no-such-id") is None
 
