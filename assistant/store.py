@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 SCHEMA = "4"
 PAPERS, CHUNKS, SENTENCE_SETS = "papers", "chunks", "sentence_sets"
 LEGACY_SENTENCES = "sentences"  # schema 3's collection of one 384-d record per sentence: migrated, then dropped
-# Retrieval reads sentence vectors from the memory-mapped matrix (sentences.py), never by a vector search, so
+# Retrieval reads sentence vectors from the sentence matrix on disk (sentences.py), never by a vector search, so
 # they are kept one record per paper: its texts (the document, JSON) and its vectors (float16, base64, in the
 # metadata), beside a placeholder embedding (Chroma needs one). Searched by nobody, the 0.9 M-vector HNSW index
 # of schema 3 was most of an ingest's memory at 100k papers (5.4 GB peak) and 9 of the 22 ms a paper an
