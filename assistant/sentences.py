@@ -1,4 +1,4 @@
-"""Every paper's sentences and their vectors in one float16 matrix on disk, read a paper at a time without a vector query.
+"""Every paper's sentences and their vectors in one float16 matrix on disk, read a paper at a time.
 
 Retrieval used to search the sentence vectors as a second Chroma collection (30 deep, a second
 approximate search per question, and the 0.95 M-vector index most of a serving process's memory at
