@@ -76,12 +76,12 @@ class Indexer:
         """Bring the store in line with `papers`, the complete content of the files in `scope`."""
         with self.store.writing():
             self.store.recover_journal()
-            stored = self.store.stored()
+            stored = self.store.stored_meta()
             incoming: dict[str, Paper] = {}
             for paper in papers:
                 previous = stored.get(paper.id)
                 outside = [p for p in (previous.paths if previous else ()) if not _within(p, scope)]
-                keep_sources = [s for s, p in zip(previous.paper.sources, previous.paths) if p in outside] if previous else []
+                keep_sources = [s for s, p in zip(previous.sources, previous.paths) if p in outside] if previous else []
                 # A copy only when sources from outside this ingest's scope are kept: at 100k papers a copy
                 # of every one was 0.5 GB of the ingest's peak.
                 incoming[paper.id] = (
@@ -97,7 +97,7 @@ class Indexer:
                 for pid, p in incoming.items()
                 if pid in stored
                 and stored[pid].content_hash == p.content_hash
-                and (stored[pid].paper.sources != p.sources or list(stored[pid].paths) != paths_of[pid])
+                and (list(stored[pid].sources) != p.sources or list(stored[pid].paths) != paths_of[pid])
             ]
             removed = [
                 pid for pid, sp in stored.items() if pid not in incoming and sp.paths and all(_within(p, scope) for p in sp.paths)
@@ -108,7 +108,7 @@ class Indexer:
             self.store.relabel(relabelled, paths_of)
             self.store.remove_papers(removed)
             gone = set(removed)
-            hashes = {pid: sp.paper.content_hash for pid, sp in stored.items() if pid not in gone}
+            hashes = {pid: sp.content_hash for pid, sp in stored.items() if pid not in gone}
             hashes.update({pid: p.content_hash for pid, p in incoming.items()})
             fingerprint = corpus_fingerprint(hashes)
             if self.store.saved_fingerprint() != fingerprint:

@@ -167,6 +167,37 @@ def test_stored_reads_every_record_a_page_at_a_time(tmp_path: Path, monkeypatch:
     assert len(store.stored()) == 5 and calls == [0, 2, 4]  # five records in pages of two
 
 
+def test_an_ingest_diffs_against_the_stored_metadata_without_reading_abstracts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 100k papers every record whole was ~1 GB on top of the parsed files: the diff needs ids, hashes,
+    sources and paths, read a page at a time without documents."""
+    import assistant.store as store_module
+
+    seeds = tmp_path / "mine"
+    _write(seeds, [1, 2, 3, 4, 5])
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    Assistant(settings).ingest()
+    includes: list[list[str]] = []
+    real_get = store_module.Store.stored_meta
+
+    def spying(self: Store) -> object:
+        real = self.papers.get
+        self.papers.get = lambda **kw: includes.append(kw["include"]) or real(**kw)  # type: ignore[method-assign]
+        try:
+            return real_get(self)
+        finally:
+            self.papers.get = real  # type: ignore[method-assign]
+
+    monkeypatch.setattr(store_module, "PAGE", 2)
+    monkeypatch.setattr(store_module.Store, "stored_meta", spying)
+    monkeypatch.setattr(store_module.Store, "stored", lambda self, limit=None: pytest.fail("read every record whole"))
+    _write(seeds, [1, 2, 3, 6])
+    report = Assistant(settings, auto_ingest=False).ingest()
+    assert (report.new, report.unchanged, report.removed) == (1, 3, 2)
+    assert includes == [["metadatas"]] * 3  # pages of two over five records, no documents
+
+
 def test_a_start_reads_no_paper_records_once_an_ingest_has_finished(
     store_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
