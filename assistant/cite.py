@@ -10,6 +10,27 @@ from dataclasses import dataclass
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 
 
+# Ranges as models write them: "[1-3]", "[2, 4–6]" in one bracket, or "[1]–[3]" across two.
+_RANGED = re.compile(r"\[\s*\d{1,3}(?:\s*[,;–—-]\s*\d{1,3})*\s*\]")
+_RANGE = re.compile(r"(\d{1,3})\s*[-–—]\s*(\d{1,3})")
+_RANGE_ACROSS = re.compile(r"\[\s*(\d{1,3})\s*\]\s*[-–—]\s*\[\s*(\d{1,3})\s*\]")
+MAX_RANGE = 10  # a longer "range" is more likely two stray numbers than ten sources
+
+
+def expand_ranges(text: str) -> str:
+    """"[1-3]" and "[1]–[3]" as "[1, 2, 3]"; a backwards or overlong range keeps just its two ends. Only
+    inside brackets of numbers: "pages 1-3, ..." in prose is left alone."""
+    if "[" not in text:
+        return text
+
+    def spelled(m: re.Match[str]) -> str:
+        a, b = int(m.group(1)), int(m.group(2))
+        return ", ".join(map(str, range(a, b + 1))) if a <= b <= a + MAX_RANGE else f"{a}, {b}"
+
+    text = _RANGE_ACROSS.sub(lambda m: f"[{spelled(m)}]", text)
+    return _RANGED.sub(lambda m: _RANGE.sub(spelled, m.group(0)), text)
+
+
 @dataclass(frozen=True)
 class Validated:
     """Text whose markers all resolve, renumbered 1..m in order of first use."""
@@ -21,6 +42,7 @@ class Validated:
 
 def markers(text: str) -> list[int]:
     """Every source number cited in `text`, in order, repeats included."""
+    text = expand_ranges(text)
     return [int(n) for group in MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", group.strip())]
 
 
@@ -45,7 +67,7 @@ def _drop_unknown(text: str, n_sources: int) -> tuple[str, int]:
 def validate(text: str, n_sources: int) -> Validated:
     """Drop markers outside 1..n_sources and renumber the rest by first use."""
     order: dict[int, int] = {}
-    text, dropped = _drop_unknown(text, n_sources)
+    text, dropped = _drop_unknown(expand_ranges(text), n_sources)
 
     def repl(match: re.Match[str]) -> str:
         kept: list[int] = []

@@ -24,3 +24,12 @@ def test_validate_without_markers_is_identity() -> None:
 
 def test_references_are_numbered() -> None:
     assert format_references([(1, "A"), (2, "B")]) == "[1] A\n[2] B"
+
+
+def test_ranges_of_markers_cite_every_source_in_them() -> None:
+    assert markers("A [1-3]. B [2, 4–5]. C [1]–[3].") == [1, 2, 3, 2, 4, 5, 1, 2, 3]
+    checked = validate("Shown in [2-4] and again [1]—[2].", n_sources=4)
+    assert checked.text == "Shown in [1][2][3] and again [4][1]." and checked.sources == [2, 3, 4, 1]
+    # not ranges of sources: a backwards or overlong one keeps its ends, prose and years are left alone
+    assert markers("A [3-1]. B [1-40].") == [3, 1, 1, 40]
+    assert validate("Pages 1-3, as [Foster, 2020-2021] say [1].", n_sources=1).text == "Pages 1-3, as [Foster, 2020-2021] say [1]."
