@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from .filters import Filters, fold
 from .text import split_sentences
@@ -61,7 +62,7 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Paper]]) -
         authors,
         [category.group(1)] if category else [],
     )
-    filters = Filters(parsed.first_year, parsed.last_year, parsed.authors, parsed.categories, every_author=every)
+    filters = replace(parsed, every_author=every)
     if not filters or not any(filters.admits(p) for p in papers().values()):
         return None
     return filters
