@@ -249,13 +249,22 @@ class StoredMeta:
     content_hash: str
 
 
+def _meta_of(meta: dict[str, Any]) -> StoredMeta:
+    return StoredMeta(
+        sources=tuple(json.loads(str(meta.get("sources", "[]")))),
+        paths=tuple(json.loads(str(meta.get("paths", "[]")))),
+        content_hash=str(meta.get("hash", "")),
+    )
+
+
 def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPaper:
+    kept = _meta_of(meta)
     paper = Paper(
         id=pid,
         title=str(meta.get("title", "")),
         abstract=abstract,
         authors=json.loads(str(meta.get("authors", "[]"))),
-        sources=json.loads(str(meta.get("sources", "[]"))),
+        sources=list(kept.sources),
         url=str(meta.get("url") or "") or None,
         year=int(meta["year"]) if meta.get("year") else None,
         doi=str(meta.get("doi") or "") or None,
@@ -263,7 +272,7 @@ def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPap
         categories=json.loads(str(meta.get("categories") or "[]")),
         has_title=bool(meta.get("has_title", True)),
     )
-    return StoredPaper(paper=paper, paths=tuple(json.loads(str(meta.get("paths", "[]")))), content_hash=str(meta.get("hash", "")))
+    return StoredPaper(paper=paper, paths=kept.paths, content_hash=kept.content_hash)
 
 
 def _paper_metadata(paper: Paper, paths: Iterable[str]) -> dict[str, Any]:
@@ -491,31 +500,26 @@ class Store:
     def iter_stored(self, limit: int | None = None) -> Iterator[StoredPaper]:
         """Every paper record (or the first `limit`) in store order, read a page at a time, so a reader that
         keeps none holds one page (at 100k papers the whole set is ~1 GB of Python objects)."""
-        seen = 0
-        while True:
-            page = PAGE if limit is None else min(PAGE, limit - seen)
-            result = self.papers.get(include=["documents", "metadatas"], limit=page, offset=seen)
-            for pid, doc, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or []):
-                yield _record_to_paper(pid, doc or "", dict(meta or {}))
-            seen += len(result["ids"])
-            if len(result["ids"]) < page or seen == limit:
-                return
+        for pid, doc, meta in self._records(["documents", "metadatas"], limit):
+            yield _record_to_paper(pid, doc, meta)
 
     def stored_meta(self) -> dict[str, StoredMeta]:
         """Every paper's sources, file paths and content hash, by id, read a page at a time without the
         abstracts: what an ingest diffs against (all records whole were ~1 GB at 100k papers)."""
-        out: dict[str, StoredMeta] = {}
+        return {pid: _meta_of(meta) for pid, _, meta in self._records(["metadatas"])}
+
+    def _records(self, include: list[str], limit: int | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, document or "", metadata) of the paper records in store order, `PAGE` at a time."""
+        seen = 0
         while True:
-            result = self.papers.get(include=["metadatas"], limit=PAGE, offset=len(out))
-            for pid, meta in zip(result["ids"], result["metadatas"] or []):
-                meta = meta or {}
-                out[pid] = StoredMeta(
-                    sources=tuple(json.loads(str(meta.get("sources", "[]")))),
-                    paths=tuple(json.loads(str(meta.get("paths", "[]")))),
-                    content_hash=str(meta.get("hash", "")),
-                )
-            if len(result["ids"]) < PAGE:
-                return out
+            page = PAGE if limit is None else min(PAGE, limit - seen)
+            result = self.papers.get(include=include, limit=page, offset=seen)  # type: ignore[arg-type]
+            documents = result["documents"] or [""] * len(result["ids"])
+            for pid, doc, meta in zip(result["ids"], documents, result["metadatas"] or []):
+                yield pid, doc or "", dict(meta or {})
+            seen += len(result["ids"])
+            if len(result["ids"]) < page or seen == limit:
+                return
 
     def papers_by_id(self, ids: Sequence[str]) -> dict[str, Paper]:
         """The records of `ids` that the store holds (at most a few dozen at a time)."""
