@@ -3,6 +3,7 @@ and the bind/auth check."""
 
 from __future__ import annotations
 
+import gc
 import html
 import logging
 
@@ -22,7 +23,7 @@ from assistant import ui
 from assistant.errors import ConfigError
 from assistant.types import Answer, Citation, Paper, Passage
 from assistant.ui import handlers, render
-from assistant.ui.handlers import Handlers
+from assistant.ui.handlers import KEPT_EXPORTS, Handlers
 from conftest import free_port
 
 NTK = "What does the neural tangent kernel describe?"
@@ -194,6 +195,24 @@ def test_unexpected_errors_hide_their_details(caplog: pytest.LogCaptureFixture) 
         Handlers(Broken()).filter_papers("")  # type: ignore[arg-type]
     assert "sk-secret" not in str(info.value) and "server log" in str(info.value)
     assert "sk-secret" in caplog.text  # the details go to the server log only
+
+
+def test_conversation_files_share_one_folder_that_stays_bounded_and_goes_with_the_page() -> None:
+    h = Handlers(object())  # type: ignore[arg-type]  # export_file reads only the turns
+    def turns(n: int) -> list[dict[str, object]]:
+        return [{"role": "user", "content": f"Question {n}?"}, {"role": "assistant", "content": f"Answer {n} [1]."}]
+
+    first = h.export_file(turns(0))["value"]
+    assert Path(first).name == "conversation.md" and "Question 0?" in Path(first).read_text(encoding="utf-8")
+    assert h.export_file(turns(0))["value"] == first  # the same conversation is the same file
+    for n in range(1, KEPT_EXPORTS + 10):
+        h.export_file(turns(n))
+    assert len(list(h.exports.iterdir())) == KEPT_EXPORTS and not Path(first).exists()
+    assert h.export_file([])["value"] is None
+    folder = h.exports
+    del h
+    gc.collect()
+    assert not folder.exists()
 
 
 # -- safe rendering ---------------------------------------------------------------------------------------

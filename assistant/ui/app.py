@@ -53,7 +53,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     h = Handlers(assistant)
     s = assistant.settings
     initial_rows, initial_count = h.filter_papers("")
-    with gr.Blocks(title="Abstract Assistant", analytics_enabled=False) as app:
+    # Gradio's copies of downloads and uploads: gone after an hour, not kept for the life of the server
+    with gr.Blocks(title="Abstract Assistant", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(
             "# Abstract Assistant\nCited answers from machine-learning abstracts. Every sentence cites the "
             "abstract it comes from: click a [n] to see the quoted sentence.",

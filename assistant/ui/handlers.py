@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
+import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
+KEPT_EXPORTS = 64  # conversation files kept for download; Gradio copies each into its own cache when sent
 
 BUNDLED_QUESTIONS = data.QUESTIONS  # shipped in the package (assistant/data/questions.jsonl)
 UPLOAD_TYPES = SUPPORTED  # every format `assistant ingest` reads
@@ -129,6 +134,10 @@ class Handlers:
 
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
+        # One folder for the page's conversation files, removed with the handlers: a folder per answer
+        # was never removed, and a running page left one behind for every answer it gave.
+        self.exports = Path(tempfile.mkdtemp(prefix="aa-conversations-"))
+        weakref.finalize(self, shutil.rmtree, self.exports, True)
 
     def papers_of(self, answer: Answer) -> dict[str, Paper]:
         """The cited and retrieved papers of an answer, by id."""
@@ -227,11 +236,10 @@ class Handlers:
         """What the browser keeps (its local storage) so a reload shows the conversation again."""
         return {"chat": chat or [], "turns": turns or [], "sources": sources or EMPTY_SOURCES}
 
-    @staticmethod
-    def restore(saved: dict[str, Any] | None) -> tuple[Any, ...]:
+    def restore(self, saved: dict[str, Any] | None) -> tuple[Any, ...]:
         saved = saved if isinstance(saved, dict) else {}
         chat, turns = list(saved.get("chat") or []), list(saved.get("turns") or [])
-        return chat, turns, saved.get("sources") or EMPTY_SOURCES, Handlers.export_file(turns)
+        return chat, turns, saved.get("sources") or EMPTY_SOURCES, self.export_file(turns)
 
     def references_bibtex(self, turns: list[dict[str, Any]]) -> Any:
         """The last answer's references as BibTeX, for the copy box under the sources (hidden when none)."""
@@ -243,15 +251,22 @@ class Handlers:
         except AssistantError:  # a paper removed since the answer: no box rather than an error
             return gr.update(value="", visible=False)
 
-    @staticmethod
-    def export_file(turns: list[dict[str, Any]]) -> Any:
+    def export_file(self, turns: list[dict[str, Any]]) -> Any:
         """The conversation as a Markdown file (each answer with its [n] references) for the export button;
-        nothing to download before the first answer."""
+        nothing to download before the first answer. Files are named by their content (the same
+        conversation is one file) and only the newest KEPT_EXPORTS stay."""
         if not turns:
             return gr.update(value=None, interactive=False)
-        folder = Path(tempfile.mkdtemp(prefix="aa-conversation-"))
+        text = conversation_markdown(turns)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        folder = self.exports / digest  # the download keeps the plain name "conversation.md"
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / "conversation.md"
-        path.write_text(conversation_markdown(turns), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
+        os.utime(folder)  # newest first below, a conversation sent again included
+        older = sorted(self.exports.iterdir(), key=lambda f: f.stat().st_mtime, reverse=True)[KEPT_EXPORTS:]
+        for stale in older:
+            shutil.rmtree(stale, ignore_errors=True)
         return gr.update(value=str(path), interactive=True)
 
     @staticmethod
