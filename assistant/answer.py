@@ -94,32 +94,46 @@ class Candidate:
     cosine: float = 0.0
 
 
+class TermCounts:
+    """Papers and, per content term, the papers that use it: counted one paper at a time, so a stream
+    read for another purpose (the keyword index) can count them as it goes by."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.df: dict[str, int] = {}
+
+    def add(self, paper: Paper) -> None:
+        self.n += 1
+        for term in set(content_terms(f"{paper.title} {paper.abstract}")):
+            self.df[term] = self.df.get(term, 0) + 1
+
+
 class TermWeights:
     """Inverse document frequency of content terms over the corpus."""
 
     def __init__(self, papers: Iterable[Paper], counts: tuple[int, dict[str, int]] | None = None) -> None:
         if counts is None:
-            df: dict[str, int] = {}
-            n = 0
-            for n, paper in enumerate(papers, 1):  # one pass, nothing kept: `papers` may stream from the store
-                for term in set(content_terms(f"{paper.title} {paper.abstract}")):
-                    df[term] = df.get(term, 0) + 1
-            counts = (n, df)
+            tally = TermCounts()
+            for paper in papers:  # one pass, nothing kept: `papers` may stream from the store
+                tally.add(paper)
+            counts = (tally.n, tally.df)
         self.n = max(1, counts[0])
         self.df = counts[1]
 
     @classmethod
-    def cached(cls, papers: Callable[[], Iterable[Paper]], path: Path | None, fingerprint: str) -> TermWeights:
+    def cached(
+        cls, papers: Callable[[], Iterable[Paper]], path: Path | None, fingerprint: str, counted: TermCounts | None = None
+    ) -> TermWeights:
         """Counted once per corpus and kept at `path` (beside the keyword index): counting took 3 s of a cold
         start at 10k papers (benchmarks/RESULTS.md). `fingerprint` changes with any paper, so it is never
-        stale; `papers` is only called to count."""
+        stale; `papers` is only called to count, and not even then when `counted` holds a whole pass."""
         try:
             data = json.loads(path.read_text()) if path else {}
             if data.get("fingerprint") == fingerprint:
                 return cls((), (int(data["n"]), {str(k): int(v) for k, v in data["df"].items()}))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass  # missing or damaged: count again
-        weights = cls(papers())
+        weights = cls((), (counted.n, counted.df)) if counted is not None else cls(papers())
         if path and path.parent.is_dir():
             write_atomic(path, json.dumps({"fingerprint": fingerprint, "n": weights.n, "df": weights.df}))
         return weights

@@ -186,7 +186,7 @@ class Assistant:
         return bool(saved) and saved != state.papers.fingerprint  # "" while an ingest runs: keep answering
 
     def _load_state(self, store: Store) -> _State:
-        from .answer import TermWeights
+        from .answer import TermCounts, TermWeights
         from .catalog import Catalog
         from .retrieve import KeywordIndex
         from .sentences import SentenceMatrix
@@ -199,11 +199,19 @@ class Assistant:
             )
         layout = store.layout  # with a Chroma server, this instance's own caches
 
-        def every() -> Iterator[Paper]:  # only when a cache below is missing or stale: streamed, none kept
-            return (sp.paper for sp in store.iter_stored())
+        # Only when a cache below is missing or stale: streamed, none kept. The pass that rebuilds the keyword
+        # index counts the term weights on the way, so an ingest reads the store once for both, not twice.
+        passes: list[TermCounts] = []  # the term counts of each finished pass
+
+        def every() -> Iterator[Paper]:
+            tally = TermCounts()
+            for stored in store.iter_stored():
+                tally.add(stored.paper)
+                yield stored.paper
+            passes.append(tally)
 
         keyword = KeywordIndex(papers.fingerprint, every, path=layout.bm25)
-        weights = TermWeights.cached(every, path=layout.term_df, fingerprint=papers.fingerprint)
+        weights = TermWeights.cached(every, layout.term_df, papers.fingerprint, counted=passes[0] if passes else None)
         # The vectors depend on the model too: a rebuild with another one keeps the fingerprint.
         key = f"{papers.fingerprint}:{json.dumps(store.signature(), sort_keys=True)}"
         sentences = SentenceMatrix.cached(layout.sentence_matrix, key, store.sentence_records())

@@ -167,6 +167,38 @@ def test_stored_reads_every_record_a_page_at_a_time(tmp_path: Path, monkeypatch:
     assert len(store.stored()) == 5 and calls == [0, 2, 4]  # five records in pages of two
 
 
+def test_the_keyword_index_and_term_weights_are_rebuilt_from_one_read_of_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an ingest both caches are stale; the pass that builds the keyword index counts the term weights
+    on the way (at 100k papers a read of every record is tens of seconds)."""
+    from assistant.answer import TermWeights
+
+    seeds = tmp_path / "mine"
+    _write(seeds, [1, 2, 3, 4, 5])
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    passes: list[int] = []
+    real = Store.iter_stored
+
+    def counting(self: Store, limit: int | None = None) -> object:
+        passes.append(1)
+        return real(self, limit)
+
+    monkeypatch.setattr(Store, "iter_stored", counting)
+    a = Assistant(settings)
+    a.ingest()
+    a.retrieve("paper 3")
+    assert len(passes) == 1
+    store = Store(settings)
+    weights = json.loads(store.layout.term_df.read_text())
+    direct = TermWeights([sp.paper for sp in real(store)])
+    assert (weights["n"], weights["df"]) == (direct.n, direct.df) and direct.n == 5
+    store.layout.term_df.unlink()  # only the term weights gone: counted by a pass of their own
+    passes.clear()
+    Assistant(settings).retrieve("paper 3")
+    assert len(passes) == 1 and json.loads(store.layout.term_df.read_text())["df"] == direct.df
+
+
 def test_an_ingest_diffs_against_the_stored_metadata_without_reading_abstracts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
