@@ -20,7 +20,7 @@ from .config import AnswerMode, RetrievalMode, Settings
 from .corpus import iter_files, load_corpus
 from .errors import ConfigError, CorpusError, InvalidQuestion, PaperNotFound
 from .followup import Turn
-from .types import Answer, Event, Final, IngestReport, Paper, Passage
+from .types import Answer, Event, Final, Header, IngestReport, Paper, Passage
 
 if TYPE_CHECKING:
     from .exports import ExportFormat
@@ -435,26 +435,26 @@ class Assistant:
         from .listing import list_papers, metadata_filters
         from .text import content_terms
 
-        asked = None if filters else metadata_filters(question, state.papers.all)
+        asked = None if filters else metadata_filters(question, state.papers.headers)
         if asked is None:
             return None
-        every = state.papers.all()
-        matching = [p for p in every.values() if asked.admits(p)]
+        matching = [h for h in state.papers.headers().values() if asked.admits(h)]
         generic = {"paper", "papers", "work", "works", "publish", "publication", "written", "author", "year", "categori"}
         topic = [t for t in content_terms(question) if t not in generic and not any(t in a.lower() for a in asked.authors)]
         ranked = None
         if len([t for t in topic if not t.isdigit()]) >= 2:  # "papers by Rivera on kernel methods": by relevance
 
-            def ranked() -> list[Paper]:
+            def ranked() -> Sequence[Header]:
                 found = self.retrieve(question, k=settings.answer_papers * 2, filters=asked)
-                return [every[p.paper_id] for p in found if p.paper_id in every] or matching
+                headers = state.papers.headers()
+                return [headers[p.paper_id] for p in found if p.paper_id in headers] or matching
 
-        return list_papers(question, asked, matching, settings.settings_hash(), settings.top_k, ranked)
+        return list_papers(question, asked, matching, state.papers.many, settings.settings_hash(), settings.top_k, ranked)
 
     @staticmethod
     def _unmatched(state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
         """The answer when no paper passes the filters: says so, instead of abstaining as if off-topic."""
-        if not filters or any(filters.admits(p) for p in state.papers.all().values()):
+        if not filters or any(filters.admits(h) for h in state.papers.headers().values()):
             return None
         text = f"No paper in the store matches the filters ({filters.describe()}); widen or drop them."
         return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,

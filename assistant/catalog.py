@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .store import corpus_fingerprint
-from .types import Paper
+from .types import Header, Paper
 
 if TYPE_CHECKING:
     from .store import Store
@@ -28,6 +28,7 @@ class Catalog(Mapping[str, Paper]):
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, Paper] = OrderedDict()
         self._all: dict[str, Paper] | None = None
+        self._headers: dict[str, Header] | None = None
         self._count = store.count()
         saved = store.saved_fingerprint()
         # A store whose last ingest did not finish (or predates the saved fingerprint) is read whole once.
@@ -41,6 +42,21 @@ class Catalog(Mapping[str, Paper]):
                 self._all = papers
                 self._count = len(papers)
         return self._all
+
+    def headers(self) -> dict[str, Header]:
+        """Every paper's metadata without its abstract, in store order; read once (metadata only), then kept.
+        What a filter or a listing reads: a filtered question at 100k papers used to read and keep every
+        record whole (`all()`)."""
+        if self._headers is None:
+            every = self._all
+            headers = (
+                {pid: Header(pid, p.title, tuple(p.authors), p.year, tuple(p.categories)) for pid, p in every.items()}
+                if every is not None
+                else {h.id: h for h in self._store.iter_headers()}
+            )
+            with self._lock:
+                self._headers = headers
+        return self._headers
 
     def first(self, n: int) -> list[Paper]:
         """The first `n` papers in store order, without reading the rest."""

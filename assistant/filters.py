@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import ConfigError
-from .types import Paper
+from .types import Header, Paper
 
 
 def fold(name: str) -> str:
@@ -50,7 +50,7 @@ class Filters:
                 raise ConfigError(f"--year {year}: the range ends before it starts")
         return cls(first, last, tuple(a.strip() for a in authors if a.strip()), tuple(c.strip() for c in categories if c.strip()))
 
-    def admits(self, paper: Paper) -> bool:
+    def admits(self, paper: Paper | Header) -> bool:
         if self.first_year or self.last_year:
             if paper.year is None:
                 return False

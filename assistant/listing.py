@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from .filters import Filters, fold
 from .text import split_sentences
-from .types import Answer, Citation, Paper
+from .types import Answer, Citation, Header, Paper
 
 _BY = re.compile(
     r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+"
@@ -35,7 +35,7 @@ _WHO_WROTE = re.compile(
 _LISTS = re.compile(r"\b(?:papers?|works?|articles?|abstracts?|publications?|anything|what)\b", re.IGNORECASE)
 
 
-def metadata_filters(question: str, papers: Callable[[], Mapping[str, Paper]]) -> Filters | None:
+def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) -> Filters | None:
     """The filters a listing question asks for, when the store holds papers they match; else None.
     `papers` is only called for a question that reads like a listing: a start at 100k papers must not
     read every record for an ordinary question (test_index)."""
@@ -68,7 +68,7 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Paper]]) -
     return filters
 
 
-def _full_names(question: str, papers: Callable[[], Iterable[Paper]]) -> list[str]:
+def _full_names(question: str, papers: Callable[[], Iterable[Header]]) -> list[str]:
     """Authors of the store named in full in the question ("Stefano Ermon and Christopher Ré"), as the
     question spells them: runs of capitalised words, each run's longest stretch that is a stored name."""
     runs: list[list[str]] = [[]]
@@ -111,14 +111,18 @@ def byline(paper: Paper) -> str:
 def list_papers(
     question: str,
     filters: Filters,
-    matching: Sequence[Paper],
+    matching: Sequence[Header],
+    fetch: Callable[[Sequence[str]], Mapping[str, Paper]],
     settings_hash: str,
     limit: int,
-    ranked: Callable[[], Sequence[Paper]] | None = None,
+    ranked: Callable[[], Sequence[Header]] | None = None,
 ) -> Answer:
     """One cited line per matching paper (newest first, or in `ranked` order when the question also names
-    a topic), at most `limit`, and how many more there are."""
-    chosen = list(ranked() if ranked else sorted(matching, key=lambda p: (-(p.year or 0), p.title)))[:limit]
+    a topic), at most `limit`, and how many more there are. Only the listed papers are read whole (`fetch`),
+    for the opening sentence each citation quotes."""
+    listed = list(ranked() if ranked else sorted(matching, key=lambda p: (-(p.year or 0), p.title)))[:limit]
+    whole = fetch([h.id for h in listed])
+    chosen = [whole[h.id] for h in listed if h.id in whole]  # one removed meanwhile is left out
     lines = []
     for n, paper in enumerate(chosen, start=1):
         details = byline(paper)

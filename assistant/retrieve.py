@@ -230,7 +230,7 @@ class PaperRetriever(BaseRetriever):
         """The ids of the papers the filters admit (None: no filters)."""
         if not self.filters:
             return None
-        return {pid for pid, paper in self.papers.all().items() if self.filters.admits(paper)}
+        return {pid for pid, header in self.papers.headers().items() if self.filters.admits(header)}
 
     def signals(self, query_bundle: QueryBundle) -> dict[str, Signals]:
         """Each candidate paper's ranks and scores under every retriever the mode uses."""

@@ -26,7 +26,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import StoreError
-from .types import Paper
+from .types import Header, Paper
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -502,6 +502,18 @@ class Store:
         keeps none holds one page (at 100k papers the whole set is ~1 GB of Python objects)."""
         for pid, doc, meta in self._records(["documents", "metadatas"], limit):
             yield _record_to_paper(pid, doc, meta)
+
+    def iter_headers(self) -> Iterator[Header]:
+        """Every paper's title, authors, year and categories in store order, a page at a time, without the
+        abstracts (what filters and listings read)."""
+        for pid, _, meta in self._records(["metadatas"]):
+            yield Header(
+                id=pid,
+                title=str(meta.get("title", "")),
+                authors=tuple(json.loads(str(meta.get("authors", "[]")))),
+                year=int(meta["year"]) if meta.get("year") else None,
+                categories=tuple(json.loads(str(meta.get("categories") or "[]"))),
+            )
 
     def stored_meta(self) -> dict[str, StoredMeta]:
         """Every paper's sources, file paths and content hash, by id, read a page at a time without the

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class Header(NamedTuple):
+    """A paper's metadata without its abstract: what filters and listings read of every paper. A tuple, not a
+    Paper: at 100k papers a filter's view of the store is tens of MB instead of the ~1 GB of every record."""
+
+    id: str
+    title: str
+    authors: tuple[str, ...]
+    year: int | None
+    categories: tuple[str, ...]
 
 
 class Paper(_Record):

@@ -114,6 +114,32 @@ def test_metadata_questions_are_answered_from_the_metadata(lib_assistant: Assist
     assert all(f"[{c.n}]" in answer.text for c in answer.citations)
 
 
+def test_filters_and_listings_read_the_metadata_once_and_no_abstract_of_every_paper(
+    library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 100k papers every record whole is ~1 GB kept in the serving process; a filter or a listing needs
+    the authors, years and categories (one metadata-only read), and a listing the abstracts of what it lists."""
+    from assistant.store import Store
+
+    a = Assistant(Settings(store_dir=library, seeds_dir=library.parent))
+    a.retrieve("warm up")  # the caches are current: nothing below is an ingest's read
+    reads: list[str] = []
+    real = Store.iter_headers
+
+    def forbidden(self: Store, limit: int | None = None) -> object:
+        raise AssertionError("every paper record was read whole")
+
+    monkeypatch.setattr(Store, "iter_stored", forbidden)
+    monkeypatch.setattr(Store, "iter_headers", lambda self: reads.append("headers") or real(self))
+    found = a.retrieve("learning", k=4, filters=Filters.parse("2019..2020"))
+    assert len(found) == 4 and all(2019 <= a.paper(p.paper_id).year <= 2020 for p in found)  # type: ignore[operator, union-attr]
+    listing = a.ask("Which papers by Carla Diaz are in the store?")
+    assert listing.mode == "metadata" and all("Carla Diaz" in a.paper(c.paper_id).authors for c in listing.citations)  # type: ignore[union-attr]
+    assert listing.citations[0].quote  # the listed papers' own opening sentences
+    assert "No paper in the store matches" in a.ask("What is attention?", filters=Filters.parse("1990")).text
+    assert reads == ["headers"]  # read once, then kept
+
+
 def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assistant, tmp_path: Path) -> None:
     paper = lib_assistant.papers()[1]  # AUTHORS[1]: Bo Chen alone
     answer = lib_assistant.ask(f"Who wrote the paper “{paper.title}”?")
