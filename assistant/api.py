@@ -271,16 +271,25 @@ class Assistant:
     def similar(self, paper_id: str, k: int | None = None) -> list[Passage]:
         """The k papers most like `paper_id` (by their abstracts' vectors), nearest first, each as a
         passage with its cosine as score and its abstract as text."""
-        state = self._ready()
-        near = self._open_store().similar_papers(paper_id, k or self.settings.top_k)
-        if near is None:
+        near = self.similar_to_each([paper_id], k)
+        if paper_id not in near:
             raise PaperNotFound(f"no paper {paper_id!r} in the store; `assistant papers` lists the ids")
-        known = state.papers.many([pid for pid, _ in near])
-        return [
-            Passage(paper_id=pid, title=known[pid].title, score=round(score, 6), text=known[pid].abstract)
-            for pid, score in near
-            if pid in known
-        ]
+        return near[paper_id]
+
+    def similar_to_each(self, paper_ids: Sequence[str], k: int | None = None) -> dict[str, list[Passage]]:
+        """`similar` for several papers in one store search; the ids the store does not hold are left out."""
+        state = self._ready()
+        near = self._open_store().similar_papers(paper_ids, k or self.settings.top_k)
+        known = state.papers.many(list(dict.fromkeys(pid for pairs in near.values() for pid, _ in pairs)))
+        return {
+            source: [
+                Passage(paper_id=pid, title=known[pid].title, score=round(score, 6), text=known[pid].abstract)
+                for pid, score in pairs
+                if pid in known
+            ]
+            for source in dict.fromkeys(paper_ids)  # in the order asked (the store reads in its own)
+            if (pairs := near.get(source)) is not None
+        }
 
     def export(self, paper_ids: Sequence[str] | None = None, fmt: ExportFormat = "bibtex") -> str:
         """The papers (all of them, or `paper_ids` in that order) as BibTeX, RIS or CSV."""

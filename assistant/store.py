@@ -414,17 +414,20 @@ class Store:
             for cid, distance in zip(found["ids"][0], found["distances"][0])  # type: ignore[index]
         ]
 
-    def similar_papers(self, paper_id: str, k: int) -> list[tuple[str, float]] | None:
-        """(paper id, cosine) of the k papers whose vectors (the mean of their chunks') are nearest this
-        one's, nearest first; None when the store does not hold `paper_id`."""
-        found = self.papers.get(ids=[paper_id], include=["embeddings"])
+    def similar_papers(self, paper_ids: Sequence[str], k: int) -> dict[str, list[tuple[str, float]]]:
+        """For each of `paper_ids` the store holds: (paper id, cosine) of the k papers whose vectors (the mean
+        of their chunks') are nearest its own, nearest first. One read and one search for all of them (the
+        page asks for every cited paper's neighbours at once)."""
+        found = self.papers.get(ids=list(dict.fromkeys(paper_ids)), include=["embeddings"])
         embeddings = found.get("embeddings")
         if not found["ids"] or embeddings is None or len(embeddings) == 0:
-            return None
+            return {}
         count = self.papers.count()
-        near = self.papers.query(query_embeddings=[embeddings[0]], n_results=min(k + 1, count), include=["distances"])
-        pairs = zip(near["ids"][0], near["distances"][0])  # type: ignore[index]
-        return [(pid, 1.0 - float(d)) for pid, d in pairs if pid != paper_id][:k]
+        near = self.papers.query(query_embeddings=list(embeddings), n_results=min(k + 1, count), include=["distances"])
+        out: dict[str, list[tuple[str, float]]] = {}
+        for pid, ids, distances in zip(found["ids"], near["ids"], near["distances"] or []):
+            out[pid] = [(other, 1.0 - float(d)) for other, d in zip(ids, distances) if other != pid][:k]
+        return out
 
     def chunk_texts(self, chunk_ids: Sequence[str]) -> dict[str, str]:
         if not chunk_ids:

@@ -29,6 +29,23 @@ def test_retrieve_returns_passages(assistant: Assistant) -> None:
     assert "Hypernetwork" in passages[0].title
 
 
+def test_similar_to_each_is_one_search_with_what_similar_gives_per_paper(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [p.paper_id for p in assistant.retrieve("neural tangent kernel", k=3)]
+    one_by_one = {pid: assistant.similar(pid, 4) for pid in ids}
+    store = assistant._open_store()
+    searches: list[int] = []
+    real = store.papers.query
+    monkeypatch.setattr(store.papers, "query", lambda **kw: searches.append(len(kw["query_embeddings"])) or real(**kw))
+    together = assistant.similar_to_each([*ids, "no-such-id", ids[0]], 4)
+    assert searches == [3] and list(together) == ids  # a missing id is left out, a repeated one searched once
+    for pid in ids:
+        assert [p.paper_id for p in together[pid]] == [p.paper_id for p in one_by_one[pid]]
+        assert [p.score for p in together[pid]] == pytest.approx([p.score for p in one_by_one[pid]], abs=1e-5)
+        assert pid not in [p.paper_id for p in together[pid]] and len(together[pid]) == 4
+
+
 def test_ask_records_the_settings_hash(assistant: Assistant) -> None:
     answer = assistant.ask("What is symbolic autoencoding?")
     assert answer.settings_hash == assistant.settings.settings_hash()

@@ -145,14 +145,9 @@ class Handlers:
         return {pid: paper for pid in ids if (paper := self.assistant.paper(pid)) is not None}
 
     def similar_of(self, answer: Answer) -> dict[str, list[Passage]]:
-        """Each cited paper's nearest papers, for its card's "Similar papers" (one vector lookup each)."""
-        out: dict[str, list[Passage]] = {}
-        for pid in dict.fromkeys(c.paper_id for c in answer.citations):
-            try:
-                out[pid] = self.assistant.similar(pid, SIMILAR_SHOWN)
-            except AssistantError:  # removed since the answer was written: the card just has no list
-                continue
-        return out
+        """Each cited paper's nearest papers, for its card's "Similar papers" (one store search for all of
+        them; a paper removed since the answer was written just has no list)."""
+        return self.assistant.similar_to_each([c.paper_id for c in answer.citations], SIMILAR_SHOWN)
 
     # -- chat -----------------------------------------------------------------------------------------
     @gradio_errors
