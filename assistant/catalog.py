@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from .filters import Filters
 from .store import corpus_fingerprint
 from .types import Header, Paper
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 RECENT = 4_096  # papers kept after a lookup: the candidates of many questions, a few MB
+FILTERS_KEPT = 16  # filters whose matching ids are kept (a set of ids each)
 
 
 class Catalog(Mapping[str, Paper]):
@@ -29,6 +31,7 @@ class Catalog(Mapping[str, Paper]):
         self._recent: OrderedDict[str, Paper] = OrderedDict()
         self._all: dict[str, Paper] | None = None
         self._headers: dict[str, Header] | None = None
+        self._matching: OrderedDict[Filters, frozenset[str]] = OrderedDict()
         self._count = store.count()
         saved = store.saved_fingerprint()
         # A store whose last ingest did not finish (or predates the saved fingerprint) is read whole once.
@@ -57,6 +60,20 @@ class Catalog(Mapping[str, Paper]):
             with self._lock:
                 self._headers = headers
         return self._headers
+
+    def matching(self, filters: Filters) -> frozenset[str]:
+        """The ids of the papers `filters` admits, kept for the last FILTERS_KEPT filters: each question with a
+        filter builds a retriever, and at 100k papers checking every header took tens of milliseconds."""
+        with self._lock:
+            if filters in self._matching:
+                self._matching.move_to_end(filters)
+                return self._matching[filters]
+        ids = frozenset(pid for pid, header in self.headers().items() if filters.admits(header))
+        with self._lock:
+            self._matching[filters] = ids
+            while len(self._matching) > FILTERS_KEPT:
+                self._matching.popitem(last=False)
+        return ids
 
     def first(self, n: int) -> list[Paper]:
         """The first `n` papers in store order, without reading the rest."""

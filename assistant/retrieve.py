@@ -12,7 +12,7 @@ import math
 import sys
 import threading
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -133,7 +133,7 @@ class KeywordIndex:
             # Ids only, no texts: those live in the store.
             (tmp / _IDS).write_text(json.dumps({"fingerprint": self.fingerprint, "ids": ids}))
 
-    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, allowed: Set[str] | None = None) -> list[tuple[str, float]]:
         """(paper id, BM25 score) best first; empty when no query term is in the corpus. `allowed`: only
         these papers are scored (bm25s' weight mask), so k of them come back when there are k."""
         mask = None if allowed is None else np.fromiter((pid in allowed for pid in self.ids), dtype=np.float32)
@@ -226,11 +226,11 @@ class PaperRetriever(BaseRetriever):
             out.append(NodeWithScore(node=node, score=score))
         return out
 
-    def allowed(self) -> set[str] | None:
+    def allowed(self) -> frozenset[str] | None:
         """The ids of the papers the filters admit (None: no filters)."""
         if not self.filters:
             return None
-        return {pid for pid, header in self.papers.headers().items() if self.filters.admits(header)}
+        return self.papers.matching(self.filters)
 
     def signals(self, query_bundle: QueryBundle) -> dict[str, Signals]:
         """Each candidate paper's ranks and scores under every retriever the mode uses."""
@@ -246,7 +246,7 @@ class PaperRetriever(BaseRetriever):
             query_bundle.embedding = self.embed_query(query_bundle.query_str)
         if self.mode in ("dense", "hybrid"):
             rank = 0
-            for pid, cosine, chunk in self.store.search_chunks(query_bundle.embedding, depth, allowed):
+            for pid, cosine, chunk in self.store.search_chunks(query_bundle.embedding, depth, allowed, len(self.papers)):
                 s = signals.setdefault(pid, Signals())
                 if "chunks" not in s.ranks:  # a paper's nearest chunk ranks it
                     rank += 1

@@ -140,6 +140,44 @@ def test_filters_and_listings_read_the_metadata_once_and_no_abstract_of_every_pa
     assert reads == ["headers"]  # read once, then kept
 
 
+def test_a_filtered_chunk_search_is_exact_however_many_papers_the_filter_admits(
+    library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chroma binds one SQL variable per id of a `$in` filter (over ~32k it fails): a wide filter searches
+    unfiltered and deeper, a narrow one binds its ids in batches. Each path gives the exact nearest chunks."""
+    import numpy as np
+
+    import assistant.store as store_module
+    from assistant.store import Store
+
+    store = Store(Settings(store_dir=library))
+    every = store.chunks.get(include=["embeddings"])
+    vectors = np.asarray(every["embeddings"], dtype=np.float64)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    query = vectors[0] + vectors[7]  # between two chunks, near neither exactly
+    papers = sorted({cid.rsplit(":", 1)[0] for cid in every["ids"]})
+
+    def exact(allowed: set[str], depth: int) -> list[str]:
+        cosine = vectors @ (query / np.linalg.norm(query))
+        hits = [(float(c), cid) for c, cid in zip(cosine, every["ids"]) if cid.rsplit(":", 1)[0] in allowed]
+        return [cid for _, cid in sorted(hits, key=lambda h: (-h[0], h[1]))][:depth]
+
+    def found(allowed: set[str], depth: int, among: int) -> list[str]:
+        return [cid for _, _, cid in store.search_chunks(list(query), depth, allowed, among)]
+
+    ranked = exact(set(papers), len(every["ids"]))
+    far = {cid.rsplit(":", 1)[0] for cid in ranked[-4:]}  # papers of the farthest chunks
+    for allowed in (set(papers[::2]), set(papers[:3]), far):
+        assert found(allowed, 5, len(papers)) == exact(allowed, 5)  # as chosen by the share admitted
+        # told that these are all the papers there are: a wide filter whose unfiltered top has too few of them
+        assert found(allowed, 5, len(allowed)) == exact(allowed, 5)
+    monkeypatch.setattr(store_module, "WIDE_FILTER", 2.0)  # never wide: every filter binds its ids,
+    monkeypatch.setattr(store_module, "IN_BATCH", 3)  # three at a time
+    for allowed in (set(papers[::2]), set(papers[:3]), far, set(papers)):
+        assert found(allowed, 5, len(papers)) == exact(allowed, 5)
+    assert found(set(), 5, len(papers)) == []
+
+
 def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assistant, tmp_path: Path) -> None:
     paper = lib_assistant.papers()[1]  # AUTHORS[1]: Bo Chen alone
     answer = lib_assistant.ask(f"Who wrote the paper “{paper.title}”?")
