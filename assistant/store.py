@@ -49,9 +49,12 @@ PLACEHOLDER = [1.0]
 # Chroma rebuilds a collection's HNSW graph in a random insertion order (in every process while it holds
 # fewer than its sync threshold of 1,000 vectors), and at its default ef_search of 100 the search missed
 # some of the 30 nearest hits, differently in each process: dense rankings changed from run to run. An
-# ef_search at least the collection's size makes the search exact; past it, recall@30 measured 0.9992
-# (vs 0.927 at 100) on 50k vectors, at 2.0 ms a query instead of 0.84 ms (benchmarks/QUALITY.md).
+# ef_search at least the collection's size makes the search exact, so a collection of up to EF_SEARCH
+# vectors is searched at EF_SEARCH. A larger one keeps its graph on disk (the same in every process) and is
+# searched at EF_LARGE: on the 100k-paper store's 136k chunks, 50 deep, ef 1000 took 5.2 ms a query and
+# 200 took 1.8 ms, finding .955 of the 50 and .963 of the 10 nearest that ef 1000 finds (benchmarks/RESULTS.md).
 EF_SEARCH = 1000
+EF_LARGE = 200
 # Records read per Chroma call: one `get` of 100k records fails in Chroma with "too many SQL variables".
 PAGE = 5_000
 # A filtered search. Chroma's `$in` binds one SQL variable per id: 40k ids failed ("too many SQL variables"),
@@ -324,6 +327,11 @@ def _ef_search(collection: Collection) -> int:
     return int(hnsw.get("ef_search") or 0)
 
 
+def ef_for(vectors: int) -> int:
+    """The search depth for a collection of this many vectors (EF_SEARCH above)."""
+    return EF_SEARCH if vectors <= EF_SEARCH else EF_LARGE
+
+
 def _describe(signature: dict[str, str]) -> str:
     if not signature:
         return "unknown settings"
@@ -380,8 +388,9 @@ class Store:
         try:
             if name in self._collection_names():
                 collection = self.client.get_collection(name, embedding_function=None)
-                if _ef_search(collection) < EF_SEARCH:  # a store built before: once, then it is kept
-                    collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
+                wanted = ef_for(collection.count())  # set as the store opens: it grows with ingests
+                if _ef_search(collection) != wanted:
+                    collection.modify(configuration={"hnsw": {"ef_search": wanted}})
             else:
                 metadata: dict[str, Any] = {"hnsw:space": "cosine", "hnsw:search_ef": EF_SEARCH}
                 if signed:

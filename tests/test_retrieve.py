@@ -207,12 +207,32 @@ def test_dense_rankings_are_the_same_in_every_process(seeded_store: Path) -> Non
 
 def test_a_store_built_with_chromas_default_search_depth_is_made_exact(store_copy: Path) -> None:
     from assistant.config import Settings
-    from assistant.store import EF_SEARCH, Store
+    from assistant.store import EF_LARGE, EF_SEARCH, Store, ef_for
 
     store = Store(Settings(store_dir=store_copy))
     store.chunks.modify(configuration={"hnsw": {"ef_search": 100}})  # as stores built before
     reopened = Store(Settings(store_dir=store_copy))
-    assert reopened.chunks.configuration["hnsw"]["ef_search"] == EF_SEARCH
+    assert reopened.chunks.count() <= EF_SEARCH and reopened.chunks.configuration["hnsw"]["ef_search"] == EF_SEARCH
+    # past EF_SEARCH vectors the graph is kept on disk and searched at EF_LARGE
+    assert (ef_for(EF_SEARCH), ef_for(EF_SEARCH + 1), ef_for(10**6)) == (EF_SEARCH, EF_LARGE, EF_LARGE)
+
+
+def test_a_collection_past_the_exact_size_is_searched_at_the_large_depth(tmp_path: Path) -> None:
+    import numpy as np
+
+    from assistant.config import Settings
+    from assistant.store import EF_LARGE, EF_SEARCH, Store
+
+    store = Store(Settings(store_dir=tmp_path / "store"))
+    assert store.chunks.configuration["hnsw"]["ef_search"] == EF_SEARCH  # empty: exact
+    n = EF_SEARCH + 1
+    vectors = np.random.default_rng(0).normal(size=(n, 384)).astype(np.float32)
+    store.chunks.add(ids=[f"p{i}:c0" for i in range(n)], embeddings=vectors, metadatas=[{"paper_id": f"p{i}"} for i in range(n)])
+    reopened = Store(Settings(store_dir=tmp_path / "store"))
+    assert reopened.chunks.configuration["hnsw"]["ef_search"] == EF_LARGE
+    assert reopened.papers.configuration["hnsw"]["ef_search"] == EF_SEARCH  # each collection by its own size
+    hits = reopened.search_chunks(vectors[5].tolist(), 10)
+    assert hits[0][0] == "p5" and len(hits) == 10
 
 
 def test_zscore_fusion_standardises_each_list_and_fills_a_missing_score_with_the_lowest() -> None:
