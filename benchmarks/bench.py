@@ -113,13 +113,14 @@ def write_corpus(size: int, folder: Path) -> list[Path]:
     return files
 
 
-def recombining_embedder(model: Any, seeds: list[Any]) -> Any:
+def recombining_embedder(model: Any, seeds: list[Any], queries: Any = None, known: dict[str, Any] | None = None) -> Any:
     """A stand-in embedder for corpus sizes the model cannot embed in the time available here (100k
     papers is about 2 h of the model alone on 2 cores, 4 h of ingest): every synthetic sentence is a
     seed sentence, so it gets the model's real vector of that sentence (computed once) plus a little
     noise seeded by its context (so no two stored vectors are equal; cosine to the original ≈ 0.97);
-    a chunk or document vector is the mean of its sentences'. Queries go to the real model. Everything
-    of ingest except the model pass runs for real: chunking, sentence splitting, Chroma writes, BM25."""
+    a chunk or document vector is the mean of its sentences'. Queries go to the real model (`queries`, or
+    `model`). Everything of ingest except the model pass runs for real: chunking, sentence splitting, Chroma
+    writes, BM25."""
     import hashlib
 
     import numpy as np
@@ -128,8 +129,9 @@ def recombining_embedder(model: Any, seeds: list[Any]) -> Any:
 
     from assistant.text import split_sentences
 
-    sentences = sorted({s for p in seeds for s in split_sentences(p.abstract)})
-    known = {s: np.asarray(v) for s, v in zip(sentences, model.get_text_embedding_batch(sentences))}
+    if known is None:
+        sentences = sorted({s for p in seeds for s in split_sentences(p.abstract)})
+        known = {s: np.asarray(v) for s, v in zip(sentences, model.get_text_embedding_batch(sentences))}
 
     class Recombining(BaseEmbedding):
         _model: Any = PrivateAttr()
@@ -138,6 +140,10 @@ def recombining_embedder(model: Any, seeds: list[Any]) -> Any:
         def __init__(self) -> None:
             super().__init__(model_name="recombined seed-sentence vectors", embed_batch_size=256)
             self._model = model
+
+        def with_queries(self, other: Any) -> Any:
+            """The same stored vectors, with queries embedded by `other` (the stock pipeline's own model)."""
+            return recombining_embedder(model, seeds, other, known)
 
         def _sentence(self, text: str, context: str) -> Any:
             if text not in known:  # the corpus re-split a seed sentence differently: ask the model
@@ -167,7 +173,7 @@ def recombining_embedder(model: Any, seeds: list[Any]) -> Any:
             return self._text(text)
 
         def _get_query_embedding(self, query: str) -> list[float]:
-            return self._model.get_query_embedding(query)
+            return (queries or self._model).get_query_embedding(query)
 
         async def _aget_query_embedding(self, query: str) -> list[float]:
             return self._get_query_embedding(query)
@@ -247,8 +253,10 @@ def worker(size: int, work: Path, n_questions: int, raw_sample: int, recombine: 
     ours_rss = rss_mb()
 
     # Stock runs the same model loaded as a stock user loads it (HuggingFaceEmbedding on torch), so the
-    # ratio measures the pipeline; recombined sizes share the recombining embedder (no model pass).
-    stock = stock_pipeline(papers, indexing if recombine else stock_embedder(settings), work / "stock", qs)
+    # ratio measures the pipeline. Recombined sizes store the same recombined vectors on both sides (no model
+    # pass) and embed each side's questions with its own model: until 2026-12-01 stock's went through ours.
+    stocks = stock_embedder(settings)
+    stock = stock_pipeline(papers, indexing.with_queries(stocks) if recombine else stocks, work / "stock", qs)
     return {
         "size": len(papers),
         "vectors": "recombined" if recombine else "model",
