@@ -55,6 +55,7 @@ class Encoder:
     tokenize: Callable[[list[str]], Sequence[Tokens]]  # unpadded
     run: Callable[[np.ndarray, np.ndarray, bool], np.ndarray]  # ids, mask, small -> states
     pad_id: int
+    ask: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None  # a question's states, if not `run`'s
 
     def pad(self, tokens: Sequence[Tokens]) -> tuple[np.ndarray, np.ndarray]:
         """Ids and attention mask, padded to the longest text."""
@@ -107,15 +108,16 @@ class MeanPoolEmbedding(BaseEmbedding):
     def class_name(cls) -> str:
         return "MeanPoolEmbedding"
 
-    def _encode(self, texts: list[str]) -> list[list[float]]:
-        return [vector for vector, _ in self.embed_with_spans(texts, [[] for _ in texts])]
+    def _encode(self, texts: list[str], question: bool = False) -> list[list[float]]:
+        return [vector for vector, _ in self.embed_with_spans(texts, [[] for _ in texts], question)]
 
     def embed_with_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]]
+        self, texts: list[str], spans: list[list[tuple[int, int]]], question: bool = False
     ) -> list[tuple[list[float], list[list[float] | None]]]:
         """Each text's vector and, from the same forward pass, one vector per character span (the
         mean of the span's token states; None when truncation cut the span off). The indexer uses
-        it for sentence vectors: one pass per chunk instead of one more per sentence halves ingest."""
+        it for sentence vectors: one pass per chunk instead of one more per sentence halves ingest.
+        `question`: the texts are questions, embedded with the encoder's question graph if it has one."""
         encoder: Encoder = self._encoder
         tokens = encoder.tokenize(texts)
         out: list[tuple[list[float], list[list[float] | None]]] = [([], []) for _ in texts]
@@ -124,7 +126,7 @@ class MeanPoolEmbedding(BaseEmbedding):
         for start in range(0, len(order), self.embed_batch_size):
             ids = order[start : start + self.embed_batch_size]
             batch, mask = encoder.pad([tokens[i] for i in ids])
-            states = encoder.run(batch, mask, small)
+            states = encoder.ask(batch, mask) if question and encoder.ask else encoder.run(batch, mask, small)
             weights = mask[..., None].astype(states.dtype)
             pooled = _unit((states * weights).sum(1) / np.maximum(weights.sum(1), 1e-9))
             for row, i in enumerate(ids):
@@ -132,7 +134,7 @@ class MeanPoolEmbedding(BaseEmbedding):
         return out
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._encode([query])[0]
+        return self._encode([query], question=True)[0]
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._encode([text])[0]
@@ -198,12 +200,18 @@ def onnx_encoder(path: Path, window: int, precision: onnxbert.Precision, cache_d
     if not (onnxbert.supports(path) and (path / "tokenizer.json").exists()):
         return None
     tokenizer = _tokenizer(path, window)
-    encoder = onnxbert.OnnxEncoder(onnxbert.graph_file(path, precision, cache_dir))
+    encoder = onnxbert.OnnxEncoder(onnxbert.graph_file(path, precision, cache_dir))  # sessions open on first use
+    questions = onnxbert.query_graph(precision)
+    asker = onnxbert.OnnxEncoder(onnxbert.graph_file(path, questions, cache_dir)) if questions != precision else None
 
     def run(ids: np.ndarray, mask: np.ndarray, small: bool) -> np.ndarray:
         return encoder(ids, mask, threads=1 if small else 0)
 
-    return Encoder(tokenize=tokenizer.encode_batch, run=run, pad_id=tokenizer.token_to_id("[PAD]") or 0)
+    def ask(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return asker(ids, mask, threads=1)  # type: ignore[misc]
+
+    pad = tokenizer.token_to_id("[PAD]") or 0
+    return Encoder(tokenize=tokenizer.encode_batch, run=run, pad_id=pad, ask=ask if asker else None)
 
 
 @contextmanager
