@@ -313,13 +313,15 @@ def _expansions(text: str, defined: Mapping[str, str]) -> set[str]:
 
 
 def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -> list[Candidate]:
-    """`chosen`, plus the sentence before each one that opens by pointing back at it ("This phenomenon…")."""
+    """`chosen`, plus the sentence before each one that opens by pointing back at it ("This phenomenon…"),
+    and the one before that while they point back too ("Neural networks … They can … They can …")."""
     by_place = {(c.paper.id, c.position): c for c in candidates}
     out = list(chosen)
     for cand in chosen:
-        before = by_place.get((cand.paper.id, cand.position - 1))
-        if points_back(cand.text) and before is not None and all(before is not c for c in out):
-            out.append(before)
+        while points_back(cand.text) and (before := by_place.get((cand.paper.id, cand.position - 1))) is not None:
+            if all(before is not c for c in out):
+                out.append(before)
+            cand = before
     return out
 
 

@@ -29,7 +29,8 @@ _LINKING = re.compile(
 # Openers that point back at something the previous sentence named: "This phenomenon…", and an opening
 # clause that refers back ("Addressing this issue, …", "To overcome these limitations, …").
 _POINTS_BACK = re.compile(
-    r"^(?:(?:This|These|That|Those|Such)\b(?!\s+(?:paper|work|study|article|note)\b)"
+    # "They", "Their", "Its" name nothing of their own ("It" is left out: "It is known that …" points nowhere)
+    r"^(?:(?:They|Their|Its)\b|(?:This|These|That|Those|Such)\b(?!\s+(?:paper|work|study|article|note)\b)"
     r"|[^,.;]{0,60}?\b(?:this|these|that|those|such)\s+(?!paper\b|work\b|study\b|article\b)\w+[^,.;]{0,30},)",
     re.IGNORECASE,
 )

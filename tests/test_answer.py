@@ -131,3 +131,16 @@ def test_a_summary_of_one_paper_gives_its_gist_not_one_sentence(assistant: Assis
     sentences = answer.text.replace("]. ", "].\n").splitlines()
     assert 3 <= len(sentences) <= assistant.settings.answer_sentences + 1  # +1: an antecedent a sentence points back to
     assert len(answer.citations) == 1 and "Neural Tangent Kernel" in answer.citations[0].title
+
+
+def test_a_sentence_pointing_back_brings_the_sentences_it_points_at_down_a_chain() -> None:
+    import numpy as np
+
+    from assistant.answer import Candidate, with_antecedents
+
+    paper = Paper(id="p", title="Benign overfitting", abstract="")
+    texts = ["Neural networks often generalise.", "They can fit noisy labels.", "They can also grok later.", "We prove both."]
+    cands = [Candidate(paper, 0, i, t, np.zeros(3), 0.0) for i, t in enumerate(texts)]
+    assert [c.position for c in with_antecedents([cands[2]], cands)] == [2, 1, 0]  # "They" -> "They" -> the subject
+    assert [c.position for c in with_antecedents([cands[3]], cands)] == [3]  # stands alone
+    assert [c.position for c in with_antecedents([cands[1], cands[2]], cands)] == [1, 2, 0]  # each added once

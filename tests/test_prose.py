@@ -67,6 +67,10 @@ def test_sentences_about_code_and_links_are_recognised(sentence: str, meta: bool
         ("This paper studies Z.", False),
         ("We prove the kernel converges.", False),
         ("Moreover, such models fail.", True),
+        ("They can undergo a period of harmful overfitting before grokking.", True),
+        ("Their key contribution is a lower bound.", True),
+        ("It is known that wide networks behave like kernels.", False),
+        ("Theory predicts the opposite.", False),
     ],
 )
 def test_openers_that_point_back(sentence: str, back: bool) -> None:
