@@ -104,6 +104,7 @@ class Indexer:
             ]
             if new or changed or removed:
                 self.store.save_fingerprint("")
+            self.store.size_search(len(new))
             chunks = self._embed_all(new + changed, {p.id for p in changed}, paths_of, progress)
             self.store.relabel(relabelled, paths_of)
             self.store.remove_papers(removed)

@@ -415,6 +415,16 @@ class Store:
 
         return ChromaVectorStore(chroma_collection=self.chunks)
 
+    def size_search(self, adding: int) -> None:
+        """Before an ingest writes `adding` papers (a chunk each at least): each searched collection's depth
+        for the size it is about to reach (`ef_for`). Chroma reads the setting when a process first loads a
+        collection's index, so set here it already holds for the searches right after this ingest (the
+        bench's, a first `assistant ask` that ingests the seeds); set at open, only for the next process."""
+        for collection in (self.chunks, self.papers):
+            wanted = ef_for(collection.count() + adding)
+            if _ef_search(collection) != wanted:
+                collection.modify(configuration={"hnsw": {"ef_search": wanted}})
+
     def search_chunks(
         self, vector: Sequence[float], depth: int, allowed: Set[str] | None = None, among: int | None = None
     ) -> list[tuple[str, float, str]]:

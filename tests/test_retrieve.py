@@ -235,6 +235,33 @@ def test_a_collection_past_the_exact_size_is_searched_at_the_large_depth(tmp_pat
     assert hits[0][0] == "p5" and len(hits) == 10
 
 
+def test_an_ingest_sets_the_search_depth_for_the_size_it_reaches_before_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chroma reads ef_search when a process first loads a collection's index: set after the first write it
+    would only hold for the next process, and the searches right after an ingest would run at the old depth."""
+    from chromadb.api.models.Collection import Collection
+
+    import assistant.store as store_module
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from assistant.store import EF_LARGE, Store
+
+    monkeypatch.setattr(store_module, "EF_SEARCH", 3)  # "large" from four vectors on
+    seeds = tmp_path / "mine"
+    seeds.mkdir()
+    (seeds / "a.txt").write_text("".join(f"Abstract:We study kernels of width {n} in depth. Wider kernels train faster on standard benchmarks while using fewer parameters than prior work in case {n}. Experiments on {n} data sets confirm the analysis.\n" for n in range(5)))
+    events: list[str] = []
+    real_add, real_modify = Collection.add, Collection.modify
+    monkeypatch.setattr(Collection, "add", lambda self, *a, **k: events.append(f"add {self.name}") or real_add(self, *a, **k))
+    monkeypatch.setattr(Collection, "modify", lambda self, *a, **k: events.append(f"modify {self.name}") or real_modify(self, *a, **k))
+    a = Assistant(Settings(store_dir=tmp_path / "s", seeds_dir=seeds))
+    a.ingest()
+    assert a.paper_count() == 5 and events.index("modify chunks") < events.index("add chunks"), events
+    assert Store(Settings(store_dir=tmp_path / "s")).chunks.configuration["hnsw"]["ef_search"] == EF_LARGE
+    assert len(a.retrieve("kernels and widths", k=5)) == 5
+
+
 def test_zscore_fusion_standardises_each_list_and_fills_a_missing_score_with_the_lowest() -> None:
     from assistant.retrieve import Signals, fuse_rrf, fuse_zscore
 
