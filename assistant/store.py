@@ -464,6 +464,8 @@ class Store:
         """For each of `paper_ids` the store holds: (paper id, cosine) of the k papers whose vectors (the mean
         of their chunks') are nearest its own, nearest first. One read and one search for all of them (the
         page asks for every cited paper's neighbours at once)."""
+        if not paper_ids:  # an abstention cites nothing; Chroma refuses a read of no ids
+            return {}
         found = self.papers.get(ids=list(dict.fromkeys(paper_ids)), include=["embeddings"])
         embeddings = found.get("embeddings")
         if not found["ids"] or embeddings is None or len(embeddings) == 0:

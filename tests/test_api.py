@@ -40,6 +40,7 @@ def test_similar_to_each_is_one_search_with_what_similar_gives_per_paper(
     monkeypatch.setattr(store.papers, "query", lambda **kw: searches.append(len(kw["query_embeddings"])) or real(**kw))
     together = assistant.similar_to_each([*ids, "no-such-id", ids[0]], 4)
     assert searches == [3] and list(together) == ids  # a missing id is left out, a repeated one searched once
+    assert assistant.similar_to_each([]) == {} and searches == [3]  # an abstention's: nothing to read
     for pid in ids:
         assert [p.paper_id for p in together[pid]] == [p.paper_id for p in one_by_one[pid]]
         assert [p.score for p in together[pid]] == pytest.approx([p.score for p in one_by_one[pid]], abs=1e-5)
