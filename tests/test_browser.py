@@ -366,6 +366,9 @@ class ScriptedAssistant:
     def similar(self, paper_id: str, k: int) -> list[Passage]:
         return [Passage(paper_id=TRAP.id, title=TRAP.title, score=0.5, text=TRAP.abstract)] if paper_id == EVIL_PAPER.id else []
 
+    def similar_to_each(self, paper_ids: list[str], k: int) -> dict[str, list[Passage]]:
+        return {pid: self.similar(pid, k) for pid in paper_ids}
+
     def stream(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Iterator[object]:
         yield Status(stage="retrieving")
         yield Status(stage="writing")
