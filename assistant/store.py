@@ -332,6 +332,13 @@ def ef_for(vectors: int) -> int:
     return EF_SEARCH if vectors <= EF_SEARCH else EF_LARGE
 
 
+def _fit_search(collection: Collection, vectors: int) -> None:
+    """`collection` searched at the depth for `vectors` vectors (`ef_for`), changed only if it differs."""
+    wanted = ef_for(vectors)
+    if _ef_search(collection) != wanted:
+        collection.modify(configuration={"hnsw": {"ef_search": wanted}})
+
+
 def _describe(signature: dict[str, str]) -> str:
     if not signature:
         return "unknown settings"
@@ -369,6 +376,11 @@ class Store:
         self.papers = self._collection(PAPERS, signed=True)
         self.chunks = self._collection(CHUNKS)
         self.sentence_sets = self._collection(SENTENCE_SETS)
+        # Searched collections at the depth for their size. A Chroma count took 0.2-0.7 s at 100k papers, so
+        # the chunks are counted only when the papers do not already decide it (a paper has a chunk at least).
+        papers = self.papers.count()
+        _fit_search(self.papers, papers)
+        _fit_search(self.chunks, papers if papers > EF_SEARCH else self.chunks.count())
 
     def signature(self) -> dict[str, str]:
         """What built the vectors (the settings' part and the store schema); another must not be mixed in."""
@@ -388,9 +400,6 @@ class Store:
         try:
             if name in self._collection_names():
                 collection = self.client.get_collection(name, embedding_function=None)
-                wanted = ef_for(collection.count())  # set as the store opens: it grows with ingests
-                if _ef_search(collection) != wanted:
-                    collection.modify(configuration={"hnsw": {"ef_search": wanted}})
             else:
                 metadata: dict[str, Any] = {"hnsw:space": "cosine", "hnsw:search_ef": EF_SEARCH}
                 if signed:
@@ -421,9 +430,7 @@ class Store:
         collection's index, so set here it already holds for the searches right after this ingest (the
         bench's, a first `assistant ask` that ingests the seeds); set at open, only for the next process."""
         for collection in (self.chunks, self.papers):
-            wanted = ef_for(collection.count() + adding)
-            if _ef_search(collection) != wanted:
-                collection.modify(configuration={"hnsw": {"ef_search": wanted}})
+            _fit_search(collection, collection.count() + adding)
 
     def search_chunks(
         self, vector: Sequence[float], depth: int, allowed: Set[str] | None = None, among: int | None = None
