@@ -3,7 +3,7 @@
 No ONNX file ships in any package we can install and nothing may be downloaded, so the graph is
 written here node by node from the weights (`onnx.helper`), with ONNX Runtime's fused transformer
 ops (Attention, SkipLayerNormalization, BiasGelu: what its optimizer produces from an exported BERT),
-then optionally quantised (dynamic int8, per output channel) and cached under the models folder, keyed
+then optionally quantised (smoothed dynamic int8: assistant/quantise.py) and cached under the models folder, keyed
 by the weights' hash. Serving only loads the cached file with onnxruntime: torch is never imported.
 Equal to transformers' BertModel within 1e-5 in fp32 (tests/test_embedder.py); speed and
 quality of fp32 and int8 are in benchmarks/QUALITY.md and RESULTS.md.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -21,11 +20,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from assistant import quantise
+
 Precision = Literal["fp32", "int8"]
 Graph = Literal["fp32", "int8", "q8w"]  # q8w: the fp32 graph with 8-bit weights, for questions (query_graph)
-GRAPH_VERSION = "3"  # part of the cache key: bump when the graph below or its file layout changes
+GRAPH_VERSION = "4"  # part of the cache key: bump when the graph below or its file layout changes
 MS = "com.microsoft"
-FFN_OUT = ".ffn_out"  # name suffix of the feed-forward output MatMuls, kept fp32 in int8
+FFN_OUT = ".ffn_out"  # name suffix of the feed-forward output MatMuls
 # The variant the graph below reproduces exactly: absolute positions, exact (erf) GELU, post-layer-norm.
 SUPPORTED = {"model_type": "bert", "hidden_act": "gelu", "position_embedding_type": "absolute"}
 
@@ -226,28 +227,9 @@ def _build(model_dir: Path, precision: Graph, target: Path) -> None:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
-        fp32 = Path(work) / "fp32.onnx"
         graph = build_graph(model_dir)
         if precision == "int8":
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            onnx.save(graph, str(fp32))
-            built = Path(work) / "int8.onnx"
-            # Per output channel: one scale per tensor (the default) lost too much (mean cosine 0.95). The
-            # feed-forward output layers stay fp32: quantised too, dev hit@1 fell two questions, kept, at
-            # most one (1.7x faster than fp32 instead of 2.6x; benchmarks/QUALITY.md). The fused ops are
-            # outside shape inference, so the quantiser is told their outputs are float.
-            quiet = _Drop("pre-processing")  # quantize_dynamic's advice on the root logger, every time
-            logging.getLogger().addFilter(quiet)
-            keep = [n.name for n in graph.graph.node if n.name.endswith(FFN_OUT)]
-            try:
-                quantize_dynamic(
-                    fp32, built, per_channel=True, weight_type=QuantType.QInt8, nodes_to_exclude=keep,
-                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-                )
-            finally:
-                logging.getLogger().removeFilter(quiet)
-            graph = onnx.load(str(built))
+            graph = quantise.int8_graph(graph, _calibration(model_dir), Path(work))
         elif precision == "q8w":
             graph = weight_only_8bit(graph)
         # The weights in a file of their own: ONNX Runtime maps it instead of parsing them out of the
@@ -263,13 +245,15 @@ def _build(model_dir: Path, precision: Graph, target: Path) -> None:
         os.replace(saved, target)
 
 
-class _Drop(logging.Filter):
-    def __init__(self, words: str) -> None:
-        super().__init__()
-        self.words = words
+def _calibration(model_dir: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The calibration texts as (ids, mask) batches of one text each, cut at the model's 256-word-piece window."""
+    from tokenizers import Tokenizer
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return self.words not in record.getMessage()
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=256)
+    tokenizer.no_padding()
+    ids = [np.array([found.ids], np.int64) for found in tokenizer.encode_batch(quantise.calibration_texts())]
+    return [(row, np.ones_like(row)) for row in ids]
 
 
 class OnnxEncoder:

@@ -348,6 +348,17 @@ def _describe(signature: dict[str, str]) -> str:
     return f"model {signature.get('embed_model')}, {chunks} (overlap {signature.get('chunk_overlap')}, store schema {schema})"
 
 
+def _precision_hint(found: dict[str, str], wanted: dict[str, str]) -> str:
+    """Name the setting that keeps the store when only the embedder's precision differs."""
+    built, asked = found.get("embed_model", ""), wanted.get("embed_model", "")
+    model = asked.split(" (", 1)[0]
+    if built == model and asked != model:
+        return " (ASSISTANT_EMBED_PRECISION=fp32)"
+    if asked == model and built == f"{model} (int8, smoothed)":
+        return " (ASSISTANT_EMBED_PRECISION=int8)"
+    return ""
+
+
 class Store:
     """The Chroma collections behind one assistant, checked against the settings that built them."""
 
@@ -414,7 +425,7 @@ class Store:
             if found != signature:
                 raise StoreError(
                     f"the store was built with {_describe(found)} but the settings ask for {_describe(signature)}; "
-                    f"{rebuild_hint(self.settings)}, or restore the settings that built it"
+                    f"{rebuild_hint(self.settings)}, or restore the settings that built it{_precision_hint(found, signature)}"
                 )
         return collection
 

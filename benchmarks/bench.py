@@ -260,6 +260,7 @@ def worker(size: int, work: Path, n_questions: int, raw_sample: int, recombine: 
     return {
         "size": len(papers),
         "vectors": "recombined" if recombine else "model",
+        "embed_precision": settings.embed_precision,
         "recombine_misses": getattr(indexing, "misses", 0),
         "raw_embed_papers_per_s": round(raw, 2),
         "raw_embed_before_after": [round(raw_before, 2), round(raw_after, 2)],

@@ -27,7 +27,7 @@ TEXTS = [
 def test_vectors_match_sentence_transformers() -> None:
     from sentence_transformers import SentenceTransformer
 
-    ours = build_embedder(Settings())
+    ours = build_embedder(Settings(embed_precision="fp32"))
     reference = SentenceTransformer(str(embed_model_path("all-MiniLM-L6-v2")), device="cpu")
     expected = reference.encode(TEXTS, normalize_embeddings=True)
     got = np.array(ours.get_text_embedding_batch(TEXTS))
@@ -71,11 +71,12 @@ def test_onnx_graph_equals_transformers_bert_model(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_int8_vectors_stay_close_and_are_kept_apart_in_the_store(tmp_path: Path) -> None:
-    exact = np.array(build_embedder(Settings()).get_text_embedding_batch(TEXTS))
+    exact = np.array(build_embedder(Settings(embed_precision="fp32")).get_text_embedding_batch(TEXTS))
     fast = np.array(build_embedder(Settings(embed_precision="int8", models_dir=tmp_path)).get_text_embedding_batch(TEXTS))
     cosines = (exact * fast).sum(1)
-    assert cosines.min() > 0.97 and cosines.max() < 0.99999, cosines  # close, and really quantised
-    assert Settings(embed_precision="int8").index_signature() != Settings().index_signature()
+    # close, and really quantised; "x" is .994: its batch-mate, a long passage, sets the activation range
+    assert cosines.min() > 0.99 and np.median(cosines) > 0.998 and cosines.max() < 0.99999, cosines
+    assert Settings(embed_precision="int8").index_signature() != Settings(embed_precision="fp32").index_signature()
 
 
 @pytest.mark.slow
@@ -188,7 +189,7 @@ def test_torch_threads_are_restored() -> None:
 
 
 def test_span_vectors_come_from_the_same_pass() -> None:
-    embedder = build_embedder(Settings())
+    embedder = build_embedder(Settings(embed_precision="fp32"))  # exact: int8 vectors depend on the batch a little
     text = "Title. Symbolic autoencoding uses a discrete bottleneck. It trains two models jointly."
     first = text.index("Symbolic")
     span = (first, text.index(" It trains"))

@@ -60,8 +60,16 @@ def test_adding_a_file_keeps_the_seeds(tmp_path: Path, store_copy: Path) -> None
 
 
 def test_store_built_with_other_settings_is_refused(store_copy: Path) -> None:
-    with pytest.raises(StoreError, match="ingest --rebuild"):
+    with pytest.raises(StoreError, match="ingest --rebuild") as refused:
         Store(Settings(store_dir=store_copy, chunk_size=200))
+    assert "ASSISTANT_EMBED_PRECISION" not in str(refused.value)
+
+
+def test_a_store_of_the_other_precision_names_the_setting_that_keeps_it(store_copy: Path) -> None:
+    built = Settings(store_dir=store_copy).embed_precision
+    other = "fp32" if built == "int8" else "int8"
+    with pytest.raises(StoreError, match=f"ingest --rebuild.*ASSISTANT_EMBED_PRECISION={built}"):
+        Store(Settings(store_dir=store_copy, embed_precision=other))
 
 
 def test_foreign_directory_is_refused_and_left_alone(tmp_path: Path) -> None:
