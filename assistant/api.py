@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack, get_args
@@ -187,27 +188,31 @@ class Assistant:
 
     def _load_state(self, store: Store) -> _State:
         from .answer import TermCounts, TermWeights
-        from .catalog import Catalog
+        from .catalog import Catalog, header_of
         from .retrieve import KeywordIndex
         from .sentences import SentenceMatrix
 
-        papers = Catalog(store)  # records are read when an answer needs them, not at start
+        layout = store.layout  # with a Chroma server, this instance's own caches
+        papers = Catalog(store, layout.headers)  # records are read when an answer needs them, not at start
         if not papers:
             raise CorpusError(
                 f"the store at {self.settings.chroma_url or self.settings.store_dir} has no abstracts; "
                 "run `assistant ingest` (seeds) or `assistant ingest PATH` (your .txt/.jsonl/.csv files)"
             )
-        layout = store.layout  # with a Chroma server, this instance's own caches
 
         # Only when a cache below is missing or stale: streamed, none kept. The pass that rebuilds the keyword
-        # index counts the term weights on the way, so an ingest reads the store once for both, not twice.
+        # index counts the term weights and writes the headers on the way, so an ingest reads the store once
+        # for all three.
         passes: list[TermCounts] = []  # the term counts of each finished pass
+        headers = papers.header_file
 
         def every() -> Iterator[Paper]:
             tally = TermCounts()
-            for stored in store.iter_stored():
-                tally.add(stored.paper)
-                yield stored.paper
+            with headers.writer() if not headers.fresh() else nullcontext(lambda h: None) as keep:
+                for stored in store.iter_stored():
+                    tally.add(stored.paper)
+                    keep(header_of(stored.paper))
+                    yield stored.paper
             passes.append(tally)
 
         keyword = KeywordIndex(papers.fingerprint, every, path=layout.bm25)

@@ -6,13 +6,16 @@ process (benchmarks/RESULTS.md); an answer needs the title and abstract of ten o
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .filters import Filters
-from .store import corpus_fingerprint
+from .store import corpus_fingerprint, replacing
 from .types import Header, Paper
 
 if TYPE_CHECKING:
@@ -22,10 +25,67 @@ RECENT = 4_096  # papers kept after a lookup: the candidates of many questions, 
 FILTERS_KEPT = 16  # filters whose matching ids are kept (a set of ids each)
 
 
+def header_of(paper: Paper) -> Header:
+    return Header(paper.id, paper.title, tuple(paper.authors), paper.year, tuple(paper.categories))
+
+
+class HeaderFile:
+    """Every paper's header kept beside the store: a fingerprint line, then one JSON array per paper. Chroma
+    reads a metadata-only page of 5,000 records slowly (at 100k papers every header took tens of seconds, so
+    the first filtered question did, in every CLI process); this file loads in well under a second."""
+
+    def __init__(self, path: Path | None, fingerprint: str) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+
+    def load(self) -> dict[str, Header] | None:
+        """The headers, or None when the file is missing, damaged or of another corpus."""
+        if self.path is None:
+            return None
+        try:
+            with self.path.open(encoding="utf-8") as lines:
+                if json.loads(next(lines, "{}")).get("fingerprint") != self.fingerprint:
+                    return None
+                rows = (json.loads(line) for line in lines)
+                headers = {str(r[0]): Header(str(r[0]), str(r[1]), tuple(r[2]), r[3], tuple(r[4])) for r in rows}
+        except (OSError, ValueError, TypeError, IndexError, AttributeError):
+            return None
+        return headers
+
+    def fresh(self) -> bool:
+        if self.path is None:
+            return True  # nowhere to keep it: nothing to write
+        try:
+            with self.path.open(encoding="utf-8") as lines:
+                return bool(json.loads(next(lines, "{}")).get("fingerprint") == self.fingerprint)
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    @contextmanager
+    def writer(self) -> Iterator[Callable[[Header], None]]:
+        """Yields a function taking each header in turn; the file replaces the old one only if the block
+        finishes (an interrupted pass leaves the old file or none)."""
+        if self.path is None or not self.path.parent.is_dir():
+            yield lambda header: None
+            return
+        with replacing(self.path) as tmp, tmp.open("w", encoding="utf-8") as out:
+            out.write(json.dumps({"fingerprint": self.fingerprint}) + "\n")
+
+            def keep(h: Header) -> None:
+                out.write(json.dumps([h.id, h.title, list(h.authors), h.year, list(h.categories)], ensure_ascii=False) + "\n")
+
+            yield keep
+
+    def save(self, headers: Iterable[Header]) -> None:
+        with self.writer() as keep:
+            for header in headers:
+                keep(header)
+
+
 class Catalog(Mapping[str, Paper]):
     """Papers by id, fetched from the store on first use and kept in a small LRU; `all()` reads everything."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, headers_file: Path | None = None) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, Paper] = OrderedDict()
@@ -36,6 +96,7 @@ class Catalog(Mapping[str, Paper]):
         saved = store.saved_fingerprint()
         # A store whose last ingest did not finish (or predates the saved fingerprint) is read whole once.
         self.fingerprint = saved or corpus_fingerprint({pid: p.content_hash for pid, p in self.all().items()})
+        self.header_file = HeaderFile(headers_file, self.fingerprint)
 
     def all(self) -> dict[str, Paper]:
         """Every paper, in store order; read once, then kept."""
@@ -47,16 +108,15 @@ class Catalog(Mapping[str, Paper]):
         return self._all
 
     def headers(self) -> dict[str, Header]:
-        """Every paper's metadata without its abstract, in store order; read once (metadata only), then kept.
-        What a filter or a listing reads: a filtered question at 100k papers used to read and keep every
-        record whole (`all()`)."""
+        """Every paper's metadata without its abstract, in store order; read once (from the header file, else
+        the store's metadata only), then kept. What a filter or a listing reads: a filtered question at 100k
+        papers used to read and keep every record whole (`all()`)."""
         if self._headers is None:
             every = self._all
-            headers = (
-                {pid: Header(pid, p.title, tuple(p.authors), p.year, tuple(p.categories)) for pid, p in every.items()}
-                if every is not None
-                else {h.id: h for h in self._store.iter_headers()}
-            )
+            headers = {pid: header_of(p) for pid, p in every.items()} if every is not None else self.header_file.load()
+            if headers is None:
+                headers = {h.id: h for h in self._store.iter_headers()}
+                self.header_file.save(headers.values())
             with self._lock:
                 self._headers = headers
         return self._headers

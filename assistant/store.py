@@ -75,6 +75,7 @@ JOURNAL = "ingest-journal.json"
 BM25 = "bm25"  # the keyword index (retrieve.KeywordIndex), per instance with a Chroma server
 TERM_DF = "term-df.json"  # the term weights (answer.TermWeights), likewise
 SENTENCE_MATRIX = "sentence-matrix"  # sentence texts and vectors by paper (sentences.SentenceMatrix), likewise
+HEADERS = "headers.jsonl"  # every paper's metadata without its abstract (catalog.HeaderFile), likewise
 _KEEP = {"README.md", ".gitkeep", ".gitignore"}
 
 
@@ -89,7 +90,7 @@ def tmp_of(path: Path) -> Path:
     return path.with_name(f"{path.name}{TMP}{os.getpid()}-{secrets.token_hex(4)}")
 
 
-_NAMES = (JOURNAL, BM25, TERM_DF, SENTENCE_MATRIX)
+_NAMES = (JOURNAL, BM25, TERM_DF, SENTENCE_MATRIX, HEADERS)
 _OURS = {MARKER, *_NAMES}
 
 
@@ -103,10 +104,11 @@ class StoreLayout:
     bm25: Path
     term_df: Path
     sentence_matrix: Path
+    headers: Path
 
     @classmethod
     def at(cls, root: Path) -> StoreLayout:
-        return cls(root, root / MARKER, root / JOURNAL, root / BM25, root / TERM_DF, root / SENTENCE_MATRIX)
+        return cls(root, root / MARKER, root / JOURNAL, root / BM25, root / TERM_DF, root / SENTENCE_MATRIX, root / HEADERS)
 
 
 @contextmanager

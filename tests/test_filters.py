@@ -137,7 +137,44 @@ def test_filters_and_listings_read_the_metadata_once_and_no_abstract_of_every_pa
     assert listing.mode == "metadata" and all("Carla Diaz" in a.paper(c.paper_id).authors for c in listing.citations)  # type: ignore[union-attr]
     assert listing.citations[0].quote  # the listed papers' own opening sentences
     assert "No paper in the store matches" in a.ask("What is attention?", filters=Filters.parse("1990")).text
-    assert reads == ["headers"]  # read once, then kept
+    assert reads == []  # from the header file the ingest's pass wrote (next test), then kept
+
+
+def test_the_headers_are_kept_beside_the_store_and_rebuilt_when_missing_damaged_or_stale(
+    library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 100k papers Chroma's metadata-only pages took tens of seconds: the first filtered question of every
+    CLI process paid them. The ingest's pass writes every header to one file; a filter reads that instead."""
+    import shutil
+
+    from assistant.store import Store, StoreLayout
+
+    store = tmp_path / "store"
+    shutil.copytree(library, store)
+    path = StoreLayout.at(store).headers
+    reads: list[str] = []
+    real = Store.iter_headers
+    monkeypatch.setattr(Store, "iter_headers", lambda self: reads.append("headers") or real(self))
+
+    def filtered_years() -> list[int]:
+        a = Assistant(Settings(store_dir=store, seeds_dir=library.parent))
+        found = a.retrieve("learning", k=30, filters=Filters.parse("2019..2020"))
+        return sorted(a.paper(p.paper_id).year for p in found)  # type: ignore[misc, union-attr]
+
+    expected = [y for y in sorted(2015 + i % 10 for i in range(24)) if 2019 <= y <= 2020]
+    first_line = path.read_text().splitlines()[0]
+    assert len(path.read_text().splitlines()) == 25  # the ingest's pass wrote it: a fingerprint, 24 headers
+    assert filtered_years() == expected and reads == []
+    path.unlink()
+    assert filtered_years() == expected and reads == ["headers"]  # missing: read from the store, written again
+    assert path.read_text().splitlines()[0] == first_line and filtered_years() == expected and reads == ["headers"]
+    path.write_bytes(b"\x00garbage\n[1, 2]\n")
+    assert filtered_years() == expected and reads == ["headers", "headers"]  # damaged: the same
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps({"title": "Purring kittens", "abstract": "We study cats. " * 20, "year": 2019}) + "\n")
+    Assistant(Settings(store_dir=store, seeds_dir=library.parent)).ingest([library.parent, extra])
+    assert path.read_text().splitlines()[0] != first_line  # a new corpus: the pass wrote it again
+    assert filtered_years() == sorted([*expected, 2019]) and reads == ["headers", "headers"]
 
 
 def test_a_filtered_chunk_search_is_exact_however_many_papers_the_filter_admits(
