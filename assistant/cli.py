@@ -211,17 +211,26 @@ def _filters(args: argparse.Namespace) -> Filters | None:
 
 
 def _server(args: argparse.Namespace) -> dict[str, Any] | None:
-    """The running server this command may use (assistant/remote.py), unless --local or filtered (the
-    server's routes take no filters: a filtered question is answered here)."""
-    if args.local or _filters(args):
+    """The running server this command may use (assistant/remote.py), unless --local, or filtered and the
+    server predates filters (then the question is answered here)."""
+    if args.local:
         return None
     from pathlib import Path
 
     from .config import Settings
-    from .remote import find_server
+    from .remote import find_server, supports
 
     settings = Settings()
-    return find_server(Path(settings.store_dir), settings.settings_hash())
+    server = find_server(Path(settings.store_dir), settings.settings_hash())
+    return None if server is None or (_filters(args) and not supports(server, "filters")) else server
+
+
+def _payload(args: argparse.Namespace, **fields: Any) -> dict[str, Any]:
+    """A request to the server: the question, and the filters as typed (sent only when given)."""
+    payload = {"question": args.question, **fields}
+    if _filters(args):
+        payload |= {"year": args.year, "authors": args.author, "categories": args.category}
+    return payload
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
@@ -233,7 +242,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         from . import remote
 
         try:
-            found = remote.call(server, "retrieve", {"question": args.question, "k": args.k, "mode": args.mode})
+            found = remote.call(server, "retrieve", _payload(args, k=args.k, mode=args.mode))
             passages = [Passage.model_validate(p) for p in found]
         except ConnectionError:
             pass  # gone since it published itself: answer here
@@ -269,7 +278,7 @@ def _print_passages(passages: Sequence[Passage], as_json: bool, score: Callable[
     return 0
 
 
-def _remote_events(server: dict[str, Any], question: str, stream: bool) -> Iterator[Event]:
+def _remote_events(server: dict[str, Any], payload: dict[str, Any], stream: bool) -> Iterator[Event]:
     """The events of an answer from the server: the stream, or the whole answer as one Final."""
     from pydantic import TypeAdapter
 
@@ -277,10 +286,10 @@ def _remote_events(server: dict[str, Any], question: str, stream: bool) -> Itera
     from .types import Answer, Event, Final
 
     if not stream:
-        yield Final(answer=Answer.model_validate(remote.call(server, "ask", {"question": question})))
+        yield Final(answer=Answer.model_validate(remote.call(server, "ask", payload)))
         return
     adapter: TypeAdapter[Event] = TypeAdapter(Event)
-    for data in remote.stream(server, {"question": question}):
+    for data in remote.stream(server, payload):
         if data.get("kind") == "error":
             raise remote.ServerError(str(data.get("error")), int(data.get("exit_code", 1)))
         yield adapter.validate_python(data)
@@ -294,7 +303,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if server:
         from .remote import ServerError
 
-        remote_events = _remote_events(server, args.question, args.stream or not args.json)
+        remote_events = _remote_events(server, _payload(args), args.stream or not args.json)
         try:
             first = next(remote_events)  # connecting: a server that is gone leaves us to answer here
             events = chain([first], remote_events)

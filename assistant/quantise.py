@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 
-ALPHAS = (0.5, 0.6, 0.7, 0.8, 0.9)  # each MatMul takes the one with its least error; MiniLM's chose 0.6-0.9
+ALPHAS = (0.5, 0.6, 0.7, 0.8, 0.9)  # each MatMul takes its least-error one; a search over 0-.9 chose .6-.9 on MiniLM
 KEEP_ABOVE = 0.02  # MiniLM: the first four feed-forward outputs 0.029-0.052, every other MatMul <= 0.018
 CALIBRATION_TEXTS = 64
 ERROR_TEXTS = 6  # enough to rank the alphas and to tell the kept MatMuls, far above the threshold, from the rest
-MS = "com.microsoft"
 
 
 def calibration_texts(limit: int = CALIBRATION_TEXTS) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any
 
 SERVE_FILE = "serve.json"
 ROUTE = "/assistant/v1"
+FEATURES = ("filters",)  # what this version's routes take beyond a question; a server without one is not sent it
 TIMEOUT_S = 120.0  # a question with a slow LLM server behind it; connecting fails at once when none runs
 
 
@@ -49,7 +50,7 @@ def published(store_dir: Path, url: str, settings_hash: str, token: str) -> Iter
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the token: the owner's only
     with os.fdopen(fd, "w") as handle:
-        json.dump({"pid": os.getpid(), "url": url, "token": token, "settings_hash": settings_hash}, handle)
+        json.dump({"pid": os.getpid(), "url": url, "token": token, "settings_hash": settings_hash, "features": list(FEATURES)}, handle)
     os.replace(tmp, path)
     try:
         yield
@@ -70,6 +71,11 @@ def find_server(store_dir: Path, settings_hash: str) -> dict[str, Any] | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return found if found.get("settings_hash") == settings_hash and found.get("url") and found.get("token") else None
+
+
+def supports(server: dict[str, Any], feature: str) -> bool:
+    """Whether the published server takes `feature` (one started before filters existed ignores them)."""
+    return feature in (server.get("features") or ())
 
 
 def _request(server: dict[str, Any], action: str, payload: dict[str, Any]) -> Any:

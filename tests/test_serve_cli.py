@@ -84,6 +84,41 @@ def test_ask_and_retrieve_go_through_a_running_server_and_match_in_process_answe
 
 
 @pytest.mark.slow
+def test_filtered_questions_go_through_the_server_unless_it_predates_filters(
+    served: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
+    env, store = served
+    asked = ("ask", NTK, "--json", "--year", "2019..2021")  # the small store's papers have no year
+    listed = ("retrieve", NTK, "--json", "--author", "Nobody Here")
+    for args in (asked, listed):
+        through = _cli(env, tmp_path, *args)
+        assert through.returncode == 0 and not _loaded(through.stderr, "chromadb"), through.stderr[-2000:]
+        assert json.loads(through.stdout) == json.loads(_cli(env, tmp_path, *args, "--local").stdout)
+    assert "No paper in the store matches" in json.loads(_cli(env, tmp_path, *asked).stdout)["answer"]
+    assert json.loads(_cli(env, tmp_path, *listed).stdout) == []  # the server applied the filter
+    assert json.loads(_cli(env, tmp_path, "retrieve", NTK, "--json").stdout)  # and unfiltered finds papers
+    bad = _cli(env, tmp_path, "ask", NTK, "--year", "soon")
+    assert bad.returncode == 2 and "--year" in bad.stderr
+
+    published = json.loads((store / SERVE_FILE).read_text())
+    assert published["features"] == ["filters"]
+    request = urllib.request.Request(  # a field the server does not know is refused, not ignored
+        published["url"] + "/assistant/v1/ask", data=json.dumps({"question": NTK, "filter": {"year": 2020}}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {published['token']}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 422
+    # A server started before filters existed publishes no features: a filtered question is answered here.
+    older = {k: v for k, v in published.items() if k != "features"}
+    (store / SERVE_FILE).write_text(json.dumps(older))
+    here = _cli(env, tmp_path, *asked)
+    assert here.returncode == 0 and _loaded(here.stderr, "chromadb")
+    assert not _loaded(_cli(env, tmp_path, "ask", NTK, "--json").stderr, "chromadb")  # unfiltered: still there
+    (store / SERVE_FILE).write_text(json.dumps(published))  # for the fixture's check that the server withdraws it
+
+
+@pytest.mark.slow
 def test_a_stale_server_file_falls_back_to_answering_here(small_store: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"
     shutil.copytree(small_store, store)

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import AssistantError
+from ..filters import Filters
 from ..remote import ROUTE
 
 if TYPE_CHECKING:
@@ -26,9 +27,17 @@ if TYPE_CHECKING:
 
 
 class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a field this server does not know is refused, never ignored
+
     question: str
     k: int | None = Field(None, ge=1, le=50)
     mode: str | None = None
+    year: str | None = None  # the CLI's --year, --author and --category, as they were typed
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+
+    def filters(self) -> Filters | None:
+        return Filters.parse(self.year, self.authors, self.categories) or None
 
 
 def _refused(exc: AssistantError) -> JSONResponse:
@@ -49,7 +58,7 @@ def add_cli_routes(app: gr.Blocks, assistant: Assistant, token: str) -> None:
         if not authorised(authorization):
             return forbidden()
         try:
-            return assistant.ask(body.question).model_dump(mode="json")
+            return assistant.ask(body.question, filters=body.filters()).model_dump(mode="json")
         except AssistantError as exc:
             return _refused(exc)
 
@@ -57,7 +66,7 @@ def add_cli_routes(app: gr.Blocks, assistant: Assistant, token: str) -> None:
         if not authorised(authorization):
             return forbidden()
         try:
-            passages = assistant.retrieve(body.question, k=body.k, mode=body.mode)  # type: ignore[arg-type]
+            passages = assistant.retrieve(body.question, k=body.k, mode=body.mode, filters=body.filters())  # type: ignore[arg-type]
         except AssistantError as exc:
             return _refused(exc)
         return [p.model_dump(mode="json") for p in passages]
@@ -65,8 +74,8 @@ def add_cli_routes(app: gr.Blocks, assistant: Assistant, token: str) -> None:
     def stream(body: Question, authorization: str = Header("")) -> Any:
         if not authorised(authorization):
             return forbidden()
-        events = assistant.stream(body.question)
         try:
+            events = assistant.stream(body.question, filters=body.filters())
             first = next(events)  # a refused question is refused before anything streams
         except AssistantError as exc:
             return _refused(exc)
