@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from .filters import Filters
 from .store import corpus_fingerprint, replacing
@@ -40,26 +40,32 @@ class HeaderFile:
 
     def load(self) -> dict[str, Header] | None:
         """The headers, or None when the file is missing, damaged or of another corpus."""
-        if self.path is None:
-            return None
         try:
-            with self.path.open(encoding="utf-8") as lines:
-                if json.loads(next(lines, "{}")).get("fingerprint") != self.fingerprint:
-                    return None
+            with self._opened() as lines:
                 rows = (json.loads(line) for line in lines)
-                headers = {str(r[0]): Header(str(r[0]), str(r[1]), tuple(r[2]), r[3], tuple(r[4])) for r in rows}
+                return {str(r[0]): Header(str(r[0]), str(r[1]), tuple(r[2]), r[3], tuple(r[4])) for r in rows}
         except (OSError, ValueError, TypeError, IndexError, AttributeError):
             return None
-        return headers
 
     def fresh(self) -> bool:
+        """Whether the file holds this corpus (or there is nowhere to keep one: nothing to write)."""
         if self.path is None:
-            return True  # nowhere to keep it: nothing to write
+            return True
         try:
-            with self.path.open(encoding="utf-8") as lines:
-                return bool(json.loads(next(lines, "{}")).get("fingerprint") == self.fingerprint)
+            with self._opened():
+                return True
         except (OSError, ValueError, AttributeError):
             return False
+
+    @contextmanager
+    def _opened(self) -> Iterator[TextIO]:
+        """The file past its fingerprint line; ValueError if it is of another corpus."""
+        if self.path is None:
+            raise FileNotFoundError("no header file")
+        with self.path.open(encoding="utf-8") as lines:
+            if json.loads(next(lines, "{}")).get("fingerprint") != self.fingerprint:
+                raise ValueError("the header file is of another corpus")
+            yield lines
 
     @contextmanager
     def writer(self) -> Iterator[Callable[[Header], None]]:

@@ -3,8 +3,8 @@
 No ONNX file ships in any package we can install and nothing may be downloaded, so the graph is
 written here node by node from the weights (`onnx.helper`), with ONNX Runtime's fused transformer
 ops (Attention, SkipLayerNormalization, BiasGelu: what its optimizer produces from an exported BERT),
-then optionally quantised (smoothed dynamic int8: assistant/quantise.py) and cached under the models folder, keyed
-by the weights' hash. Serving only loads the cached file with onnxruntime: torch is never imported.
+then optionally quantised (smoothed dynamic int8: assistant/quantise.py) and cached under the models
+folder, keyed by the weights' hash. Serving only loads the cached file with onnxruntime: torch is never imported.
 Equal to transformers' BertModel within 1e-5 in fp32 (tests/test_embedder.py); speed and
 quality of fp32 and int8 are in benchmarks/QUALITY.md and RESULTS.md.
 """
@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from assistant import quantise
+from . import quantise
 
 Precision = Literal["fp32", "int8"]
 Graph = Literal["fp32", "int8", "q8w"]  # q8w: the fp32 graph with 8-bit weights, for questions (query_graph)
