@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from .formats import BIBTEX_MARK
-from .types import Paper
+from .types import Paper, named_authors
 
 ExportFormat = Literal["bibtex", "ris", "csv"]
 FORMATS: tuple[ExportFormat, ...] = ("bibtex", "ris", "csv")
@@ -58,9 +58,10 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
     library = Library([ExplicitComment(BIBTEX_MARK)])
     taken: set[str] = set()
     for paper in papers:
+        names, more = named_authors(paper.authors)
         values = {
             "title": paper.title if paper.has_title else "",
-            "author": " and ".join(paper.authors),
+            "author": " and ".join([*names, "others"] if more else names),  # BibTeX's own "et al."
             "year": str(paper.year or ""),
             "journal": paper.venue or "",
             "doi": paper.doi or "",
@@ -91,7 +92,7 @@ def to_ris(papers: Sequence[Paper]) -> str:
         entry: dict[str, object] = {"type_of_reference": "JOUR", "abstract": paper.abstract}
         if paper.has_title:
             entry["title"] = paper.title
-        if paper.authors:
+        if paper.authors:  # a list cut short ends in "et al." here too (RIS has no marker of its own)
             entry["authors"] = list(paper.authors)
         if paper.year:
             entry["year"] = str(paper.year)

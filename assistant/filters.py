@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import ConfigError
-from .types import Header, Paper
+from .types import Header, Paper, named_authors
 
 
 def fold(name: str) -> str:
@@ -57,7 +57,7 @@ class Filters:
             if (self.first_year and paper.year < self.first_year) or (self.last_year and paper.year > self.last_year):
                 return False
         if self.authors:
-            names = [fold(a) for a in paper.authors]
+            names = [fold(a) for a in named_authors(paper.authors)[0]]
             found = [any(fold(wanted) in name for name in names) for wanted in self.authors]
             if not (all(found) if self.every_author else any(found)):
                 return False

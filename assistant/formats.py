@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from .types import MORE_AUTHORS
+
 Record = dict[str, Any]
 Parsed = Iterator[tuple[int | None, Record | str]]  # (line, record or the reason it is unusable)
 
@@ -77,7 +79,7 @@ def parse_bibtex(text: str) -> Parsed:
         yield where, {
             "title": unbrace(_clean(fields.get("title"))),
             "abstract": unbrace(_clean(fields.get("abstract"))),
-            "authors": [_first_last(unbrace(_clean(a))) for a in (authors if isinstance(authors, list) else [authors])],
+            "authors": _bibtex_names([unbrace(_clean(a)) for a in (authors if isinstance(authors, list) else [authors])]),
             "year": year_of(fields.get("year") or fields.get("date")),
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),
@@ -120,6 +122,12 @@ def openalex_abstract(index: dict[str, list[int]]) -> str:
     """OpenAlex ships abstracts as {word: [positions]}: put the words back in order."""
     placed = sorted((position, word) for word, positions in index.items() for position in positions)
     return " ".join(word for _, word in placed)
+
+
+def _bibtex_names(authors: list[str]) -> list[str]:
+    """bibtexparser's split names; BibTeX's "and others" (a list cut short) becomes MORE_AUTHORS."""
+    names = [_first_last(a) for a in authors]
+    return [MORE_AUTHORS if i == len(names) - 1 and i and n.lower() == "others" else n for i, n in enumerate(names) if n]
 
 
 def _arxiv_authors(record: Record) -> list[str]:
@@ -228,14 +236,19 @@ def parse_atom(text: str) -> Parsed:
 
 
 # -- names ------------------------------------------------------------------------------------------
-_TRUNCATED = re.compile(r"\s*\(\+\s*\d+\s+more\)|,?\s+et\s+al\b\.?|,?\s+and\s+others\s*$", re.IGNORECASE)
+_TRUNCATED = re.compile(r"\s*\(\+\s*\d+\s+more\)|(?:^|,?\s+)et\s+al\b\.?|,?\s+and\s+others\s*$", re.IGNORECASE)
 
 
 def split_and(value: str) -> list[str]:
     """'Vaswani, Ashish and Shazeer, Noam', 'A. Vaswani, N. Shazeer, and N. Parmar' or 'A; B' -> names."""
     # What a list cut short says instead of the rest ("(+3 more)" on arXiv pages, "et al.", BibTeX's
-    # "and others") names nobody: the names given are kept, the marker dropped.
-    value = _TRUNCATED.sub("", _clean(value)).strip().rstrip(",;").strip()
+    # "and others") names nobody: the names given are kept, then MORE_AUTHORS.
+    cleaned = _clean(value)
+    names = _names(_TRUNCATED.sub("", cleaned).strip().rstrip(",;").strip())
+    return [*names, MORE_AUTHORS] if names and _TRUNCATED.search(cleaned) else names
+
+
+def _names(value: str) -> list[str]:
     if not value:
         return []
     if re.search(r"\sand\s", value):

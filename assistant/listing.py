@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from .filters import Filters, fold
 from .text import split_sentences
-from .types import Answer, Citation, Header, Paper
+from .types import Answer, Citation, Header, Paper, named_authors
 
 _BY = re.compile(
     r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+"
@@ -79,7 +79,7 @@ def _full_names(question: str, papers: Callable[[], Iterable[Header]]) -> list[s
             runs.append([])
     if not any(len(run) > 1 for run in runs):
         return []
-    known = {fold(name) for paper in papers() for name in paper.authors}
+    known = {fold(name) for paper in papers() for name in named_authors(paper.authors)[0]}
     found: list[str] = []
     for run in runs:
         start = 0
@@ -101,9 +101,9 @@ def asks_for_authors(question: str) -> bool:
 
 def byline(paper: Paper) -> str:
     """"A. Author, B. Author and C. Author, 2021" with what is known."""
-    names = paper.authors
+    names, more = named_authors(paper.authors)
     who = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else (names[0] if names else "")
-    if len(names) > 3:
+    if len(names) > 3 or (more and names):
         who = f"{names[0]} et al."
     return ", ".join(part for part in (who, str(paper.year or "")) if part)
 
@@ -147,15 +147,17 @@ def authors_answer(question: str, answered: Answer, paper: Paper, settings_hash:
     stored without authors gets an abstention that says so, not a sentence of its abstract."""
     quote = (split_sentences(paper.abstract) or [paper.abstract])[0]
     citation = Citation.of(1, paper, quote)
-    if not paper.authors:
+    names, more = named_authors(paper.authors)
+    if not names:
         text = (
             f"The store has no author list for the closest paper, “{paper.title}”; its source file gave none, "
             "and its abstract does not name its authors."
         )
         return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
                       settings_hash=settings_hash, support="none", mode="metadata")
-    names = paper.authors
     who = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    if more:  # the source named only these: say so rather than pass them off as all
+        who = ", ".join(names) + " and others"
     text = f"“{paper.title}” is by {who}" + (f" ({paper.year})" if paper.year else "") + " [1]."
     return Answer(question=question, text=text, raw_text=text, citations=[citation], abstained=False,
                   settings_hash=settings_hash, support=answered.support, mode="metadata")

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# The last entry of an author list its source cut short ("et al.", BibTeX's "and others", arXiv's "(+3 more)"):
+# kept, so a citation never shows two of seven authors as the whole list.
+MORE_AUTHORS = "et al."
+
+
+def named_authors(authors: Sequence[str]) -> tuple[list[str], bool]:
+    """The names in an author list, and whether its source named only the first ones."""
+    names = [a for a in authors if a != MORE_AUTHORS]
+    return names, len(names) < len(authors)
 
 
 class _Record(BaseModel):
@@ -87,8 +98,9 @@ class Citation(_Record):
     def reference(self) -> str:
         """`Title — A. Author et al., 2021, url`, with what is known."""
         who = ""
-        if self.authors:
-            who = self.authors[0] + (" et al." if len(self.authors) > 2 else f" and {self.authors[1]}" if len(self.authors) == 2 else "")
+        names, more = named_authors(self.authors)
+        if names:
+            who = names[0] + (" et al." if len(names) > 2 or more else f" and {names[1]}" if len(names) == 2 else "")
         details = ", ".join(part for part in (who, str(self.year) if self.year else "", self.url or "") if part)
         return f"{self.title} — {details}" if details else self.title
 

@@ -156,10 +156,12 @@ def test_a_named_file_nothing_could_be_read_from_exits_4_after_ingesting_the_res
     ("Ana Rivera and Bo Chen", ["Ana Rivera", "Bo Chen"]),
     ("Rivera, Ana; Chen, Bo", ["Ana Rivera", "Bo Chen"]),
     ("Ana Rivera, Bo Chen", ["Ana Rivera", "Bo Chen"]),
-    # lists cut short: the marker is nobody's name
-    ("Ana Rivera, Christopher Ré, Bo Chen(+3 more)", ["Ana Rivera", "Christopher Ré", "Bo Chen"]),
-    ("Vaswani, Ashish and Shazeer, Noam and others", ["Ashish Vaswani", "Noam Shazeer"]),
-    ("A. Vaswani et al.", ["A. Vaswani"]),
+    # lists cut short: the marker is nobody's name, and the list says it is incomplete
+    ("Ana Rivera, Christopher Ré, Bo Chen(+3 more)", ["Ana Rivera", "Christopher Ré", "Bo Chen", "et al."]),
+    ("Vaswani, Ashish and Shazeer, Noam and others", ["Ashish Vaswani", "Noam Shazeer", "et al."]),
+    ("A. Vaswani et al.", ["A. Vaswani", "et al."]),
+    ("A. Vaswani; N. Shazeer; et al.", ["A. Vaswani", "N. Shazeer", "et al."]),  # our own CSV export
+    ("et al.", []),
     ("Alan Others, Bo Chen", ["Alan Others", "Bo Chen"]),
 ])
 def test_author_strings_split_into_names(given: str, names: list[str]) -> None:
@@ -184,6 +186,31 @@ def test_citations_carry_authors_year_and_link_in_json_and_the_reference_list(
     assert cited["url"] == "https://arxiv.org/abs/1706.03762"
     assert main(["ask", question, "--local"]) == 0
     assert "[1] Attention Is All You Need — Ashish Vaswani et al., 2017, https://arxiv.org/abs/1706.03762" in capsys.readouterr().out
+
+
+def test_an_author_list_cut_short_is_never_shown_as_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Google Scholar's BibTeX ends long lists with "and others": two names of seven must not read as both authors."""
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(tmp_path / "store"))
+    (tmp_path / "refs.bib").write_text(BIB.replace(r"and M{\"u}ller, J{\"o}rg}", "and others}"))
+    assert main(["ingest", str(tmp_path / "refs.bib"), "--quiet"]) == 0
+    capsys.readouterr()
+    question = "Which architecture is based solely on attention mechanisms?"
+    assert main(["ask", question, "--local"]) == 0
+    assert "[1] Attention Is All You Need — Ashish Vaswani et al., 2017" in capsys.readouterr().out  # not "and Noam Shazeer"
+    assert main(["ask", "Who wrote Attention Is All You Need?", "--json", "--local"]) == 0
+    assert "is by Ashish Vaswani, Noam Shazeer and others" in json.loads(capsys.readouterr().out)["answer"]
+    assert main(["papers", "--json"]) == 0
+    (paper,) = json.loads(capsys.readouterr().out)
+    assert paper["authors"] == ["Ashish Vaswani", "Noam Shazeer", "et al."]
+    assert main(["export", paper["id"], "--format", "bibtex"]) == 0
+    exported = capsys.readouterr().out
+    assert "Ashish Vaswani and Noam Shazeer and others" in exported
+    (tmp_path / "again.bib").write_text(exported)  # and it reads back the same
+    assert load_corpus([tmp_path / "again.bib"]).papers[0].authors == ["Ashish Vaswani", "Noam Shazeer", "et al."]
+    assert main(["retrieve", question, "--author", "al", "--json", "--local"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # the marker is nobody's name
 
 
 def test_export_records_in_json_lines_are_read_in_their_own_shape(tmp_path: Path) -> None:
