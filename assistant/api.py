@@ -43,6 +43,9 @@ _ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?)") 
 # How often a serving process looks for an ingest by another process (`assistant ingest` beside
 # `assistant serve`, or another instance on the same Chroma server); a look is one small store read.
 FRESHNESS_S = 1.0
+# Up to this many papers the Papers search keeps every record and matches substrings (at 10k, ~100 MB); past
+# it, the header file and the keyword index (Assistant.search_papers).
+WHOLE_SEARCH = 20_000
 
 
 @dataclass
@@ -268,6 +271,30 @@ class Assistant:
         """Every paper in the store (read whole once, then kept), or only the first `limit`, in store order."""
         catalog = self._ready().papers
         return catalog.first(limit) if limit is not None else list(catalog.all().values())
+
+    def search_papers(self, query: str, limit: int) -> tuple[list[Paper], int]:
+        """The first `limit` papers (store order) holding every word of `query` in their id, title, abstract,
+        authors, sources or year, and how many do. Up to WHOLE_SEARCH papers the records are kept and matched
+        as substrings. Past that, reading every record took tens of seconds and ~1 GB at 100k papers, so a word
+        matches the header file's id, title, authors and year as a substring, or the keyword index's titles
+        and abstracts as a whole (stemmed) word."""
+        from .listing import header_holds, holds_words
+
+        words = query.lower().split()
+        catalog = self._ready().papers
+        if len(catalog) <= WHOLE_SEARCH:
+            found = [p for p in catalog.all().values() if holds_words(p, words)]
+            return found[:limit], len(found)
+        keyword = self._ready().keyword
+        headers = catalog.headers()
+        admitted: set[str] | None = None
+        for word in words:
+            in_text = keyword.containing(word) or set()
+            ids = {pid for pid, h in headers.items() if header_holds(h, word)} | in_text
+            admitted = ids if admitted is None else admitted & ids
+        matched = [pid for pid in headers if admitted is None or pid in admitted]
+        shown = catalog.many(matched[:limit])
+        return [shown[pid] for pid in matched[:limit] if pid in shown], len(matched)
 
     def paper(self, paper_id: str) -> Paper | None:
         """One paper by id, or None when the store does not hold it."""

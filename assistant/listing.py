@@ -93,6 +93,18 @@ def _full_names(question: str, papers: Callable[[], Iterable[Header]]) -> list[s
     return list(dict.fromkeys(found))
 
 
+def holds_words(paper: Paper, words: Sequence[str]) -> bool:
+    """Whether the paper's id, title, abstract, authors, sources or year hold every one of `words`
+    (lower-case, as substrings): the Papers tab's search."""
+    hay = " ".join([paper.id, paper.title, paper.abstract, *paper.authors, *paper.sources, str(paper.year or "")]).lower()
+    return all(w in hay for w in words)
+
+
+def header_holds(header: Header, word: str) -> bool:
+    """`word` (lower-case) as a substring of the header's id, title, authors or year."""
+    return word in " ".join([header.id, header.title, *header.authors, str(header.year or "")]).lower()
+
+
 def asks_for_authors(question: str) -> bool:
     """"Who wrote …?", "Who are the authors of …?", "List the authors of …": a question whose answer is a
     paper's author list (its metadata), not a sentence of its abstract."""

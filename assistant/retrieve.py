@@ -141,6 +141,20 @@ class KeywordIndex:
         return [(self.ids[int(i)], float(score)) for i, score in zip(found[0], scores[0]) if score > 0]
 
 
+    def containing(self, word: str) -> set[str] | None:
+        """The papers whose title or abstract holds `word` (as a whole word, stemmed; every part of a
+        hyphenated one), or None when the index keeps no token for it (a stop word, punctuation)."""
+        tokens = [t for t in _tokenize([word]).vocab if t]
+        if not tokens:
+            return None
+        found: set[str] | None = None
+        for token in tokens:
+            rows = np.flatnonzero(self.bm25.get_scores([token]) > 0)
+            ids = {self.ids[int(i)] for i in rows}
+            found = ids if found is None else found & ids
+        return found
+
+
 def _lean_csc(
     data: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

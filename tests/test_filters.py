@@ -177,6 +177,35 @@ def test_the_headers_are_kept_beside_the_store_and_rebuilt_when_missing_damaged_
     assert filtered_years() == sorted([*expected, 2019]) and reads == ["headers", "headers"]
 
 
+def test_the_papers_search_past_whole_search_reads_no_record_whole_and_finds_the_same(
+    lib_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past WHOLE_SEARCH papers a search matches the header file (substrings) and the keyword index (whole,
+    stemmed words) instead of every record (~1 GB and tens of seconds at 100k): for whole words, the same papers."""
+    from assistant import api
+    from assistant.listing import holds_words
+    from assistant.store import Store
+
+    queries = ["learning", "network training", "Diaz 2019", "neural tangent", "transformers"]
+    whole = {q: lib_assistant.search_papers(q, 100) for q in queries}
+    assert all(n == len(found) for found, n in whole.values()) and 0 < whole["network training"][1] < 24
+    assert 0 < whole["Diaz 2019"][1] < whole["learning"][1]  # an author and a year, from the headers
+
+    def forbidden(self: Store, limit: int | None = None) -> object:
+        raise AssertionError("every paper record was read whole")
+
+    monkeypatch.setattr(api, "WHOLE_SEARCH", 0)
+    monkeypatch.setattr(Store, "iter_stored", forbidden)
+    monkeypatch.setattr(lib_assistant._ready().papers, "_all", None)  # nothing kept from the whole path either
+    for q in queries:  # whole words match as stems here ("learning" finds "learned" too): never fewer
+        found, n = lib_assistant.search_papers(q, 100)
+        assert {p.id for p in whole[q][0]} <= {p.id for p in found} and n == len(found), q
+        stems = [w.lower()[:5] for w in q.split()]
+        assert all(holds_words(p, stems) for p in found), q
+    assert len(lib_assistant.search_papers("network training", 2)[0]) == 2  # the first `limit`, counted apart
+    assert lib_assistant.search_papers("zzzunknownword", 3) == ([], 0)
+
+
 def test_a_filtered_chunk_search_is_exact_however_many_papers_the_filter_admits(
     library: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

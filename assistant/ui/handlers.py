@@ -290,8 +290,8 @@ class Handlers:
         Without a query only the first rows are read: a start at 100k papers reads no other record."""
         total = self.assistant.paper_count()
         if (query or "").strip():
-            rows = paper_rows(self.assistant.papers(), query)
-            matched = len(rows)
+            found, matched = self.assistant.search_papers(query, SHOWN_PAPERS)
+            rows = paper_rows(found)
         else:
             rows, matched = paper_rows(self.assistant.papers(limit=SHOWN_PAPERS)), total
         more = f" (the first {SHOWN_PAPERS:,} shown: add words to narrow)" if matched > SHOWN_PAPERS else ""

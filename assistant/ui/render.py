@@ -264,15 +264,9 @@ def render_retrieved(passages: Sequence[Passage], cited: set[str]) -> str:
     return f'<details class="aa-retrieved"><summary>All {len(passages)} retrieved papers</summary><ol>{rows}</ol></details>'
 
 
-def paper_rows(papers: Sequence[Paper], query: str = "") -> list[list[str]]:
-    """Table rows [id, title, authors, year, link, sources] of the papers whose text holds every word of `query`."""
-    terms = (query or "").lower().split()
-    rows = []
-    for p in papers:
-        hay = " ".join([p.id, p.title, p.abstract, *p.authors, *p.sources, str(p.year or "")]).lower()
-        if all(t in hay for t in terms):
-            rows.append([p.id, p.title, ", ".join(p.authors), str(p.year or ""), p.url or "", ", ".join(p.sources)])
-    return rows
+def paper_rows(papers: Sequence[Paper]) -> list[list[str]]:
+    """Table rows [id, title, authors, year, link, sources] (the search is Assistant.search_papers)."""
+    return [[p.id, p.title, ", ".join(p.authors), str(p.year or ""), p.url or "", ", ".join(p.sources)] for p in papers]
 
 
 def similar_list(similar: Sequence[Passage], open_: bool) -> str:
