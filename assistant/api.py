@@ -281,15 +281,15 @@ class Assistant:
         from .listing import header_holds, holds_words
 
         words = query.lower().split()
-        catalog = self._ready().papers
+        state = self._ready()
+        catalog = state.papers
         if len(catalog) <= WHOLE_SEARCH:
             found = [p for p in catalog.all().values() if holds_words(p, words)]
             return found[:limit], len(found)
-        keyword = self._ready().keyword
         headers = catalog.headers()
         admitted: set[str] | None = None
         for word in words:
-            in_text = keyword.containing(word) or set()
+            in_text = state.keyword.containing(word) or set()
             ids = {pid for pid, h in headers.items() if header_holds(h, word)} | in_text
             admitted = ids if admitted is None else admitted & ids
         matched = [pid for pid in headers if admitted is None or pid in admitted]
