@@ -142,14 +142,23 @@ class KeywordIndex:
 
 
     def containing(self, word: str) -> set[str] | None:
-        """The papers whose title or abstract holds `word` (as a whole word, stemmed; every part of a
-        hyphenated one), or None when the index keeps no token for it (a stop word, punctuation)."""
+        """The papers whose title or abstract holds a word starting with `word`, stemmed (so "quanti", typed
+        on the way to "quantization", already finds it; every part of a hyphenated word), or None when the
+        index keeps no token for it (a stop word, punctuation)."""
         tokens = [t for t in _tokenize([word]).vocab if t]
         if not tokens:
             return None
+        vocab = self.bm25.vocab_dict
         found: set[str] | None = None
         for token in tokens:
-            rows = np.flatnonzero(self.bm25.get_scores([token]) > 0)
+            # A scan of the vocabulary: 10-20 ms at 100k papers, against a whole-record read of tens of seconds.
+            # Stems are shorter than the words typed ("trainin" is on its way to "training", stored as "train").
+            shortest = max(3, len(token) - 3)
+            prefixed = [
+                v for v in vocab
+                if isinstance(v, str) and (v.startswith(token) or (len(v) >= shortest and token.startswith(v)))
+            ]
+            rows = np.flatnonzero(self.bm25.get_scores(prefixed) > 0) if prefixed else []
             ids = {self.ids[int(i)] for i in rows}
             found = ids if found is None else found & ids
         return found

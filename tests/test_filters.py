@@ -203,6 +203,8 @@ def test_the_papers_search_past_whole_search_reads_no_record_whole_and_finds_the
         stems = [w.lower()[:5] for w in q.split()]
         assert all(holds_words(p, stems) for p in found), q
     assert len(lib_assistant.search_papers("network training", 2)[0]) == 2  # the first `limit`, counted apart
+    typing = lib_assistant.search_papers("trainin", 100)[0]  # a word being typed finds what the whole one does
+    assert {p.id for p in lib_assistant.search_papers("training", 100)[0]} <= {p.id for p in typing}
     assert lib_assistant.search_papers("zzzunknownword", 3) == ([], 0)
 
 
