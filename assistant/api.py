@@ -278,7 +278,7 @@ class Assistant:
         as substrings. Past that, reading every record took tens of seconds and ~1 GB at 100k papers, so a word
         matches the header file's id, title, authors and year as a substring, or the keyword index's titles
         and abstracts as a whole (stemmed) word."""
-        from .listing import header_holds, holds_words
+        from .listing import header_text, holds_words
 
         words = query.lower().split()
         state = self._ready()
@@ -286,13 +286,12 @@ class Assistant:
         if len(catalog) <= WHOLE_SEARCH:
             found = [p for p in catalog.all().values() if holds_words(p, words)]
             return found[:limit], len(found)
-        headers = catalog.headers()
+        texts = {pid: header_text(h) for pid, h in catalog.headers().items()}  # once, however many words
         admitted: set[str] | None = None
         for word in words:
-            in_text = state.keyword.containing(word) or set()
-            ids = {pid for pid, h in headers.items() if header_holds(h, word)} | in_text
+            ids = {pid for pid, text in texts.items() if word in text} | (state.keyword.containing(word) or set())
             admitted = ids if admitted is None else admitted & ids
-        matched = [pid for pid in headers if admitted is None or pid in admitted]
+        matched = [pid for pid in texts if admitted is None or pid in admitted]
         shown = catalog.many(matched[:limit])
         return [shown[pid] for pid in matched[:limit] if pid in shown], len(matched)
 

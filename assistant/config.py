@@ -21,6 +21,9 @@ LOCAL_TIMEOUT = 180.0  # a CPU-local server read a 2k-token prompt in ~25 s and 
 _UNHASHED = {"store_dir", "seeds_dir", "models_dir", "chroma_url", "llm_api_key", "ui_auth", "quiet"}
 
 
+INT8_MARK = " (int8, smoothed)"  # after the model's name in a store built with int8 vectors
+
+
 class Settings(BaseSettings):
     """Every knob of the assistant; each is also an ASSISTANT_* variable (see .env.example)."""
 
@@ -161,7 +164,7 @@ class Settings(BaseSettings):
         """The settings that shaped the vectors; a store built with others must not be mixed."""
         return {
             # int8 vectors differ from fp32 ones; fp32 on ONNX equals torch, so old stores stay valid.
-            "embed_model": self.embed_model + (" (int8, smoothed)" if self.embed_precision == "int8" else ""),
+            "embed_model": self.embed_model + (INT8_MARK if self.embed_precision == "int8" else ""),
             "chunk_size": str(self.chunk_size or "window"),
             "chunk_overlap": str(self.chunk_overlap),
         }  # the store adds its schema version (store.SCHEMA)

@@ -100,9 +100,9 @@ def holds_words(paper: Paper, words: Sequence[str]) -> bool:
     return all(w in hay for w in words)
 
 
-def header_holds(header: Header, word: str) -> bool:
-    """`word` (lower-case) as a substring of the header's id, title, authors or year."""
-    return word in " ".join([header.id, header.title, *header.authors, str(header.year or "")]).lower()
+def header_text(header: Header) -> str:
+    """The header's id, title, authors and year, lower-case: what a search word is looked for in."""
+    return " ".join([header.id, header.title, *header.authors, str(header.year or "")]).lower()
 
 
 def asks_for_authors(question: str) -> bool:

@@ -140,7 +140,6 @@ class KeywordIndex:
         found, scores = self.bm25.retrieve(_tokenize([query]), k=min(k, self.size), show_progress=False, weight_mask=mask)
         return [(self.ids[int(i)], float(score)) for i, score in zip(found[0], scores[0]) if score > 0]
 
-
     def containing(self, word: str) -> set[str] | None:
         """The papers whose title or abstract holds a word starting with `word`, stemmed (so "quanti", typed
         on the way to "quantization", already finds it; every part of a hyphenated word), or None when the

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import Settings
+from .config import INT8_MARK, Settings
 from .errors import StoreError
 from .types import Header, Paper
 
@@ -353,10 +353,10 @@ def _describe(signature: dict[str, str]) -> str:
 def _precision_hint(found: dict[str, str], wanted: dict[str, str]) -> str:
     """Name the setting that keeps the store when only the embedder's precision differs."""
     built, asked = found.get("embed_model", ""), wanted.get("embed_model", "")
-    model = asked.split(" (", 1)[0]
+    model = asked.removesuffix(INT8_MARK)
     if built == model and asked != model:
         return " (ASSISTANT_EMBED_PRECISION=fp32)"
-    if asked == model and built == f"{model} (int8, smoothed)":
+    if asked == model and built == model + INT8_MARK:
         return " (ASSISTANT_EMBED_PRECISION=int8)"
     return ""
 
