@@ -31,7 +31,7 @@ from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextD
 if TYPE_CHECKING:
     from .retrieve import PaperRetriever
 
-SentenceSource = Callable[[Sequence[str]], Mapping[str, Sequence[tuple[str, Sequence[float]]]]]
+SentenceSource = Callable[[Sequence[str]], Mapping[str, Sequence[tuple[str, Sequence[float] | np.ndarray]]]]
 
 LEXICAL_WEIGHT = 0.35  # how much exact term overlap adds to embedding similarity
 RANK_PENALTY = 0.06  # per rank step: prefer sentences from papers retrieval ranked higher
@@ -254,7 +254,7 @@ class ExtractiveComposer:
                 pieces.append(f"{body} [{numbers[cand.paper.id]}].")
         raw = " ".join(pieces)
         checked = validate(raw, len(paper_order))
-        best_quote = {}
+        best_quote: dict[str, Candidate] = {}
         for cand in chosen:
             best_quote.setdefault(cand.paper.id, cand)
         by_id = {c.paper.id: c.paper for c in chosen}

@@ -66,10 +66,10 @@ def parse_bibtex(text: str) -> Parsed:
     library = bibtexparser.parse_string(text, append_middleware=[*decode, SeparateCoAuthors()])
     unbrace = (lambda v: v) if verbatim else (lambda v: v.replace("{", "").replace("}", ""))
     for block in library.failed_blocks:
-        yield block.start_line + 1, f"unreadable BibTeX entry ({type(block).__name__})"
+        yield (block.start_line or 0) + 1, f"unreadable BibTeX entry ({type(block).__name__})"
     for entry in library.entries:
         fields = {k.lower(): v.value for k, v in entry.fields_dict.items()}
-        where = entry.start_line + 1
+        where = (entry.start_line or 0) + 1
         if not fields.get("abstract"):
             yield where, f"entry {entry.key!r} has no abstract field"
             continue

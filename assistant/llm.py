@@ -334,7 +334,7 @@ class LLMEngine(CitingEngine):
             options = stored.get(paper.id) or [(s, []) for s in split_sentences(paper.abstract)]
             vector = np.asarray(self.retriever.embed_query(claim) if any(len(v) for _, v in options) else [])
 
-            def score(option: tuple[str, Sequence[float]]) -> float:
+            def score(option: tuple[str, Sequence[float] | np.ndarray]) -> float:
                 sentence, vec = option
                 dense = float(np.asarray(vec) @ vector) if len(vec) and vector.size else 0.0
                 return dense + LEXICAL_WEIGHT * weights.overlap(claim_terms, set(content_terms(sentence)))

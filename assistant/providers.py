@@ -25,7 +25,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP] take two places of every window
 NO_KEY = "not-needed"  # local servers ignore the key, but the openai client insists on one
 
 _lock = threading.Lock()
-_embedders: dict[tuple[str, int], BaseEmbedding] = {}
+_embedders: dict[tuple[str, str, int], BaseEmbedding] = {}
 
 
 # Set (unless the user set them) before a model is built: the Hugging Face libraries read them when

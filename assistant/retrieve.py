@@ -157,7 +157,7 @@ class KeywordIndex:
                 v for v in vocab
                 if isinstance(v, str) and (v.startswith(token) or (len(v) >= shortest and token.startswith(v)))
             ]
-            rows = np.flatnonzero(self.bm25.get_scores(prefixed) > 0) if prefixed else []
+            rows = np.flatnonzero(self.bm25.get_scores(prefixed) > 0) if prefixed else np.empty(0, dtype=np.int64)
             ids = {self.ids[int(i)] for i in rows}
             found = ids if found is None else found & ids
         return found

@@ -17,7 +17,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,7 +308,7 @@ def _pack(vectors: Sequence[Sequence[float]]) -> str:
     return base64.b64encode(np.asarray(vectors, dtype=np.float16).tobytes()).decode("ascii")
 
 
-def _set_records(sentences: dict[str, Sequence[tuple[str, Sequence[float]]]]) -> dict[str, Any]:
+def _set_records(sentences: Mapping[str, Sequence[tuple[str, Sequence[float]]]]) -> dict[str, Any]:
     """Chroma `add`/`upsert` arguments for papers' sentence sets: one record a paper, texts and vectors."""
     ids = list(sentences)
     return {
@@ -503,7 +503,7 @@ class Store:
         got = self.chunks.get(ids=list(chunk_ids), include=["documents"])
         return {cid: doc or "" for cid, doc in zip(got["ids"], got["documents"] or [])}
 
-    def add_nodes(self, chunks: Sequence[TextNode], sentences: dict[str, Sequence[tuple[str, Sequence[float]]]]) -> None:
+    def add_nodes(self, chunks: Sequence[TextNode], sentences: Mapping[str, Sequence[tuple[str, Sequence[float]]]]) -> None:
         """Chunk vectors, and each paper's sentences (in abstract order, with their vectors) as one record."""
         self.vector_store(CHUNKS).add(list(chunks))
         ids = [pid for pid, rows in sentences.items() if rows]
@@ -514,7 +514,8 @@ class Store:
         """Every chunk and sentence of these papers (a scan by metadata filter: skip it when you can)."""
         if not paper_ids:
             return
-        self.chunks.delete(where={"paper_id": {"$in": list(paper_ids)}})
+        where: dict[str, Any] = {"paper_id": {"$in": list(paper_ids)}}
+        self.chunks.delete(where=where)
         self.sentence_sets.delete(ids=list(paper_ids))
 
     def sentence_records(self) -> Iterator[tuple[str, int, str, Sequence[float]]]:
@@ -546,8 +547,9 @@ class Store:
         offset = 0
         while True:
             got = legacy.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=offset)
-            for doc, meta, vec in zip(got["documents"] or [], got["metadatas"] or [], got["embeddings"]):
-                by_paper.setdefault(str(meta["paper_id"]), []).append((int(meta["position"]), doc or "", vec))
+            vectors = got["embeddings"] if got["embeddings"] is not None else []
+            for doc, meta, vec in zip(got["documents"] or [], got["metadatas"] or [], vectors):
+                by_paper.setdefault(str(meta["paper_id"]), []).append((int(str(meta["position"])), doc or "", vec))
             offset += len(got["ids"])
             if len(got["ids"]) < PAGE:
                 break
@@ -614,11 +616,12 @@ class Store:
 
     def put_papers(self, papers: Sequence[Paper], paths_of: dict[str, list[str]], vectors: Sequence[list[float]]) -> None:
         """Write the records of papers whose vectors are all in: from now on they count as ingested."""
+        embeddings: list[Sequence[float]] = list(vectors)
         self.papers.upsert(
             ids=[p.id for p in papers],
             documents=[p.abstract for p in papers],
             metadatas=[_paper_metadata(p, paths_of.get(p.id, [])) for p in papers],
-            embeddings=list(vectors),
+            embeddings=embeddings,
         )
 
     def relabel(self, papers: Sequence[Paper], paths_of: dict[str, list[str]]) -> None:

@@ -206,7 +206,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         chat_inputs = [question, chat, turns, answer_mode, retrieval_mode, top_k, year, author, category]
         chat_outputs = [question, chat, turns, sources, status]
-        private = {"api_visibility": "private"}
+        private: dict[str, Any] = {"api_visibility": "private"}
+
         def kept(event: Any) -> None:  # after the conversation changes: remember it, refresh the export
             event.then(h.snapshot, [chat, turns, sources], [saved], **private).then(
                 h.export_file, [turns], [export_btn], **private

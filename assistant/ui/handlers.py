@@ -155,7 +155,7 @@ class Handlers:
         self,
         question: str,
         chat: list[dict[str, Any]],
-        turns: list[dict[str, str]],
+        turns: list[dict[str, Any]],
         answer_mode: str,
         retrieval_mode: str,
         top_k: float,
@@ -265,7 +265,7 @@ class Handlers:
         return gr.update(value=str(path), interactive=True)
 
     @staticmethod
-    def pop_last(chat: list[dict[str, Any]], turns: list[dict[str, str]]) -> tuple[Any, ...]:
+    def pop_last(chat: list[dict[str, Any]], turns: list[dict[str, Any]]) -> tuple[Any, ...]:
         """Take the last exchange back out, returning its question for the retry."""
         if not turns:
             raise gr.Error("Nothing to retry yet.")
@@ -366,7 +366,7 @@ class Handlers:
                 f"\n- line {i.line}: {esc(i.message)}" for i in report.issues
             )
         out_dir = result.out_dir or out
-        plots = [str(p) for p in sorted(out_dir.glob("*.png"), key=lambda p: p.name != "retrieval.png")]
+        plots: list[str | None] = [str(p) for p in sorted(out_dir.glob("*.png"), key=lambda p: p.name != "retrieval.png")]
         plots = (plots + [None] * PLOT_SLOTS)[:PLOT_SLOTS]
         return (
             summary,

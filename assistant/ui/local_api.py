@@ -91,4 +91,4 @@ def add_cli_routes(app: gr.Blocks, assistant: Assistant, token: str) -> None:
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     for name, endpoint in (("ask", ask), ("retrieve", retrieve), ("stream", stream)):
-        app.app.add_api_route(f"{ROUTE}/{name}", endpoint, methods=["POST"], include_in_schema=False)  # type: ignore[attr-defined]
+        app.app.add_api_route(f"{ROUTE}/{name}", endpoint, methods=["POST"], include_in_schema=False)

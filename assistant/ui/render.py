@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ..types import Answer, Paper, Passage
@@ -212,7 +212,7 @@ def _card(
 
 
 def render_sources(
-    answer: Answer, papers: dict[str, Paper], turn: int, similar: dict[str, Sequence[Passage]] | None = None
+    answer: Answer, papers: dict[str, Paper], turn: int, similar: Mapping[str, Sequence[Passage]] | None = None
 ) -> str:
     """One card per cited paper (quotes highlighted, its nearest papers folded under it); for an abstention,
     the closest papers, styled apart; then the whole retrieved list, folded."""
