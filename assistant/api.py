@@ -21,7 +21,7 @@ from .config import AnswerMode, RetrievalMode, Settings
 from .corpus import iter_files, load_corpus
 from .errors import ConfigError, CorpusError, InvalidQuestion, PaperNotFound
 from .followup import Turn
-from .types import Answer, Event, Final, Header, IngestReport, Paper, Passage
+from .types import Answer, Event, Final, Header, IngestReport, Paper, ParseIssue, Passage
 
 if TYPE_CHECKING:
     from .exports import ExportFormat
@@ -240,7 +240,7 @@ class Assistant:
     def _ingest_locked(
         self, paths: Sequence[str | Path] | None, *, rebuild: bool, progress: Callable[[int, int], None] | None
     ) -> IngestReport:
-        from .index import Indexer
+        from .index import Indexer, within
 
         scope = [Path(p).expanduser().resolve() for p in (paths or [self.settings.seeds_dir])]
         missing = [str(p) for p in scope if not p.exists()]
@@ -256,9 +256,30 @@ class Assistant:
         by_name = {Path(f).name: f for f in files}
         for paper in result.papers:
             paths_of[paper.id] = [by_name[s] for s in paper.sources if s in by_name]
+        papers, dropped, unread = list(result.papers), 0, rebuild and store.previous is None
+        held_papers, store.previous = (store.previous or []) if rebuild else [], None
+        for held in held_papers:
+            # A rebuild embeds every paper again. One whose files were all read just now and no longer hold
+            # it is gone, as a plain ingest would remove it; the others come back from their own records.
+            if held.paper.id in paths_of:
+                continue
+            if held.paths and all(within(p, scope) for p in held.paths):
+                dropped += 1
+                continue
+            papers.append(held.paper)
+            paths_of[held.paper.id] = list(held.paths)
         indexer = Indexer(store, self.embedder, self.settings)
-        report = indexer.sync(result.papers, paths_of, scope, result.issues, progress)
-        del result, paths_of, by_name  # the parsed files (~0.5 GB at 100k papers) before the caches are built
+        report = indexer.sync(papers, paths_of, scope, result.issues, progress)
+        if dropped or unread:
+            note = ParseIssue(
+                source=str(self.settings.store_dir),
+                message="the old store could not be read, so only the files named (or the seeds) were ingested "
+                "again: ingest any others you had added",
+            )
+            report = report.model_copy(
+                update={"removed": report.removed + dropped, "issues": [*report.issues, *([note] if unread else [])]}
+            )
+        del result, papers, held_papers, paths_of, by_name  # the parsed files (~0.5 GB at 100k papers) before the caches are built
         _give_back_freed_memory()
         self._state = None if store.count() == 0 else self._load_state(store)
         return report

@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("ingest", "Parse, chunk and embed abstracts into the store (only new or changed papers are embedded).")
     p.add_argument("paths", nargs="*", metavar="PATH", help=".txt/.jsonl/.csv files or folders (default: the seeds folder)")
-    p.add_argument("--rebuild", action="store_true", help="delete the store's collections and embed everything again")
+    p.add_argument("--rebuild", action="store_true", help="embed every paper again (the files named or the seeds are re-read; the store's other papers come from their records)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

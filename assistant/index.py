@@ -80,7 +80,7 @@ class Indexer:
             incoming: dict[str, Paper] = {}
             for paper in papers:
                 previous = stored.get(paper.id)
-                outside = [p for p in (previous.paths if previous else ()) if not _within(p, scope)]
+                outside = [p for p in (previous.paths if previous else ()) if not within(p, scope)]
                 keep_sources = [s for s, p in zip(previous.sources, previous.paths) if p in outside] if previous else []
                 # A copy only when sources from outside this ingest's scope are kept: at 100k papers a copy
                 # of every one was 0.5 GB of the ingest's peak.
@@ -100,7 +100,7 @@ class Indexer:
                 and (list(stored[pid].sources) != p.sources or list(stored[pid].paths) != paths_of[pid])
             ]
             removed = [
-                pid for pid, sp in stored.items() if pid not in incoming and sp.paths and all(_within(p, scope) for p in sp.paths)
+                pid for pid, sp in stored.items() if pid not in incoming and sp.paths and all(within(p, scope) for p in sp.paths)
             ]
             if new or changed or removed:
                 self.store.save_fingerprint("")
@@ -229,7 +229,7 @@ class Indexer:
         return vectors
 
 
-def _within(path: str, scope: Sequence[Path]) -> bool:
+def within(path: str, scope: Sequence[Path]) -> bool:
     """Whether a stored source path was re-read by this ingest (a scoped file or under a scoped folder)."""
     p = Path(path)
     for s in scope:

@@ -189,7 +189,11 @@ def _open_client(settings: Settings) -> ClientAPI:
         client = chromadb.PersistentClient(path=str(store), settings=chroma_settings)
         client.list_collections()
     except Exception as exc:
-        raise StoreError(f"the store at {store} is unreadable ({type(exc).__name__}); {rebuild_hint(settings)}") from None
+        # Its records are lost with it: a rebuild can only read the files again, so the message says which.
+        raise StoreError(
+            f"the store at {store} is unreadable ({type(exc).__name__}); rebuild it with `assistant ingest --rebuild`, "
+            "naming the files you had added besides the seeds"
+        ) from None
     _write_marker(store)
     return client
 
@@ -369,9 +373,13 @@ class Store:
         # With a Chroma server, the folder keeps only this instance's caches and journal.
         self.layout = StoreLayout.at(Path(settings.store_dir))
         self._lock = threading.RLock()
+        # A rebuild: the papers the store held, read before they are removed (None: the store was unreadable).
+        self.previous: list[StoredPaper] | None = None
+        readable = True
         try:
             self.client = _open_client(settings)
         except StoreError:
+            readable = False
             if not rebuild or settings.chroma_url:
                 raise
             # Unreadable: only now remove the files Chroma and the assistant wrote, then start afresh.
@@ -379,6 +387,7 @@ class Store:
             reset_local_store(self.layout.root)
             self.client = _open_client(settings)
         if rebuild:
+            self.previous = self._held_papers() if readable else None
             for name in (PAPERS, CHUNKS, SENTENCE_SETS, LEGACY_SENTENCES):
                 if name in self._collection_names():
                     self.client.delete_collection(name)
@@ -394,6 +403,17 @@ class Store:
         papers = self.papers.count()
         _fit_search(self.papers, papers)
         _fit_search(self.chunks, papers if papers > EF_SEARCH else self.chunks.count())
+
+    def _held_papers(self) -> list[StoredPaper] | None:
+        """Every paper record, whatever settings built it: a rebuild embeds them again, so papers added from
+        files that are gone since (a page upload's temporary copy) are not lost. None: they cannot be read."""
+        if PAPERS not in self._collection_names():
+            return []
+        try:
+            self.papers = self.client.get_collection(PAPERS, embedding_function=None)
+            return [_record_to_paper(pid, doc, meta) for pid, doc, meta in self._records(["documents", "metadatas"])]
+        except Exception:
+            return None
 
     def signature(self) -> dict[str, str]:
         """What built the vectors (the settings' part and the store schema); another must not be mixed in."""

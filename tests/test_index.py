@@ -91,6 +91,34 @@ def test_corrupt_store_says_how_to_rebuild(tmp_path: Path) -> None:
     _write(seeds, [1])
     report = Assistant(Settings(store_dir=store, seeds_dir=seeds)).ingest(rebuild=True)
     assert report.new == 1
+    # Its records are lost with it: the rebuild says so, without counting that as a skipped file.
+    assert report.skipped == 0 and any("could not be read" in i.message for i in report.issues)
+
+
+def test_rebuild_embeds_every_paper_again_and_counts_what_it_drops(tmp_path: Path) -> None:
+    """A rebuild is not "start again from the seeds": papers added from other files, even files gone since
+    (a page upload's temporary copy), come back from their records; one the re-read seeds no longer hold is
+    removed and counted."""
+    seeds, extra = tmp_path / "mine", tmp_path / "upload"
+    _write(seeds, [1, 2])
+    extra.mkdir()
+    (extra / "b.txt").write_text(TEMPLATE.format(n=7))
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    a = Assistant(settings)
+    a.ingest()
+    a.ingest([extra / "b.txt"])
+    held = {p.id: p for p in a.papers()}
+    assert len(held) == 3
+    shutil.rmtree(extra)  # the uploaded file is gone
+    _write(seeds, [1])  # and the seeds no longer hold topic 2
+
+    report = Assistant(settings).ingest(rebuild=True)
+    assert (report.new, report.removed) == (2, 1)
+    after = {p.id: p for p in Assistant(settings).papers()}
+    assert set(after) == set(held) - {p.id for p in held.values() if "topic 2" in p.abstract}
+    kept = next(p for p in after.values() if "topic 7" in p.abstract)
+    assert kept == next(p for p in held.values() if "topic 7" in p.abstract)  # its record, unchanged
+    assert Assistant(settings).retrieve("topic 7", k=1)[0].paper_id == kept.id  # and embedded again
 
 
 def test_interrupted_ingest_leaves_no_orphans(tmp_path: Path) -> None:
