@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .api import Assistant
     from .config import Settings
+    from .filters import Filters
 
-__all__ = ["Assistant", "Settings"]
+__all__ = ["Assistant", "Filters", "Settings"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +24,8 @@ def __getattr__(name: str) -> Any:
         from .config import Settings
 
         return Settings
+    if name == "Filters":
+        from .filters import Filters
+
+        return Filters
     raise AttributeError(name)

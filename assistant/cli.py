@@ -246,8 +246,11 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
             passages = [Passage.model_validate(p) for p in found]
         except ConnectionError:
             pass  # gone since it published itself: answer here
+    filters = _filters(args)
     if passages is None:
-        passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode, filters=_filters(args))
+        passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode, filters=filters)
+    if not passages and filters:  # said on stderr: --json still prints a list, an empty one
+        print(f"No paper in the store matches the filters ({filters.describe()}); widen or drop them.", file=sys.stderr)
     return _print_passages(passages, args.json, lambda p: f"score {p.score:.4f}")
 
 
@@ -256,7 +259,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.out:
         from pathlib import Path
 
-        Path(args.out).write_text(text, encoding="utf-8")
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot write {args.out} ({exc.strerror or type(exc).__name__}); "
+                  "choose a file in a folder that exists and that you can write to", file=sys.stderr)
+            return 2
         print(f"wrote {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)

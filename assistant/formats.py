@@ -259,6 +259,9 @@ def _names(value: str) -> list[str]:
     if ";" in value:  # Zotero's "Rivera, Ana; Chen, Bo"
         parts = [n.strip() for n in value.split(";") if n.strip()]
         return [_first_last(p) if p.count(",") == 1 else p for p in parts]
+    before, _, after = value.partition(",")
+    if value.count(",") == 1 and before.strip() and " " not in before.strip() and after.strip():
+        return [_first_last(value)]  # one author as Zotero and Mendeley write one: "Kowalski, Piotr"
     return [n.strip() for n in value.split(",") if n.strip()]
 
 
@@ -281,6 +284,7 @@ CSV_ALIASES = {
     "doi": ("doi", "di"),
     "venue": ("publication title", "source title", "journal", "venue", "so"),
     "id": ("id",),
+    "categories": ("categories", "manual tags", "automatic tags", "keywords", "author keywords"),
 }
 
 

@@ -79,7 +79,7 @@ def test_empty_question_exits_2_without_traceback(on_seeded_store: Path, capsys:
 def test_real_subprocess_help_is_fast_and_ask_works(seeded_store: Path) -> None:
     env = {**os.environ, "ASSISTANT_STORE_DIR": str(seeded_store)}
     start = time.perf_counter()
-    help_run = subprocess.run([sys.executable, "-m", "assistant.cli", "--help"], capture_output=True, text=True, env=env)
+    help_run = subprocess.run([sys.executable, "-m", "assistant", "--help"], capture_output=True, text=True, env=env)
     assert help_run.returncode == 0 and "example:" in help_run.stdout
     assert time.perf_counter() - start < 5  # the ML stack is not imported for --help
     probe = "import sys, assistant.cli; assistant.cli._parser(); print(sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'llama_index', 'chromadb'}))"
@@ -178,3 +178,24 @@ def test_ingest_on_a_terminal_shows_a_papers_per_second_bar(tmp_path: Path) -> N
     assert proc.returncode == 0 and "3 new" in out.decode()
     assert "first use: embedding the seed abstracts" in text and "74/74" in text  # the seeds first, on an empty store
     assert "embedding: 100%" in text and "3/3" in text and "paper/s" in text, text[-500:]
+
+
+def test_retrieve_says_when_the_filters_match_nothing(on_seeded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "retrieve", "quantization", "--author", "Nobody Atall", "--json", "--local")
+    assert (code, json.loads(out)) == (0, [])
+    assert "No paper in the store matches the filters (author Nobody Atall); widen or drop them." in err
+
+
+def test_export_to_a_folder_that_does_not_exist_exits_2_without_traceback(
+    on_seeded_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "export", "-o", str(tmp_path / "missing" / "library.bib"))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith(f"error: cannot write {tmp_path / 'missing' / 'library.bib'} (No such file or directory)")
+
+
+def test_the_package_exports_what_the_readme_imports() -> None:
+    import assistant
+    from assistant.filters import Filters
+
+    assert assistant.Filters is Filters and {"Assistant", "Filters", "Settings"} <= set(assistant.__all__)

@@ -64,6 +64,19 @@ def test_ris_and_csv_carry_the_metadata() -> None:
     assert header.startswith("Key,Title,Author,Publication Year,Abstract Note") and "Jürgen Müller; Ana O'Neil" in row
 
 
+def test_a_csv_export_reads_back_with_its_tags_and_one_author_as_one() -> None:
+    from assistant.corpus import parse_csv
+
+    longer = ACCENTED.model_copy(update={"abstract": ACCENTED.abstract + " It holds for every kernel we tried on the benchmarks."})
+    (draft,), issues = parse_csv(to_csv([longer]), "library.csv")
+    assert not issues
+    assert (draft.authors, draft.categories, draft.year) == (ACCENTED.authors, ACCENTED.categories, 2021)
+    # Zotero and Mendeley write one author as "Last, First": one person, not two.
+    one = 'Title,Author,Abstract Note,Manual Tags\nSets,"Kowalski, Piotr","%s",cs.LG\n' % longer.abstract.replace('"', "'")
+    (draft,), _ = parse_csv(one, "one.csv")
+    assert (draft.authors, draft.categories) == (["Piotr Kowalski"], ["cs.LG"])
+
+
 def test_cite_keys_are_unique_and_readable() -> None:
     taken: set[str] = set()
     keys = [cite_key(ACCENTED, taken) for _ in range(3)]
