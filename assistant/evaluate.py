@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack, cast
 
+from .cite import cited_sentences
 from .errors import AssistantError, ConfigError
 from .evalmodels import CaseAnswer, CaseRetrieval, CaseRow, EvalReport
 from .metrics import (
     citation_precision,
     citation_recall,
     cited_sentence_share,
-    cited_sentences,
     cosine,
     dedupe,
     evidence_hit,

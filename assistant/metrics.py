@@ -147,42 +147,6 @@ def rouge_l(candidate: str, reference: str) -> float:
 EVIDENCE_SHARE = 0.5
 
 
-def _match_score(claim: set[str], sentence: set[str]) -> float:
-    """Content-term F1 between an answer sentence and an abstract sentence."""
-    shared = len(claim & sentence)
-    return 2 * shared / (len(claim) + len(sentence)) if shared else 0.0
-
-
-def cited_sentences(text: str, citations: Sequence[Citation], papers: Mapping[str, Paper]) -> dict[str, list[str]]:
-    """Per cited paper id, the abstract sentences the answer cites, in abstract order.
-
-    Each citation's quote and each answer sentence carrying its [n] (markers and the attributed title
-    removed) count as the abstract sentence closest to them by content-term F1: the extractive composer's
-    sentences are abstract sentences (first person rewritten), an LLM's paraphrase them, so one rule fits both."""
-    claims: dict[int, list[str]] = {}
-    for sentence in split_sentences(text):
-        plain = MARKER.sub(" ", sentence)
-        for n in dict.fromkeys(markers(sentence)):
-            claims.setdefault(n, []).append(plain)
-    out: dict[str, list[str]] = {}
-    for citation in citations:
-        paper = papers.get(citation.paper_id)
-        if paper is None:
-            continue
-        abstract = split_sentences(paper.abstract)
-        terms = [set(content_terms(s)) for s in abstract]
-        chosen = set(out.get(paper.id, []))
-        answered = [claim.replace(paper.title, " ") for claim in claims.get(citation.n, [])]  # the attribution
-        for claim in [citation.quote, *answered]:
-            claim_terms = set(content_terms(claim))
-            scores = [_match_score(claim_terms, t) for t in terms]
-            if scores and max(scores) > 0:
-                chosen.add(abstract[scores.index(max(scores))])  # ties: the earlier sentence
-        if chosen:
-            out[paper.id] = [s for s in abstract if s in chosen]
-    return out
-
-
 def _sentence_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, int, str]]:
     """Where each (normalised) sentence stands in the normalised abstract `text`."""
     spans, position = [], 0

@@ -166,6 +166,15 @@ def test_a_reload_keeps_the_conversation_and_export_downloads_it(browser: Browse
     page.locator("#aa-question textarea").wait_for()
     expect(page.locator("#aa-sources")).to_contain_text("The sources of an answer appear here")
     expect(page.locator("#aa-chat .aa-answer")).to_have_count(0)
+    # The chat box's own trash icon clears as much as the Clear button: sources, export and the saved copy.
+    ask(page, NTK)
+    page.locator("#aa-chat .aa-answer:not(.aa-pending) a.aa-cite").first.wait_for()
+    page.locator("#aa-chat").get_by_role("button", name="Clear").click()
+    expect(page.locator("#aa-sources")).to_contain_text("The sources of an answer appear here")
+    expect(page.locator("#aa-export")).to_be_disabled()
+    page.reload(wait_until="load")
+    page.locator("#aa-question textarea").wait_for()
+    expect(page.locator("#aa-chat .aa-answer")).to_have_count(0)
     assert outside == [], outside
     page.close()
 
@@ -200,6 +209,12 @@ def test_answer_and_sources_stay_visible_together_and_the_narrow_page_reaches_ev
         expect(page.locator(probe).first).to_be_visible()
     expect(page.locator("#aa-chat")).to_be_visible()
     shot(page, "chat-narrow-420.png")
+    # A phone stacks the sources under the chat: [n] brings its quote on screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.evaluate("window.scrollTo(0, 0)")
+    links.last.click()
+    expect(mark).to_be_in_viewport()
+    shot(page, "cite-phone-390.png", full_page=False)
     page.close()
 
 

@@ -17,6 +17,7 @@ from assistant.cli import main
 from assistant.corpus import load_corpus
 from assistant.errors import ConfigError
 from assistant.evalmodels import CaseAnswer, CaseRetrieval, CaseRow, EvalReport
+from assistant.cite import cited_sentences
 from assistant.evaluate import STOCK, StockBaseline, _evidence, parse_modes, run_eval
 from assistant.metrics import (
     EVIDENCE_SHARE,
@@ -24,7 +25,6 @@ from assistant.metrics import (
     citation_precision,
     citation_recall,
     cited_sentence_share,
-    cited_sentences,
     cosine,
     evidence_hit,
     evidence_overlap,

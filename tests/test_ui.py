@@ -314,6 +314,17 @@ def test_unsafe_urls_are_dropped(url: str | None) -> None:
     assert render.safe_url(url) is None
 
 
+def test_every_sentence_an_answer_cites_is_marked_and_the_marker_links_to_the_first() -> None:
+    p = paper(None, abstract="Intro sentence here. We show that wide nets train fast. Next, we prove a rate for deep nets. Experiments on four data sets agree.")
+    answer = cited(p, quote="We show that wide nets train fast.").model_copy(
+        update={"text": "The authors show that wide nets train fast [1]. Next, the authors prove a rate for deep nets [1]."}
+    )
+    html = render.render_sources(answer, {"p1": p}, turn=3)
+    quotes = re.findall(r'<p class="aa-quote"><mark( id="[^"]+")? title="quoted as \[1\]">(.*?)</mark>', html)
+    assert quotes == [(' id="src-3-1"', "We show that wide nets train fast."), ("", "Next, we prove a rate for deep nets.")]
+    assert html.count('class="aa-in-abstract"') == 2  # both marked in the whole abstract too
+
+
 def test_a_quote_not_in_the_abstract_still_gets_its_anchor() -> None:
     p = paper(None)
     html = render.render_sources(cited(p, quote="A paraphrase <u>not</u> in the text."), {"p1": p}, turn=4)

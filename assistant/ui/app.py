@@ -221,6 +221,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             )
         )
         kept(clear_btn.click(h.clear, None, chat_outputs, **private))
+        kept(chat.clear(h.clear, None, chat_outputs, **private))  # the chat box's own trash icon clears all of it
         app.load(h.restore, [saved], [chat, turns, sources, export_btn], **private).then(
             h.references_bibtex, [turns], [bibtex], **private
         )

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from ..cite import cited_sentences
 from ..types import Answer, Paper, Passage
 
 STAGES = {
@@ -150,10 +151,13 @@ def _title(paper: Paper | None, title: str) -> str:
 def highlight(abstract: str, quotes: Sequence[tuple[int, str]], turn: int) -> str:
     """Each cited quote as a short highlighted snippet that its [n] link points at, then the whole abstract
     on demand (folded) with the quotes marked in place."""
-    snippets = "".join(
-        f'<p class="aa-quote"><mark id="{anchor(turn, n)}" title="quoted as [{n}]">{with_math(q.strip())}</mark></p>'
-        for n, q in quotes
-    )
+    linked: set[int] = set()  # [n] links to its first quote; a paper's further quotes are marked too
+    snippets = ""
+    for n, q in quotes:
+        target = "" if n in linked else f' id="{anchor(turn, n)}"'
+        linked.add(n)
+        snippets += f'<p class="aa-quote"><mark{target} title="quoted as [{n}]">{with_math(q.strip())}</mark></p>'
+
     spans: list[tuple[int, int, int]] = []
     for n, quote in quotes:
         q = quote.strip()
@@ -221,9 +225,15 @@ def render_sources(
     if answer.citations:
         grouped: dict[str, list[tuple[int, str]]] = {}
         titles: dict[str, str] = {}
+        # Every abstract sentence the answer's sentences came from, not only each citation's quote: an
+        # answer citing [1] twice shows both of [1]'s sentences.
+        cited = cited_sentences(answer.text, answer.citations, papers)
         for c in sorted(answer.citations, key=lambda c: c.n):
             grouped.setdefault(c.paper_id, []).append((c.n, c.quote))
             titles.setdefault(c.paper_id, c.title)
+        for c in answer.citations:
+            given = {q.strip() for _, q in grouped[c.paper_id]}
+            grouped[c.paper_id] += [(c.n, s) for s in cited.get(c.paper_id, []) if s.strip() not in given]
         cards = [
             _card(
                 papers.get(pid),

@@ -69,7 +69,8 @@ a.aa-cite:hover { text-decoration: underline; }
 
 # Clicking [n] follows the link (so the card's :target highlight and the URL's #src-… work) but keeps the
 # page where the reader is: only the sources panel scrolls to the quote. Without it the browser scrolled the
-# whole page to the card and the answer left the screen (browser test at 1280x800).
+# whole page to the card and the answer left the screen (browser test at 1280x800). Where the panel is not
+# on screen (a phone), the page scrolls to the quote instead (browser test at 390x844).
 CITE_JS = """
   document.addEventListener("click", (event) => {
     const link = event.target.closest ? event.target.closest("a.aa-cite") : null;
@@ -84,6 +85,10 @@ CITE_JS = """
       const mark = document.getElementById(id), panel = document.getElementById("aa-sources");
       if (mark && panel) {
         panel.scrollTop += mark.getBoundingClientRect().top - panel.getBoundingClientRect().top - 60;
+        // The panel itself off screen (a phone stacks it under the chat; a long page scrolled past it):
+        // then the page moves to the quote, since keeping the answer in place would show nothing.
+        const box = mark.getBoundingClientRect();
+        if (box.top < 0 || box.bottom > window.innerHeight) mark.scrollIntoView({ block: "center" });
       }
     });
   }, true);
