@@ -227,13 +227,13 @@ def render_sources(
         titles: dict[str, str] = {}
         # Every abstract sentence the answer's sentences came from, not only each citation's quote: an
         # answer citing [1] twice shows both of [1]'s sentences.
-        cited = cited_sentences(answer.text, answer.citations, papers)
+        sentences = cited_sentences(answer.text, answer.citations, papers)
         for c in sorted(answer.citations, key=lambda c: c.n):
             grouped.setdefault(c.paper_id, []).append((c.n, c.quote))
             titles.setdefault(c.paper_id, c.title)
         for c in answer.citations:
             given = {q.strip() for _, q in grouped[c.paper_id]}
-            grouped[c.paper_id] += [(c.n, s) for s in cited.get(c.paper_id, []) if s.strip() not in given]
+            grouped[c.paper_id] += [(c.n, s) for s in sentences.get(c.paper_id, []) if s.strip() not in given]
         cards = [
             _card(
                 papers.get(pid),
