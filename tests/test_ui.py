@@ -368,6 +368,17 @@ def test_the_papers_table_has_year_and_link_and_a_paper_shows_its_neighbours(ass
     ntk = next(p for p in assistant.papers() if p.title.startswith("Neural Tangent Kernel: Convergence"))  # type: ignore[attr-defined]
     view = Handlers(assistant).open_id(ntk.id)  # type: ignore[arg-type]
     assert "Similar papers" in view and view.count("<li>") == 5 and ntk.id not in view.split("Similar papers")[1]
+    assert Handlers(assistant).open_id(f" {ntk.id.upper()} ") == view  # type: ignore[arg-type]  # as typed or pasted
+    missing = Handlers(assistant).open_id("nonexistent<b>")  # type: ignore[arg-type]
+    assert "No paper has the id <code>nonexistent&lt;b&gt;</code>" in missing  # said in place, not raised
+
+
+def test_page_errors_leave_no_traceback_on_the_server_terminal() -> None:
+    from assistant.errors import InvalidQuestion
+    from assistant.ui.handlers import _translate, user_error
+
+    assert user_error("Choose a file first.").print_exception is False
+    assert _translate(InvalidQuestion("the question is empty")).print_exception is False
 
 
 # -- the settings panel's description --------------------------------------------------------------------

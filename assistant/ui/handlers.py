@@ -57,13 +57,20 @@ def page_filters(year: str | None, author: str | None, category: str | None) -> 
     )
 
 
+def user_error(message: str) -> gr.Error:
+    """An error the reader can fix, shown on the page. Gradio would print its traceback on the server's
+    terminal too, where the README promises one line per answer; an unexpected error is logged instead."""
+    return gr.Error(message, print_exception=False)
+
+
 def _translate(exc: Exception) -> gr.Error:
     if isinstance(exc, gr.Error):
+        exc.print_exception = False
         return exc
     if isinstance(exc, AssistantError):  # its message says how to fix the problem, and holds no secret
-        return gr.Error(str(exc))
+        return user_error(str(exc))
     log.exception("unexpected error in the page")
-    return gr.Error("Something went wrong on the server; the server log has the details.")
+    return user_error("Something went wrong on the server; the server log has the details.")
 
 
 def gradio_errors(fn: F) -> F:
@@ -196,9 +203,9 @@ class Handlers:
                     answer = event.answer
         except AssistantError as exc:  # give the question back to be fixed, then say what went wrong
             yield question, chat[:-2], turns, gr.update(), ""
-            raise gr.Error(str(exc)) from None
+            raise user_error(str(exc)) from None
         if answer is None:
-            raise gr.Error("The answer stream ended early; try again.")
+            raise user_error("The answer stream ended early; try again.")
         chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer)}
         turns += [
             {"role": "user", "content": question},
@@ -268,7 +275,7 @@ class Handlers:
     def pop_last(chat: list[dict[str, Any]], turns: list[dict[str, Any]]) -> tuple[Any, ...]:
         """Take the last exchange back out, returning its question for the retry."""
         if not turns:
-            raise gr.Error("Nothing to retry yet.")
+            raise user_error("Nothing to retry yet.")
         return turns[-2]["content"], list(chat)[:-2], list(turns)[:-2]
 
     # -- headless API ---------------------------------------------------------------------------------
@@ -279,7 +286,7 @@ class Handlers:
         try:
             answer = self.assistant.ask(question, filters=page_filters(year, author, category))
         except AssistantError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(str(exc)) from None
         data = answer.to_json()
         return {key: data[key] for key in API_KEYS}
 
@@ -308,10 +315,10 @@ class Handlers:
     @gradio_errors
     def open_id(self, pid: str) -> str:
         pid = (pid or "").strip()
-        paper = self.assistant.paper(pid) if pid else None
-        if pid and paper is None:
-            raise gr.Error(f"No paper has the id {pid!r}; ids are the first column of the table.")
-        return self._paper_view(pid) if paper else render_paper(None)
+        paper = (self.assistant.paper(pid) or self.assistant.paper(pid.lower())) if pid else None
+        if pid and paper is None:  # said where the abstract would be: a toast would cover the last one read
+            return render_paper(None, missing=pid)
+        return self._paper_view(paper.id) if paper else render_paper(None)
 
     def _paper_view(self, pid: str) -> str:
         """The abstract and its five nearest papers (Assistant.similar)."""
@@ -322,11 +329,11 @@ class Handlers:
     @gradio_errors
     def add_files(self, files: list[str] | None, query: str) -> tuple[str, Any, str]:
         if not files:
-            raise gr.Error(f"Choose one or more files first ({', '.join(UPLOAD_TYPES)}).")
+            raise user_error(f"Choose one or more files first ({', '.join(UPLOAD_TYPES)}).")
         paths = [Path(f) for f in files]
         bad = [p.name for p in paths if p.suffix.lower() not in UPLOAD_TYPES]
         if bad:
-            raise gr.Error(f"Only {', '.join(UPLOAD_TYPES)} files can be added (not {', '.join(bad)}).")
+            raise user_error(f"Only {', '.join(UPLOAD_TYPES)} files can be added (not {', '.join(bad)}).")
         report = self.assistant.ingest(paths)
         rows, count = self.filter_papers(query)
         lines = [f"**{esc(report.summary())}** · {self.count_papers()} papers in the store, searchable now."]
@@ -342,9 +349,9 @@ class Handlers:
     ) -> tuple[Any, ...]:
         path = Path(upload) if upload else BUNDLED_QUESTIONS
         if not path.exists():
-            raise gr.Error("There is no bundled question file here; upload a .jsonl question file.")
+            raise user_error("There is no bundled question file here; upload a .jsonl question file.")
         if not modes:
-            raise gr.Error("Choose at least one retrieval mode.")
+            raise user_error("Choose at least one retrieval mode.")
         out = Path(tempfile.mkdtemp(prefix="assistant-eval-"))
 
         def tick(done: int, total: int) -> None:

@@ -289,8 +289,12 @@ def similar_list(similar: Sequence[Passage], open_: bool) -> str:
     return f'<details class="aa-similar"{state}><summary>Similar papers</summary><ol>{near}</ol></details>' if near else ""
 
 
-def render_paper(paper: Paper | None, similar: Sequence[Passage] = ()) -> str:
-    """One abstract to read, with its metadata and the papers most like it."""
+def render_paper(paper: Paper | None, similar: Sequence[Passage] = (), missing: str = "") -> str:
+    """One abstract to read, with its metadata and the papers most like it (`missing`: an id typed that
+    no paper has)."""
+    if paper is None and missing:
+        return (f'<div class="aa-abstract-view aa-empty">No paper has the id <code>{esc(missing)}</code>; ids are '
+                "the first column of the table.</div>")
     if paper is None:
         return '<div class="aa-abstract-view aa-empty">Select a row (or type an id) to read its abstract.</div>'
     meta = [esc(", ".join(paper.authors)) if paper.authors else "authors unknown"]
