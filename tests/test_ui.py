@@ -528,3 +528,11 @@ def test_each_source_card_lists_its_nearest_papers(assistant: object) -> None:
     near = assistant.similar(cited[0], handlers.SIMILAR_SHOWN)  # type: ignore[attr-defined]
     assert [p.paper_id for p in near] == re.findall(r"id <code>(\w+)</code>", first)  # in order, the paper itself not among them
     assert cited[0] not in re.findall(r"id <code>(\w+)</code>", first)
+
+
+def test_the_status_never_points_at_closest_papers_that_are_not_there() -> None:
+    unmatched = Answer(question="q", text="No paper in the store matches the filters (year 2021); widen or drop them.",
+                       citations=[], abstained=True, settings_hash="h")
+    assert "closest papers" not in Handlers.summary(unmatched)
+    off_topic = unmatched.model_copy(update={"passages": [Passage(paper_id="p", title="T", score=0.1, text="x")]})
+    assert "closest papers are listed" in Handlers.summary(off_topic)

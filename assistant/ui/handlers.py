@@ -222,6 +222,8 @@ class Handlers:
 
     @staticmethod
     def summary(answer: Answer) -> str:
+        if answer.abstained and not answer.passages:  # the filters admitted no paper: none is closest
+            return "Not answered: no paper is left to answer from."
         if answer.abstained:
             return "Not answered by the abstracts; the closest papers are listed beside the chat."
         n = len({c.paper_id for c in answer.citations})
