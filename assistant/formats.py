@@ -99,13 +99,16 @@ def parse_ris(text: str) -> Parsed:
     except Exception as exc:  # rispy raises plain IOError/ValueError on a broken file
         yield None, f"unreadable RIS ({exc})"
         return
+    # Where each record starts ("TY  - "), so a warning names its line as the other formats do.
+    starts = [i for i, line in enumerate(text.splitlines(), start=1) if re.match(r"\s*TY  -", line)]
     for number, entry in enumerate(entries, start=1):
+        where = starts[number - 1] if len(starts) == len(entries) else None
         abstract = entry.get("abstract") or entry.get("notes_abstract")
         if not abstract:
-            yield number, f"reference {number} ({_clean(entry.get('title') or entry.get('primary_title'))[:60]!r}) has no abstract (AB)"
+            yield where, f"reference {number} ({_clean(entry.get('title') or entry.get('primary_title'))[:60]!r}) has no abstract (AB)"
             continue
         urls = entry.get("urls") or []
-        yield number, {
+        yield where, {
             "title": _clean(entry.get("title") or entry.get("primary_title")),
             "abstract": _clean(abstract),
             "authors": [_first_last(_clean(a)) if _clean(a).count(",") == 1 else _clean(a) for a in (entry.get("authors") or entry.get("first_authors") or [])],
