@@ -63,6 +63,15 @@ a.aa-cite:hover { text-decoration: underline; }
   background: var(--background-fill-primary); }
 .aa-abstract-view h3 { margin: 0 0 4px 0; }
 .aa-abstract-view .aa-abstract { font-size: 0.95em; max-width: 80ch; }
+/* A phone: the Papers table keeps id and title (authors, year, link and sources are in the abstract view). */
+@media (max-width: 640px) {
+  #aa-papers th:nth-child(n+3), #aa-papers td:nth-child(n+3),
+  #aa-papers .virtual-row > .body-cell:nth-of-type(n+3) { display: none; }
+  #aa-papers th:nth-child(1), #aa-papers .virtual-row > .body-cell:nth-of-type(1) {
+    width: 7.6rem !important; min-width: 7.6rem !important; max-width: 7.6rem !important; flex: 0 0 7.6rem !important; }
+  #aa-papers th:nth-child(2), #aa-papers .virtual-row > .body-cell:nth-of-type(2) {
+    width: calc(100% - 7.6rem) !important; min-width: 0 !important; max-width: none !important; flex: 1 1 auto !important; }
+}
 .aa-math .katex { font-size: 1.05em; }
 """
 
