@@ -89,6 +89,12 @@ def _spells(acronym: str, text_words: list[str]) -> bool:
     )
 
 
+def names(question: str) -> list[str]:
+    """Capitalised words, acronyms and numbered names of a question (its first word is capitalised anyway)."""
+    body = question.split(None, 1)[1] if len(question.split()) > 1 else ""
+    return list(dict.fromkeys(_NAME.findall(body)))
+
+
 def absent_names(question: str, texts: Sequence[str]) -> list[str]:
     """Capitalised words, acronyms and numbered names in the question that none of `texts` mentions in
     any spelling. Short tokens other than acronyms ("l1", the "1" of a formula) are notation, not names."""

@@ -18,14 +18,14 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .abstain import abstention_reason
+from .abstain import abstention_reason, names
 from .cite import validate
 from .config import Settings
 from .followup import NEEDS_EARLIER, Turn, followup_query, missing_antecedent, previous_answers
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, points_back
-from .text import content_terms, split_sentences
+from .text import STOPWORDS, content_terms, split_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta
 
 if TYPE_CHECKING:
@@ -79,6 +79,35 @@ _SUMMARY = re.compile(
 
 def asks_for_summary(question: str) -> bool:
     return bool(_SUMMARY.search(question))
+
+
+# "What is X?", "Define X", "What does X stand for?": the reader wants the sentence that introduces X, and
+# abstracts introduce a thing where they first name it ("we propose X, a ..."). By similarity alone, a
+# question of two words matched any sentence naming X ("... the same X achieves ...").
+_DEFINITION = re.compile(
+    r"^\s*(?:what\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?P<a>.+?)|define\s+(?P<b>.+?)"
+    r"|what\s+does\s+(?P<c>.+?)\s+(?:do|mean|stand\s+for))\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")  # "PowerNorm" -> Power, Norm
+
+
+def asks_for_definition(question: str) -> str | None:
+    """The term a "what is X?" question asks about (at most four words), or None."""
+    found = _DEFINITION.match(question)
+    term = next((g for g in found.groups() if g), None) if found else None
+    return term.strip() if term and len(term.split()) <= 4 and not asks_for_summary(question) else None
+
+
+def mentions(term: str, sentence: str, defined: Mapping[str, str]) -> bool:
+    """Whether the sentence names the term: as written, by the long form of an abbreviation the abstract
+    defines, or by words starting with each of its parts ("PowerNorm": "Power Normalization")."""
+    low = sentence.lower()
+    if term.lower() in low or (term in defined and defined[term].lower() in low):
+        return True
+    parts = [p.lower() for p in _PARTS.findall(term) if p.lower() not in STOPWORDS]
+    said = words(sentence)
+    return bool(parts) and all(any(w.startswith(p) for w in said) for p in parts)
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: the vector is an array
@@ -157,6 +186,7 @@ class ExtractiveComposer:
 
     def candidates(self, question: str, query_vector: Sequence[float], papers: Sequence[Paper]) -> list[Candidate]:
         asked = set(content_terms(question))
+        named = set(content_terms(" ".join(names(question))))  # "PowerNorm", "WikiText-103"
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
         query = np.asarray(query_vector, dtype=np.float64)
         by_paper = self.sentences([p.id for p in papers])
@@ -169,13 +199,16 @@ class ExtractiveComposer:
             dense = vectors @ query if query.size else np.zeros(len(rows))
             # An abbreviation the abstract defines counts as its long form, in the sentences and the question.
             defined = abbreviations(paper.abstract)
+            # A name the question uses that only the title holds ("What is PowerNorm?", an abstract saying
+            # "Power Normalization") is in every sentence's context: a sentence is read under its title.
+            titled = named & set(content_terms(paper.title)) if paper.has_title else set()
             q_terms = asked | _expansions(question, defined)
             kept = [(position, text) for position, (text, _) in enumerate(rows) if keep_meta or not is_meta(text)]
             plain = [set(content_terms(text)) for _, text in kept]
             local = _local_overlaps(asked, plain)
             found: list[tuple[Candidate, float]] = []
             for (position, text), own, near in zip(kept, plain, local):
-                lexical = self.weights.overlap(q_terms, own | _expansions(text, defined))
+                lexical = self.weights.overlap(q_terms, own | _expansions(text, defined) | titled)
                 score = float(dense[position]) + LEXICAL_WEIGHT * lexical - RANK_PENALTY * rank
                 features = {
                     "lexical": self.weights.overlap(asked, own),
@@ -239,9 +272,12 @@ class ExtractiveComposer:
             return self.abstain(question, papers, settings_hash)
         fresh = not_yet_said(candidates, said)
         chosen = self.select(fresh or candidates, several, asks_for_summary(question))
+        term = asks_for_definition(question)
+        chosen = with_introduction(chosen, candidates, term)
+        lead = chosen[0] if term and chosen else None  # a definition reads first, then what else is said
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         chosen = with_antecedents(chosen, candidates)
-        chosen.sort(key=lambda c: (paper_order.index(c.paper.id), c.position))
+        chosen.sort(key=lambda c: (paper_order.index(c.paper.id), c is not lead, c.position))
         numbers = {pid: i for i, pid in enumerate(paper_order, start=1)}
         pieces: list[str] = []
         named: set[str] = set()
@@ -310,6 +346,20 @@ def _local_overlaps(asked: set[str], sentences: Sequence[set[str]]) -> list[floa
 def _expansions(text: str, defined: Mapping[str, str]) -> set[str]:
     """Content terms of the long forms of the abbreviations `text` uses."""
     return {t for short, long in defined.items() if re.search(rf"\b{re.escape(short)}\b", text) for t in content_terms(long)}
+
+
+def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], term: str | None) -> list[Candidate]:
+    """For "what is X?": the first sentence of the answer's paper that names X leads, then the best others
+    (as many as before, at least one); unchanged when no sentence names it."""
+    if not term or not chosen:
+        return chosen
+    paper = chosen[0].paper
+    defined = abbreviations(paper.abstract)
+    own = sorted((c for c in candidates if c.paper.id == paper.id), key=lambda c: c.position)
+    intro = next((c for c in own if mentions(term, c.text, defined)), None)
+    if intro is None:
+        return chosen
+    return [intro, *(c for c in chosen if c is not intro)][: max(2, len(chosen))]
 
 
 def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -> list[Candidate]:

@@ -16,15 +16,17 @@ _BARE = re.compile(r"(?<!\\)([%&#])")  # LaTeX specials an abstract means litera
 _TILDE = "\ue000"  # "~10x" means about, not LaTeX's non-breaking space
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 
-# "In this paper, we", "We", "Our", "This paper": the authors speaking of themselves.
-_OPENING_WE = re.compile(r"^(?:(?:In|Within) (?:this|the present) (?:paper|work|study|article|note),?\s+)?[Ww]e\b")
+# "In this paper, we", "Here, we", "We", "Our", "This paper": the authors speaking of themselves.
+_OPENING_WE = re.compile(
+    r"^(?:(?:(?:In|Within) (?:this|the present) (?:paper|work|study|article|note)|Here|Herein),?\s+)?[Ww]e\b"
+)
 _OPENING_PAPER = re.compile(r"^(?:This|The present|Our) (?:paper|work|study|article|note)\b")
 _PRONOUNS = {"we": "the authors", "us": "them", "our": "their", "ours": "theirs", "ourselves": "themselves"}
 _FIRST_PERSON = re.compile(r"\b(we|us|our|ours|ourselves)\b", re.IGNORECASE)
 # Discourse openers that only link to the sentence before; dropped when the sentence stands alone.
 _LINKING = re.compile(
     r"^(?:Moreover|Furthermore|Additionally|In addition|Also|Further|Besides|Finally|Then"
-    r"|First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly),\s+"
+    r"|First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly|Consequently|Therefore|Thus|Hence|Accordingly),\s+"
 )
 # Openers that point back at something the previous sentence named: "This phenomenon…", and an opening
 # clause that refers back ("Addressing this issue, …", "To overcome these limitations, …").

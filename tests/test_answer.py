@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import load_questions
 
-from assistant.answer import asks_for_several, asks_for_summary
+from assistant.answer import asks_for_definition, asks_for_several, asks_for_summary, mentions
 from assistant.api import Assistant
 from assistant.cite import markers
 from assistant.corpus import normalise
@@ -131,6 +131,38 @@ def test_a_summary_of_one_paper_gives_its_gist_not_one_sentence(assistant: Assis
     sentences = answer.text.replace("]. ", "].\n").splitlines()
     assert 3 <= len(sentences) <= assistant.settings.answer_sentences + 1  # +1: an antecedent a sentence points back to
     assert len(answer.citations) == 1 and "Neural Tangent Kernel" in answer.citations[0].title
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("What is LC-PFN?", "LC-PFN"),
+        ("what are prior-data fitted networks", "prior-data fitted networks"),
+        ("Define neural collapse.", "neural collapse"),
+        ("What does SaRA stand for?", "SaRA"),
+        ("What is the ideal proofing temperature for sourdough bread?", None),  # a question, not a term
+        ("What is known about grokking?", None),  # a summary
+    ],
+)
+def test_definition_questions_name_their_term(question: str, term: str | None) -> None:
+    assert asks_for_definition(question) == term
+
+
+def test_a_term_is_mentioned_by_its_name_its_long_form_or_its_parts() -> None:
+    defined = {"PN": "Power Normalization"}
+    assert mentions("PN", "We propose Power Normalization (PN), a scheme.", defined)
+    assert mentions("PowerNorm", "We propose Power Normalization, a scheme.", {})
+    assert not mentions("PowerNorm", "Batch normalization fails in NLP.", {})
+
+
+def test_what_is_x_leads_with_the_sentence_that_introduces_x(assistant: Assistant) -> None:
+    answer = assistant.ask("What is LC-PFN?")
+    first = answer.text.split("[1]")[0]
+    assert "propose LC-PFN, a PFN trained to extrapolate" in first  # not a later sentence naming it in passing
+    # A name only the title holds: the abstract says "Power Normalization", the question the title's word.
+    answer = assistant.ask("What is PowerNorm?")
+    assert not answer.abstained and answer.citations[0].title.startswith("PowerNorm")
+    assert "propose Power Normalization (PN)" in answer.text.split("[1]")[0]
 
 
 def test_a_sentence_pointing_back_brings_the_sentences_it_points_at_down_a_chain() -> None:

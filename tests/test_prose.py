@@ -23,6 +23,7 @@ UNTITLED = Paper(id="y", title="label", abstract="...", has_title=False)
         ("Our method enhances Z.", TITLED, False, "Their method enhances Z."),
         ("To this end, we show that our bound holds for us.", TITLED, False, "To this end, the authors show that their bound holds for them."),
         ("We show W.", TITLED, False, "The authors show W."),
+        ("Here, we show the capabilities of V.", TITLED, True, "The authors of “Go Wider” show the capabilities of V."),
     ],
 )
 def test_first_person_becomes_a_named_third_person(sentence: str, paper: Paper, name_it: bool, expected: str) -> None:
@@ -86,6 +87,8 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert answer_sentence("Moreover, we show W.", TITLED, False) == "The authors show W."
     assert answer_sentence("Firstly, we empirically show W.", TITLED, False) == "The authors empirically show W."
     assert answer_sentence("First-order methods converge.", TITLED, False) == "First-order methods converge."
+    assert answer_sentence("Consequently, we introduce T.", TITLED, True) == "The authors of “Go Wider” introduce T."
+    assert answer_sentence("Thus far, nothing works.", TITLED, False) == "Thus far, nothing works."  # not a link
 
 
 @pytest.mark.parametrize(
