@@ -7,12 +7,12 @@ the previous answer); /sources shows the last answer's sources with the quoted s
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from .cite import format_references
+from .cite import cited_sentences, format_references
 from .errors import AssistantError
-from .types import Answer, Event, Final, Status, TextDelta
+from .types import Answer, Event, Final, Paper, Status, TextDelta
 
 if TYPE_CHECKING:
     from .api import Assistant
@@ -43,10 +43,15 @@ ABANDONED = "[the model stopped answering; the answer below was composed offline
 REVISED = "[checked against the sources, the answer reads:]"
 
 
-def sources(answer: Answer | None) -> str:
+def sources(answer: Answer | None, papers: Mapping[str, Paper] | None = None) -> str:
+    """Each cited paper with every sentence the answer took from it (`papers`: their records, to find
+    them; without, each citation's own quote)."""
     if answer is None or not answer.citations:
         return "no sources yet: ask a question first" if answer is None else "the last answer cited no source"
-    return "\n\n".join(f"[{c.n}] {c.title}\n    “{c.quote}”" for c in answer.citations)
+    taken = cited_sentences(answer.text, answer.citations, papers or {})
+    return "\n\n".join(
+        f"[{c.n}] {c.title}\n" + "\n".join(f"    “{q}”" for q in taken.get(c.paper_id) or [c.quote]) for c in answer.citations
+    )
 
 
 def show(events: Iterator[Event], out: TextIO) -> Answer:
@@ -95,11 +100,15 @@ def run(assistant: Assistant, read: Callable[[str], str] = input, out: TextIO = 
             out.write(HELP + "\n")
             continue
         if line == "/sources":
-            out.write(sources(last) + "\n")
+            cited = [c.paper_id for c in last.citations] if last else []
+            out.write(sources(last, {pid: p for pid in cited if (p := assistant.paper(pid))}) + "\n")
             continue
         if line == "/clear":
             history, last = [], None
             out.write("(new conversation)\n")
+            continue
+        if line.startswith("/") and " " not in line:  # "/foo": a mistyped command, not a question
+            out.write(f"unknown command {line}; /help lists them\n")
             continue
         try:
             last = show(assistant.stream(line, history=history), out)

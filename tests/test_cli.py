@@ -199,3 +199,42 @@ def test_the_package_exports_what_the_readme_imports() -> None:
     from assistant.filters import Filters
 
     assert assistant.Filters is Filters and {"Assistant", "Filters", "Settings"} <= set(assistant.__all__)
+
+
+def test_chat_sources_show_every_sentence_taken_and_a_mistyped_command_is_not_a_question() -> None:
+    import io
+
+    from assistant import terminal
+    from assistant.types import Answer, Citation, Paper
+
+    paper = Paper(id="p", title="Wide nets", abstract="Intro sentence here. We show that wide nets train fast. "
+                  "Next, we prove a rate for deep nets. Experiments on four data sets agree.")
+    answer = Answer(question="q", text="The authors show that wide nets train fast [1]. Next, the authors prove a rate for deep nets [1].",
+                    citations=[Citation(n=1, paper_id="p", title="Wide nets", quote="We show that wide nets train fast.")],
+                    abstained=False, settings_hash="h")
+    shown = terminal.sources(answer, {"p": paper})
+    assert "“We show that wide nets train fast.”" in shown and "“Next, we prove a rate for deep nets.”" in shown
+
+    class Never:
+        def stream(self, *args: object, **kwargs: object) -> object:
+            raise AssertionError("a command was asked as a question")
+
+    lines, out = iter(["/sourcs"]), io.StringIO()
+
+    def read(prompt: str) -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    assert terminal.run(Never(), read, out) == 0  # type: ignore[arg-type]
+    assert "unknown command /sourcs; /help lists them" in out.getvalue()
+
+
+def test_a_question_of_punctuation_only_is_empty() -> None:
+    from assistant.api import clean_question
+    from assistant.errors import InvalidQuestion
+
+    with pytest.raises(InvalidQuestion, match="the question is empty"):
+        clean_question(" ?!? ", 1000)
+    assert clean_question("Why?", 1000) == "Why?"
