@@ -250,6 +250,7 @@ def decode(data: bytes, name: str) -> tuple[str | None, ParseIssue | None]:
         warning = ParseIssue(
             source=name,
             message=f"not valid UTF-8 (byte {exc.start}); read as Windows-1252 — re-save the file as UTF-8",
+            kept=True,
         )
         return printable(data.decode("cp1252", errors="replace")), warning
 
@@ -433,7 +434,7 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
         given = next((c.given_id for c in copies if c.given_id), None)
         pid = given if given and given not in used else paper_id(first.abstract)
         if given and pid != given and issues is not None:  # two abstracts under one id: keep both
-            issues.append(ParseIssue(source=first.source, message=f"id {given!r} is already used by another abstract; this one is stored as {pid}"))
+            issues.append(ParseIssue(source=first.source, message=f"id {given!r} is already used by another abstract; this one is stored as {pid}", kept=True))
         used.add(pid)
         papers.append(
             Paper(

@@ -119,7 +119,7 @@ class Indexer:
                 updated=len(changed),
                 unchanged=len(incoming) - len(new) - len(changed),
                 removed=len(removed),
-                skipped=len([i for i in issues if not i.refused]),
+                skipped=len([i for i in issues if not i.refused and not i.kept]),
                 chunks_embedded=chunks,
                 issues=list(issues),
             )

@@ -65,6 +65,7 @@ class ParseIssue(_Record):
     message: str
     line: int | None = None
     refused: bool = False  # a file named on the command line that could not be read at all (exit 4)
+    kept: bool = False  # a remark on something that was read all the same (not counted as skipped)
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line else self.source

@@ -67,6 +67,10 @@ def test_ingest_warns_about_broken_files(tmp_path: Path, capsys: pytest.CaptureF
     code, out, err = _run(capsys, "ingest", str(tmp_path))
     assert code == 0 and out.startswith("1 new")
     assert "bad.txt" in err and "binary" in err
+    # A file read with a remark (not UTF-8) is ingested, warned about, and not counted as skipped.
+    (tmp_path / "latin.txt").write_bytes(("Abstract:" + "Caf\u00e9 results are measured with care and reported in full. " * 3 + "\n").encode("cp1252"))
+    code, out, err = _run(capsys, "ingest", str(tmp_path / "latin.txt"))
+    assert code == 0 and out.startswith("1 new, 0 updated, 0 unchanged, 0 removed, 0 skipped") and "Windows-1252" in err
 
 
 @pytest.mark.parametrize("question", ["", "   "])
