@@ -99,6 +99,7 @@ def shot(page: Page, name: str, full_page: bool = True) -> None:
 
 def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, shared_url: str, assistant: Any) -> None:
     page, outside = open_page(browser, shared_url)
+    expect(page.get_by_role("textbox", name="Question")).to_be_visible()  # named for screen readers
     ask(page, NTK)
     bubble = page.locator("#aa-chat .aa-answer:not(.aa-pending)").last
     bubble.locator("a.aa-cite").first.wait_for()

@@ -78,6 +78,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         status = gr.Markdown("", elem_id="aa-status")
                         with gr.Row(equal_height=True):
                             question = gr.Textbox(
+                                label="Question",  # read out by screen readers; the placeholder shows the rest
                                 show_label=False,
                                 placeholder="e.g. What does the neural tangent kernel describe?",
                                 scale=6,
