@@ -499,7 +499,15 @@ class Assistant:
         asked = None if filters else metadata_filters(question, state.papers.headers)
         if asked is None:
             return None
-        matching = [h for h in state.papers.headers().values() if asked.admits(h)]
+        headers = state.papers.headers()
+        matching = [h for h in headers.values() if asked.admits(h)]
+        if not matching:
+            undated = sum(h.year is None for h in headers.values()) if asked.first_year or asked.last_year else 0
+            text = f"No paper in the store matches {asked.describe()}" + (
+                f"; {undated} of its {len(headers)} papers have no year." if undated else "."
+            )
+            return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
+                          settings_hash=settings.settings_hash(), mode="metadata")
         generic = {"paper", "papers", "work", "works", "publish", "publication", "written", "author", "year", "categori"}
         topic = [t for t in content_terms(question) if t not in generic and not any(t in a.lower() for a in asked.authors)]
         ranked = None

@@ -63,7 +63,11 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
         [category.group(1)] if category else [],
     )
     filters = replace(parsed, every_author=every)
-    if not filters or not any(filters.admits(p) for p in papers().values()):
+    if not filters:
+        return None
+    # None match: a year or a category asked for is answered "none" (the store has no such paper); a name
+    # after "by" may be no author at all ("by the authors of …"), so the question is answered as any other.
+    if not any(filters.admits(p) for p in papers().values()) and filters.authors:
         return None
     return filters
 

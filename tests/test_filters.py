@@ -266,6 +266,17 @@ def test_a_name_no_paper_has_is_not_a_listing(lib_assistant: Assistant) -> None:
     assert answer.mode != "metadata"
 
 
+def test_a_listing_nothing_matches_says_so_and_why(lib_assistant: Assistant, assistant: Assistant) -> None:
+    answer = lib_assistant.ask("What was published in 1901?")
+    assert answer.abstained and answer.mode == "metadata" and not answer.citations
+    assert answer.text == "No paper in the store matches year 1901."
+    # Where papers have no year, it says how many: they may be the ones meant.
+    undated = sum(p.year is None for p in assistant.papers())
+    assert undated and assistant.ask("What was published in 2023?").text == (
+        f"No paper in the store matches year 2023; {undated} of its {len(assistant.papers())} papers have no year."
+    )
+
+
 def test_a_year_in_a_content_question_is_not_a_listing(lib_assistant: Assistant) -> None:
     assert lib_assistant.ask("What did the kernel papers show in 2019 about training?").mode != "metadata"
 
