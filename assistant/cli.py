@@ -201,7 +201,7 @@ def cmd_papers(args: argparse.Namespace) -> int:
 def _filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", default=None, help="only papers of this year or range: 2021, 2019..2021, 2019.., ..2021")
     p.add_argument("--author", action="append", default=[], help="only papers with an author whose name contains this (repeat for any of several)")
-    p.add_argument("--category", action="append", default=[], help="only papers in this category, e.g. cs.LG (repeatable)")
+    p.add_argument("--category", action="append", default=[], help="only papers in this category, e.g. cs.LG, or a whole arXiv archive, e.g. cs (repeatable)")
 
 
 def _filters(args: argparse.Namespace) -> Filters | None:

@@ -61,9 +61,10 @@ class Filters:
             found = [any(fold(wanted) in name for name in names) for wanted in self.authors]
             if not (all(found) if self.every_author else any(found)):
                 return False
-        if self.categories:
+        if self.categories:  # "cs" admits every arXiv category of that archive (cs.LG, cs.IR, ...)
             have = {c.lower() for c in paper.categories}
-            if not any(c.lower() in have for c in self.categories):
+            archives = {c.split(".", 1)[0] for c in have if "." in c}
+            if not any(c.lower() in have or c.lower() in archives for c in self.categories):
                 return False
         return True
 

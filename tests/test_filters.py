@@ -61,6 +61,12 @@ def test_author_and_category_filters(lib_assistant: Assistant) -> None:
         paper = lib_assistant.paper(p.paper_id)
         assert paper and "stat.ML" in paper.categories and "Bo Chen" in paper.authors
     assert 1 <= len(stat) <= 8
+    # an arXiv archive stands for all its categories; a category's first letters do not
+    archive = Filters.parse(categories=["stat"])
+    assert {p.id for p in lib_assistant.papers() if archive.admits(p)} == {
+        p.id for p in lib_assistant.papers() if any(c.lower().startswith("stat.") for c in p.categories)
+    } != set()
+    assert not any(Filters.parse(categories=["st"]).admits(p) for p in lib_assistant.papers())
 
 
 def test_answers_cite_only_matching_papers_and_say_when_none_match(lib_assistant: Assistant) -> None:
