@@ -98,12 +98,11 @@ def names(question: str) -> list[str]:
 def absent_names(question: str, texts: Sequence[str]) -> list[str]:
     """Capitalised words, acronyms and numbered names in the question that none of `texts` mentions in
     any spelling. Short tokens other than acronyms ("l1", the "1" of a formula) are notation, not names."""
-    body = question.split(None, 1)[1] if len(question.split()) > 1 else ""  # the first word is capitalised anyway
     joined = " ".join(texts)
     low, text_words = joined.lower(), words(joined)
     have = {stem(w) for w in text_words} | {stem(p) for w in text_words for p in w.split("-") if p}
     absent: list[str] = []
-    for token in dict.fromkeys(_NAME.findall(body)):
+    for token in names(question):
         if (len(token) <= 2 and not token.isupper()) or token.lower() in STOPWORDS or token.lower() in low:
             continue
         parts = [p.lower() for piece in token.split("-") for p in _CAMEL.findall(piece)]

@@ -270,15 +270,16 @@ class Assistant:
             paths_of[held.paper.id] = list(held.paths)
         indexer = Indexer(store, self.embedder, self.settings)
         report = indexer.sync(papers, paths_of, scope, result.issues, progress)
-        if dropped or unread:
+        if dropped:
+            report = report.model_copy(update={"removed": report.removed + dropped})
+        if unread:  # a remark, not a skipped file: `skipped` was counted already
             note = ParseIssue(
                 source=str(self.settings.store_dir),
                 message="the old store could not be read, so only the files named (or the seeds) were ingested "
                 "again: ingest any others you had added",
+                kept=True,
             )
-            report = report.model_copy(
-                update={"removed": report.removed + dropped, "issues": [*report.issues, *([note] if unread else [])]}
-            )
+            report = report.model_copy(update={"issues": [*report.issues, note]})
         del result, papers, held_papers, paths_of, by_name  # the parsed files (~0.5 GB at 100k papers) before the caches are built
         _give_back_freed_memory()
         self._state = None if store.count() == 0 else self._load_state(store)
