@@ -67,7 +67,7 @@ def clean_question(question: str, limit: int) -> str:
     if not isinstance(question, str):
         raise InvalidQuestion("the question must be text")
     text = _CONTROL.sub(" ", _ANSI.sub("", question)).strip()
-    if not any(c.isalnum() for c in text):  # "?!?" asks nothing either
+    if not text:
         raise InvalidQuestion('the question is empty; ask something like "What is the neural tangent kernel?"')
     if len(text) > limit:
         raise InvalidQuestion(

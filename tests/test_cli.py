@@ -234,11 +234,3 @@ def test_chat_sources_show_every_sentence_taken_and_a_mistyped_command_is_not_a_
     assert terminal.run(Never(), read, out) == 0  # type: ignore[arg-type]
     assert "unknown command /sourcs; /help lists them" in out.getvalue()
 
-
-def test_a_question_of_punctuation_only_is_empty() -> None:
-    from assistant.api import clean_question
-    from assistant.errors import InvalidQuestion
-
-    with pytest.raises(InvalidQuestion, match="the question is empty"):
-        clean_question(" ?!? ", 1000)
-    assert clean_question("Why?", 1000) == "Why?"
