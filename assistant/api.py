@@ -257,19 +257,21 @@ class Assistant:
         for paper in result.papers:
             paths_of[paper.id] = [by_name[s] for s in paper.sources if s in by_name]
         papers, dropped, unread = list(result.papers), 0, rebuild and store.previous is None
-        held_papers, store.previous = (store.previous or []) if rebuild else [], None
+        # A rebuild's papers, or what a killed one had yet to embed again (store.py, PENDING).
+        held_papers, store.previous = (store.previous or []) if rebuild else store.pending(), None
         for held in held_papers:
             # A rebuild embeds every paper again. One whose files were all read just now and no longer hold
             # it is gone, as a plain ingest would remove it; the others come back from their own records.
             if held.paper.id in paths_of:
                 continue
             if held.paths and all(within(p, scope) for p in held.paths):
-                dropped += 1
+                dropped += rebuild  # a resumed one's may be stored already: the sync counts those
                 continue
             papers.append(held.paper)
             paths_of[held.paper.id] = list(held.paths)
         indexer = Indexer(store, self.embedder, self.settings)
         report = indexer.sync(papers, paths_of, scope, result.issues, progress)
+        store.clear_pending()  # every paper it held is embedded again (or counted as removed)
         if dropped:
             report = report.model_copy(update={"removed": report.removed + dropped})
         if unread:  # a remark, not a skipped file: `skipped` was counted already

@@ -76,6 +76,9 @@ BM25 = "bm25"  # the keyword index (retrieve.KeywordIndex), per instance with a 
 TERM_DF = "term-df.json"  # the term weights (answer.TermWeights), likewise
 SENTENCE_MATRIX = "sentence-matrix"  # sentence texts and vectors by paper (sentences.SentenceMatrix), likewise
 HEADERS = "headers.jsonl"  # every paper's metadata without its abstract (catalog.HeaderFile), likewise
+# The records a rebuild embeds again, written before it removes them and removed once it has embedded them
+# all: a killed rebuild loses nothing, the next ingest embeds what is left. Kept when a store is reset.
+PENDING = "rebuild-pending.jsonl"
 _KEEP = {"README.md", ".gitkeep", ".gitignore"}
 
 
@@ -90,7 +93,7 @@ def tmp_of(path: Path) -> Path:
     return path.with_name(f"{path.name}{TMP}{os.getpid()}-{secrets.token_hex(4)}")
 
 
-_NAMES = (JOURNAL, BM25, TERM_DF, SENTENCE_MATRIX, HEADERS)
+_NAMES = (JOURNAL, BM25, TERM_DF, SENTENCE_MATRIX, HEADERS, PENDING)
 _OURS = {MARKER, *_NAMES}
 
 
@@ -105,10 +108,14 @@ class StoreLayout:
     term_df: Path
     sentence_matrix: Path
     headers: Path
+    pending: Path
 
     @classmethod
     def at(cls, root: Path) -> StoreLayout:
-        return cls(root, root / MARKER, root / JOURNAL, root / BM25, root / TERM_DF, root / SENTENCE_MATRIX, root / HEADERS)
+        return cls(
+            root, root / MARKER, root / JOURNAL, root / BM25, root / TERM_DF, root / SENTENCE_MATRIX, root / HEADERS,
+            root / PENDING,
+        )
 
 
 @contextmanager
@@ -237,7 +244,7 @@ def reset_local_store(store: Path) -> None:
         return
     refuse_foreign(store)
     for entry in store.iterdir():
-        if entry.name in _KEEP or not _written_by_us(entry):
+        if entry.name in _KEEP or entry.name == PENDING or not _written_by_us(entry):
             continue
         if entry.is_dir():
             shutil.rmtree(entry)
@@ -387,7 +394,12 @@ class Store:
             reset_local_store(self.layout.root)
             self.client = _open_client(settings)
         if rebuild:
-            self.previous = self._held_papers() if readable else None
+            held = self._held_papers() if readable else None
+            left = self.pending()  # what a killed rebuild had not embedded again
+            if held is not None or left:
+                kept = {p.paper.id for p in held or []}
+                self.previous = [*(held or []), *(p for p in left if p.paper.id not in kept)]
+                self._write_pending(self.previous)  # before anything is removed
             for name in (PAPERS, CHUNKS, SENTENCE_SETS, LEGACY_SENTENCES):
                 if name in self._collection_names():
                     self.client.delete_collection(name)
@@ -668,6 +680,29 @@ class Store:
         self.papers.modify(metadata={**kept, FINGERPRINT: value})
 
     # -- the ingest journal: the papers being written, so a killed ingest leaves no orphan vectors ----------
+    def pending(self) -> list[StoredPaper]:
+        """The records a killed rebuild had yet to embed again (none after a rebuild that finished)."""
+        try:
+            with open(self.layout.pending, encoding="utf-8") as lines:
+                rows = [json.loads(line) for line in lines if line.strip()]
+            return [StoredPaper(Paper.model_validate(r["paper"]), tuple(r["paths"]), str(r["hash"])) for r in rows]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(
+                f"{self.layout.pending} (the papers a rebuild had yet to embed) is unreadable ({type(exc).__name__}); "
+                "move it away and ingest the files you had added again"
+            ) from None
+
+    def _write_pending(self, papers: Sequence[StoredPaper]) -> None:
+        self.layout.root.mkdir(parents=True, exist_ok=True)
+        with replacing(self.layout.pending) as tmp, open(tmp, "w", encoding="utf-8") as out:
+            for p in papers:
+                out.write(json.dumps({"paper": p.paper.model_dump(mode="json"), "paths": list(p.paths), "hash": p.content_hash}) + "\n")
+
+    def clear_pending(self) -> None:
+        self.layout.pending.unlink(missing_ok=True)
+
     def write_journal(self, paper_ids: Sequence[str]) -> None:
         self.layout.root.mkdir(parents=True, exist_ok=True)
         write_atomic(self.layout.journal, json.dumps(list(paper_ids)))

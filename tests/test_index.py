@@ -121,6 +121,31 @@ def test_rebuild_embeds_every_paper_again_and_counts_what_it_drops(tmp_path: Pat
     assert Assistant(settings).retrieve("topic 7", k=1)[0].paper_id == kept.id  # and embedded again
 
 
+def test_a_killed_rebuild_loses_no_paper(tmp_path: Path) -> None:
+    """A rebuild removes the store's records before it embeds them again: they wait in a file beside the
+    store until it has, so the next ingest after a kill brings back what was left."""
+    seeds, extra = tmp_path / "mine", tmp_path / "upload.txt"
+    _write(seeds, [1, 2])
+    extra.write_text(TEMPLATE.format(n=7))
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    Assistant(settings).ingest()
+    Assistant(settings).ingest([extra])
+    extra.unlink()
+    before = {p.id: p for p in Assistant(settings).papers()}
+
+    Store(settings, rebuild=True)  # the rebuild is killed right after removing the collections
+    assert Store(settings).count() == 0 and (tmp_path / "s" / "rebuild-pending.jsonl").exists()
+    report = Assistant(settings).ingest()  # a plain ingest resumes it
+    assert (report.new, report.removed) == (3, 0)
+    assert {p.id: p for p in Assistant(settings).papers()} == before
+    assert not (tmp_path / "s" / "rebuild-pending.jsonl").exists()
+    # and a store that turns unreadable meanwhile keeps the file for the rebuild that follows
+    Store(settings, rebuild=True)
+    (tmp_path / "s" / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    report = Assistant(settings).ingest(rebuild=True)
+    assert report.new == 3 and {p.id for p in Assistant(settings).papers()} == set(before)
+
+
 def test_interrupted_ingest_leaves_no_orphans(tmp_path: Path) -> None:
     seeds = tmp_path / "mine"
     _write(seeds, [1, 2])
