@@ -217,6 +217,7 @@ def graph_file(model_dir: Path, precision: Graph, cache_dir: Path) -> Path:
     target = cache_dir / f"{model_dir.name}-{digest}-g{GRAPH_VERSION}-{precision}.onnx"
     if not target.exists():
         _build(model_dir, precision, target)
+        _forget_older(cache_dir, f"{model_dir.name}-{digest}-g")
     if remembered is None:
         _remember(memo, stamp, digest)
     return target
@@ -243,6 +244,15 @@ def _build(model_dir: Path, precision: Graph, target: Path) -> None:
         os.chmod(Path(work) / data, saved.stat().st_mode & 0o777)  # onnx writes it owner-only
         os.replace(Path(work) / data, target.with_name(data))
         os.replace(saved, target)
+
+
+def _forget_older(cache_dir: Path, prefix: str) -> None:
+    """Remove this model's graphs of earlier GRAPH_VERSIONs (90 MB each at fp32): each upgrade built new ones
+    beside the old, which nothing reads again. A process still running an old one keeps its open file."""
+    for old in cache_dir.glob(f"{prefix}*.onnx*"):
+        version = old.name[len(prefix) :].split("-", 1)[0]
+        if version != GRAPH_VERSION and version.isdigit():
+            old.unlink(missing_ok=True)
 
 
 def _calibration(model_dir: Path) -> list[tuple[np.ndarray, np.ndarray]]:

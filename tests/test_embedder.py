@@ -104,7 +104,15 @@ def test_questions_go_through_8_bit_weights_and_documents_never_do(tmp_path: Pat
 
 def test_the_graph_is_built_once_and_cached_under_the_weights_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = embed_model_path("all-MiniLM-L6-v2")
+    digest = onnxbert.weights_hash(path)
+    older = [tmp_path / f"{path.name}-{digest}-g1-fp32.onnx", tmp_path / f"{path.name}-{digest}-g1-fp32.onnx.data"]
+    other_model = tmp_path / f"other-{digest}-g1-fp32.onnx"
+    for stale in (*older, other_model):
+        stale.write_bytes(b"an earlier version's graph")
     built = onnxbert.graph_file(path, "fp32", tmp_path)
+    assert not any(p.exists() for p in older)  # an upgrade's new graph replaces the old ones on disk too
+    assert other_model.exists()  # another model's graphs are not this one's to remove
+    other_model.unlink()
     assert onnxbert.weights_hash(path) in built.name
     beside = {p.name for p in tmp_path.iterdir()} - {built.name, f"{built.name}.data"}  # the weights beside the graph
     assert len(beside) == 1 and beside.pop().endswith(".hash.json")  # and the hash, remembered
