@@ -39,6 +39,11 @@ REDUNDANCY = 0.85  # two sentences this similar say the same thing
 KEEP_RATIO = 0.82  # a further sentence must score at least this share of the best one
 OTHER_PAPER_RATIO = 0.92  # ... and one from a second paper this much, unless several papers are asked for
 SEVERAL_KEEP_RATIO = 0.65  # how far down a question asking for several papers may reach
+# ... or to any paper whose title holds this share of the question's term weight (corpus idf): "Which papers
+# study post-training quantization?" left out NUPES, whose title says so, because the other paper's
+# background sentence restated the question (.858) and NUPES's best sentence scored .538. No answer of
+# bundled, dev or held-out changes with it (benchmarks/QUALITY.md).
+TITLE_SHARE = 0.8
 # Which sentence of a paper answers: weights of a pairwise logistic model fitted on bundled + dev (the
 # sentence holding an expected quote against the paper's other sentences; benchmarks/fit_sentences.py:
 # in-paper top-1 .396 -> .505, 5-fold cross-validated .490, benchmarks/QUALITY.md). Relative to the cosine.
@@ -121,6 +126,7 @@ class Candidate:
     rank_score: float = 0.0  # its paper's best evidence, less how much worse it answers than that paper's best
     features: Mapping[str, float] = field(default_factory=dict)  # how it answers, besides its cosine (ANSWER_WEIGHTS)
     cosine: float = 0.0
+    title_share: float = 0.0  # share of the question's term weight its paper's title holds
 
 
 class TermCounts:
@@ -201,7 +207,9 @@ class ExtractiveComposer:
             defined = abbreviations(paper.abstract)
             # A name the question uses that only the title holds ("What is PowerNorm?", an abstract saying
             # "Power Normalization") is in every sentence's context: a sentence is read under its title.
-            titled = named & set(content_terms(paper.title)) if paper.has_title else set()
+            title_terms = set(content_terms(paper.title)) if paper.has_title else set()
+            titled = named & title_terms
+            title_share = self.weights.overlap(asked, title_terms)
             q_terms = asked | _expansions(question, defined)
             kept = [(position, text) for position, (text, _) in enumerate(rows) if keep_meta or not is_meta(text)]
             plain = [set(content_terms(text)) for _, text in kept]
@@ -216,7 +224,10 @@ class ExtractiveComposer:
                     "opening": float(position == 0),
                     "length": min(len(text.split()), 60) / 60,
                 }
-                cand = Candidate(paper, rank, position, text, vectors[position], score, features=features, cosine=float(dense[position]))
+                cand = Candidate(
+                    paper, rank, position, text, vectors[position], score,
+                    features=features, cosine=float(dense[position]), title_share=title_share,
+                )
                 found.append((cand, float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())))
             if found:
                 best_score = max(c.score for c, _ in found)
@@ -228,7 +239,8 @@ class ExtractiveComposer:
     def select(self, candidates: Sequence[Candidate], several: bool = False, summary: bool = False) -> list[Candidate]:
         """Best sentences, no two saying the same thing, at most two per paper (one when several
         papers are asked for, to cover more of them; up to the answer's length for a summary of one);
-        a second paper only on near-equal evidence unless the question asks for several."""
+        a second paper only on near-equal evidence unless the question asks for several (then down to
+        SEVERAL_KEEP_RATIO of the best, or any paper whose title names what is asked: TITLE_SHARE)."""
         if not candidates:
             return []
         best = candidates[0].rank_score
@@ -238,12 +250,18 @@ class ExtractiveComposer:
         chosen: list[Candidate] = []
         per_paper: dict[str, int] = {}
         for cand in candidates:
-            if len(chosen) >= self.settings.answer_sentences or cand.rank_score < keep:
+            if len(chosen) >= self.settings.answer_sentences:
                 break
+            named = (  # "Which papers study X?": a paper whose title names X studies it, however its sentences score
+                several and cand.title_share >= TITLE_SHARE and cand.paper.id not in per_paper
+                and cand.score >= self.settings.abstain_threshold
+            )
+            if cand.rank_score < keep and not named:
+                continue
             if per_paper.get(cand.paper.id, 0) >= per_paper_cap:
                 continue
             if cand.paper.id not in per_paper and (
-                len(per_paper) >= self.settings.answer_papers or cand.rank_score < new_paper
+                len(per_paper) >= self.settings.answer_papers or (cand.rank_score < new_paper and not named)
             ):
                 continue
             if any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):

@@ -113,6 +113,12 @@ def test_term_weights_are_counted_once_per_corpus_and_never_stale(tmp_path) -> N
     assert TermWeights.cached(lambda: papers, path, "v2").df == counted.df  # damaged file: counted again
 
 
+def test_which_papers_study_x_cites_each_paper_whose_title_names_x(assistant: Assistant) -> None:
+    answer = assistant.ask("Which papers study post-training quantization?")
+    titles = [c.title for c in answer.citations]
+    assert len(titles) == 2 and all("Quantization" in t for t in titles), titles
+
+
 @pytest.mark.parametrize(
     ("question", "summary"),
     [
