@@ -30,7 +30,7 @@ from .cite import MARKER, markers, validate
 from .modeltext import clean, refuses
 from .config import Settings
 from .errors import ConfigError, LLMUnavailable
-from .followup import Turn, search_query
+from .followup import Turn, previous_answers, search_query
 from .prompts import CANNOT_ANSWER, render
 from .providers import llm_host
 from .text import content_terms, count_tokens, split_sentences
@@ -222,9 +222,9 @@ class LLMEngine(CitingEngine):
         try:
             raw = chat(self.llm, prompt.messages, budget, self.settings.llm_retries, usage) if prompt.sources else None
         except LLMFailure as failure:
-            answer = self.fallback(query, nodes, papers, failure)
+            answer = self.fallback(query, nodes, papers, failure, previous_answers(history))
         else:
-            answer = self.finish(query, nodes, prompt, raw, usage)
+            answer = self.finish(query, nodes, prompt, raw, usage, previous_answers(history))
         return answer.model_copy(update={"question": question})
 
     def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
@@ -259,15 +259,18 @@ class LLMEngine(CitingEngine):
                 if rest := live.finish():
                     yield TextDelta(text=rest)
         except LLMFailure as failure:
-            answer = self.fallback(query, nodes, papers, failure)
+            answer = self.fallback(query, nodes, papers, failure, previous_answers(history))
             yield Status(stage="fallback")  # readers drop what streamed before this: it was abandoned
             yield TextDelta(text=answer.text)
         else:
-            answer = self.finish(query, nodes, prompt, "".join(live.raw) if prompt.sources else None, usage)
+            answer = self.finish(
+                query, nodes, prompt, "".join(live.raw) if prompt.sources else None, usage, previous_answers(history)
+            )
         yield Final(answer=answer.model_copy(update={"question": question}))
 
     def finish(
-        self, query_bundle: QueryBundle, nodes: Sequence[NodeWithScore], prompt: Prompt, raw: str | None, usage: Usage
+        self, query_bundle: QueryBundle, nodes: Sequence[NodeWithScore], prompt: Prompt, raw: str | None, usage: Usage,
+        said: Sequence[str] = (),
     ) -> Answer:
         """The validated Answer for the model's raw text (None: nothing to ask the model about)."""
         question = query_bundle.query_str
@@ -286,7 +289,7 @@ class LLMEngine(CitingEngine):
             answer, _ = self.composer.abstain(question, prompt.sources, self.settings_hash)
             return answer.model_copy(update={**common, "dropped_markers": len(markers(text))})
         if not text:  # only reasoning, or whitespace: nothing to show as the model's answer
-            answer, _ = self.composer.compose(question, query_bundle.embedding or [], prompt.sources, self.settings_hash)
+            answer, _ = self.composer.compose(question, query_bundle.embedding or [], prompt.sources, self.settings_hash, said)
             why = "stopped inside its reasoning" if cleaned and cleaned.unfinished_reasoning else "wrote no answer text"
             notice = f"The model {why}; this answer was composed offline from the abstracts."
             return answer.model_copy(update={**common, "notice": notice, "mode": "extractive"})
@@ -344,9 +347,11 @@ class LLMEngine(CitingEngine):
         return out
 
     def fallback(
-        self, query_bundle: QueryBundle, nodes: Sequence[NodeWithScore], papers: Sequence[Paper], failure: LLMFailure
+        self, query_bundle: QueryBundle, nodes: Sequence[NodeWithScore], papers: Sequence[Paper], failure: LLMFailure,
+        said: Sequence[str] = (),
     ) -> Answer:
-        """The extractive answer with a notice, or LLMUnavailable when fallback is off."""
+        """The extractive answer with a notice, or LLMUnavailable when fallback is off (`said`: the conversation's
+        earlier answers, which the offline answer does not repeat, as in the extractive mode)."""
         host = llm_host(self.settings)
         log.warning("the LLM at %s was unavailable (%s)", host, failure.reason)
         if self.settings.llm_fallback != "extractive":
@@ -354,7 +359,7 @@ class LLMEngine(CitingEngine):
                 f"the LLM at {host} was unavailable ({failure.reason}); check ASSISTANT_LLM_BASE_URL and "
                 "ASSISTANT_LLM_MODEL, or set ASSISTANT_LLM_FALLBACK=extractive to answer offline"
             ) from None
-        answer, _ = self.composer.compose(query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash)
+        answer, _ = self.composer.compose(query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash, said)
         notice = f"The LLM at {host} was unavailable ({failure.reason}); this answer was composed offline from the abstracts."
         return answer.model_copy(update={"passages": to_passages(nodes), "notice": notice, "mode": "extractive"})
 

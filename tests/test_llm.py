@@ -272,6 +272,18 @@ def test_500_without_fallback_raises_llm_unavailable(seeded_store: Path) -> None
     assert "\n" not in message and exit_code(info.value) == 3
 
 
+def test_a_follow_up_answered_offline_does_not_repeat_the_answer_before(seeded_store: Path) -> None:
+    """With the model down, a follow-up's offline answer skips sentences the conversation already gave, as
+    the extractive mode does (it repeated the first answer word for word)."""
+    first = Assistant(Settings(store_dir=seeded_store)).ask(QUESTION)
+    history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": first.text}]
+    with FakeOpenAI(default=Reply(status=500)) as fake:
+        answer = llm_assistant(seeded_store, fake.base_url, llm_retries=0).ask("Tell me more about it.", history=history)
+    assert answer.notice and answer.mode == "extractive" and answer.citations
+    earlier = {" ".join(s.split()) for s in first.text.split("]. ")}
+    assert not any(" ".join(s.split()) in earlier for s in answer.text.split("]. "))
+
+
 def test_client_errors_are_not_retried(seeded_store: Path) -> None:
     with FakeOpenAI(default=Reply(status=404, text="model 'test-model' not found")) as fake:
         answer = llm_assistant(seeded_store, fake.base_url, llm_retries=3).ask(QUESTION)
