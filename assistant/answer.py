@@ -252,16 +252,16 @@ class ExtractiveComposer:
         for cand in candidates:
             if len(chosen) >= self.settings.answer_sentences:
                 break
-            named = (  # "Which papers study X?": a paper whose title names X studies it, however its sentences score
+            by_title = (  # "Which papers study X?": a paper whose title names X studies it, however its sentences score
                 several and cand.title_share >= TITLE_SHARE and cand.paper.id not in per_paper
                 and cand.score >= self.settings.abstain_threshold
             )
-            if cand.rank_score < keep and not named:
+            if cand.rank_score < keep and not by_title:
                 continue
             if per_paper.get(cand.paper.id, 0) >= per_paper_cap:
                 continue
             if cand.paper.id not in per_paper and (
-                len(per_paper) >= self.settings.answer_papers or (cand.rank_score < new_paper and not named)
+                len(per_paper) >= self.settings.answer_papers or (cand.rank_score < new_paper and not by_title)
             ):
                 continue
             if any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):
