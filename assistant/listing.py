@@ -19,7 +19,8 @@ _BY = re.compile(
 _WROTE = re.compile(r"\b(?i:what|which)\s+(?:has|did|have)\s+((?:[A-Z][\w'’.-]*\s*){1,3})\s*(?:written|published|authored)\b")
 # "published in 2024", "papers from 2019 to 2021" — not any "in 2019" ("What did X achieve in 2019?").
 _YEAR = re.compile(
-    r"\b(?:(?:published|appeared|written|released)\s+(?:in\s+|between\s+)?|(?:papers?|works?|articles?|abstracts?)\s+(?:from|of)\s+)"
+    r"\b(?:(?:published|appeared|written|released)\s+(?:in\s+|between\s+)?"
+    r"|(?:papers?|works?|articles?|abstracts?)\s+(?:(?:are|is|were|was)\s+)?(?:from|of)\s+)"
     r"((?:19|20)\d\d)(?:\s*(?:-|–|to|and|\.\.)\s*((?:19|20)\d\d))?\b"
 )
 _CATEGORY = re.compile(r"\b(?:category|categories|in)\s+([a-z]{2,8}\.[A-Z]{2})\b")

@@ -102,6 +102,7 @@ def test_the_cli_filters_and_refuses_a_bad_year(
     [
         ("Which papers by Carla Diaz are in the store?", lambda p: "Carla Diaz" in p.authors),
         ("What was published in 2023?", lambda p: p.year == 2023),
+        ("Which papers are from 2023?", lambda p: p.year == 2023),
         ("List the papers from 2016 to 2017.", lambda p: p.year in (2016, 2017)),
         ("Which papers are in stat.ML?", lambda p: "stat.ML" in p.categories),
         # names in full: every one of them on the paper, unless the question says "or"
