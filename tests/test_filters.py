@@ -305,6 +305,7 @@ def test_the_page_filters_answers_and_refuses_a_bad_year_inline(lib_assistant: A
     assert papers and all(set(p.authors) & {"Carla Diaz", "Dan Rivers"} and "cs.LG" in p.categories for p in papers)
     refused = list(h.respond("How are neural networks trained?", [], [], "extractive", "hybrid", 5, "2021..2019", "", ""))
     assert len(refused) == 1 and "aa-refused" in refused[0][4] and "ends before it starts" in refused[0][4]
+    assert "Not asked: the Years box 2021&#46;&#46;2019" in refused[0][4] and "--year" not in refused[0][4]  # the page's words
 
 
 def test_the_ask_route_takes_the_same_filters(lib_assistant: Assistant) -> None:

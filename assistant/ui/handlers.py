@@ -51,10 +51,14 @@ API_KEYS = ("answer", "abstained", "support", "citations", "mode", "settings_has
 
 
 def page_filters(year: str | None, author: str | None, category: str | None) -> Filters:
-    """The page's filter boxes (comma-separated names) as Filters; a bad year range is a ConfigError."""
-    return Filters.parse(
-        (year or "").strip() or None, (author or "").split(","), (category or "").replace(" ", ",").split(",")
-    )
+    """The page's filter boxes (comma-separated names) as Filters; a bad year range is a ConfigError that
+    names the box, not the command line's option."""
+    try:
+        return Filters.parse(
+            (year or "").strip() or None, (author or "").split(","), (category or "").replace(" ", ",").split(",")
+        )
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("--year", "the Years box", 1)) from None
 
 
 def user_error(message: str) -> gr.Error:
