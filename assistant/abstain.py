@@ -89,6 +89,11 @@ def _spells(acronym: str, text_words: list[str]) -> bool:
     )
 
 
+def name_parts(token: str) -> list[str]:
+    """A name's camel-case and hyphen parts, lower-cased: "PowerNorm" -> power, norm; "LC-PFN" -> lc, pfn."""
+    return [p.lower() for piece in token.split("-") for p in _CAMEL.findall(piece)]
+
+
 def names(question: str) -> list[str]:
     """Capitalised words, acronyms and numbered names of a question (its first word is capitalised anyway)."""
     body = question.split(None, 1)[1] if len(question.split()) > 1 else ""
@@ -105,7 +110,7 @@ def absent_names(question: str, texts: Sequence[str]) -> list[str]:
     for token in names(question):
         if (len(token) <= 2 and not token.isupper()) or token.lower() in STOPWORDS or token.lower() in low:
             continue
-        parts = [p.lower() for piece in token.split("-") for p in _CAMEL.findall(piece)]
+        parts = name_parts(token)
         parts = [p for p in parts if p not in STOPWORDS and p not in _MODIFIERS and len(p) > 2]
         if parts and all(stem(p) in have or any(w.startswith(p) for w in text_words) for p in parts):
             continue  # "XOR-like", "LayerNorm" (layer normalization): the text names it in other words

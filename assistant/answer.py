@@ -18,7 +18,7 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .abstain import abstention_reason, names
+from .abstain import abstention_reason, name_parts, names
 from .cite import validate
 from .config import Settings
 from .followup import NEEDS_EARLIER, Turn, followup_query, missing_antecedent, previous_answers
@@ -94,7 +94,6 @@ _DEFINITION = re.compile(
     r"|what\s+does\s+(?P<c>.+?)\s+(?:do|mean|stand\s+for))\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
-_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")  # "PowerNorm" -> Power, Norm
 
 
 def asks_for_definition(question: str) -> str | None:
@@ -110,7 +109,7 @@ def mentions(term: str, sentence: str, defined: Mapping[str, str]) -> bool:
     low = sentence.lower()
     if term.lower() in low or (term in defined and defined[term].lower() in low):
         return True
-    parts = [p.lower() for p in _PARTS.findall(term) if p.lower() not in STOPWORDS]
+    parts = [p for word in term.split() for p in name_parts(word) if p not in STOPWORDS]
     said = words(sentence)
     return bool(parts) and all(any(w.startswith(p) for w in said) for p in parts)
 
