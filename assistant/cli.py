@@ -251,6 +251,9 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode, filters=filters)
     if not passages and filters:  # said on stderr: --json still prints a list, an empty one
         print(f"No paper in the store matches the filters ({filters.describe()}); widen or drop them.", file=sys.stderr)
+    elif args.mode == "bm25" and args.k and 0 < len(passages) < args.k:
+        print(f"Only {len(passages)} papers hold a word of the question, and BM25 ranks no others; "
+              "--mode hybrid or dense ranks every paper.", file=sys.stderr)
     return _print_passages(passages, args.json, lambda p: f"score {p.score:.4f}")
 
 

@@ -257,7 +257,8 @@ class PaperRetriever(BaseRetriever):
     def signals(self, query_bundle: QueryBundle) -> dict[str, Signals]:
         """Each candidate paper's ranks and scores under every retriever the mode uses."""
         signals: dict[str, Signals] = {}
-        depth = self.settings.candidate_depth
+        # Each list is read at least k deep (twice k for chunks: a paper may have several), so `-k 50` gets 50.
+        depth = max(self.settings.candidate_depth, 2 * self.k)
         allowed = self.allowed()
         if allowed is not None and not allowed:
             return signals  # nothing matches the filters
@@ -289,9 +290,10 @@ class PaperRetriever(BaseRetriever):
 
     def fuse(self, signals: dict[str, Signals]) -> list[tuple[str, float]]:
         """Hybrid: the `fusion` rule over the three lists; dense: equal-weight reciprocal rank of its two
-        lists; bm25: BM25's own order (the single-list and dense orders measured best as they are)."""
+        lists; bm25: BM25's own order and scores (the single-list and dense orders measured best as they are)."""
         if self.mode == "bm25":
-            return fuse_rrf(signals, {"bm25": 1.0}, self.settings.rrf_k)
+            found = ((pid, s.scores["bm25"]) for pid, s in signals.items() if "bm25" in s.scores)
+            return sorted(found, key=lambda kv: (-kv[1], kv[0]))
         if self.mode == "dense":
             return fuse_rrf(signals, {"chunks": 1.0, "sentences": 1.0}, self.settings.rrf_k)
         weights = {

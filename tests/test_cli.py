@@ -54,6 +54,13 @@ def test_retrieve_json(on_seeded_store: Path, capsys: pytest.CaptureFixture[str]
     assert code == 0 and len(rows) == 3 and set(rows[0]) == {"paper_id", "title", "score", "text"}
 
 
+def test_retrieve_bm25_says_why_fewer_papers_than_asked(on_seeded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "retrieve", "flow matching", "-k", "70", "--mode", "bm25", "--local")
+    shown = out.strip().splitlines()
+    assert code == 0 and 0 < len(shown) < 70
+    assert f"Only {len(shown)} papers hold a word of the question, and BM25 ranks no others" in err
+
+
 def test_ingest_twice_embeds_nothing(store_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store_copy))
     code, out, _ = _run(capsys, "ingest")

@@ -31,6 +31,25 @@ def test_k_is_respected(assistant: Assistant) -> None:
     assert len(assistant.retrieve("transformers", k=12)) == 12
 
 
+@pytest.mark.parametrize("mode", ["dense", "hybrid"])
+def test_k_beyond_the_candidate_depth_is_respected(assistant: Assistant, mode: str) -> None:
+    """A k deeper than ASSISTANT_CANDIDATE_DEPTH (30) reads the lists deeper; it was silently capped near 38."""
+    assert assistant.settings.candidate_depth < 60 < len(assistant.papers())
+    passages = assistant.retrieve("quantization of vision transformers", k=60, mode=mode)
+    assert len({p.paper_id for p in passages}) == 60
+
+
+def test_bm25_mode_shows_bm25_scores(assistant: Assistant) -> None:
+    """bm25 mode reports BM25's own scores (it printed a one-list reciprocal-rank score, 0.0164)."""
+    from assistant.retrieve import KeywordIndex
+
+    question = "quantization of vision transformers"
+    expected = KeywordIndex("seeds", assistant.papers).search(question, 60)
+    passages = assistant.retrieve(question, k=60, mode="bm25")
+    assert 5 < len(passages) == len(expected) < 60  # only papers holding a word of the question
+    assert [(p.paper_id, p.score) for p in passages] == [(pid, pytest.approx(score, rel=1e-5)) for pid, score in expected]
+
+
 def test_hybrid_finds_the_expected_paper_in_top5_for_90_percent(assistant: Assistant) -> None:
     cases = [c for c in load_questions() if c["answerable"]]
     assert len(cases) >= 25
