@@ -238,6 +238,37 @@ def test_math_in_abstracts_is_typeset_with_the_bundled_katex(browser: Browser, s
     page.close()
 
 
+def test_a_similar_or_retrieved_paper_opens_in_the_papers_tab(browser: Browser, shared_url: str, assistant: Any) -> None:
+    """Titles in a card's "Similar papers" and in "All N retrieved papers" open that abstract in the Papers
+    tab, whose own similar papers open the same way (they were plain text)."""
+    page, _ = open_page(browser, shared_url)
+    ask(page, NTK)
+    card = page.locator("#aa-sources .aa-card").first
+    card.wait_for()
+    card.locator(".aa-similar summary").click()
+    link = card.locator(".aa-similar a.aa-open").first
+    pid, title = link.get_attribute("data-paper"), link.inner_text()
+    assert pid and assistant.paper(pid).title == title
+    link.click()
+    expect(page.get_by_role("tab", name="Papers")).to_have_attribute("aria-selected", "true")
+    view = page.locator("#aa-abstract")
+    expect(view.locator("h3")).to_contain_text(title)
+    expect(page.locator("#aa-paper-id textarea, #aa-paper-id input").first).to_have_value(pid)
+    nearest = view.locator(".aa-similar a.aa-open").first  # and on from there, within the tab
+    second_pid, second_title = nearest.get_attribute("data-paper"), nearest.inner_text()
+    nearest.click()
+    expect(view.locator("h3")).to_contain_text(second_title)
+    assert second_pid != pid
+    page.get_by_role("tab", name="Chat").click()
+    retrieved = page.locator("#aa-sources .aa-retrieved")
+    retrieved.locator("summary").click()
+    last = retrieved.locator("a.aa-open").last
+    last_title = last.inner_text()
+    last.click()
+    expect(view.locator("h3")).to_contain_text(last_title)
+    page.close()
+
+
 def test_abstention_and_errors_are_shown_apart(browser: Browser, shared_url: str) -> None:
     page, outside = open_page(browser, shared_url)
     too_long = "Why? " * 500

@@ -267,7 +267,7 @@ def render_retrieved(passages: Sequence[Passage], cited: set[str]) -> str:
         return ""
     ranks = relevance(passages)
     rows = "".join(
-        f'<li>{esc(p.title)} <span class="aa-meta">{_strength(ranks[p.paper_id][1])} relevance '
+        f'<li>{open_link(p.paper_id, p.title)} <span class="aa-meta">{_strength(ranks[p.paper_id][1])} relevance '
         f'{ranks[p.paper_id][1]}%{" · cited" * (p.paper_id in cited)}</span></li>'
         for p in passages
     )
@@ -279,10 +279,16 @@ def paper_rows(papers: Sequence[Paper]) -> list[list[str]]:
     return [[p.id, p.title, ", ".join(p.authors), str(p.year or ""), p.url or "", ", ".join(p.sources)] for p in papers]
 
 
+def open_link(pid: str, title: str) -> str:
+    """A paper's title as a link the page's script opens in the Papers tab (style.OPEN_JS)."""
+    return f'<a href="#" class="aa-open" data-paper="{esc(pid)}" title="Read this abstract">{esc(title)}</a>'
+
+
 def similar_list(similar: Sequence[Passage], open_: bool) -> str:
-    """The nearest papers as a folded list: titles, ids (to open in the Papers tab) and cosines."""
+    """The nearest papers as a folded list: titles (a click opens one in the Papers tab), ids and cosines."""
     near = "".join(
-        f'<li>{esc(p.title)} <span class="aa-meta">id <code>{esc(p.paper_id)}</code> · cosine {p.score:.2f}</span></li>'
+        f'<li>{open_link(p.paper_id, p.title)} <span class="aa-meta">id <code>{esc(p.paper_id)}</code> · '
+        f"cosine {p.score:.2f}</span></li>"
         for p in similar
     )
     state = " open" if open_ else ""

@@ -109,6 +109,33 @@ CITE_JS = """
 """
 
 
+# A paper's title in a "Similar papers" or "retrieved papers" list (render.open_link) opens it in the Papers
+# tab: the tab is selected, then its id box filled and submitted as a reader would (Enter), so the abstract
+# and its own similar papers come from the same handler as a typed id.
+OPEN_JS = """
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest ? event.target.closest("a.aa-open") : null;
+    if (!link) return;
+    event.preventDefault();
+    const tab = [...document.querySelectorAll('[role="tab"]')].find((t) => t.textContent.trim() === "Papers");
+    if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
+    const until = Date.now() + 5000;
+    const open = () => {
+      const box = document.querySelector("#aa-paper-id textarea, #aa-paper-id input");
+      if (!box || !box.offsetParent) {
+        if (Date.now() < until) setTimeout(open, 50);
+        return;
+      }
+      box.value = link.dataset.paper;
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+      box.dispatchEvent(new KeyboardEvent("keypress", { key: "Enter", code: "Enter", bubbles: true }));  // Gradio submits on keypress
+      document.getElementById("aa-abstract")?.scrollIntoView({ block: "start" });
+    };
+    open();
+  }, true);
+"""
+
+
 # Math: render.py marks each LaTeX span as <span class="aa-math">$…$</span>; this typesets every new one
 # with the KaTeX build Gradio ships among its own assets (served by this server: no CDN, no request
 # leaves it). `trust: false` refuses \\href, \\url, \\includegraphics and the HTML extensions; size
@@ -149,5 +176,5 @@ def katex_assets(folder: Path | None = None) -> dict[str, str] | None:
 
 
 def page_js() -> str:
-    """The page's script: [n] clicks that keep the answer in place, and math typesetting."""
-    return "() => {" + CITE_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
+    """The page's script: [n] clicks that keep the answer in place, paper links, and math typesetting."""
+    return "() => {" + CITE_JS + OPEN_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
