@@ -122,21 +122,28 @@ def _capital(text: str) -> str:
 
 
 def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
-    """The authors' "we"/"our" as "the authors"/"their"; `name_it` names the paper on the way, once."""
-    named = f"the authors of “{paper.title}”" if paper.has_title and name_it else "the authors"
-    text = sentence
-    if _OPENING_WE.match(text):
-        text = _OPENING_WE.sub(_capital(named), text, count=1)
-    elif paper.has_title and name_it and _OPENING_PAPER.match(text):
-        text = _OPENING_PAPER.sub(f"“{paper.title}”", text, count=1)
-    elif name_it and paper.has_title and _FIRST_PERSON.search(text):
-        text = f"In “{paper.title}”, {text[:1].lower() + text[1:] if not text[:2].isupper() else text}"
+    """The authors' "we"/"our" as "the authors"/"their"; `name_it` names the paper on the way, once. The title
+    is inserted as text, never as a pattern's replacement (a title's `\\epsilon` is no escape) and never
+    rewritten itself ("What We Learned…" keeps its "We")."""
+    titled = paper.has_title and name_it
+    title = readable_latex(paper.title) if titled else ""
 
     def swap(match: re.Match[str]) -> str:
         word = _PRONOUNS[match.group(1).lower()]
         return _capital(word) if match.group(1)[0].isupper() else word
 
-    return _capital(_FIRST_PERSON.sub(swap, text))
+    def rest(text: str) -> str:
+        return _FIRST_PERSON.sub(swap, text)
+
+    if opening := _OPENING_WE.match(sentence):
+        named = f"The authors of “{title}”" if titled else "The authors"
+        return named + rest(sentence[opening.end() :])
+    if titled and (opening := _OPENING_PAPER.match(sentence)):
+        return f"“{title}”" + rest(sentence[opening.end() :])
+    if titled and _FIRST_PERSON.search(sentence):
+        body = sentence[:1].lower() + sentence[1:] if not sentence[:2].isupper() else sentence
+        return f"In “{title}”, " + rest(body)
+    return _capital(rest(sentence))
 
 
 def answer_sentence(sentence: str, paper: Paper, name_it: bool) -> str:

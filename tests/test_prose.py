@@ -30,6 +30,21 @@ def test_first_person_becomes_a_named_third_person(sentence: str, paper: Paper, 
     assert third_person(sentence, paper, name_it) == expected
 
 
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        (r"Robustness to $\epsilon$-Perturbations", "Robustness to ϵ-Perturbations"),  # was re.error: bad escape \e
+        (r"Bounds in $\alpha$ and $\nu$", "Bounds in α and ν"),  # was a BEL character (\a) and a newline (\n)
+        ("What We Learned From Our Failures", "What We Learned From Our Failures"),  # the title's own "We" stays
+    ],
+)
+def test_a_title_is_inserted_as_text(title: str, shown: str) -> None:
+    paper = Paper(id="t", title=title, abstract="...")
+    assert third_person("We analyse robustness.", paper, True) == f"The authors of “{shown}” analyse robustness."
+    assert third_person("This paper studies our bounds.", paper, True) == f"“{shown}” studies their bounds."
+    assert third_person("Our bound holds.", paper, True) == f"In “{shown}”, their bound holds."
+
+
 def test_latex_is_made_readable_and_plain_text_is_left_alone() -> None:
     assert readable_latex(r"We introduce \textit{symbolic autoencoding} ($\Sigma$AE).") == "We introduce symbolic autoencoding (ΣAE)."
     assert readable_latex(r"a 50% cut of $\epsilon$ with ~10x speed") == "a 50% cut of ϵ with ~10x speed"
