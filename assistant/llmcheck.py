@@ -154,6 +154,7 @@ def _short(text: str, limit: int = 100) -> str:
 
 def run(settings: Settings, out: TextIO, full: bool = False, llm: LLM | None = None) -> int:
     """Print the findings; 3 when the server cannot be reached, 1 when a check failed, else 0."""
+    llm = llm or build_llm(settings)  # a settings error first, before a line that names the endpoint
     out.write(f"checking {settings.llm} at {llm_host(settings)} (timeout {settings.llm_timeout:g} s per request)\n")
     found: list[Finding] = []
     for finding in findings(settings, llm, full):

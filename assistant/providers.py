@@ -139,13 +139,21 @@ def _embedder_class() -> type:
     return LocalEmbedding
 
 
+UNREADABLE_URL = "a value that is not a URL (not shown: it may be a key set in the wrong variable)"
+
+
 def llm_host(settings: Settings) -> str:
     """host[:port] of the LLM endpoint, without any credentials embedded in the URL."""
     if not settings.llm_base_url:
         return "api.openai.com"
-    parts = urlsplit(settings.llm_base_url)
-    host = parts.hostname or settings.llm_base_url
-    return f"{host}:{parts.port}" if parts.port else host
+    try:
+        parts = urlsplit(settings.llm_base_url)
+        port = parts.port
+    except ValueError:  # a port that is not a number
+        return UNREADABLE_URL
+    if not parts.hostname:  # never the value itself: it may be the key, set in the wrong variable
+        return UNREADABLE_URL
+    return f"{parts.hostname}:{port}" if port else parts.hostname
 
 
 @lru_cache(maxsize=None)
@@ -195,9 +203,11 @@ def build_llm(settings: Settings) -> LLM:
         )
     if settings.llm_base_url:
         parts = urlsplit(settings.llm_base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or llm_host(settings) == UNREADABLE_URL:
+            host = llm_host(settings)
+            shown = host if host == UNREADABLE_URL else f"a {parts.scheme or 'scheme-less'} URL for {host}"
             raise ConfigError(
-                f"ASSISTANT_LLM_BASE_URL must be an http(s) URL such as http://localhost:11434/v1, not {llm_host(settings)!r}"
+                f"ASSISTANT_LLM_BASE_URL must be an http(s) URL such as http://localhost:11434/v1, not {shown}"
             )
         if parts.username or parts.password or parts.query:  # they would be logged with every request URL
             raise ConfigError(
