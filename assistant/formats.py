@@ -5,13 +5,14 @@ Each parser returns `(line or key, record)` pairs whose record uses the loader's
 `abstract`, `authors` as a list, `year`, `url`, `doi`, `venue`, `categories`) or a string saying why an
 entry is unusable; assistant/corpus.py turns them into papers and reports the rest by file and line.
 Parsers from well-kept libraries where one exists: bibtexparser 2 (the maintained BibTeX parser: LaTeX
-accents and braces decoded by its middleware, `and`-separated authors split) and rispy (RIS tags mapped to
-names); arXiv's Atom is read with the standard library's ElementTree, the JSON shapes by hand (each is a
+accents, text macros and braces decoded outside math by its middleware, math kept as written, `and`-separated
+authors split) and rispy (RIS tags mapped to names); arXiv's Atom is read with the standard library's ElementTree, the JSON shapes by hand (each is a
 documented schema, a few keys).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -57,14 +58,34 @@ def bare_doi(value: object) -> str | None:
 BIBTEX_MARK = "abstract-assistant export: fields are verbatim"
 
 
+@functools.cache
+def _latex_decoder() -> Any:
+    """bibtexparser's own decoder (accents, text macros and braces outside math; math kept verbatim), with a
+    footnote read as a parenthesis: pylatexenc's "[…]" ran into the word before it ("preferable[See …]")."""
+    from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+
+    context = get_default_latex_context_db()
+    context.add_context_category(
+        "abstract-assistant",
+        prepend=True,
+        macros=[MacroTextSpec("url", simplify_repl="%s"), MacroTextSpec("footnote", simplify_repl=" (%(2)s)")],
+    )
+
+    class MathAsWritten(LatexNodes2Text):
+        def math_node_to_text(self, node: Any) -> str:
+            return str(node.latex_verbatim())  # display math too, which "verbatim" sets on lines of its own
+
+    return MathAsWritten(latex_context=context, keep_braced_groups=False, math_mode="verbatim")
+
+
 def parse_bibtex(text: str) -> Parsed:
     import bibtexparser
     from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
 
     verbatim = BIBTEX_MARK in text[:500]  # our own export: its fields are the papers' text as it was
-    decode = [] if verbatim else [LatexDecodingMiddleware()]
+    # The decoder drops the braces outside math itself; math ($…$, \(…\), \[…\]) stays as written.
+    decode = [] if verbatim else [LatexDecodingMiddleware(decoder=_latex_decoder())]
     library = bibtexparser.parse_string(text, append_middleware=[*decode, SeparateCoAuthors()])
-    unbrace = (lambda v: v) if verbatim else (lambda v: v.replace("{", "").replace("}", ""))
     for block in library.failed_blocks:
         yield (block.start_line or 0) + 1, f"unreadable BibTeX entry ({type(block).__name__})"
     for entry in library.entries:
@@ -77,9 +98,9 @@ def parse_bibtex(text: str) -> Parsed:
         eprint = _clean(fields.get("eprint"))
         arxiv = eprint if eprint and (fields.get("archiveprefix", "").lower() == "arxiv" or _NEW_ARXIV.match(eprint)) else None
         yield where, {
-            "title": unbrace(_clean(fields.get("title"))),
-            "abstract": unbrace(_clean(fields.get("abstract"))),
-            "authors": _bibtex_names([unbrace(_clean(a)) for a in (authors if isinstance(authors, list) else [authors])]),
+            "title": _clean(fields.get("title")),
+            "abstract": _clean(fields.get("abstract")),
+            "authors": _bibtex_names([_clean(a) for a in (authors if isinstance(authors, list) else [authors])]),
             "year": year_of(fields.get("year") or fields.get("date")),
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),

@@ -222,3 +222,21 @@ def test_export_records_in_json_lines_are_read_in_their_own_shape(tmp_path: Path
     assert papers["A Semantic Scholar paper"].authors == ["Fay Six"] and papers["A Semantic Scholar paper"].year == 2020
     plain = papers["Plain arXiv line"]
     assert plain.authors == ["A. One", "B. Two"] and plain.url == "https://arxiv.org/abs/2102.00004" and plain.id != "2102.00004"
+
+
+MATH = r"$O(1/\sqrt{n})$, $\mathcal{O}(n \log n)$ and $L_{\mathrm{sym}} = I - D^{-1/2} W D^{-1/2}$, or \(x_{i}\) and \[y^{2}\]"
+
+
+def test_bibtex_decodes_latex_outside_math_and_keeps_math_verbatim(tmp_path: Path) -> None:
+    """Braces inside math are the formula's own: `$\\sqrt{n}$` must not become `$\\sqrtn$`."""
+    (tmp_path / "math.bib").write_text(
+        "@article{m, title = {{S}pectral Rates in $\\mathcal{O}(n)$}, author = {Sch{\\\"o}lkopf, Bernhard},\n"
+        f"  abstract = {{{{S}}pectral clustering na{{\\\"i}}vely converges at rate {MATH}, which is "
+        "preferable\\footnote{See Section 3.} in practice for \\textit{most} graphs of interest.}}\n}\n"
+    )
+    (paper,) = load_corpus([tmp_path / "math.bib"]).papers
+    assert paper.title == r"Spectral Rates in $\mathcal{O}(n)$" and paper.authors == ["Bernhard Schölkopf"]
+    assert paper.abstract == (
+        f"Spectral clustering naïvely converges at rate {MATH}, which is preferable (See Section 3.) in practice "
+        "for most graphs of interest."
+    )
