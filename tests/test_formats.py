@@ -240,3 +240,13 @@ def test_bibtex_decodes_latex_outside_math_and_keeps_math_verbatim(tmp_path: Pat
         f"Spectral clustering naïvely converges at rate {MATH}, which is preferable (See Section 3.) in practice "
         "for most graphs of interest."
     )
+
+
+def test_bibtex_keywords_are_split_on_commas_and_semicolons_not_on_spaces(tmp_path: Path) -> None:
+    """Zotero writes arXiv subjects as keywords: "Computer Science - Machine Learning" is one category."""
+    (tmp_path / "zotero.bib").write_text(
+        "@article{z, title = {Zotero keywords}, year = {2021}, abstract = {" + ABSTRACT + "},\n"
+        "  keywords = {Computer Science - Machine Learning, Statistics - Machine Learning;  ; graph networks}}\n"
+    )
+    (paper,) = load_corpus([tmp_path / "zotero.bib"]).papers
+    assert paper.categories == ["Computer Science - Machine Learning", "Statistics - Machine Learning", "graph networks"]
