@@ -218,8 +218,11 @@ def _records_to_drafts(items: Iterable[tuple[int | None, dict[str, Any] | str]],
         draft = item if isinstance(item, str) else _draft_from_record(item, source)
         if isinstance(draft, str):
             issues.append(ParseIssue(source=source, line=line, message=draft))
-        else:
-            drafts.append(draft)
+            continue
+        drafts.append(draft)
+        if not isinstance(item, str) and item.get("duplicate_key"):  # a BibTeX key used twice: both are kept
+            message = f"duplicate key {item['key']!r}: this entry is kept as {paper_id(draft.abstract)}"
+            issues.append(ParseIssue(source=source, line=line, message=message, kept=True))
     return drafts, issues
 
 

@@ -80,19 +80,33 @@ def _latex_decoder() -> Any:
 
 def parse_bibtex(text: str) -> Parsed:
     import bibtexparser
-    from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
+    from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors, default_parse_stack
+    from bibtexparser.model import DuplicateBlockKeyBlock, Entry
 
     verbatim = BIBTEX_MARK in text[:500]  # our own export: its fields are the papers' text as it was
     # The decoder drops the braces outside math itself; math ($…$, \(…\), \[…\]) stays as written.
     decode = [] if verbatim else [LatexDecodingMiddleware(decoder=_latex_decoder())]
-    library = bibtexparser.parse_string(text, append_middleware=[*decode, SeparateCoAuthors()])
+    # bibtexparser sets an entry whose key was used before aside, undecoded: it is an abstract all the same,
+    # so it gets a key of its own (no BibTeX key holds a space) before the middleware runs.
+    blocks = []
+    duplicates: dict[str, str] = {}
+    for block in bibtexparser.parse_string(text, parse_stack=[]).blocks:
+        if isinstance(block, DuplicateBlockKeyBlock) and isinstance(block.ignore_error_block, Entry):
+            block = block.ignore_error_block
+            unique = f"{block.key} #{len(duplicates) + 2}"
+            duplicates[unique], block.key = block.key, unique
+        blocks.append(block)
+    library = bibtexparser.Library(blocks, fail_on_duplicate_key=False)
+    for middleware in [*default_parse_stack(), *decode, SeparateCoAuthors()]:
+        library = middleware.transform(library)
     for block in library.failed_blocks:
         yield (block.start_line or 0) + 1, f"unreadable BibTeX entry ({type(block).__name__})"
     for entry in library.entries:
         fields = {k.lower(): v.value for k, v in entry.fields_dict.items()}
         where = (entry.start_line or 0) + 1
+        key = duplicates.get(entry.key, entry.key)
         if not fields.get("abstract"):
-            yield where, f"entry {entry.key!r} has no abstract field"
+            yield where, f"entry {key!r} has no abstract field"
             continue
         authors = fields.get("author") or []
         eprint = _clean(fields.get("eprint"))
@@ -106,9 +120,18 @@ def parse_bibtex(text: str) -> Parsed:
             "doi": bare_doi(fields.get("doi")),
             "arxiv_id": arxiv,
             "venue": _clean(fields.get("journal") or fields.get("booktitle")) or None,
-            "categories": [c for c in re.split(r"[\s,;]+", _clean(fields.get("primaryclass") or fields.get("keywords"))) if c][:8],
-            "key": entry.key,
+            "categories": _bibtex_categories(fields),
+            "key": key,
+            "duplicate_key": entry.key in duplicates,
         }
+
+
+def _bibtex_categories(fields: dict[str, Any]) -> list[str]:
+    """arXiv's primaryClass, else the keywords: a list separated by commas or semicolons, whose entries may
+    hold spaces (Zotero's "Computer Science - Machine Learning, Statistics - Machine Learning")."""
+    if primary := _clean(fields.get("primaryclass")):
+        return [c for c in re.split(r"[\s,;]+", primary) if c][:8]
+    return [k.strip() for k in re.split(r"[,;]", _clean(fields.get("keywords"))) if k.strip()][:8]
 
 
 # -- RIS --------------------------------------------------------------------------------------------

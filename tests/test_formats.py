@@ -250,3 +250,16 @@ def test_bibtex_keywords_are_split_on_commas_and_semicolons_not_on_spaces(tmp_pa
     )
     (paper,) = load_corpus([tmp_path / "zotero.bib"]).papers
     assert paper.categories == ["Computer Science - Machine Learning", "Statistics - Machine Learning", "graph networks"]
+
+
+def test_a_second_bibtex_entry_under_a_used_key_is_kept_with_a_warning(tmp_path: Path) -> None:
+    """DBLP's and hand-merged files repeat keys; bibtexparser sets the second entry aside, undecoded."""
+    second = ABSTRACT.replace("Transformer", "Transf{\\\"o}rmer")
+    (tmp_path / "dup.bib").write_text(BIB + "\n@article{vaswani2017, title = {Again}, author = {Rivera, Ana},\n"
+                                      f"  year = {{2018}}, abstract = {{{second}}}}}\n")
+    result = load_corpus([tmp_path / "dup.bib"])
+    again = next(p for p in result.papers if p.title == "Again")
+    assert again.authors == ["Ana Rivera"] and again.year == 2018 and "the Transförmer, based" in again.abstract
+    assert len(result.papers) == 2
+    (warning,) = [i for i in result.issues if "duplicate" in i.message]
+    assert str(warning) == f"dup.bib:18: duplicate key 'vaswani2017': this entry is kept as {again.id}" and warning.kept
