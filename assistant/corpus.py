@@ -411,7 +411,9 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
     issues: list[ParseIssue] = []
     try:
         for number, row in enumerate(reader, start=2):
-            mapped: dict[str, object] = {field: row.get(column) for field, column in chosen.items()}
+            mapped: dict[str, object] = {
+                field: next((row[c] for c in columns if (row.get(c) or "").strip()), None) for field, columns in chosen.items()
+            }
             if isinstance(tags := mapped.get("categories"), str):  # Zotero's tags: "cs.LG; cs.IR"
                 mapped["categories"] = [t.strip() for t in re.split(r"[;,]", tags) if t.strip()]
             draft = _draft_from_record({k: v for k, v in mapped.items() if v is not None}, source)

@@ -101,16 +101,24 @@ def parse_bibtex(text: str) -> Parsed:
         library = middleware.transform(library)
     for block in library.failed_blocks:
         yield (block.start_line or 0) + 1, f"unreadable BibTeX entry ({type(block).__name__})"
-    for entry in library.entries:
-        fields = {k.lower(): v.value for k, v in entry.fields_dict.items()}
+    entries = [(entry, {k.lower(): v.value for k, v in entry.fields_dict.items()}) for entry in library.entries]
+    by_key = {entry.key.lower(): fields for entry, fields in entries}  # BibTeX keys match case-insensitively
+    parents = {_clean(fields.get("crossref")).lower() for _, fields in entries} - {""}
+    for entry, fields in entries:
         where = (entry.start_line or 0) + 1
         key = duplicates.get(entry.key, entry.key)
+        if parent := by_key.get(_clean(fields.get("crossref")).lower()):
+            # As BibTeX does, a field the entry lacks comes from the entry it crossrefs (DBLP's year and
+            # booktitle live on the @proceedings); the container's abstract, if any, is not this paper's.
+            fields = {**{k: v for k, v in parent.items() if k != "abstract"}, **{k: v for k, v in fields.items() if v}}
         if not fields.get("abstract"):
-            yield where, f"entry {key!r} has no abstract field"
+            if entry.key.lower() not in parents:  # a crossref'd @proceedings is a container, not a paper
+                yield where, f"entry {key!r} has no abstract field"
             continue
         authors = fields.get("author") or []
         eprint = _clean(fields.get("eprint"))
-        arxiv = eprint if eprint and (fields.get("archiveprefix", "").lower() == "arxiv" or _NEW_ARXIV.match(eprint)) else None
+        archive = str(fields.get("archiveprefix") or fields.get("eprinttype") or "").lower()  # BibLaTeX: eprinttype
+        arxiv = eprint if eprint and (archive == "arxiv" or _NEW_ARXIV.match(eprint)) else None
         yield where, {
             "title": _clean(fields.get("title")),
             "abstract": _clean(fields.get("abstract")),
@@ -119,7 +127,7 @@ def parse_bibtex(text: str) -> Parsed:
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),
             "arxiv_id": arxiv,
-            "venue": _clean(fields.get("journal") or fields.get("booktitle")) or None,
+            "venue": _clean(fields.get("journal") or fields.get("journaltitle") or fields.get("booktitle")) or None,
             "categories": _bibtex_categories(fields),
             "key": key,
             "duplicate_key": entry.key in duplicates,
@@ -335,13 +343,10 @@ CSV_ALIASES = {
 }
 
 
-def csv_columns(header: list[str]) -> dict[str, str]:
-    """Our field name -> the header's column, matched case-insensitively with the common aliases."""
+def csv_columns(header: list[str]) -> dict[str, list[str]]:
+    """Our field name -> the header's columns that may hold it, matched case-insensitively with the common
+    aliases, in the aliases' order: a row's value is the first of them it fills (Zotero leaves "Publication
+    Year" empty when the "Date" is all it has)."""
     lowered = {h.strip().lower(): h for h in header if h}
-    chosen: dict[str, str] = {}
-    for field, aliases in CSV_ALIASES.items():
-        for alias in aliases:
-            if alias in lowered:
-                chosen[field] = lowered[alias]
-                break
-    return chosen
+    chosen = {field: [lowered[a] for a in aliases if a in lowered] for field, aliases in CSV_ALIASES.items()}
+    return {field: columns for field, columns in chosen.items() if columns}

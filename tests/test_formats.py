@@ -263,3 +263,26 @@ def test_a_second_bibtex_entry_under_a_used_key_is_kept_with_a_warning(tmp_path:
     assert len(result.papers) == 2
     (warning,) = [i for i in result.issues if "duplicate" in i.message]
     assert str(warning) == f"dup.bib:18: duplicate key 'vaswani2017': this entry is kept as {again.id}" and warning.kept
+
+
+def test_metadata_is_found_where_dblp_biblatex_and_zotero_csv_keep_it(tmp_path: Path) -> None:
+    """DBLP's year sits on the @proceedings an entry crossrefs; BibLaTeX names the journal `journaltitle`;
+    Zotero's CSV leaves "Publication Year" empty when it has only a Date."""
+    (tmp_path / "dblp.bib").write_text(
+        "@proceedings{DBLP:conf/icml/2019, title = {Proceedings of ICML 2019}, booktitle = {ICML 2019}, year = {2019}}\n"
+        "@inproceedings{DBLP:conf/icml/Z19, author = {Hongyi Zhang}, title = {Fixup}, crossref = {dblp:conf/ICML/2019},\n"
+        f"  abstract = {{{ABSTRACT}}}}}\n"
+        "@article{wu2021, title = {BibLaTeX}, journaltitle = {Journal of Machine Learning Research}, date = {2021-03},\n"
+        f"  eprinttype = {{arxiv}}, eprint = {{cs/0112017}}, abstract = {{{ABSTRACT.replace('Transformer', 'BibLaTeX net')}}}}}\n"
+    )
+    (tmp_path / "zotero.csv").write_text(
+        '"Key","Publication Year","Date","Title","Abstract Note"\n'
+        f'"K1","","2021-07-15","Dated only","{ABSTRACT.replace("Transformer", "Zotero net")}"\n'
+    )
+    result = load_corpus([tmp_path])
+    by_title = {p.title: p for p in result.papers}
+    assert (by_title["Fixup"].year, by_title["Fixup"].venue) == (2019, "ICML 2019")
+    biblatex = by_title["BibLaTeX"]
+    assert (biblatex.year, biblatex.venue, biblatex.url) == (2021, "Journal of Machine Learning Research", "https://arxiv.org/abs/cs/0112017")
+    assert by_title["Dated only"].year == 2021
+    assert result.issues == []  # the @proceedings is a container, not a paper without an abstract
