@@ -375,6 +375,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(retrieval_table(result.report) + "\n\n" + answer_table(result.report))
         print(f"\n{result.report.failed} of {result.report.cases} cases failed; report in {result.out_dir}")
     report = result.report
+    if report.fallbacks:
+        from .report import fallback_warning
+
+        print(f"warning: {fallback_warning(report)}", file=sys.stderr)
     if report.judge_control not in (None, "passed"):
         print(f"warning: LLM judge {report.judge_control}", file=sys.stderr)
     if report.judge_errors:

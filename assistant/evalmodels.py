@@ -113,6 +113,8 @@ class CaseAnswer(_Judged):
     evidence_hit: list[bool] | None = None
     evidence_share: float | None = None  # share of the case's quotes hit
     judge_error: str | None = None  # why the LLM judge gave no figure for this case (timeout, unreadable reply)
+    mode: str = "extractive"  # who wrote the answer: the offline composer when the LLM was unavailable
+    notice: str | None = None  # the answer's notice (why the LLM's answer was replaced, markers dropped, …)
 
 
 class CaseRow(_Record):
@@ -205,6 +207,8 @@ class EvalReport(_Record):
     code_hash: str
     corpus_size: int
     answer_mode: str
+    answer_model: str | None = None  # the LLM's model and host ("llama3.2 at 127.0.0.1:11434"); None: extractive
+    fallbacks: int = 0  # answers the offline composer wrote because the LLM was unavailable
     k: int
     modes: list[str]
     cases: int

@@ -3,7 +3,6 @@ through `ask`, scoring each case; metrics live in metrics.py, the report files i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack, cast
 
 from .cite import cited_sentences
-from .errors import AssistantError, ConfigError
+from .errors import AssistantError, ConfigError, LLMUnavailable
 from .evalmodels import CaseAnswer, CaseRetrieval, CaseRow, EvalReport
 from .metrics import (
     citation_precision,
@@ -30,6 +29,7 @@ from .metrics import (
     strip_markers,
     unresolved_markers,
 )
+from .providers import llm_host
 from .questions import EvalCase, QuestionFileError, load_questions
 from .report import answer_table, build_report, default_out_dir, retrieval_table, write_report
 from .types import Answer, Paper, ParseIssue, Passage
@@ -206,8 +206,12 @@ def run_eval(assistant: Evaluable, path: str | Path, **options: Unpack[EvalOptio
     baseline = StockBaseline(papers, assistant.embedder) if STOCK in chosen else None
     judges = _judges(judge) if judge is not None else {}
     control = judge_control(judges) if judges else None
-    with contextlib.suppress(AssistantError):  # a refused question is recorded when its case runs
-        assistant.ask(qfile.cases[0].question)  # warm-up, so latency percentiles measure a warm process
+    try:  # warm-up, so latency percentiles measure a warm process
+        assistant.ask(qfile.cases[0].question)
+    except LLMUnavailable:  # down from the start and no fallback: every case would fail the same way
+        raise
+    except AssistantError:
+        pass  # a refused question is recorded when its case runs
     rows: list[CaseRow] = []
     rankings: list[dict[str, list[str]]] = []
     total = len(qfile.cases)
@@ -237,6 +241,7 @@ def run_eval(assistant: Evaluable, path: str | Path, **options: Unpack[EvalOptio
         settings_hash=assistant.settings.settings_hash(),
         corpus_size=len(papers),
         answer_mode=assistant.settings.llm,
+        answer_model=None if assistant.settings.llm == "extractive" else f"{assistant.settings.llm_model} at {llm_host(assistant.settings)}",
         issues=qfile.issues,
         judged=bool(judges),
         judge_control=control,
@@ -318,6 +323,8 @@ def _run_case(
         rouge_l=rouge_l(answer.text, case.reference_answer) if case.answerable and case.reference_answer else None,
         latency_ms=round(latency * 1000, 1),
         settings_hash=answer.settings_hash,
+        mode=answer.mode,
+        notice=answer.notice,
         **(_judge(judges, case, answer, papers) if judges else {}),
         **(_evidence(case, answer, papers) if case.answerable and case.expected_quotes else {}),
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import prompts
 from .evalmodels import JUDGED, AnswerSummary, CaseRow, EvalReport, KindSummary, ReportIssue, RetrievalSummary, Target
-from .metrics import dedupe, mean, percentile
+from .metrics import EVIDENCE_SHARE, dedupe, mean, percentile
 from .types import ParseIssue
 
 SCHEMA = 1
@@ -132,6 +132,7 @@ def build_report(
     settings_hash: str,
     corpus_size: int,
     answer_mode: str,
+    answer_model: str | None = None,
     issues: Sequence[ParseIssue] = (),
     judged: bool = False,
     judge_control: str | None = None,
@@ -147,6 +148,8 @@ def build_report(
         code_hash=code_hash(),
         corpus_size=corpus_size,
         answer_mode=answer_mode,
+        answer_model=answer_model,
+        fallbacks=sum(1 for r in rows if r.answer is not None and answer_mode != "extractive" and r.answer.mode == "extractive"),
         k=k,
         modes=list(modes),
         cases=len(rows),
@@ -221,20 +224,59 @@ def answer_table(report: EvalReport) -> str:
     return _table(("metric", "value"), ((key, figures[key]) for key in keys))
 
 
+def glossary(k: int) -> str:
+    """What each figure of report.md measures (the definitions are metrics.py's)."""
+    meanings = {
+        "hit@1": "the first paper retrieved is an expected one",
+        f"recall@{k}": f"every expected paper is among the first {k} distinct papers",
+        "mrr": "mean of 1/rank of the first expected paper (0 when it is not in the top 10)",
+        "ndcg@10": "discounted cumulative gain of the expected papers in the top 10, 1 = all of them first",
+        "citation_precision": "share of the papers an answer cites that are expected (answerable questions answered)",
+        "citation_recall": "share of the expected papers an answer cites (answerable questions)",
+        "cited_sentence_share": "share of an answer's sentences that carry a [n] marker",
+        "abstention_accuracy": "share of unanswerable questions the assistant declines to answer",
+        "false_abstention_rate": "share of answerable questions it declines to answer",
+        "reference_cosine": "embedding cosine between the answer and the case's reference answer",
+        "reference_rouge_l": "ROUGE-L F1 between the answer and the reference answer",
+        "latency_p50_ms": "time of one `ask` in a warm process, median",
+        "latency_p95_ms": "the same, 95th percentile",
+        "unresolved_markers": "[n] markers in answers that name no source (should be 0)",
+        "evidence_hit_rate": "share of expected quotes whose sentence the answer cites: a cited sentence contains "
+        f"the quote or at least {EVIDENCE_SHARE:.0%} of its words",
+        "evidence_hit_rate_cited": "the same, over the quotes whose paper the answer cites (is the right sentence "
+        "chosen once the right paper is)",
+        "paper_coverage": "citation recall of the multi and summary cases",
+        "faithfulness / correctness": "the LLM judge's YES share (answer supported by its sources) and mean 1-5 "
+        "score against the reference answer",
+    }
+    return "\n".join(f"- **{name}**: {meaning}" for name, meaning in meanings.items())
+
+
+def fallback_warning(report: EvalReport) -> str:
+    """Said in report.md and by `assistant eval` when some answers are not the LLM's."""
+    return (f"{report.fallbacks} of {report.cases} answers were written offline by the extractive composer, because "
+            f"the LLM ({report.answer_model}) was unavailable (see each row's notice in per_question.jsonl): the answer "
+            "figures mix the two. Fix the endpoint (`assistant llm check`) and run again, or set "
+            "ASSISTANT_LLM_FALLBACK=none to fail such cases instead.")
+
+
 def render_markdown(report: EvalReport, rows: Sequence[CaseRow], plots: Sequence[str] = ()) -> str:
     """report.md: the same numbers as report.json, as tables."""
     k = report.k
     rec = f"recall@{k}"
+    answers = report.answer_mode + (f" ({report.answer_model})" if report.answer_model else "")
     parts = [
         f"# Evaluation of `{report.question_file}`",
         f"{report.cases} cases ({report.answerable} answerable, {report.unanswerable} unanswerable), "
         f"{report.failed} failed · corpus {report.corpus_size} papers · "
-        f"settings `{report.settings_hash}` · code `{report.code_hash}` · answers: {report.answer_mode} · {report.created}",
+        f"settings `{report.settings_hash}` · code `{report.code_hash}` · answers: {answers} · {report.created}",
         f"## Retrieval (distinct papers; {rec} = every expected paper in the top {k})",
         retrieval_table(report),
-        f"## Answers ({report.answer_mode})",
+        f"## Answers ({answers})",
         answer_table(report),
     ]
+    if report.fallbacks:
+        parts.insert(1, f"**{fallback_warning(report)}**")
     if not report.llm_judged:
         parts.append(
             "LLM-judged faithfulness and correctness are skipped: answers are extractive and no LLM is configured."
@@ -277,6 +319,7 @@ def render_markdown(report: EvalReport, rows: Sequence[CaseRow], plots: Sequence
         parts += ["\n".join(f"- `{r.id}` ({r.kind}): {'; '.join(r.failures)}" for r in failed)]
     for name in plots:
         parts.append(f"![{name}]({name})")
+    parts += ["## What the figures mean", glossary(k)]
     return "\n\n".join(parts) + "\n"
 
 

@@ -125,3 +125,32 @@ def test_verdicts_are_read_strictly() -> None:
     for bad in ("Mostly right.", "9\nout of ten", ""):
         with pytest.raises(UnreadableVerdict):
             score_parser(bad)
+
+
+def test_answers_written_offline_because_the_llm_failed_are_counted_and_said(
+    judged_env: FakeOpenAI, questions: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An LLM that refuses every request: the offline answers are not passed off as the LLM's."""
+    judged_env.responder = lambda body: Reply(status=401, text="Incorrect API key provided")
+    out = tmp_path / "report"
+    code = main(["eval", str(questions), "--modes", "hybrid", "--out", str(out), "--quiet"])
+    _, err = capsys.readouterr()
+    report = json.loads((out / "report.json").read_text())
+    rows = [json.loads(line)["answer"] for line in (out / "per_question.jsonl").read_text().splitlines()]
+    assert code == 0 and report["fallbacks"] == 4 and report["answer_mode"] == "openai-compatible"
+    assert report["answer_model"] == f"judge at 127.0.0.1:{judged_env.port}"
+    assert {r["mode"] for r in rows} == {"extractive"} and all("HTTP 401" in r["notice"] for r in rows)
+    said = "4 of 4 answers were written offline by the extractive composer, because the LLM (judge at 127.0.0.1:"
+    assert said in (out / "report.md").read_text() and f"warning: {said}" in err
+
+
+def test_an_llm_down_from_the_start_without_fallback_stops_the_run_with_exit_3(
+    judged_env: FakeOpenAI, questions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    judged_env.responder = lambda body: Reply(status=401, text="Incorrect API key provided")
+    monkeypatch.setenv("ASSISTANT_LLM_FALLBACK", "none")
+    code = main(["eval", str(questions), "--modes", "hybrid", "--out", str(tmp_path / "report"), "--quiet"])
+    _, err = capsys.readouterr()
+    assert code == 3 and err.startswith("error: ") and "HTTP 401" in err and "Traceback" not in err
+    assert not (tmp_path / "report" / "report.json").exists()  # no report of 4 failed cases

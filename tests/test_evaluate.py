@@ -49,7 +49,7 @@ PAPERS = [
 ]
 
 REPORT_KEYS = {
-    "schema", "created", "question_file", "settings_hash", "code_hash", "corpus_size", "answer_mode", "k", "modes", "cases",
+    "schema", "created", "question_file", "settings_hash", "code_hash", "corpus_size", "answer_mode", "answer_model", "fallbacks", "k", "modes", "cases",
     "answerable", "unanswerable", "failed", "issues", "retrieval", "answers", "llm_judged", "by_kind", "targets",
     "judge_control", "judge_errors", "interrupted",
 }
@@ -481,7 +481,7 @@ def test_write_report_writes_every_file_failures_first(tmp_path: Path) -> None:
     assert set(written[0]["answer"]) == {
         "text", "abstained", "cited", "citation_precision", "citation_recall", "cited_sentence_share",
         "unresolved_markers", "dropped_markers", "rouge_l", "reference_cosine", "latency_ms", "settings_hash",
-    } | {"evidence_overlap", "evidence_hit", "evidence_share", "judge_error"}
+    } | {"evidence_overlap", "evidence_hit", "evidence_share", "judge_error", "mode", "notice"}
     assert (written[0]["expected_quotes"], written[0]["answer"]["evidence_hit"]) == (["quote 0"], [False])
     assert "| evidence_hit_rate | 0.500 |" in (out / "report.md").read_text()
     assert all(r["settings_hash"] == "abc123" for r in written)
@@ -489,6 +489,11 @@ def test_write_report_writes_every_file_failures_first(tmp_path: Path) -> None:
     assert "| hybrid | 0.667 | 0.667 | 0.833 | 0.833 |" in markdown
     assert "- `q5` (unanswerable): answered an unanswerable question" in markdown
     assert "corpus 74 papers" in markdown and "`abc123`" in markdown
+    explained = markdown.split("## What the figures mean", 1)[1]  # every figure shown is defined
+    shown = {line.split("|")[1].strip() for line in markdown.split("## Answers", 1)[1].split("##", 1)[0].splitlines()
+             if line.startswith("| ") and not line.startswith(("| metric", "| ---"))}
+    assert len(shown) > 10 and all(f"**{name}**" in explained for name in shown), shown
+    assert all(f"**{name}**" in explained for name in ("hit@1", "recall@5", "mrr", "ndcg@10"))
     for plot in ("retrieval.png", "by_kind.png"):
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
