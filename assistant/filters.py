@@ -13,11 +13,19 @@ from .errors import ConfigError
 from .types import Header, Paper, named_authors
 
 
+# Letters that are not a base letter plus an accent, so Unicode decomposition leaves them as they are: their
+# usual ASCII spelling (as unidecode gives it), so "Sorensen" finds "Sørensen" and "Lukasz" finds "Łukasz".
+# Lower case only: fold() casefolds first (Ø -> ø, ß -> ss).
+_LETTERS = str.maketrans({"ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "ng", "ĸ": "k"})
+
+
 def fold(name: str) -> str:
-    """A name as compared: case and accents ignored ("Ré" and "Re", "Müller" and "muller")."""
+    """A name as compared: case and accents ignored, letters spelt in ASCII ("Ré" and "Re", "Müller" and
+    "muller", "Łukasz" and "lukasz"). The one rule for every place that matches names."""
     if name.isascii():  # most names: a filter over 100k papers folds half a million of them
         return name.lower()
-    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
 
 
 _YEARS = re.compile(r"^\s*(\d{4})?\s*(\.\.|-|–)?\s*(\d{4})?\s*$")

@@ -324,3 +324,17 @@ def test_the_ask_route_takes_the_same_filters(lib_assistant: Assistant) -> None:
         assert plain["citations"]
     finally:
         app.close()
+
+
+def test_names_match_across_letters_unicode_does_not_decompose() -> None:
+    """ø, ł, æ, ß, đ have no accent to drop: "Sorensen" must still find "Bjørn Sørensen", on both sides."""
+    from assistant.listing import metadata_filters
+    from assistant.types import Header
+
+    people = ("Bjørn Sørensen", "Łukasz Kaiser", "Ærø Straße", "Đorđe Đorđević")
+    header = Header(id="p1", title="T", authors=people, year=2020, categories=())
+    for wanted in ("Sorensen", "SØRENSEN", "Lukasz", "aero", "strasse", "Dordevic", "Łukasz Kaiser"):
+        assert Filters.parse(authors=[wanted]).admits(header), wanted
+    assert not Filters.parse(authors=["Sorenson"]).admits(header)
+    asked = metadata_filters("Which papers by Lukasz Kaiser are here?", lambda: {"p1": header})
+    assert asked is not None and asked.authors == ("Lukasz Kaiser",) and asked.admits(header)
