@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack, get_args
 
 from .config import AnswerMode, RetrievalMode, Settings
-from .corpus import iter_files, load_corpus
+from .corpus import load_corpus, source_files
 from .errors import ConfigError, CorpusError, InvalidQuestion, PaperNotFound
 from .followup import Turn
 from .types import Answer, Event, Final, Header, IngestReport, Paper, ParseIssue, Passage
@@ -252,8 +252,7 @@ class Assistant:
         store = self._open_store(rebuild=rebuild)
         result = load_corpus(scope)
         paths_of: dict[str, list[str]] = {}
-        files = [str(f.resolve()) for f in iter_files(scope)]
-        by_name = {Path(f).name: f for f in files}
+        by_name = {name: str(f.resolve()) for name, f in source_files(scope)}  # a paper's sources -> its files
         for paper in result.papers:
             paths_of[paper.id] = [by_name[s] for s in paper.sources if s in by_name]
         papers, dropped, unread = list(result.papers), 0, rebuild and store.previous is None

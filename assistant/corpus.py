@@ -14,6 +14,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -98,13 +99,29 @@ def label_for(abstract: str, limit: int = 90) -> str:
     return cut.rstrip(",;:") + "…"
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files to read: given files as they are, directories expanded to their supported files."""
+def _hidden(name: str) -> bool:
+    return name.startswith((".", "__"))  # hidden files and folders, a package's marker and __pycache__
+
+
+def folder_files(folder: Path) -> Iterator[tuple[str, Path]]:
+    """Every file under a folder and its subfolders (hidden ones aside), with its path relative to the
+    folder: the name a paper's sources and the warnings give it ("sub/page.txt"; "page.txt" at the top)."""
+    for root, dirs, files in os.walk(folder):  # symlinked folders are not followed: no loops
+        dirs[:] = sorted(d for d in dirs if not _hidden(d))
+        for name in sorted(files):
+            path = Path(root) / name
+            if path.is_file():
+                yield path.relative_to(folder).as_posix(), path
+
+
+def source_files(paths: Iterable[Path]) -> Iterator[tuple[str, Path]]:
+    """(source name, file) for each file to read: given files as they are (by their name), folders
+    expanded to the supported files under them."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.iterdir() if p.suffix.lower() in SUPPORTED and p.is_file())
+            yield from ((name, p) for name, p in folder_files(path) if p.suffix.lower() in SUPPORTED)
         else:
-            yield path
+            yield path.name, path
 
 
 def load_corpus(paths: Iterable[Path]) -> CorpusResult:
@@ -115,11 +132,11 @@ def load_corpus(paths: Iterable[Path]) -> CorpusResult:
     issues: list[ParseIssue] = []
     for given in paths:
         if given.is_dir():
-            for other in sorted(p for p in given.iterdir() if p.is_file() and p.suffix.lower() not in SUPPORTED):
-                if not other.name.startswith((".", "__")):  # hidden files, a package marker
-                    issues.append(ParseIssue(source=other.name, message=f"skipped: not a format we read ({FORMATS})"))
-        for path in iter_files([given]):
-            file_drafts, file_issues = read_file(path)
+            for name, other in folder_files(given):
+                if other.suffix.lower() not in SUPPORTED and not _hidden(other.name):
+                    issues.append(ParseIssue(source=name, message=f"skipped: not a format we read ({FORMATS})"))
+        for name, path in source_files([given]):
+            file_drafts, file_issues = read_file(path, name)
             drafts.extend(file_drafts)
             if path == given and not file_drafts and file_issues:  # named, and nothing in it could be used
                 file_issues = [*file_issues, ParseIssue(source=path.name, message="nothing in this file could be ingested", refused=True)]
@@ -127,9 +144,10 @@ def load_corpus(paths: Iterable[Path]) -> CorpusResult:
     return CorpusResult(papers=merge(drafts, issues), issues=issues)
 
 
-def read_file(path: Path) -> tuple[list[_Draft], list[ParseIssue]]:
-    """Parse one file by its extension, checked against its content; never raises for bad content."""
-    name = path.name
+def read_file(path: Path, name: str | None = None) -> tuple[list[_Draft], list[ParseIssue]]:
+    """Parse one file by its extension, checked against its content; never raises for bad content. `name` is
+    what its papers' sources and its warnings call it (default: the file's name)."""
+    name = name or path.name
     if not path.exists():
         return [], [ParseIssue(source=str(path), message="file not found")]
     if path.suffix.lower() not in SUPPORTED:
@@ -143,7 +161,7 @@ def read_file(path: Path) -> tuple[list[_Draft], list[ParseIssue]]:
     kind = sniff(path.suffix.lower(), head.decode("utf-8", errors="replace"))
     if kind in STREAMED:
         issues: list[ParseIssue] = []
-        lines = read_lines(path, issues)
+        lines = read_lines(path, issues, name)
         drafts, more = parse_jsonl(lines, name) if kind == "jsonl" else parse_csv(lines, name)
         issues.extend(more)
     else:
@@ -170,7 +188,7 @@ def read_file(path: Path) -> tuple[list[_Draft], list[ParseIssue]]:
     return drafts, issues
 
 
-def read_lines(path: Path, issues: list[ParseIssue]) -> Iterator[str]:
+def read_lines(path: Path, issues: list[ParseIssue], name: str | None = None) -> Iterator[str]:
     """The file's lines, decoded one at a time (so memory holds a line, not the file): UTF-8 without its
     BOM; a line that is not UTF-8 is read as Windows-1252, with one warning for the file."""
     warned = False
@@ -185,7 +203,7 @@ def read_lines(path: Path, issues: list[ParseIssue]) -> Iterator[str]:
                 if not warned:
                     warned = True
                     issues.append(ParseIssue(
-                        source=path.name, line=number,
+                        source=name or path.name, line=number,
                         message=f"not valid UTF-8 (byte {exc.start} of the line); read as Windows-1252 — re-save the file as UTF-8",
                     ))
             yield printable(line)

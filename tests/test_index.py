@@ -13,6 +13,7 @@ from conftest import SEEDS
 
 from assistant.api import Assistant
 from assistant.config import Settings
+from assistant.corpus import FORMATS
 from assistant.errors import ConfigError, StoreError
 from assistant.index import Indexer
 from assistant.store import JOURNAL, Store
@@ -362,3 +363,25 @@ def test_a_schema_3_store_is_migrated_in_place_without_re_embedding(store_copy: 
     assert migrated.sentence_sets.get(ids=[after[0][0]], include=["embeddings"])["embeddings"][0].tolist() == PLACEHOLDER
     again = Assistant(settings).ask(question)
     assert (again.text, [c.quote for c in again.citations]) == (answer.text, [c.quote for c in answer.citations])
+
+
+def test_a_folder_is_read_with_its_subfolders_and_each_file_named_from_the_folder(tmp_path: Path) -> None:
+    """`ingest mix` read mix/ and silently left mix/sub/ out; hidden folders (.git) and __pycache__ stay out."""
+    seeds = tmp_path / "mine"
+    _write(seeds, [1])
+    (seeds / "sub").mkdir()
+    (seeds / "sub" / "b.txt").write_text(TEMPLATE.format(n=2))
+    (seeds / "sub" / "notes.docx").write_bytes(b"PK\x03\x04")
+    for hidden in (".git", "__pycache__"):
+        (seeds / hidden).mkdir()
+        (seeds / hidden / "c.txt").write_text(TEMPLATE.format(n=3))
+        (seeds / hidden / "x.pyc").write_bytes(b"\x00")
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    first = Assistant(settings).ingest()
+    assert first.new == 2 and [str(i) for i in first.issues] == [
+        "sub/notes.docx: skipped: not a format we read (" + FORMATS + ")"
+    ]
+    assert sorted(tuple(p.sources) for p in Assistant(settings).papers()) == [("a.txt",), ("sub/b.txt",)]
+    (seeds / "sub" / "b.txt").write_text(TEMPLATE.format(n=4))  # a file in the subfolder is tracked by its path
+    again = Assistant(settings).ingest()
+    assert (again.new, again.unchanged, again.removed) == (1, 1, 1)
