@@ -181,8 +181,19 @@ def openalex_abstract(index: dict[str, list[int]]) -> str:
 
 def _bibtex_names(authors: list[str]) -> list[str]:
     """bibtexparser's split names; BibTeX's "and others" (a list cut short) becomes MORE_AUTHORS."""
-    names = [_first_last(a) for a in authors]
+    names = [_bibtex_name(a) for a in authors]
     return [MORE_AUTHORS if i == len(names) - 1 and i and n.lower() == "others" else n for i, n in enumerate(names) if n]
+
+
+def _bibtex_name(name: str) -> str:
+    """One BibTeX name, in reading order with its generational part last: "Smith, Jr., John" -> "John Smith Jr."."""
+    from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts
+
+    try:
+        parts = parse_single_name_into_parts(name)
+    except InvalidNameError:  # too many commas, or a trailing one: read as "Last, First" at the first comma
+        return _first_last(name)
+    return " ".join([*parts.first, *parts.von, *parts.last, *parts.jr])
 
 
 def _arxiv_authors(record: Record) -> list[str]:

@@ -286,3 +286,13 @@ def test_metadata_is_found_where_dblp_biblatex_and_zotero_csv_keep_it(tmp_path: 
     assert (biblatex.year, biblatex.venue, biblatex.url) == (2021, "Journal of Machine Learning Research", "https://arxiv.org/abs/cs/0112017")
     assert by_title["Dated only"].year == 2021
     assert result.issues == []  # the @proceedings is a container, not a paper without an abstract
+
+
+def test_bibtex_names_keep_their_generational_part_last(tmp_path: Path) -> None:
+    """BibTeX's "Last, Jr, First" form: "Smith, Jr., John" is John Smith Jr., not "Jr., John Smith"."""
+    (tmp_path / "jr.bib").write_text(
+        "@article{jr, title = {Juniors}, abstract = {" + ABSTRACT + "},\n"
+        "  author = {von Luxburg, Ulrike and Smith, Jr., John and King, III, Martin Luther and Jean de la Fontaine}}\n"
+    )
+    (paper,) = load_corpus([tmp_path / "jr.bib"]).papers
+    assert paper.authors == ["Ulrike von Luxburg", "John Smith Jr.", "Martin Luther King III", "Jean de la Fontaine"]
