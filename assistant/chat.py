@@ -67,6 +67,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str | None = None  # "length": the model stopped at its token limit, mid-answer
+    choices_seen: bool = False  # the reply came in OpenAI's shape, where the last choice carries a finish reason
     reasoning: str = ""  # what a reasoning model sent apart from its answer (a `reasoning_content` field)
 
     def record_reasoning(self, message: Any) -> None:
@@ -84,6 +85,7 @@ class Usage:
     def record_finish(self, raw: Any) -> None:
         """The finish reason of an OpenAI-style completion or stream chunk (an object or a dict), if any."""
         choices = raw.get("choices") if isinstance(raw, dict) else getattr(raw, "choices", None)
+        self.choices_seen = self.choices_seen or choices is not None
         if not choices:
             return
         first = choices[0]
@@ -136,7 +138,7 @@ def classify(exc: BaseException, timeout: float) -> LLMFailure:
         return LLMFailure("the connection broke mid-reply", retryable=True)
     if isinstance(exc, MALFORMED):
         log.debug("malformed LLM response: %s", type(exc).__name__)
-        return LLMFailure("malformed response")
+        return LLMFailure("malformed response", retryable=True)  # a proxy's error page may be gone on a retry
     return LLMFailure(type(exc).__name__)
 
 
@@ -208,17 +210,21 @@ def chat(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, retries: int
             finished = True
         finally:
             _close(chunks, finished)
-        text = "".join(pieces)
-        if not pieces:  # a server that ignores "stream" answers with one JSON body, which reads as no deltas
-            response = llm.chat(list(messages), timeout=max(budget.remaining(), 0.1))
-            text = response.message.content or ""
-            usage.record(response.additional_kwargs)
-            usage.record_finish(response.raw)
+        text = "".join(pieces) if pieces else _plain(llm, messages, budget, usage)
         if not text.strip():
             raise LLMFailure("empty response")
         return text
 
     return with_retries(attempt, budget, retries)
+
+
+def _plain(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, usage: Usage) -> str:
+    """The reply to a plain request: asked when a stream held no delta, as a server that ignores "stream"
+    answers with one JSON body, which reads as no deltas (and garbage is then said to be malformed)."""
+    response = llm.chat(list(messages), timeout=max(budget.remaining(), 0.1))
+    usage.record(response.additional_kwargs)
+    usage.record_finish(response.raw)
+    return response.message.content or ""
 
 
 def _close(chunks: Iterator[Any], finished: bool) -> None:
@@ -245,8 +251,12 @@ def stream_chat(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, retri
     def opened(seconds: float) -> tuple[str, Iterator[Any]]:
         chunks = iter(llm.stream_chat(list(messages), timeout=seconds, stream_options={"include_usage": True}))
         first = _next_delta(chunks, budget, usage)
-        if first is None:
-            raise LLMFailure("empty response")
+        if first is None:  # no delta: maybe a server that ignores "stream" (see _plain)
+            _close(chunks, True)
+            text = _plain(llm, messages, budget, usage)
+            if not text.strip():
+                raise LLMFailure("empty response")
+            return text, iter(())
         return first, chunks
 
     first, chunks = with_retries(opened, budget, retries)

@@ -302,8 +302,15 @@ class LLMEngine(CitingEngine):
             )
         checked = validate(text, len(prompt.sources))
         cited = [prompt.sources[n - 1] for n in checked.sources]
+        if checked.dropped:
+            notices.append(
+                f"The model cited {checked.dropped} source(s) it was not given (only [1]–[{len(prompt.sources)}] "
+                "exist); those markers were removed, so what they marked is unsupported."
+            )
         if not cited:
             notices.append("The model cited none of the abstracts; treat this answer as unsupported.")
+        if usage.choices_seen and usage.finish_reason is None:  # the stream ended cleanly, but mid-reply
+            notices.append("The model's reply ended without saying it was complete: the answer may be cut off.")
         if usage.finish_reason == "length":
             notices.append(
                 f"The model stopped at its limit of {self.settings.llm_max_tokens} tokens (ASSISTANT_LLM_MAX_TOKENS): "

@@ -58,6 +58,7 @@ class Reply:
     delay: float = 0.0  # seconds to wait before sending anything (timeouts)
     raw_body: bytes | None = None  # sent verbatim as application/json (malformed bodies)
     cut_after: int | None = None  # streaming: drop the connection after n content chunks
+    unfinished_after: int | None = None  # streaming: end the body cleanly after n content chunks, no finish/[DONE]
     chunk_delay: float = 0.0  # streaming: seconds between content chunks (a model writing slowly)
     prompt_tokens: int = 50
     completion_tokens: int = 20
@@ -319,7 +320,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._event(chunk({"reasoning_content": reply.reasoning[i : i + STREAM_CHUNK_CHARS]}))
         text = reply.text
         pieces = [text[i : i + STREAM_CHUNK_CHARS] for i in range(0, len(text), STREAM_CHUNK_CHARS)]
-        for sent, piece in enumerate(pieces if reply.cut_after is None else pieces[: reply.cut_after]):
+        sending = pieces[: reply.cut_after] if reply.cut_after is not None else pieces[: reply.unfinished_after]
+        for sent, piece in enumerate(sending):
             if reply.chunk_delay and self.fake._stop.wait(reply.chunk_delay):
                 return
             try:
@@ -331,6 +333,10 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.cut_after is not None:
             # Abrupt drop: FIN without finish chunk, [DONE] or the final zero-length chunk.
             self.connection.shutdown(socket.SHUT_WR)
+            return
+        if reply.unfinished_after is not None:  # a well-formed end of the body, mid-reply
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
             return
         self._event(chunk({}, finish=reply.finish))
         options = body.get("stream_options")

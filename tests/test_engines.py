@@ -58,9 +58,10 @@ def test_the_shared_sentence_from_an_injected_llm_is_an_abstention(small_store: 
 
 
 def test_a_failing_injected_llm_falls_back_to_the_offline_answer(small_store: Path) -> None:
-    a, _ = scripted(small_store, ValueError("garbage"))
+    a, llm = scripted(small_store, *[ValueError("garbage")] * 3)  # garbage is retried (ASSISTANT_LLM_RETRIES 2)
     answer = a.ask(QUESTION)
     assert answer.mode == "extractive" and answer.notice and "malformed response" in answer.notice
+    assert len(llm.prompts) == 3 and not llm.script
     assert answer.citations and all_resolve(answer.text, len(answer.citations))
 
 

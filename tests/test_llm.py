@@ -341,6 +341,37 @@ def test_a_server_on_this_machine_gets_the_longer_default_budget() -> None:
     assert Settings(llm_base_url="http://127.0.0.1:8080/v1", llm_timeout=20).llm_timeout == 20  # said is kept
 
 
+def _events_final(assistant: Any, question: str) -> Any:
+    return [e for e in assistant.stream(question) if e.kind == "final"][0].answer
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_server_that_ignores_stream_answers_through_a_plain_request(seeded_store: Path, streamed: bool) -> None:
+    """Some servers send one JSON body to `"stream": true`: it reads as no deltas, and was an "empty response"
+    on the streamed path (the page, --stream, chat)."""
+    body = {"id": "c1", "object": "chat.completion", "created": 0, "model": "m", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": GOOD}, "finish_reason": "stop"}]}
+    with FakeOpenAI(default=Reply(raw_body=json.dumps(body).encode())) as fake:
+        assistant = llm_assistant(seeded_store, fake.base_url)
+        answer = _events_final(assistant, QUESTION) if streamed else assistant.ask(QUESTION)
+    assert answer.mode == "openai-compatible" and answer.notice is None and answer.text.startswith("The NTK describes")
+
+
+def test_a_stream_that_ends_cleanly_mid_reply_says_it_may_be_cut_off(seeded_store: Path) -> None:
+    with FakeOpenAI(default=Reply(text=GOOD, unfinished_after=3)) as fake:
+        answer = _events_final(llm_assistant(seeded_store, fake.base_url), QUESTION)
+    assert answer.mode == "openai-compatible" and len(answer.text) < len(GOOD)
+    assert answer.notice and answer.notice.endswith(
+        "The model's reply ended without saying it was complete: the answer may be cut off.")
+
+
+def test_a_marker_naming_no_source_is_said(seeded_store: Path) -> None:
+    with FakeOpenAI(default=Reply(text="A claim with no source [7]. " + GOOD)) as fake:
+        answer = llm_assistant(seeded_store, fake.base_url).ask(QUESTION)
+    assert answer.dropped_markers == 1 and "[7]" not in answer.text
+    assert answer.notice and answer.notice.startswith("The model cited 1 source(s) it was not given (only [1]–[")
+
+
 def test_garbage_json_falls_back(seeded_store: Path) -> None:
     with FakeOpenAI(default=Reply(raw_body=b"{not json")) as fake:
         answer = llm_assistant(seeded_store, fake.base_url).ask(QUESTION)
@@ -542,7 +573,9 @@ def test_cli_ask_json_returns_the_model_text(
     out, err = capsys.readouterr()
     data = json.loads(out)
     assert code == 0 and data["answer"] == GOOD + " Bogus." and data["mode"] == "openai-compatible"
-    assert [c["n"] for c in data["citations"]] == [1, 2] and data["notice"] is None
+    assert [c["n"] for c in data["citations"]] == [1, 2]
+    assert data["notice"] == ("The model cited 1 source(s) it was not given (only [1]–[4] exist); those markers "
+                              "were removed, so what they marked is unsupported.")
     assert data["dropped_markers"] == 1 and data["raw_text"] == GOOD + " Bogus [12]." and data["reasoning"] == ""
     assert QUESTION in user_message(fake.requests[0]) and "SECRET123" not in out + err
 
