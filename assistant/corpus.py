@@ -205,6 +205,7 @@ def read_lines(path: Path, issues: list[ParseIssue], name: str | None = None) ->
                     issues.append(ParseIssue(
                         source=name or path.name, line=number,
                         message=f"not valid UTF-8 (byte {exc.start} of the line); read as Windows-1252 — re-save the file as UTF-8",
+                        kept=True,  # the line is read all the same: a remark, not a skipped line
                     ))
             yield printable(line)
 

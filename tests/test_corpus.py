@@ -164,3 +164,18 @@ def test_a_csv_over_the_limit_is_streamed_and_a_whole_document_format_is_refused
     bib.write_text("@article{a,\n  title={T},\n  abstract={" + "x " * (MAX_FILE_BYTES // 2 + 10) + "}\n}\n", encoding="utf-8")
     issues = load_corpus([bib]).issues
     assert any("over the 10 MB limit for BibTeX files, which are read whole" in i.message and "JSON lines or CSV" in i.message for i in issues)
+
+
+def test_a_windows_1252_csv_row_is_ingested_and_not_counted_as_skipped(tmp_path: Path) -> None:
+    """Excel's semicolon CSV in cp1252: the row is read, so the encoding remark is kept, not a skipped line."""
+    table = tmp_path / "excel.csv"
+    table.write_bytes(
+        "Title;Authors;Year;Abstract\n"
+        "Équivariance in Point Clouds;Dupont, Élodie;2022;\"We design rotation-equivariant point cloud networks "
+        "using spherical harmonics; rotations at test time no longer degrade accuracy.\"\n".encode("cp1252")
+    )
+    result = load_corpus([table])
+    (paper,) = result.papers
+    assert paper.title == "Équivariance in Point Clouds" and paper.authors == ["Élodie Dupont"] and paper.year == 2022
+    (remark,) = result.issues
+    assert "read as Windows-1252" in remark.message and remark.kept  # so `skipped` stays 0
