@@ -13,6 +13,7 @@ documented schema, a few keys).
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -81,8 +82,11 @@ def _latex_decoder() -> Any:
 def parse_bibtex(text: str) -> Parsed:
     import bibtexparser
     from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors, default_parse_stack
-    from bibtexparser.model import DuplicateBlockKeyBlock, Entry
+    from bibtexparser.model import DuplicateBlockKeyBlock, Entry, ParsingFailedBlock
 
+    # bibtexparser logs each broken block to stderr, with its own line numbers (0-based, some wrong): every
+    # failed block is reported below instead, once, by the line it starts on.
+    logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
     verbatim = BIBTEX_MARK in text[:500]  # our own export: its fields are the papers' text as it was
     # The decoder drops the braces outside math itself; math ($…$, \(…\), \[…\]) stays as written.
     decode = [] if verbatim else [LatexDecodingMiddleware(decoder=_latex_decoder())]
@@ -100,7 +104,9 @@ def parse_bibtex(text: str) -> Parsed:
     for middleware in [*default_parse_stack(), *decode, SeparateCoAuthors()]:
         library = middleware.transform(library)
     for block in library.failed_blocks:
-        yield (block.start_line or 0) + 1, f"unreadable BibTeX entry ({type(block).__name__})"
+        head = (block.raw or "").strip().split("\n", 1)[0].rstrip(",")[:60]
+        why = "a brace or quote left open, or a comma missing" if type(block) is ParsingFailedBlock else type(block).__name__
+        yield (block.start_line or 0) + 1, f"unreadable BibTeX entry {head!r} ({why})"
     entries = [(entry, {k.lower(): v.value for k, v in entry.fields_dict.items()}) for entry in library.entries]
     by_key = {entry.key.lower(): fields for entry, fields in entries}  # BibTeX keys match case-insensitively
     parents = {_clean(fields.get("crossref")).lower() for _, fields in entries} - {""}

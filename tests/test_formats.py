@@ -296,3 +296,16 @@ def test_bibtex_names_keep_their_generational_part_last(tmp_path: Path) -> None:
     )
     (paper,) = load_corpus([tmp_path / "jr.bib"]).papers
     assert paper.authors == ["Ulrike von Luxburg", "John Smith Jr.", "Martin Luther King III", "Jean de la Fontaine"]
+
+
+def test_a_broken_bibtex_entry_is_reported_once_by_us_not_by_bibtexparser_s_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """bibtexparser logged 'Parsing of `@article` block (line 0) aborted on line 7' before our own warning."""
+    (tmp_path / "cut.bib").write_text(
+        BIB + "@article{cut2022,\n  title={Truncated},\n  abstract={This download was interrupted and the\n"
+    )
+    result = load_corpus([tmp_path / "cut.bib"])
+    assert [p.title for p in result.papers] == ["Attention Is All You Need"]
+    assert "cut.bib:17: unreadable BibTeX entry '@article{cut2022' (a brace or quote left open, or a comma missing)" in map(str, result.issues)
+    assert not [r for r in caplog.records if r.name.startswith("bibtexparser")]
