@@ -283,6 +283,12 @@ def parse_atom(text: str) -> Parsed:
     except ET.ParseError as exc:
         yield None, f"unreadable XML ({exc})"
         return
+    if root.tag != f"{ATOM}feed":  # "no abstracts found" would hide that the file is another format
+        endnote = root.find("records/record") is not None  # EndNote's own XML: <xml><records><record>
+        yield None, f"not an arXiv Atom feed (its root element is <{root.tag}>)" + (
+            "; EndNote XML is not supported: export the library from EndNote as RIS instead" if endnote else ""
+        )
+        return
     for number, entry in enumerate(root.iter(f"{ATOM}entry"), start=1):
         def text_of(tag: str, node: Any = entry) -> str:
             found = node.find(tag)

@@ -309,3 +309,18 @@ def test_a_broken_bibtex_entry_is_reported_once_by_us_not_by_bibtexparser_s_log(
     assert [p.title for p in result.papers] == ["Attention Is All You Need"]
     assert "cut.bib:17: unreadable BibTeX entry '@article{cut2022' (a brace or quote left open, or a comma missing)" in map(str, result.issues)
     assert not [r for r in caplog.records if r.name.startswith("bibtexparser")]
+
+
+def test_xml_that_is_not_an_atom_feed_says_so_and_endnote_xml_points_to_ris(tmp_path: Path) -> None:
+    """EndNote's XML has <abstract>s, so 'no abstracts found' read as a bug; it is another format."""
+    (tmp_path / "endnote.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8" ?><xml><records><record><titles><title>T</title></titles>'
+        f"<abstract>{ABSTRACT}</abstract></record></records></xml>"
+    )
+    (tmp_path / "other.xml").write_text("<catalog><book>no</book></catalog>")
+    issues = {str(i) for i in load_corpus([tmp_path]).issues}
+    assert issues == {
+        "endnote.xml: not an arXiv Atom feed (its root element is <xml>); EndNote XML is not supported: "
+        "export the library from EndNote as RIS instead",
+        "other.xml: not an arXiv Atom feed (its root element is <catalog>)",
+    }
