@@ -259,7 +259,17 @@ def parse_json(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
         return [], [ParseIssue(source=source, line=exc.lineno, message=f"not valid JSON ({exc.msg})")]
     if records is None:
         return [], [ParseIssue(source=source, message="expected a JSON object or a list of objects")]
-    return _records_to_drafts(((n, formats.from_json(r)) for n, r in enumerate(records, start=1)), source)
+    drafts: list[_Draft] = []
+    issues: list[ParseIssue] = []
+    for number, record in enumerate(records, start=1):
+        draft = _draft_from_record(record, source)
+        if isinstance(draft, str):  # a document's records have no lines of their own (a page is often one line)
+            ident = record.get("id") or record.get("paperId") or record.get("doi")
+            where = f"record {number}" + (f" ({ident})" if isinstance(ident, str | int) and ident else "")
+            issues.append(ParseIssue(source=source, message=f"{where}: {draft}"))
+        else:
+            drafts.append(draft)
+    return drafts, issues
 
 
 def decode(data: bytes, name: str) -> tuple[str | None, ParseIssue | None]:

@@ -324,3 +324,17 @@ def test_xml_that_is_not_an_atom_feed_says_so_and_endnote_xml_points_to_ris(tmp_
         "export the library from EndNote as RIS instead",
         "other.xml: not an arXiv Atom feed (its root element is <catalog>)",
     }
+
+
+def test_a_json_document_names_an_unusable_record_by_its_number_and_id_not_a_line(tmp_path: Path) -> None:
+    """An OpenAlex page is one line: 'openalex.json:2: missing abstract' pointed at a line the file does not have."""
+    page = json.loads(OPENALEX)
+    page["results"].append({"id": "https://openalex.org/W3", "title": "No abstract", "abstract_inverted_index": None, "authorships": []})
+    page["results"].append({"title": "Neither", "abstract": ""})
+    (tmp_path / "openalex.json").write_text(json.dumps(page))
+    result = load_corpus([tmp_path / "openalex.json"])
+    assert [p.title for p in result.papers] == ["An OpenAlex work"]
+    assert [str(i) for i in result.issues] == [
+        "openalex.json: record 2 (https://openalex.org/W3): missing 'abstract'",
+        "openalex.json: record 3: missing 'abstract'",
+    ]
