@@ -25,6 +25,7 @@ T = TypeVar("T")
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time
 BACKOFF_CAP = 8.0
 RETRYABLE_STATUS = frozenset({408, 409, 429})  # plus every 5xx, as the openai SDK does
+SLOW = "a slower model needs a larger ASSISTANT_LLM_TIMEOUT"  # said with every timeout
 DEADLINE_MARGIN = 0.05  # a retry must start at least this long before the deadline
 
 
@@ -119,7 +120,7 @@ def classify(exc: BaseException, timeout: float) -> LLMFailure:
     if isinstance(exc, LLMFailure):
         return exc
     if isinstance(exc, openai.APITimeoutError) or isinstance(exc, httpx.TimeoutException):
-        return LLMFailure(f"no reply within {timeout:g} s", retryable=True)
+        return LLMFailure(f"no reply within {timeout:g} s; {SLOW}", retryable=True)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         if status == 429:
@@ -165,7 +166,7 @@ def with_retries(fn: Callable[[float], T], budget: Budget, retries: int) -> T:
     def attempt() -> T:
         remaining = budget.remaining()
         if remaining <= 0:
-            raise LLMFailure(f"no reply within {budget.seconds:g} s")
+            raise LLMFailure(f"no reply within {budget.seconds:g} s; {SLOW}")
         return _safely(lambda: fn(remaining), budget)
 
     def wait(state: RetryCallState) -> float:
@@ -276,7 +277,7 @@ def stream_chat(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, retri
 
 def _check(budget: Budget) -> None:
     if budget.remaining() <= 0:
-        raise LLMFailure(f"no complete reply within {budget.seconds:g} s")
+        raise LLMFailure(f"no complete reply within {budget.seconds:g} s; {SLOW}")
 
 
 def _next_delta(chunks: Iterator[Any], budget: Budget, usage: Usage) -> str | None:

@@ -362,9 +362,11 @@ class LLMEngine(CitingEngine):
         host = llm_host(self.settings)
         log.warning("the LLM at %s was unavailable (%s)", host, failure.reason)
         if self.settings.llm_fallback != "extractive":
+            # The reason's own advice when it has some (a 401 names the key), else the endpoint's settings.
+            advice = "or" if "ASSISTANT_" in failure.reason else "check ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL, or"
             raise LLMUnavailable(
-                f"the LLM at {host} was unavailable ({failure.reason}); check ASSISTANT_LLM_BASE_URL and "
-                "ASSISTANT_LLM_MODEL, or set ASSISTANT_LLM_FALLBACK=extractive to answer offline"
+                f"the LLM at {host} was unavailable ({failure.reason}); {advice} set ASSISTANT_LLM_FALLBACK=extractive "
+                "to answer offline"
             ) from None
         answer, _ = self.composer.compose(query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash, said)
         notice = f"The LLM at {host} was unavailable ({failure.reason}); this answer was composed offline from the abstracts."

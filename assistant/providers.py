@@ -191,6 +191,11 @@ def build_llm(settings: Settings) -> LLM:
     if settings.llm == "extractive":
         raise ConfigError("ASSISTANT_LLM=extractive answers offline and uses no LLM; set it to openai or openai-compatible")
     key = settings.llm_api_key.get_secret_value().strip() if settings.llm_api_key else ""
+    if not key.isascii():  # HTTP headers carry ASCII only: the request would fail as a "malformed response"
+        raise ConfigError(
+            "ASSISTANT_LLM_API_KEY holds a character that is not ASCII (a quote or letter copied with it?); "
+            "set it to the key alone"
+        )
     if settings.llm == "openai" and not key:
         raise ConfigError(
             "ASSISTANT_LLM=openai needs an API key: set ASSISTANT_LLM_API_KEY (or OPENAI_API_KEY), "

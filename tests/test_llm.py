@@ -272,6 +272,15 @@ def test_500_without_fallback_raises_llm_unavailable(seeded_store: Path) -> None
     assert "\n" not in message and exit_code(info.value) == 3
 
 
+def test_without_fallback_a_rejected_key_is_advised_once(seeded_store: Path) -> None:
+    """A 401's own advice (the key), not also the endpoint's settings, which contradicted it."""
+    with FakeOpenAI(default=Reply(status=401, text="Incorrect API key")) as fake:
+        with pytest.raises(LLMUnavailable) as info:
+            llm_assistant(seeded_store, fake.base_url, llm_fallback="none").ask(QUESTION)
+    assert str(info.value) == (f"the LLM at 127.0.0.1:{fake.port} was unavailable (HTTP 401, check ASSISTANT_LLM_API_KEY); "
+                               "or set ASSISTANT_LLM_FALLBACK=extractive to answer offline")
+
+
 def test_a_follow_up_answered_offline_does_not_repeat_the_answer_before(seeded_store: Path) -> None:
     """With the model down, a follow-up's offline answer skips sentences the conversation already gave, as
     the extractive mode does (it repeated the first answer word for word)."""
@@ -299,7 +308,8 @@ def test_a_slow_server_is_bounded_by_the_timeout(seeded_store: Path) -> None:
         answer = a.ask(QUESTION)
         elapsed = time.monotonic() - started
     assert elapsed < timeout + 2
-    assert answer.mode == "extractive" and answer.notice and "no reply within 1.5 s" in answer.notice
+    assert answer.mode == "extractive" and answer.notice
+    assert "no reply within 1.5 s; a slower model needs a larger ASSISTANT_LLM_TIMEOUT" in answer.notice
 
 
 @pytest.mark.parametrize("streamed", [False, True])

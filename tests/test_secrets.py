@@ -68,6 +68,7 @@ PATHS: dict[str, tuple[list[str], dict[str, str], Reply | None, int]] = {
     "key set as the base url": (["ask", NTK], {"ASSISTANT_LLM_BASE_URL": KEY}, None, 2),  # the two swapped
     "key set as the base url, llm check": (["llm", "check"], {"ASSISTANT_LLM_BASE_URL": KEY}, None, 2),
     "key set as a scheme-less base url": (["ask", NTK], {"ASSISTANT_LLM_BASE_URL": f"{KEY}:80"}, None, 2),
+    "key with a non-ASCII character": (["llm", "check"], {"ASSISTANT_LLM_API_KEY": KEY + "é"}, None, 2),
     "foreign store": (["papers"], {"ASSISTANT_STORE_DIR": "FOREIGN"}, None, 4),
     "missing file to ingest": (["ingest", "no-such-file.jsonl"], {}, None, 4),
     "server refuses, fallback": (["ask", NTK, "--json"], {"ASSISTANT_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}, None, 0),
