@@ -62,6 +62,29 @@ def _ask(llm: LLM, messages: list[ChatMessage], settings: Settings) -> Reply:
     return Reply("".join(pieces), first if first is not None else total, total)
 
 
+def served_models(settings: Settings) -> list[str] | None:
+    """The model names the server lists at /models (Ollama, vLLM, llama.cpp and LM Studio all do); None
+    when it lists none or cannot be asked. Its errors are not read: they may quote the key."""
+    import openai
+
+    key = settings.llm_api_key.get_secret_value().strip() if settings.llm_api_key else ""
+    try:
+        client = openai.OpenAI(base_url=settings.llm_base_url or None, api_key=key or "none",
+                               timeout=min(settings.llm_timeout, 10.0), max_retries=0)
+        return sorted(m.id for m in client.models.list()) or None
+    except Exception:  # noqa: BLE001 - a hint only: any failure means no list
+        return None
+
+
+def _offered(settings: Settings) -> str:
+    """"; the server offers …" when ASSISTANT_LLM_MODEL is not among the models it lists."""
+    models = served_models(settings)
+    if not models or settings.llm_model in models:
+        return ""
+    shown = ", ".join(models[:12]) + (f" and {len(models) - 12} more" if len(models) > 12 else "")
+    return f"; ASSISTANT_LLM_MODEL is {settings.llm_model!r}, and the server offers {shown}"
+
+
 def _prompt(question: str, settings: Settings) -> list[ChatMessage]:
     return build_prompt(question, SOURCES, settings).messages
 
@@ -73,7 +96,14 @@ def findings(settings: Settings, llm: LLM | None = None, full: bool = False) -> 
     try:
         hello = _ask(llm, [ChatMessage(role=MessageRole.USER, content="Say hello in five words.")], settings)
     except LLMFailure as failure:
-        yield Finding("reachable", "FAIL", f"{where}: {failure.reason}")
+        if failure.reason.startswith("HTTP 4") and not failure.retryable:  # it answered, and refused
+            yield Finding("reachable", "ok", f"{llm_host(settings)} answered, but refused the request")
+            yield Finding("accepted", "FAIL", f"{where}: {failure.reason}{_offered(settings)}")
+        elif failure.reason.startswith("no complete reply"):  # it answered, too slowly to finish
+            yield Finding("reachable", "ok", f"{llm_host(settings)} answered, but slowly")
+            yield Finding("speed", "FAIL", f"{where}: {failure.reason}")
+        else:
+            yield Finding("reachable", "FAIL", f"{where}: {failure.reason}")
         return
     rate = count_tokens(hello.text) / max(hello.total_s - hello.first_token_s, 1e-3)
     yield Finding("reachable", "ok", f"{where} answered in {hello.total_s:.1f} s")

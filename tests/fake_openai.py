@@ -91,6 +91,7 @@ class FakeOpenAI:
         replies: list[Reply] | None = None,
         default: Reply | None = None,
         responder: Callable[[dict[str, Any]], Reply] | None = None,
+        models: list[str] | None = None,  # what /v1/models lists; by default, every model asked for so far
     ) -> None:
         self.default: Reply = default if default is not None else Reply(text="OK")
         self.responder = responder  # picks the reply from the request, once the scripted queue is empty
@@ -98,7 +99,8 @@ class FakeOpenAI:
         self.headers_seen: list[dict[str, str]] = []
         self.abandoned: list[int] = []  # per stream the client closed early: content chunks written before
         self._queue: deque[Reply] = deque(replies or [])
-        self._models: list[str] = [DEFAULT_MODEL]
+        self._models: list[str] = list(models) if models is not None else [DEFAULT_MODEL]
+        self._fixed_models = models is not None
         self._lock = threading.Lock()
         self._stop = threading.Event()  # wakes handlers sleeping on `delay` at close()
         self._conns: set[socket.socket] = set()
@@ -122,7 +124,7 @@ class FakeOpenAI:
             self.requests.append(body)
             self.headers_seen.append(headers)
             model = body.get("model")
-            if isinstance(model, str) and model not in self._models:
+            if isinstance(model, str) and model not in self._models and not self._fixed_models:
                 self._models.append(model)
             if self._queue:
                 return self._queue.popleft()

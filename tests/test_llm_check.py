@@ -87,6 +87,34 @@ def test_an_unreachable_server_exits_3(monkeypatch: pytest.MonkeyPatch, capsys: 
     assert "FAIL  reachable" in out and "could not connect" in out and len(out.splitlines()) == 2
 
 
+def test_a_server_that_refuses_the_model_is_reachable_and_names_what_it_offers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ollama's 404 for a model not pulled: the server answered, so not "unreachable" (exit 3), and the
+    models it lists are named."""
+    with FakeOpenAI(default=Reply(status=404, text="model 'tiny' not found, try pulling it first"),
+                    models=["qwen2.5:7b", "llama3.2"]) as fake:
+        for key, value in {"ASSISTANT_LLM": "openai-compatible", "ASSISTANT_LLM_BASE_URL": fake.base_url,
+                           "ASSISTANT_LLM_MODEL": "tiny", "ASSISTANT_LLM_RETRIES": "0"}.items():
+            monkeypatch.setenv(key, value)
+        code = main(["llm", "check"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1 and out[1] == f"  ok  reachable: 127.0.0.1:{fake.port} answered, but refused the request"
+    assert out[2] == (f"FAIL  accepted: 127.0.0.1:{fake.port} model tiny: HTTP 404, check ASSISTANT_LLM_MODEL and "
+                      "ASSISTANT_LLM_BASE_URL; ASSISTANT_LLM_MODEL is 'tiny', and the server offers llama3.2, qwen2.5:7b")
+
+
+def test_a_server_too_slow_to_finish_is_reachable_and_fails_on_speed(
+    server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM_TIMEOUT", "1.5")
+    server.default = Reply(text="Hello there my good friend, how are you today? " * 3, chunk_delay=0.3)
+    assert main(["llm", "check"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith("answered, but slowly") and out[2].startswith("FAIL  speed: ")
+    assert "no complete reply within 1.5 s; a slower model needs a larger ASSISTANT_LLM_TIMEOUT" in out[2]
+
+
 def test_the_offline_mode_has_nothing_to_check(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("ASSISTANT_LLM", "extractive")
     assert main(["llm", "check"]) == 2
