@@ -359,7 +359,9 @@ def _bibtex_of(answer: Answer) -> str:
 def cmd_chat(args: argparse.Namespace) -> int:
     from .terminal import run
 
-    return run(_assistant())
+    assistant = _assistant()
+    _ = assistant.llm  # a bad LLM setting ends the chat before its first question (exit 2), not after each one
+    return run(assistant)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -76,9 +76,12 @@ def show(events: Iterator[Event], out: TextIO) -> Answer:
 
 
 def run(assistant: Assistant, read: Callable[[str], str] = input, out: TextIO = sys.stdout) -> int:
-    """The conversation loop; returns the exit code (0 when the user leaves)."""
+    """The conversation loop; returns the exit code: 0 when the user leaves, 1 when questions piped in met
+    errors (a script must see that they were not answered)."""
     history: list[Turn] = []
     last: Answer | None = None
+    piped = not sys.stdin.isatty()
+    failed = False
     if sys.stdin.isatty():
         import readline  # noqa: F401  (line editing and recall of earlier questions)
 
@@ -88,14 +91,14 @@ def run(assistant: Assistant, read: Callable[[str], str] = input, out: TextIO = 
             line = read("\n? " if sys.stdin.isatty() else "").strip()
         except EOFError:
             out.write("\n")
-            return 0
+            return 1 if failed and piped else 0
         except KeyboardInterrupt:  # Ctrl-C drops the line being typed, as in a shell
             out.write("\n")
             continue
         if not line:
             continue
         if line in ("/quit", "/exit"):
-            return 0
+            return 1 if failed and piped else 0
         if line in ("/help", "/?"):
             out.write(HELP + "\n")
             continue
@@ -114,6 +117,7 @@ def run(assistant: Assistant, read: Callable[[str], str] = input, out: TextIO = 
             last = show(assistant.stream(line, history=history), out)
         except AssistantError as exc:
             out.write(f"error: {exc}\n")
+            failed = True
             continue
         except KeyboardInterrupt:  # stop this answer, keep the conversation
             out.write("\n(stopped)\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -240,4 +241,38 @@ def test_chat_sources_show_every_sentence_taken_and_a_mistyped_command_is_not_a_
 
     assert terminal.run(Never(), read, out) == 0  # type: ignore[arg-type]
     assert "unknown command /sourcs; /help lists them" in out.getvalue()
+
+
+def test_piped_chat_whose_questions_failed_exits_1() -> None:
+    import io
+
+    from assistant import terminal
+    from assistant.errors import LLMUnavailable
+
+    class Down:
+        def stream(self, *args: object, **kwargs: object) -> object:
+            raise LLMUnavailable("the LLM at localhost:11434 was unavailable (could not connect)")
+
+    for script in (["What is NTK?"], ["What is NTK?", "/quit"]):
+        lines, out = iter(script), io.StringIO()
+
+        def read(prompt: str) -> str:
+            try:
+                return next(lines)
+            except StopIteration:
+                raise EOFError from None
+
+        assert terminal.run(Down(), read, out) == 1  # type: ignore[arg-type]  # stdin is not a terminal here
+        assert "error: the LLM at localhost:11434 was unavailable" in out.getvalue()
+
+
+def test_chat_with_a_bad_llm_setting_stops_before_the_first_question(
+    on_seeded_store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM", "openai-compatible")
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", "sk-test-SECRET123")
+    monkeypatch.setattr("sys.stdin", io.StringIO("What is NTK?\n"))
+    code, out, err = _run(capsys, "chat")
+    assert code == 2 and out == "" and err.startswith("error: ASSISTANT_LLM_BASE_URL must be an http(s) URL")
+    assert "SECRET123" not in err
 
