@@ -498,14 +498,19 @@ class Assistant:
         from .listing import list_papers, metadata_filters
         from .text import content_terms
 
-        asked = None if filters else metadata_filters(question, state.papers.headers)
+        asked = metadata_filters(question, state.papers.headers)
         if asked is None:
             return None
+
+        def admits(header: Header) -> bool:  # what the question asks for, within the filters set beside it
+            return asked.admits(header) and (not filters or filters.admits(header))
+
+        wanted = asked.describe() + (f" within the filters ({filters.describe()})" if filters else "")
         headers = state.papers.headers()
-        matching = [h for h in headers.values() if asked.admits(h)]
+        matching = [h for h in headers.values() if admits(h)]
         if not matching:
             undated = sum(h.year is None for h in headers.values()) if asked.first_year or asked.last_year else 0
-            text = f"No paper in the store matches {asked.describe()}" + (
+            text = f"No paper in the store matches {wanted}" + (
                 f"; {undated} of its {len(headers)} papers have no year." if undated else "."
             )
             return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
@@ -518,9 +523,9 @@ class Assistant:
             def ranked() -> Sequence[Header]:
                 found = self.retrieve(question, k=settings.answer_papers * 2, filters=asked)
                 headers = state.papers.headers()
-                return [headers[p.paper_id] for p in found if p.paper_id in headers] or matching
+                return [headers[p.paper_id] for p in found if p.paper_id in headers and admits(headers[p.paper_id])] or matching
 
-        return list_papers(question, asked, matching, state.papers.many, settings.settings_hash(), settings.top_k, ranked)
+        return list_papers(question, wanted, matching, state.papers.many, settings.settings_hash(), settings.top_k, ranked)
 
     @staticmethod
     def _unmatched(state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:

@@ -127,7 +127,7 @@ def byline(paper: Paper) -> str:
 
 def list_papers(
     question: str,
-    filters: Filters,
+    wanted: str,
     matching: Sequence[Header],
     fetch: Callable[[Sequence[str]], Mapping[str, Paper]],
     settings_hash: str,
@@ -135,8 +135,8 @@ def list_papers(
     ranked: Callable[[], Sequence[Header]] | None = None,
 ) -> Answer:
     """One cited line per matching paper (newest first, or in `ranked` order when the question also names
-    a topic), at most `limit`, and how many more there are. Only the listed papers are read whole (`fetch`),
-    for the opening sentence each citation quotes."""
+    a topic), at most `limit`, and how many more there are; `wanted` says what they match ("year 2021").
+    Only the listed papers are read whole (`fetch`), for the opening sentence each citation quotes."""
     listed = list(ranked() if ranked else sorted(matching, key=lambda p: (-(p.year or 0), p.title)))[:limit]
     whole = fetch([h.id for h in listed])
     chosen = [whole[h.id] for h in listed if h.id in whole]  # one removed meanwhile is left out
@@ -146,7 +146,7 @@ def list_papers(
         lines.append(f"“{paper.title}”" + (f" ({details})" if details else "") + f" [{n}].")
     more = len(matching) - len(chosen)
     one = len(matching) == 1
-    head = f"{len(matching)} paper{'' if one else 's'} in the store {'matches' if one else 'match'} {filters.describe()}"
+    head = f"{len(matching)} paper{'' if one else 's'} in the store {'matches' if one else 'match'} {wanted}"
     text = f"{head}{f'; the first {len(chosen)}' if more > 0 else ''}: " + " ".join(lines)
     citations = [
         Citation.of(n, paper, (split_sentences(paper.abstract) or [paper.abstract])[0])

@@ -268,6 +268,21 @@ def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assis
     assert f"no author list for the closest paper, “{bare.title}”" in answer.text
 
 
+def test_a_listing_question_with_filters_beside_it_lists_what_both_admit(lib_assistant: Assistant) -> None:
+    """`ask "What was published in 2023?" --category stat.ML` abstained: filters turned listings off."""
+    from assistant.filters import Filters
+
+    filters = Filters.parse(None, [], ["stat.ML"])
+    answer = lib_assistant.ask("What was published in 2023?", filters=filters)
+    both = [p for p in lib_assistant.papers() if p.year == 2023 and "stat.ML" in p.categories]
+    assert both and len(both) < sum(p.year == 2023 for p in lib_assistant.papers())
+    assert answer.mode == "metadata" and not answer.abstained
+    assert answer.text.startswith(f"{len(both)} paper") and "year 2023 within the filters (category stat.ML)" in answer.text
+    assert {c.paper_id for c in answer.citations} <= {p.id for p in both}
+    none = lib_assistant.ask("What was published in 2023?", filters=Filters.parse("2016"))
+    assert none.abstained and none.text.startswith("No paper in the store matches year 2023 within the filters (year 2016)")
+
+
 def test_a_name_no_paper_has_is_not_a_listing(lib_assistant: Assistant) -> None:
     answer = lib_assistant.ask("Which papers by Stefano Ermon study diffusion?")
     assert answer.mode != "metadata"
