@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from collections.abc import Sequence
 from typing import Literal
 
-from .formats import BIBTEX_MARK
+from .filters import fold
+from .formats import BIBTEX_MARK, tex_escape
 from .types import Paper, named_authors
 
 ExportFormat = Literal["bibtex", "ris", "csv"]
@@ -38,8 +38,8 @@ def cite_key(paper: Paper, taken: set[str]) -> str:
 
 
 def _ascii(text: str) -> str:
-    """Müller -> Muller: cite keys are plain ASCII."""
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """Müller -> muller, Łukasz -> lukasz: cite keys are plain ASCII (filters.fold spells the letters)."""
+    return fold(text).encode("ascii", "ignore").decode()
 
 
 def _balanced(text: str) -> bool:
@@ -60,10 +60,10 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
     for paper in papers:
         names, more = named_authors(paper.authors)
         values = {
-            "title": paper.title if paper.has_title else "",
+            "title": tex_escape(paper.title) if paper.has_title else "",  # typeset by LaTeX: & % # _ escaped
             "author": " and ".join([*names, "others"] if more else names),  # BibTeX's own "et al."
             "year": str(paper.year or ""),
-            "journal": paper.venue or "",
+            "journal": tex_escape(paper.venue or ""),
             "doi": paper.doi or "",
             "url": paper.url or "",
             "keywords": ", ".join(paper.categories),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .types import MORE_AUTHORS
@@ -59,6 +59,22 @@ def bare_doi(value: object) -> str | None:
 BIBTEX_MARK = "abstract-assistant export: fields are verbatim"
 
 
+# Math spans, left alone by tex_escape: $$…$$, $…$, \(…\) and \[…\].
+_MATH = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\])", re.DOTALL)
+
+
+def tex_escape(text: str) -> str:
+    """&, %, # and _ escaped outside math, so an exported title typesets (a bare & is a LaTeX error)."""
+    parts = _MATH.split(text)
+    return "".join(p if i % 2 else re.sub(r"(?<!\\)([&%#_])", r"\\\1", p) for i, p in enumerate(parts))
+
+
+def tex_unescape(text: str) -> str:
+    """tex_escape undone: our own export reads back as the text it was."""
+    parts = _MATH.split(text)
+    return "".join(p if i % 2 else re.sub(r"\\([&%#_])", r"\1", p) for i, p in enumerate(parts))
+
+
 @functools.cache
 def _latex_decoder() -> Any:
     """bibtexparser's own decoder (accents, text macros and braces outside math; math kept verbatim), with a
@@ -88,6 +104,7 @@ def parse_bibtex(text: str) -> Parsed:
     # failed block is reported below instead, once, by the line it starts on.
     logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
     verbatim = BIBTEX_MARK in text[:500]  # our own export: its fields are the papers' text as it was
+    plain: Callable[[str], str] = tex_unescape if verbatim else str  # but for its titles' and venues' escapes
     # The decoder drops the braces outside math itself; math ($…$, \(…\), \[…\]) stays as written.
     decode = [] if verbatim else [LatexDecodingMiddleware(decoder=_latex_decoder())]
     # bibtexparser sets an entry whose key was used before aside, undecoded: it is an abstract all the same,
@@ -126,14 +143,14 @@ def parse_bibtex(text: str) -> Parsed:
         archive = str(fields.get("archiveprefix") or fields.get("eprinttype") or "").lower()  # BibLaTeX: eprinttype
         arxiv = eprint if eprint and (archive == "arxiv" or _NEW_ARXIV.match(eprint)) else None
         yield where, {
-            "title": _clean(fields.get("title")),
+            "title": plain(_clean(fields.get("title"))),
             "abstract": _clean(fields.get("abstract")),
             "authors": _bibtex_names([_clean(a) for a in (authors if isinstance(authors, list) else [authors])]),
             "year": year_of(fields.get("year") or fields.get("date")),
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),
             "arxiv_id": arxiv,
-            "venue": _clean(fields.get("journal") or fields.get("journaltitle") or fields.get("booktitle")) or None,
+            "venue": plain(_clean(fields.get("journal") or fields.get("journaltitle") or fields.get("booktitle"))) or None,
             "categories": _bibtex_categories(fields),
             "key": key,
             "duplicate_key": entry.key in duplicates,

@@ -56,6 +56,20 @@ def test_our_bibtex_reads_back_verbatim() -> None:
     assert record["authors"] == ACCENTED.authors and record["year"] == 2021 and record["categories"] == ["cs.LG", "stat.ML"]
 
 
+def test_bibtex_titles_and_venues_typeset_and_read_back_verbatim() -> None:
+    """A bare & in a title is a LaTeX error when the bibliography is typeset: & % # _ are escaped outside
+    math in titles and venues, and our reader undoes it."""
+    paper = Paper(id="t", title="Theory & Practice: 50% of #1 snake_case $a_b$", abstract="A 0.5% gain & more here.",
+                  authors=["Łukasz Øster"], year=2020, venue="J. Data & Knowledge")
+    text = to_bibtex([paper])
+    fields = {k: v.value for k, v in bibtexparser.parse_string(text).entries[0].fields_dict.items()}
+    assert fields["title"] == r"Theory \& Practice: 50\% of \#1 snake\_case $a_b$"
+    assert fields["journal"] == r"J. Data \& Knowledge" and fields["abstract"] == paper.abstract  # abstracts as they are
+    (_, record), = [item for item in parse_bibtex(text) if isinstance(item[1], dict)]
+    assert (record["title"], record["venue"]) == (paper.title, paper.venue)
+    assert bibtexparser.parse_string(text).entries[0].key == "oster2020theory"  # Ø and Ł spelt, not dropped
+
+
 def test_ris_and_csv_carry_the_metadata() -> None:
     (entry,) = rispy.loads(to_ris([ACCENTED]))
     assert entry["authors"] == ACCENTED.authors and entry["year"] == "2021" and entry["urls"] == [ACCENTED.url]
