@@ -35,6 +35,7 @@ SOURCES = [
 CITE_QUESTION = "How much faster than standard attention is Beta?"
 REFUSE_QUESTION = "Which GPU model did the authors of Alpha train on?"
 SYSTEM_WORD = "BANANA"
+CODE_WORD = "PAPAYA"  # --full: stated at the start of a prompt that fills the window
 
 
 @dataclass(frozen=True)
@@ -162,19 +163,30 @@ def _refuses(reply: Reply) -> Finding:
 def _window(llm: LLM, settings: Settings, full: bool) -> Iterator[Finding]:
     room = settings.llm_context_window - settings.llm_max_tokens
     long = [Paper(id=f"w{i}", title=f"Filler {i}", abstract="word " * 400) for i in range(settings.top_k)]
-    prompt = build_prompt("What do these abstracts say?", long, settings)
+    fitted = build_prompt("What do these abstracts say?", long, settings)
     detail = (f"ASSISTANT_LLM_CONTEXT_WINDOW {settings.llm_context_window} leaves {room} prompt tokens: "
-              f"{len(prompt.sources)} of {settings.top_k} abstracts of 400 words fit")
+              f"{len(fitted.sources)} of {settings.top_k} abstracts of 400 words fit")
     if not full:
-        yield Finding("context window", "note", detail + " (--full sends such a prompt)")
+        yield Finding("context window", "note", detail + " (--full sends a prompt that fills them)")
         return
+    # As many fillers as the room holds (build_prompt drops the rest), the code word at the very start: a
+    # server that keeps only the end of a long prompt (Ollama beyond its num_ctx, silently) cannot say it.
+    first = Paper(id="w0", title="Filler 0", abstract=f"The code word is {CODE_WORD}. " + "word " * 400)
+    fillers = [first, *(Paper(id=f"w{i}", title=f"Filler {i}", abstract="word " * 400) for i in range(1, room // 300 + 2))]
+    prompt = build_prompt("What is the code word stated at the start of the first abstract?", fillers, settings)
     try:
-        _ask(llm, prompt.messages, settings)
+        reply = _ask(llm, prompt.messages, settings)
     except LLMFailure as failure:
         yield Finding("context window", "FAIL", f"a {prompt.tokens}-token prompt failed ({failure.reason}): the server's "
                       "context is smaller than ASSISTANT_LLM_CONTEXT_WINDOW says; lower it")
         return
-    yield Finding("context window", "ok", detail + f"; the server took a {prompt.tokens}-token prompt")
+    if CODE_WORD not in reply.text.upper():
+        yield Finding("context window", "FAIL", f"the server took a {prompt.tokens}-token prompt, but its reply lacks the "
+                      "code word at the prompt's start: it may read only the end of long prompts (Ollama cuts them at "
+                      "its num_ctx without an error); raise the server's context or lower ASSISTANT_LLM_CONTEXT_WINDOW. "
+                      f"Reply: {_short(reply.text)}")
+        return
+    yield Finding("context window", "ok", detail + f"; the server read a {prompt.tokens}-token prompt to its start")
 
 
 def _short(text: str, limit: int = 100) -> str:

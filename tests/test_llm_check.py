@@ -78,6 +78,30 @@ def test_full_sends_a_window_sized_prompt_and_reports_a_smaller_server(
     assert len(server.requests[-1]["messages"][-1]["content"]) > 4 * len(server.requests[1]["messages"][-1]["content"])
 
 
+@pytest.mark.parametrize("read_whole", [True, False])
+def test_full_fills_the_window_and_finds_a_server_that_reads_only_its_end(
+    server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], read_whole: bool
+) -> None:
+    """The window prompt fills what ASSISTANT_LLM_CONTEXT_WINDOW leaves (it was top_k x 400 words whatever the
+    window), and its start must reach the model: Ollama keeps the end of a prompt longer than its num_ctx."""
+    from assistant.llm import chat_tokens
+    from llama_index.core.base.llms.types import ChatMessage
+
+    monkeypatch.setenv("ASSISTANT_LLM_CONTEXT_WINDOW", "16384")
+    server.script(
+        Reply(text="Hi."), Reply(text="Three times faster [2]."), Reply(text=CANNOT_ANSWER), Reply(text="BANANA"),
+        Reply(text="The code word is PAPAYA [1]." if read_whole else "The abstracts repeat one word [2]."),
+    )
+    assert main(["llm", "check", "--full"]) == (0 if read_whole else 1)
+    out = capsys.readouterr().out
+    sent = chat_tokens([ChatMessage(**m) for m in server.requests[-1]["messages"]])
+    assert 0.9 * (16384 - 512) < sent <= 16384 - 512  # the default ASSISTANT_LLM_MAX_TOKENS (512) is the reply's
+    if read_whole:
+        assert "  ok  context window: ASSISTANT_LLM_CONTEXT_WINDOW 16384" in out and f"read a {sent}-token prompt" in out
+    else:
+        assert "FAIL  context window" in out and "it may read only the end of long prompts" in out
+
+
 def test_an_unreachable_server_exits_3(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("ASSISTANT_LLM", "openai-compatible")
     monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", closed_port_url())
