@@ -7,6 +7,8 @@ the previous answer); /sources shows the last answer's sources with the quoted s
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, TextIO
 
@@ -54,10 +56,57 @@ def sources(answer: Answer | None, papers: Mapping[str, Paper] | None = None) ->
     )
 
 
-def show(events: Iterator[Event], out: TextIO) -> Answer:
-    """Print an answer as it streams, then its footer; returns the answer."""
+class Waiting:
+    """While the model reads the prompt (half a minute on a laptop's CPU), a terminal's stderr shows
+    "waiting for the model… 12 s", from the first second on; cleared when anything else comes. Nothing
+    when stderr is not a terminal (a pipe or a log keeps only the answer)."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None or not self.err.isatty():
+            return
+        started = time.monotonic()
+
+        def tick() -> None:
+            while not self._stop.wait(1.0):
+                self.err.write(f"\rwaiting for the model… {time.monotonic() - started:.0f} s")
+                self.err.flush()
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=tick, name="waiting-line", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._thread = None
+        self.err.write("\r\033[K")  # the line is gone before the answer is printed
+        self.err.flush()
+
+
+def show(events: Iterator[Event], out: TextIO, err: TextIO | None = None) -> Answer:
+    """Print an answer as it streams, then its footer; returns the answer. `err` (stderr by default) shows
+    the wait for the model on a terminal."""
+    waiting = Waiting(err or sys.stderr)
+    try:
+        return _show(events, out, waiting)
+    finally:
+        waiting.stop()
+
+
+def _show(events: Iterator[Event], out: TextIO, waiting: Waiting) -> Answer:
     answer, streamed = None, ""
     for event in events:
+        if isinstance(event, Status) and event.stage == "waiting":
+            waiting.start()
+        else:
+            waiting.stop()
         if isinstance(event, TextDelta):
             out.write(event.text)
             out.flush()

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,32 @@ def test_chat_with_a_bad_llm_setting_stops_before_the_first_question(
     assert code == 2 and out == "" and err.startswith("error: ASSISTANT_LLM_BASE_URL must be an http(s) URL")
     assert "SECRET123" not in err
 
+
+
+def test_a_terminal_shows_the_wait_for_the_model_and_clears_it() -> None:
+    """A slow local model wrote nothing for tens of seconds; a terminal now sees the wait, a pipe does not."""
+    import time
+
+    from assistant import terminal
+    from assistant.types import Answer, Final, Status, TextDelta
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def events() -> Iterator[object]:
+        yield Status(stage="waiting")
+        time.sleep(2.3)
+        yield Status(stage="writing")
+        yield TextDelta(text="An answer.")
+        yield Final(answer=Answer(question="q", text="An answer.", citations=[], abstained=False, settings_hash="h"))
+
+    for err, shown in ((Terminal(), True), (io.StringIO(), False)):
+        out = io.StringIO()
+        terminal.show(events(), out, err)  # type: ignore[arg-type]
+        assert out.getvalue().startswith("An answer.")
+        said = err.getvalue()
+        if shown:  # a line a second (the second may come late on a loaded machine), then cleared
+            assert said.startswith("\rwaiting for the model… 1 s") and said.endswith("s\r\033[K"), repr(said)
+        else:
+            assert said == ""
