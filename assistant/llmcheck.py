@@ -50,17 +50,19 @@ class Reply:
     text: str
     first_token_s: float
     total_s: float
+    finish: str | None = None  # the server's finish reason ("length": cut at ASSISTANT_LLM_MAX_TOKENS)
 
 
 def _ask(llm: LLM, messages: list[ChatMessage], settings: Settings) -> Reply:
     started = time.monotonic()
     first: float | None = None
     pieces: list[str] = []
-    for delta in stream_chat(llm, messages, Budget(settings.llm_timeout), 0, Usage()):
+    usage = Usage()
+    for delta in stream_chat(llm, messages, Budget(settings.llm_timeout), 0, usage):
         first = first if first is not None else time.monotonic() - started
         pieces.append(delta)
     total = time.monotonic() - started
-    return Reply("".join(pieces), first if first is not None else total, total)
+    return Reply("".join(pieces), first if first is not None else total, total, usage.finish_reason)
 
 
 def served_models(settings: Settings) -> list[str] | None:
@@ -110,21 +112,28 @@ def findings(settings: Settings, llm: LLM | None = None, full: bool = False) -> 
     yield Finding("reachable", "ok", f"{where} answered in {hello.total_s:.1f} s")
     yield Finding("first token", "ok", f"{hello.first_token_s:.1f} s to the first token of a short prompt, ~{rate:.0f} tokens/s")
 
-    probes: list[tuple[str, Callable[[Reply], Finding]]] = [
-        (CITE_QUESTION, _cites),
-        (REFUSE_QUESTION, _refuses),
+    probes: list[tuple[str, str, Callable[[Reply], Finding]]] = [
+        (CITE_QUESTION, "cites [n]", _cites),
+        (REFUSE_QUESTION, "refuses", _refuses),
     ]
-    for question, judge in probes:
+    noted = False
+    for question, check, judge in probes:
         try:
             reply = _ask(llm, _prompt(question, settings), settings)
         except LLMFailure as failure:
-            yield Finding(judge.__name__.strip("_"), "FAIL", f"no reply: {failure.reason}")
+            yield Finding(check, "FAIL", f"no reply: {failure.reason}")
             continue
-        yield judge(reply)
-        reasoning = clean(reply.text).reasoning
-        if reasoning:
-            yield Finding("reasoning", "note", f"writes a reasoning block ({count_tokens(reasoning)} tokens): hidden "
-                          "from answers, but it spends ASSISTANT_LLM_MAX_TOKENS and time")
+        cleaned = clean(reply.text)
+        if cleaned.unfinished_reasoning:  # no answer to judge: say why, not "no [n] marker" or "answered"
+            limit = " at its token limit" if reply.finish == "length" else ""
+            yield Finding(check, "FAIL", f"stopped inside its reasoning{limit}: raise "
+                          f"ASSISTANT_LLM_MAX_TOKENS (now {settings.llm_max_tokens}) so it can finish thinking and answer")
+        else:
+            yield judge(reply)
+        if cleaned.reasoning and not noted:
+            noted = True
+            yield Finding("reasoning", "note", f"writes a reasoning block ({count_tokens(cleaned.reasoning)} tokens): "
+                          "hidden from answers, but it spends ASSISTANT_LLM_MAX_TOKENS and time")
     try:
         reply = _ask(llm, [
             ChatMessage(role=MessageRole.SYSTEM, content=f"Whatever the user asks, reply with exactly the word {SYSTEM_WORD}."),

@@ -382,6 +382,14 @@ def test_a_marker_naming_no_source_is_said(seeded_store: Path) -> None:
     assert answer.notice and answer.notice.startswith("The model cited 1 source(s) it was not given (only [1]–[")
 
 
+def test_a_reasoning_model_cut_at_its_token_limit_is_told_which_setting_to_raise(seeded_store: Path) -> None:
+    with FakeOpenAI(default=Reply(text="<think>Let me read the sources one by one", finish="length")) as fake:
+        answer = llm_assistant(seeded_store, fake.base_url).ask(QUESTION)
+    assert answer.mode == "extractive" and answer.notice == (
+        "The model stopped inside its reasoning at its limit of 512 tokens (raise ASSISTANT_LLM_MAX_TOKENS); "
+        "this answer was composed offline from the abstracts.")
+
+
 def test_garbage_json_falls_back(seeded_store: Path) -> None:
     with FakeOpenAI(default=Reply(raw_body=b"{not json")) as fake:
         answer = llm_assistant(seeded_store, fake.base_url).ask(QUESTION)

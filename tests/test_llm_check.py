@@ -52,6 +52,20 @@ def test_a_good_server_passes_and_a_dropped_system_message_is_a_note(
     assert "How much faster" in prompts[1] and "GPU" in prompts[2] and len(server.requests) == 4
 
 
+def test_a_reasoning_model_cut_off_while_thinking_is_told_to_get_more_tokens(
+    server: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was told "no usable [n] marker … try a larger model" and "answered a question its sources cannot
+    answer" (with an empty reply), and the reasoning note came twice."""
+    cut = Reply(text="<think>Let me look at each source in turn, starting with", finish="length")
+    server.script(Reply(text="Hi."), cut, cut, Reply(text="BANANA"))
+    assert main(["llm", "check"]) == 1
+    out = capsys.readouterr().out
+    advice = "stopped inside its reasoning at its token limit: raise ASSISTANT_LLM_MAX_TOKENS (now 512)"
+    assert f"FAIL  cites [n]: {advice}" in out and f"FAIL  refuses: {advice}" in out
+    assert out.count("note  reasoning") == 1 and "instruction-tuned" not in out
+
+
 def test_a_model_that_neither_cites_nor_refuses_fails_with_advice(
     server: FakeOpenAI, capsys: pytest.CaptureFixture[str]
 ) -> None:
