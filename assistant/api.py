@@ -301,9 +301,10 @@ class Assistant:
         as substrings. Past that, reading every record took tens of seconds and ~1 GB at 100k papers, so a word
         matches the header file's id, title, authors and year as a substring, or the keyword index's titles
         and abstracts as a whole (stemmed) word."""
+        from .filters import fold
         from .listing import header_text, holds_words
 
-        words = query.lower().split()
+        words = fold(query).split()
         state = self._ready()
         catalog = state.papers
         if len(catalog) <= WHOLE_SEARCH:

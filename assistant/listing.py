@@ -100,14 +100,14 @@ def _full_names(question: str, papers: Callable[[], Iterable[Header]]) -> list[s
 
 def holds_words(paper: Paper, words: Sequence[str]) -> bool:
     """Whether the paper's id, title, abstract, authors, sources or year hold every one of `words`
-    (lower-case, as substrings): the Papers tab's search."""
-    hay = " ".join([paper.id, paper.title, paper.abstract, *paper.authors, *paper.sources, str(paper.year or "")]).lower()
+    (folded by filters.fold, as substrings): the Papers tab's search, where "sorensen" finds Sørensen."""
+    hay = fold(" ".join([paper.id, paper.title, paper.abstract, *paper.authors, *paper.sources, str(paper.year or "")]))
     return all(w in hay for w in words)
 
 
 def header_text(header: Header) -> str:
-    """The header's id, title, authors and year, lower-case: what a search word is looked for in."""
-    return " ".join([header.id, header.title, *header.authors, str(header.year or "")]).lower()
+    """The header's id, title, authors and year, folded: what a search word is looked for in."""
+    return fold(" ".join([header.id, header.title, *header.authors, str(header.year or "")]))
 
 
 def asks_for_authors(question: str) -> bool:
