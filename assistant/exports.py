@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from .filters import fold
-from .formats import BIBTEX_MARK, tex_escape
+from .formats import BIBTEX_MARK, RIS_MORE_AUTHORS, tex_escape
 from .types import Paper, named_authors
 
 ExportFormat = Literal["bibtex", "ris", "csv"]
@@ -92,8 +92,11 @@ def to_ris(papers: Sequence[Paper]) -> str:
         entry: dict[str, object] = {"type_of_reference": "JOUR", "abstract": paper.abstract}
         if paper.has_title:
             entry["title"] = paper.title
-        if paper.authors:  # a list cut short ends in "et al." here too (RIS has no marker of its own)
-            entry["authors"] = list(paper.authors)
+        names, more = named_authors(paper.authors)
+        if names:
+            entry["authors"] = names
+        if more:  # no "et al." author: reference managers would make it a person
+            entry["notes"] = [RIS_MORE_AUTHORS]
         if paper.year:
             entry["year"] = str(paper.year)
         if paper.doi:

@@ -166,6 +166,11 @@ def _bibtex_categories(fields: dict[str, Any]) -> list[str]:
 
 
 # -- RIS --------------------------------------------------------------------------------------------
+# How our RIS export says an author list was cut short: as a note (N1), since an "et al." author (AU) would
+# become a person named "et al." in Zotero or EndNote; parse_ris reads it back as MORE_AUTHORS.
+RIS_MORE_AUTHORS = "Author list incomplete (et al.)"
+
+
 def parse_ris(text: str) -> Parsed:
     import rispy
 
@@ -183,10 +188,13 @@ def parse_ris(text: str) -> Parsed:
             yield where, f"reference {number} ({_clean(entry.get('title') or entry.get('primary_title'))[:60]!r}) has no abstract (AB)"
             continue
         urls = entry.get("urls") or []
+        authors = [_first_last(_clean(a)) if _clean(a).count(",") == 1 else _clean(a) for a in (entry.get("authors") or entry.get("first_authors") or [])]
+        if authors and RIS_MORE_AUTHORS in (entry.get("notes") or []):
+            authors.append(MORE_AUTHORS)
         yield where, {
             "title": _clean(entry.get("title") or entry.get("primary_title")),
             "abstract": _clean(abstract),
-            "authors": [_first_last(_clean(a)) if _clean(a).count(",") == 1 else _clean(a) for a in (entry.get("authors") or entry.get("first_authors") or [])],
+            "authors": authors,
             "year": year_of(entry.get("year") or entry.get("publication_year") or entry.get("date")),
             "url": urls[0] if urls else None,
             "doi": bare_doi(entry.get("doi")),

@@ -211,6 +211,11 @@ def test_an_author_list_cut_short_is_never_shown_as_complete(
     assert load_corpus([tmp_path / "again.bib"]).papers[0].authors == ["Ashish Vaswani", "Noam Shazeer", "et al."]
     assert main(["retrieve", question, "--author", "al", "--json", "--local"]) == 0
     assert json.loads(capsys.readouterr().out) == []  # the marker is nobody's name
+    assert main(["export", paper["id"], "--format", "ris"]) == 0  # RIS: a note, not an author named "et al."
+    ris = capsys.readouterr().out
+    assert "AU  - et al." not in ris and "N1  - Author list incomplete (et al.)" in ris
+    (tmp_path / "again.ris").write_text(ris)
+    assert load_corpus([tmp_path / "again.ris"]).papers[0].authors == ["Ashish Vaswani", "Noam Shazeer", "et al."]
 
 
 def test_export_records_in_json_lines_are_read_in_their_own_shape(tmp_path: Path) -> None:
