@@ -363,8 +363,8 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
     record = formats.from_json(record)  # arXiv, OpenAlex and Semantic Scholar records in our field names
     keys = {str(k).strip().lower(): printable(v) if isinstance(v, str) else v for k, v in record.items()}  # JSON can escape controls
     abstract = str(keys.get("abstract") or "").strip()
-    if not abstract:
-        return "missing 'abstract'"
+    if not abstract:  # why, when the source's shape says (OpenAlex and Semantic Scholar often have none)
+        return str(keys.get("no_abstract") or "missing 'abstract'")
     if len(abstract) < MIN_ABSTRACT_CHARS:
         return f"abstract shorter than {MIN_ABSTRACT_CHARS} characters"
     year = formats.year_of(keys.get("year"))

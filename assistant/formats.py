@@ -249,12 +249,14 @@ def from_json(record: Record) -> Record:
             "url": (locations.get("landing_page_url") if isinstance(locations, dict) else None) or None,
             "venue": source.get("display_name"),
             "categories": [_clean(c.get("display_name")) for c in (record.get("concepts") or [])[:5] if isinstance(c, dict)],
+            "no_abstract": "OpenAlex has no abstract for this work (its abstract_inverted_index is empty)",
         }
     if "paperId" in record or "externalIds" in record:  # Semantic Scholar paper
         ids = record.get("externalIds") or {}
         return {
             "title": record.get("title"),
             "abstract": record.get("abstract") or "",
+            "no_abstract": "Semantic Scholar has no abstract for this paper (often the publisher's choice)",
             "authors": [_clean(a.get("name")) for a in record.get("authors") or [] if isinstance(a, dict)],
             "year": record.get("year"),
             "doi": bare_doi(ids.get("DOI")),
