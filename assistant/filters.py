@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from .errors import ConfigError
 from .types import Header, Paper, named_authors
 
-
 # Letters that are not a base letter plus an accent, so Unicode decomposition leaves them as they are: their
 # usual ASCII spelling (as unidecode gives it), so "Sorensen" finds "Sørensen" and "Lukasz" finds "Łukasz".
 # Lower case only: fold() casefolds first (Ø -> ø, ß -> ss).

@@ -79,7 +79,11 @@ def tex_unescape(text: str) -> str:
 def _latex_decoder() -> Any:
     """bibtexparser's own decoder (accents, text macros and braces outside math; math kept verbatim), with a
     footnote read as a parenthesis: pylatexenc's "[…]" ran into the word before it ("preferable[See …]")."""
-    from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+    from pylatexenc.latex2text import (
+        LatexNodes2Text,
+        MacroTextSpec,
+        get_default_latex_context_db,
+    )
 
     context = get_default_latex_context_db()
     context.add_context_category(
@@ -97,7 +101,11 @@ def _latex_decoder() -> Any:
 
 def parse_bibtex(text: str) -> Parsed:
     import bibtexparser
-    from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors, default_parse_stack
+    from bibtexparser.middlewares import (
+        LatexDecodingMiddleware,
+        SeparateCoAuthors,
+        default_parse_stack,
+    )
     from bibtexparser.model import DuplicateBlockKeyBlock, Entry, ParsingFailedBlock
 
     # bibtexparser logs each broken block to stderr, with its own line numbers (0-based, some wrong): every
@@ -218,7 +226,10 @@ def _bibtex_names(authors: list[str]) -> list[str]:
 
 def _bibtex_name(name: str) -> str:
     """One BibTeX name, in reading order with its generational part last: "Smith, Jr., John" -> "John Smith Jr."."""
-    from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts
+    from bibtexparser.middlewares.names import (
+        InvalidNameError,
+        parse_single_name_into_parts,
+    )
 
     try:
         parts = parse_single_name_into_parts(name)

@@ -257,7 +257,7 @@ def test_piped_chat_whose_questions_failed_exits_1() -> None:
     for script in (["What is NTK?"], ["What is NTK?", "/quit"]):
         lines, out = iter(script), io.StringIO()
 
-        def read(prompt: str) -> str:
+        def read(prompt: str, lines: Iterator[str] = lines) -> str:
             try:
                 return next(lines)
             except StopIteration:

@@ -325,8 +325,10 @@ def test_xml_that_is_not_an_atom_feed_says_so_and_endnote_xml_points_to_ris(tmp_
     (tmp_path / "other.xml").write_text("<catalog><book>no</book></catalog>")
     issues = {str(i) for i in load_corpus([tmp_path]).issues}
     assert issues == {
-        "endnote.xml: not an arXiv Atom feed (its root element is <xml>); EndNote XML is not supported: "
-        "export the library from EndNote as RIS instead",
+        (
+            "endnote.xml: not an arXiv Atom feed (its root element is <xml>); EndNote XML is not supported: "
+            "export the library from EndNote as RIS instead"
+        ),
         "other.xml: not an arXiv Atom feed (its root element is <catalog>)",
     }
 
@@ -340,7 +342,9 @@ def test_a_json_document_names_an_unusable_record_by_its_number_and_id_not_a_lin
     result = load_corpus([tmp_path / "openalex.json"])
     assert [p.title for p in result.papers] == ["An OpenAlex work"]
     assert [str(i) for i in result.issues] == [
-        "openalex.json: record 2 (https://openalex.org/W3): OpenAlex has no abstract for this work (its "
-        "abstract_inverted_index is empty)",  # the source's own gap, not a broken file
+        (  # the source's own gap, not a broken file
+            "openalex.json: record 2 (https://openalex.org/W3): OpenAlex has no abstract for this work (its "
+            "abstract_inverted_index is empty)"
+        ),
         "openalex.json: record 3: missing 'abstract'",
     ]

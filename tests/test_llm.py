@@ -274,9 +274,8 @@ def test_500_without_fallback_raises_llm_unavailable(seeded_store: Path) -> None
 
 def test_without_fallback_a_rejected_key_is_advised_once(seeded_store: Path) -> None:
     """A 401's own advice (the key), not also the endpoint's settings, which contradicted it."""
-    with FakeOpenAI(default=Reply(status=401, text="Incorrect API key")) as fake:
-        with pytest.raises(LLMUnavailable) as info:
-            llm_assistant(seeded_store, fake.base_url, llm_fallback="none").ask(QUESTION)
+    with FakeOpenAI(default=Reply(status=401, text="Incorrect API key")) as fake, pytest.raises(LLMUnavailable) as info:
+        llm_assistant(seeded_store, fake.base_url, llm_fallback="none").ask(QUESTION)
     assert str(info.value) == (f"the LLM at 127.0.0.1:{fake.port} was unavailable (HTTP 401, check ASSISTANT_LLM_API_KEY); "
                                "or set ASSISTANT_LLM_FALLBACK=extractive to answer offline")
 
@@ -352,7 +351,7 @@ def test_a_server_on_this_machine_gets_the_longer_default_budget() -> None:
 
 
 def _events_final(assistant: Any, question: str) -> Any:
-    return [e for e in assistant.stream(question) if e.kind == "final"][0].answer
+    return next(e for e in assistant.stream(question) if e.kind == "final").answer
 
 
 @pytest.mark.parametrize("streamed", [False, True])

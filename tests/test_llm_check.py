@@ -98,8 +98,9 @@ def test_full_fills_the_window_and_finds_a_server_that_reads_only_its_end(
 ) -> None:
     """The window prompt fills what ASSISTANT_LLM_CONTEXT_WINDOW leaves (it was top_k x 400 words whatever the
     window), and its start must reach the model: Ollama keeps the end of a prompt longer than its num_ctx."""
-    from assistant.llm import chat_tokens
     from llama_index.core.base.llms.types import ChatMessage
+
+    from assistant.llm import chat_tokens
 
     monkeypatch.setenv("ASSISTANT_LLM_CONTEXT_WINDOW", "16384")
     server.script(
