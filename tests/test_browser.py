@@ -457,8 +457,10 @@ def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
             assert page.locator(f"{where} img, {where} iframe, {where} script, {where} .x").count() == 0, where
         chat_links = page.locator("#aa-chat a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         assert chat_links == ["#src-1-1"], chat_links  # only the resolved marker; [9] resolves to nothing
-        source_links = page.locator("#aa-sources a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+        source_links = page.locator("#aa-sources a:not(.aa-open)").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         assert source_links == ["https://example.org/stripes"], source_links  # never javascript:, nor \\href
+        opening = page.locator("#aa-sources a.aa-open").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+        assert opening and set(opening) == {"#"}  # a retrieved paper's title opens it here, in the Papers tab
         bibtex = page.locator("#aa-bibtex")
         expect(bibtex).to_contain_text("title = {Stripes <img src=https://evil.example/t.png>}")  # the references' BibTeX, as text too
         assert page.title() == "Abstract Assistant"
