@@ -383,7 +383,9 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         given_id=given,
         doi=formats.bare_doi(keys.get("doi")),
         venue=" ".join(str(keys.get("venue") or "").split()) or None,
-        categories=[str(c) for c in (categories if isinstance(categories, list) else str(categories).split())][:8],
+        categories=list(dict.fromkeys(  # "Computer Science - Machine Learning" as arXiv's "cs.LG"
+            formats.arxiv_code(str(c)) for c in (categories if isinstance(categories, list) else str(categories).split())
+        ))[:8],
     )
 
 

@@ -173,6 +173,53 @@ def _bibtex_categories(fields: dict[str, Any]) -> list[str]:
     return [k.strip() for k in re.split(r"[,;]", _clean(fields.get("keywords"))) if k.strip()][:8]
 
 
+# arXiv's category taxonomy (arxiv.org/category_taxonomy) for the archives ML papers are filed in: Zotero
+# (its arXiv translator) and other managers tag papers "Computer Science - Machine Learning" where arXiv says
+# cs.LG, so `--category cs.LG` (or `cs`) finds them only once the tag is read back as the code.
+_ARXIV_ARCHIVES = {
+    "computer science": ("cs", {
+        "artificial intelligence": "AI", "hardware architecture": "AR", "computational complexity": "CC",
+        "computational engineering, finance, and science": "CE", "computational geometry": "CG",
+        "computation and language": "CL", "cryptography and security": "CR",
+        "computer vision and pattern recognition": "CV", "computers and society": "CY", "databases": "DB",
+        "distributed, parallel, and cluster computing": "DC", "digital libraries": "DL", "discrete mathematics": "DM",
+        "data structures and algorithms": "DS", "emerging technologies": "ET",
+        "formal languages and automata theory": "FL", "general literature": "GL", "graphics": "GR",
+        "computer science and game theory": "GT", "human-computer interaction": "HC", "information retrieval": "IR",
+        "information theory": "IT", "machine learning": "LG", "logic in computer science": "LO",
+        "multiagent systems": "MA", "multimedia": "MM", "mathematical software": "MS", "numerical analysis": "NA",
+        "neural and evolutionary computing": "NE", "networking and internet architecture": "NI",
+        "other computer science": "OH", "operating systems": "OS", "performance": "PF",
+        "programming languages": "PL", "robotics": "RO", "symbolic computation": "SC", "sound": "SD",
+        "software engineering": "SE", "social and information networks": "SI", "systems and control": "SY",
+    }),
+    "statistics": ("stat", {
+        "applications": "AP", "computation": "CO", "methodology": "ME", "machine learning": "ML",
+        "other statistics": "OT", "statistics theory": "TH",
+    }),
+    "mathematics": ("math", {
+        "optimization and control": "OC", "statistics theory": "ST", "probability": "PR", "numerical analysis": "NA",
+        "information theory": "IT", "dynamical systems": "DS",
+    }),
+    "electrical engineering and systems science": ("eess", {
+        "image and video processing": "IV", "signal processing": "SP", "audio and speech processing": "AS",
+        "systems and control": "SY",
+    }),
+    "quantitative biology": ("q-bio", {"neurons and cognition": "NC", "quantitative methods": "QM"}),
+    "condensed matter": ("cond-mat", {"disordered systems and neural networks": "dis-nn", "statistical mechanics": "stat-mech"}),
+    "physics": ("physics", {"computational physics": "comp-ph", "data analysis, statistics and probability": "data-an"}),
+}
+
+
+def arxiv_code(tag: str) -> str:
+    """A subject tag as arXiv's category code ("Computer Science - Machine Learning" -> "cs.LG"); any other
+    tag unchanged."""
+    archive, sep, name = tag.partition(" - ")
+    known = _ARXIV_ARCHIVES.get(archive.strip().lower()) if sep else None
+    code = known[1].get(name.strip().lower()) if known else None
+    return f"{known[0]}.{code}" if known and code else tag.strip()
+
+
 # -- RIS --------------------------------------------------------------------------------------------
 # How our RIS export says an author list was cut short: as a note (N1), since an "et al." author (AU) would
 # become a person named "et al." in Zotero or EndNote; parse_ris reads it back as MORE_AUTHORS.

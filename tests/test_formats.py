@@ -254,7 +254,27 @@ def test_bibtex_keywords_are_split_on_commas_and_semicolons_not_on_spaces(tmp_pa
         "  keywords = {Computer Science - Machine Learning, Statistics - Machine Learning;  ; graph networks}}\n"
     )
     (paper,) = load_corpus([tmp_path / "zotero.bib"]).papers
-    assert paper.categories == ["Computer Science - Machine Learning", "Statistics - Machine Learning", "graph networks"]
+    assert paper.categories == ["cs.LG", "stat.ML", "graph networks"]  # arXiv's subject names read as its codes
+
+
+def test_arxiv_subject_names_are_read_as_their_codes_so_category_filters_find_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Zotero's tags for arXiv papers ("Computer Science - Computer Vision and Pattern Recognition") in a CSV
+    export: `--category cs.CV` and `--category cs` missed them."""
+    from assistant.formats import arxiv_code
+
+    assert arxiv_code("Computer Science - Computation and Language") == "cs.CL"
+    assert arxiv_code("Mathematics - Optimization and Control") == "math.OC"
+    assert arxiv_code("Biology - Machine Learning") == "Biology - Machine Learning"  # no such archive: as given
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(tmp_path / "store"))
+    rows = 'Key,Title,Abstract Note,Manual Tags\nk1,Seeing things,"' + ABSTRACT + '",Computer Science - Computer Vision and Pattern Recognition; deep learning\n'
+    (tmp_path / "zotero.csv").write_text(rows)
+    assert main(["ingest", str(tmp_path / "zotero.csv"), "--quiet"]) == 0
+    capsys.readouterr()
+    for wanted in ("cs.CV", "cs"):
+        assert main(["retrieve", "attention", "--category", wanted, "--json", "--local"]) == 0
+        assert [p["title"] for p in json.loads(capsys.readouterr().out)] == ["Seeing things"], wanted
 
 
 def test_a_second_bibtex_entry_under_a_used_key_is_kept_with_a_warning(tmp_path: Path) -> None:
