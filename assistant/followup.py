@@ -71,12 +71,16 @@ def missing_antecedent(question: str, history: Sequence[Turn] | None) -> str | N
 
 
 def followup_query(question: str, history: Sequence[Turn] | None) -> str:
-    """Retrieval query for a follow-up: carry the previous question's subject when this one leans on it."""
+    """Retrieval query for a follow-up: carry the conversation's subject when this question leans on it.
+    The subject is the latest earlier question that stands on its own: after "What are martingale posterior
+    neural processes?" and "What problem do they address?", a third "How do they compare …?" carried only the
+    second, which names nothing, and was answered from another paper."""
     earlier = previous_questions(history)
     if not earlier:
         return question
     if len(question.split()) <= 6 or _REFERS_BACK.search(question):
-        return f"{earlier[-1]} {question}"
+        subject = next((q for q in reversed(earlier) if not _REFERS_BACK.search(q)), earlier[0])
+        return f"{subject} {question}"
     return question
 
 

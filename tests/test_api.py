@@ -81,6 +81,16 @@ def test_followup_answer_stays_on_subject(assistant: Assistant) -> None:
     assert any("Martingale" in c.title for c in answer.citations)
 
 
+def test_a_follow_up_of_a_follow_up_keeps_the_conversations_subject(assistant: Assistant) -> None:
+    """The third question carried only the second ("What problem do they address?"), which names nothing,
+    and was answered from PowerNorm."""
+    history = [("What are martingale posterior neural processes?", "…"), ("What problem do they address?", "…")]
+    question = "How do they compare to standard neural processes?"
+    assert followup_query(question, history) == f"What are martingale posterior neural processes? {question}"
+    answer = assistant.ask(question, history=history)
+    assert answer.citations and all("Martingale" in c.title for c in answer.citations)
+
+
 def test_concurrent_asks_match_sequential(assistant: Assistant) -> None:
     questions = [
         "What is the neural tangent kernel?",
