@@ -55,7 +55,9 @@ _AVAILABILITY = re.compile(
     r"\b(?:code|data(?:set)?s?|models?|implementation|software|weights|checkpoints)\b[^.]{0,60}"
     r"\b(?:(?:is|are|will be|has been|have been|be made)\s+(?:publicly\s+|freely\s+|openly\s+)?(?:available|released|open[- ]sourced)"
     r"|available\s+at|can be found)\b"
-    r"|\b(?:we|the authors)\s+(?:release|open[- ]source|make (?:\w+ )?(?:code|data|models?)[^.]{0,20}available)\b",
+    r"|\b(?:we|the authors)\s+(?:release|open[- ]source|make (?:\w+ )?(?:code|data|models?)[^.]{0,20}available)\b"
+    # "We provide easy-to-use code that …": the code itself offered, not a finding
+    r"|\b(?:we|the authors)\s+(?:also\s+)?(?:provide|share|publish)\s+(?:[\w-]+\s+){0,3}(?:code|implementations?|software|library|toolkit)\b",
     re.IGNORECASE,
 )
 _ASKS_FOR_RESOURCES = re.compile(r"\b(?:code|github|repository|repo|url|link|available|availability|release[sd]?|download)\b", re.IGNORECASE)

@@ -62,6 +62,8 @@ def test_brackets_inside_an_abstract_never_read_as_citation_markers() -> None:
         ("The code is available at https://github.com/x/y.", True),
         ("Code and models will be made publicly available.", True),
         ("We release our implementation.", True),
+        ("We provide easy-to-use code that can turn existing networks into MIP-based hypernetworks.", True),
+        ("We provide a theoretical framework for kernel learning.", False),
         ("Our code is open-sourced.", True),
         ("Models trained with our method are available to practitioners for deployment in low-memory settings.", True),
         ("The model is trained on publicly available data and reaches 80% accuracy.", False),
