@@ -96,11 +96,24 @@ def asks_for_resources(question: str) -> bool:
     return bool(_ASKS_FOR_RESOURCES.search(question))
 
 
+# A problem named only in the sentence before, solved later in this one: "PN, a scheme that resolves this issue
+# by …" reads as an answer only with the issue it resolves.
+_SOLVES_EARLIER = re.compile(
+    r"\b(?:resolv|solv|address|overc[oa]m|mitigat|tackl|alleviat|fix|remed|circumvent|avoid)\w*\s+"
+    r"(?:this|these|that|those|such|the\s+above)\s+(?:\w+\s+)?(?:issues?|problems?|limitations?|challenges?|"
+    r"drawbacks?|shortcomings?|difficult(?:y|ies)|bottlenecks?|deficienc(?:y|ies))\b",
+    re.IGNORECASE,
+)
+
+
 def points_back(sentence: str) -> bool:
-    """Whether the sentence opens by pointing at something named before it ("This phenomenon…") in a way
-    that dropping an opening clause (answer_sentence) does not mend."""
+    """Whether the sentence leans on the one before it: it opens by pointing at something named there ("This
+    phenomenon…") in a way that dropping an opening clause (answer_sentence) does not mend, or it solves a
+    problem only that one names ("… a scheme that resolves this issue by …")."""
     text = _LINKING.sub("", sentence)
-    return bool(_POINTS_BACK.match(text)) and not _BACK_CLAUSE.match(text)
+    if _BACK_CLAUSE.match(text):
+        return bool(_SOLVES_EARLIER.search(_BACK_CLAUSE.sub("", text, count=1)))
+    return bool(_POINTS_BACK.match(text) or _SOLVES_EARLIER.search(text))
 
 
 def abbreviations(abstract: str) -> dict[str, str]:

@@ -89,6 +89,11 @@ def test_sentences_about_code_and_links_are_recognised(sentence: str, meta: bool
         ("Their key contribution is a lower bound.", True),
         ("It is known that wide networks behave like kernels.", False),
         ("Theory predicts the opposite.", False),
+        # solving a problem only the sentence before names
+        ("We propose Power Normalization (PN), a novel scheme that resolves this issue by relaxing BN.", True),
+        ("To this end, we design a loss that mitigates these two shortcomings.", True),
+        ("We propose X, which solves the problem of mode collapse.", False),
+        ("To overcome these limitations, we propose Y, which also avoids this bottleneck.", True),
     ],
 )
 def test_openers_that_point_back(sentence: str, back: bool) -> None:
