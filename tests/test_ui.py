@@ -323,6 +323,7 @@ def test_every_sentence_an_answer_cites_is_marked_and_the_marker_links_to_the_fi
     quotes = re.findall(r'<p class="aa-quote"><mark( id="[^"]+")? title="quoted as \[1\]">(.*?)</mark>', html)
     assert quotes == [(' id="src-3-1"', "We show that wide nets train fast."), ("", "Next, we prove a rate for deep nets.")]
     assert html.count('class="aa-in-abstract"') == 2  # both marked in the whole abstract too
+    assert '<span class="aa-n">[1]</span>' in html  # its number once, not "[1][1]"
 
 
 def test_a_quote_not_in_the_abstract_still_gets_its_anchor() -> None:

@@ -239,7 +239,7 @@ def render_sources(
                 papers.get(pid),
                 titles[pid],
                 highlight(papers[pid].abstract if pid in papers else "", quotes, turn) + similar_list(similar.get(pid, ()), False),
-                [n for n, _ in quotes],
+                list(dict.fromkeys(n for n, _ in quotes)),  # each number once: "[2]", not "[2][2]" for two sentences
                 ranks.get(pid),
                 of,
                 answer.abstained,
