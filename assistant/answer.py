@@ -24,7 +24,7 @@ from .config import Settings
 from .followup import NEEDS_EARLIER, Turn, followup_query, missing_antecedent, previous_answers
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
-from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, points_back
+from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, leans_back, points_back, solves_earlier
 from .text import STOPWORDS, content_terms, split_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta
 
@@ -61,6 +61,9 @@ ANSWER_GAP = 0.3
 # On bundled + dev (pooled, 178 answered cases) 91% / 81% of strong answers cited only expected papers,
 # 57% / 52% of partial ones (benchmarks/QUALITY.md).
 STRONG_EVIDENCE = 0.55
+# Sentences before one that "resolves this issue" that an answer may add to say what the issue is: PowerNorm's
+# "resolves this issue" needs "the statistics … exhibit large fluctuations" and "This results in instability".
+SOLVED_CONTEXT = 2
 
 # "Which papers ...", "compare", "how do they differ": the user wants the literature, not one answer.
 _SEVERAL = re.compile(
@@ -381,14 +384,31 @@ def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], 
 
 def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -> list[Candidate]:
     """`chosen`, plus the sentence before each one that opens by pointing back at it ("This phenomenon…"),
-    and the one before that while they point back too ("Neural networks … They can … They can …")."""
+    and the one before that while they point back too ("Neural networks … They can … They can …"). A sentence
+    solving a problem only the sentences before it name ("… resolves this issue by …") brings them too, at
+    most SOLVED_CONTEXT of them, and only if the first of them reads on its own: else it stands alone."""
     by_place = {(c.paper.id, c.position): c for c in candidates}
     out = list(chosen)
+
+    def add(taken: Sequence[Candidate]) -> None:
+        out.extend(t for t in taken if all(t is not c for c in out))
+
     for cand in chosen:
-        while points_back(cand.text) and (before := by_place.get((cand.paper.id, cand.position - 1))) is not None:
-            if all(before is not c for c in out):
-                out.append(before)
-            cand = before
+        chain: list[Candidate] = []
+        cur = cand
+        while points_back(cur.text) and (before := by_place.get((cand.paper.id, cur.position - 1))) is not None:
+            chain.append(before)
+            cur = before
+        if chain or not solves_earlier(cand.text):
+            add(chain)
+            continue
+        cur = cand
+        while len(chain) < SOLVED_CONTEXT and (before := by_place.get((cand.paper.id, cur.position - 1))) is not None:
+            chain.append(before)
+            cur = before
+            if not leans_back(before.text):
+                add(chain)  # the problem, read from a sentence that stands alone
+                break
     return out
 
 

@@ -107,13 +107,23 @@ _SOLVES_EARLIER = re.compile(
 
 
 def points_back(sentence: str) -> bool:
-    """Whether the sentence leans on the one before it: it opens by pointing at something named there ("This
-    phenomenon…") in a way that dropping an opening clause (answer_sentence) does not mend, or it solves a
-    problem only that one names ("… a scheme that resolves this issue by …")."""
+    """Whether the sentence opens by pointing at something named before it ("This phenomenon…") in a way
+    that dropping an opening clause (answer_sentence) does not mend."""
     text = _LINKING.sub("", sentence)
-    if _BACK_CLAUSE.match(text):
-        return bool(_SOLVES_EARLIER.search(_BACK_CLAUSE.sub("", text, count=1)))
-    return bool(_POINTS_BACK.match(text) or _SOLVES_EARLIER.search(text))
+    return bool(_POINTS_BACK.match(text)) and not _BACK_CLAUSE.match(text)
+
+
+def solves_earlier(sentence: str) -> bool:
+    """Whether the sentence solves a problem only the sentences before it name ("… a scheme that resolves
+    this issue by …"), past any opening clause that answer_sentence drops."""
+    text = _LINKING.sub("", sentence)
+    return bool(_SOLVES_EARLIER.search(_BACK_CLAUSE.sub("", text, count=1)))
+
+
+def leans_back(sentence: str) -> bool:
+    """points_back, or an opening "It" that is not an impersonal "It is known that …" (conservative: used
+    only to refuse a sentence as the start of an answer's excerpt)."""
+    return points_back(sentence) or bool(re.match(r"It\s+(?!is\b|was\b|has\s+been\b|remains\b)", _LINKING.sub("", sentence)))
 
 
 def abbreviations(abstract: str) -> dict[str, str]:

@@ -182,3 +182,13 @@ def test_a_sentence_pointing_back_brings_the_sentences_it_points_at_down_a_chain
     assert [c.position for c in with_antecedents([cands[2]], cands)] == [2, 1, 0]  # "They" -> "They" -> the subject
     assert [c.position for c in with_antecedents([cands[3]], cands)] == [3]  # stands alone
     assert [c.position for c in with_antecedents([cands[1], cands[2]], cands)] == [1, 2, 0]  # each added once
+
+
+def test_a_sentence_resolving_this_issue_brings_the_issue_only_when_it_reads_on_its_own(assistant: Assistant) -> None:
+    """PowerNorm's "… resolves this issue by …" is read with the two sentences naming the issue; NUPES's
+    "… to tackle this limitation …" is not, as those would start at "It consists in converting …"."""
+    norm = assistant.ask("Is batch normalization bad for transformers?").text
+    assert "exhibit large fluctuations throughout training [1]. This results in instability" in norm
+    assert norm.index("large fluctuations") < norm.index("resolves this issue")
+    nupes = assistant.ask("power exponent non-uniform quantization").text
+    assert "tackle this limitation" in nupes and "It consists in" not in nupes

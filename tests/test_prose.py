@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from assistant.cite import markers
-from assistant.prose import abbreviations, answer_sentence, is_meta, points_back, readable_latex, third_person
+from assistant.prose import (
+    abbreviations,
+    answer_sentence,
+    is_meta,
+    leans_back,
+    points_back,
+    readable_latex,
+    solves_earlier,
+    third_person,
+)
 from assistant.types import Paper
 
 TITLED = Paper(id="x", title="Go Wider", abstract="...")
@@ -89,11 +98,6 @@ def test_sentences_about_code_and_links_are_recognised(sentence: str, meta: bool
         ("Their key contribution is a lower bound.", True),
         ("It is known that wide networks behave like kernels.", False),
         ("Theory predicts the opposite.", False),
-        # solving a problem only the sentence before names
-        ("We propose Power Normalization (PN), a novel scheme that resolves this issue by relaxing BN.", True),
-        ("To this end, we design a loss that mitigates these two shortcomings.", True),
-        ("We propose X, which solves the problem of mode collapse.", False),
-        ("To overcome these limitations, we propose Y, which also avoids this bottleneck.", True),
     ],
 )
 def test_openers_that_point_back(sentence: str, back: bool) -> None:
@@ -130,3 +134,23 @@ def test_a_motive_clause_pointing_back_is_dropped_a_condition_is_not(
 ) -> None:
     assert answer_sentence(sentence, TITLED, False) == reads
     assert points_back(sentence) is needs_the_one_before
+
+
+@pytest.mark.parametrize(
+    ("sentence", "solves"),
+    [
+        ("We propose Power Normalization (PN), a novel scheme that resolves this issue by relaxing BN.", True),
+        ("To this end, we design a loss that mitigates these two shortcomings.", True),
+        ("We propose X, which solves the problem of mode collapse.", False),
+        ("To overcome these limitations, we propose Y.", False),  # the clause is dropped instead
+        ("To overcome these limitations, we propose Y, which also avoids this bottleneck.", True),
+    ],
+)
+def test_sentences_that_solve_a_problem_named_before(sentence: str, solves: bool) -> None:
+    assert solves_earlier(sentence) is solves
+
+
+def test_an_opening_it_leans_back_unless_impersonal() -> None:
+    assert leans_back("It consists in converting floating point representations.")
+    assert not leans_back("It is known that wide networks behave like kernels.")
+    assert leans_back("This process is called uniform quantization.") and not leans_back("Quantization saves memory.")
