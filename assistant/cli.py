@@ -246,6 +246,9 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
             passages = [Passage.model_validate(p) for p in found]
         except ConnectionError:
             pass  # gone since it published itself: answer here
+        except remote.ServerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.code
     filters = _filters(args)
     if passages is None:
         passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode, filters=filters)
@@ -329,7 +332,33 @@ def cmd_ask(args: argparse.Namespace) -> int:
             _print_json(assistant.ask(args.question, filters=_filters(args)).to_json())
             return 0
         events = assistant.stream(args.question, filters=_filters(args))
-    return _show(events, args)
+    else:
+        events = _finished_here_if_cut(events, lambda: _assistant().stream(args.question, filters=_filters(args)))
+    from .remote import ServerError  # the standard library only: cheap in a cold start
+
+    try:
+        return _show(events, args)
+    except ServerError as exc:  # the server went quiet for longer than its answers may take
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+
+
+def _finished_here_if_cut(events: Iterator[Event], here: Callable[[], Iterator[Event]]) -> Iterator[Event]:
+    """The server's events; if it stops before its final answer (killed, restarted), a note on stderr and
+    the answer from this process, after a "fallback" status so a reader drops the text that broke off."""
+    from .types import Final, Status
+
+    try:
+        for event in events:
+            yield event
+            if isinstance(event, Final):
+                return
+        reason = "it closed the answer before its end"
+    except ConnectionError as exc:
+        reason = str(exc)
+    print(f"note: the server stopped while answering ({reason}); answering in this process", file=sys.stderr)
+    yield Status(stage="fallback")
+    yield from here()
 
 
 def _show(events: Iterator[Event], args: argparse.Namespace) -> int:
@@ -421,7 +450,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ui.add_cli_routes(app, assistant, token)
     port = urlsplit(url).port or args.port
     # `assistant ask` and `retrieve` with the same store and settings now answer through this process.
-    with remote.published(Path(settings.store_dir), remote.loopback_url(args.host, port), settings.settings_hash(), token):
+    with remote.published(Path(settings.store_dir), remote.loopback_url(args.host, port), settings.settings_hash(), token,
+                          settings.llm_timeout if settings.llm != "extractive" else 0.0):
         print(f"serving on http://{args.host}:{port}  (Ctrl-C to stop)", file=sys.stderr)
         _log_requests()
         import signal
