@@ -79,7 +79,10 @@ HEADERS = "headers.jsonl"  # every paper's metadata without its abstract (catalo
 # The records a rebuild embeds again, written before it removes them and removed once it has embedded them
 # all: a killed rebuild loses nothing, the next ingest embeds what is left. Kept when a store is reset.
 PENDING = "rebuild-pending.jsonl"
-_KEEP = {"README.md", ".gitkeep", ".gitignore"}
+# The key the page encrypts readers' saved conversations with (ui.access.browser_secret): kept through a
+# reset, so a rebuild does not lose them either.
+PAGE_SECRET = "page-secret"
+_KEEP = {"README.md", ".gitkeep", ".gitignore", PAGE_SECRET}
 
 
 TMP = ".tmp-"  # "<name>.tmp-<pid>-<random>": where a file or folder is written before it replaces <name>

@@ -180,6 +180,31 @@ def test_a_reload_keeps_the_conversation_and_export_downloads_it(browser: Browse
     page.close()
 
 
+def test_the_saved_conversation_survives_a_restart_of_the_server(browser: Browser, store_copy: Path) -> None:
+    """Each server process encrypted the browser's saved copy with a key of its own: a restart lost it."""
+    from assistant.api import Assistant
+
+    port = free_port()
+    app = ui.build_app(Assistant(Settings(store_dir=store_copy, seeds_dir=SEEDS)))
+    url = ui.launch(app, host="127.0.0.1", port=port, block=False)
+    page, _ = open_page(browser, url)
+    ask(page, NTK)
+    page.locator("#aa-chat .aa-answer:not(.aa-pending) a.aa-cite").first.wait_for()
+    answer_text = page.locator("#aa-chat .aa-answer").last.inner_text()
+    app.close()
+    again = ui.build_app(Assistant(Settings(store_dir=store_copy, seeds_dir=SEEDS)))  # a new process's page
+    try:
+        assert ui.launch(again, host="127.0.0.1", port=port, block=False) == url  # same origin, same storage
+        page.reload(wait_until="load")
+        restored = page.locator("#aa-chat .aa-answer:not(.aa-pending)")
+        expect(restored).to_have_count(1)
+        expect(restored.first).to_contain_text(answer_text[:60])
+        assert oct((store_copy / "page-secret").stat().st_mode & 0o777) == "0o600"
+        page.close()
+    finally:
+        again.close()
+
+
 def test_answer_and_sources_stay_visible_together_and_the_narrow_page_reaches_every_tab(
     browser: Browser, shared_url: str
 ) -> None:

@@ -543,3 +543,14 @@ def test_similar_and_retrieved_titles_open_the_paper_escaped() -> None:
     near = Passage(paper_id='p"2', title="<b>Wide</b> nets", score=0.9, text="")
     html = render.similar_list([near], False)
     assert '<a href="#" class="aa-open" data-paper="p&quot;2" title="Read this abstract">&lt;b&gt;Wide&lt;/b&gt; nets</a>' in html
+
+
+def test_the_page_secret_is_made_once_kept_private_and_not_foreign_to_the_store(tmp_path: Path) -> None:
+    from assistant.store import refuse_foreign
+    from assistant.ui.access import browser_secret
+
+    store = tmp_path / "store"
+    first = browser_secret(store)
+    assert first and first == browser_secret(store) and len(first) >= 32
+    assert oct((store / "page-secret").stat().st_mode & 0o777) == "0o600"
+    refuse_foreign(store)  # a store folder holding only the secret is still ours to write into

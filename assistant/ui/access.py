@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import secrets
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
@@ -45,3 +48,24 @@ def resolve_auth(host: str, ui_auth: SecretStr | None, no_auth: bool = False) ->
         f"refusing to serve on {host} without a password: set ASSISTANT_UI_AUTH=user:password, "
         "bind to 127.0.0.1, or pass --no-auth to accept the risk"
     )
+
+
+def browser_secret(store_dir: Path) -> str | None:
+    """The key the page encrypts a reader's saved conversation with (in their browser's storage), kept in the
+    store folder so a conversation survives a restart of `assistant serve`: a key made per process lost every
+    one. None when the folder cannot hold it (then each process makes its own, as before)."""
+    from ..store import PAGE_SECRET
+
+    path = Path(store_dir) / PAGE_SECRET
+    try:
+        if path.exists():
+            return path.read_text().strip() or None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the owner's only; the first writer wins
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+        return path.read_text().strip() or None
+    except FileExistsError:  # another process made it a moment ago
+        return path.read_text().strip() or None
+    except OSError:
+        return None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from .access import browser_secret
 from .handlers import PLOT_SLOTS, UPLOAD_TYPES, Handlers
 from .render import EMPTY_SOURCES, public_url, render_paper
 from .style import CSS, page_js, theme
@@ -63,7 +65,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 turns = gr.State([])
-                saved = gr.BrowserState(None, storage_key="aa-conversation")  # survives a reload
+                # Survives a reload, and a restart of the server: the key is kept in the store folder.
+                saved = gr.BrowserState(None, storage_key="aa-conversation", secret=browser_secret(Path(assistant.settings.store_dir)))
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
                         chat = gr.Chatbot(
