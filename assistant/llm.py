@@ -26,7 +26,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from .answer import LEXICAL_WEIGHT, CitingEngine, ExtractiveComposer, needs_earlier, to_passages
 from .chat import Budget, LLMFailure, Usage, chat, stream_chat
-from .cite import MARKER, markers, validate
+from .cite import MARKER, expand_ranges, markers, validate
 from .modeltext import clean, refuses
 from .config import Settings
 from .errors import ConfigError, LLMUnavailable
@@ -296,6 +296,9 @@ class LLMEngine(CitingEngine):
             notice = f"The model {why}; this answer was composed offline from the abstracts."
             return answer.model_copy(update={**common, "notice": notice, "mode": "extractive"})
         notices: list[str] = []
+        cut = usage.finish_reason == "length"
+        if cut:  # "… wide networks [1]. It also": the words after the last full sentence are no claim
+            text = without_unfinished_end(text)
         text, written = capped(text, self.settings.answer_sentences)  # the limit the prompt states, held
         if written > self.settings.answer_sentences:
             notices.append(
@@ -304,19 +307,22 @@ class LLMEngine(CitingEngine):
             )
         checked = validate(text, len(prompt.sources))
         cited = [prompt.sources[n - 1] for n in checked.sources]
-        if checked.dropped:
+        invented = sorted({n for n in markers(expand_ranges(text)) if not 1 <= n <= len(prompt.sources)})
+        if invented:
+            named = " and ".join(f"[{n}]" for n in invented)
             notices.append(
-                f"The model cited {checked.dropped} source(s) it was not given (only [1]–[{len(prompt.sources)}] "
-                "exist); those markers were removed, so what they marked is unsupported."
+                f"The model cited {named}, which {'is' if len(invented) == 1 else 'are'} not among the abstracts it "
+                f"was given; {'that marker was' if len(invented) == 1 else 'those markers were'} removed, so what "
+                f"{'it' if len(invented) == 1 else 'they'} marked is not backed by a source."
             )
         if not cited:
             notices.append("The model cited none of the abstracts; treat this answer as unsupported.")
         if usage.choices_seen and usage.finish_reason is None:  # the stream ended cleanly, but mid-reply
             notices.append("The model's reply ended without saying it was complete: the answer may be cut off.")
-        if usage.finish_reason == "length":
+        if cut:
             notices.append(
                 f"The model stopped at its limit of {self.settings.llm_max_tokens} tokens (ASSISTANT_LLM_MAX_TOKENS): "
-                "the answer may be cut off."
+                "the answer may be cut off, and an unfinished last sentence is left out."
             )
         return Answer(
             question=question,
@@ -373,6 +379,16 @@ class LLMEngine(CitingEngine):
         answer, _ = self.composer.compose(query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash, said)
         notice = f"The LLM at {host} was unavailable ({failure.reason}); this answer was composed offline from the abstracts."
         return answer.model_copy(update={"passages": to_passages(nodes), "notice": notice, "mode": "extractive"})
+
+
+# The end of the last full sentence: its stop and any markers after it ("[1].", ". [1]", ".[1][2]").
+_LAST_STOP = re.compile(r"[.!?][\"”’')]*(?:\s*\[[\d,;\s–-]+\])*(?=[^.!?]*$)")
+
+
+def without_unfinished_end(text: str) -> str:
+    """A reply cut at the token limit without the words after its last full sentence (all of it if none)."""
+    found = _LAST_STOP.search(text)
+    return text[: found.end()] if found else text
 
 
 def model_support(text: str, n_cited: int, dropped: int) -> Support:

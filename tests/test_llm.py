@@ -375,10 +375,37 @@ def test_a_stream_that_ends_cleanly_mid_reply_says_it_may_be_cut_off(seeded_stor
 
 
 def test_a_marker_naming_no_source_is_said(seeded_store: Path) -> None:
-    with FakeOpenAI(default=Reply(text="A claim with no source [7]. " + GOOD)) as fake:
+    """By the number the model wrote: the reader sees only the sources cited, not how many were given."""
+    with FakeOpenAI(default=Reply(text="A claim with no source [7]. Another [9]. " + GOOD)) as fake:
         answer = llm_assistant(seeded_store, fake.base_url).ask(QUESTION)
-    assert answer.dropped_markers == 1 and "[7]" not in answer.text
-    assert answer.notice and answer.notice.startswith("The model cited 1 source(s) it was not given (only [1]–[")
+    assert answer.dropped_markers == 2 and "[7]" not in answer.text and answer.support == "partial"
+    assert answer.notice == ("The model cited [7] and [9], which are not among the abstracts it was given; those "
+                             "markers were removed, so what they marked is not backed by a source.")
+
+
+def test_an_answer_cut_at_the_token_limit_leaves_out_its_unfinished_sentence(seeded_store: Path) -> None:
+    """"… wide networks [1]. It also" was shown whole and rated strong."""
+    with FakeOpenAI(default=Reply(text="The NTK describes how wide networks train [1]. It also", finish="length")) as fake:
+        answer = llm_assistant(seeded_store, fake.base_url).ask(QUESTION)
+    assert answer.text == "The NTK describes how wide networks train [1]."
+    assert answer.notice == ("The model stopped at its limit of 512 tokens (ASSISTANT_LLM_MAX_TOKENS): the answer may "
+                             "be cut off, and an unfinished last sentence is left out.")
+
+
+@pytest.mark.parametrize(
+    ("reply", "kept"),
+    [
+        ("One [1]. Two [2]. Thr", "One [1]. Two [2]."),
+        ("One. [1] Two", "One. [1]"),
+        ("One [1].", "One [1]."),
+        ("No stop at all", "No stop at all"),
+        ("He said “yes.” Then", "He said “yes.”"),
+    ],
+)
+def test_without_unfinished_end(reply: str, kept: str) -> None:
+    from assistant.llm import without_unfinished_end
+
+    assert without_unfinished_end(reply) == kept
 
 
 def test_a_reasoning_model_cut_at_its_token_limit_is_told_which_setting_to_raise(seeded_store: Path) -> None:
@@ -591,8 +618,8 @@ def test_cli_ask_json_returns_the_model_text(
     data = json.loads(out)
     assert code == 0 and data["answer"] == GOOD + " Bogus." and data["mode"] == "openai-compatible"
     assert [c["n"] for c in data["citations"]] == [1, 2]
-    assert data["notice"] == ("The model cited 1 source(s) it was not given (only [1]–[4] exist); those markers "
-                              "were removed, so what they marked is unsupported.")
+    assert data["notice"] == ("The model cited [12], which is not among the abstracts it was given; that marker "
+                              "was removed, so what it marked is not backed by a source.")
     assert data["dropped_markers"] == 1 and data["raw_text"] == GOOD + " Bogus [12]." and data["reasoning"] == ""
     assert QUESTION in user_message(fake.requests[0]) and "SECRET123" not in out + err
 
