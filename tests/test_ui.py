@@ -554,3 +554,21 @@ def test_the_page_secret_is_made_once_kept_private_and_not_foreign_to_the_store(
     assert first and first == browser_secret(store) and len(first) >= 32
     assert oct((store / "page-secret").stat().st_mode & 0o777) == "0o600"
     refuse_foreign(store)  # a store folder holding only the secret is still ours to write into
+
+
+def test_the_export_keeps_each_answers_mode_support_and_notice() -> None:
+    """An offline fallback, an invented citation, a cut-off: the exported Markdown dropped what the page said."""
+    from assistant.ui.handlers import conversation_markdown
+
+    turns = [
+        {"role": "user", "content": "What does the NTK describe?"},
+        {"role": "assistant", "content": "It describes training [1].", "references": ["NTK — A. Jacot, 2018"],
+         "mode": "extractive", "support": "partial",
+         "notice": "The LLM at localhost:11434 was unavailable (could not connect); this answer was composed offline."},
+        {"role": "user", "content": "And older turns?"},
+        {"role": "assistant", "content": "Saved before these fields [1].", "references": ["X"]},
+    ]
+    markdown = conversation_markdown(turns)
+    assert ("It describes training [1].\n\n*extractive answer, support: partial*  \nNote: The LLM at localhost:11434 "
+            "was unavailable (could not connect); this answer was composed offline.\n\nReferences:") in markdown
+    assert "Saved before these fields [1].\n\nReferences:" in markdown  # a turn saved by an older page

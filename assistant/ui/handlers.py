@@ -129,6 +129,10 @@ def conversation_markdown(turns: list[dict[str, Any]]) -> str:
             parts += [f"## {number}. {' '.join(str(turn.get('content', '')).split())}", ""]
         elif turn.get("role") == "assistant":
             parts += [str(turn.get("content", "")).strip(), ""]
+            said = [f"*{turn['mode']} answer, support: {turn['support']}*"] if turn.get("mode") and turn.get("support") else []
+            if turn.get("notice"):
+                said.append(f"Note: {' '.join(str(turn['notice']).split())}")
+            parts += ["  \n".join(said), ""] if said else []
             references = turn.get("references") or []
             if references:
                 parts += ["References:", ""] + [f"[{n}] {ref}  " for n, ref in enumerate(references, start=1)] + [""]
@@ -219,6 +223,10 @@ class Handlers:
                 "content": answer.text,
                 "references": [c.reference() for c in answer.citations],
                 "paper_ids": [c.paper_id for c in answer.citations],
+                # For the export too: who wrote it, how well the abstracts back it, and what the reader was told.
+                "mode": answer.mode,
+                "support": answer.support,
+                "notice": answer.notice or "",
             },
         ]
         status = self.summary(answer) + (f" · only papers with {esc(filters.describe())}" if filters else "")
