@@ -13,17 +13,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import free_port
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from assistant import exports, ui
 from assistant.config import Settings
-from assistant.types import Answer, Citation, Final, Passage, Paper, Status, TextDelta
-from conftest import free_port
+from assistant.types import Answer, Citation, Final, Paper, Passage, Status, TextDelta
 
 CHROMIUM = Path(os.environ.get("ASSISTANT_CHROMIUM", "/usr/bin/chromium"))
 REQUIRED = os.environ.get("ASSISTANT_REQUIRE_BROWSER") == "1"
@@ -490,6 +491,45 @@ def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
         expect(bibtex).to_contain_text("title = {Stripes <img src=https://evil.example/t.png>}")  # the references' BibTeX, as text too
         assert page.title() == "Abstract Assistant"
         assert outside == [], outside
+        page.close()
+    finally:
+        app.close()
+
+
+class SlowAssistant(ScriptedAssistant):
+    """A model that reads the prompt for a few seconds before it writes, as a local one does."""
+
+    def stream(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Iterator[object]:
+        yield Status(stage="retrieving")
+        yield Status(stage="waiting")
+        time.sleep(4)
+        yield from super().stream(question, history, filters, **overrides)
+
+
+def test_a_slow_answer_can_be_stopped_and_nothing_else_starts_meanwhile(browser: Browser) -> None:
+    """Ask and Retry stayed on while an answer was pending: a second question vanished, a retry took the pending
+    question's place. Now they are off, Stop is on, and the wait counts its seconds."""
+    app, url = serve(SlowAssistant())
+    try:
+        page, _ = open_page(browser, url)
+        question = "Why do zebras have stripes?"
+        ask(page, question)
+        stop = page.locator("#aa-stop")
+        expect(stop).to_be_visible()
+        expect(page.locator("#aa-ask")).to_be_disabled()
+        expect(page.locator("#aa-retry")).to_be_disabled()
+        expect(page.locator("#aa-status")).to_contain_text(re.compile(r"Waiting for the model… [1-9]\d* s"))
+        stop.click()
+        expect(page.locator("#aa-question textarea")).to_have_value(question)  # given back, to ask again
+        expect(page.locator("#aa-chat .aa-answer")).to_have_count(0)
+        expect(page.locator("#aa-status")).to_contain_text("Stopped")
+        expect(stop).to_be_hidden()
+        expect(page.locator("#aa-ask")).to_be_enabled()
+        page.locator("#aa-ask").click()  # asked again, and left to finish
+        expect(page.locator("#aa-chat .aa-answer:not(.aa-pending) a.aa-cite").first).to_be_visible()
+        expect(stop).to_be_hidden()
+        expect(page.locator("#aa-retry")).to_be_enabled()
+        assert page.locator("#aa-chat .aa-question").count() == 1  # the stopped exchange left no trace
         page.close()
     finally:
         app.close()

@@ -50,6 +50,15 @@ RUN_BUNDLED = "Run on the bundled questions"
 RUN_FILE = "Run on this question file"
 
 
+def lock() -> tuple[Any, Any, Any]:
+    """Ask and Retry off, Stop on: an answer is on its way."""
+    return gr.update(interactive=False), gr.update(interactive=False), gr.update(visible=True)
+
+
+def unlock() -> tuple[Any, Any, Any]:
+    return gr.update(interactive=True), gr.update(interactive=True), gr.update(visible=False)
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The page over one shared, thread-safe Assistant; serve it with launch()."""
     h = Handlers(assistant)
@@ -92,6 +101,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="aa-ask")
                         with gr.Row():
                             retry_btn = gr.Button("↻ Retry", size="sm", variant="secondary", elem_id="aa-retry")
+                            # Shown while an answer is on its way (a local model may take a minute).
+                            stop_btn = gr.Button("■ Stop", size="sm", variant="stop", visible=False, elem_id="aa-stop")
                             clear_btn = gr.Button("Clear", size="sm", variant="secondary", elem_id="aa-clear")
                             export_btn = gr.DownloadButton(
                                 "Export (.md)", size="sm", variant="secondary", interactive=False, elem_id="aa-export"
@@ -217,13 +228,26 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 h.export_file, [turns], [export_btn], **private
             ).then(h.references_bibtex, [turns], [bibtex], **private)
 
+        # While an answer is on its way, Ask and Retry are off and Stop is shown: a second question, or a retry,
+        # started meanwhile would write into the same conversation as the first (a retry of the previous
+        # exchange took the pending question's place, and its answer was lost).
+        controls = [ask_btn, retry_btn, stop_btn]
         for trigger in (ask_btn.click, question.submit):
-            kept(trigger(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private))
-        kept(
-            retry_btn.click(h.pop_last, [chat, turns], [question, chat, turns], **private).success(
+            answered = trigger(lock, None, controls, queue=False, **private).then(
                 h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private
             )
+            kept(answered)
+            answered.then(unlock, None, controls, queue=False, **private)
+        popped = retry_btn.click(lock, None, controls, queue=False, **private).then(
+            h.pop_last, [chat, turns], [question, chat, turns], **private
         )
+        popped.failure(unlock, None, controls, queue=False, **private)  # nothing to retry: say so, unlocked
+        retried = popped.success(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private)
+        kept(retried)
+        retried.then(unlock, None, controls, queue=False, **private)
+        # Stop asks the running answer to end (Handlers.respond checks between its events and while it waits):
+        # Gradio's own `cancels` left the next click on Ask without effect.
+        stop_btn.click(h.stop, None, None, queue=False, **private)
         kept(clear_btn.click(h.clear, None, chat_outputs, **private))
         kept(chat.clear(h.clear, None, chat_outputs, **private))  # the chat box's own trash icon clears all of it
         app.load(h.restore, [saved], [chat, turns, sources, export_btn], **private).then(

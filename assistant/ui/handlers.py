@@ -6,8 +6,10 @@ import hashlib
 import inspect
 import logging
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from functools import wraps
@@ -21,7 +23,7 @@ from ..api import clean_question
 from ..corpus import SUPPORTED
 from ..errors import AssistantError, ConfigError, InvalidQuestion
 from ..filters import Filters
-from ..types import Answer, Final, Paper, Passage, Status, TextDelta
+from ..types import Answer, Event, Final, Paper, Passage, Status, TextDelta
 from .render import (
     EMPTY_SOURCES,
     STAGES,
@@ -46,6 +48,7 @@ KEPT_EXPORTS = 64  # conversation files kept for download; Gradio copies each in
 BUNDLED_QUESTIONS = data.QUESTIONS  # shipped in the package (assistant/data/questions.jsonl)
 UPLOAD_TYPES = SUPPORTED  # every format `assistant ingest` reads
 SIMILAR_SHOWN = 5  # nearest papers listed under a source card and in the paper view
+STOP_TICK_S = 0.25  # how often a silent answer looks for a Stop
 PLOT_SLOTS = 2  # the report draws retrieval.png and by_kind.png
 API_KEYS = ("answer", "abstained", "support", "citations", "mode", "settings_hash", "notice")
 
@@ -149,6 +152,8 @@ class Handlers:
 
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
+        self._lock = threading.Lock()
+        self._stopping: set[str | None] = set()  # browser sessions whose answer was stopped
         # One folder for the page's conversation files, removed with the handlers: a folder per answer
         # was never removed, and a running page left one behind for every answer it gave.
         self.exports = Path(tempfile.mkdtemp(prefix="aa-conversations-"))
@@ -177,8 +182,11 @@ class Handlers:
         year: str = "",
         author: str = "",
         category: str = "",
+        request: gr.Request | None = None,
     ) -> Iterator[tuple[Any, ...]]:
-        """Stream one answer into the chat: progress, text as it comes, then the final answer and its sources."""
+        """Stream one answer into the chat: progress, text as it comes, then the final answer and its sources.
+        Stop (Handlers.stop, same browser session) ends it: the exchange leaves the chat, the question goes back
+        in the box."""
         question = (question or "").strip()
         try:  # refused inline, beside the box, with the limit named: not an error pill, not a log trace
             clean_question(question, self.assistant.settings.max_question_chars)
@@ -197,8 +205,14 @@ class Handlers:
         yield "", chat, turns, gr.update(), STAGES["retrieving"]
         text, answer = "", None
         overrides = {"llm": answer_mode, "retrieval_mode": retrieval_mode, "top_k": int(top_k)}
+        session = request.session_hash if request is not None else None
+        with self._lock:
+            self._stopping.discard(session)
         try:
-            for event in self.assistant.stream(question, history=turns, filters=filters, **overrides):
+            for event in self._until_stopped(self.assistant.stream(question, history=turns, filters=filters, **overrides), session):
+                if event is None:  # Stop: nothing of this exchange stays
+                    yield question, chat[:-2], turns, gr.update(), STAGES["stopped"]
+                    return
                 if isinstance(event, Status):
                     text = "" if event.stage == "fallback" else text  # a broken-off reply is dropped, not kept above
                     chat[-1] = {"role": "assistant", "content": render_progress(event.stage)}
@@ -284,6 +298,53 @@ class Handlers:
         for stale in older:
             shutil.rmtree(stale, ignore_errors=True)
         return gr.update(value=str(path), interactive=True)
+
+    def stop(self, request: gr.Request | None = None) -> None:
+        """Stop pressed: the answer this browser session is waiting for ends at its next event or tick."""
+        with self._lock:
+            self._stopping.add(request.session_hash if request is not None else None)
+
+    def _until_stopped(self, events: Iterator[Event], session: str | None) -> Iterator[Event | None]:
+        """`events`, read in a thread of their own so that a Stop is seen while the model is silent (it may
+        read the prompt for a minute): None when it comes. The abandoned stream is closed at its next event,
+        which closes the connection to the model (chat.stream_chat)."""
+        inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+        def stopped() -> bool:
+            with self._lock:
+                return session in self._stopping
+
+        def pump() -> None:
+            try:
+                for event in events:
+                    inbox.put(("event", event))
+                    if stopped():
+                        break
+            except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+                inbox.put(("error", exc))
+            finally:
+                inbox.put(("end", None))
+                close = getattr(events, "close", None)
+                if close is not None:
+                    close()
+
+        threading.Thread(target=pump, name="answer-stream", daemon=True).start()
+        while True:
+            try:
+                kind, item = inbox.get(timeout=STOP_TICK_S)
+            except queue.Empty:
+                if stopped():
+                    yield None
+                    return
+                continue
+            if stopped():
+                yield None
+                return
+            if kind == "error":
+                raise item
+            if kind == "end":
+                return
+            yield item
 
     @staticmethod
     def pop_last(chat: list[dict[str, Any]], turns: list[dict[str, Any]]) -> tuple[Any, ...]:

@@ -19,7 +19,9 @@ from ..types import Answer, Paper, Passage
 
 STAGES = {
     "retrieving": "Retrieving abstracts…",
-    "waiting": "Waiting for the model…",
+    # The page's script counts the seconds in .aa-elapsed (style.ELAPSED_JS): a local model may read for a minute.
+    "waiting": 'Waiting for the model… <span class="aa-elapsed"></span>',
+    "stopped": "Stopped; the question is back in the box.",
     "writing": "Writing the answer…",
     "fallback": "The model failed; answering from the abstracts…",
 }

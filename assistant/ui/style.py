@@ -136,6 +136,18 @@ OPEN_JS = """
 """
 
 
+# "Waiting for the model… 12 s": render.STAGES marks the place; each new mark counts from when it appears.
+ELAPSED_JS = """
+  setInterval(() => {
+    for (const el of document.querySelectorAll(".aa-elapsed")) {
+      if (!el.dataset.start) el.dataset.start = String(Date.now());
+      const seconds = Math.round((Date.now() - Number(el.dataset.start)) / 1000);
+      el.textContent = seconds >= 1 ? `${seconds} s` : "";
+    }
+  }, 1000);
+"""
+
+
 # Math: render.py marks each LaTeX span as <span class="aa-math">$…$</span>; this typesets every new one
 # with the KaTeX build Gradio ships among its own assets (served by this server: no CDN, no request
 # leaves it). `trust: false` refuses \\href, \\url, \\includegraphics and the HTML extensions; size
@@ -177,4 +189,4 @@ def katex_assets(folder: Path | None = None) -> dict[str, str] | None:
 
 def page_js() -> str:
     """The page's script: [n] clicks that keep the answer in place, paper links, and math typesetting."""
-    return "() => {" + CITE_JS + OPEN_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
+    return "() => {" + CITE_JS + OPEN_JS + ELAPSED_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
