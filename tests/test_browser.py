@@ -245,6 +245,13 @@ def test_answer_and_sources_stay_visible_together_and_the_narrow_page_reaches_ev
     links.last.click()
     expect(mark).to_be_in_viewport()
     shot(page, "cite-phone-390.png", full_page=False)
+    expect(bubble).not_to_be_in_viewport()  # the quote is far below the answer: its card leads back
+    back = page.locator(f"#aa-sources .aa-card:has(mark{target}) a.aa-back")
+    expect(back).to_be_visible()
+    back.click()
+    expect(bubble).to_be_in_viewport()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(back).to_be_hidden()  # beside the chat, the answer is in view anyway
     page.close()
 
 
@@ -483,7 +490,7 @@ def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
             assert page.locator(f"{where} img, {where} iframe, {where} script, {where} .x").count() == 0, where
         chat_links = page.locator("#aa-chat a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         assert chat_links == ["#src-1-1"], chat_links  # only the resolved marker; [9] resolves to nothing
-        source_links = page.locator("#aa-sources a:not(.aa-open)").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+        source_links = page.locator("#aa-sources a:not(.aa-open):not(.aa-back)").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         assert source_links == ["https://example.org/stripes"], source_links  # never javascript:, nor \\href
         opening = page.locator("#aa-sources a.aa-open").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         assert opening and set(opening) == {"#"}  # a retrieved paper's title opens it here, in the Papers tab

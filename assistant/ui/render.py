@@ -195,6 +195,10 @@ def _strength(percent: int) -> str:
     return f'<span class="aa-strength" title="relevance {percent}%">{"●" * filled}{"○" * (5 - filled)}</span>'
 
 
+# On a narrow screen the sources stack far below the answer: each card leads back to it (style.BACK_JS).
+BACK_LINK = ' <a href="#" class="aa-back" title="Back to the answer">↑ answer</a>'
+
+
 def _card(
     paper: Paper | None, title: str, body: str, numbers: Sequence[int], ranked: tuple[int, int] | None,
     of: int, closest: bool,
@@ -213,7 +217,7 @@ def _card(
     number = f'<span class="aa-n">{label}</span>' if label else ""
     return (
         f'<article class="{cls}"><header>{number}{_title(paper, title)}</header>'
-        f'<div class="aa-meta">{" · ".join(meta)}</div>{body}</article>'
+        f'<div class="aa-meta">{" · ".join(meta)}{BACK_LINK}</div>{body}</article>'
     )
 
 

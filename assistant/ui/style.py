@@ -64,6 +64,8 @@ a.aa-cite:hover { text-decoration: underline; }
 .aa-abstract-view h3 { margin: 0 0 4px 0; }
 .aa-abstract-view .aa-abstract { font-size: 0.95em; max-width: 80ch; }
 /* A phone: the Papers table keeps id and title (authors, year, link and sources are in the abstract view). */
+.aa-back { display: none; }
+@media (max-width: 800px) { .aa-back { display: inline; } }  /* where the sources stack under the chat */
 @media (max-width: 640px) {
   #aa-papers th:nth-child(n+3), #aa-papers td:nth-child(n+3),
   #aa-papers .virtual-row > .body-cell:nth-of-type(n+3) { display: none; }
@@ -136,6 +138,18 @@ OPEN_JS = """
 """
 
 
+# "↑ answer" in a source card (render.BACK_LINK): the latest answer back in view.
+BACK_JS = """
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest ? event.target.closest("a.aa-back") : null;
+    if (!link) return;
+    event.preventDefault();
+    const bubbles = document.querySelectorAll("#aa-chat .aa-answer, #aa-chat .aa-abstain");
+    if (bubbles.length) bubbles[bubbles.length - 1].scrollIntoView({ block: "start" });
+  }, true);
+"""
+
+
 # "Waiting for the model… 12 s": render.STAGES marks the place; each new mark counts from when it appears.
 ELAPSED_JS = """
   setInterval(() => {
@@ -189,4 +203,4 @@ def katex_assets(folder: Path | None = None) -> dict[str, str] | None:
 
 def page_js() -> str:
     """The page's script: [n] clicks that keep the answer in place, paper links, and math typesetting."""
-    return "() => {" + CITE_JS + OPEN_JS + ELAPSED_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
+    return "() => {" + CITE_JS + OPEN_JS + BACK_JS + ELAPSED_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
