@@ -516,10 +516,13 @@ class Assistant:
             )
             return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
                           settings_hash=settings.settings_hash(), mode="metadata")
-        generic = {"paper", "papers", "work", "works", "publish", "publication", "written", "author", "year", "categori"}
-        topic = [t for t in content_terms(question) if t not in generic and not any(t in a.lower() for a in asked.authors)]
+        # Words of a listing that name no topic: the store and its papers, and what the filters already say.
+        generic = {"paper", "papers", "work", "works", "publish", "publication", "written", "author", "year", "categori",
+                   "store", "collect", "librari", "corpus", "databas", "list", "show", "hold", "contain", "includ", "avail"}
+        said = [a.lower() for a in asked.authors] + [c.lower() for c in asked.categories]
+        topic = [t for t in content_terms(question) if t not in generic and not t.isdigit() and not any(t in a for a in said)]
         ranked = None
-        if len([t for t in topic if not t.isdigit()]) >= 2:  # "papers by Rivera on kernel methods": by relevance
+        if topic:  # "papers by Rivera on kernel methods", "papers from 2021 on transformers": by relevance
 
             def ranked() -> Sequence[Header]:
                 found = self.retrieve(question, k=settings.answer_papers * 2, filters=asked)

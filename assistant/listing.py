@@ -16,7 +16,9 @@ _BY = re.compile(
     r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+"
     r"((?:[A-Z][\w'’.-]*\s*){1,3})"
 )
-_WROTE = re.compile(r"\b(?i:what|which)\s+(?:has|did|have)\s+((?:[A-Z][\w'’.-]*\s*){1,3})\s*(?:written|published|authored)\b")
+_WROTE = re.compile(
+    r"\b(?i:what|which)\s+(?:has|did|have)\s+((?:[A-Z][\w'’.-]*\s*){1,3})\s*(?:write|written|publish(?:ed)?|author(?:ed)?)\b"
+)
 # "published in 2024", "papers from 2019 to 2021" — not any "in 2019" ("What did X achieve in 2019?").
 _YEAR = re.compile(
     r"\b(?:(?:published|appeared|written|released)\s+(?:in\s+|between\s+)?"
@@ -147,7 +149,8 @@ def list_papers(
     more = len(matching) - len(chosen)
     one = len(matching) == 1
     head = f"{len(matching)} paper{'' if one else 's'} in the store {'matches' if one else 'match'} {wanted}"
-    text = f"{head}{f'; the first {len(chosen)}' if more > 0 else ''}: " + " ".join(lines)
+    which = f"the {len(chosen)} closest to the question" if ranked else f"the first {len(chosen)}"  # ranked: by relevance
+    text = f"{head}{f'; {which}' if more > 0 else ''}: " + " ".join(lines)
     citations = [
         Citation.of(n, paper, (split_sentences(paper.abstract) or [paper.abstract])[0])
         for n, paper in enumerate(chosen, start=1)

@@ -285,6 +285,18 @@ def test_a_listing_question_with_filters_beside_it_lists_what_both_admit(lib_ass
     assert none.abstained and none.text.startswith("No paper in the store matches year 2023 within the filters (year 2016)")
 
 
+def test_a_listing_with_one_topic_word_lists_the_closest_first(lib_assistant: Assistant) -> None:
+    """"Which papers from 2019 study neural representations?" listed 2019's papers by title, the one it asks for anywhere:
+    ranking waited for two topic words. "What did Diaz publish?" was not read as a listing at all."""
+    answer = lib_assistant.ask("Which papers from 2019 study neural representations?")
+    from2019 = sorted((p for p in lib_assistant.papers() if p.year == 2019), key=lambda p: p.title)
+    assert len(from2019) == 2 and from2019[1].title.startswith("Understanding neural representations")
+    assert answer.mode == "metadata" and answer.text.startswith("2 papers")
+    assert [c.paper_id for c in answer.citations] == [from2019[1].id, from2019[0].id]  # not in title order
+    published = lib_assistant.ask("What did Diaz publish?")
+    assert published.mode == "metadata" and all("Carla Diaz" in lib_assistant.paper(c.paper_id).authors for c in published.citations)  # type: ignore[union-attr]
+
+
 def test_a_name_no_paper_has_is_not_a_listing(lib_assistant: Assistant) -> None:
     answer = lib_assistant.ask("Which papers by Stefano Ermon study diffusion?")
     assert answer.mode != "metadata"
