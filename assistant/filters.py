@@ -27,6 +27,14 @@ def fold(name: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
 
 
+def holds_name(name: str, wanted: str, whole: bool = False) -> bool:
+    """Whether the folded author name holds the folded `wanted`; with `whole`, as whole words: "su" is in
+    "jianlin su" but not in "jian sun" ("papers by Su" listed Kaiming He et al. for their co-author Jian Sun)."""
+    if wanted not in name:  # the common case, and cheap: half a million names at 100k papers
+        return False
+    return not whole or re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", name) is not None
+
+
 _YEARS = re.compile(r"^\s*(\d{4})?\s*(\.\.|-|–)?\s*(\d{4})?\s*$")
 
 
@@ -37,6 +45,9 @@ class Filters:
     authors: tuple[str, ...] = ()  # any of them, matched case-insensitively inside an author's name
     categories: tuple[str, ...] = ()  # any of them, matched case-insensitively
     every_author: bool = False  # all of `authors` on one paper ("papers by both X and Y"), not any
+    # `authors` as whole words of a name: one a question gives ("papers by Su") is a whole name, not a fragment
+    # to search for as --author's is ("river" finds Rivera and Rivers).
+    whole_names: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.first_year or self.last_year or self.authors or self.categories)
@@ -65,7 +76,7 @@ class Filters:
                 return False
         if self.authors:
             names = [fold(a) for a in named_authors(paper.authors)[0]]
-            found = [any(fold(wanted) in name for name in names) for wanted in self.authors]
+            found = [any(holds_name(name, fold(wanted), self.whole_names) for name in names) for wanted in self.authors]
             if not (all(found) if self.every_author else any(found)):
                 return False
         if self.categories:  # "cs" admits every arXiv category of that archive (cs.LG, cs.IR, ...)

@@ -65,7 +65,7 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
         authors,
         [category.group(1)] if category else [],
     )
-    filters = replace(parsed, every_author=every)
+    filters = replace(parsed, every_author=every, whole_names=True)  # a name a question gives is whole
     if not filters:
         return None
     # None match: a year or a category asked for is answered "none" (the store has no such paper); a name

@@ -367,3 +367,15 @@ def test_names_match_across_letters_unicode_does_not_decompose() -> None:
     assert not Filters.parse(authors=["Sorenson"]).admits(header)
     asked = metadata_filters("Which papers by Lukasz Kaiser are here?", lambda: {"p1": header})
     assert asked is not None and asked.authors == ("Lukasz Kaiser",) and asked.admits(header)
+
+
+def test_a_name_a_question_gives_is_matched_whole_and_an_author_filter_as_a_fragment() -> None:
+    """"papers by Su" listed Kaiming He et al. for their co-author Jian Sun; --author river still finds Rivera."""
+    from assistant.listing import metadata_filters
+    from assistant.types import Header
+
+    su = Header(id="su", title="RoFormer", authors=("Jianlin Su", "Yu Lu"), year=2021, categories=())
+    sun = Header(id="sun", title="ResNet", authors=("Kaiming He", "Jian Sun"), year=2016, categories=())
+    asked = metadata_filters("Which papers by Su are here?", lambda: {"su": su, "sun": sun})
+    assert asked is not None and asked.admits(su) and not asked.admits(sun)
+    assert Filters.parse(authors=["Su"]).admits(sun)  # --author: any part of a name, as documented
