@@ -525,6 +525,7 @@ def test_a_slow_answer_can_be_stopped_and_nothing_else_starts_meanwhile(browser:
         expect(stop).to_be_visible()
         expect(page.locator("#aa-ask")).to_be_disabled()
         expect(page.locator("#aa-retry")).to_be_disabled()
+        expect(page.locator("#aa-clear")).to_be_disabled()
         expect(page.locator("#aa-status")).to_contain_text(re.compile(r"Waiting for the model… [1-9]\d* s"))
         stop.click()
         expect(page.locator("#aa-question textarea")).to_have_value(question)  # given back, to ask again
