@@ -211,12 +211,19 @@ def chat(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, retries: int
             finished = True
         finally:
             _close(chunks, finished)
-        text = "".join(pieces) if pieces else _plain(llm, messages, budget, usage)
-        if not text.strip():
+        text = "".join(pieces) if pieces else _without_deltas(llm, messages, budget, usage)
+        if not text.strip() and not usage.reasoning:
             raise LLMFailure("empty response")
         return text
 
     return with_retries(attempt, budget, retries)
+
+
+def _without_deltas(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, usage: Usage) -> str:
+    """The reply when a stream held no content delta. In OpenAI's shape, that is the reply: nothing, or only
+    reasoning (a model that spent its tokens thinking; finish() says so) — asking again would double the
+    wait. Otherwise the server ignored "stream" and sent one JSON body: read it with a plain request."""
+    return "" if usage.choices_seen else _plain(llm, messages, budget, usage)
 
 
 def _plain(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, usage: Usage) -> str:
@@ -252,10 +259,10 @@ def stream_chat(llm: LLM, messages: Sequence[ChatMessage], budget: Budget, retri
     def opened(seconds: float) -> tuple[str, Iterator[Any]]:
         chunks = iter(llm.stream_chat(list(messages), timeout=seconds, stream_options={"include_usage": True}))
         first = _next_delta(chunks, budget, usage)
-        if first is None:  # no delta: maybe a server that ignores "stream" (see _plain)
+        if first is None:  # no content delta (see _without_deltas)
             _close(chunks, True)
-            text = _plain(llm, messages, budget, usage)
-            if not text.strip():
+            text = _without_deltas(llm, messages, budget, usage)
+            if not text.strip() and not usage.reasoning:
                 raise LLMFailure("empty response")
             return text, iter(())
         return first, chunks

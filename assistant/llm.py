@@ -290,7 +290,8 @@ class LLMEngine(CitingEngine):
             return answer.model_copy(update={**common, "dropped_markers": len(markers(text))})
         if not text:  # only reasoning, or whitespace: nothing to show as the model's answer
             answer, _ = self.composer.compose(question, query_bundle.embedding or [], prompt.sources, self.settings_hash, said)
-            why = "stopped inside its reasoning" if cleaned and cleaned.unfinished_reasoning else "wrote no answer text"
+            thought = (cleaned is not None and cleaned.unfinished_reasoning) or bool(usage.reasoning)
+            why = "stopped inside its reasoning" if thought else "wrote no answer text"
             if usage.finish_reason == "length":
                 why += f" at its limit of {self.settings.llm_max_tokens} tokens (raise ASSISTANT_LLM_MAX_TOKENS)"
             notice = f"The model {why}; this answer was composed offline from the abstracts."

@@ -416,6 +416,21 @@ def test_a_reasoning_model_cut_at_its_token_limit_is_told_which_setting_to_raise
         "this answer was composed offline from the abstracts.")
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_reply_spent_on_reasoning_is_not_asked_again(seeded_store: Path, streamed: bool) -> None:
+    """All its tokens in `reasoning_content`, none in the answer: it replied, in OpenAI's shape; a plain request
+    after it (for servers that ignore "stream") doubled the wait and read as "unavailable (empty response)"."""
+    reply = Reply(text="", reasoning="Let me weigh each source carefully before I answer the question.", finish="length")
+    with FakeOpenAI(default=reply) as fake:
+        assistant = llm_assistant(seeded_store, fake.base_url)
+        answer = _events_final(assistant, QUESTION) if streamed else assistant.ask(QUESTION)
+        asked = [r.get("stream") for r in fake.requests]
+    assert asked == [True]
+    assert answer.mode == "extractive" and answer.notice == (
+        "The model stopped inside its reasoning at its limit of 512 tokens (raise ASSISTANT_LLM_MAX_TOKENS); "
+        "this answer was composed offline from the abstracts.")
+
+
 def test_garbage_json_falls_back(seeded_store: Path) -> None:
     with FakeOpenAI(default=Reply(raw_body=b"{not json")) as fake:
         answer = llm_assistant(seeded_store, fake.base_url).ask(QUESTION)
