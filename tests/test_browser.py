@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -432,7 +433,7 @@ TRAP = Paper(id="trap0000", title="Trap", abstract="A javascript link.", url="ja
 class ScriptedAssistant:
     """Just the Assistant surface the page uses, answering every question with ATTACK."""
 
-    settings = Settings()
+    settings = Settings(store_dir=Path(tempfile.mkdtemp(prefix="aa-scripted-")))  # its page-secret goes there
 
     def papers(self, limit: int | None = None) -> list[Paper]:
         return [EVIL_PAPER, TRAP][:limit]
@@ -526,6 +527,7 @@ def test_a_slow_answer_can_be_stopped_and_nothing_else_starts_meanwhile(browser:
         expect(page.locator("#aa-ask")).to_be_disabled()
         expect(page.locator("#aa-retry")).to_be_disabled()
         expect(page.locator("#aa-clear")).to_be_disabled()
+        expect(page.locator("#aa-question textarea")).to_be_disabled()  # Enter cannot start a second answer
         expect(page.locator("#aa-status")).to_contain_text(re.compile(r"Waiting for the model… [1-9]\d* s"))
         stop.click()
         expect(page.locator("#aa-question textarea")).to_have_value(question)  # given back, to ask again

@@ -572,3 +572,40 @@ def test_the_export_keeps_each_answers_mode_support_and_notice() -> None:
     assert ("It describes training [1].\n\n*extractive answer, support: partial*  \nNote: The LLM at localhost:11434 "
             "was unavailable (could not connect); this answer was composed offline.\n\nReferences:") in markdown
     assert "Saved before these fields [1].\n\nReferences:" in markdown  # a turn saved by an older page
+
+
+def test_a_stopped_or_abandoned_answer_lets_go_of_its_stream() -> None:
+    """Stop ends the answer while the model is silent, and the stream itself is closed at its next event, so
+    the model call ends too; an answer the page stops reading (a closed tab) lets go of it the same way."""
+    import threading
+    import time
+
+    from assistant.types import Status
+    from assistant.ui.handlers import Handlers
+
+    def run(stop_it: bool) -> list[str]:
+        seen: list[str] = []
+
+        def events() -> Iterator[Status]:
+            try:
+                for stage in ("retrieving", "waiting", "writing", "writing"):
+                    seen.append(stage)
+                    yield Status(stage=stage)
+                    time.sleep(0.6)
+            finally:
+                seen.append("closed")
+
+        stop = threading.Event()
+        reader = Handlers._until_stopped(events(), stop)
+        assert next(reader) == Status(stage="retrieving")
+        if stop_it:
+            stop.set()
+            assert next(reader) is None  # within a tick, though the model is silent
+        else:
+            reader.close()
+        time.sleep(1.5)  # the pump's next event comes, and it lets go
+        return seen
+
+    for stop_it in (True, False):
+        seen = run(stop_it)
+        assert seen[-1] == "closed" and len(seen) < 5, (stop_it, seen)

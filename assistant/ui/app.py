@@ -50,15 +50,16 @@ RUN_BUNDLED = "Run on the bundled questions"
 RUN_FILE = "Run on this question file"
 
 
-def lock() -> tuple[Any, Any, Any, Any]:
-    """Ask, Retry and Clear off, Stop on: an answer is on its way (cleared meanwhile, the chat got it back)."""
+def lock() -> tuple[Any, Any, Any, Any, Any]:
+    """The question box, Ask, Retry and Clear off, Stop on: an answer is on its way (Enter in the box started
+    a second one, which left the first pending for good; cleared meanwhile, the chat got the answer back)."""
     off = gr.update(interactive=False)
-    return off, off, off, gr.update(visible=True)
+    return off, off, off, off, gr.update(visible=True)
 
 
-def unlock() -> tuple[Any, Any, Any, Any]:
+def unlock() -> tuple[Any, Any, Any, Any, Any]:
     on = gr.update(interactive=True)
-    return on, on, on, gr.update(visible=False)
+    return on, on, on, on, gr.update(visible=False)
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -230,10 +231,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 h.export_file, [turns], [export_btn], **private
             ).then(h.references_bibtex, [turns], [bibtex], **private)
 
-        # While an answer is on its way, Ask, Retry and Clear are off and Stop is shown: a second question, or a retry,
+        # While an answer is on its way, the box, Ask, Retry and Clear are off and Stop is shown: a second question, or a retry,
         # started meanwhile would write into the same conversation as the first (a retry of the previous
         # exchange took the pending question's place, and its answer was lost).
-        controls = [ask_btn, retry_btn, clear_btn, stop_btn]
+        controls = [question, ask_btn, retry_btn, clear_btn, stop_btn]
         for trigger in (ask_btn.click, question.submit):
             answered = trigger(lock, None, controls, queue=False, **private).then(
                 h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private

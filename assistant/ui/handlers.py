@@ -153,7 +153,7 @@ class Handlers:
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
         self._lock = threading.Lock()
-        self._stopping: set[str | None] = set()  # browser sessions whose answer was stopped
+        self._running: dict[str | None, threading.Event] = {}  # browser session -> its answer's stop signal
         # One folder for the page's conversation files, removed with the handlers: a folder per answer
         # was never removed, and a running page left one behind for every answer it gave.
         self.exports = Path(tempfile.mkdtemp(prefix="aa-conversations-"))
@@ -206,10 +206,11 @@ class Handlers:
         text, answer = "", None
         overrides = {"llm": answer_mode, "retrieval_mode": retrieval_mode, "top_k": int(top_k)}
         session = request.session_hash if request is not None else None
+        stop = threading.Event()  # this answer's own: a Stop of an earlier one cannot end it, nor it that one's
         with self._lock:
-            self._stopping.discard(session)
+            self._running[session] = stop
         try:
-            for event in self._until_stopped(self.assistant.stream(question, history=turns, filters=filters, **overrides), session):
+            for event in self._until_stopped(self.assistant.stream(question, history=turns, filters=filters, **overrides), stop):
                 if event is None:  # Stop: nothing of this exchange stays
                     yield question, chat[:-2], turns, gr.update(), STAGES["stopped"]
                     return
@@ -226,6 +227,10 @@ class Handlers:
         except AssistantError as exc:  # give the question back to be fixed, then say what went wrong
             yield question, chat[:-2], turns, gr.update(), ""
             raise user_error(str(exc)) from None
+        finally:
+            with self._lock:
+                if self._running.get(session) is stop:
+                    del self._running[session]
         if answer is None:
             raise user_error("The answer stream ended early; try again.")
         chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer)}
@@ -302,23 +307,22 @@ class Handlers:
     def stop(self, request: gr.Request | None = None) -> None:
         """Stop pressed: the answer this browser session is waiting for ends at its next event or tick."""
         with self._lock:
-            self._stopping.add(request.session_hash if request is not None else None)
+            running = self._running.get(request.session_hash if request is not None else None)
+        if running is not None:
+            running.set()
 
-    def _until_stopped(self, events: Iterator[Event], session: str | None) -> Iterator[Event | None]:
+    @staticmethod
+    def _until_stopped(events: Iterator[Event], stop: threading.Event) -> Iterator[Event | None]:
         """`events`, read in a thread of their own so that a Stop is seen while the model is silent (it may
-        read the prompt for a minute): None when it comes. The abandoned stream is closed at its next event,
-        which closes the connection to the model (chat.stream_chat)."""
+        read the prompt for a minute): None when it comes. The stream is closed at its next event once the
+        answer is stopped or no longer read (the page closed), which closes the connection to the model."""
         inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-        def stopped() -> bool:
-            with self._lock:
-                return session in self._stopping
 
         def pump() -> None:
             try:
                 for event in events:
                     inbox.put(("event", event))
-                    if stopped():
+                    if stop.is_set():
                         break
             except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
                 inbox.put(("error", exc))
@@ -329,22 +333,25 @@ class Handlers:
                     close()
 
         threading.Thread(target=pump, name="answer-stream", daemon=True).start()
-        while True:
-            try:
-                kind, item = inbox.get(timeout=STOP_TICK_S)
-            except queue.Empty:
-                if stopped():
+        try:
+            while True:
+                try:
+                    kind, item = inbox.get(timeout=STOP_TICK_S)
+                except queue.Empty:
+                    if stop.is_set():
+                        yield None
+                        return
+                    continue
+                if stop.is_set():
                     yield None
                     return
-                continue
-            if stopped():
-                yield None
-                return
-            if kind == "error":
-                raise item
-            if kind == "end":
-                return
-            yield item
+                if kind == "error":
+                    raise item
+                if kind == "end":
+                    return
+                yield item
+        finally:  # read to its end, stopped, or abandoned by the page: the pump lets go at its next event
+            stop.set()
 
     @staticmethod
     def pop_last(chat: list[dict[str, Any]], turns: list[dict[str, Any]]) -> tuple[Any, ...]:
