@@ -99,6 +99,10 @@ def _latex_decoder() -> Any:
     return MathAsWritten(latex_context=context, keep_braced_groups=False, math_mode="verbatim")
 
 
+# What a paper takes from the @proceedings or @book it crossrefs.
+_CONTAINER_FIELDS = {"year", "date", "booktitle", "journal", "journaltitle", "publisher", "month", "series", "volume"}
+
+
 def parse_bibtex(text: str) -> Parsed:
     import bibtexparser
     from bibtexparser.middlewares import (
@@ -140,8 +144,12 @@ def parse_bibtex(text: str) -> Parsed:
         key = duplicates.get(entry.key, entry.key)
         if parent := by_key.get(_clean(fields.get("crossref")).lower()):
             # As BibTeX does, a field the entry lacks comes from the entry it crossrefs (DBLP's year and
-            # booktitle live on the @proceedings); the container's abstract, if any, is not this paper's.
-            fields = {**{k: v for k, v in parent.items() if k != "abstract"}, **{k: v for k, v in fields.items() if v}}
+            # booktitle live on the @proceedings); only the container's own fields, and its title as the
+            # booktitle (as BibLaTeX maps it): its DOI, URL or abstract are not this paper's.
+            inherited = {k: v for k, v in parent.items() if k in _CONTAINER_FIELDS}
+            if parent.get("title") and not parent.get("booktitle"):
+                inherited["booktitle"] = parent["title"]
+            fields = {**inherited, **{k: v for k, v in fields.items() if v}}
         if not fields.get("abstract"):
             if entry.key.lower() not in parents:  # a crossref'd @proceedings is a container, not a paper
                 yield where, f"entry {key!r} has no abstract field"

@@ -313,6 +313,19 @@ def test_metadata_is_found_where_dblp_biblatex_and_zotero_csv_keep_it(tmp_path: 
     assert result.issues == []  # the @proceedings is a container, not a paper without an abstract
 
 
+def test_a_crossref_gives_a_paper_only_its_containers_fields(tmp_path: Path) -> None:
+    """The volume's DOI and URL became every paper's, and an untitled paper took the volume's title."""
+    (tmp_path / "vol.bib").write_text(
+        "@proceedings{vol, title = {Proceedings of X 2020}, year = {2020}, doi = {10.1007/978-3-030-00000-0},\n"
+        "  url = {https://link.springer.com/book/x}, publisher = {Springer}}\n"
+        "@inproceedings{a, author = {Ana Rivera}, crossref = {vol},\n"
+        f"  abstract = {{{ABSTRACT}}}}}\n"
+    )
+    (paper,) = load_corpus([tmp_path / "vol.bib"]).papers
+    assert (paper.year, paper.venue, paper.doi) == (2020, "Proceedings of X 2020", None)  # its title: the venue
+    assert not paper.has_title and paper.url is None
+
+
 def test_bibtex_names_keep_their_generational_part_last(tmp_path: Path) -> None:
     """BibTeX's "Last, Jr, First" form: "Smith, Jr., John" is John Smith Jr., not "Jr., John Smith"."""
     (tmp_path / "jr.bib").write_text(
