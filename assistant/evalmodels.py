@@ -113,7 +113,8 @@ class CaseAnswer(_Judged):
     evidence_hit: list[bool] | None = None
     evidence_share: float | None = None  # share of the case's quotes hit
     judge_error: str | None = None  # why the LLM judge gave no figure for this case (timeout, unreadable reply)
-    mode: str = "extractive"  # who wrote the answer: the offline composer when the LLM was unavailable
+    mode: str = "extractive"  # who wrote the answer
+    fallback: bool = False  # the offline composer, because the LLM was unavailable
     notice: str | None = None  # the answer's notice (why the LLM's answer was replaced, markers dropped, …)
 
 

@@ -324,6 +324,7 @@ def _run_case(
         latency_ms=round(latency * 1000, 1),
         settings_hash=answer.settings_hash,
         mode=answer.mode,
+        fallback=answer.fallback,
         notice=answer.notice,
         **(_judge(judges, case, answer, papers) if judges else {}),
         **(_evidence(case, answer, papers) if case.answerable and case.expected_quotes else {}),

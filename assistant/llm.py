@@ -379,7 +379,7 @@ class LLMEngine(CitingEngine):
             ) from None
         answer, _ = self.composer.compose(query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash, said)
         notice = f"The LLM at {host} was unavailable ({failure.reason}); this answer was composed offline from the abstracts."
-        return answer.model_copy(update={"passages": to_passages(nodes), "notice": notice, "mode": "extractive"})
+        return answer.model_copy(update={"passages": to_passages(nodes), "notice": notice, "mode": "extractive", "fallback": True})
 
 
 # The end of the last full sentence: its stop and any markers after it ("[1].", ". [1]", ".[1][2]").

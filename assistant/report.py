@@ -149,7 +149,7 @@ def build_report(
         corpus_size=corpus_size,
         answer_mode=answer_mode,
         answer_model=answer_model,
-        fallbacks=sum(1 for r in rows if r.answer is not None and answer_mode != "extractive" and r.answer.mode == "extractive"),
+        fallbacks=sum(1 for r in rows if r.answer is not None and r.answer.fallback),
         k=k,
         modes=list(modes),
         cases=len(rows),

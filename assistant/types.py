@@ -122,6 +122,7 @@ class Answer(_Record):
     mode: str = "extractive"
     raw_text: str = ""
     notice: str | None = None
+    fallback: bool = False  # the LLM was unavailable, and the extractive composer wrote this answer instead
     dropped_markers: int = 0
     reasoning: str = ""  # what a reasoning model thought aloud before answering: a trace, never the answer
     prompt_tokens: int = 0

@@ -139,7 +139,7 @@ def test_answers_written_offline_because_the_llm_failed_are_counted_and_said(
     rows = [json.loads(line)["answer"] for line in (out / "per_question.jsonl").read_text().splitlines()]
     assert code == 0 and report["fallbacks"] == 4 and report["answer_mode"] == "openai-compatible"
     assert report["answer_model"] == f"judge at 127.0.0.1:{judged_env.port}"
-    assert {r["mode"] for r in rows} == {"extractive"} and all("HTTP 401" in r["notice"] for r in rows)
+    assert {r["mode"] for r in rows} == {"extractive"} and all(r["fallback"] and "HTTP 401" in r["notice"] for r in rows)
     said = "4 of 4 answers were written offline by the extractive composer, because the LLM (judge at 127.0.0.1:"
     assert said in (out / "report.md").read_text() and f"warning: {said}" in err
 

@@ -481,7 +481,7 @@ def test_write_report_writes_every_file_failures_first(tmp_path: Path) -> None:
     assert set(written[0]["answer"]) == {
         "text", "abstained", "cited", "citation_precision", "citation_recall", "cited_sentence_share",
         "unresolved_markers", "dropped_markers", "rouge_l", "reference_cosine", "latency_ms", "settings_hash",
-    } | {"evidence_overlap", "evidence_hit", "evidence_share", "judge_error", "mode", "notice"}
+    } | {"evidence_overlap", "evidence_hit", "evidence_share", "judge_error", "mode", "fallback", "notice"}
     assert (written[0]["expected_quotes"], written[0]["answer"]["evidence_hit"]) == (["quote 0"], [False])
     assert "| evidence_hit_rate | 0.500 |" in (out / "report.md").read_text()
     assert all(r["settings_hash"] == "abc123" for r in written)
