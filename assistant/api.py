@@ -304,7 +304,8 @@ class Assistant:
         from .filters import fold
         from .listing import header_text, holds_words
 
-        words = fold(query).split()
+        typed = query.lower().split()
+        words = [fold(w) for w in typed]
         state = self._ready()
         catalog = state.papers
         if len(catalog) <= WHOLE_SEARCH:
@@ -312,8 +313,10 @@ class Assistant:
             return found[:limit], len(found)
         texts = {pid: header_text(h) for pid, h in catalog.headers().items()}  # once, however many words
         admitted: set[str] | None = None
-        for word in words:
-            ids = {pid for pid, text in texts.items() if word in text} | (state.keyword.containing(word) or set())
+        for word, as_typed in zip(words, typed):
+            # The headers are folded; the keyword index holds words as written ("naïve"): both spellings.
+            indexed = {*(state.keyword.containing(word) or ()), *(state.keyword.containing(as_typed) or ())}
+            ids = {pid for pid, text in texts.items() if word in text} | indexed
             admitted = ids if admitted is None else admitted & ids
         matched = [pid for pid in texts if admitted is None or pid in admitted]
         shown = catalog.many(matched[:limit])

@@ -382,14 +382,15 @@ class LLMEngine(CitingEngine):
         return answer.model_copy(update={"passages": to_passages(nodes), "notice": notice, "mode": "extractive", "fallback": True})
 
 
-# The end of the last full sentence: its stop and any markers after it ("[1].", ". [1]", ".[1][2]").
-_LAST_STOP = re.compile(r"[.!?][\"”’')]*(?:\s*\[[\d,;\s–-]+\])*(?=[^.!?]*$)")
+# A sentence's end: its stop, any closing quote and markers after it ("[1].", ". [1]"), then a space or the
+# end of the text (so "93.5" is no end).
+_STOP = re.compile(r"[.!?][\"”’')]*(?:\s*\[[\d,;\s–-]+\])*(?=\s|$)")
 
 
 def without_unfinished_end(text: str) -> str:
     """A reply cut at the token limit without the words after its last full sentence (all of it if none)."""
-    found = _LAST_STOP.search(text)
-    return text[: found.end()] if found else text
+    ends = [found.end() for found in _STOP.finditer(text)]
+    return text[: ends[-1]] if ends else text
 
 
 def model_support(text: str, n_cited: int, dropped: int) -> Support:

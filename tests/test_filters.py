@@ -379,3 +379,23 @@ def test_a_name_a_question_gives_is_matched_whole_and_an_author_filter_as_a_frag
     asked = metadata_filters("Which papers by Su are here?", lambda: {"su": su, "sun": sun})
     assert asked is not None and asked.admits(su) and not asked.admits(sun)
     assert Filters.parse(authors=["Su"]).admits(sun)  # --author: any part of a name, as documented
+
+
+def test_past_whole_search_an_accented_word_of_an_abstract_is_found_as_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Search words are folded for the headers ("DÍAZ" finds Diaz), but the keyword index keeps "naïve" as
+    written: both spellings are looked up, so folding does not lose it past WHOLE_SEARCH papers."""
+    from assistant import api
+
+    rows = [
+        {"title": "Bayes for all", "abstract": "A naïve Bayes classifier " + "reads every feature apart and still works well. " * 3},
+        {"title": "Other", "abstract": "Gradient descent on wide networks " + "behaves like a kernel method in the limit. " * 3},
+    ]
+    (tmp_path / "two.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assistant = Assistant(Settings(store_dir=tmp_path / "store", seeds_dir=tmp_path))
+    assistant.ingest()
+    monkeypatch.setattr(api, "WHOLE_SEARCH", 0)
+    for query in ("naïve", "bayes naïve"):
+        found, n = assistant.search_papers(query, 10)
+        assert [p.title for p in found] == ["Bayes for all"] and n == 1, query

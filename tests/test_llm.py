@@ -400,6 +400,8 @@ def test_an_answer_cut_at_the_token_limit_leaves_out_its_unfinished_sentence(see
         ("One [1].", "One [1]."),
         ("No stop at all", "No stop at all"),
         ("He said “yes.” Then", "He said “yes.”"),
+        ("It reaches 93.5 on the test [1]. Then 93.5", "It reaches 93.5 on the test [1]."),  # no stop inside a number
+        ("Accuracy is 93.5", "Accuracy is 93.5"),
     ],
 )
 def test_without_unfinished_end(reply: str, kept: str) -> None:
