@@ -103,3 +103,21 @@ def test_serve_publishes_how_long_its_answers_may_take(tmp_path: Path) -> None:
 
     with published(tmp_path, "http://127.0.0.1:1", "h", "t", 180.0):
         assert json.loads((tmp_path / SERVE_FILE).read_text())["wait_s"] == 180.0 + WAIT_MARGIN_S
+
+
+def test_a_server_cut_off_mid_body_is_answered_here(publish: Callable[..., None], capsys: pytest.CaptureFixture[str]) -> None:
+    """A reply shorter than it said it would be (the server killed while writing it) reads as a broken
+    connection, so the question is answered in this process, not a traceback."""
+    def cut(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", "5000")
+        handler.end_headers()
+        handler.wfile.write(b'{"question": "What')
+        handler.wfile.flush()
+        handler.close_connection = True
+
+    publish(cut, 30.0)
+    code = main(["ask", NTK, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "Traceback" not in err and json.loads(out)["citations"]

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import secrets
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,14 +59,18 @@ def browser_secret(store_dir: Path) -> str | None:
 
     path = Path(store_dir) / PAGE_SECRET
     try:
-        if path.exists():
-            return path.read_text().strip() or None
+        if path.exists() and (key := path.read_text().strip()):
+            return key
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the owner's only; the first writer wins
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
         return path.read_text().strip() or None
-    except FileExistsError:  # another process made it a moment ago
-        return path.read_text().strip() or None
+    except FileExistsError:  # another process is making it: its key, once written (a moment)
+        for _ in range(50):
+            if key := path.read_text().strip():
+                return key
+            time.sleep(0.02)
+        return None
     except OSError:
         return None
