@@ -76,12 +76,29 @@ def followup_query(question: str, history: Sequence[Turn] | None) -> str:
     neural processes?" and "What problem do they address?", a third "How do they compare …?" carried only the
     second, which names nothing, and was answered from another paper."""
     earlier = previous_questions(history)
-    if not earlier:
+    if not earlier or not leans_on_earlier(question):
         return question
-    if len(question.split()) <= 6 or _REFERS_BACK.search(question):
-        subject = next((q for q in reversed(earlier) if not _REFERS_BACK.search(q)), earlier[0])
-        return f"{subject} {question}"
-    return question
+    subject = next((q for q in reversed(earlier) if not leans_on_earlier(q)), earlier[0])
+    return f"{subject} {question}"
+
+
+# "And …", "What about …": a question that continues the one before, whatever it names.
+_CONTINUES = re.compile(r"^\W*(?:and|also|so|then|but|what\s+about|how\s+about)\b", re.IGNORECASE)
+
+
+def leans_on_earlier(question: str) -> bool:
+    """Whether a question needs the conversation before it: it points back ("How is it trained?"), continues
+    ("What about training cost?"), or is short and names at most one thing, and no name ("Which datasets were
+    used?", "Limitations?"). A short question with a topic of its own ("How does quantization reduce model
+    size?", "What is PowerNorm?") stands alone: every question of six words or fewer was taken for a
+    follow-up, and answered from the previous question's papers."""
+    if _REFERS_BACK.search(question) or _CONTINUES.match(question):
+        return True
+    words = question.split()
+    if len(words) > 6:
+        return False
+    named = any(w[:1].isupper() or any(c.isupper() for c in w[1:]) for w in words[1:])  # PowerNorm, NTK, Jacot
+    return len(content_terms(question)) <= 1 and not named
 
 
 def format_history(history: Sequence[Turn]) -> str:

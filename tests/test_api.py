@@ -73,6 +73,20 @@ def test_followups_carry_the_previous_subject() -> None:
     assert followup_query("How is it trained?", history) == "What is a neural process? How is it trained?"
     assert followup_query("Which papers study quantization of transformer weights after training?", history).startswith("Which")
     assert followup_query("And its limits?", [("What is NTK?", "...")]) == "What is NTK? And its limits?"
+    # Short, but with a topic of its own: a new question, not a follow-up (it was answered from NTK papers).
+    ntk = [("What does the neural tangent kernel describe?", "...")]
+    for new in ("How does quantization reduce model size?", "What is symbolic autoencoding?", "What is PowerNorm?"):
+        assert followup_query(new, ntk) == new
+    for more in ("Which datasets were used?", "What about training cost?", "Limitations?"):
+        assert followup_query(more, ntk) == f"{ntk[0][0]} {more}"
+
+
+def test_a_new_short_question_in_a_conversation_is_answered_on_its_own_topic(assistant: Assistant) -> None:
+    """After an NTK question, "How does quantization reduce model size?" was answered from NTK papers."""
+    history = [("What does the neural tangent kernel describe?", "…")]
+    answer = assistant.ask("How does quantization reduce model size?", history=history)
+    papers = [assistant.paper(c.paper_id) for c in answer.citations]
+    assert papers and all(p is not None and "quantiz" in (p.title + p.abstract).lower() for p in papers)
 
 
 def test_followup_answer_stays_on_subject(assistant: Assistant) -> None:
