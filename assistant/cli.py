@@ -315,13 +315,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     server = _server(args)
     events: Iterator[Event] | None = None
     if server:
-        from .remote import ServerError
+        from .remote import ServerError, ServerStopped
 
         remote_events = _remote_events(server, _payload(args), args.stream or not args.json)
         try:
             first = next(remote_events)  # connecting: a server that is gone leaves us to answer here
             events = chain([first], remote_events)
-        except ConnectionError:
+        except ConnectionError as exc:
+            if isinstance(exc, ServerStopped):  # it took the question, then stopped: said, as when streamed
+                print(f"note: {exc}; answering in this process", file=sys.stderr)
             events = None
         except ServerError as exc:  # the server refused the question: say why, as here
             print(f"error: {exc}", file=sys.stderr)

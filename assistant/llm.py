@@ -369,14 +369,14 @@ class LLMEngine(CitingEngine):
         """The extractive answer with a notice, or LLMUnavailable when fallback is off (`said`: the conversation's
         earlier answers, which the offline answer does not repeat, as in the extractive mode)."""
         host = llm_host(self.settings)
-        log.warning("the LLM at %s was unavailable (%s)", host, failure.reason)
-        if self.settings.llm_fallback != "extractive":
+        if self.settings.llm_fallback != "extractive":  # said once, by the error (it was logged first, twice over)
             # The reason's own advice when it has some (a 401 names the key), else the endpoint's settings.
             advice = "or" if "ASSISTANT_" in failure.reason else "check ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL, or"
             raise LLMUnavailable(
                 f"the LLM at {host} was unavailable ({failure.reason}); {advice} set ASSISTANT_LLM_FALLBACK=extractive "
                 "to answer offline"
             ) from None
+        log.warning("the LLM at %s was unavailable (%s)", host, failure.reason)
         answer, _ = self.composer.compose(query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash, said)
         notice = f"The LLM at {host} was unavailable ({failure.reason}); this answer was composed offline from the abstracts."
         return answer.model_copy(update={"passages": to_passages(nodes), "notice": notice, "mode": "extractive", "fallback": True})

@@ -35,6 +35,10 @@ class ServerError(Exception):
         self.code = code
 
 
+class ServerStopped(ConnectionError):
+    """The server took the request, then went away before its answer was whole (killed, restarted)."""
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -115,6 +119,8 @@ def _request(server: dict[str, Any], action: str, payload: dict[str, Any]) -> An
         if isinstance(exc.reason, TimeoutError):
             raise _timed_out(server) from None
         raise ConnectionError(str(exc)) from None
+    except (http.client.RemoteDisconnected, ConnectionResetError) as exc:  # it had the request, then went away
+        raise ServerStopped(f"the server stopped mid-reply ({type(exc).__name__})") from None
     except OSError as exc:
         raise ConnectionError(str(exc)) from None
 
@@ -133,7 +139,7 @@ def call(server: dict[str, Any], action: str, payload: dict[str, Any]) -> Any:
         except TimeoutError:
             raise _timed_out(server) from None
         except _BROKEN as exc:
-            raise ConnectionError(f"the server stopped mid-reply ({type(exc).__name__})") from None
+            raise ServerStopped(f"the server stopped mid-reply ({type(exc).__name__})") from None
 
 
 def stream(server: dict[str, Any], payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -147,4 +153,4 @@ def stream(server: dict[str, Any], payload: dict[str, Any]) -> Iterator[dict[str
         except TimeoutError:
             raise _timed_out(server) from None
         except _BROKEN as exc:
-            raise ConnectionError(f"the server stopped mid-reply ({type(exc).__name__})") from None
+            raise ServerStopped(f"the server stopped mid-reply ({type(exc).__name__})") from None

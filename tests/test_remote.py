@@ -121,3 +121,4 @@ def test_a_server_cut_off_mid_body_is_answered_here(publish: Callable[..., None]
     code = main(["ask", NTK, "--json"])
     out, err = capsys.readouterr()
     assert code == 0 and "Traceback" not in err and json.loads(out)["citations"]
+    assert err == "note: the server stopped mid-reply (IncompleteRead); answering in this process\n"
