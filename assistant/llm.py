@@ -30,7 +30,7 @@ from .cite import MARKER, expand_ranges, markers, validate
 from .modeltext import clean, refuses
 from .config import Settings
 from .errors import ConfigError, LLMUnavailable
-from .followup import Turn, previous_answers, search_query
+from .followup import Turn, format_history, previous_answers, search_query
 from .prompts import CANNOT_ANSWER, render
 from .providers import llm_host
 from .text import content_terms, count_tokens, split_sentences
@@ -239,9 +239,14 @@ class LLMEngine(CitingEngine):
         if unresolved is not None:
             yield Final(answer=unresolved)
             return
-        yield Status(stage="retrieving")
         budget = Budget(self.settings.llm_timeout)
-        query = QueryBundle(query_str=self.search_query(question, history, budget))
+        if format_history(history or []):  # the model first reads the conversation (followup.search_query)
+            yield Status(stage="rewriting")
+            query = QueryBundle(query_str=self.search_query(question, history, budget))
+            yield Status(stage="retrieving")
+        else:
+            yield Status(stage="retrieving")
+            query = QueryBundle(query_str=self.search_query(question, history, budget))
         since = time.monotonic()
         nodes, papers = self.retrieve_papers(query)
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)

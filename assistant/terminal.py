@@ -103,7 +103,7 @@ def show(events: Iterator[Event], out: TextIO, err: TextIO | None = None) -> Ans
 def _show(events: Iterator[Event], out: TextIO, waiting: Waiting) -> Answer:
     answer, streamed = None, ""
     for event in events:
-        if isinstance(event, Status) and event.stage == "waiting":
+        if isinstance(event, Status) and event.stage in ("waiting", "rewriting"):  # the model is at work
             waiting.start()
         else:
             waiting.stop()

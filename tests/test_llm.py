@@ -433,6 +433,16 @@ def test_a_reply_spent_on_reasoning_is_not_asked_again(seeded_store: Path, strea
         "this answer was composed offline from the abstracts.")
 
 
+def test_a_follow_up_says_the_model_is_reading_the_conversation(seeded_store: Path) -> None:
+    """The model's rewrite of a follow-up showed as "Retrieving abstracts…", for as long as the model took."""
+    with FakeOpenAI(default=Reply(text=GOOD)) as fake:
+        fake.script(Reply(text="What problem do martingale posterior neural processes address?"), Reply(text=GOOD))
+        events = list(llm_assistant(seeded_store, fake.base_url).stream(
+            "What problem do they address?", history=[("What are martingale posterior neural processes?", "…")]))
+    stages = [e.stage for e in events if isinstance(e, Status)]
+    assert stages[:3] == ["rewriting", "retrieving", "waiting"]
+
+
 def test_garbage_json_falls_back(seeded_store: Path) -> None:
     with FakeOpenAI(default=Reply(raw_body=b"{not json")) as fake:
         answer = llm_assistant(seeded_store, fake.base_url).ask(QUESTION)

@@ -21,6 +21,7 @@ STAGES = {
     "retrieving": "Retrieving abstracts…",
     # The page's script counts the seconds in .aa-elapsed (style.ELAPSED_JS): a local model may read for a minute.
     "waiting": 'Waiting for the model… <span class="aa-elapsed"></span>',
+    "rewriting": 'Reading the conversation with the model… <span class="aa-elapsed"></span>',
     "stopped": "Stopped; the question is back in the box.",
     "writing": "Writing the answer…",
     "fallback": "The model failed; answering from the abstracts…",
