@@ -153,7 +153,20 @@ def llm_host(settings: Settings) -> str:
         return UNREADABLE_URL
     if not parts.hostname:  # never the value itself: it may be the key, set in the wrong variable
         return UNREADABLE_URL
+    if _looks_like_a_key(parts.hostname):  # "http://sk-…": the key again, behind a scheme
+        return KEY_LIKE_HOST
     return f"{parts.hostname}:{port}" if port else parts.hostname
+
+
+KEY_LIKE_HOST = "a host name that looks like a key (not shown)"
+
+
+def _looks_like_a_key(host: str) -> bool:
+    """A dotless host name no server is called by: an OpenAI-style "sk-…" key, or a long run of characters
+    ("ollama", "vllm-server" or "localhost" are names; a key is 20 or more)."""
+    if "." in host or ":" in host or host == "localhost":
+        return False
+    return host.startswith("sk-") or len(host) >= 20
 
 
 @lru_cache(maxsize=None)

@@ -157,3 +157,16 @@ def test_the_page_shows_no_key(keyed: pytest.MonkeyPatch, echo_server: FakeOpenA
     assert "http://127.0.0.1:9/v1" in modes
     for shown in (json.dumps(result), page, config, modes):
         assert KEY not in shown and KEY[8:20] not in shown and PASSWORD not in shown
+
+
+def test_a_key_written_as_the_host_of_the_base_url_is_not_shown(
+    keyed: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`http://sk-…` is a URL whose host is the key: it was printed (lower-cased) by llm check."""
+    keyed.setenv("ASSISTANT_LLM_BASE_URL", f"http://{KEY}:9/v1")
+    keyed.setenv("ASSISTANT_LLM_RETRIES", "0")
+    keyed.setenv("ASSISTANT_LLM_TIMEOUT", "2")
+    code = main(["llm", "check"])
+    out, err = capsys.readouterr()
+    assert code == 3 and "a host name that looks like a key (not shown)" in out
+    assert KEY.lower()[3:] not in (out + err).lower()
