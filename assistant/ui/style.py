@@ -115,10 +115,14 @@ CITE_JS = """
 # tab: the tab is selected, then its id box filled and submitted as a reader would (Enter), so the abstract
 # and its own similar papers come from the same handler as a typed id.
 OPEN_JS = """
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest ? event.target.closest("a.aa-open") : null;
+  // The page's in-page links: a click on `selector` runs `act` with the link instead of following "#".
+  const onLink = (selector, act) => document.addEventListener("click", (event) => {
+    const link = event.target.closest ? event.target.closest(selector) : null;
     if (!link) return;
     event.preventDefault();
+    act(link);
+  }, true);
+  onLink("a.aa-open", (link) => {
     const tab = [...document.querySelectorAll('[role="tab"]')].find((t) => t.textContent.trim() === "Papers");
     if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
     const until = Date.now() + 5000;
@@ -134,19 +138,16 @@ OPEN_JS = """
       document.getElementById("aa-abstract")?.scrollIntoView({ block: "start" });
     };
     open();
-  }, true);
+  });
 """
 
 
-# "↑ answer" in a source card (render.BACK_LINK): the latest answer back in view.
+# "↑ answer" in a source card (render.BACK_LINK): the latest answer back in view (onLink: OPEN_JS, before it).
 BACK_JS = """
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest ? event.target.closest("a.aa-back") : null;
-    if (!link) return;
-    event.preventDefault();
+  onLink("a.aa-back", () => {
     const bubbles = document.querySelectorAll("#aa-chat .aa-answer, #aa-chat .aa-abstain");
     if (bubbles.length) bubbles[bubbles.length - 1].scrollIntoView({ block: "start" });
-  }, true);
+  });
 """
 
 
