@@ -193,6 +193,7 @@ def test_the_saved_conversation_survives_a_restart_of_the_server(browser: Browse
     ask(page, NTK)
     page.locator("#aa-chat .aa-answer:not(.aa-pending) a.aa-cite").first.wait_for()
     answer_text = page.locator("#aa-chat .aa-answer").last.inner_text()
+    expect(page.locator("#aa-export")).to_be_enabled()  # the chain that saves the conversation has run
     app.close()
     again = ui.build_app(Assistant(Settings(store_dir=store_copy, seeds_dir=SEEDS)))  # a new process's page
     try:
