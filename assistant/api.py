@@ -104,6 +104,14 @@ def _log_request(answer: Answer, started: float) -> None:
     requests_log.info("answer · %s · %.0f ms · %s%s", answer.mode, (time.perf_counter() - started) * 1000, outcome, notice)
 
 
+# Words (stems) of a listing question that name no topic: the store and its papers ("Which papers in the
+# collection …"), so a listing is ordered by relevance only when a topic is left (Assistant._listing).
+_NOT_A_TOPIC = frozenset({
+    "paper", "papers", "work", "works", "publish", "publication", "written", "author", "year", "categori",
+    "store", "collect", "librari", "corpus", "databas", "list", "show", "hold", "contain", "includ", "avail",
+})
+
+
 class Assistant:
     """Cited answers over a Chroma store of abstracts. Thread-safe; ingests the seeds on first use.
 
@@ -519,11 +527,8 @@ class Assistant:
             )
             return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
                           settings_hash=settings.settings_hash(), mode="metadata")
-        # Words of a listing that name no topic: the store and its papers, and what the filters already say.
-        generic = {"paper", "papers", "work", "works", "publish", "publication", "written", "author", "year", "categori",
-                   "store", "collect", "librari", "corpus", "databas", "list", "show", "hold", "contain", "includ", "avail"}
-        said = [a.lower() for a in asked.authors] + [c.lower() for c in asked.categories]
-        topic = [t for t in content_terms(question) if t not in generic and not t.isdigit() and not any(t in a for a in said)]
+        said = [a.lower() for a in asked.authors] + [c.lower() for c in asked.categories]  # the filters' own words
+        topic = [t for t in content_terms(question) if t not in _NOT_A_TOPIC and not t.isdigit() and not any(t in a for a in said)]
         ranked = None
         if topic:  # "papers by Rivera on kernel methods", "papers from 2021 on transformers": by relevance
 

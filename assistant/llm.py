@@ -240,13 +240,11 @@ class LLMEngine(CitingEngine):
             yield Final(answer=unresolved)
             return
         budget = Budget(self.settings.llm_timeout)
-        if format_history(history or []):  # the model first reads the conversation (followup.search_query)
-            yield Status(stage="rewriting")
-            query = QueryBundle(query_str=self.search_query(question, history, budget))
+        rewriting = bool(format_history(history or []))  # the model first reads the conversation (search_query)
+        yield Status(stage="rewriting" if rewriting else "retrieving")
+        query = QueryBundle(query_str=self.search_query(question, history, budget))
+        if rewriting:
             yield Status(stage="retrieving")
-        else:
-            yield Status(stage="retrieving")
-            query = QueryBundle(query_str=self.search_query(question, history, budget))
         since = time.monotonic()
         nodes, papers = self.retrieve_papers(query)
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)

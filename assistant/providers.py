@@ -140,6 +140,7 @@ def _embedder_class() -> type:
 
 
 UNREADABLE_URL = "a value that is not a URL (not shown: it may be a key set in the wrong variable)"
+KEY_LIKE_HOST = "a host name that looks like a key (not shown)"
 
 
 def llm_host(settings: Settings) -> str:
@@ -156,9 +157,6 @@ def llm_host(settings: Settings) -> str:
     if _looks_like_a_key(parts.hostname):  # "http://sk-…": the key again, behind a scheme
         return KEY_LIKE_HOST
     return f"{parts.hostname}:{port}" if port else parts.hostname
-
-
-KEY_LIKE_HOST = "a host name that looks like a key (not shown)"
 
 
 def _looks_like_a_key(host: str) -> bool:
@@ -220,9 +218,8 @@ def build_llm(settings: Settings) -> LLM:
             "e.g. http://localhost:11434/v1 for Ollama or http://localhost:8000/v1 for vLLM"
         )
     if settings.llm_base_url:
-        parts = urlsplit(settings.llm_base_url)
-        if parts.scheme not in ("http", "https") or llm_host(settings) == UNREADABLE_URL:
-            host = llm_host(settings)
+        parts, host = urlsplit(settings.llm_base_url), llm_host(settings)
+        if parts.scheme not in ("http", "https") or host == UNREADABLE_URL:
             shown = host if host == UNREADABLE_URL else f"a {parts.scheme or 'scheme-less'} URL for {host}"
             raise ConfigError(
                 f"ASSISTANT_LLM_BASE_URL must be an http(s) URL such as http://localhost:11434/v1, not {shown}"
