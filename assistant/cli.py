@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = add("papers", "List the papers in the store.")
-    p.add_argument("--json", action="store_true", help="print JSON: [{id, title, authors, year, url, doi, venue, categories, abstract, sources}]")
+    p.add_argument("--json", action="store_true", help="print JSON: [{id, title, authors, year, url, doi, venue, categories, work_type, abstract, sources}]")
 
     p = add("retrieve", "Show the papers most relevant to a question, best first." + SERVED)
     p.add_argument("question")
@@ -189,7 +189,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_papers(args: argparse.Namespace) -> int:
     papers = _assistant().papers()
     if args.json:
-        fields = {"id", "title", "authors", "abstract", "sources", "url", "year", "doi", "venue", "categories"}
+        fields = {"id", "title", "authors", "abstract", "sources", "url", "year", "doi", "venue", "categories", "work_type"}
         _print_json([p.model_dump(mode="json", include=fields) for p in papers])
     else:
         for p in papers:

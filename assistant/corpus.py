@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import formats
-from .types import Paper, ParseIssue
+from .types import Paper, ParseIssue, WorkType
 
 SUPPORTED = (".txt", ".jsonl", ".json", ".csv", ".tsv", ".bib", ".ris", ".xml", ".atom")
 FORMATS = (
@@ -71,6 +71,7 @@ class _Draft:
     doi: str | None = None
     venue: str | None = None
     categories: list[str] = field(default_factory=list)
+    work_type: WorkType | None = None
 
 
 def printable(text: str) -> str:
@@ -383,6 +384,8 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         given_id=given,
         doi=formats.bare_doi(keys.get("doi")),
         venue=" ".join(str(keys.get("venue") or "").split()) or None,
+        # the parsers' work_type, or a JSON file's own "type" / "entrytype" in any of the sources' spellings
+        work_type=formats.work_type(keys.get("work_type") or keys.get("type") or keys.get("entrytype")),
         categories=list(dict.fromkeys(  # "Computer Science - Machine Learning" as arXiv's "cs.LG"
             formats.arxiv_code(str(c)) for c in (categories if isinstance(categories, list) else str(categories).split())
         ))[:8],
@@ -485,6 +488,7 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
                 doi=next((c.doi for c in copies if c.doi), None),
                 venue=next((c.venue for c in copies if c.venue), None),
                 categories=next((c.categories for c in copies if c.categories), []),
+                work_type=next((c.work_type for c in copies if c.work_type), None),
             )
         )
     return papers

@@ -15,13 +15,15 @@ from collections.abc import Sequence
 from typing import Literal
 
 from .filters import fold
-from .formats import BIBTEX_MARK, RIS_MORE_AUTHORS, tex_escape
-from .types import Paper, named_authors
+from .formats import BIBTEX_MARK, RIS_MORE_AUTHORS, balanced, tex_escape
+from .types import Paper, WorkType, named_authors
 
 ExportFormat = Literal["bibtex", "ris", "csv"]
 FORMATS: tuple[ExportFormat, ...] = ("bibtex", "ris", "csv")
 # Zotero's column names, which formats.CSV_ALIASES reads back.
-CSV_COLUMNS = ["Key", "Title", "Author", "Publication Year", "Abstract Note", "DOI", "Url", "Publication Title", "Manual Tags"]
+CSV_COLUMNS = [
+    "Key", "Item Type", "Title", "Author", "Publication Year", "Abstract Note", "DOI", "Url", "Publication Title", "Manual Tags",
+]
 
 
 def cite_key(paper: Paper, taken: set[str]) -> str:
@@ -42,13 +44,49 @@ def _ascii(text: str) -> str:
     return fold(text).encode("ascii", "ignore").decode()
 
 
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
+def _balance(text: str) -> str:
+    """A value with unbalanced braces would end the entry early: BibTeX cannot hold it verbatim, so its braces
+    become parentheses."""
+    return text if balanced(text) else text.replace("{", "(").replace("}", ")")
+
+
+# A kind of work -> its BibTeX entry type and the field that names where it appeared. A paper no source gave a
+# type is @misc ("howpublished"): calling it an @article would say what nobody said.
+BIBTEX_TYPES: dict[WorkType | None, tuple[str, str]] = {
+    "article": ("article", "journal"),
+    "conference": ("inproceedings", "booktitle"),
+    "preprint": ("misc", "howpublished"),
+    "book": ("book", "publisher"),
+    "chapter": ("incollection", "booktitle"),
+    "thesis": ("phdthesis", "school"),
+    "report": ("techreport", "institution"),
+    None: ("misc", "howpublished"),
+}
+# RIS's TY, and the tag (as rispy names it) for where the work appeared.
+RIS_TYPES: dict[WorkType | None, tuple[str, str]] = {
+    "article": ("JOUR", "journal_name"),
+    "conference": ("CPAPER", "secondary_title"),
+    "preprint": ("UNPB", "secondary_title"),
+    "book": ("BOOK", "publisher"),
+    "chapter": ("CHAP", "secondary_title"),
+    "thesis": ("THES", "publisher"),
+    "report": ("RPRT", "publisher"),
+    None: ("GEN", "journal_name"),
+}
+# Zotero's Item Type, which its CSV import and formats.work_type read.
+ZOTERO_TYPES: dict[WorkType | None, str] = {
+    "article": "journalArticle", "conference": "conferencePaper", "preprint": "preprint", "book": "book",
+    "chapter": "bookSection", "thesis": "thesis", "report": "report", None: "",
+}
+_ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+?)(?:\.pdf)?$|^10\.48550/arxiv\.(.+)$", re.IGNORECASE)
+
+
+def arxiv_id(paper: Paper) -> str | None:
+    """The arXiv identifier in the paper's link or DOI (2101.00001v2, hep-th/9901001), if it has one."""
+    for value in (paper.url or "", paper.doi or ""):
+        if match := _ARXIV_ID.search(value):
+            return match.group(1) or match.group(2)
+    return None
 
 
 def to_bibtex(papers: Sequence[Paper]) -> str:
@@ -59,23 +97,26 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
     taken: set[str] = set()
     for paper in papers:
         names, more = named_authors(paper.authors)
+        entry_type, venue_field = BIBTEX_TYPES[paper.work_type]
+        eprint = arxiv_id(paper)
         values = {
-            "title": tex_escape(paper.title) if paper.has_title else "",  # typeset by LaTeX: & % # _ escaped
+            # typeset by LaTeX: & % # _ escaped, and the whole title in braces so a style that lower-cases
+            # titles keeps "BERT" and "ImageNet" as the source wrote them
+            "title": "{" + _balance(tex_escape(paper.title)) + "}" if paper.has_title else "",
             "author": " and ".join([*names, "others"] if more else names),  # BibTeX's own "et al."
             "year": str(paper.year or ""),
-            "journal": tex_escape(paper.venue or ""),
+            venue_field: tex_escape(paper.venue or ""),
             "doi": paper.doi or "",
             "url": paper.url or "",
+            # arXiv's own BibTeX for a preprint; a preprint elsewhere says so in a note
+            "eprint": eprint if eprint and paper.work_type == "preprint" else "",
+            "archiveprefix": "arXiv" if eprint and paper.work_type == "preprint" else "",
+            "note": "Preprint" if paper.work_type == "preprint" and not eprint else "",
             "keywords": ", ".join(paper.categories),
             "abstract": paper.abstract,
         }
-        fields = [
-            # A value with unbalanced braces would end the entry early: BibTeX cannot hold it verbatim.
-            Field(name, value if _balanced(value) else value.replace("{", "(").replace("}", ")"))  # the writer braces it
-            for name, value in values.items()
-            if value
-        ]
-        library.add(Entry("article", cite_key(paper, taken), fields))
+        fields = [Field(name, _balance(value)) for name, value in values.items() if value]  # the writer braces it
+        library.add(Entry(entry_type, cite_key(paper, taken), fields))
     return str(write_string(library))
 
 
@@ -89,7 +130,8 @@ def to_ris(papers: Sequence[Paper]) -> str:
 
     entries = []
     for paper in papers:
-        entry: dict[str, object] = {"type_of_reference": "JOUR", "abstract": paper.abstract}
+        kind, venue_tag = RIS_TYPES[paper.work_type]
+        entry: dict[str, object] = {"type_of_reference": kind, "abstract": paper.abstract}
         if paper.has_title:
             entry["title"] = paper.title
         names, more = named_authors(paper.authors)
@@ -104,7 +146,7 @@ def to_ris(papers: Sequence[Paper]) -> str:
         if paper.url:
             entry["urls"] = [paper.url]
         if paper.venue:
-            entry["journal_name"] = paper.venue
+            entry[venue_tag] = paper.venue
         if paper.categories:
             entry["keywords"] = list(paper.categories)
         entries.append(entry)
@@ -118,7 +160,7 @@ def to_csv(papers: Sequence[Paper]) -> str:
     taken: set[str] = set()
     for p in papers:
         writer.writerow([
-            cite_key(p, taken), p.title if p.has_title else "", "; ".join(p.authors), p.year or "", p.abstract,
+            cite_key(p, taken), ZOTERO_TYPES[p.work_type], p.title if p.has_title else "", "; ".join(p.authors), p.year or "", p.abstract,
             p.doi or "", p.url or "", p.venue or "", "; ".join(p.categories),
         ])
     return out.getvalue()

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .types import MORE_AUTHORS
+from .types import MORE_AUTHORS, WorkType
 
 Record = dict[str, Any]
 Parsed = Iterator[tuple[int | None, Record | str]]  # (line, record or the reason it is unusable)
@@ -54,6 +54,28 @@ def bare_doi(value: object) -> str | None:
     return text or None
 
 
+# The names sources give a kind of work -> ours. BibTeX and BibLaTeX entry types, RIS TY codes, Zotero's Item
+# Types (CSV), OpenAlex's and Crossref's types, Semantic Scholar's publicationTypes, Scopus's Document Type;
+# compared lower-case without spaces, hyphens or underscores. Anything else (@misc, GEN) is no type: unknown.
+_WORK_TYPES: dict[str, WorkType] = {
+    **dict.fromkeys(["article", "journalarticle", "jour", "jfull", "ejour", "mgzn", "inpr", "review",
+                     "magazinearticle"], "article"),
+    **dict.fromkeys(["inproceedings", "conference", "conferencepaper", "conf", "cpaper", "proceedingsarticle",
+                     "proceedingspaper"], "conference"),
+    **dict.fromkeys(["preprint", "postedcontent", "unpb", "unpublished", "manuscript"], "preprint"),
+    **dict.fromkeys(["book", "ebook", "monograph", "editedbook"], "book"),
+    **dict.fromkeys(["incollection", "inbook", "bookchapter", "booksection", "chap", "echap", "chapter",
+                     "bookpart"], "chapter"),
+    **dict.fromkeys(["phdthesis", "mastersthesis", "thesis", "thes", "dissertation"], "thesis"),
+    **dict.fromkeys(["techreport", "report", "rprt"], "report"),
+}
+
+
+def work_type(value: object) -> WorkType | None:
+    """A source's name for a kind of work ("inproceedings", "CPAPER", "conferencePaper", "book-chapter") as ours."""
+    return _WORK_TYPES.get(re.sub(r"[\s_-]", "", str(value or "")).lower())
+
+
 # -- BibTeX ---------------------------------------------------------------------------------------
 # The first line of a BibTeX file we export (exports.to_bibtex): its fields hold the text verbatim.
 BIBTEX_MARK = "abstract-assistant export: fields are verbatim"
@@ -73,6 +95,31 @@ def tex_unescape(text: str) -> str:
     """tex_escape undone: our own export reads back as the text it was."""
     parts = _MATH.split(text)
     return "".join(p if i % 2 else re.sub(r"\\([&%#_])", r"\1", p) for i, p in enumerate(parts))
+
+
+def balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def unwrap(text: str) -> str:
+    """"{BERT Rocks}" -> "BERT Rocks": the one pair of braces our export puts around a title (exports.to_bibtex),
+    only when they hold the whole value ("{BERT} and {GPT}" is left as it is)."""
+    return text[1:-1] if text[:1] == "{" and _first_closes_last(text) else text
+
+
+def _first_closes_last(text: str) -> bool:
+    """Whether the brace the text opens with closes at its very end."""
+    depth = 0
+    for i, char in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0:
+            return i == len(text) - 1
+    return False
 
 
 @functools.cache
@@ -158,19 +205,35 @@ def parse_bibtex(text: str) -> Parsed:
         eprint = _clean(fields.get("eprint"))
         archive = str(fields.get("archiveprefix") or fields.get("eprinttype") or "").lower()  # BibLaTeX: eprinttype
         arxiv = eprint if eprint and (archive == "arxiv" or _NEW_ARXIV.match(eprint)) else None
+        # @misc is no type, unless it is an arXiv preprint (as arXiv and Zotero write one) or says it is one
+        kind = work_type(entry.entry_type) or (
+            "preprint" if arxiv or _clean(fields.get("note")).lower() == "preprint" else None
+        )
         yield where, {
-            "title": plain(_clean(fields.get("title"))),
+            "title": plain(unwrap(_clean(fields.get("title"))) if verbatim else _clean(fields.get("title"))),
             "abstract": _clean(fields.get("abstract")),
             "authors": _bibtex_names([_clean(a) for a in (authors if isinstance(authors, list) else [authors])]),
             "year": year_of(fields.get("year") or fields.get("date")),
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),
             "arxiv_id": arxiv,
-            "venue": plain(_clean(fields.get("journal") or fields.get("journaltitle") or fields.get("booktitle"))) or None,
+            "venue": plain(_bibtex_venue(fields, kind)) or None,
             "categories": _bibtex_categories(fields),
+            "work_type": kind,
             "key": key,
             "duplicate_key": entry.key in duplicates,
         }
+
+
+def _bibtex_venue(fields: dict[str, Any], kind: WorkType | None) -> str:
+    """Where the paper appeared: its journal or proceedings; a thesis's school, a report's institution, a book's
+    publisher; else @misc's howpublished when it is not a link."""
+    own = {"thesis": "school", "report": "institution", "book": "publisher"}.get(kind or "", "")
+    for name in ("journal", "journaltitle", "booktitle", own, "howpublished"):
+        value = _clean(fields.get(name)) if name else ""
+        if value and not (name == "howpublished" and re.search(r"\\url|https?:", value)):
+            return value
+    return ""
 
 
 def _bibtex_categories(fields: dict[str, Any]) -> list[str]:
@@ -254,6 +317,7 @@ def parse_ris(text: str) -> Parsed:
         authors = [_first_last(_clean(a)) if _clean(a).count(",") == 1 else _clean(a) for a in (entry.get("authors") or entry.get("first_authors") or [])]
         if authors and RIS_MORE_AUTHORS in (entry.get("notes") or []):
             authors.append(MORE_AUTHORS)
+        kind = work_type(entry.get("type_of_reference"))
         yield where, {
             "title": _clean(entry.get("title") or entry.get("primary_title")),
             "abstract": _clean(abstract),
@@ -261,8 +325,12 @@ def parse_ris(text: str) -> Parsed:
             "year": year_of(entry.get("year") or entry.get("publication_year") or entry.get("date")),
             "url": urls[0] if urls else None,
             "doi": bare_doi(entry.get("doi")),
-            "venue": _clean(entry.get("journal_name") or entry.get("secondary_title")) or None,
+            "venue": _clean(
+                entry.get("journal_name") or entry.get("secondary_title")
+                or (entry.get("publisher") if kind in ("thesis", "report", "book") else None)  # a school, an institution
+            ) or None,
             "categories": [_clean(k) for k in entry.get("keywords") or []][:8],
+            "work_type": kind,
         }
 
 
@@ -315,6 +383,7 @@ def from_json(record: Record) -> Record:
             "url": (locations.get("landing_page_url") if isinstance(locations, dict) else None) or None,
             "venue": source.get("display_name"),
             "categories": [_clean(c.get("display_name")) for c in (record.get("concepts") or [])[:5] if isinstance(c, dict)],
+            "work_type": _openalex_type(record.get("type"), source.get("type")),
             "no_abstract": "OpenAlex has no abstract for this work (its abstract_inverted_index is empty)",
         }
     if "paperId" in record or "externalIds" in record:  # Semantic Scholar paper
@@ -330,6 +399,10 @@ def from_json(record: Record) -> Record:
             "url": record.get("url"),
             "venue": record.get("venue") or None,
             "categories": list(record.get("fieldsOfStudy") or [])[:5],
+            # ["JournalArticle", "Review"]: the first it names we know; an arXiv id alone says preprint
+            "work_type": next(
+                (t for t in map(work_type, record.get("publicationTypes") or []) if t), "preprint" if ids.get("ArXiv") else None
+            ),
         }
     arxiv_id = str(record.get("id") or "")
     if "authors_parsed" in record or "update_date" in record or (arxiv_id and (_NEW_ARXIV.match(arxiv_id) or _OLD_ARXIV.match(arxiv_id))):
@@ -344,8 +417,18 @@ def from_json(record: Record) -> Record:
             "doi": bare_doi(record.get("doi")),
             "venue": record.get("journal-ref") or None,
             "categories": str(record.get("categories") or "").split()[:8],
+            "work_type": "preprint",
         }
     return record
+
+
+def _openalex_type(kind: object, source_type: object) -> WorkType | None:
+    """OpenAlex calls a proceedings paper an "article" in a source of type "conference", and a preprint an
+    "article" in a "repository" (arXiv) as often as a "preprint"."""
+    ours = work_type(kind)
+    if ours == "article" and source_type in ("conference", "repository"):
+        return "conference" if source_type == "conference" else "preprint"
+    return ours
 
 
 def json_records(data: object) -> list[Record] | None:
@@ -403,6 +486,7 @@ def parse_atom(text: str) -> Parsed:
             "doi": bare_doi(text_of(f"{ARXIV}doi")),
             "venue": text_of(f"{ARXIV}journal_ref") or None,
             "categories": [c.get("term", "") for c in entry.findall(f"{ATOM}category") if c.get("term")][:8],
+            "work_type": "preprint",
         }
 
 
@@ -456,6 +540,7 @@ CSV_ALIASES = {
     "venue": ("publication title", "source title", "journal", "venue", "so"),
     "id": ("id",),
     "categories": ("categories", "manual tags", "automatic tags", "keywords", "author keywords"),
+    "work_type": ("item type", "document type", "publication type", "type"),  # Zotero, Scopus, WoS ("J", unknown)
 }
 
 

@@ -21,13 +21,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 
 from .config import INT8_MARK, Settings
 from .errors import StoreError
-from .types import Header, Paper
+from .types import Header, Paper, WorkType
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -297,6 +297,7 @@ def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPap
         venue=str(meta.get("venue") or "") or None,
         categories=json.loads(str(meta.get("categories") or "[]")),
         has_title=bool(meta.get("has_title", True)),
+        work_type=meta["work_type"] if meta.get("work_type") in get_args(WorkType) else None,  # older stores: none
     )
     return StoredPaper(paper=paper, paths=kept.paths, content_hash=kept.content_hash)
 
@@ -313,6 +314,7 @@ def _paper_metadata(paper: Paper, paths: Iterable[str]) -> dict[str, Any]:
         "doi": paper.doi or "",
         "venue": paper.venue or "",
         "categories": json.dumps(paper.categories),
+        "work_type": paper.work_type or "",
         "hash": paper.content_hash,
     }
 

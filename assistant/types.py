@@ -18,6 +18,12 @@ def named_authors(authors: Sequence[str]) -> tuple[list[str], bool]:
     return names, len(names) < len(authors)
 
 
+# What kind of work a paper is, as reference managers tell it (BibTeX's entry type, RIS's TY, Zotero's Item
+# Type, OpenAlex's type): kept so an export writes @inproceedings with a booktitle, not @article for everything.
+# None when no source says (a plain text or JSON file).
+WorkType = Literal["article", "conference", "preprint", "book", "chapter", "thesis", "report"]
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -47,6 +53,7 @@ class Paper(_Record):
     venue: str | None = None
     categories: list[str] = Field(default_factory=list)
     has_title: bool = True  # False when `title` is a label made from the abstract
+    work_type: WorkType | None = None
 
     @property
     def content_hash(self) -> str:
@@ -55,6 +62,8 @@ class Paper(_Record):
         parts = [self.title, self.abstract, ";".join(self.authors), self.url or "", str(self.year)]
         if self.doi or self.venue or self.categories:  # only then: papers stored before keep their hash
             parts += [self.doi or "", self.venue or "", ";".join(self.categories)]
+        if self.work_type:  # likewise: a paper whose source gave no type keeps its hash
+            parts.append(self.work_type)
         return sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
@@ -91,18 +100,21 @@ class Citation(_Record):
     authors: list[str] = Field(default_factory=list)
     year: int | None = None
     url: str | None = None
+    venue: str | None = None
 
     @classmethod
     def of(cls, n: int, paper: Paper, quote: str) -> Citation:
-        return cls(n=n, paper_id=paper.id, title=paper.title, quote=quote, authors=paper.authors, year=paper.year, url=paper.url)
+        return cls(n=n, paper_id=paper.id, title=paper.title, quote=quote, authors=paper.authors, year=paper.year,
+                   url=paper.url, venue=paper.venue)
 
     def reference(self) -> str:
-        """`Title — A. Author et al., 2021, url`, with what is known."""
+        """`Title — A. Author et al., NeurIPS 2021, url`, with what is known."""
         who = ""
         names, more = named_authors(self.authors)
         if names:
             who = names[0] + (" et al." if len(names) > 2 or more else f" and {names[1]}" if len(names) == 2 else "")
-        details = ", ".join(part for part in (who, str(self.year) if self.year else "", self.url or "") if part)
+        when = " ".join(part for part in (self.venue or "", str(self.year) if self.year else "") if part)
+        details = ", ".join(part for part in (who, when, self.url or "") if part)
         return f"{self.title} — {details}" if details else self.title
 
 

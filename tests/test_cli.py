@@ -41,7 +41,7 @@ def test_ask_json_shape(on_seeded_store: Path, capsys: pytest.CaptureFixture[str
     data = json.loads(out)
     assert code == 0
     assert set(data) >= {"question", "answer", "abstained", "citations", "settings_hash"}
-    assert data["citations"] and set(data["citations"][0]) == {"n", "paper_id", "title", "quote", "authors", "year", "url"}
+    assert data["citations"] and set(data["citations"][0]) == {"n", "paper_id", "title", "quote", "authors", "year", "url", "venue"}
 
 
 def test_ask_abstains_in_json(on_seeded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import get_args
 
 import bibtexparser
 import pytest
@@ -11,13 +12,14 @@ import rispy
 
 from assistant.cli import main
 from assistant.exports import cite_key, to_bibtex, to_csv, to_ris
-from assistant.formats import parse_bibtex
-from assistant.types import Paper
+from assistant.exports import BIBTEX_TYPES
+from assistant.formats import parse_bibtex, parse_ris
+from assistant.types import Paper, WorkType
 
 ACCENTED = Paper(
     id="p1", title="Über {Kernels} and $\\Sigma$-models", abstract="We show that {a} 50% -- \"quoted\" <b> claim holds.",
     authors=["Jürgen Müller", "Ana O'Neil"], year=2021, doi="10.1/x", url="https://example.org/p1",
-    venue="NeurIPS", categories=["cs.LG", "stat.ML"],
+    venue="NeurIPS", categories=["cs.LG", "stat.ML"], work_type="conference",
 )
 UNBALANCED = Paper(id="p2", title="Sets", abstract="The set {x : x > 0 is open, and more text to make it long enough.")
 
@@ -45,7 +47,8 @@ def test_bibtex_is_ordinary_bibtex_for_other_tools() -> None:
     library = bibtexparser.parse_string(text)
     assert not library.failed_blocks and [e.key for e in library.entries] == ["muller2021uber", "p2"]
     fields = {k: v.value for k, v in library.entries[0].fields_dict.items()}
-    assert fields["author"] == "Jürgen Müller and Ana O'Neil" and fields["year"] == "2021" and fields["journal"] == "NeurIPS"
+    assert library.entries[0].entry_type == "inproceedings" and fields["booktitle"] == "NeurIPS"
+    assert fields["author"] == "Jürgen Müller and Ana O'Neil" and fields["year"] == "2021"
     assert fields["keywords"] == "cs.LG, stat.ML" and fields["doi"] == "10.1/x"
     assert "{x : x > 0" not in text and "(x : x > 0" in text  # an unbalanced brace cannot stay a brace
 
@@ -60,10 +63,10 @@ def test_bibtex_titles_and_venues_typeset_and_read_back_verbatim() -> None:
     """A bare & in a title is a LaTeX error when the bibliography is typeset: & % # _ are escaped outside
     math in titles and venues, and our reader undoes it."""
     paper = Paper(id="t", title="Theory & Practice: 50% of #1 snake_case $a_b$", abstract="A 0.5% gain & more here.",
-                  authors=["Łukasz Øster"], year=2020, venue="J. Data & Knowledge")
+                  authors=["Łukasz Øster"], year=2020, venue="J. Data & Knowledge", work_type="article")
     text = to_bibtex([paper])
     fields = {k: v.value for k, v in bibtexparser.parse_string(text).entries[0].fields_dict.items()}
-    assert fields["title"] == r"Theory \& Practice: 50\% of \#1 snake\_case $a_b$"
+    assert fields["title"] == r"{Theory \& Practice: 50\% of \#1 snake\_case $a_b$}"
     assert fields["journal"] == r"J. Data \& Knowledge" and fields["abstract"] == paper.abstract  # abstracts as they are
     (_, record), = [item for item in parse_bibtex(text) if isinstance(item[1], dict)]
     assert (record["title"], record["venue"]) == (paper.title, paper.venue)
@@ -75,7 +78,8 @@ def test_ris_and_csv_carry_the_metadata() -> None:
     assert entry["authors"] == ACCENTED.authors and entry["year"] == "2021" and entry["urls"] == [ACCENTED.url]
     assert not to_ris([ACCENTED]).startswith("1.")  # no record numbers: reference managers do not expect them
     header, row = to_csv([ACCENTED]).splitlines()[:2]
-    assert header.startswith("Key,Title,Author,Publication Year,Abstract Note") and "Jürgen Müller; Ana O'Neil" in row
+    assert header.startswith("Key,Item Type,Title,Author,Publication Year,Abstract Note") and "Jürgen Müller; Ana O'Neil" in row
+    assert row.startswith("muller2021uber,conferencePaper,")  # Zotero's Item Type
 
 
 def test_a_csv_export_reads_back_with_its_tags_and_one_author_as_one() -> None:
@@ -89,6 +93,44 @@ def test_a_csv_export_reads_back_with_its_tags_and_one_author_as_one() -> None:
     one = 'Title,Author,Abstract Note,Manual Tags\nSets,"Kowalski, Piotr","%s",cs.LG\n' % longer.abstract.replace('"', "'")
     (draft,), _ = parse_csv(one, "one.csv")
     assert (draft.authors, draft.categories) == (["Piotr Kowalski"], ["cs.LG"])
+
+
+@pytest.mark.parametrize("kind", [*get_args(WorkType), None])
+def test_each_kind_of_work_exports_as_its_own_type_and_reads_back(kind: WorkType | None) -> None:
+    """@inproceedings with a booktitle, @phdthesis with a school, RIS CPAPER, Zotero's conferencePaper: not
+    @article for everything. Each format reads its own export back to the same kind and venue."""
+    from assistant.corpus import parse_csv
+
+    longer = ACCENTED.model_copy(update={"work_type": kind, "url": None, "abstract": ACCENTED.abstract + " It holds for every kernel we tried on the benchmarks."})
+    entry_type, venue_field = BIBTEX_TYPES[kind]
+    (entry,) = bibtexparser.parse_string(to_bibtex([longer])).entries
+    assert entry.entry_type == entry_type and entry.fields_dict[venue_field].value == "NeurIPS"
+    (_, record), = [item for item in parse_bibtex(to_bibtex([longer])) if isinstance(item[1], dict)]
+    assert (record["work_type"], record["venue"]) == (kind, "NeurIPS")
+    (_, record), = [item for item in parse_ris(to_ris([longer])) if isinstance(item[1], dict)]
+    assert (record["work_type"], record["venue"]) == (kind, "NeurIPS")
+    (draft,), _ = parse_csv(to_csv([longer]), "library.csv")
+    assert (draft.work_type, draft.venue) == (kind, "NeurIPS")
+
+
+def test_an_arxiv_preprint_exports_as_arxiv_writes_it() -> None:
+    preprint = ACCENTED.model_copy(update={"work_type": "preprint", "url": "https://arxiv.org/abs/2101.00001v2", "venue": None})
+    (entry,) = bibtexparser.parse_string(to_bibtex([preprint])).entries
+    fields = {k: v.value for k, v in entry.fields_dict.items()}
+    assert entry.entry_type == "misc" and (fields["eprint"], fields["archiveprefix"]) == ("2101.00001v2", "arXiv")
+    (_, record), = [item for item in parse_bibtex(to_bibtex([preprint])) if isinstance(item[1], dict)]
+    assert record["work_type"] == "preprint" and record["arxiv_id"] == "2101.00001v2"
+
+
+def test_a_title_keeps_its_capitals_in_other_tools_and_reads_back_exactly() -> None:
+    """The whole title is braced, so a style that lower-cases titles keeps "BERT"; a title with braces of its
+    own keeps them, and ours come off again."""
+    for title in ["BERT: Pre-training of Deep Bidirectional Transformers", "{BERT} and {GPT}", "{Whole}"]:
+        paper = ACCENTED.model_copy(update={"title": title})
+        text = to_bibtex([paper])
+        assert bibtexparser.parse_string(text).entries[0].fields_dict["title"].value == "{" + title + "}"
+        (_, record), = [item for item in parse_bibtex(text) if isinstance(item[1], dict)]
+        assert record["title"] == title
 
 
 def test_cite_keys_are_unique_and_readable() -> None:
@@ -109,7 +151,7 @@ def test_export_by_id_and_ask_bibtex(
         c["quote"] in e.fields_dict["abstract"].value for c, e in zip(data["citations"], entries)
     )
     assert main(["export", data["citations"][0]["paper_id"], "--format", "ris"]) == 0
-    assert capsys.readouterr().out.count("TY  - JOUR") == 1
+    assert capsys.readouterr().out.count("TY  - GEN") == 1  # a text file says no kind of work: generic
     assert main(["export", "no-such-id"]) == 2
     assert "no paper 'no-such-id'" in capsys.readouterr().err
 
@@ -130,3 +172,23 @@ def test_the_page_takes_a_bibtex_upload(store_copy: Path, tmp_path: Path) -> Non
     assert "1 new" in report
     added = next(p for p in assistant.papers() if p.title == "Kernels for Wide Networks")
     assert added.authors == ["Ana Rivera", "Bo Chen"] and added.year == 2021
+
+
+def test_the_kind_of_work_survives_the_store_and_comes_out_in_the_export(
+    store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store_copy))
+    bib = tmp_path / "mine.bib"
+    bib.write_text(
+        "@inproceedings{rivera2021,\n  title = {Kernels for {Wide} Networks},\n  author = {Rivera, Ana},\n"
+        "  booktitle = {Proc. ICML},\n  year = {2021},\n  abstract = {We show that wide networks trained by gradient "
+        "descent behave like kernel machines whose kernel stays nearly constant during training.}\n}\n"
+    )
+    assert _ingest_json(capsys, str(bib))["new"] == 1
+    assert _ingest_json(capsys, str(bib))["unchanged"] == 1  # read again: the same paper, not an update
+    assert main(["papers", "--json"]) == 0
+    (paper,) = [p for p in json.loads(capsys.readouterr().out) if p["title"] == "Kernels for Wide Networks"]
+    assert paper["work_type"] == "conference" and paper["venue"] == "Proc. ICML"
+    assert main(["export", paper["id"], "--format", "bibtex"]) == 0
+    (entry,) = bibtexparser.parse_string(capsys.readouterr().out).entries
+    assert entry.entry_type == "inproceedings" and entry.fields_dict["booktitle"].value == "Proc. ICML"

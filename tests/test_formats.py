@@ -21,7 +21,7 @@ BIB = r"""
 @article{vaswani2017,
   title     = {Attention Is {All} You Need},
   author    = {Vaswani, Ashish and Shazeer, Noam and M{\"u}ller, J{\"o}rg},
-  year      = {2017},
+  year      = {2017}, journal = {Advances in NeurIPS},
   eprint    = {1706.03762},
   archivePrefix = {arXiv},
   primaryClass = {cs.CL},
@@ -78,7 +78,8 @@ OPENALEX = json.dumps({"results": [{
     "display_name": "An OpenAlex work", "publication_year": 2022, "doi": "https://doi.org/10.5/oa",
     "authorships": [{"author": {"display_name": "Eve Five"}}],
     "abstract_inverted_index": {w: [i for i, x in enumerate(WORDS) if x == w] for w in set(WORDS)},
-    "primary_location": {"landing_page_url": None, "source": {"display_name": "OA Venue"}},
+    "primary_location": {"landing_page_url": None, "source": {"display_name": "OA Venue", "type": "conference"}},
+    "type": "article",
 }]})
 
 S2 = json.dumps({"data": [{
@@ -124,6 +125,10 @@ def test_every_format_becomes_papers_with_their_metadata(library: Path) -> None:
     assert openalex.abstract == " ".join(WORDS) and openalex.authors == ["Eve Five"] and openalex.venue == "OA Venue"
     s2 = by_title["A Semantic Scholar paper"]
     assert s2.url == "https://arxiv.org/abs/2002.00003" and s2.venue == "NeurIPS" and s2.authors == ["Fay Six"]
+    kinds = {title: p.work_type for title, p in by_title.items()}  # what each source says the work is
+    assert kinds == {"Attention Is All You Need": "article", "Purring kittens": "article", "Zotero paper": None,
+                     "An arXiv paper": "preprint", "An Atom paper": "preprint", "An OpenAlex work": "conference",
+                     "A Semantic Scholar paper": "preprint"}
     where = {(i.source, i.line) for i in result.issues}
     assert ("refs.bib", 12) in where and ("refs.ris", 10) in where  # the line its record starts on and ("notes.docx", None) in where
     assert not any(i.refused for i in result.issues)  # inside a folder: warnings only
@@ -172,7 +177,7 @@ def test_openalex_abstracts_are_rebuilt_in_word_order() -> None:
     assert openalex_abstract({"b": [1, 3], "a": [0], "c": [2]}) == "a b c b"
 
 
-def test_citations_carry_authors_year_and_link_in_json_and_the_reference_list(
+def test_citations_carry_authors_venue_year_and_link_in_json_and_the_reference_list(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("ASSISTANT_STORE_DIR", str(tmp_path / "store"))
@@ -183,9 +188,10 @@ def test_citations_carry_authors_year_and_link_in_json_and_the_reference_list(
     assert main(["ask", question, "--json", "--local"]) == 0
     cited = json.loads(capsys.readouterr().out)["citations"][0]
     assert cited["authors"] == ["Ashish Vaswani", "Noam Shazeer", "Jörg Müller"] and cited["year"] == 2017
-    assert cited["url"] == "https://arxiv.org/abs/1706.03762"
+    assert cited["url"] == "https://arxiv.org/abs/1706.03762" and cited["venue"] == "Advances in NeurIPS"
     assert main(["ask", question, "--local"]) == 0
-    assert "[1] Attention Is All You Need — Ashish Vaswani et al., 2017, https://arxiv.org/abs/1706.03762" in capsys.readouterr().out
+    reference = "[1] Attention Is All You Need — Ashish Vaswani et al., Advances in NeurIPS 2017, https://arxiv.org/abs/1706.03762"
+    assert reference in capsys.readouterr().out
 
 
 def test_an_author_list_cut_short_is_never_shown_as_complete(
@@ -198,7 +204,7 @@ def test_an_author_list_cut_short_is_never_shown_as_complete(
     capsys.readouterr()
     question = "Which architecture is based solely on attention mechanisms?"
     assert main(["ask", question, "--local"]) == 0
-    assert "[1] Attention Is All You Need — Ashish Vaswani et al., 2017" in capsys.readouterr().out  # not "and Noam Shazeer"
+    assert "[1] Attention Is All You Need — Ashish Vaswani et al., Advances in NeurIPS 2017" in capsys.readouterr().out  # not "and Noam Shazeer"
     assert main(["ask", "Who wrote Attention Is All You Need?", "--json", "--local"]) == 0
     assert "is by Ashish Vaswani, Noam Shazeer and others" in json.loads(capsys.readouterr().out)["answer"]
     assert main(["papers", "--json"]) == 0
@@ -381,3 +387,28 @@ def test_a_json_document_names_an_unusable_record_by_its_number_and_id_not_a_lin
         ),
         "openalex.json: record 3: missing 'abstract'",
     ]
+
+
+def test_the_kind_of_work_is_read_as_each_source_names_it(tmp_path: Path) -> None:
+    """@inproceedings, @phdthesis (its school is where it appeared), @misc with an arXiv eprint, Zotero's Item
+    Type, Semantic Scholar's publicationTypes, RIS's CPAPER, a JSON file's own "type"; @misc alone is unknown."""
+    def abstract(n: int) -> str:
+        return ABSTRACT.replace("Transformer", f"model number {n}")
+
+    (tmp_path / "a.bib").write_text(
+        f"@inproceedings{{a, title={{One}}, booktitle={{Proc. ICML}}, publisher={{PMLR}}, abstract={{{abstract(1)}}}}}\n"
+        f"@phdthesis{{b, title={{Two}}, school={{MIT}}, abstract={{{abstract(2)}}}}}\n"
+        f"@misc{{c, title={{Three}}, eprint={{2101.00001}}, archivePrefix={{arXiv}}, publisher={{arXiv}}, abstract={{{abstract(3)}}}}}\n"
+        f"@misc{{d, title={{Four}}, howpublished={{\\url{{https://x.org}}}}, abstract={{{abstract(4)}}}}}\n"
+    )
+    (tmp_path / "z.csv").write_text(f'Item Type,Title,Abstract Note,Publication Title\nbookSection,Five,"{abstract(5)}",A Book\n')
+    (tmp_path / "s2.json").write_text(json.dumps([{"paperId": "x", "title": "Six", "abstract": abstract(6),
+                                                   "publicationTypes": ["Review", "Conference"], "externalIds": {}}]))
+    (tmp_path / "r.ris").write_text(f"TY  - CPAPER\nTI  - Seven\nT2  - Proc. NeurIPS\nAB  - {abstract(7)}\nER  - \n")
+    (tmp_path / "own.jsonl").write_text(json.dumps({"title": "Eight", "abstract": abstract(8), "type": "techreport"}) + "\n")
+    papers = {p.title: p for p in load_corpus([tmp_path]).papers}
+    assert {t: (p.work_type, p.venue) for t, p in papers.items()} == {
+        "One": ("conference", "Proc. ICML"), "Two": ("thesis", "MIT"), "Three": ("preprint", None), "Four": (None, None),
+        "Five": ("chapter", "A Book"), "Six": ("article", None), "Seven": ("conference", "Proc. NeurIPS"),
+        "Eight": ("report", None),
+    }

@@ -208,8 +208,8 @@ def _card(
     meta = []
     if paper and paper.authors:
         meta.append(esc(", ".join(paper.authors)))
-    if paper and paper.year:
-        meta.append(esc(paper.year))
+    if paper and (when := _published(paper)):
+        meta.append(when)
     if ranked is not None:
         meta.append(f"rank {ranked[0]} of {of} {_strength(ranked[1])}")
     if paper:
@@ -220,6 +220,11 @@ def _card(
         f'<article class="{cls}"><header>{number}{_title(paper, title)}</header>'
         f'<div class="aa-meta">{" · ".join(meta)}{BACK_LINK}</div>{body}</article>'
     )
+
+
+def _published(paper: Paper) -> str:
+    """Where and when, as a reference reads: "NeurIPS 2021", "2021", or "" when neither is known."""
+    return esc(" ".join(part for part in (paper.venue or "", str(paper.year or "")) if part))
 
 
 def render_sources(
@@ -311,8 +316,8 @@ def render_paper(paper: Paper | None, similar: Sequence[Passage] = (), missing: 
     if paper is None:
         return '<div class="aa-abstract-view aa-empty">Select a row (or type an id) to read its abstract.</div>'
     meta = [esc(", ".join(paper.authors)) if paper.authors else "authors unknown"]
-    if paper.year:
-        meta.append(esc(paper.year))
+    if when := _published(paper):
+        meta.append(when)
     meta.append(f"id <code>{esc(paper.id)}</code>")
     meta.append("from " + esc(", ".join(paper.sources)))
     return (
