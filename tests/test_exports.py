@@ -11,8 +11,7 @@ import pytest
 import rispy
 
 from assistant.cli import main
-from assistant.exports import cite_key, to_bibtex, to_csv, to_ris
-from assistant.exports import BIBTEX_TYPES
+from assistant.exports import BIBTEX_TYPES, cite_key, to_bibtex, to_csv, to_ris
 from assistant.formats import parse_bibtex, parse_ris
 from assistant.types import Paper, WorkType
 
