@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 # Importing the package changes nothing in os.environ: what the stack needs set is set where that
@@ -9,23 +10,33 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .api import Assistant
     from .config import Settings
+    from .errors import (
+        AssistantError,
+        ConfigError,
+        CorpusError,
+        InvalidQuestion,
+        LLMUnavailable,
+        PaperNotFound,
+        StoreError,
+    )
     from .filters import Filters
+    from .types import Answer, Citation, Paper, Passage
 
-__all__ = ["Assistant", "Filters", "Settings"]
+# Where each public name lives, imported on first use: `assistant --help` and `import assistant.config`
+# stay free of the ML stack.
+_HOMES = {
+    "Assistant": "api", "Settings": "config", "Filters": "filters",
+    "Answer": "types", "Citation": "types", "Paper": "types", "Passage": "types",
+    "AssistantError": "errors", "ConfigError": "errors", "CorpusError": "errors", "InvalidQuestion": "errors",
+    "LLMUnavailable": "errors", "PaperNotFound": "errors", "StoreError": "errors",
+}
+__all__ = [
+    "Answer", "Assistant", "AssistantError", "Citation", "ConfigError", "CorpusError", "Filters", "InvalidQuestion",
+    "LLMUnavailable", "Paper", "PaperNotFound", "Passage", "Settings", "StoreError",
+]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy so that `assistant --help` and `import assistant.config` stay free of the ML stack.
-    if name == "Assistant":
-        from .api import Assistant
-
-        return Assistant
-    if name == "Settings":
-        from .config import Settings
-
-        return Settings
-    if name == "Filters":
-        from .filters import Filters
-
-        return Filters
-    raise AttributeError(name)
+    if name not in _HOMES:
+        raise AttributeError(name)
+    return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Unpack, get_args
 from .config import AnswerMode, RetrievalMode, Settings
 from .corpus import load_corpus, source_files
 from .errors import ConfigError, CorpusError, InvalidQuestion, PaperNotFound
-from .followup import Turn
+from .followup import Turn, check_history
 from .types import Answer, Event, Final, Header, IngestReport, Paper, ParseIssue, Passage
 
 if TYPE_CHECKING:
@@ -60,6 +60,21 @@ class _State:
     checked: float = field(default_factory=time.monotonic)  # last look for another process's ingest
     retrievers: dict[tuple[str, int], PaperRetriever] = field(default_factory=dict)
     engines: dict[tuple[str, int, str], AnswerEngine] = field(default_factory=dict)
+
+
+def _one_or_many(values: object, name: str) -> list[Any]:
+    """A single path or id as a list of one: a plain string would otherwise be read a character at a time."""
+    if isinstance(values, (str, Path)):
+        return [values]
+    if not isinstance(values, Sequence) and not isinstance(values, (set, frozenset)):
+        raise TypeError(f"{name} must be a list (or one string), not {type(values).__name__}")
+    return list(values)
+
+
+def _count(value: object, name: str, least: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"{name} must be a whole number of {least} or more, not {value!r}")
+    return value
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -250,11 +265,12 @@ class Assistant:
     ) -> IngestReport:
         from .index import Indexer, within
 
+        paths = _one_or_many(paths, "paths") if paths is not None else None
         scope = [Path(p).expanduser().resolve() for p in (paths or [self.settings.seeds_dir])]
         missing = [str(p) for p in scope if not p.exists()]
         if missing and (paths is not None or len(missing) == len(scope)):
             raise CorpusError(
-                f"not found: {', '.join(missing)}; pass existing .txt/.jsonl/.csv files or folders "
+                f"not found: {', '.join(missing)}; pass existing files or folders (.txt, .jsonl, .csv, .bib, .ris, ...) "
                 "(the seeds folder is set by ASSISTANT_SEEDS_DIR)"
             )
         store = self._open_store(rebuild=rebuild)
@@ -294,12 +310,18 @@ class Assistant:
         self._state = None if store.count() == 0 else self._load_state(store)
         return report
 
+    def store_is_empty(self) -> bool:
+        """Whether the store holds no paper (read as it is: an empty store does not ingest the seeds here)."""
+        return self._open_store().count() == 0
+
     def needs_first_ingest(self) -> bool:
         """Whether the first question would ingest the seeds (auto_ingest on, store empty)."""
         return self.auto_ingest and self._state is None and self._open_store().count() == 0
 
     def papers(self, limit: int | None = None) -> list[Paper]:
         """Every paper in the store (read whole once, then kept), or only the first `limit`, in store order."""
+        if limit is not None:
+            _count(limit, "limit", least=0)
         catalog = self._ready().papers
         return catalog.first(limit) if limit is not None else list(catalog.all().values())
 
@@ -332,6 +354,8 @@ class Assistant:
 
     def paper(self, paper_id: str) -> Paper | None:
         """One paper by id, or None when the store does not hold it."""
+        if not isinstance(paper_id, str):
+            raise TypeError(f"a paper id is a string (`assistant papers` lists them), not {type(paper_id).__name__}")
         return self._ready().papers.get(paper_id)
 
     def similar(self, paper_id: str, k: int | None = None) -> list[Passage]:
@@ -344,6 +368,9 @@ class Assistant:
 
     def similar_to_each(self, paper_ids: Sequence[str], k: int | None = None) -> dict[str, list[Passage]]:
         """`similar` for several papers in one store search; the ids the store does not hold are left out."""
+        paper_ids = _one_or_many(paper_ids, "paper_ids")
+        if k is not None:
+            _count(k, "k")
         state = self._ready()
         near = self._open_store().similar_papers(paper_ids, k or self.settings.top_k)
         known = state.papers.many(list(dict.fromkeys(pid for pairs in near.values() for pid, _ in pairs)))
@@ -359,8 +386,12 @@ class Assistant:
 
     def export(self, paper_ids: Sequence[str] | None = None, fmt: ExportFormat = "bibtex") -> str:
         """The papers (all of them, or `paper_ids` in that order) as BibTeX, RIS or CSV."""
-        from .exports import export
+        from .exports import FORMATS, export
 
+        fmt = fmt.lower() if isinstance(fmt, str) else fmt  # type: ignore[assignment]
+        if fmt not in FORMATS:
+            raise ConfigError(f"export format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        paper_ids = _one_or_many(paper_ids, "paper_ids") if paper_ids is not None else None
         if not paper_ids:
             return export(self.papers(), fmt)
         known = self._ready().papers.many(list(paper_ids))
@@ -450,6 +481,10 @@ class Assistant:
         from .answer import to_passages
 
         text = clean_question(question, self.settings.max_question_chars)
+        if mode is not None and mode not in get_args(RetrievalMode):
+            raise ConfigError(f"retrieval mode must be one of {', '.join(get_args(RetrievalMode))}, not {mode!r}")
+        if k is not None:
+            _count(k, "k")  # no upper bound: `retrieve -k 100` lists 100
         state = self._ready()
         retriever = self._retriever(state, mode or self.settings.retrieval_mode, k or self.settings.top_k, filters)
         return to_passages(retriever.retrieve(QueryBundle(query_str=text)))  # the retriever embeds it
@@ -461,6 +496,7 @@ class Assistant:
         `overrides`: see settings_for)."""
         settings = self.settings_for(**overrides)
         text = clean_question(question, self.settings.max_question_chars)
+        check_history(history)
         started = time.perf_counter()
         state = self._ready()
         direct = self._direct(state, text, filters, settings)
@@ -474,6 +510,7 @@ class Assistant:
         """Typed events: status notes, text deltas, then the Final answer (`overrides`: see settings_for)."""
         settings = self.settings_for(**overrides)
         text = clean_question(question, self.settings.max_question_chars)
+        check_history(history)
         started = time.perf_counter()
         state = self._ready()
         direct = self._direct(state, text, filters, settings)

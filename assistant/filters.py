@@ -49,6 +49,15 @@ class Filters:
     # to search for as --author's is ("river" finds Rivera and Rivers).
     whole_names: bool = False
 
+    def __post_init__(self) -> None:
+        # Filters(authors="Chen") would otherwise be read a letter at a time, and admit nearly every paper
+        for name in ("authors", "categories"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,))
+            elif not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+
     def __bool__(self) -> bool:
         return bool(self.first_year or self.last_year or self.authors or self.categories)
 
@@ -66,6 +75,7 @@ class Filters:
             last = int(match.group(3)) if match.group(3) else (None if match.group(2) else first)
             if first and last and first > last:
                 raise ConfigError(f"--year {year}: the range ends before it starts")
+        authors, categories = ([v] if isinstance(v, str) else v for v in (authors, categories))  # one name is one name
         return cls(first, last, tuple(a.strip() for a in authors if a.strip()), tuple(c.strip() for c in categories if c.strip()))
 
     def admits(self, paper: Paper | Header) -> bool:

@@ -41,6 +41,24 @@ def _said_by(history: Sequence[Turn] | None, role: str) -> list[str]:
     return out
 
 
+def check_history(history: object) -> None:
+    """TypeError unless `history` is a list of turns this module reads: {"role": "user" | "assistant",
+    "content": text} dicts or (question, answer) pairs. Any other shape would be read as no conversation, and a
+    follow-up would lose its subject without a word."""
+    if history is None:
+        return
+    shapes = 'a list of {"role": "user" or "assistant", "content": text} dicts or of (question, answer) pairs'
+    if isinstance(history, (str, bytes, dict)) or not isinstance(history, Sequence):
+        raise TypeError(f"history must be {shapes}, not a {type(history).__name__}")
+    for n, turn in enumerate(history, start=1):
+        if isinstance(turn, dict):
+            ok = turn.get("role") in ("user", "assistant", "system") and isinstance(turn.get("content"), str)
+        else:
+            ok = isinstance(turn, (tuple, list)) and 1 <= len(turn) <= 2 and all(isinstance(t, str) or t is None for t in turn)
+        if not ok:
+            raise TypeError(f"history turn {n} ({str(turn)[:60]!r}) is not one of {shapes}")
+
+
 def previous_questions(history: Sequence[Turn] | None) -> list[str]:
     """The user's earlier questions, oldest first."""
     return _said_by(history, "user")
@@ -58,6 +76,12 @@ NEEDS_EARLIER = (
 )
 
 
+_ASKED_ABOUT = re.compile(
+    r"^\s*(?:what|which|how many|how much)(?:\s+[\w-]+){1,2}?\s+(?:do|does|did|is|are|was|were|can|could|would|will|should)\s*$",
+    re.IGNORECASE,
+)
+
+
 def missing_antecedent(question: str, history: Sequence[Turn] | None) -> str | None:
     """The pronoun a question leans on when there is no conversation to resolve it ("How do they differ?"
     asked first), or None: a pronoun that nothing before it in the question can refer to, in a question
@@ -65,7 +89,9 @@ def missing_antecedent(question: str, history: Sequence[Turn] | None) -> str | N
     if previous_questions(history):
         return None
     match = _LEANS_BACK.search(question)
-    if match is None or content_terms(question[: match.start()]):
+    # "What problem do they address?": the words a wh-question asks about are not what "they" points at
+    before = _ASKED_ABOUT.sub("", question[: match.start()]) if match else ""
+    if match is None or content_terms(before):
         return None
     return match.group(1) if len(set(content_terms(_LEANS_BACK.sub(" ", question)))) <= 2 else None
 

@@ -114,12 +114,26 @@ def parse_questions(text: str, papers: Sequence[Paper], source: str = "questions
             continue
         gold, problems = _resolve(case, papers)
         if problems:
+            if unknown := sorted(set(record) - set(EvalCase.model_fields)):  # a misspelt field ("expected_paper")
+                problems = [*problems[:-1], f"{problems[-1]} (fields not read: {', '.join(unknown)})"]
             for problem in problems:
                 issues.append(ParseIssue(source=source, line=number, message=f"case {case.id!r}: {problem}"))
             continue
         seen.add(case.id)
         cases.append(case.model_copy(update={"gold": tuple(gold)}))
     return QuestionFile(cases=cases, issues=issues)
+
+
+def _shape_hint(text: str) -> str:
+    """What the file is instead of JSON lines, when that is plain to see."""
+    first = text.lstrip()[:1]
+    if not first:
+        return ": the file is empty"
+    if first == "[":
+        return ": it holds one JSON array; write each object on a line of its own (JSON lines)"
+    if first != "{" and ("," in text.splitlines()[0] or "\t" in text.splitlines()[0]):
+        return ": it looks like a table (CSV); question files are JSON lines"
+    return ""
 
 
 def load_questions(path: str | Path, papers: Sequence[Paper]) -> QuestionFile:
@@ -133,7 +147,7 @@ def load_questions(path: str | Path, papers: Sequence[Paper]) -> QuestionFile:
     if not result.cases:
         details = "".join(f"\n  {issue}" for issue in result.issues[:10])
         raise QuestionFileError(
-            f"{file} has no usable question (one JSON object per line with id, question and "
+            f"{file} has no usable question{_shape_hint(text)} (one JSON object per line with id, question and "
             f"expected_papers or expected_quotes){details}"
         )
     return result

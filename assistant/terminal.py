@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .cite import cited_sentences, format_references
 from .errors import AssistantError
+from .prose import readable_latex
 from .types import Answer, Event, Final, Paper, Status, TextDelta
 
 if TYPE_CHECKING:
@@ -52,7 +53,9 @@ def sources(answer: Answer | None, papers: Mapping[str, Paper] | None = None) ->
         return "no sources yet: ask a question first" if answer is None else "the last answer cited no source"
     taken = cited_sentences(answer.text, answer.citations, papers or {})
     return "\n\n".join(
-        f"[{c.n}] {c.title}\n" + "\n".join(f"    “{q}”" for q in taken.get(c.paper_id) or [c.quote]) for c in answer.citations
+        # a terminal shows no math: "$\\Sigma$AE" reads as the answer wrote it, "ΣAE"
+        f"[{c.n}] {c.title}\n" + "\n".join(f"    “{readable_latex(q)}”" for q in taken.get(c.paper_id) or [c.quote])
+        for c in answer.citations
     )
 
 

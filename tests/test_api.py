@@ -157,3 +157,71 @@ def test_needs_first_ingest_only_on_an_empty_store_with_auto_ingest(tmp_path: Pa
     assert Assistant(Settings(store_dir=tmp_path / "empty")).needs_first_ingest()
     assert not Assistant(Settings(store_dir=tmp_path / "empty2"), auto_ingest=False).needs_first_ingest()
     assert not Assistant(Settings(store_dir=store_copy)).needs_first_ingest()
+
+
+# -- what a library user gets wrong, said at once (a first-use pass through the Python API) ------------------
+def test_one_string_is_one_name_path_or_id_never_a_list_of_letters(assistant: Assistant, tmp_path: Path) -> None:
+    from assistant import Filters
+    from assistant.errors import CorpusError
+
+    assert Filters.parse(authors="Chen").authors == ("Chen",) and Filters(authors="Rivera").authors == ("Rivera",)  # type: ignore[arg-type]
+    assert Filters(categories="cs").describe() == "category cs"  # type: ignore[arg-type]
+    pid = assistant.papers(limit=1)[0].id
+    assert assistant.export(pid, "RIS").count("TY  -") == 1  # type: ignore[arg-type]
+    missing = tmp_path / "nowhere.jsonl"
+    with pytest.raises(CorpusError, match=r"not found: .*nowhere\.jsonl;"):
+        Assistant(assistant.settings).ingest(str(missing))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda a: a.retrieve("kernels", mode="sparse"), "retrieval mode must be one of dense, bm25, hybrid"),
+        (lambda a: a.retrieve("kernels", k=0), "k must be a whole number of 1 or more"),
+        (lambda a: a.retrieve("kernels", k="3"), "k must be a whole number"),
+        (lambda a: a.similar(a.papers(limit=1)[0].id, k=-2), "k must be a whole number"),
+        (lambda a: a.papers(limit=-1), "limit must be a whole number of 0 or more"),
+        (lambda a: a.export(None, "json"), "export format must be one of bibtex, ris, csv"),
+    ],
+)
+def test_bad_arguments_are_refused_with_what_is_accepted(assistant: Assistant, call: object, error: str) -> None:
+    from assistant import ConfigError
+
+    with pytest.raises(ConfigError, match=error):
+        call(assistant)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("history", ["What is symbolic autoencoding?", ["What is symbolic autoencoding?"], [{"q": "x"}]])
+def test_a_history_in_a_shape_we_do_not_read_is_refused_not_dropped(assistant: Assistant, history: object) -> None:
+    with pytest.raises(TypeError, match="history"):
+        assistant.ask("What problem do they address?", history=history)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="history"):
+        next(iter(assistant.stream("What problem do they address?", history=history)))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="a paper id is a string"):
+        assistant.paper(None)  # type: ignore[arg-type]
+
+
+def test_a_pronoun_after_what_a_question_asks_about_still_needs_the_earlier_question(assistant: Assistant) -> None:
+    answer = assistant.ask("What problem do they address?")
+    assert answer.abstained and "follow-up to an earlier question" in answer.text
+
+
+def test_evaluate_refuses_an_unknown_option_and_an_unwritable_report_folder(assistant: Assistant, tmp_path: Path) -> None:
+    from assistant import ConfigError
+
+    questions = Path(__file__).parent / "questions.jsonl"
+    with pytest.raises(TypeError, match="unknown option mode"):
+        assistant.evaluate(questions, mode="bm25")  # type: ignore[call-arg]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="cannot write the report into"):
+        assistant.evaluate(questions, modes="bm25", out=blocker / "sub")
+
+
+def test_the_public_names_and_types_are_importable_from_the_package() -> None:
+    import assistant as package
+
+    assert sorted(package.__all__) == sorted(package._HOMES)  # every public name has a home, and only they
+    for name in package.__all__:
+        assert getattr(package, name).__name__ == name
+    assert (Path(package.__file__).parent / "py.typed").is_file()  # PEP 561: user code type-checks against ours

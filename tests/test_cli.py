@@ -227,6 +227,9 @@ def test_chat_sources_show_every_sentence_taken_and_a_mistyped_command_is_not_a_
                     abstained=False, settings_hash="h")
     shown = terminal.sources(answer, {"p": paper})
     assert "“We show that wide nets train fast.”" in shown and "“Next, we prove a rate for deep nets.”" in shown
+    math = answer.model_copy(update={"text": "ΣAE connects two models [1].", "citations": [
+        Citation(n=1, paper_id="q", title="SAE", quote="$\\Sigma$AE connects two models.")]})
+    assert "“ΣAE connects two models.”" in terminal.sources(math, {})  # as the answer reads: a terminal shows no math
 
     class Never:
         def stream(self, *args: object, **kwargs: object) -> object:
@@ -306,3 +309,35 @@ def test_a_terminal_shows_the_wait_for_the_model_and_clears_it() -> None:
             assert said.startswith("\rwaiting for the model… 1 s") and said.endswith("s\r\033[K"), repr(said)
         else:
             assert said == ""
+
+
+def test_similar_k_is_checked_like_retrieve_k(seeded_store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(seeded_store))
+    with pytest.raises(SystemExit) as exit_:
+        main(["similar", "any", "-k", "-1"])
+    assert exit_.value.code == 2 and "expected a whole number of 1 or more" in capsys.readouterr().err
+
+
+def test_an_empty_folder_warns_and_an_empty_store_after_ingest_exits_4(
+    tmp_path: Path, store_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(tmp_path / "store"))
+    assert main(["ingest", str(tmp_path / "empty"), "--quiet"]) == 4
+    err = capsys.readouterr().err
+    assert "this folder holds no file we read" in err and "the store holds no abstracts" in err
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store_copy))  # a store with papers: a warning, not a failure
+    assert main(["ingest", str(tmp_path / "empty"), "--quiet"]) == 0
+
+
+def test_version_and_question_files_of_another_shape(
+    tmp_path: Path, seeded_store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("assistant ")
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(seeded_store))
+    table = tmp_path / "q.csv"
+    table.write_text("id,question\n1,What is attention?\n")
+    assert main(["eval", str(table), "--modes", "bm25", "--out", str(tmp_path / "ev")]) == 2
+    assert "it looks like a table (CSV); question files are JSON lines" in capsys.readouterr().err
