@@ -139,10 +139,11 @@ class Answer(_Record):
     reasoning: str = ""  # what a reasoning model thought aloud before answering: a trace, never the answer
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    passages: list[Passage] = Field(default_factory=list)
+    # the retrieved abstracts, whole: kept out of repr(), which would otherwise run to thousands of characters
+    passages: list[Passage] = Field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, object]:
-        """The stable shape printed by `assistant ask --json`."""
+        """The stable shape printed by `assistant ask --json`, as a dict ready for json.dumps."""
         return {
             "question": self.question,
             "answer": self.text,

@@ -218,6 +218,11 @@ def test_evaluate_refuses_an_unknown_option_and_an_unwritable_report_folder(assi
         assistant.evaluate(questions, modes="bm25", out=blocker / "sub")
 
 
+def test_an_answers_repr_leaves_out_the_retrieved_abstracts(assistant: Assistant) -> None:
+    answer = assistant.ask("What does the neural tangent kernel describe?")
+    assert answer.passages and answer.passages[0].text not in repr(answer) and answer.text in repr(answer)
+
+
 def test_the_public_names_and_types_are_importable_from_the_package() -> None:
     import assistant as package
 
