@@ -327,9 +327,9 @@ class Assistant:
 
     def search_papers(self, query: str, limit: int) -> tuple[list[Paper], int]:
         """The first `limit` papers (store order) holding every word of `query` in their id, title, abstract,
-        authors, sources or year, and how many do. Up to WHOLE_SEARCH papers the records are kept and matched
+        authors, sources, venue or year, and how many do. Up to WHOLE_SEARCH papers the records are kept and matched
         as substrings. Past that, reading every record took tens of seconds and ~1 GB at 100k papers, so a word
-        matches the header file's id, title, authors and year as a substring, or the keyword index's titles
+        matches the header file's id, title, authors, venue and year as a substring, or the keyword index's titles
         and abstracts as a whole (stemmed) word."""
         from .filters import fold
         from .listing import header_text, holds_words

@@ -26,7 +26,7 @@ FILTERS_KEPT = 16  # filters whose matching ids are kept (a set of ids each)
 
 
 def header_of(paper: Paper) -> Header:
-    return Header(paper.id, paper.title, tuple(paper.authors), paper.year, tuple(paper.categories))
+    return Header(paper.id, paper.title, tuple(paper.authors), paper.year, tuple(paper.categories), paper.venue)
 
 
 class HeaderFile:
@@ -43,7 +43,8 @@ class HeaderFile:
         try:
             with self._opened() as lines:
                 rows = (json.loads(line) for line in lines)
-                return {str(r[0]): Header(str(r[0]), str(r[1]), tuple(r[2]), r[3], tuple(r[4])) for r in rows}
+                # six fields: a file written before headers held the venue is rebuilt (IndexError below)
+                return {str(r[0]): Header(str(r[0]), str(r[1]), tuple(r[2]), r[3], tuple(r[4]), r[5]) for r in rows}
         except (OSError, ValueError, TypeError, IndexError, AttributeError):
             return None
 
@@ -78,7 +79,7 @@ class HeaderFile:
             out.write(json.dumps({"fingerprint": self.fingerprint}) + "\n")
 
             def keep(h: Header) -> None:
-                out.write(json.dumps([h.id, h.title, list(h.authors), h.year, list(h.categories)], ensure_ascii=False) + "\n")
+                out.write(json.dumps([h.id, h.title, list(h.authors), h.year, list(h.categories), h.venue], ensure_ascii=False) + "\n")
 
             yield keep
 

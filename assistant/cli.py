@@ -216,12 +216,13 @@ def _filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", default=None, help="only papers of this year or range: 2021, 2019..2021, 2019.., ..2021")
     p.add_argument("--author", action="append", default=[], help="only papers with an author whose name contains this (repeat for any of several)")
     p.add_argument("--category", action="append", default=[], help="only papers in this category, e.g. cs.LG, or a whole arXiv archive, e.g. cs (repeatable)")
+    p.add_argument("--venue", action="append", default=[], help="only papers from a venue whose name contains this, or a big one's short name, e.g. NeurIPS, ICML (repeatable)")
 
 
 def _filters(args: argparse.Namespace) -> Filters | None:
     from .filters import Filters
 
-    return Filters.parse(args.year, args.author, args.category) or None
+    return Filters.parse(args.year, args.author, args.category, getattr(args, "venue", [])) or None
 
 
 def _server(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -236,7 +237,9 @@ def _server(args: argparse.Namespace) -> dict[str, Any] | None:
 
     settings = Settings()
     server = find_server(Path(settings.store_dir), settings.settings_hash())
-    return None if server is None or (_filters(args) and not supports(server, "filters")) else server
+    filters = _filters(args)
+    needs = [f for f, used in (("filters", filters), ("venues", filters and filters.venues)) if used]
+    return None if server is None or not all(supports(server, f) for f in needs) else server
 
 
 def _payload(args: argparse.Namespace, **fields: Any) -> dict[str, Any]:
@@ -244,6 +247,8 @@ def _payload(args: argparse.Namespace, **fields: Any) -> dict[str, Any]:
     payload = {"question": args.question, **fields}
     if _filters(args):
         payload |= {"year": args.year, "authors": args.author, "categories": args.category}
+        if args.venue:  # only then: a server of the version before venues refuses the field
+            payload["venues"] = args.venue
     return payload
 
 

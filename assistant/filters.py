@@ -1,5 +1,5 @@
-"""Which papers a question may draw on: a year range, author names, categories (`--year 2019..2021
---author Rivera --category cs.LG`). Applied inside the searches (retrieve.PaperRetriever), so the top k
+"""Which papers a question may draw on: a year range, author names, categories, venues (`--year 2019..2021
+--author Rivera --category cs.LG --venue NeurIPS`). Applied inside the searches (retrieve.PaperRetriever), so the top k
 are k papers that match, not the matching few of an unfiltered top k."""
 
 from __future__ import annotations
@@ -35,6 +35,32 @@ def holds_name(name: str, wanted: str, whole: bool = False) -> bool:
     return not whole or re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", name) is not None
 
 
+# The big machine-learning venues by the short names researchers type, as reference managers spell them in
+# full: `--venue NeurIPS` finds "Advances in Neural Information Processing Systems 34".
+VENUE_NAMES = {
+    "neurips": "neural information processing systems", "nips": "neural information processing systems",
+    "icml": "international conference on machine learning", "iclr": "international conference on learning representations",
+    "jmlr": "journal of machine learning research", "tmlr": "transactions on machine learning research",
+    "aistats": "artificial intelligence and statistics", "colt": "conference on learning theory",
+    "uai": "uncertainty in artificial intelligence", "cvpr": "computer vision and pattern recognition",
+    "iccv": "international conference on computer vision", "eccv": "european conference on computer vision",
+    "acl": "association for computational linguistics", "emnlp": "empirical methods in natural language processing",
+    "aaai": "aaai conference on artificial intelligence", "ijcai": "international joint conference on artificial intelligence",
+    "kdd": "knowledge discovery and data mining", "tpami": "transactions on pattern analysis and machine intelligence",
+}
+
+
+def holds_venue(venue: str | None, wanted: str) -> bool:
+    """Whether a paper's venue is the one asked for: a folded substring ("icml" in "ICML 2021"), or a big venue's
+    full name for its short one, as a whole word ("ICLR" is not found inside another word)."""
+    if not venue:
+        return False
+    have, want = fold(venue), fold(wanted).strip()
+    if want not in VENUE_NAMES:
+        return want in have
+    return VENUE_NAMES[want] in have or re.search(rf"(?<![a-z]){re.escape(want)}(?![a-z])", have) is not None
+
+
 _YEARS = re.compile(r"^\s*(\d{4})?\s*(\.\.|-|–)?\s*(\d{4})?\s*$")
 
 
@@ -48,10 +74,11 @@ class Filters:
     # `authors` as whole words of a name: one a question gives ("papers by Su") is a whole name, not a fragment
     # to search for as --author's is ("river" finds Rivera and Rivers).
     whole_names: bool = False
+    venues: tuple[str, ...] = ()  # any of them: a part of the venue's name, or a short name in VENUE_NAMES
 
     def __post_init__(self) -> None:
         # Filters(authors="Chen") would otherwise be read a letter at a time, and admit nearly every paper
-        for name in ("authors", "categories"):
+        for name in ("authors", "categories", "venues"):
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, (value,))
@@ -59,11 +86,11 @@ class Filters:
                 object.__setattr__(self, name, tuple(value))
 
     def __bool__(self) -> bool:
-        return bool(self.first_year or self.last_year or self.authors or self.categories)
+        return bool(self.first_year or self.last_year or self.authors or self.categories or self.venues)
 
     @classmethod
     def parse(
-        cls, year: str | None = None, authors: Sequence[str] = (), categories: Sequence[str] = ()
+        cls, year: str | None = None, authors: Sequence[str] = (), categories: Sequence[str] = (), venues: Sequence[str] = ()
     ) -> Filters:
         """From the CLI's strings: year "2019", "2019..2021", "2019..", "..2021"."""
         first = last = None
@@ -75,8 +102,11 @@ class Filters:
             last = int(match.group(3)) if match.group(3) else (None if match.group(2) else first)
             if first and last and first > last:
                 raise ConfigError(f"--year {year}: the range ends before it starts")
-        authors, categories = ([v] if isinstance(v, str) else v for v in (authors, categories))  # one name is one name
-        return cls(first, last, tuple(a.strip() for a in authors if a.strip()), tuple(c.strip() for c in categories if c.strip()))
+        authors, categories, venues = ([v] if isinstance(v, str) else v for v in (authors, categories, venues))  # one is one
+        return cls(
+            first, last, tuple(a.strip() for a in authors if a.strip()), tuple(c.strip() for c in categories if c.strip()),
+            venues=tuple(v.strip() for v in venues if v.strip()),
+        )
 
     def admits(self, paper: Paper | Header) -> bool:
         if self.first_year or self.last_year:
@@ -94,7 +124,7 @@ class Filters:
             archives = {c.split(".", 1)[0] for c in have if "." in c}
             if not any(c.lower() in have or c.lower() in archives for c in self.categories):
                 return False
-        return True
+        return not self.venues or any(holds_venue(paper.venue, wanted) for wanted in self.venues)
 
     def describe(self) -> str:
         parts = []
@@ -108,4 +138,6 @@ class Filters:
             parts.append(("authors " if self.every_author and len(self.authors) > 1 else "author ") + joined)
         if self.categories:
             parts.append("category " + " or ".join(self.categories))
+        if self.venues:
+            parts.append("venue " + " or ".join(self.venues))
         return ", ".join(parts)

@@ -101,15 +101,15 @@ def _full_names(question: str, papers: Callable[[], Iterable[Header]]) -> list[s
 
 
 def holds_words(paper: Paper, words: Sequence[str]) -> bool:
-    """Whether the paper's id, title, abstract, authors, sources or year hold every one of `words`
+    """Whether the paper's id, title, abstract, authors, sources, venue or year hold every one of `words`
     (folded by filters.fold, as substrings): the Papers tab's search, where "sorensen" finds Sørensen."""
-    hay = fold(" ".join([paper.id, paper.title, paper.abstract, *paper.authors, *paper.sources, str(paper.year or "")]))
+    hay = fold(" ".join([paper.id, paper.title, paper.abstract, *paper.authors, *paper.sources, paper.venue or "", str(paper.year or "")]))
     return all(w in hay for w in words)
 
 
 def header_text(header: Header) -> str:
-    """The header's id, title, authors and year, folded: what a search word is looked for in."""
-    return fold(" ".join([header.id, header.title, *header.authors, str(header.year or "")]))
+    """The header's id, title, authors, venue and year, folded: what a search word is looked for in."""
+    return fold(" ".join([header.id, header.title, *header.authors, header.venue or "", str(header.year or "")]))
 
 
 def asks_for_authors(question: str) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 
 SERVE_FILE = "serve.json"
 ROUTE = "/assistant/v1"
-FEATURES = ("filters",)  # what this version's routes take beyond a question; a server without one is not sent it
+FEATURES = ("filters", "venues")  # what this version's routes take beyond a question; a server without one is not sent it
 TIMEOUT_S = 120.0  # a server that does not say how long its answers may take (an older version)
 WAIT_MARGIN_S = 60.0  # on top of the server's LLM budget: retrieval, a retry's backoff, a loaded machine
 

@@ -623,6 +623,7 @@ class Store:
                 authors=tuple(json.loads(str(meta.get("authors", "[]")))),
                 year=int(meta["year"]) if meta.get("year") else None,
                 categories=tuple(json.loads(str(meta.get("categories") or "[]"))),
+                venue=str(meta.get("venue") or "") or None,
             )
 
     def stored_meta(self) -> dict[str, StoredMeta]:

@@ -37,6 +37,7 @@ class Header(NamedTuple):
     authors: tuple[str, ...]
     year: int | None
     categories: tuple[str, ...]
+    venue: str | None = None
 
 
 class Paper(_Record):

@@ -18,6 +18,13 @@ from assistant.filters import Filters
 from assistant.types import Paper
 
 AUTHORS = [["Ana Rivera", "Bo Chen"], ["Bo Chen"], ["Carla Diaz"], ["Dan Rivers"]]
+VENUES = [
+    "Advances in Neural Information Processing Systems 34",
+    "Proceedings of the 38th International Conference on Machine Learning",
+    "ICML 2021 Workshop on Theory",
+    None,
+    "Journal of Machine Learning Research",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +34,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     papers = load_corpus([SEEDS]).papers[:24]
     rows = [
         {"title": p.title, "abstract": p.abstract, "authors": AUTHORS[i % 4], "year": 2015 + i % 10,
-         "categories": ["stat.ML" if i % 3 == 0 else "cs.LG"]}
+         "categories": ["stat.ML" if i % 3 == 0 else "cs.LG"], "venue": VENUES[i % 5]}
         for i, p in enumerate(papers)
     ]
     (folder / "library.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -332,6 +339,8 @@ def test_the_page_filters_answers_and_refuses_a_bad_year_inline(lib_assistant: A
     papers, status = cited("", "Carla Diaz, Dan Rivers", "cs.LG")
     assert "author Carla Diaz or Dan Rivers, category cs.LG" in status
     assert papers and all(set(p.authors) & {"Carla Diaz", "Dan Rivers"} and "cs.LG" in p.categories for p in papers)
+    papers, status = cited("", "", "", "NeurIPS, JMLR")
+    assert "venue NeurIPS or JMLR" in status and papers and all(p.venue in (VENUES[0], VENUES[4]) for p in papers)
     refused = list(h.respond("How are neural networks trained?", [], [], "extractive", "hybrid", 5, "2021..2019", "", ""))
     assert len(refused) == 1 and "aa-refused" in refused[0][4] and "ends before it starts" in refused[0][4]
     assert "Not asked: the Years box 2021&#46;&#46;2019" in refused[0][4] and "--year" not in refused[0][4]  # the page's words
@@ -399,3 +408,56 @@ def test_past_whole_search_an_accented_word_of_an_abstract_is_found_as_typed(
     for query in ("naïve", "bayes naïve"):
         found, n = assistant.search_papers(query, 10)
         assert [p.title for p in found] == ["Bayes for all"] and n == 1, query
+
+
+@pytest.mark.parametrize(
+    ("venue", "wanted", "holds"),
+    [
+        ("Advances in Neural Information Processing Systems 34", "NeurIPS", True),
+        ("Advances in Neural Information Processing Systems 34", "nips", True),
+        ("ICML 2021 Workshop on Theory", "icml", True),
+        ("Proceedings of the 38th International Conference on Machine Learning", "ICML", True),
+        ("Journal of Machine Learning Research", "machine learning research", True),  # any part of the name
+        ("Transactions on Machine Learning Research", "JMLR", False),
+        ("UAIx Symposium", "UAI", False),  # a short name is a whole word
+        (None, "NeurIPS", False),
+    ],
+)
+def test_a_venue_is_found_by_part_of_its_name_or_a_big_venues_short_name(venue: str | None, wanted: str, holds: bool) -> None:
+    from assistant.filters import holds_venue
+
+    assert holds_venue(venue, wanted) is holds
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_a_venue_filter_returns_k_papers_of_that_venue(lib_assistant: Assistant, mode: str) -> None:
+    icml = Filters.parse(venues=["ICML"])
+    found = lib_assistant.retrieve("learning", k=4, mode=mode, filters=icml)  # type: ignore[arg-type]
+    venues = {p.id: p.venue for p in lib_assistant.papers()}
+    assert len(found) == 4 and all("ICML" in (venues[p.paper_id] or "") or "Machine Learning" in (venues[p.paper_id] or "")
+                                   for p in found)
+    assert icml.describe() == "venue ICML"
+
+
+def test_the_venue_filter_on_the_command_line_and_a_header_file_from_before_venues(
+    library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from assistant.store import HEADERS
+
+    store = tmp_path / "store"
+    shutil.copytree(library, store)
+    headers = store / HEADERS
+    Assistant(Settings(store_dir=store, seeds_dir=library.parent)).retrieve("learning", filters=Filters.parse("2020"))
+    lines = headers.read_text().splitlines()  # written with the venue: six fields a paper
+    assert len(json.loads(lines[1])) == 6
+    headers.write_text("\n".join([lines[0], *(json.dumps(json.loads(line)[:5]) for line in lines[1:])]) + "\n")
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store))
+    monkeypatch.setenv("ASSISTANT_SEEDS_DIR", str(library.parent))
+    assert main(["retrieve", "learning", "-k", "30", "--venue", "NeurIPS", "--venue", "jmlr", "--json", "--local"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    venues = {p.id: p.venue for p in Assistant(Settings(store_dir=store)).papers()}
+    assert {venues[p["paper_id"]] for p in found} == {VENUES[0], VENUES[4]}  # NeurIPS's full name, and JMLR's
+    assert len(found) == sum(1 for v in venues.values() if v in (VENUES[0], VENUES[4]))
+    assert len(json.loads(headers.read_text().splitlines()[1])) == 6  # the old file was rebuilt

@@ -100,8 +100,13 @@ def test_filtered_questions_go_through_the_server_unless_it_predates_filters(
     bad = _cli(env, tmp_path, "ask", NTK, "--year", "soon")
     assert bad.returncode == 2 and "--year" in bad.stderr
 
+    venue = ("ask", NTK, "--json", "--venue", "NeurIPS")  # the small store's papers name no venue
+    through = _cli(env, tmp_path, *venue)
+    assert through.returncode == 0 and not _loaded(through.stderr, "chromadb"), through.stderr[-2000:]
+    assert "No paper in the store matches" in json.loads(through.stdout)["answer"]
+
     published = json.loads((store / SERVE_FILE).read_text())
-    assert published["features"] == ["filters"]
+    assert published["features"] == ["filters", "venues"]
     request = urllib.request.Request(  # a field the server does not know is refused, not ignored
         published["url"] + "/assistant/v1/ask", data=json.dumps({"question": NTK, "filter": {"year": 2020}}).encode(),
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {published['token']}"},
@@ -109,6 +114,10 @@ def test_filtered_questions_go_through_the_server_unless_it_predates_filters(
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 422
+    # A server started before venues existed would refuse the field: a --venue question is answered here.
+    (store / SERVE_FILE).write_text(json.dumps(published | {"features": ["filters"]}))
+    assert _loaded(_cli(env, tmp_path, *venue).stderr, "chromadb")
+    assert not _loaded(_cli(env, tmp_path, *asked).stderr, "chromadb")  # a year it takes
     # A server started before filters existed publishes no features: a filtered question is answered here.
     older = {k: v for k, v in published.items() if k != "features"}
     (store / SERVE_FILE).write_text(json.dumps(older))

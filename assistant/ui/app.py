@@ -125,6 +125,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                     label="Categories", placeholder="e.g. cs.LG, stat.ML (any of them)", max_lines=1,
                                     elem_id="aa-filter-category",
                                 )
+                                venue = gr.Textbox(
+                                    label="Venues", placeholder="e.g. NeurIPS, ICML (any of them)", max_lines=1,
+                                    elem_id="aa-filter-venue",
+                                )
                         with gr.Accordion("Settings", open=False, elem_id="aa-settings"):
                             gr.Markdown(describe_answer_modes(assistant))
                             answer_mode = gr.Radio(
@@ -222,7 +226,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     visible=False,
                 )
 
-        chat_inputs = [question, chat, turns, answer_mode, retrieval_mode, top_k, year, author, category]
+        chat_inputs = [question, chat, turns, answer_mode, retrieval_mode, top_k, year, author, category, venue]
         chat_outputs = [question, chat, turns, sources, status]
         private: dict[str, Any] = {"api_visibility": "private"}
 

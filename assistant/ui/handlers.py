@@ -53,12 +53,13 @@ PLOT_SLOTS = 2  # the report draws retrieval.png and by_kind.png
 API_KEYS = ("answer", "abstained", "support", "citations", "mode", "settings_hash", "notice")
 
 
-def page_filters(year: str | None, author: str | None, category: str | None) -> Filters:
+def page_filters(year: str | None, author: str | None, category: str | None, venue: str | None = None) -> Filters:
     """The page's filter boxes (comma-separated names) as Filters; a bad year range is a ConfigError that
     names the box, not the command line's option."""
     try:
         return Filters.parse(
-            (year or "").strip() or None, (author or "").split(","), (category or "").replace(" ", ",").split(",")
+            (year or "").strip() or None, (author or "").split(","), (category or "").replace(" ", ",").split(","),
+            (venue or "").split(","),
         )
     except ConfigError as exc:
         raise ConfigError(str(exc).replace("--year", "the Years box", 1)) from None
@@ -182,6 +183,7 @@ class Handlers:
         year: str = "",
         author: str = "",
         category: str = "",
+        venue: str = "",
         request: gr.Request | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat: progress, text as it comes, then the final answer and its sources.
@@ -190,7 +192,7 @@ class Handlers:
         question = (question or "").strip()
         try:  # refused inline, beside the box, with the limit named: not an error pill, not a log trace
             clean_question(question, self.assistant.settings.max_question_chars)
-            filters = page_filters(year, author, category)
+            filters = page_filters(year, author, category, venue)
         except (InvalidQuestion, ConfigError) as exc:
             log.info("question refused: %s", str(exc).split(";")[0])
             yield gr.update(), gr.update(), gr.update(), gr.update(), render_refusal(str(exc))
@@ -361,12 +363,12 @@ class Handlers:
         return turns[-2]["content"], list(chat)[:-2], list(turns)[:-2]
 
     # -- headless API ---------------------------------------------------------------------------------
-    def ask(self, question: str, year: str = "", author: str = "", category: str = "") -> dict[str, Any]:
-        """Answer a question with citations: {answer, abstained, support, citations: [{n, paper_id, title, quote, authors, year, url}],
+    def ask(self, question: str, year: str = "", author: str = "", category: str = "", venue: str = "") -> dict[str, Any]:
+        """Answer a question with citations: {answer, abstained, support, citations: [{n, paper_id, title, quote, authors, year, url, venue}],
         mode, settings_hash, notice}. Optional filters as on the page: year "2019..2021", comma-separated
-        authors and categories (any of them)."""
+        authors, categories and venues (any of them)."""
         try:
-            answer = self.assistant.ask(question, filters=page_filters(year, author, category))
+            answer = self.assistant.ask(question, filters=page_filters(year, author, category, venue))
         except AssistantError as exc:
             raise user_error(str(exc)) from None
         data = answer.to_json()

@@ -32,12 +32,13 @@ class Question(BaseModel):
     question: str
     k: int | None = Field(None, ge=1, le=50)
     mode: str | None = None
-    year: str | None = None  # the CLI's --year, --author and --category, as they were typed
+    year: str | None = None  # the CLI's --year, --author, --category and --venue, as they were typed
     authors: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
+    venues: list[str] = Field(default_factory=list)
 
     def filters(self) -> Filters | None:
-        return Filters.parse(self.year, self.authors, self.categories) or None
+        return Filters.parse(self.year, self.authors, self.categories, self.venues) or None
 
 
 def _refused(exc: AssistantError) -> JSONResponse:
