@@ -559,12 +559,12 @@ class Assistant:
         matching = [h for h in headers.values() if admits(h)]
         if not matching:
             undated = sum(h.year is None for h in headers.values()) if asked.first_year or asked.last_year else 0
-            text = f"No paper in the store matches {wanted}" + (
-                f"; {undated} of its {len(headers)} papers have no year." if undated else "."
-            )
+            unplaced = sum(h.venue is None for h in headers.values()) if asked.venues else 0
+            missing = [f"{n} of its {len(headers)} papers have no {what}" for n, what in ((undated, "year"), (unplaced, "venue")) if n]
+            text = f"No paper in the store matches {wanted}" + (f"; {'; '.join(missing)}." if missing else ".")
             return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
                           settings_hash=settings.settings_hash(), mode="metadata")
-        said = [a.lower() for a in asked.authors] + [c.lower() for c in asked.categories]  # the filters' own words
+        said = [a.lower() for a in (*asked.authors, *asked.categories, *asked.venues)]  # the filters' own words
         topic = [t for t in content_terms(question) if t not in _NOT_A_TOPIC and not t.isdigit() and not any(t in a for a in said)]
         ranked = None
         if topic:  # "papers by Rivera on kernel methods", "papers from 2021 on transformers": by relevance

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from .filters import Filters, fold
+from .filters import VENUE_NAMES, Filters, fold
 from .text import split_sentences
 from .types import Answer, Citation, Header, Paper, named_authors
 
@@ -24,6 +24,14 @@ _YEAR = re.compile(
     r"\b(?:(?:published|appeared|written|released)\s+(?:in\s+|between\s+)?"
     r"|(?:papers?|works?|articles?|abstracts?)\s+(?:(?:are|is|were|was)\s+)?(?:from|of)\s+)"
     r"((?:19|20)\d\d)(?:\s*(?:-|–|to|and|\.\.)\s*((?:19|20)\d\d))?\b"
+)
+# "NeurIPS papers", "ICML 2021 papers", "papers at ICLR", "published in JMLR": a big venue by its short name
+# (filters.VENUE_NAMES), as written (capitals), with the year that may follow it.
+# Papers in the plural, or published somewhere: "What does the ICML paper on X propose?" asks about one paper.
+_VENUE = re.compile(
+    r"\b(?:papers|works|articles|publications|published|presented|accepted|appeared)\s+(?:\w+\s+){0,2}?(?:at|in|from)\s+"
+    r"(?P<after>[A-Z][A-Za-z]*[A-Z][A-Za-z]*)(?:\s+(?P<year_after>(?:19|20)\d\d))?\b"
+    r"|\b(?P<before>[A-Z][A-Za-z]*[A-Z][A-Za-z]*)(?:\s+'?(?P<year_before>(?:19|20)\d\d))?\s+(?:papers|works|articles|publications)\b"
 )
 _CATEGORY = re.compile(r"\b(?:category|categories|in)\s+([a-z]{2,8}\.[A-Z]{2})\b")
 _AUTHORSHIP = re.compile(r"\b(?:authors?|authored|co-?authors?|co-?authored|wrote|written)\b", re.IGNORECASE)
@@ -51,6 +59,7 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
             authors.append(match.group(1).strip().rstrip("?.!,"))
     year = _YEAR.search(question)
     category = _CATEGORY.search(question)
+    venue, venue_year = _venue(question)
     # Only a question about who wrote which papers reads the author lists (every record, as any listing
     # does): "What do the authors of <title> argue?" names a title, and must not read 100k records.
     about_authors = bool(authors) or (_AUTHORSHIP.search(question) and _PLURAL.search(question))
@@ -60,11 +69,8 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
         authors, every = named, len(named) > 1 and not re.search(r"\b(?:or|either)\b", question)
     else:
         authors = authors[:1]
-    parsed = Filters.parse(
-        f"{year.group(1)}..{year.group(2) or year.group(1)}" if year else None,
-        authors,
-        [category.group(1)] if category else [],
-    )
+    years = f"{year.group(1)}..{year.group(2) or year.group(1)}" if year else venue_year
+    parsed = Filters.parse(years, authors, [category.group(1)] if category else [], [venue] if venue else [])
     filters = replace(parsed, every_author=every, whole_names=True)  # a name a question gives is whole
     if not filters:
         return None
@@ -73,6 +79,15 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
     if not any(filters.admits(p) for p in papers().values()) and filters.authors:
         return None
     return filters
+
+
+def _venue(question: str) -> tuple[str | None, str | None]:
+    """The big venue a listing question names by its short name ("NeurIPS"), and a year written after it."""
+    for match in _VENUE.finditer(question):
+        name, year = (match["after"], match["year_after"]) if match["after"] else (match["before"], match["year_before"])
+        if fold(name) in VENUE_NAMES:
+            return name, year
+    return None, None
 
 
 def _full_names(question: str, papers: Callable[[], Iterable[Header]]) -> list[str]:

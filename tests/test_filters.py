@@ -461,3 +461,15 @@ def test_the_venue_filter_on_the_command_line_and_a_header_file_from_before_venu
     assert {venues[p["paper_id"]] for p in found} == {VENUES[0], VENUES[4]}  # NeurIPS's full name, and JMLR's
     assert len(found) == sum(1 for v in venues.values() if v in (VENUES[0], VENUES[4]))
     assert len(json.loads(headers.read_text().splitlines()[1])) == 6  # the old file was rebuilt
+
+
+def test_a_question_listing_a_venues_papers_is_answered_from_the_metadata(lib_assistant: Assistant, assistant: Assistant) -> None:
+    answer = lib_assistant.ask("Which NeurIPS 2020 papers are here?")
+    venues = {p.id: (p.venue, p.year) for p in lib_assistant.papers()}
+    expected = {pid for pid, (venue, year) in venues.items() if venue == VENUES[0] and year == 2020}
+    assert answer.mode == "metadata" and {c.paper_id for c in answer.citations} == expected and len(expected) == 2
+    assert "year 2020, venue NeurIPS" in answer.text
+    one = lib_assistant.ask("What does the ICML paper on kernels propose?")  # one paper asked about: not a listing
+    assert one.mode != "metadata"
+    none = assistant.ask("Which papers were published at ICML?")  # the seeds name no venue: said, not guessed
+    assert none.abstained and "No paper in the store matches venue ICML; 74 of its 74 papers have no venue." in none.text
