@@ -149,7 +149,7 @@ def test_a_reload_keeps_the_conversation_and_export_downloads_it(browser: Browse
     bubble.locator("a.aa-cite").first.wait_for()
     answer_text = bubble.inner_text()
     expect(page.locator("#aa-export")).to_be_enabled()
-    expect(page.locator("#aa-bibtex")).to_contain_text("@article{")  # the references as BibTeX, to copy
+    expect(page.locator("#aa-bibtex")).to_contain_text("@misc{")  # the references as BibTeX, to copy (a text file types no paper)
     page.reload(wait_until="load")
     restored = page.locator("#aa-chat .aa-answer:not(.aa-pending)")
     expect(restored).to_have_count(1)
