@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    p = add("ingest", "Parse, chunk and embed abstracts into the store (only new or changed papers are embedded).")
+    p = add("ingest", "Parse, chunk and embed abstracts into the store (only new papers and changed titles are embedded; new metadata is written as it is).")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders: .txt, .jsonl, .json, .csv, .tsv, .bib, .ris, .atom, .xml (default: the seeds folder)")
     p.add_argument("--rebuild", action="store_true", help="embed every paper again (the files named or the seeds are re-read; the store's other papers come from their records)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")

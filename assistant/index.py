@@ -92,6 +92,12 @@ class Indexer:
                 paths_of[paper.id] = sorted(set(outside) | set(paths_of.get(paper.id, [])))
             new = [p for pid, p in incoming.items() if pid not in stored]
             changed = [p for pid, p in incoming.items() if pid in stored and stored[pid].content_hash != p.content_hash]
+            # The model reads a paper's title and abstract only (embed_text; the id is the abstract's): a new
+            # year, venue, kind of work or author list is written to its record, not embedded again. A 100k
+            # arXiv snapshot ingested again after an upgrade that reads one more field is not re-embedded.
+            retitled = self._retitled(changed)
+            metadata_only = [p for p in changed if p.id not in retitled]
+            changed = [p for p in changed if p.id in retitled]
             relabelled = [
                 p
                 for pid, p in incoming.items()
@@ -102,11 +108,11 @@ class Indexer:
             removed = [
                 pid for pid, sp in stored.items() if pid not in incoming and sp.paths and all(within(p, scope) for p in sp.paths)
             ]
-            if new or changed or removed:
+            if new or changed or metadata_only or removed:
                 self.store.save_fingerprint("")
             self.store.size_search(len(new))
             chunks = self._embed_all(new + changed, {p.id for p in changed}, paths_of, progress)
-            self.store.relabel(relabelled, paths_of)
+            self.store.relabel(relabelled + metadata_only, paths_of)
             self.store.remove_papers(removed)
             gone = set(removed)
             hashes = {pid: sp.content_hash for pid, sp in stored.items() if pid not in gone}
@@ -116,13 +122,25 @@ class Indexer:
                 self.store.save_fingerprint(fingerprint)
             return IngestReport(
                 new=len(new),
-                updated=len(changed),
-                unchanged=len(incoming) - len(new) - len(changed),
+                updated=len(changed) + len(metadata_only),
+                unchanged=len(incoming) - len(new) - len(changed) - len(metadata_only),
                 removed=len(removed),
                 skipped=len([i for i in issues if not i.refused and not i.kept]),
                 chunks_embedded=chunks,
                 issues=list(issues),
             )
+
+    def _retitled(self, changed: Sequence[Paper], page: int = 500) -> set[str]:
+        """The ids among `changed` whose title (what the model reads besides the abstract) is not the stored one."""
+        out: set[str] = set()
+        for start in range(0, len(changed), page):
+            group = changed[start : start + page]
+            stored = self.store.papers_by_id([p.id for p in group])
+            out |= {
+                p.id for p in group
+                if p.id not in stored or self.embed_text(p, "") != self.embed_text(stored[p.id], "")
+            }
+        return out
 
     def _embed_all(
         self, todo: list[Paper], replacing: set[str], paths_of: dict[str, list[str]], progress: Progress | None

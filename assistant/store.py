@@ -645,7 +645,7 @@ class Store:
                 return
 
     def papers_by_id(self, ids: Sequence[str]) -> dict[str, Paper]:
-        """The records of `ids` that the store holds (at most a few dozen at a time)."""
+        """The records of `ids` that the store holds (a few hundred at a time at most)."""
         result = self.papers.get(ids=list(ids), include=["documents", "metadatas"])
         return {
             pid: _record_to_paper(pid, doc or "", dict(meta or {})).paper

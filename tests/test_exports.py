@@ -191,3 +191,28 @@ def test_the_kind_of_work_survives_the_store_and_comes_out_in_the_export(
     assert main(["export", paper["id"], "--format", "bibtex"]) == 0
     (entry,) = bibtexparser.parse_string(capsys.readouterr().out).entries
     assert entry.entry_type == "inproceedings" and entry.fields_dict["booktitle"].value == "Proc. ICML"
+
+
+def test_new_metadata_for_a_paper_is_written_without_embedding_it_again(
+    store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The model reads the title and abstract only: a new year, venue or kind of work (or a version of us that
+    reads one more field) updates the record; a new title is embedded again."""
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store_copy))
+    abstract = ("We show that wide networks trained by gradient descent behave like kernel machines whose kernel "
+                "stays nearly constant during training.")
+    bib = tmp_path / "mine.bib"
+    bib.write_text(f"@misc{{r, title = {{Kernels}}, year = {{2020}}, abstract = {{{abstract}}}}}\n")
+    assert _ingest_json(capsys, str(bib))["new"] == 1
+    bib.write_text(f"@inproceedings{{r, title = {{Kernels}}, year = {{2021}}, booktitle = {{ICML}}, abstract = {{{abstract}}}}}\n")
+    report = _ingest_json(capsys, str(bib))
+    assert (report["updated"], report["chunks_embedded"]) == (1, 0)
+    assert main(["papers", "--json"]) == 0
+    (paper,) = [p for p in json.loads(capsys.readouterr().out) if p["title"] == "Kernels"]
+    assert (paper["year"], paper["venue"], paper["work_type"]) == (2021, "ICML", "conference")
+    assert main(["retrieve", "kernel machines wide networks", "--venue", "ICML", "--json", "--local"]) == 0
+    assert [p["title"] for p in json.loads(capsys.readouterr().out)] == ["Kernels"]  # the header file followed
+    assert _ingest_json(capsys, str(bib))["unchanged"] == 1
+    bib.write_text(f"@inproceedings{{r, title = {{Wide Kernels}}, year = {{2021}}, abstract = {{{abstract}}}}}\n")
+    report = _ingest_json(capsys, str(bib))
+    assert report["updated"] == 1 and report["chunks_embedded"] >= 1
