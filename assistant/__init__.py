@@ -36,6 +36,10 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})  # the lazy names too: a shell's completion finds them
+
+
 def __getattr__(name: str) -> Any:
     if name not in _HOMES:
         raise AttributeError(name)

@@ -7,11 +7,12 @@ per-question settings from injected parts (settings, embedder, LLM), and nothing
 from __future__ import annotations
 
 import json
-import re
 import logging
+import operator
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,15 +67,20 @@ def _one_or_many(values: object, name: str) -> list[Any]:
     """A single path or id as a list of one: a plain string would otherwise be read a character at a time."""
     if isinstance(values, (str, Path)):
         return [values]
-    if not isinstance(values, Sequence) and not isinstance(values, (set, frozenset)):
+    if isinstance(values, bytes) or not isinstance(values, Iterable):
         raise TypeError(f"{name} must be a list (or one string), not {type(values).__name__}")
-    return list(values)
+    return list(values)  # a generator too: `ingest(folder.glob("*.bib"))`
 
 
 def _count(value: object, name: str, least: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+    """A whole number (a numpy integer too) of at least `least`."""
+    try:
+        number = operator.index(value) if not isinstance(value, bool) else None  # type: ignore[arg-type]  # TypeError below
+    except TypeError:
+        number = None
+    if number is None or number < least:
         raise ConfigError(f"{name} must be a whole number of {least} or more, not {value!r}")
-    return value
+    return number
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -316,12 +322,11 @@ class Assistant:
 
     def needs_first_ingest(self) -> bool:
         """Whether the first question would ingest the seeds (auto_ingest on, store empty)."""
-        return self.auto_ingest and self._state is None and self._open_store().count() == 0
+        return self.auto_ingest and self._state is None and self.store_is_empty()
 
     def papers(self, limit: int | None = None) -> list[Paper]:
         """Every paper in the store (read whole once, then kept), or only the first `limit`, in store order."""
-        if limit is not None:
-            _count(limit, "limit", least=0)
+        limit = _count(limit, "limit", least=0) if limit is not None else None
         catalog = self._ready().papers
         return catalog.first(limit) if limit is not None else list(catalog.all().values())
 
@@ -369,8 +374,9 @@ class Assistant:
     def similar_to_each(self, paper_ids: Sequence[str], k: int | None = None) -> dict[str, list[Passage]]:
         """`similar` for several papers in one store search; the ids the store does not hold are left out."""
         paper_ids = _one_or_many(paper_ids, "paper_ids")
-        if k is not None:
-            _count(k, "k")
+        if not all(isinstance(pid, str) for pid in paper_ids):
+            raise TypeError("paper ids are strings (`assistant papers` lists them)")
+        k = _count(k, "k") if k is not None else None
         state = self._ready()
         near = self._open_store().similar_papers(paper_ids, k or self.settings.top_k)
         known = state.papers.many(list(dict.fromkeys(pid for pairs in near.values() for pid, _ in pairs)))
@@ -483,8 +489,7 @@ class Assistant:
         text = clean_question(question, self.settings.max_question_chars)
         if mode is not None and mode not in get_args(RetrievalMode):
             raise ConfigError(f"retrieval mode must be one of {', '.join(get_args(RetrievalMode))}, not {mode!r}")
-        if k is not None:
-            _count(k, "k")  # no upper bound: `retrieve -k 100` lists 100
+        k = _count(k, "k") if k is not None else None  # no upper bound: `retrieve -k 100` lists 100
         state = self._ready()
         retriever = self._retriever(state, mode or self.settings.retrieval_mode, k or self.settings.top_k, filters)
         return to_passages(retriever.retrieve(QueryBundle(query_str=text)))  # the retriever embeds it

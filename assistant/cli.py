@@ -194,7 +194,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if refused:  # everything readable is in; the files named on the command line that were not say so
         print(f"error: nothing could be ingested from {', '.join(refused)} (the warnings above say why)", file=sys.stderr)
         return 4
-    if not report.new + report.updated + report.unchanged and assistant.store_is_empty():  # `ask` sends them back here
+    # `ask` would only send the user back here; emptying a folder to remove its papers is no failure
+    if not report.new + report.updated + report.unchanged + report.removed and assistant.store_is_empty():
         print("error: the store holds no abstracts after this ingest (the warnings above say why)", file=sys.stderr)
         return 4
     return 0

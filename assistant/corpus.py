@@ -471,6 +471,9 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
     used: set[str] = set()
     for copies in groups.values():
         first = copies[0]
+        # Where it appeared and as what, from one copy: the published version (a .bib's @inproceedings) over
+        # the preprint (arXiv's record) over an untyped one, so the venue never belongs to another kind of work.
+        published = min(copies, key=lambda c: (c.work_type is None, c.work_type == "preprint", not c.venue))
         title = next((c.title for c in copies if c.title), None)
         given = next((c.given_id for c in copies if c.given_id), None)
         pid = given if given and given not in used else paper_id(first.abstract)
@@ -488,9 +491,9 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
                 url=next((c.url for c in copies if c.url), None),
                 year=next((c.year for c in copies if c.year), None),
                 doi=next((c.doi for c in copies if c.doi), None),
-                venue=next((c.venue for c in copies if c.venue), None),
+                venue=published.venue or next((c.venue for c in copies if c.venue and c.work_type in (None, published.work_type)), None),
                 categories=next((c.categories for c in copies if c.categories), []),
-                work_type=next((c.work_type for c in copies if c.work_type), None),
+                work_type=published.work_type,
             )
         )
     return papers

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -201,18 +202,18 @@ def run_eval(assistant: Evaluable, path: str | Path, **options: Unpack[EvalOptio
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= DEPTH:
         raise ConfigError(f"-k must be between 1 and {DEPTH} (got {k})")
     require_ranx()  # before any question runs, not after
-    if out is not None:  # an unwritable report folder, said before the run instead of after it
-        try:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            (Path(out) / ".writable").touch()
-            (Path(out) / ".writable").unlink()
-        except OSError as exc:
-            raise ConfigError(f"cannot write the report into {str(out)!r} ({exc.strerror}); choose a folder you can write to") from exc
     judge = options.get("judge")
     judge = judge if judge is not None else assistant.llm
     papers = assistant.papers()
     by_id = {p.id: p for p in papers}
     qfile = load_questions(path, papers)
+    if out is not None:  # an unwritable report folder, said before the run instead of after it
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=out):
+                pass
+        except OSError as exc:
+            raise ConfigError(f"cannot write the report into {str(out)!r} ({exc.strerror or exc}); choose a folder you can write to") from exc
     baseline = StockBaseline(papers, assistant.embedder) if STOCK in chosen else None
     judges = _judges(judge) if judge is not None else {}
     control = judge_control(judges) if judges else None

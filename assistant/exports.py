@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from .filters import fold
-from .formats import BIBTEX_MARK, RIS_MORE_AUTHORS, balanced, tex_escape
+from .formats import BIBTEX_MARK, RIS_MORE_AUTHORS, balanced, is_arxiv_id, tex_escape
 from .types import Paper, WorkType, named_authors
 
 ExportFormat = Literal["bibtex", "ris", "csv"]
@@ -78,14 +78,17 @@ ZOTERO_TYPES: dict[WorkType | None, str] = {
     "article": "journalArticle", "conference": "conferencePaper", "preprint": "preprint", "book": "book",
     "chapter": "bookSection", "thesis": "thesis", "report": "report", None: "",
 }
-_ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+?)(?:\.pdf)?$|^10\.48550/arxiv\.(.+)$", re.IGNORECASE)
+_ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+)|^10\.48550/arxiv\.(\S+)$", re.IGNORECASE)
 
 
 def arxiv_id(paper: Paper) -> str | None:
-    """The arXiv identifier in the paper's link or DOI (2101.00001v2, hep-th/9901001), if it has one."""
+    """The arXiv identifier in the paper's link or DOI (2101.00001v2, hep-th/9901001), if it has one: the link
+    may end in ".pdf", "/", a query or a fragment."""
     for value in (paper.url or "", paper.doi or ""):
         if match := _ARXIV_ID.search(value):
-            return match.group(1) or match.group(2)
+            found = re.sub(r"(\.pdf)?/?$", "", match.group(1) or match.group(2))
+            if is_arxiv_id(found):
+                return found
     return None
 
 

@@ -36,7 +36,8 @@ def holds_name(name: str, wanted: str, whole: bool = False) -> bool:
 
 
 # The big machine-learning venues by the short names researchers type, as reference managers spell them in
-# full: `--venue NeurIPS` finds "Advances in Neural Information Processing Systems 34".
+# full: `--venue NeurIPS` finds "Advances in Neural Information Processing Systems 34". Matched as whole words,
+# "&" read as "and"; a longer venue that holds the name is another venue (NAACL, TACL, ICMLA: _NOT_THE_VENUE).
 VENUE_NAMES = {
     "neurips": "neural information processing systems", "nips": "neural information processing systems",
     "icml": "international conference on machine learning", "iclr": "international conference on learning representations",
@@ -46,7 +47,12 @@ VENUE_NAMES = {
     "iccv": "international conference on computer vision", "eccv": "european conference on computer vision",
     "acl": "association for computational linguistics", "emnlp": "empirical methods in natural language processing",
     "aaai": "aaai conference on artificial intelligence", "ijcai": "international joint conference on artificial intelligence",
-    "kdd": "knowledge discovery and data mining", "tpami": "transactions on pattern analysis and machine intelligence",
+    "kdd": "knowledge discovery and data mining",
+    "tpami": "transactions on pattern analysis and machine intelligence",
+}
+_NOT_THE_VENUE = {
+    "acl": r"(?:chapter of the|transactions of the) association",  # NAACL, EACL, AACL; TACL
+    "icml": r"machine learning and applications",  # ICMLA
 }
 
 
@@ -55,10 +61,13 @@ def holds_venue(venue: str | None, wanted: str) -> bool:
     full name for its short one, as a whole word ("ICLR" is not found inside another word)."""
     if not venue:
         return False
-    have, want = fold(venue), fold(wanted).strip()
+    have, want = fold(venue).replace("&", "and"), fold(wanted).strip()
     if want not in VENUE_NAMES:
         return want in have
-    return VENUE_NAMES[want] in have or re.search(rf"(?<![a-z]){re.escape(want)}(?![a-z])", have) is not None
+    if (other := _NOT_THE_VENUE.get(want)) and re.search(other, have):
+        return False
+    short = rf"(?<![a-z])(?:sig)?{re.escape(want)}(?![a-z])"  # ACM's SIGKDD is KDD
+    return re.search(short, have) is not None or re.search(rf"(?<![a-z]){re.escape(VENUE_NAMES[want])}(?![a-z])", have) is not None
 
 
 _YEARS = re.compile(r"^\s*(\d{4})?\s*(\.\.|-|–)?\s*(\d{4})?\s*$")

@@ -47,7 +47,7 @@ def check_history(history: object) -> None:
     follow-up would lose its subject without a word."""
     if history is None:
         return
-    shapes = 'a list of {"role": "user" or "assistant", "content": text} dicts or of (question, answer) pairs'
+    shapes = 'a list of {"role": "user", "assistant" or "system", "content": text} dicts or of (question, answer) pairs'
     if isinstance(history, (str, bytes, dict)) or not isinstance(history, Sequence):
         raise TypeError(f"history must be {shapes}, not a {type(history).__name__}")
     for n, turn in enumerate(history, start=1):

@@ -28,6 +28,11 @@ _NEW_ARXIV = re.compile(r"^\d{4}\.\d{4,5}(v\d+)?$")
 _OLD_ARXIV = re.compile(r"^[a-z\-]+(\.[A-Z]{2})?/\d{7}(v\d+)?$")
 
 
+def is_arxiv_id(text: str) -> bool:
+    """2101.00001, 2101.00001v2 or hep-th/9901001v1."""
+    return bool(_NEW_ARXIV.match(text) or _OLD_ARXIV.match(text))
+
+
 def year_of(value: object) -> int | None:
     match = re.search(r"\b(1[89]\d\d|20\d\d)\b", str(value or ""))
     return int(match.group(1)) if match else None
@@ -217,7 +222,7 @@ def parse_bibtex(text: str) -> Parsed:
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),
             "arxiv_id": arxiv,
-            "venue": plain(_bibtex_venue(fields, kind)) or None,
+            "venue": plain(_bibtex_venue(fields, kind, verbatim)) or None,
             "categories": _bibtex_categories(fields),
             "work_type": kind,
             "key": key,
@@ -225,13 +230,13 @@ def parse_bibtex(text: str) -> Parsed:
         }
 
 
-def _bibtex_venue(fields: dict[str, Any], kind: WorkType | None) -> str:
+def _bibtex_venue(fields: dict[str, Any], kind: WorkType | None, verbatim: bool = False) -> str:
     """Where the paper appeared: its journal or proceedings; a thesis's school, a report's institution, a book's
-    publisher; else @misc's howpublished when it is not a link."""
+    publisher; else @misc's howpublished when it is not a link (in our own export, it is the venue as it was)."""
     own = {"thesis": "school", "report": "institution", "book": "publisher"}.get(kind or "", "")
     for name in ("journal", "journaltitle", "booktitle", own, "howpublished"):
         value = _clean(fields.get(name)) if name else ""
-        if value and not (name == "howpublished" and re.search(r"\\url|https?:", value)):
+        if value and (verbatim or not (name == "howpublished" and re.search(r"\\url|https?:", value))):
             return value
     return ""
 
@@ -399,10 +404,7 @@ def from_json(record: Record) -> Record:
             "url": record.get("url"),
             "venue": record.get("venue") or None,
             "categories": list(record.get("fieldsOfStudy") or [])[:5],
-            # ["JournalArticle", "Review"]: the first it names we know; an arXiv id alone says preprint
-            "work_type": next(
-                (t for t in map(work_type, record.get("publicationTypes") or []) if t), "preprint" if ids.get("ArXiv") else None
-            ),
+            "work_type": _s2_type(record.get("publicationTypes"), ids.get("ArXiv"), record.get("venue")),
         }
     arxiv_id = str(record.get("id") or "")
     if "authors_parsed" in record or "update_date" in record or (arxiv_id and (_NEW_ARXIV.match(arxiv_id) or _OLD_ARXIV.match(arxiv_id))):
@@ -420,6 +422,15 @@ def from_json(record: Record) -> Record:
             "work_type": "preprint",
         }
     return record
+
+
+def _s2_type(types: object, arxiv: object, venue: object) -> WorkType | None:
+    """["Review", "Conference"]: where it was published over what it is; with no type, an arXiv id and no venue
+    but arXiv's own say a preprint (a paper on arXiv with venue "NeurIPS" is a conference paper of unknown type)."""
+    known = [t for t in map(work_type, types if isinstance(types, list) else []) if t]
+    if known:  # "Review" reads as a journal article: a conference it names wins
+        return "conference" if "conference" in known else known[0]
+    return "preprint" if arxiv and (not venue or "arxiv" in str(venue).lower()) else None
 
 
 def _openalex_type(kind: object, source_type: object) -> WorkType | None:

@@ -30,7 +30,7 @@ _YEAR = re.compile(
 # Papers in the plural, or published somewhere: "What does the ICML paper on X propose?" asks about one paper.
 _VENUE = re.compile(
     r"\b(?:papers|works|articles|publications|published|presented|accepted|appeared)\s+(?:\w+\s+){0,2}?(?:at|in|from)\s+"
-    r"(?P<after>[A-Z][A-Za-z]*[A-Z][A-Za-z]*)(?:\s+(?P<year_after>(?:19|20)\d\d))?\b"
+    r"(?P<after>[A-Z][A-Za-z]*[A-Z][A-Za-z]*)(?:\s+(?:in\s+)?(?P<year_after>(?:19|20)\d\d))?\b"
     r"|\b(?P<before>[A-Z][A-Za-z]*[A-Z][A-Za-z]*)(?:\s+'?(?P<year_before>(?:19|20)\d\d))?\s+(?:papers|works|articles|publications)\b"
 )
 _CATEGORY = re.compile(r"\b(?:category|categories|in)\s+([a-z]{2,8}\.[A-Z]{2})\b")

@@ -126,12 +126,12 @@ def parse_questions(text: str, papers: Sequence[Paper], source: str = "questions
 
 def _shape_hint(text: str) -> str:
     """What the file is instead of JSON lines, when that is plain to see."""
-    first = text.lstrip()[:1]
-    if not first:
+    line = next((line.strip() for line in text.lstrip("\ufeff").splitlines() if line.strip()), "")
+    if not line:
         return ": the file is empty"
-    if first == "[":
+    if line.startswith("["):
         return ": it holds one JSON array; write each object on a line of its own (JSON lines)"
-    if first != "{" and ("," in text.splitlines()[0] or "\t" in text.splitlines()[0]):
+    if not line.startswith("{") and ("," in line or "\t" in line):
         return ": it looks like a table (CSV); question files are JSON lines"
     return ""
 

@@ -614,7 +614,7 @@ class Store:
             yield _record_to_paper(pid, doc, meta)
 
     def iter_headers(self) -> Iterator[Header]:
-        """Every paper's title, authors, year and categories in store order, a page at a time, without the
+        """Every paper's title, authors, year, categories and venue in store order, a page at a time, without the
         abstracts (what filters and listings read)."""
         for pid, _, meta in self._records(["metadatas"]):
             yield Header(

@@ -24,6 +24,13 @@ def named_authors(authors: Sequence[str]) -> tuple[list[str], bool]:
 WorkType = Literal["article", "conference", "preprint", "book", "chapter", "thesis", "report"]
 
 
+def venue_and_year(venue: str | None, year: int | None) -> str:
+    """"NeurIPS 2021" as a reference reads, "2021", or ""; a venue that already says its year keeps it once
+    (arXiv's journal-ref "Phys. Rev. D 70 (2004)")."""
+    when = str(year) if year and str(year) not in (venue or "") else ""
+    return " ".join(part for part in (venue or "", when) if part)
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -114,7 +121,7 @@ class Citation(_Record):
         names, more = named_authors(self.authors)
         if names:
             who = names[0] + (" et al." if len(names) > 2 or more else f" and {names[1]}" if len(names) == 2 else "")
-        when = " ".join(part for part in (self.venue or "", str(self.year) if self.year else "") if part)
+        when = venue_and_year(self.venue, self.year)
         details = ", ".join(part for part in (who, when, self.url or "") if part)
         return f"{self.title} — {details}" if details else self.title
 

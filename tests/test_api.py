@@ -201,6 +201,15 @@ def test_a_history_in_a_shape_we_do_not_read_is_refused_not_dropped(assistant: A
         assistant.paper(None)  # type: ignore[arg-type]
 
 
+def test_any_iterable_of_paths_and_a_numpy_k_are_taken(assistant: Assistant) -> None:
+    import numpy as np
+
+    assert len(assistant.retrieve("kernels", k=np.int64(3))) == 3
+    assert assistant.export(iter([assistant.papers(limit=1)[0].id]), "csv").count("\n") == 2  # a generator of ids
+    with pytest.raises(TypeError, match="paper ids are strings"):
+        assistant.similar_to_each([None])  # type: ignore[list-item]
+
+
 def test_a_pronoun_after_what_a_question_asks_about_still_needs_the_earlier_question(assistant: Assistant) -> None:
     answer = assistant.ask("What problem do they address?")
     assert answer.abstained and "follow-up to an earlier question" in answer.text
@@ -229,4 +238,4 @@ def test_the_public_names_and_types_are_importable_from_the_package() -> None:
     assert sorted(package.__all__) == sorted(package._HOMES)  # every public name has a home, and only they
     for name in package.__all__:
         assert getattr(package, name).__name__ == name
-    assert (Path(package.__file__).parent / "py.typed").is_file()  # PEP 561: user code type-checks against ours
+    assert "Assistant" in dir(package)  # the lazy names too (the wheel's py.typed: test_packaging)

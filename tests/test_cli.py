@@ -328,6 +328,13 @@ def test_an_empty_folder_warns_and_an_empty_store_after_ingest_exits_4(
     assert "this folder holds no file we read" in err and "the store holds no abstracts" in err
     monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store_copy))  # a store with papers: a warning, not a failure
     assert main(["ingest", str(tmp_path / "empty"), "--quiet"]) == 0
+    mine = tmp_path / "mine"  # emptying a folder removes its papers: what was asked, even if the store ends empty
+    mine.mkdir()
+    (mine / "one.txt").write_text("A title\n\n" + "We prove that a kernel stays constant during the training of wide networks. " * 2)
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(tmp_path / "own"))
+    assert main(["ingest", str(mine), "--quiet"]) == 0
+    (mine / "one.txt").unlink()
+    assert main(["ingest", str(mine), "--quiet"]) == 0
 
 
 def test_version_and_question_files_of_another_shape(
@@ -338,6 +345,6 @@ def test_version_and_question_files_of_another_shape(
     assert exit_.value.code == 0 and capsys.readouterr().out.startswith("assistant ")
     monkeypatch.setenv("ASSISTANT_STORE_DIR", str(seeded_store))
     table = tmp_path / "q.csv"
-    table.write_text("id,question\n1,What is attention?\n")
+    table.write_text("\ufeff\nid,question\n1,What is attention?\n")  # a BOM and a blank line first
     assert main(["eval", str(table), "--modes", "bm25", "--out", str(tmp_path / "ev")]) == 2
     assert "it looks like a table (CSV); question files are JSON lines" in capsys.readouterr().err

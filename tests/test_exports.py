@@ -216,3 +216,40 @@ def test_new_metadata_for_a_paper_is_written_without_embedding_it_again(
     bib.write_text(f"@inproceedings{{r, title = {{Wide Kernels}}, year = {{2021}}, abstract = {{{abstract}}}}}\n")
     report = _ingest_json(capsys, str(bib))
     assert report["updated"] == 1 and report["chunks_embedded"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("link", "found"),
+    [("http://arxiv.org/abs/2101.00001/", "2101.00001"), ("https://arxiv.org/abs/2101.00001v2?context=cs", "2101.00001v2"),
+     ("https://arxiv.org/pdf/2101.00001v1.pdf", "2101.00001v1"), ("https://arxiv.org/abs/hep-th/9901001v1", "hep-th/9901001v1"),
+     ("https://arxiv.org/abs/2101.00001#sec", "2101.00001"), ("https://arxiv.org/abs/notanid", None)],
+)
+def test_the_arxiv_id_is_read_from_any_arxiv_link(link: str, found: str | None) -> None:
+    from assistant.exports import arxiv_id
+
+    assert arxiv_id(ACCENTED.model_copy(update={"url": link})) == found
+
+
+def test_a_link_as_the_venue_of_an_untyped_paper_reads_back_from_our_export() -> None:
+    paper = ACCENTED.model_copy(update={"work_type": None, "venue": "https://openreview.net/forum?id=abc"})
+    (_, record), = [item for item in parse_bibtex(to_bibtex([paper])) if isinstance(item[1], dict)]
+    assert record["venue"] == paper.venue
+
+
+def test_one_paper_in_two_files_takes_its_kind_and_venue_from_the_same_one() -> None:
+    """arXiv's preprint and the library's @inproceedings: the published version, with its own venue."""
+    from assistant.corpus import _Draft, merge
+
+    abstract = ACCENTED.abstract + " It holds for every kernel we tried on the benchmarks."
+    arxiv = _Draft(abstract=abstract, source="arxiv.jsonl", title="T", work_type="preprint", venue="Submitted to JMLR")
+    bib = _Draft(abstract=abstract, source="lib.bib", title="T", work_type="conference", venue="Proc. ICML")
+    for order in ([arxiv, bib], [bib, arxiv]):
+        (paper,) = merge(order)
+        assert (paper.work_type, paper.venue) == ("conference", "Proc. ICML")
+
+
+def test_a_reference_names_the_year_once_when_the_venue_already_says_it() -> None:
+    from assistant.types import Citation
+
+    cited = Citation.of(1, ACCENTED.model_copy(update={"venue": "Phys. Rev. D 70 (2004)", "year": 2004, "url": None}), "q")
+    assert cited.reference().endswith("Jürgen Müller and Ana O'Neil, Phys. Rev. D 70 (2004)")

@@ -73,6 +73,7 @@ def test_the_wheel_holds_every_module_prompt_seed_and_the_questions(wheel: Path)
     assert {f"assistant/prompt_templates/{p.name}" for p in (ROOT / "prompts").glob("*.txt")} <= names
     assert {f"assistant/seed_files/{p.name}" for p in SEEDS.glob("*.txt")} <= names
     assert "assistant/data/questions.jsonl" in names
+    assert "assistant/py.typed" in names  # PEP 561: a user's type checker reads our annotations
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ..cite import cited_sentences
-from ..types import Answer, Paper, Passage
+from ..types import Answer, Paper, Passage, venue_and_year
 
 STAGES = {
     "retrieving": "Retrieving abstracts…",
@@ -224,7 +224,7 @@ def _card(
 
 def _published(paper: Paper) -> str:
     """Where and when, as a reference reads: "NeurIPS 2021", "2021", or "" when neither is known."""
-    return esc(" ".join(part for part in (paper.venue or "", str(paper.year or "")) if part))
+    return esc(venue_and_year(paper.venue, paper.year))
 
 
 def render_sources(
