@@ -27,7 +27,7 @@ from .types import Paper, ParseIssue, WorkType
 
 SUPPORTED = (".txt", ".jsonl", ".json", ".csv", ".tsv", ".bib", ".ris", ".xml", ".atom")
 FORMATS = (
-    ".txt (abstract pages), .jsonl/.json (our records, arXiv metadata, OpenAlex works, Semantic Scholar papers), "
+    ".txt (abstract pages), .jsonl/.json (our records, arXiv metadata, OpenAlex works, Semantic Scholar papers, CSL JSON), "
     ".csv/.tsv (Zotero, Mendeley or any table with an abstract column), .bib (BibTeX), .ris, .xml/.atom (arXiv API)"
 )
 # Whole-document formats (BibTeX, RIS, Atom, a JSON array, pages) are parsed in memory, up to this size.

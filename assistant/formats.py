@@ -1,5 +1,5 @@
 """Reference-manager and bulk-export formats -> plain records: BibTeX, RIS, arXiv (metadata JSON lines and
-API Atom), OpenAlex works, Semantic Scholar papers, and Zotero/Mendeley CSV column names.
+API Atom), OpenAlex works, Semantic Scholar papers, CSL JSON items, and Zotero/Mendeley CSV column names.
 
 Each parser returns `(line or key, record)` pairs whose record uses the loader's field names (`title`,
 `abstract`, `authors` as a list, `year`, `url`, `doi`, `venue`, `categories`) or a string saying why an
@@ -406,6 +406,8 @@ def from_json(record: Record) -> Record:
             "categories": list(record.get("fieldsOfStudy") or [])[:5],
             "work_type": _s2_type(record.get("publicationTypes"), ids.get("ArXiv"), record.get("venue")),
         }
+    if _is_csl(record):  # CSL JSON: Zotero's, Mendeley's and pandoc's export
+        return _from_csl(record)
     arxiv_id = str(record.get("id") or "")
     if "authors_parsed" in record or "update_date" in record or (arxiv_id and (_NEW_ARXIV.match(arxiv_id) or _OLD_ARXIV.match(arxiv_id))):
         versions = record.get("versions") or []
@@ -440,6 +442,49 @@ def _openalex_type(kind: object, source_type: object) -> WorkType | None:
     if ours == "article" and source_type in ("conference", "repository"):
         return "conference" if source_type == "conference" else "preprint"
     return ours
+
+
+# CSL's item types (citationstyles.org, CSL-JSON schema) -> ours. CSL's "article" is a preprint or working paper.
+_CSL_TYPES: dict[str, WorkType] = {
+    "article-journal": "article", "article-magazine": "article", "review": "article", "paper-conference": "conference",
+    "article": "preprint", "book": "book", "chapter": "chapter", "thesis": "thesis", "report": "report",
+}
+
+
+def _is_csl(record: Record) -> bool:
+    authors = record.get("author")
+    return "issued" in record or "container-title" in record or (
+        isinstance(authors, list) and any(isinstance(a, dict) and ("family" in a or "literal" in a) for a in authors)
+    )
+
+
+def _from_csl(record: Record) -> Record:
+    def name(person: object) -> str:
+        if not isinstance(person, dict):
+            return _clean(person)
+        return _clean(person.get("literal") or " ".join(str(person.get(k) or "") for k in ("given", "non-dropping-particle", "family", "suffix")))
+
+    issued = record.get("issued") or {}
+    parts = issued.get("date-parts") if isinstance(issued, dict) else None
+    year = parts[0][0] if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0] else (
+        issued.get("raw") if isinstance(issued, dict) else None
+    )
+    # Zotero keeps a preprint's arXiv id as its number: "arXiv:2101.00001 [cs]"
+    number = (re.sub(r"^arxiv:\s*", "", _clean(record.get("number")), flags=re.IGNORECASE).split() or [""])[0]
+    keywords = record.get("keyword")
+    return {
+        "title": record.get("title"),
+        "abstract": record.get("abstract") or "",
+        "authors": [n for n in map(name, record.get("author") or []) if n],
+        "year": year,
+        "doi": bare_doi(record.get("DOI")),
+        "url": record.get("URL") or None,
+        "arxiv_id": number if is_arxiv_id(number) else None,
+        "venue": record.get("container-title") or (record.get("publisher") if record.get("type") in ("thesis", "report", "book") else None),
+        "categories": [k.strip() for k in re.split(r"[,;]", keywords) if k.strip()][:8] if isinstance(keywords, str) else [],
+        "work_type": _CSL_TYPES.get(str(record.get("type") or "")),
+        "no_abstract": "this CSL JSON item has no abstract",
+    }
 
 
 def json_records(data: object) -> list[Record] | None:

@@ -412,3 +412,26 @@ def test_the_kind_of_work_is_read_as_each_source_names_it(tmp_path: Path) -> Non
         "Five": ("chapter", "A Book"), "Six": ("conference", None), "Seven": ("conference", "Proc. NeurIPS"),
         "Eight": ("report", None),
     }
+
+
+def test_zotero_csl_json_is_read_with_its_names_date_container_and_type(tmp_path: Path) -> None:
+    """CSL JSON (Zotero's "Export Library… → CSL JSON", Mendeley, pandoc): an array of items whose authors
+    are {family, given} and whose date is issued.date-parts; the Zotero item URI is not the paper's id."""
+    items = [
+        {"id": "http://zotero.org/users/1/items/ABCD", "type": "paper-conference", "title": "Kernels for Wide Nets",
+         "container-title": "Proceedings of ICML", "author": [{"family": "Rivera", "given": "Ana"}, {"literal": "DeepMind"}],
+         "issued": {"date-parts": [[2021, 7]]}, "DOI": "10.1/x", "abstract": ABSTRACT.replace("Transformer", "CSL net"),
+         "keyword": "kernels, wide networks"},
+        {"id": "k2", "type": "article", "title": "A Preprint", "number": "arXiv:2101.00001 [cs]",
+         "author": [{"family": "Chen", "given": "Bo", "non-dropping-particle": "van"}], "issued": {"date-parts": [["2020"]]},
+         "abstract": ABSTRACT.replace("Transformer", "preprint net")},
+        {"id": "k3", "type": "article-journal", "title": "No abstract", "author": [{"family": "X"}]},
+    ]
+    (tmp_path / "library.json").write_text(json.dumps(items))
+    result = load_corpus([tmp_path / "library.json"])
+    one, two = result.papers
+    assert (one.authors, one.year, one.venue, one.work_type, one.doi) == (
+        ["Ana Rivera", "DeepMind"], 2021, "Proceedings of ICML", "conference", "10.1/x")
+    assert one.categories == ["kernels", "wide networks"] and not one.id.startswith("http")
+    assert (two.authors, two.year, two.work_type, two.url) == (["Bo van Chen"], 2020, "preprint", "https://arxiv.org/abs/2101.00001")
+    assert any("this CSL JSON item has no abstract" in str(i) for i in result.issues)
