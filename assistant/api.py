@@ -391,7 +391,7 @@ class Assistant:
         }
 
     def export(self, paper_ids: Sequence[str] | None = None, fmt: ExportFormat = "bibtex") -> str:
-        """The papers (all of them, or `paper_ids` in that order) as BibTeX, RIS or CSV."""
+        """The papers (all of them, or `paper_ids` in that order) as BibTeX, RIS, CSV or CSL JSON ("csl")."""
         from .exports import FORMATS, export
 
         fmt = fmt.lower() if isinstance(fmt, str) else fmt  # type: ignore[assignment]

@@ -116,9 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print report.json to stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = add("export", "Write papers as BibTeX, RIS or CSV (Zotero's columns), all of them or the ids given.")
+    p = add("export", "Write papers as BibTeX, RIS, CSV (Zotero's columns) or CSL JSON (pandoc, Zotero), all of them or the ids given.")
     p.add_argument("paper_ids", nargs="*", metavar="PAPER_ID", help="papers to export (default: every paper)")
-    p.add_argument("--format", choices=["bibtex", "ris", "csv"], default="bibtex", help="default: bibtex")
+    p.add_argument("--format", choices=["bibtex", "ris", "csv", "csl"], default="bibtex", help="csl: CSL JSON, for pandoc and Zotero (default: bibtex)")
     p.add_argument("-o", "--out", default=None, help="write to this file instead of standard output")
 
     p = add("similar", "The papers most like one paper (by their abstracts' vectors).")

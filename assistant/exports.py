@@ -1,4 +1,4 @@
-"""Papers -> BibTeX, RIS or CSV that reference managers (and our own ingest) read back.
+"""Papers -> BibTeX, RIS, CSV or CSL JSON that reference managers, pandoc (and our own ingest) read back.
 
 BibTeX through bibtexparser 2's writer and RIS through rispy: the same libraries that read them. Our
 BibTeX starts with an `@comment` naming the exporter; on reading, such a file's fields are taken verbatim
@@ -16,10 +16,10 @@ from typing import Literal
 
 from .filters import fold
 from .formats import BIBTEX_MARK, RIS_MORE_AUTHORS, balanced, is_arxiv_id, tex_escape
-from .types import Paper, WorkType, named_authors
+from .types import MORE_AUTHORS, Paper, WorkType, named_authors
 
-ExportFormat = Literal["bibtex", "ris", "csv"]
-FORMATS: tuple[ExportFormat, ...] = ("bibtex", "ris", "csv")
+ExportFormat = Literal["bibtex", "ris", "csv", "csl"]
+FORMATS: tuple[ExportFormat, ...] = ("bibtex", "ris", "csv", "csl")
 # Zotero's column names, which formats.CSV_ALIASES reads back.
 CSV_COLUMNS = [
     "Key", "Item Type", "Title", "Author", "Publication Year", "Abstract Note", "DOI", "Url", "Publication Title", "Manual Tags",
@@ -169,5 +169,43 @@ def to_csv(papers: Sequence[Paper]) -> str:
     return out.getvalue()
 
 
+# CSL's item types (formats._CSL_TYPES read them back); "document" is CSL's own "no more specific type".
+CSL_TYPES: dict[WorkType | None, str] = {
+    "article": "article-journal", "conference": "paper-conference", "preprint": "article", "book": "book",
+    "chapter": "chapter", "thesis": "thesis", "report": "report", None: "document",
+}
+
+
+def to_csl(papers: Sequence[Paper]) -> str:
+    """CSL JSON, as Zotero exports it and pandoc's citeproc reads it: one item a paper, keyed by its cite key."""
+    import json
+
+    items = []
+    taken: set[str] = set()
+    for paper in papers:
+        item: dict[str, object] = {"id": cite_key(paper, taken), "type": CSL_TYPES[paper.work_type], "abstract": paper.abstract}
+        if paper.has_title:
+            item["title"] = paper.title
+        if paper.authors:  # "Ana Rivera" -> given "Ana", family "Rivera"; a list cut short ends in a literal "et al."
+            item["author"] = [
+                {"literal": name} if name == MORE_AUTHORS or " " not in name else dict(zip(("given", "family"), name.rsplit(" ", 1)))
+                for name in paper.authors
+            ]
+        if paper.year:
+            item["issued"] = {"date-parts": [[paper.year]]}
+        if paper.venue:
+            item["publisher" if paper.work_type in ("thesis", "report", "book") else "container-title"] = paper.venue
+        if paper.doi:
+            item["DOI"] = paper.doi
+        if paper.url:
+            item["URL"] = paper.url
+        if (eprint := arxiv_id(paper)) and paper.work_type == "preprint":
+            item["number"] = f"arXiv:{eprint}"
+        if paper.categories:
+            item["keyword"] = ", ".join(paper.categories)
+        items.append(item)
+    return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
+
+
 def export(papers: Sequence[Paper], fmt: ExportFormat) -> str:
-    return {"bibtex": to_bibtex, "ris": to_ris, "csv": to_csv}[fmt](papers)
+    return {"bibtex": to_bibtex, "ris": to_ris, "csv": to_csv, "csl": to_csl}[fmt](papers)

@@ -28,7 +28,7 @@ def _ingest_json(capsys: pytest.CaptureFixture[str], *paths: str) -> dict[str, o
     return json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize(("fmt", "suffix"), [("bibtex", "bib"), ("ris", "ris"), ("csv", "csv")])
+@pytest.mark.parametrize(("fmt", "suffix"), [("bibtex", "bib"), ("ris", "ris"), ("csv", "csv"), ("csl", "json")])
 def test_an_export_ingests_back_unchanged(
     store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     fmt: str, suffix: str,
@@ -98,7 +98,8 @@ def test_a_csv_export_reads_back_with_its_tags_and_one_author_as_one() -> None:
 def test_each_kind_of_work_exports_as_its_own_type_and_reads_back(kind: WorkType | None) -> None:
     """@inproceedings with a booktitle, @phdthesis with a school, RIS CPAPER, Zotero's conferencePaper: not
     @article for everything. Each format reads its own export back to the same kind and venue."""
-    from assistant.corpus import parse_csv
+    from assistant.corpus import _draft_from_record, parse_csv
+    from assistant.exports import CSL_TYPES, to_csl
 
     longer = ACCENTED.model_copy(update={"work_type": kind, "url": None, "abstract": ACCENTED.abstract + " It holds for every kernel we tried on the benchmarks."})
     entry_type, venue_field = BIBTEX_TYPES[kind]
@@ -110,6 +111,10 @@ def test_each_kind_of_work_exports_as_its_own_type_and_reads_back(kind: WorkType
     assert (record["work_type"], record["venue"]) == (kind, "NeurIPS")
     (draft,), _ = parse_csv(to_csv([longer]), "library.csv")
     assert (draft.work_type, draft.venue) == (kind, "NeurIPS")
+    (item,) = json.loads(to_csl([longer]))
+    assert item["type"] == CSL_TYPES[kind]
+    draft = _draft_from_record(item, "library.json")
+    assert not isinstance(draft, str) and (draft.work_type, draft.venue, draft.authors) == (kind, "NeurIPS", longer.authors)
 
 
 def test_an_arxiv_preprint_exports_as_arxiv_writes_it() -> None:
