@@ -616,3 +616,20 @@ def test_a_stopped_or_abandoned_answer_lets_go_of_its_stream() -> None:
     for stop_it in (True, False):
         seen = run(stop_it)
         assert seen[-1] == "closed" and len(seen) < 5, (stop_it, seen)
+
+
+def test_the_papers_tab_exports_the_papers_its_search_finds(assistant: object) -> None:
+    import json
+
+    from assistant.ui.handlers import EXPORT_CHOICES, Handlers
+
+    h = Handlers(assistant)  # type: ignore[arg-type]
+    csl = next(label for label, (fmt, _) in EXPORT_CHOICES.items() if fmt == "csl")
+    path = Path(h.export_papers("tangent kernel", csl))
+    found, matched = assistant.search_papers("tangent kernel", 100)
+    items = json.loads(path.read_text(encoding="utf-8"))
+    assert path.suffix == ".json" and matched >= 1 and [i["abstract"] for i in items] == [p.abstract for p in found]
+    everything = Path(h.export_papers("", "BibTeX (.bib)")).read_text(encoding="utf-8")
+    assert everything.count("\n@") == assistant.paper_count()  # no search: every paper
+    with pytest.raises(gr.Error, match="nothing to export"):
+        h.export_papers("zzzz-no-such-word", csl)

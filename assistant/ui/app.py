@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from .access import browser_secret
-from .handlers import PLOT_SLOTS, UPLOAD_TYPES, Handlers
+from .handlers import EXPORT_CHOICES, PLOT_SLOTS, UPLOAD_TYPES, Handlers
 from .render import EMPTY_SOURCES, public_url, render_paper
 from .style import CSS, page_js, theme
 
@@ -171,12 +171,19 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     show_label=False,
                     elem_id="aa-papers",
                 )
+                with gr.Row(equal_height=True):
+                    export_format = gr.Dropdown(
+                        list(EXPORT_CHOICES), value=next(iter(EXPORT_CHOICES)), label="Export format", scale=2,
+                        elem_id="aa-export-format",
+                    )
+                    export_papers_btn = gr.Button("Export the papers found", scale=1, elem_id="aa-export-papers")
+                    export_papers_file = gr.File(label="Download", interactive=False, scale=2, elem_id="aa-export-file")
                 abstract = gr.HTML(render_paper(None), elem_id="aa-abstract")
 
             with gr.Tab("Add abstracts", id="add"):
                 gr.Markdown(
-                    "Upload your library: BibTeX (`.bib`), RIS (`.ris`), Zotero or Mendeley CSV, arXiv or OpenAlex "
-                    "JSON lines, arXiv API Atom (`.xml`), `.txt` pages, or `.jsonl` with one `{\"title\", \"abstract\", "
+                    "Upload your library: BibTeX (`.bib`), RIS (`.ris`), Zotero or Mendeley CSV or CSL JSON, arXiv or "
+                    "OpenAlex JSON lines, arXiv API Atom (`.xml`), `.txt` pages, or `.jsonl` with one `{\"title\", \"abstract\", "
                     "\"authors\", \"url\", \"year\"}` per line. New papers are embedded into the store and searchable at "
                     "once; records without an abstract and unreadable files are listed."
                 )
@@ -262,6 +269,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         )
 
         search.change(h.filter_papers, [search], [table, count], show_progress="hidden", **private)
+        export_papers_btn.click(h.export_papers, [search, export_format], [export_papers_file], **private)
         papers_tab.select(h.filter_papers, [search], [table, count], show_progress="hidden", **private)
         table.select(h.open_row, None, [pid, abstract], **private)
         pid.submit(h.open_id, [pid], [abstract], **private)

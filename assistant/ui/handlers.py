@@ -47,6 +47,10 @@ KEPT_EXPORTS = 64  # conversation files kept for download; Gradio copies each in
 
 BUNDLED_QUESTIONS = data.QUESTIONS  # shipped in the package (assistant/data/questions.jsonl)
 UPLOAD_TYPES = SUPPORTED  # every format `assistant ingest` reads
+# The Papers tab's export: label -> (format, file suffix); the CLI's `assistant export` has no limit.
+EXPORT_CHOICES = {"BibTeX (.bib)": ("bibtex", "bib"), "RIS (.ris)": ("ris", "ris"), "CSV, Zotero columns (.csv)": ("csv", "csv"),
+                  "CSL JSON, for pandoc (.json)": ("csl", "json")}
+EXPORT_LIMIT = 5_000
 SIMILAR_SHOWN = 5  # nearest papers listed under a source card and in the paper view
 STOP_TICK_S = 0.25  # how often a silent answer looks for a Stop
 PLOT_SLOTS = 2  # the report draws retrieval.png and by_kind.png
@@ -387,6 +391,29 @@ class Handlers:
             rows, matched = paper_rows(self.assistant.papers(limit=SHOWN_PAPERS)), total
         more = f" (the first {SHOWN_PAPERS:,} shown: add words to narrow)" if matched > SHOWN_PAPERS else ""
         return rows[:SHOWN_PAPERS], f"{matched:,} of {total:,} papers{more}"
+
+    @gradio_errors
+    def export_papers(self, query: str, label: str) -> str:
+        """Every paper the search matches (all of them without one) as a file in the format chosen by its label
+        in EXPORT_CHOICES, for the Papers tab's download."""
+        fmt, suffix = EXPORT_CHOICES.get(label, ("bibtex", "bib"))
+        query = (query or "").strip()
+        total = self.assistant.paper_count()
+        found, matched = self.assistant.search_papers(query, EXPORT_LIMIT) if query else ([], total)
+        if matched > EXPORT_LIMIT:
+            raise user_error(
+                f"{matched:,} papers match; the page exports up to {EXPORT_LIMIT:,} at once. Narrow the search, or run "
+                f"`assistant export --format {fmt} -o FILE` for the whole store."
+            )
+        if not matched:
+            raise user_error("No paper matches the search: nothing to export.")
+        text = self.assistant.export([p.id for p in found] if query else None, fmt)  # type: ignore[arg-type]
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        folder = self.exports / digest
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"papers.{suffix}"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
 
     def count_papers(self) -> int:
         return self.assistant.paper_count()
