@@ -395,6 +395,12 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         expect(view).to_contain_text("alternate attention and convolution")
         assert view.locator("a[href='https://example.org/zebra']").count() == 1
         shot(page, "papers-search.png")
+        page.locator("#aa-export-papers").click()  # the search's one paper, as BibTeX (the default format)
+        page.locator("#aa-export-file a[download], #aa-export-file a").first.wait_for()
+        with page.expect_download(timeout=WAIT) as download:
+            page.locator("#aa-export-file a").first.click()
+        exported = Path(download.value.path()).read_text(encoding="utf-8")
+        assert exported.count("\n@misc{") == 1 and "Zebra Transformers" in exported and "Ben Hoof" in exported
 
         page.get_by_role("tab", name="Chat").click()
         ask(page, "What do zebra transformers alternate?")
@@ -497,7 +503,7 @@ def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
         opening = page.locator("#aa-sources a.aa-open").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         assert opening and set(opening) == {"#"}  # a retrieved paper's title opens it here, in the Papers tab
         bibtex = page.locator("#aa-bibtex")
-        expect(bibtex).to_contain_text("title = {Stripes <img src=https://evil.example/t.png>}")  # the references' BibTeX, as text too
+        expect(bibtex).to_contain_text("title = {{Stripes <img src=https://evil.example/t.png>}}")  # the references' BibTeX, as text too
         assert page.title() == "Abstract Assistant"
         assert outside == [], outside
         page.close()

@@ -82,8 +82,10 @@ def test_an_answer_cut_off_inside_its_reasoning_is_answered_offline_with_a_notic
 
 
 def test_a_paraphrased_refusal_abstains_but_a_refusal_with_a_cited_part_does_not(small_store: Path) -> None:
-    refused = _assistant(small_store, "The provided abstracts don't answer this question.").ask("What GPU did they use?")
+    model = _assistant(small_store, "The provided abstracts don't answer this question.")
+    refused = model.ask("What GPU did the neural tangent kernel paper use?")
     assert refused.abstained and refused.text.startswith(CANNOT_ANSWER)
+    assert len(model.llm.prompts) == 1  # type: ignore[union-attr]  # the model's own refusal, read as one
     partial = _assistant(small_store, f"{CANNOT_ANSWER} However, the NTK describes training in function space [1].").ask(QUESTION)
     assert not partial.abstained and partial.citations and partial.support == "partial"
 
