@@ -401,6 +401,9 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
             page.locator("#aa-export-file a").first.click()
         exported = Path(download.value.path()).read_text(encoding="utf-8")
         assert exported.count("\n@misc{") == 1 and "Zebra Transformers" in exported and "Ben Hoof" in exported
+        shot(page, "papers-export.png")
+        page.locator("#aa-paper-search textarea, #aa-paper-search input").first.fill("zebras")
+        expect(page.locator("#aa-export-file")).to_be_hidden()  # that file was the earlier search's
 
         page.get_by_role("tab", name="Chat").click()
         ask(page, "What do zebra transformers alternate?")

@@ -625,11 +625,11 @@ def test_the_papers_tab_exports_the_papers_its_search_finds(assistant: object) -
 
     h = Handlers(assistant)  # type: ignore[arg-type]
     csl = next(label for label, (fmt, _) in EXPORT_CHOICES.items() if fmt == "csl")
-    path = Path(h.export_papers("tangent kernel", csl))
+    path = Path(h.export_papers("tangent kernel", csl)["value"])
     found, matched = assistant.search_papers("tangent kernel", 100)
     items = json.loads(path.read_text(encoding="utf-8"))
     assert path.suffix == ".json" and matched >= 1 and [i["abstract"] for i in items] == [p.abstract for p in found]
-    everything = Path(h.export_papers("", "BibTeX (.bib)")).read_text(encoding="utf-8")
+    everything = Path(h.export_papers("", "BibTeX (.bib)")["value"]).read_text(encoding="utf-8")
     assert everything.count("\n@") == assistant.paper_count()  # no search: every paper
     with pytest.raises(gr.Error, match="nothing to export"):
         h.export_papers("zzzz-no-such-word", csl)

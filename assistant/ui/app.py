@@ -171,14 +171,21 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     show_label=False,
                     elem_id="aa-papers",
                 )
-                with gr.Row(equal_height=True):
-                    export_format = gr.Dropdown(
-                        list(EXPORT_CHOICES), value=next(iter(EXPORT_CHOICES)), label="Export format", scale=2,
-                        elem_id="aa-export-format",
-                    )
-                    export_papers_btn = gr.Button("Export the papers found", scale=1, elem_id="aa-export-papers")
-                    export_papers_file = gr.File(label="Download", interactive=False, scale=2, elem_id="aa-export-file")
                 abstract = gr.HTML(render_paper(None), elem_id="aa-abstract")
+                with gr.Row(equal_height=False, elem_id="aa-export-row"):
+                    export_format = gr.Dropdown(
+                        list(EXPORT_CHOICES), value=next(iter(EXPORT_CHOICES)), show_label=False, scale=2, min_width=200,
+                        container=False, elem_id="aa-export-format",
+                    )
+                    export_papers_btn = gr.Button(
+                        "Export the papers found", size="sm", variant="secondary", scale=1, min_width=180,
+                        elem_id="aa-export-papers",
+                    )
+                    # Shown once there is a file: a link to download it.
+                    export_papers_file = gr.File(
+                        show_label=False, interactive=False, visible=False, height=72, scale=2, min_width=200,
+                        elem_id="aa-export-file",
+                    )
 
             with gr.Tab("Add abstracts", id="add"):
                 gr.Markdown(
@@ -270,6 +277,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         search.change(h.filter_papers, [search], [table, count], show_progress="hidden", **private)
         export_papers_btn.click(h.export_papers, [search, export_format], [export_papers_file], **private)
+        # A file of an earlier search or format is not the papers found now.
+        for changed in (search.change, export_format.change):
+            changed(lambda: gr.update(value=None, visible=False), None, [export_papers_file], show_progress="hidden", **private)
         papers_tab.select(h.filter_papers, [search], [table, count], show_progress="hidden", **private)
         table.select(h.open_row, None, [pid, abstract], **private)
         pid.submit(h.open_id, [pid], [abstract], **private)

@@ -393,7 +393,7 @@ class Handlers:
         return rows[:SHOWN_PAPERS], f"{matched:,} of {total:,} papers{more}"
 
     @gradio_errors
-    def export_papers(self, query: str, label: str) -> str:
+    def export_papers(self, query: str, label: str) -> Any:
         """Every paper the search matches (all of them without one) as a file in the format chosen by its label
         in EXPORT_CHOICES, for the Papers tab's download."""
         fmt, suffix = EXPORT_CHOICES.get(label, ("bibtex", "bib"))
@@ -413,7 +413,7 @@ class Handlers:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"papers.{suffix}"
         path.write_text(text, encoding="utf-8")
-        return str(path)
+        return gr.update(value=str(path), visible=True)
 
     def count_papers(self) -> int:
         return self.assistant.paper_count()
