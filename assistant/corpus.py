@@ -471,9 +471,13 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
     used: set[str] = set()
     for copies in groups.values():
         first = copies[0]
-        # Where it appeared and as what, from one copy: the published version (a .bib's @inproceedings) over
-        # the preprint (arXiv's record) over an untyped one, so the venue never belongs to another kind of work.
+        # Where, when and as what it appeared, from one copy: the published version (a .bib's @inproceedings)
+        # over the preprint (arXiv's record) over an untyped one, so a year or DOI never belongs to another version
+        # than the venue (ICLR 2015 with arXiv's 2014 and its DOI); copies of the same kind, or of none, fill what
+        # it lacks; a link may come from any (the preprint's is still the paper).
         published = min(copies, key=lambda c: (c.work_type is None, c.work_type == "preprint", not c.venue))
+        same = [published, *(c for c in copies if c is not published and c.work_type in (None, published.work_type))]
+        others = [published, *(c for c in copies if c is not published)]
         title = next((c.title for c in copies if c.title), None)
         given = next((c.given_id for c in copies if c.given_id), None)
         pid = given if given and given not in used else paper_id(first.abstract)
@@ -488,10 +492,10 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
                 abstract=first.abstract,
                 authors=next((c.authors for c in copies if c.authors), []),
                 sources=list(dict.fromkeys(c.source for c in copies)),
-                url=next((c.url for c in copies if c.url), None),
-                year=next((c.year for c in copies if c.year), None),
-                doi=next((c.doi for c in copies if c.doi), None),
-                venue=published.venue or next((c.venue for c in copies if c.venue and c.work_type in (None, published.work_type)), None),
+                url=next((c.url for c in others if c.url), None),
+                year=next((c.year for c in same if c.year), None),
+                doi=next((c.doi for c in same if c.doi), None),
+                venue=next((c.venue for c in same if c.venue), None),
                 categories=next((c.categories for c in copies if c.categories), []),
                 work_type=published.work_type,
             )

@@ -116,7 +116,7 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
             "archiveprefix": "arXiv" if eprint and paper.work_type == "preprint" else "",
             "note": "Preprint" if paper.work_type == "preprint" and not eprint else "",
             "keywords": ", ".join(paper.categories),
-            "abstract": paper.abstract,
+            "abstract": tex_escape(paper.abstract),  # "50% & more" would end at the % for a LaTeX-reading tool
         }
         fields = [Field(name, _balance(value)) for name, value in values.items() if value]  # the writer braces it
         library.add(Entry(entry_type, cite_key(paper, taken), fields))

@@ -91,15 +91,20 @@ _MATH = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\])", re.DOTALL
 
 
 def tex_escape(text: str) -> str:
-    """&, %, # and _ escaped outside math, so an exported title typesets (a bare & is a LaTeX error)."""
-    parts = _MATH.split(text)
-    return "".join(p if i % 2 else re.sub(r"(?<!\\)([&%#_])", r"\\\1", p) for i, p in enumerate(parts))
+    """&, %, # and _ escaped outside math, so an exported title typesets (a bare & is a LaTeX error); a backslash
+    already before one ("1\\%" in an arXiv abstract) is written as one, so the text reads back as it was."""
+    def escape(part: str) -> str:
+        return re.sub(r"([&%#_])", r"\\\1", re.sub(r"\\(?=[&%#_])", r"\\textbackslash{}", part))
+
+    return "".join(p if i % 2 else escape(p) for i, p in enumerate(_MATH.split(text)))
 
 
 def tex_unescape(text: str) -> str:
     """tex_escape undone: our own export reads back as the text it was."""
-    parts = _MATH.split(text)
-    return "".join(p if i % 2 else re.sub(r"\\([&%#_])", r"\1", p) for i, p in enumerate(parts))
+    def unescape(part: str) -> str:
+        return re.sub(r"\\([&%#_])", r"\1", part).replace("\\textbackslash{}", "\\")
+
+    return "".join(p if i % 2 else unescape(p) for i, p in enumerate(_MATH.split(text)))
 
 
 def balanced(text: str) -> bool:
@@ -207,16 +212,18 @@ def parse_bibtex(text: str) -> Parsed:
                 yield where, f"entry {key!r} has no abstract field"
             continue
         authors = fields.get("author") or []
-        eprint = _clean(fields.get("eprint"))
-        archive = str(fields.get("archiveprefix") or fields.get("eprinttype") or "").lower()  # BibLaTeX: eprinttype
-        arxiv = eprint if eprint and (archive == "arxiv" or _NEW_ARXIV.match(eprint)) else None
+        arxiv = _bibtex_arxiv(fields)
+        # Google Scholar's `journal={arXiv preprint arXiv:1412.6980}`, DBLP's `journal={CoRR}`: no journal
+        on_arxiv = bool(re.match(r"(?:arxiv|corr)\b", _clean(fields.get("journal") or fields.get("journaltitle")), re.I))
+        if on_arxiv:
+            fields = {k: v for k, v in fields.items() if k not in ("journal", "journaltitle")}
         # @misc is no type, unless it is an arXiv preprint (as arXiv and Zotero write one) or says it is one
-        kind = work_type(entry.entry_type) or (
-            "preprint" if arxiv or _clean(fields.get("note")).lower() == "preprint" else None
-        )
+        kind = work_type(entry.entry_type)
+        if (kind is None or on_arxiv) and (arxiv or _clean(fields.get("note")).lower() == "preprint" or on_arxiv):
+            kind = "preprint"
         yield where, {
             "title": plain(unwrap(_clean(fields.get("title"))) if verbatim else _clean(fields.get("title"))),
-            "abstract": _clean(fields.get("abstract")),
+            "abstract": plain(_clean(fields.get("abstract"))),
             "authors": _bibtex_names([_clean(a) for a in (authors if isinstance(authors, list) else [authors])]),
             "year": year_of(fields.get("year") or fields.get("date")),
             "url": _clean(fields.get("url")) or None,
@@ -228,6 +235,25 @@ def parse_bibtex(text: str) -> Parsed:
             "key": key,
             "duplicate_key": entry.key in duplicates,
         }
+
+
+_ARXIV_IN_TEXT = re.compile(
+    r"arxiv(?:\.org/(?:abs|pdf)/|:\s*|\s+preprint\s+arxiv:\s*|\.)(\d{4}\.\d{4,5}(?:v\d+)?|[a-z-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)",
+    re.IGNORECASE,
+)
+
+
+def _bibtex_arxiv(fields: dict[str, Any]) -> str | None:
+    """The arXiv id an entry gives: its eprint (arXiv's own BibTeX, DBLP), else one in its note ("arXiv:2201.11903
+    [cs]", Zotero), journal (Google Scholar), link or DOI (10.48550/arXiv.…)."""
+    eprint = _clean(fields.get("eprint"))
+    archive = str(fields.get("archiveprefix") or fields.get("eprinttype") or "").lower()  # BibLaTeX: eprinttype
+    if eprint and (archive == "arxiv" or is_arxiv_id(eprint)):
+        return eprint
+    for name in ("note", "journal", "journaltitle", "url", "doi", "howpublished"):
+        if (match := _ARXIV_IN_TEXT.search(_clean(fields.get(name)))) and is_arxiv_id(match.group(1)):
+            return match.group(1)
+    return None
 
 
 def _bibtex_venue(fields: dict[str, Any], kind: WorkType | None, verbatim: bool = False) -> str:

@@ -59,16 +59,20 @@ def test_our_bibtex_reads_back_verbatim() -> None:
 
 
 def test_bibtex_titles_and_venues_typeset_and_read_back_verbatim() -> None:
-    """A bare & in a title is a LaTeX error when the bibliography is typeset: & % # _ are escaped outside
-    math in titles and venues, and our reader undoes it."""
+    """A bare & in a title is a LaTeX error when the bibliography is typeset, and a % in an abstract ends it for a
+    tool that reads LaTeX: & % # _ are escaped outside math in titles, venues and abstracts; our reader undoes it."""
     paper = Paper(id="t", title="Theory & Practice: 50% of #1 snake_case $a_b$", abstract="A 0.5% gain & more here.",
                   authors=["Łukasz Øster"], year=2020, venue="J. Data & Knowledge", work_type="article")
     text = to_bibtex([paper])
     fields = {k: v.value for k, v in bibtexparser.parse_string(text).entries[0].fields_dict.items()}
     assert fields["title"] == r"{Theory \& Practice: 50\% of \#1 snake\_case $a_b$}"
-    assert fields["journal"] == r"J. Data \& Knowledge" and fields["abstract"] == paper.abstract  # abstracts as they are
+    assert fields["journal"] == r"J. Data \& Knowledge" and fields["abstract"] == r"A 0.5\% gain \& more here."
     (_, record), = [item for item in parse_bibtex(text) if isinstance(item[1], dict)]
-    assert (record["title"], record["venue"]) == (paper.title, paper.venue)
+    assert (record["title"], record["venue"], record["abstract"]) == (paper.title, paper.venue, paper.abstract)
+    from bibtexparser.middlewares import LatexDecodingMiddleware
+
+    decoded = bibtexparser.parse_string(text, append_middleware=[LatexDecodingMiddleware()]).entries[0]
+    assert decoded.fields_dict["abstract"].value == paper.abstract  # another tool reads the whole abstract
     assert bibtexparser.parse_string(text).entries[0].key == "oster2020theory"  # Ø and Ł spelt, not dropped
 
 

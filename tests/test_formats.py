@@ -435,3 +435,35 @@ def test_zotero_csl_json_is_read_with_its_names_date_container_and_type(tmp_path
     assert one.categories == ["kernels", "wide networks"] and not one.id.startswith("http")
     assert (two.authors, two.year, two.work_type, two.url) == (["Bo van Chen"], 2020, "preprint", "https://arxiv.org/abs/2101.00001")
     assert any("this CSL JSON item has no abstract" in str(i) for i in result.issues)
+
+
+def test_arxiv_preprints_are_known_however_a_tool_writes_them_in_bibtex(tmp_path: Path) -> None:
+    """Zotero's @misc with the id in its note, Google Scholar's @article in "arXiv preprint arXiv:…", DBLP's
+    @article in CoRR: preprints with their arXiv ids, not journal articles; a real journal stays one."""
+    def abstract(n: int) -> str:
+        return ABSTRACT.replace("Transformer", f"model number {n}")
+
+    (tmp_path / "a.bib").write_text(
+        f"@misc{{z, title={{Z}}, url={{http://arxiv.org/abs/2201.11903}}, publisher={{arXiv}}, note={{arXiv:2201.11903 [cs]}}, abstract={{{abstract(1)}}}}}\n"
+        f"@article{{g, title={{G}}, journal={{arXiv preprint arXiv:1412.6980}}, year={{2014}}, abstract={{{abstract(2)}}}}}\n"
+        f"@article{{d, title={{D}}, journal={{CoRR}}, eprinttype={{arXiv}}, eprint={{2106.09685}}, abstract={{{abstract(3)}}}}}\n"
+        f"@article{{j, title={{J}}, journal={{Journal of Machine Learning Research}}, abstract={{{abstract(4)}}}}}\n"
+    )
+    papers = {p.title: p for p in load_corpus([tmp_path]).papers}
+    assert {t: (p.work_type, p.venue, p.url) for t, p in papers.items()} == {
+        "Z": ("preprint", None, "http://arxiv.org/abs/2201.11903"),
+        "G": ("preprint", None, "https://arxiv.org/abs/1412.6980"),
+        "D": ("preprint", None, "https://arxiv.org/abs/2106.09685"),
+        "J": ("article", "Journal of Machine Learning Research", None),
+    }
+
+
+def test_a_paper_in_two_files_takes_year_and_doi_from_the_version_its_venue_is(tmp_path: Path) -> None:
+    """arXiv's 2014 preprint and DBLP's ICLR 2015 paper: ICLR's year, no arXiv DOI on the conference paper."""
+    (tmp_path / "arxiv.bib").write_text(
+        f"@misc{{k, title={{Adam}}, year={{2014}}, eprint={{1412.6980}}, archivePrefix={{arXiv}}, doi={{10.48550/arXiv.1412.6980}}, abstract={{{ABSTRACT}}}}}\n")
+    (tmp_path / "dblp.bib").write_text(
+        f"@inproceedings{{d, title={{Adam}}, booktitle={{3rd International Conference on Learning Representations, ICLR 2015}}, year={{2015}}, abstract={{{ABSTRACT}}}}}\n")
+    for order in (["arxiv.bib", "dblp.bib"], ["dblp.bib", "arxiv.bib"]):
+        (paper,) = load_corpus([tmp_path / name for name in order]).papers
+        assert (paper.work_type, paper.year, paper.doi) == ("conference", 2015, None) and "ICLR 2015" in (paper.venue or "")
