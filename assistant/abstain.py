@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .filters import VENUE_NAMES, fold
 from .text import STOPWORDS, split_sentences, stem, words
 
 # Words that name a specific kind of fact; abstracts that state such a fact use the word too.
@@ -100,15 +101,19 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(_NAME.findall(body)))
 
 
-def absent_names(question: str, texts: Sequence[str]) -> list[str]:
+def absent_names(question: str, texts: Sequence[str], published: Sequence[str] = ()) -> list[str]:
     """Capitalised words, acronyms and numbered names in the question that none of `texts` mentions in
-    any spelling. Short tokens other than acronyms ("l1", the "1" of a formula) are notation, not names."""
-    joined = " ".join(texts)
+    any spelling. Short tokens other than acronyms ("l1", the "1" of a formula) are notation, not names. A big
+    venue's short name ("NeurIPS") names where a paper appeared, not what its abstract says, and a year or
+    venue the papers' records give (`published`: "NeurIPS 2020") is theirs too."""
+    joined = " ".join([*texts, *published])
     low, text_words = joined.lower(), words(joined)
     have = {stem(w) for w in text_words} | {stem(p) for w in text_words for p in w.split("-") if p}
     absent: list[str] = []
     for token in names(question):
         if (len(token) <= 2 and not token.isupper()) or token.lower() in STOPWORDS or token.lower() in low:
+            continue
+        if fold(token) in VENUE_NAMES:
             continue
         parts = name_parts(token)
         parts = [p for p in parts if p not in STOPWORDS and p not in _MODIFIERS and len(p) > 2]
@@ -121,17 +126,17 @@ def absent_names(question: str, texts: Sequence[str]) -> list[str]:
 
 
 def abstention_reason(
-    question: str, best_evidence: float | None, sources: Sequence[str], threshold: float
+    question: str, best_evidence: float | None, sources: Sequence[str], threshold: float, published: Sequence[str] = ()
 ) -> str | None:
     """Why the evidence cannot answer the question, or None when it can (`best_evidence`: the best
     sentence's score, None when there is no sentence at all; `sources`: title and abstract of the papers
-    the answer would come from, the best first)."""
+    the answer would come from, the best first; `published`: their venues and years)."""
     if best_evidence is None or best_evidence < threshold:
         return "no abstract is close enough to the question"
     missing = missing_details(question, sources[0] if sources else "")
     if missing:
         return f"the closest abstract does not mention {', '.join(missing)}"
-    absent = absent_names(question, sources)
+    absent = absent_names(question, sources, published)
     if absent:
         return f"the closest abstracts do not mention {', '.join(absent)}"
     return None

@@ -26,7 +26,7 @@ from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, leans_back, points_back, solves_earlier
 from .text import STOPWORDS, content_terms, split_sentences, words
-from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta
+from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
 
 if TYPE_CHECKING:
     from .retrieve import PaperRetriever
@@ -286,8 +286,11 @@ class ExtractiveComposer:
         several = asks_for_several(question)
         best = candidates[0].rank_score if candidates else None  # the best evidence score (see candidates)
         # Names are looked for where the answer would come from: the best paper, or the first three.
-        sources = [f"{p.title} {p.abstract}" for p in (papers[:3] if several else [c.paper for c in candidates[:1]])]
-        reason = abstention_reason(question, best, sources, self.settings.abstain_threshold)
+        drawn = papers[:3] if several else [c.paper for c in candidates[:1]]
+        sources = [f"{p.title} {p.abstract}" for p in drawn]
+        # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
+        published = [venue_and_year(p.venue, p.year) for p in drawn]
+        reason = abstention_reason(question, best, sources, self.settings.abstain_threshold, published)
         if reason:
             return self.abstain(question, papers, settings_hash)
         fresh = not_yet_said(candidates, said)

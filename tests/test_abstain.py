@@ -72,3 +72,13 @@ def test_a_question_about_a_paper_naming_what_it_never_mentions_abstains(assista
     assert near_miss.abstained and near_miss.citations == []
     answered = assistant.ask("What training speed-up does the transfer-function state-space model report over S4?")
     assert not answered.abstained and answered.citations
+
+
+def test_a_venue_or_year_in_the_question_is_looked_for_in_the_papers_records_not_their_abstracts() -> None:
+    """"What did the NeurIPS 2020 paper on diffusion propose?": NeurIPS names where it appeared (never in an
+    abstract), and 2020 is in its record; a year no record gives is still absent."""
+    text = ["Denoising Diffusion Probabilistic Models We present high quality image synthesis results."]
+    question = "What did the NeurIPS 2020 paper on diffusion propose?"
+    assert absent_names(question, text, ["Advances in Neural Information Processing Systems 33 2020"]) == []
+    assert absent_names(question, text, []) == ["2020"]
+    assert absent_names("What did the Nature paper on diffusion propose?", text, ["NeurIPS 2020"]) == ["Nature"]
