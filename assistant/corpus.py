@@ -376,6 +376,8 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
     if keys.get("arxiv_id") and given == keys.get("arxiv_id"):
         given = None  # an arXiv id names the work, not this abstract: the content id keeps dedup exact
     categories = keys.get("categories") or []
+    # the parsers' work_type, or a JSON file's own "type" / "entrytype" in any of the sources' spellings
+    kind = formats.work_type(keys.get("work_type") or keys.get("type") or keys.get("entrytype"))
     return _Draft(
         abstract=" ".join(abstract.split())[:MAX_ABSTRACT_CHARS],
         source=source,
@@ -385,9 +387,10 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         year=year,
         given_id=given,
         doi=formats.bare_doi(keys.get("doi")),
-        venue=" ".join(str(keys.get("venue") or "").split()) or None,
-        # the parsers' work_type, or a JSON file's own "type" / "entrytype" in any of the sources' spellings
-        work_type=formats.work_type(keys.get("work_type") or keys.get("type") or keys.get("entrytype")),
+        # a thesis's, report's or book's publisher (Zotero's school, institution) is where it appeared
+        venue=" ".join(str(keys.get("venue") or (keys.get("publisher") if kind in ("thesis", "report", "book") else "") or "").split())
+        or None,
+        work_type=kind,
         categories=list(dict.fromkeys(  # "Computer Science - Machine Learning" as arXiv's "cs.LG"
             formats.arxiv_code(str(c)) for c in (categories if isinstance(categories, list) else str(categories).split())
         ))[:8],

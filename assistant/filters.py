@@ -49,10 +49,17 @@ VENUE_NAMES = {
     "aaai": "aaai conference on artificial intelligence", "ijcai": "international joint conference on artificial intelligence",
     "kdd": "knowledge discovery and data mining",
     "tpami": "transactions on pattern analysis and machine intelligence",
+    "naacl": "north american chapter of the association for computational linguistics",
+    "eacl": "european chapter of the association for computational linguistics",
+    "tacl": "transactions of the association for computational linguistics",
 }
+# A longer venue that holds a big one's full name is another venue: NAACL, EACL, AACL and TACL hold ACL's, the
+# Findings of EMNLP name ACL too, ICMLA and ICMLC hold ICML's ("... Machine Learning and Applications"), PAKDD
+# KDD's. A short name written out ("ICMLC") is a word of its own already.
 _NOT_THE_VENUE = {
-    "acl": r"(?:chapter of the|transactions of the) association",  # NAACL, EACL, AACL; TACL
-    "icml": r"machine learning and applications",  # ICMLA
+    "acl": r"(?:chapter of the|transactions of the) association|computational linguistics:\s*(?:emnlp|naacl|eacl|aacl)",
+    "icml": r"international conference on machine learning and\b",
+    "kdd": r"pacific[- ]asia",
 }
 
 
@@ -70,6 +77,7 @@ def holds_venue(venue: str | None, wanted: str) -> bool:
     return re.search(short, have) is not None or re.search(rf"(?<![a-z]){re.escape(VENUE_NAMES[want])}(?![a-z])", have) is not None
 
 
+_VENUE_YEAR = re.compile(r"^(.*\S)\s+((?:19|20)\d\d)$")  # "NeurIPS 2021": a venue and its year
 _YEARS = re.compile(r"^\s*(\d{4})?\s*(\.\.|-|–)?\s*(\d{4})?\s*$")
 
 
@@ -101,7 +109,14 @@ class Filters:
     def parse(
         cls, year: str | None = None, authors: Sequence[str] = (), categories: Sequence[str] = (), venues: Sequence[str] = ()
     ) -> Filters:
-        """From the CLI's strings: year "2019", "2019..2021", "2019..", "..2021"."""
+        """From the CLI's strings: year "2019", "2019..2021", "2019..", "..2021"; a venue may end in its year
+        ("NeurIPS 2021"), which is then the year filter (when no other is given and the venues name one year)."""
+        venues = [venues] if isinstance(venues, str) else list(venues)
+        dated = [_VENUE_YEAR.match(v.strip()) for v in venues]
+        years_named = {m.group(2) for m in dated if m}
+        if not year and len(years_named) == 1 and all(dated):
+            year = years_named.pop()
+            venues = [m.group(1) for m in dated if m]
         first = last = None
         if year:
             match = _YEARS.match(year)
@@ -111,7 +126,7 @@ class Filters:
             last = int(match.group(3)) if match.group(3) else (None if match.group(2) else first)
             if first and last and first > last:
                 raise ConfigError(f"--year {year}: the range ends before it starts")
-        authors, categories, venues = ([v] if isinstance(v, str) else v for v in (authors, categories, venues))  # one is one
+        authors, categories = ([v] if isinstance(v, str) else v for v in (authors, categories))  # one name is one name
         return cls(
             first, last, tuple(a.strip() for a in authors if a.strip()), tuple(c.strip() for c in categories if c.strip()),
             venues=tuple(v.strip() for v in venues if v.strip()),

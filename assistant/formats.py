@@ -259,8 +259,8 @@ def _bibtex_arxiv(fields: dict[str, Any]) -> str | None:
 def _bibtex_venue(fields: dict[str, Any], kind: WorkType | None, verbatim: bool = False) -> str:
     """Where the paper appeared: its journal or proceedings; a thesis's school, a report's institution, a book's
     publisher; else @misc's howpublished when it is not a link (in our own export, it is the venue as it was)."""
-    own = {"thesis": "school", "report": "institution", "book": "publisher"}.get(kind or "", "")
-    for name in ("journal", "journaltitle", "booktitle", own, "howpublished"):
+    own = {"thesis": ("school", "institution"), "report": ("institution",), "book": ("publisher",)}.get(kind or "", ())
+    for name in ("journal", "journaltitle", "booktitle", *own, "howpublished"):  # BibLaTeX's @thesis: institution
         value = _clean(fields.get(name)) if name else ""
         if value and (verbatim or not (name == "howpublished" and re.search(r"\\url|https?:", value))):
             return value
@@ -492,9 +492,10 @@ def _from_csl(record: Record) -> Record:
 
     issued = record.get("issued") or {}
     parts = issued.get("date-parts") if isinstance(issued, dict) else None
-    year = parts[0][0] if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0] else (
-        issued.get("raw") if isinstance(issued, dict) else None
-    )
+    if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
+        year = parts[0][0]
+    else:  # {"raw": "2020-07-12"}, {"literal": "Spring 2019"}, or an EDTF string "2020-07-12"
+        year = year_of(issued.get("raw") or issued.get("literal") if isinstance(issued, dict) else issued)
     # Zotero keeps a preprint's arXiv id as its number: "arXiv:2101.00001 [cs]"
     number = (re.sub(r"^arxiv:\s*", "", _clean(record.get("number")), flags=re.IGNORECASE).split() or [""])[0]
     keywords = record.get("keyword")
@@ -622,6 +623,7 @@ CSV_ALIASES = {
     "venue": ("publication title", "source title", "journal", "venue", "so"),
     "id": ("id",),
     "categories": ("categories", "manual tags", "automatic tags", "keywords", "author keywords"),
+    "publisher": ("publisher",),  # where a thesis, report or book appeared (Zotero's school, institution)
     "work_type": ("item type", "document type", "publication type", "type"),  # Zotero, Scopus, WoS ("J", unknown)
 }
 

@@ -427,6 +427,12 @@ def test_past_whole_search_an_accented_word_of_an_abstract_is_found_as_typed(
         ("International Conference on Machine Learning and Applications", "ICML", False),  # ICMLA
         ("ACM SIGKDD International Conference on Knowledge Discovery & Data Mining", "KDD", True),
         ("Proc. SIGKDD", "kdd", True),
+        ("2019 International Conference on Machine Learning and Cybernetics (ICMLC)", "ICML", False),
+        ("Pacific-Asia Conference on Knowledge Discovery and Data Mining", "KDD", False),
+        ("Findings of the Association for Computational Linguistics: EMNLP 2020", "ACL", False),
+        ("Findings of the Association for Computational Linguistics: EMNLP 2020", "EMNLP", True),
+        ("Proceedings of the 2019 Conference of the North American Chapter of the Association for Computational "
+         "Linguistics: Human Language Technologies", "NAACL", True),
     ],
 )
 def test_a_venue_is_found_by_part_of_its_name_or_a_big_venues_short_name(venue: str | None, wanted: str, holds: bool) -> None:
@@ -442,6 +448,9 @@ def test_a_venue_filter_returns_k_papers_of_that_venue(lib_assistant: Assistant,
     venues = {p.id: p.venue for p in lib_assistant.papers()}
     assert len(found) == 4 and all(venues[p.paper_id] in (VENUES[1], VENUES[2]) for p in found)  # not JMLR
     assert icml.describe() == "venue ICML"
+    dated = Filters.parse(venues=["NeurIPS 2020"])  # as a reference names it: the year becomes the year filter
+    assert (dated.venues, dated.first_year, dated.last_year) == (("NeurIPS",), 2020, 2020)
+    assert Filters.parse("2019", venues=["NeurIPS 2020"]).venues == ("NeurIPS 2020",)  # --year given: left as typed
 
 
 def test_the_venue_filter_on_the_command_line_and_a_header_file_from_before_venues(

@@ -467,3 +467,19 @@ def test_a_paper_in_two_files_takes_year_and_doi_from_the_version_its_venue_is(t
     for order in (["arxiv.bib", "dblp.bib"], ["dblp.bib", "arxiv.bib"]):
         (paper,) = load_corpus([tmp_path / name for name in order]).papers
         assert (paper.work_type, paper.year, paper.doi) == ("conference", 2015, None) and "ICLR 2015" in (paper.venue or "")
+
+
+def test_where_a_thesis_appeared_and_a_csl_date_written_as_text(tmp_path: Path) -> None:
+    def abstract(n: int) -> str:
+        return ABSTRACT.replace("Transformer", f"model number {n}")
+
+    (tmp_path / "z.csv").write_text(f'Item Type,Title,Abstract Note,Publisher\nthesis,T1,"{abstract(1)}",MIT\n')
+    (tmp_path / "b.bib").write_text(f"@thesis{{t, title={{T2}}, type={{phdthesis}}, institution={{Stanford University}}, abstract={{{abstract(2)}}}}}\n")
+    (tmp_path / "c.json").write_text(json.dumps([
+        {"type": "article-journal", "title": "T3", "issued": "2020-07-12", "author": [{"family": "X"}], "abstract": abstract(3)},
+        {"type": "article-journal", "title": "T4", "issued": {"literal": "Spring 2019"}, "author": [{"family": "Y"}], "abstract": abstract(4)},
+    ]))
+    papers = {p.title: p for p in load_corpus([tmp_path]).papers}
+    assert (papers["T1"].work_type, papers["T1"].venue) == ("thesis", "MIT")
+    assert (papers["T2"].work_type, papers["T2"].venue) == ("thesis", "Stanford University")
+    assert (papers["T3"].year, papers["T4"].year) == (2020, 2019)
