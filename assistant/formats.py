@@ -214,7 +214,7 @@ def parse_bibtex(text: str) -> Parsed:
         authors = fields.get("author") or []
         arxiv = _bibtex_arxiv(fields)
         # Google Scholar's `journal={arXiv preprint arXiv:1412.6980}`, DBLP's `journal={CoRR}`: no journal
-        on_arxiv = bool(re.match(r"(?:arxiv|corr)\b", _clean(fields.get("journal") or fields.get("journaltitle")), re.I))
+        on_arxiv = bool(re.match(r"(?:arxiv|corr)\b", _clean(fields.get("journal") or fields.get("journaltitle")), re.IGNORECASE))
         if on_arxiv:
             fields = {k: v for k, v in fields.items() if k not in ("journal", "journaltitle")}
         # @misc is no type, unless it is an arXiv preprint (as arXiv and Zotero write one) or says it is one

@@ -431,8 +431,8 @@ def test_past_whole_search_an_accented_word_of_an_abstract_is_found_as_typed(
         ("Pacific-Asia Conference on Knowledge Discovery and Data Mining", "KDD", False),
         ("Findings of the Association for Computational Linguistics: EMNLP 2020", "ACL", False),
         ("Findings of the Association for Computational Linguistics: EMNLP 2020", "EMNLP", True),
-        ("Proceedings of the 2019 Conference of the North American Chapter of the Association for Computational "
-         "Linguistics: Human Language Technologies", "NAACL", True),
+        (("Proceedings of the 2019 Conference of the North American Chapter of the Association for Computational "
+          "Linguistics: Human Language Technologies"), "NAACL", True),
     ],
 )
 def test_a_venue_is_found_by_part_of_its_name_or_a_big_venues_short_name(venue: str | None, wanted: str, holds: bool) -> None:
