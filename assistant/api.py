@@ -397,7 +397,8 @@ class Assistant:
         fmt = fmt.lower() if isinstance(fmt, str) else fmt  # type: ignore[assignment]
         if fmt not in FORMATS:
             raise ConfigError(f"export format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-        paper_ids = _one_or_many(paper_ids, "paper_ids") if paper_ids is not None else None
+        # an id given twice is one paper: two records under one cite key would be two entries to a manager
+        paper_ids = list(dict.fromkeys(_one_or_many(paper_ids, "paper_ids"))) if paper_ids is not None else None
         if not paper_ids:
             return export(self.papers(), fmt)
         known = self._ready().papers.many(list(paper_ids))

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from .filters import fold
-from .formats import BIBTEX_MARK, RIS_MORE_AUTHORS, balanced, is_arxiv_id, tex_escape
+from .formats import BIBTEX_MARK, RIS_MORE_AUTHORS, balanced, is_arxiv_id, split_name, tex_escape
 from .types import MORE_AUTHORS, Paper, WorkType, named_authors
 
 ExportFormat = Literal["bibtex", "ris", "csv", "csl"]
@@ -62,16 +62,17 @@ BIBTEX_TYPES: dict[WorkType | None, tuple[str, str]] = {
     "report": ("techreport", "institution"),
     None: ("misc", "howpublished"),
 }
-# RIS's TY, and the tag (as rispy names it) for where the work appeared.
-RIS_TYPES: dict[WorkType | None, tuple[str, str]] = {
-    "article": ("JOUR", "journal_name"),
-    "conference": ("CPAPER", "secondary_title"),
-    "preprint": ("UNPB", "secondary_title"),
-    "book": ("BOOK", "publisher"),
-    "chapter": ("CHAP", "secondary_title"),
-    "thesis": ("THES", "publisher"),
-    "report": ("RPRT", "publisher"),
-    None: ("GEN", "journal_name"),
+# RIS's TY, and the tags (as rispy names them) for where the work appeared. A conference paper's proceedings go
+# in C3 as Zotero writes them, and in T2, where the RIS spec puts the conference's name, for other readers.
+RIS_TYPES: dict[WorkType | None, tuple[str, tuple[str, ...]]] = {
+    "article": ("JOUR", ("journal_name",)),
+    "conference": ("CPAPER", ("secondary_title", "custom3")),
+    "preprint": ("UNPB", ("secondary_title",)),
+    "book": ("BOOK", ("publisher",)),
+    "chapter": ("CHAP", ("secondary_title",)),
+    "thesis": ("THES", ("publisher",)),
+    "report": ("RPRT", ("publisher",)),
+    None: ("GEN", ("journal_name",)),
 }
 # Zotero's Item Type, which its CSV import and formats.work_type read.
 ZOTERO_TYPES: dict[WorkType | None, str] = {
@@ -106,7 +107,7 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
             # typeset by LaTeX: & % # _ escaped, and the whole title in braces so a style that lower-cases
             # titles keeps "BERT" and "ImageNet" as the source wrote them
             "title": "{" + _balance(tex_escape(paper.title)) + "}" if paper.has_title else "",
-            "author": " and ".join([*names, "others"] if more else names),  # BibTeX's own "et al."
+            "author": " and ".join([*map(_bibtex_name, names), *(["others"] if more else [])]),  # BibTeX's own "et al."
             "year": str(paper.year or ""),
             venue_field: tex_escape(paper.venue or ""),
             "doi": paper.doi or "",
@@ -133,13 +134,13 @@ def to_ris(papers: Sequence[Paper]) -> str:
 
     entries = []
     for paper in papers:
-        kind, venue_tag = RIS_TYPES[paper.work_type]
+        kind, venue_tags = RIS_TYPES[paper.work_type]
         entry: dict[str, object] = {"type_of_reference": kind, "abstract": paper.abstract}
         if paper.has_title:
             entry["title"] = paper.title
         names, more = named_authors(paper.authors)
         if names:
-            entry["authors"] = names
+            entry["authors"] = [_ris_name(n) for n in names]
         if more:  # no "et al." author: reference managers would make it a person
             entry["notes"] = [RIS_MORE_AUTHORS]
         if paper.year:
@@ -148,8 +149,8 @@ def to_ris(papers: Sequence[Paper]) -> str:
             entry["doi"] = paper.doi
         if paper.url:
             entry["urls"] = [paper.url]
-        if paper.venue:
-            entry[venue_tag] = paper.venue
+        for tag in venue_tags if paper.venue else ():
+            entry[tag] = paper.venue
         if paper.categories:
             entry["keywords"] = list(paper.categories)
         entries.append(entry)
@@ -176,6 +177,26 @@ CSL_TYPES: dict[WorkType | None, str] = {
 }
 
 
+def _csl_name(name: str) -> dict[str, str]:
+    given, particle, family, suffix = split_name(name)
+    parts = {"given": given, "non-dropping-particle": particle, "family": family, "suffix": suffix}
+    return {key: value for key, value in parts.items() if value}
+
+
+def _bibtex_name(name: str) -> str:
+    """BibTeX's "von Last, Jr, First" when there is a suffix ("John Smith Jr." would read as first name "John
+    Smith", last name "Jr."); otherwise the name as written, which BibTeX splits right ("Jan van der Berg")."""
+    given, particle, family, suffix = split_name(name)
+    return f"{' '.join(p for p in (particle, family) if p)}, {suffix}, {given}" if suffix else name
+
+
+def _ris_name(name: str) -> str:
+    """RIS's "Last, First" (Zotero's and EndNote's importers split on the comma): "van der Berg, Jan"."""
+    given, particle, family, suffix = split_name(name)
+    last = " ".join(p for p in (particle, family) if p)
+    return ", ".join(p for p in (last, given, suffix) if p) if given else name
+
+
 def to_csl(papers: Sequence[Paper]) -> str:
     """CSL JSON, as Zotero exports it and pandoc's citeproc reads it: one item a paper, keyed by its cite key."""
     import json
@@ -186,11 +207,8 @@ def to_csl(papers: Sequence[Paper]) -> str:
         item: dict[str, object] = {"id": cite_key(paper, taken), "type": CSL_TYPES[paper.work_type], "abstract": paper.abstract}
         if paper.has_title:
             item["title"] = paper.title
-        if paper.authors:  # "Ana Rivera" -> given "Ana", family "Rivera"; a list cut short ends in a literal "et al."
-            item["author"] = [
-                {"literal": name} if name == MORE_AUTHORS or " " not in name else dict(zip(("given", "family"), name.rsplit(" ", 1)))
-                for name in paper.authors
-            ]
+        if paper.authors:  # "Jan van der Berg" -> given, particle, family; a list cut short ends in a literal "et al."
+            item["author"] = [{"literal": name} if name == MORE_AUTHORS or " " not in name else _csl_name(name) for name in paper.authors]
         if paper.year:
             item["issued"] = {"date-parts": [[paper.year]]}
         if paper.venue:

@@ -345,7 +345,7 @@ def parse_ris(text: str) -> Parsed:
             yield where, f"reference {number} ({_clean(entry.get('title') or entry.get('primary_title'))[:60]!r}) has no abstract (AB)"
             continue
         urls = entry.get("urls") or []
-        authors = [_first_last(_clean(a)) if _clean(a).count(",") == 1 else _clean(a) for a in (entry.get("authors") or entry.get("first_authors") or [])]
+        authors = [_first_last(_clean(a)) if _clean(a).count(",") in (1, 2) else _clean(a) for a in (entry.get("authors") or entry.get("first_authors") or [])]
         if authors and RIS_MORE_AUTHORS in (entry.get("notes") or []):
             authors.append(MORE_AUTHORS)
         kind = work_type(entry.get("type_of_reference"))
@@ -358,6 +358,9 @@ def parse_ris(text: str) -> Parsed:
             "doi": bare_doi(entry.get("doi")),
             "venue": _clean(
                 entry.get("journal_name") or entry.get("secondary_title")
+                or entry.get("custom3")  # C3: Zotero's proceedings title
+                or entry.get("alternate_title3")  # JF: EndNote's and PubMed's full journal name
+                or ((entry.get("unknown_tag") or {}).get("BT") or [None])[0]  # BT: the book or proceedings title
                 or (entry.get("publisher") if kind in ("thesis", "report", "book") else None)  # a school, an institution
             ) or None,
             "categories": [_clean(k) for k in entry.get("keywords") or []][:8],
@@ -488,7 +491,8 @@ def _from_csl(record: Record) -> Record:
     def name(person: object) -> str:
         if not isinstance(person, dict):
             return _clean(person)
-        return _clean(person.get("literal") or " ".join(str(person.get(k) or "") for k in ("given", "non-dropping-particle", "family", "suffix")))
+        parts = ("given", "dropping-particle", "non-dropping-particle", "family", "suffix")
+        return _clean(person.get("literal") or " ".join(str(person.get(k) or "") for k in parts))
 
     issued = record.get("issued") or {}
     parts = issued.get("date-parts") if isinstance(issued, dict) else None
@@ -604,11 +608,33 @@ def _names(value: str) -> list[str]:
 
 
 def _first_last(name: str) -> str:
-    """'Vaswani, Ashish' -> 'Ashish Vaswani'."""
+    """'Vaswani, Ashish' -> 'Ashish Vaswani'; RIS's 'Smith, John, Jr.' -> 'John Smith Jr.'."""
+    parts = [p.strip() for p in name.split(",")]
+    if len(parts) == 3 and parts[2].rstrip(".").lower() in _SUFFIXES:
+        return f"{parts[1]} {parts[0]} {parts[2]}".strip()
     if "," in name:
         last, first = (p.strip() for p in name.split(",", 1))
         return f"{first} {last}".strip()
     return name.strip()
+
+
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+_PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "del", "della", "du", "la", "le", "ten", "ter", "zu", "dos", "das"}
+
+
+def split_name(name: str) -> tuple[str, str, str, str]:
+    """A name in reading order as (given, particle, family, suffix): "Jan van der Berg" -> ("Jan", "van der",
+    "Berg", ""), "Martin Luther King Jr." -> ("Martin Luther", "", "King", "Jr."); one word is a family name
+    (a group, "DeepMind")."""
+    words = name.split()
+    suffix = words.pop() if len(words) > 2 and words[-1].rstrip(".").lower() in _SUFFIXES else ""
+    if len(words) < 2:
+        return "", "", " ".join(words), suffix
+    family = words.pop()
+    particles: list[str] = []
+    while len(words) > 1 and words[-1].lower() in _PARTICLES:
+        particles.insert(0, words.pop())
+    return " ".join(words), " ".join(particles), family, suffix
 
 
 # -- CSV columns --------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_bibtex_titles_and_venues_typeset_and_read_back_verbatim() -> None:
 
 def test_ris_and_csv_carry_the_metadata() -> None:
     (entry,) = rispy.loads(to_ris([ACCENTED]))
-    assert entry["authors"] == ACCENTED.authors and entry["year"] == "2021" and entry["urls"] == [ACCENTED.url]
+    assert entry["authors"] == ["Müller, Jürgen", "O'Neil, Ana"] and entry["year"] == "2021" and entry["urls"] == [ACCENTED.url]
     assert not to_ris([ACCENTED]).startswith("1.")  # no record numbers: reference managers do not expect them
     header, row = to_csv([ACCENTED]).splitlines()[:2]
     assert header.startswith("Key,Item Type,Title,Author,Publication Year,Abstract Note") and "Jürgen Müller; Ana O'Neil" in row
@@ -262,3 +262,27 @@ def test_a_reference_names_the_year_once_when_the_venue_already_says_it() -> Non
 
     cited = Citation.of(1, ACCENTED.model_copy(update={"venue": "Phys. Rev. D 70 (2004)", "year": 2004, "url": None}), "q")
     assert cited.reference().endswith("Jürgen Müller and Ana O'Neil, Phys. Rev. D 70 (2004)")
+
+
+def test_names_with_particles_and_suffixes_are_written_as_each_format_splits_them() -> None:
+    """BibTeX "King, Jr., Martin Luther", RIS "van der Berg, Jan", CSL {given, non-dropping-particle, family,
+    suffix}: read by bibtexparser and rispy as the right family names, and by us back as written."""
+    from bibtexparser.middlewares import SeparateCoAuthors, SplitNameParts
+
+    from assistant.corpus import _draft_from_record
+    from assistant.exports import to_csl
+
+    paper = ACCENTED.model_copy(update={"authors": ["Martin Luther King Jr.", "Jan van der Berg", "DeepMind", "et al."],
+                                        "abstract": ACCENTED.abstract + " It holds for every kernel we tried on the benchmarks."})
+    library = bibtexparser.parse_string(to_bibtex([paper]), append_middleware=[SeparateCoAuthors(), SplitNameParts()])
+    assert [n.last for n in library.entries[0].fields_dict["author"].value][:3] == [["King"], ["Berg"], ["DeepMind"]]
+    (entry,) = rispy.loads(to_ris([paper]))
+    assert entry["authors"] == ["King, Martin Luther, Jr.", "van der Berg, Jan", "DeepMind"]
+    (item,) = json.loads(to_csl([paper]))
+    assert item["author"][:2] == [{"given": "Martin Luther", "family": "King", "suffix": "Jr."},
+                                  {"given": "Jan", "non-dropping-particle": "van der", "family": "Berg"}]
+    for text, parse in ((to_bibtex([paper]), parse_bibtex), (to_ris([paper]), parse_ris)):
+        (_, record), = [item for item in parse(text) if isinstance(item[1], dict)]
+        assert record["authors"] == paper.authors
+    draft = _draft_from_record(item, "x.json")
+    assert not isinstance(draft, str) and draft.authors == paper.authors

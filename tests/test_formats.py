@@ -483,3 +483,18 @@ def test_where_a_thesis_appeared_and_a_csl_date_written_as_text(tmp_path: Path) 
     assert (papers["T1"].work_type, papers["T1"].venue) == ("thesis", "MIT")
     assert (papers["T2"].work_type, papers["T2"].venue) == ("thesis", "Stanford University")
     assert (papers["T3"].year, papers["T4"].year) == (2020, 2019)
+
+
+def test_ris_venues_where_zotero_endnote_and_books_keep_them(tmp_path: Path) -> None:
+    """Zotero's CONF with the proceedings in C3, EndNote's full journal name in JF, a book's title in BT."""
+    def record(n: int, kind: str, tag: str, venue: str) -> str:
+        return f"TY  - {kind}\nTI  - R{n}\n{tag}  - {venue}\nAU  - Smith, John, Jr.\nAB  - {ABSTRACT.replace('Transformer', f'model {n}')}\nER  - \n\n"
+
+    (tmp_path / "r.ris").write_text(
+        record(1, "CONF", "C3", "Proceedings of NeurIPS 2020") + record(2, "JOUR", "JF", "IEEE Transactions on Neural Networks")
+        + record(3, "CHAP", "BT", "Proceedings of the 24th ACM SIGKDD")
+    )
+    papers = {p.title: p for p in load_corpus([tmp_path]).papers}
+    assert {t: p.venue for t, p in papers.items()} == {
+        "R1": "Proceedings of NeurIPS 2020", "R2": "IEEE Transactions on Neural Networks", "R3": "Proceedings of the 24th ACM SIGKDD"}
+    assert papers["R1"].authors == ["John Smith Jr."]  # RIS's "Last, First, Suffix"

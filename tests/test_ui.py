@@ -633,3 +633,7 @@ def test_the_papers_tab_exports_the_papers_its_search_finds(assistant: object) -
     assert everything.count("\n@") == assistant.paper_count()  # no search: every paper
     with pytest.raises(gr.Error, match="nothing to export"):
         h.export_papers("zzzz-no-such-word", csl)
+    with pytest.raises(gr.Error, match="Choose an export format"):
+        h.export_papers("tangent kernel", "JSON")
+    pid = found[0].id
+    assert assistant.export([pid, pid], "ris").count("TY  -") == 1  # an id given twice is one record

@@ -305,10 +305,14 @@ class Handlers:
         path = folder / "conversation.md"
         path.write_text(text, encoding="utf-8")
         os.utime(folder)  # newest first below, a conversation sent again included
+        self._prune_exports()
+        return gr.update(value=str(path), interactive=True)
+
+    def _prune_exports(self) -> None:
+        """Only the newest KEPT_EXPORTS downloads (conversations and paper exports) stay on disk."""
         older = sorted(self.exports.iterdir(), key=lambda f: f.stat().st_mtime, reverse=True)[KEPT_EXPORTS:]
         for stale in older:
             shutil.rmtree(stale, ignore_errors=True)
-        return gr.update(value=str(path), interactive=True)
 
     def stop(self, request: gr.Request | None = None) -> None:
         """Stop pressed: the answer this browser session is waiting for ends at its next event or tick."""
@@ -396,7 +400,9 @@ class Handlers:
     def export_papers(self, query: str, label: str) -> Any:
         """Every paper the search matches (all of them without one) as a file in the format chosen by its label
         in EXPORT_CHOICES, for the Papers tab's download."""
-        fmt, suffix = EXPORT_CHOICES.get(label, ("bibtex", "bib"))
+        if label not in EXPORT_CHOICES:
+            raise user_error(f"Choose an export format: {', '.join(EXPORT_CHOICES)}.")
+        fmt, suffix = EXPORT_CHOICES[label]
         query = (query or "").strip()
         total = self.assistant.paper_count()
         found, matched = self.assistant.search_papers(query, EXPORT_LIMIT) if query else ([], total)
@@ -413,6 +419,8 @@ class Handlers:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"papers.{suffix}"
         path.write_text(text, encoding="utf-8")
+        os.utime(folder)
+        self._prune_exports()
         return gr.update(value=str(path), visible=True)
 
     def count_papers(self) -> int:
