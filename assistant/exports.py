@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from typing import Literal
 
 from .filters import fold
-from .formats import BIBTEX_MARK, RIS_MORE_AUTHORS, balanced, is_arxiv_id, split_name, tex_escape
+from .formats import (
+    BIBTEX_MARK,
+    RIS_MORE_AUTHORS,
+    balanced,
+    is_arxiv_id,
+    split_name,
+    tex_escape,
+)
 from .types import MORE_AUTHORS, Paper, WorkType, named_authors
 
 ExportFormat = Literal["bibtex", "ris", "csv", "csl"]
