@@ -336,7 +336,7 @@ class Assistant:
         as substrings. Past that, reading every record took tens of seconds and ~1 GB at 100k papers, so a word
         matches the header file's id, title, authors, venue and year as a substring, or the keyword index's titles
         and abstracts as a whole (stemmed) word."""
-        from .filters import fold
+        from .filters import VENUE_NAMES, fold
         from .listing import header_text, holds_words
 
         typed = query.lower().split()
@@ -351,7 +351,8 @@ class Assistant:
         for word, as_typed in zip(words, typed):
             # The headers are folded; the keyword index holds words as written ("naïve"): both spellings.
             indexed = {*(state.keyword.containing(word) or ()), *(state.keyword.containing(as_typed) or ())}
-            ids = {pid for pid, text in texts.items() if word in text} | indexed
+            full = VENUE_NAMES.get(word)  # "neurips" finds "Advances in Neural Information Processing Systems"
+            ids = {pid for pid, text in texts.items() if word in text or (full and full in text)} | indexed
             admitted = ids if admitted is None else admitted & ids
         matched = [pid for pid in texts if admitted is None or pid in admitted]
         shown = catalog.many(matched[:limit])

@@ -119,7 +119,7 @@ def holds_words(paper: Paper, words: Sequence[str]) -> bool:
     """Whether the paper's id, title, abstract, authors, sources, venue or year hold every one of `words`
     (folded by filters.fold, as substrings): the Papers tab's search, where "sorensen" finds Sørensen."""
     hay = fold(" ".join([paper.id, paper.title, paper.abstract, *paper.authors, *paper.sources, paper.venue or "", str(paper.year or "")]))
-    return all(w in hay for w in words)
+    return all(w in hay or (w in VENUE_NAMES and VENUE_NAMES[w] in hay) for w in words)  # "icml": its full name too
 
 
 def header_text(header: Header) -> str:

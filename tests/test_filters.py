@@ -487,3 +487,16 @@ def test_a_question_listing_a_venues_papers_is_answered_from_the_metadata(lib_as
     assert one.mode != "metadata"
     none = assistant.ask("Which papers were published at ICML?")  # the seeds name no venue: said, not guessed
     assert none.abstained and "No paper in the store matches venue ICML; 74 of its 74 papers have no venue." in none.text
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_the_papers_search_finds_a_big_venue_by_its_short_name(
+    lib_assistant: Assistant, monkeypatch: pytest.MonkeyPatch, whole: bool
+) -> None:
+    import assistant.api
+
+    if not whole:  # the path of a store past WHOLE_SEARCH papers: the header file and the keyword index
+        monkeypatch.setattr(assistant.api, "WHOLE_SEARCH", 0)
+    found, matched = lib_assistant.search_papers("NeurIPS", 100)
+    expected = [p.id for p in lib_assistant.papers() if p.venue == VENUES[0]]
+    assert matched == len(expected) > 0 and sorted(p.id for p in found) == sorted(expected)
