@@ -17,6 +17,11 @@ ABSTRACT = (
     "dispensing with recurrence and convolutions entirely. Experiments on two translation tasks show it is better."
 )
 
+def _abstract(n: int) -> str:
+    """A distinct abstract for the n-th record of a test file."""
+    return ABSTRACT.replace("Transformer", f"model number {n}")
+
+
 BIB = r"""
 @article{vaswani2017,
   title     = {Attention Is {All} You Need},
@@ -392,20 +397,17 @@ def test_a_json_document_names_an_unusable_record_by_its_number_and_id_not_a_lin
 def test_the_kind_of_work_is_read_as_each_source_names_it(tmp_path: Path) -> None:
     """@inproceedings, @phdthesis (its school is where it appeared), @misc with an arXiv eprint, Zotero's Item
     Type, Semantic Scholar's publicationTypes, RIS's CPAPER, a JSON file's own "type"; @misc alone is unknown."""
-    def abstract(n: int) -> str:
-        return ABSTRACT.replace("Transformer", f"model number {n}")
-
     (tmp_path / "a.bib").write_text(
-        f"@inproceedings{{a, title={{One}}, booktitle={{Proc. ICML}}, publisher={{PMLR}}, abstract={{{abstract(1)}}}}}\n"
-        f"@phdthesis{{b, title={{Two}}, school={{MIT}}, abstract={{{abstract(2)}}}}}\n"
-        f"@misc{{c, title={{Three}}, eprint={{2101.00001}}, archivePrefix={{arXiv}}, publisher={{arXiv}}, abstract={{{abstract(3)}}}}}\n"
-        f"@misc{{d, title={{Four}}, howpublished={{\\url{{https://x.org}}}}, abstract={{{abstract(4)}}}}}\n"
+        f"@inproceedings{{a, title={{One}}, booktitle={{Proc. ICML}}, publisher={{PMLR}}, abstract={{{_abstract(1)}}}}}\n"
+        f"@phdthesis{{b, title={{Two}}, school={{MIT}}, abstract={{{_abstract(2)}}}}}\n"
+        f"@misc{{c, title={{Three}}, eprint={{2101.00001}}, archivePrefix={{arXiv}}, publisher={{arXiv}}, abstract={{{_abstract(3)}}}}}\n"
+        f"@misc{{d, title={{Four}}, howpublished={{\\url{{https://x.org}}}}, abstract={{{_abstract(4)}}}}}\n"
     )
-    (tmp_path / "z.csv").write_text(f'Item Type,Title,Abstract Note,Publication Title\nbookSection,Five,"{abstract(5)}",A Book\n')
-    (tmp_path / "s2.json").write_text(json.dumps([{"paperId": "x", "title": "Six", "abstract": abstract(6),
+    (tmp_path / "z.csv").write_text(f'Item Type,Title,Abstract Note,Publication Title\nbookSection,Five,"{_abstract(5)}",A Book\n')
+    (tmp_path / "s2.json").write_text(json.dumps([{"paperId": "x", "title": "Six", "abstract": _abstract(6),
                                                    "publicationTypes": ["Review", "Conference"], "externalIds": {}}]))
-    (tmp_path / "r.ris").write_text(f"TY  - CPAPER\nTI  - Seven\nT2  - Proc. NeurIPS\nAB  - {abstract(7)}\nER  - \n")
-    (tmp_path / "own.jsonl").write_text(json.dumps({"title": "Eight", "abstract": abstract(8), "type": "techreport"}) + "\n")
+    (tmp_path / "r.ris").write_text(f"TY  - CPAPER\nTI  - Seven\nT2  - Proc. NeurIPS\nAB  - {_abstract(7)}\nER  - \n")
+    (tmp_path / "own.jsonl").write_text(json.dumps({"title": "Eight", "abstract": _abstract(8), "type": "techreport"}) + "\n")
     papers = {p.title: p for p in load_corpus([tmp_path]).papers}
     assert {t: (p.work_type, p.venue) for t, p in papers.items()} == {
         "One": ("conference", "Proc. ICML"), "Two": ("thesis", "MIT"), "Three": ("preprint", None), "Four": (None, None),
@@ -440,14 +442,11 @@ def test_zotero_csl_json_is_read_with_its_names_date_container_and_type(tmp_path
 def test_arxiv_preprints_are_known_however_a_tool_writes_them_in_bibtex(tmp_path: Path) -> None:
     """Zotero's @misc with the id in its note, Google Scholar's @article in "arXiv preprint arXiv:…", DBLP's
     @article in CoRR: preprints with their arXiv ids, not journal articles; a real journal stays one."""
-    def abstract(n: int) -> str:
-        return ABSTRACT.replace("Transformer", f"model number {n}")
-
     (tmp_path / "a.bib").write_text(
-        f"@misc{{z, title={{Z}}, url={{http://arxiv.org/abs/2201.11903}}, publisher={{arXiv}}, note={{arXiv:2201.11903 [cs]}}, abstract={{{abstract(1)}}}}}\n"
-        f"@article{{g, title={{G}}, journal={{arXiv preprint arXiv:1412.6980}}, year={{2014}}, abstract={{{abstract(2)}}}}}\n"
-        f"@article{{d, title={{D}}, journal={{CoRR}}, eprinttype={{arXiv}}, eprint={{2106.09685}}, abstract={{{abstract(3)}}}}}\n"
-        f"@article{{j, title={{J}}, journal={{Journal of Machine Learning Research}}, abstract={{{abstract(4)}}}}}\n"
+        f"@misc{{z, title={{Z}}, url={{http://arxiv.org/abs/2201.11903}}, publisher={{arXiv}}, note={{arXiv:2201.11903 [cs]}}, abstract={{{_abstract(1)}}}}}\n"
+        f"@article{{g, title={{G}}, journal={{arXiv preprint arXiv:1412.6980}}, year={{2014}}, abstract={{{_abstract(2)}}}}}\n"
+        f"@article{{d, title={{D}}, journal={{CoRR}}, eprinttype={{arXiv}}, eprint={{2106.09685}}, abstract={{{_abstract(3)}}}}}\n"
+        f"@article{{j, title={{J}}, journal={{Journal of Machine Learning Research}}, abstract={{{_abstract(4)}}}}}\n"
     )
     papers = {p.title: p for p in load_corpus([tmp_path]).papers}
     assert {t: (p.work_type, p.venue, p.url) for t, p in papers.items()} == {
@@ -470,14 +469,11 @@ def test_a_paper_in_two_files_takes_year_and_doi_from_the_version_its_venue_is(t
 
 
 def test_where_a_thesis_appeared_and_a_csl_date_written_as_text(tmp_path: Path) -> None:
-    def abstract(n: int) -> str:
-        return ABSTRACT.replace("Transformer", f"model number {n}")
-
-    (tmp_path / "z.csv").write_text(f'Item Type,Title,Abstract Note,Publisher\nthesis,T1,"{abstract(1)}",MIT\n')
-    (tmp_path / "b.bib").write_text(f"@thesis{{t, title={{T2}}, type={{phdthesis}}, institution={{Stanford University}}, abstract={{{abstract(2)}}}}}\n")
+    (tmp_path / "z.csv").write_text(f'Item Type,Title,Abstract Note,Publisher\nthesis,T1,"{_abstract(1)}",MIT\n')
+    (tmp_path / "b.bib").write_text(f"@thesis{{t, title={{T2}}, type={{phdthesis}}, institution={{Stanford University}}, abstract={{{_abstract(2)}}}}}\n")
     (tmp_path / "c.json").write_text(json.dumps([
-        {"type": "article-journal", "title": "T3", "issued": "2020-07-12", "author": [{"family": "X"}], "abstract": abstract(3)},
-        {"type": "article-journal", "title": "T4", "issued": {"literal": "Spring 2019"}, "author": [{"family": "Y"}], "abstract": abstract(4)},
+        {"type": "article-journal", "title": "T3", "issued": "2020-07-12", "author": [{"family": "X"}], "abstract": _abstract(3)},
+        {"type": "article-journal", "title": "T4", "issued": {"literal": "Spring 2019"}, "author": [{"family": "Y"}], "abstract": _abstract(4)},
     ]))
     papers = {p.title: p for p in load_corpus([tmp_path]).papers}
     assert (papers["T1"].work_type, papers["T1"].venue) == ("thesis", "MIT")
