@@ -416,6 +416,8 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         expect(page.locator("#aa-sources .aa-card")).to_have_count(1)
         expect(page.locator("#aa-sources .aa-card header")).to_contain_text("Zebra Transformers")
         expect(page.locator("#aa-sources")).to_contain_text("All 1 retrieved papers")
+        expect(page.locator("#aa-filter-venue input, #aa-filter-venue textarea").first).to_be_visible()
+        shot(page, "chat-filters.png")
         assert outside == [], outside
         page.close()
     finally:
