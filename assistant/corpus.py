@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import formats
-from .types import Paper, ParseIssue, WorkType
+from .types import PUBLISHED_BY, Paper, ParseIssue, WorkType
 
 SUPPORTED = (".txt", ".jsonl", ".json", ".csv", ".tsv", ".bib", ".ris", ".xml", ".atom")
 FORMATS = (
@@ -388,7 +388,7 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         given_id=given,
         doi=formats.bare_doi(keys.get("doi")),
         # a thesis's, report's or book's publisher (Zotero's school, institution) is where it appeared
-        venue=" ".join(str(keys.get("venue") or (keys.get("publisher") if kind in ("thesis", "report", "book") else "") or "").split())
+        venue=" ".join(str(keys.get("venue") or (keys.get("publisher") if kind in PUBLISHED_BY else "") or "").split())
         or None,
         work_type=kind,
         categories=list(dict.fromkeys(  # "Computer Science - Machine Learning" as arXiv's "cs.LG"

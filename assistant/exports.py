@@ -23,7 +23,7 @@ from .formats import (
     split_name,
     tex_escape,
 )
-from .types import MORE_AUTHORS, Paper, WorkType, named_authors
+from .types import MORE_AUTHORS, PUBLISHED_BY, Paper, WorkType, named_authors
 
 ExportFormat = Literal["bibtex", "ris", "csv", "csl"]
 FORMATS: tuple[ExportFormat, ...] = ("bibtex", "ris", "csv", "csl")
@@ -219,7 +219,7 @@ def to_csl(papers: Sequence[Paper]) -> str:
         if paper.year:
             item["issued"] = {"date-parts": [[paper.year]]}
         if paper.venue:
-            item["publisher" if paper.work_type in ("thesis", "report", "book") else "container-title"] = paper.venue
+            item["publisher" if paper.work_type in PUBLISHED_BY else "container-title"] = paper.venue
         if paper.doi:
             item["DOI"] = paper.doi
         if paper.url:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .errors import ConfigError
@@ -77,6 +77,11 @@ def holds_venue(venue: str | None, wanted: str) -> bool:
     return re.search(short, have) is not None or re.search(rf"(?<![a-z]){re.escape(VENUE_NAMES[want])}(?![a-z])", have) is not None
 
 
+def _each(values: str | Iterable[str]) -> tuple[str, ...]:
+    """One string is one name, never its letters; any other iterable as a tuple."""
+    return (values,) if isinstance(values, str) else tuple(values)
+
+
 _VENUE_YEAR = re.compile(r"^(.*\S)\s+((?:19|20)\d\d)$")  # "NeurIPS 2021": a venue and its year
 _YEARS = re.compile(r"^\s*(\d{4})?\s*(\.\.|-|–)?\s*(\d{4})?\s*$")
 
@@ -96,11 +101,7 @@ class Filters:
     def __post_init__(self) -> None:
         # Filters(authors="Chen") would otherwise be read a letter at a time, and admit nearly every paper
         for name in ("authors", "categories", "venues"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                object.__setattr__(self, name, (value,))
-            elif not isinstance(value, tuple):
-                object.__setattr__(self, name, tuple(value))
+            object.__setattr__(self, name, _each(getattr(self, name)))
 
     def __bool__(self) -> bool:
         return bool(self.first_year or self.last_year or self.authors or self.categories or self.venues)
@@ -111,7 +112,7 @@ class Filters:
     ) -> Filters:
         """From the CLI's strings: year "2019", "2019..2021", "2019..", "..2021"; a venue may end in its year
         ("NeurIPS 2021"), which is then the year filter (when no other is given and the venues name one year)."""
-        venues = [venues] if isinstance(venues, str) else list(venues)
+        venues = _each(venues)
         dated = [_VENUE_YEAR.match(v.strip()) for v in venues]
         years_named = {m.group(2) for m in dated if m}
         if not year and len(years_named) == 1 and all(dated):
@@ -126,11 +127,10 @@ class Filters:
             last = int(match.group(3)) if match.group(3) else (None if match.group(2) else first)
             if first and last and first > last:
                 raise ConfigError(f"--year {year}: the range ends before it starts")
-        authors, categories = ([v] if isinstance(v, str) else v for v in (authors, categories))  # one name is one name
-        return cls(
-            first, last, tuple(a.strip() for a in authors if a.strip()), tuple(c.strip() for c in categories if c.strip()),
-            venues=tuple(v.strip() for v in venues if v.strip()),
-        )
+        def kept(values: str | Iterable[str]) -> tuple[str, ...]:
+            return tuple(v.strip() for v in _each(values) if v.strip())
+
+        return cls(first, last, kept(authors), kept(categories), venues=kept(venues))
 
     def admits(self, paper: Paper | Header) -> bool:
         if self.first_year or self.last_year:

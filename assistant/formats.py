@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .types import MORE_AUTHORS, WorkType
+from .types import MORE_AUTHORS, PUBLISHED_BY, WorkType
 
 Record = dict[str, Any]
 Parsed = Iterator[tuple[int | None, Record | str]]  # (line, record or the reason it is unusable)
@@ -361,7 +361,7 @@ def parse_ris(text: str) -> Parsed:
                 or entry.get("custom3")  # C3: Zotero's proceedings title
                 or entry.get("alternate_title3")  # JF: EndNote's and PubMed's full journal name
                 or ((entry.get("unknown_tag") or {}).get("BT") or [None])[0]  # BT: the book or proceedings title
-                or (entry.get("publisher") if kind in ("thesis", "report", "book") else None)  # a school, an institution
+                or (entry.get("publisher") if kind in PUBLISHED_BY else None)  # a school, an institution
             ) or None,
             "categories": [_clean(k) for k in entry.get("keywords") or []][:8],
             "work_type": kind,
@@ -511,7 +511,7 @@ def _from_csl(record: Record) -> Record:
         "doi": bare_doi(record.get("DOI")),
         "url": record.get("URL") or None,
         "arxiv_id": number if is_arxiv_id(number) else None,
-        "venue": record.get("container-title") or (record.get("publisher") if record.get("type") in ("thesis", "report", "book") else None),
+        "venue": record.get("container-title") or (record.get("publisher") if record.get("type") in PUBLISHED_BY else None),
         "categories": [k.strip() for k in re.split(r"[,;]", keywords) if k.strip()][:8] if isinstance(keywords, str) else [],
         "work_type": _CSL_TYPES.get(str(record.get("type") or "")),
         "no_abstract": "this CSL JSON item has no abstract",

@@ -22,6 +22,8 @@ def named_authors(authors: Sequence[str]) -> tuple[list[str], bool]:
 # Type, OpenAlex's type): kept so an export writes @inproceedings with a booktitle, not @article for everything.
 # None when no source says (a plain text or JSON file).
 WorkType = Literal["article", "conference", "preprint", "book", "chapter", "thesis", "report"]
+# The kinds whose venue is who published them: a thesis's school, a report's institution, a book's publisher.
+PUBLISHED_BY: frozenset[str] = frozenset({"thesis", "report", "book"})
 
 
 def venue_and_year(venue: str | None, year: int | None) -> str:

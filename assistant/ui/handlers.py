@@ -298,21 +298,21 @@ class Handlers:
         conversation is one file) and only the newest KEPT_EXPORTS stay."""
         if not turns:
             return gr.update(value=None, interactive=False)
-        text = conversation_markdown(turns)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-        folder = self.exports / digest  # the download keeps the plain name "conversation.md"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "conversation.md"
-        path.write_text(text, encoding="utf-8")
-        os.utime(folder)  # newest first below, a conversation sent again included
-        self._prune_exports()
+        path = self._download(conversation_markdown(turns), "conversation.md")
         return gr.update(value=str(path), interactive=True)
 
-    def _prune_exports(self) -> None:
-        """Only the newest KEPT_EXPORTS downloads (conversations and paper exports) stay on disk."""
+    def _download(self, text: str, name: str) -> Path:
+        """`text` as a file to download, kept under the plain `name` in a folder named by its content (the same
+        text is one file); only the newest KEPT_EXPORTS downloads (conversations and paper exports) stay."""
+        folder = self.exports / hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        os.utime(folder)  # newest first below, a text sent again included
         older = sorted(self.exports.iterdir(), key=lambda f: f.stat().st_mtime, reverse=True)[KEPT_EXPORTS:]
         for stale in older:
             shutil.rmtree(stale, ignore_errors=True)
+        return path
 
     def stop(self, request: gr.Request | None = None) -> None:
         """Stop pressed: the answer this browser session is waiting for ends at its next event or tick."""
@@ -414,14 +414,7 @@ class Handlers:
         if not matched:
             raise user_error("No paper matches the search: nothing to export.")
         text = self.assistant.export([p.id for p in found] if query else None, fmt)  # type: ignore[arg-type]
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-        folder = self.exports / digest
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"papers.{suffix}"
-        path.write_text(text, encoding="utf-8")
-        os.utime(folder)
-        self._prune_exports()
-        return gr.update(value=str(path), visible=True)
+        return gr.update(value=str(self._download(text, f"papers.{suffix}")), visible=True)
 
     def count_papers(self) -> int:
         return self.assistant.paper_count()
