@@ -57,8 +57,8 @@ class Settings(BaseSettings):
     embed_precision: Literal["fp32", "int8"] = Field(
         "fp32",
         description="Weights of a plain-BERT model (the default) on ONNX Runtime: fp32 (exact) or int8 (smoothed dynamic "
-        "int8: a 1.6x faster model pass, vectors within cosine .998 of fp32, but 0-2 dev questions lost; "
-        "benchmarks/QUALITY.md). A store is built and searched with one of them.",
+        "int8: a 1.6x faster model pass, vectors within cosine .998 of fp32, but 0-2 dev questions lost; on a CPU "
+        "without VNNI 7-bit weights, 1.3x, cosine .997; benchmarks/QUALITY.md). A store is built and searched with one of them.",
     )
     chunk_size: int | None = Field(
         None,

@@ -214,23 +214,26 @@ def graph_file(model_dir: Path, precision: Graph, cache_dir: Path) -> Path:
     memo, stamp = _hash_memo(model_dir, cache_dir)
     remembered = _remembered(memo, stamp)
     digest = remembered or weights_hash(model_dir)
-    target = cache_dir / f"{model_dir.name}-{digest}-g{GRAPH_VERSION}-{precision}.onnx"
+    # int8 weights are 7-bit where this CPU's int8 kernel saturates: a file per kind, so a models folder
+    # shared by two machines never hands one the other's.
+    reduced = precision == "int8" and quantise.saturates()
+    target = cache_dir / f"{model_dir.name}-{digest}-g{GRAPH_VERSION}-{precision}{'-7bit' if reduced else ''}.onnx"
     if not target.exists():
-        _build(model_dir, precision, target)
+        _build(model_dir, precision, target, reduced)
         _forget_older(cache_dir, f"{model_dir.name}-{digest}-g")
     if remembered is None:
         _remember(memo, stamp, digest)
     return target
 
 
-def _build(model_dir: Path, precision: Graph, target: Path) -> None:
+def _build(model_dir: Path, precision: Graph, target: Path, reduced: bool = False) -> None:
     import onnx
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         graph = build_graph(model_dir)
         if precision == "int8":
-            graph = quantise.int8_graph(graph, _calibration(model_dir), Path(work))
+            graph = quantise.int8_graph(graph, _calibration(model_dir), Path(work), reduced)
         elif precision == "q8w":
             graph = weight_only_8bit(graph)
         # The weights in a file of their own: ONNX Runtime maps it instead of parsing them out of the

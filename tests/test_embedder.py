@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant import onnxbert
+from assistant import onnxbert, quantise
 from assistant.embedding import MeanPoolEmbedding, onnx_encoder, plain_mean_pooling, torch_threads, transformers_encoder
 from assistant.providers import build_embedder, embed_model_path
 
@@ -74,8 +74,10 @@ def test_int8_vectors_stay_close_and_are_kept_apart_in_the_store(tmp_path: Path)
     exact = np.array(build_embedder(Settings(embed_precision="fp32")).get_text_embedding_batch(TEXTS))
     fast = np.array(build_embedder(Settings(embed_precision="int8", models_dir=tmp_path)).get_text_embedding_batch(TEXTS))
     cosines = (exact * fast).sum(1)
-    # close, and really quantised; "x" is .994: its batch-mate, a long passage, sets the activation range
-    assert cosines.min() > 0.99 and np.median(cosines) > 0.998 and cosines.max() < 0.99999, cosines
+    # close, and really quantised; "x" is .994: its batch-mate, a long passage, sets the activation range.
+    # Where the int8 kernel saturates, the weights are 7-bit (assistant/quantise.py): median .9975 there.
+    median = 0.997 if quantise.saturates() else 0.998
+    assert cosines.min() > 0.99 and np.median(cosines) > median and cosines.max() < 0.99999, cosines
     assert Settings(embed_precision="int8").index_signature() != Settings(embed_precision="fp32").index_signature()
 
 

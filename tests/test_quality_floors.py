@@ -13,7 +13,11 @@ from assistant.api import Assistant
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"  # written apart from the code, kept beside the clone
 
-# figure: (measured on a fresh store at default settings, how many cases or quotes it averages over)
+# figure: (measured on a fresh store at default settings, how many cases or quotes it averages over).
+# One question of slack is 1/n. The figures are kept to 4 places, so a comparison allows half of the last
+# place: a figure that lost exactly one question (as dev did on an AVX2 CPU, whose float rounding moves
+# one knife-edge ranking; benchmarks/QUALITY.md) sits on its floor, not 0.00004 under it.
+ROUNDING = 5e-5
 FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "bundled": {
         "hybrid hit@1": (0.9706, 68),
@@ -29,7 +33,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "hybrid hit@1": (0.94, 100),
         "hybrid mrr": (0.9514, 100),
         "hybrid recall@5": (0.94, 100),
-        "citation_precision": (0.9218, 100),
+        "citation_precision": (0.9218, 98),  # averaged over the answered cases: 2 of 100 abstain
         "citation_recall": (0.9083, 100),
         "evidence_hit_rate": (0.5917, 120),
         "abstention_accuracy": (0.7333, 30),
@@ -53,6 +57,6 @@ def test_quality_stays_above_its_floors(assistant: Assistant, name: str) -> None
     if not path.exists():  # a clone without the workplace's shared/ folder beside it
         pytest.skip(f"the dev question set lives outside the repository and is not at {path}")
     figures = _figures(assistant, path)
-    low = {k: (figures[k], v) for k, (v, n) in FLOORS[name].items() if figures[k] is None or figures[k] < v - 1 / n - 1e-9}
-    high = {k: (figures[k], v) for k, (v, n) in CEILINGS[name].items() if figures[k] > v + 1 / n + 1e-9}
+    low = {k: (figures[k], v) for k, (v, n) in FLOORS[name].items() if figures[k] is None or figures[k] < v - 1 / n - ROUNDING}
+    high = {k: (figures[k], v) for k, (v, n) in CEILINGS[name].items() if figures[k] > v + 1 / n + ROUNDING}
     assert not low and not high, f"below floor (now, floor): {low}; above ceiling: {high}"
