@@ -67,7 +67,7 @@ _WORK_TYPES: dict[str, WorkType] = {
                      "magazinearticle"], "article"),
     **dict.fromkeys(["inproceedings", "conference", "conferencepaper", "conf", "cpaper", "proceedingsarticle",
                      "proceedingspaper"], "conference"),
-    **dict.fromkeys(["preprint", "postedcontent", "unpb", "unpublished", "manuscript"], "preprint"),
+    **dict.fromkeys(["preprint", "postedcontent", "unpb", "unpublished", "manuscript", "manscpt"], "preprint"),
     **dict.fromkeys(["book", "ebook", "monograph", "editedbook"], "book"),
     **dict.fromkeys(["incollection", "inbook", "bookchapter", "booksection", "chap", "echap", "chapter",
                      "bookpart"], "chapter"),
@@ -473,10 +473,12 @@ def _openalex_type(kind: object, source_type: object) -> WorkType | None:
     return ours
 
 
-# CSL's item types (citationstyles.org, CSL-JSON schema) -> ours. CSL's "article" is a preprint or working paper.
+# CSL's item types (citationstyles.org, CSL-JSON schema) -> ours. CSL's "article" is a preprint or working paper,
+# and so is its "manuscript", as BibTeX's @unpublished and RIS's MANSCPT are.
 _CSL_TYPES: dict[str, WorkType] = {
     "article-journal": "article", "article-magazine": "article", "review": "article", "paper-conference": "conference",
-    "article": "preprint", "book": "book", "chapter": "chapter", "thesis": "thesis", "report": "report",
+    "article": "preprint", "manuscript": "preprint", "book": "book", "chapter": "chapter", "thesis": "thesis",
+    "report": "report",
 }
 
 

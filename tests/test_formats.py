@@ -439,6 +439,13 @@ def test_zotero_csl_json_is_read_with_its_names_date_container_and_type(tmp_path
     assert any("this CSL JSON item has no abstract" in str(i) for i in result.issues)
 
 
+def test_a_manuscript_is_a_preprint_in_csl_json_as_in_bibtex_and_ris(tmp_path: Path) -> None:
+    (tmp_path / "m.json").write_text(json.dumps([{"type": "manuscript", "title": "M", "author": [{"family": "X"}], "abstract": _abstract(1)}]))
+    (tmp_path / "m.bib").write_text(f"@unpublished{{u, title={{U}}, abstract={{{_abstract(2)}}}}}\n")
+    (tmp_path / "m.ris").write_text(f"TY  - MANSCPT\nTI  - R\nAB  - {_abstract(3)}\nER  - \n")
+    assert {p.title: p.work_type for p in load_corpus([tmp_path]).papers} == {"M": "preprint", "U": "preprint", "R": "preprint"}
+
+
 def test_arxiv_preprints_are_known_however_a_tool_writes_them_in_bibtex(tmp_path: Path) -> None:
     """Zotero's @misc with the id in its note, Google Scholar's @article in "arXiv preprint arXiv:…", DBLP's
     @article in CoRR: preprints with their arXiv ids, not journal articles; a real journal stays one."""
