@@ -19,6 +19,7 @@ from .formats import (
     BIBTEX_MARK,
     RIS_MORE_AUTHORS,
     balanced,
+    is_arxiv_category,
     is_arxiv_id,
     split_name,
     tex_escape,
@@ -122,6 +123,9 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
             # arXiv's own BibTeX for a preprint; a preprint elsewhere says so in a note
             "eprint": eprint if eprint and paper.work_type == "preprint" else "",
             "archiveprefix": "arXiv" if eprint and paper.work_type == "preprint" else "",
+            # arXiv's BibTeX names the primary category, which arXiv lists first (read back before the keywords)
+            "primaryclass": paper.categories[0]
+            if eprint and paper.work_type == "preprint" and paper.categories and is_arxiv_category(paper.categories[0]) else "",
             "note": "Preprint" if paper.work_type == "preprint" and not eprint else "",
             "keywords": ", ".join(paper.categories),
             "abstract": tex_escape(paper.abstract),  # "50% & more" would end at the % for a LaTeX-reading tool

@@ -268,11 +268,11 @@ def _bibtex_venue(fields: dict[str, Any], kind: WorkType | None, verbatim: bool 
 
 
 def _bibtex_categories(fields: dict[str, Any]) -> list[str]:
-    """arXiv's primaryClass, else the keywords: a list separated by commas or semicolons, whose entries may
+    """arXiv's primaryClass, then the keywords: a list separated by commas or semicolons, whose entries may
     hold spaces (Zotero's "Computer Science - Machine Learning, Statistics - Machine Learning")."""
-    if primary := _clean(fields.get("primaryclass")):
-        return [c for c in re.split(r"[\s,;]+", primary) if c][:8]
-    return [k.strip() for k in re.split(r"[,;]", _clean(fields.get("keywords"))) if k.strip()][:8]
+    primary = [c for c in re.split(r"[\s,;]+", _clean(fields.get("primaryclass"))) if c]
+    keywords = [k.strip() for k in re.split(r"[,;]", _clean(fields.get("keywords"))) if k.strip()]
+    return list(dict.fromkeys([*primary, *keywords]))[:8]
 
 
 # arXiv's category taxonomy (arxiv.org/category_taxonomy) for the archives ML papers are filed in: Zotero
@@ -311,6 +311,17 @@ _ARXIV_ARCHIVES = {
     "condensed matter": ("cond-mat", {"disordered systems and neural networks": "dis-nn", "statistical mechanics": "stat-mech"}),
     "physics": ("physics", {"computational physics": "comp-ph", "data analysis, statistics and probability": "data-an"}),
 }
+
+
+# An arXiv category code: an archive, and for most archives a subject class ("cs.LG", "stat.ML", "hep-th").
+_ARXIV_CATEGORY = re.compile(
+    r"(?:cs|stat|math|eess|econ|q-bio|q-fin|physics|astro-ph|cond-mat|nlin)\.[A-Za-z-]{2,}"
+    r"|(?:gr-qc|hep-ex|hep-lat|hep-ph|hep-th|math-ph|nucl-ex|nucl-th|quant-ph)(?:\.[A-Za-z-]{2,})?"
+)
+
+
+def is_arxiv_category(tag: str) -> bool:
+    return bool(_ARXIV_CATEGORY.fullmatch(tag))
 
 
 def arxiv_code(tag: str) -> str:

@@ -126,6 +126,12 @@ def test_an_arxiv_preprint_exports_as_arxiv_writes_it() -> None:
     (entry,) = bibtexparser.parse_string(to_bibtex([preprint])).entries
     fields = {k: v.value for k, v in entry.fields_dict.items()}
     assert entry.entry_type == "misc" and (fields["eprint"], fields["archiveprefix"]) == ("2101.00001v2", "arXiv")
+    assert fields["primaryclass"] == "cs.LG"  # arXiv lists the primary category first, and writes it so
+    tagged = preprint.model_copy(update={"categories": ["hep-th", "kernels", "cs.LG"]})
+    (_, record), = [item for item in parse_bibtex(to_bibtex([tagged])) if isinstance(item[1], dict)]
+    assert record["categories"] == ["hep-th", "kernels", "cs.LG"]  # read back whole, in order
+    (entry,) = bibtexparser.parse_string(to_bibtex([tagged.model_copy(update={"categories": ["kernels", "cs.LG"]})])).entries
+    assert "primaryclass" not in entry.fields_dict  # a keyword is not a category
     (_, record), = [item for item in parse_bibtex(to_bibtex([preprint])) if isinstance(item[1], dict)]
     assert record["work_type"] == "preprint" and record["arxiv_id"] == "2101.00001v2"
 
