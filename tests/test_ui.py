@@ -157,6 +157,34 @@ def test_settings_panel_changes_the_answer_retrieval(assistant: object) -> None:
     assert assistant.settings_for(retrieval_mode="bm25", top_k=2).settings_hash() in narrow[4]  # type: ignore[attr-defined]
 
 
+def test_a_stop_pressed_while_the_question_waits_in_the_queue_ends_it_as_it_starts(
+    assistant: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent, then Stop while the answer still waits behind other sessions' answers (nothing of this session
+    runs yet): before, the Stop found nothing to end and the answer came anyway."""
+    from types import SimpleNamespace
+
+    h = Handlers(assistant)  # type: ignore[arg-type]
+    asked: list[str] = []
+    stream = assistant.stream  # type: ignore[attr-defined]
+    monkeypatch.setattr(assistant, "stream", lambda question, **kw: (asked.append(question), stream(question, **kw))[1])
+    mine, other = SimpleNamespace(session_hash="mine"), SimpleNamespace(session_hash="other")
+    h.sent(mine)  # type: ignore[arg-type]
+    h.sent(other)  # type: ignore[arg-type]
+    h.stop(mine)  # type: ignore[arg-type]
+    stopped = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5, request=mine)))  # type: ignore[arg-type]
+    assert stopped[:2] == (NTK, []) and "Stopped" in stopped[4] and not asked  # the question back, nothing asked
+    _, chat, *_ = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5, request=other)))  # type: ignore[arg-type]
+    assert asked == [NTK] and "aa-cite" in chat[-1]["content"]  # another session's Stop ended nothing of this one
+    h.sent(mine)  # type: ignore[arg-type]
+    _, chat, *_ = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5, request=mine)))  # type: ignore[arg-type]
+    assert asked == [NTK, NTK] and "aa-cite" in chat[-1]["content"]  # the Stop was spent on the question it was for
+    h.sent(mine)  # type: ignore[arg-type]
+    h.settled(mine)  # type: ignore[arg-type]  # controls back without an answer (nothing to retry)
+    h.stop(mine)  # type: ignore[arg-type]  # nothing waits: a late Stop is not kept for a later question
+    assert not h._waiting and not h._running
+
+
 def test_unconfigured_answer_mode_is_a_gradio_error(assistant: object) -> None:
     h = Handlers(assistant)  # type: ignore[arg-type]
     with pytest.raises(gr.Error, match="not configured"):

@@ -253,19 +253,28 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         # started meanwhile would write into the same conversation as the first (a retry of the previous
         # exchange took the pending question's place, and its answer was lost).
         controls = [question, ask_btn, retry_btn, clear_btn, stop_btn]
+
+        def locked(request: gr.Request) -> tuple[Any, ...]:  # before the queue: a Stop from here on is kept
+            h.sent(request)
+            return lock()
+
+        def unlocked(request: gr.Request) -> tuple[Any, ...]:
+            h.settled(request)
+            return unlock()
+
         for trigger in (ask_btn.click, question.submit):
-            answered = trigger(lock, None, controls, queue=False, **private).then(
+            answered = trigger(locked, None, controls, queue=False, **private).then(
                 h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private
             )
             kept(answered)
-            answered.then(unlock, None, controls, queue=False, **private)
-        popped = retry_btn.click(lock, None, controls, queue=False, **private).then(
+            answered.then(unlocked, None, controls, queue=False, **private)
+        popped = retry_btn.click(locked, None, controls, queue=False, **private).then(
             h.pop_last, [chat, turns], [question, chat, turns], **private
         )
-        popped.failure(unlock, None, controls, queue=False, **private)  # nothing to retry: say so, unlocked
+        popped.failure(unlocked, None, controls, queue=False, **private)  # nothing to retry: say so, unlocked
         retried = popped.success(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private)
         kept(retried)
-        retried.then(unlock, None, controls, queue=False, **private)
+        retried.then(unlocked, None, controls, queue=False, **private)
         # Stop asks the running answer to end (Handlers.respond checks between its events and while it waits):
         # Gradio's own `cancels` left the next click on Ask without effect.
         stop_btn.click(h.stop, None, None, queue=False, **private)

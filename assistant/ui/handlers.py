@@ -159,6 +159,9 @@ class Handlers:
         self.assistant = assistant
         self._lock = threading.Lock()
         self._running: dict[str | None, threading.Event] = {}  # browser session -> its answer's stop signal
+        # Browser session -> the stop signal of a question sent but not yet started (waiting in Gradio's queue
+        # behind other answers): a Stop pressed meanwhile is kept for it, not lost.
+        self._waiting: dict[str | None, threading.Event] = {}
         # One folder for the page's conversation files, removed with the handlers: a folder per answer
         # was never removed, and a running page left one behind for every answer it gave.
         self.exports = Path(tempfile.mkdtemp(prefix="aa-conversations-"))
@@ -212,10 +215,13 @@ class Handlers:
         text, answer = "", None
         overrides = {"llm": answer_mode, "retrieval_mode": retrieval_mode, "top_k": int(top_k)}
         session = request.session_hash if request is not None else None
-        stop = threading.Event()  # this answer's own: a Stop of an earlier one cannot end it, nor it that one's
-        with self._lock:
+        with self._lock:  # this answer's own: a Stop of an earlier one cannot end it, nor it that one's
+            stop = self._waiting.pop(session, None) or threading.Event()
             self._running[session] = stop
         try:
+            if stop.is_set():  # stopped while it waited in the queue: nothing was asked
+                yield question, chat[:-2], turns, gr.update(), STAGES["stopped"]
+                return
             for event in self._until_stopped(self.assistant.stream(question, history=turns, filters=filters, **overrides), stop):
                 if event is None:  # Stop: nothing of this exchange stays
                     yield question, chat[:-2], turns, gr.update(), STAGES["stopped"]
@@ -314,10 +320,22 @@ class Handlers:
             shutil.rmtree(stale, ignore_errors=True)
         return path
 
-    def stop(self, request: gr.Request | None = None) -> None:
-        """Stop pressed: the answer this browser session is waiting for ends at its next event or tick."""
+    def sent(self, request: gr.Request | None = None) -> None:
+        """A question (or a retry) was sent from this browser session: until its answer starts, a Stop is kept for it."""
         with self._lock:
-            running = self._running.get(request.session_hash if request is not None else None)
+            self._waiting[request.session_hash if request is not None else None] = threading.Event()
+
+    def settled(self, request: gr.Request | None = None) -> None:
+        """The controls are back: nothing of this session is waiting any more (a retry with nothing to retry)."""
+        with self._lock:
+            self._waiting.pop(request.session_hash if request is not None else None, None)
+
+    def stop(self, request: gr.Request | None = None) -> None:
+        """Stop pressed: the answer this browser session is waiting for ends at its next event or tick; one still
+        queued behind other sessions' answers ends as it starts."""
+        session = request.session_hash if request is not None else None
+        with self._lock:
+            running = self._running.get(session) or self._waiting.get(session)
         if running is not None:
             running.set()
 
