@@ -33,6 +33,13 @@ _VENUE = re.compile(
     r"(?P<after>[A-Z][A-Za-z]*[A-Z][A-Za-z]*)(?:\s+(?:in\s+)?(?P<year_after>(?:19|20)\d\d))?\b"
     r"|\b(?P<before>[A-Z][A-Za-z]*[A-Z][A-Za-z]*)(?:\s+'?(?P<year_before>(?:19|20)\d\d))?\s+(?:papers|works|articles|publications)\b"
 )
+# "published in Nature", "papers in the Journal of Machine Learning Research": any other venue by its whole
+# name, a listing only when some paper of the store has that venue (a name no venue has may be a topic).
+_NAMED_VENUE = re.compile(
+    r"\b(?:papers|works|articles|publications|published|presented|accepted|appeared)\s+(?:\w+\s+){0,2}?(?:at|in)\s+"
+    r"(?:the\s+)?(?P<name>[A-Z][\w&.'’-]*(?:\s+(?:of|on|and|for|in|the|&|\d+|[A-Z][\w&.'’-]*))*)"
+)
+_CONNECTORS = frozenset({"of", "on", "and", "for", "in", "the", "&"})
 _CATEGORY = re.compile(r"\b(?:category|categories|in)\s+([a-z]{2,8}\.[A-Z]{2})\b")
 _AUTHORSHIP = re.compile(r"\b(?:authors?|authored|co-?authors?|co-?authored|wrote|written)\b", re.IGNORECASE)
 _PLURAL = re.compile(r"\b(?:papers|works|articles|abstracts|publications)\b", re.IGNORECASE)
@@ -60,6 +67,8 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
     year = _YEAR.search(question)
     category = _CATEGORY.search(question)
     venue, venue_year = _venue(question)
+    if venue is None and (named_venue := _NAMED_VENUE.search(question)):
+        venue = _stored_venue(named_venue["name"], lambda: papers().values())
     # Only a question about who wrote which papers reads the author lists (every record, as any listing
     # does): "What do the authors of <title> argue?" names a title, and must not read 100k records.
     about_authors = bool(authors) or (_AUTHORSHIP.search(question) and _PLURAL.search(question))
@@ -88,6 +97,16 @@ def _venue(question: str) -> tuple[str | None, str | None]:
         if fold(name) in VENUE_NAMES:
             return name, year
     return None, None
+
+
+def _stored_venue(name: str, papers: Callable[[], Iterable[Header]]) -> str | None:
+    """The longest start of `name` ("Nature in 2020" -> "Nature") that is a venue of the store, as written."""
+    stored = {fold(p.venue) for p in papers() if p.venue}
+    words = name.rstrip("?.!,;:").split()
+    for end in range(len(words), 0, -1):
+        if words[end - 1].lower() not in _CONNECTORS and fold(" ".join(words[:end])) in stored:
+            return " ".join(words[:end])
+    return None
 
 
 def _full_names(question: str, papers: Callable[[], Iterable[Header]]) -> list[str]:

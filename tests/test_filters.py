@@ -491,6 +491,21 @@ def test_a_question_listing_a_venues_papers_is_answered_from_the_metadata(lib_as
     assert none.abstained and "No paper in the store matches venue ICML; 74 of its 74 papers have no venue." in none.text
 
 
+def test_a_listing_names_any_venue_of_the_store_by_its_whole_name(lib_assistant: Assistant) -> None:
+    """Beyond the big venues' short names: "published in Nature", "papers in the Journal of …", as a venue of
+    the store is written. A name no paper's venue has is not a listing: it may be a topic."""
+    venues = {p.id: p.venue for p in lib_assistant.papers()}
+    for question, venue in [
+        ("Which papers were published in the Journal of Machine Learning Research?", VENUES[4]),
+        ("List the papers that appeared in Advances in Neural Information Processing Systems 34.", VENUES[0]),
+    ]:
+        answer = lib_assistant.ask(question)
+        expected = {pid for pid, v in venues.items() if v == venue}
+        assert answer.mode == "metadata" and {c.paper_id for c in answer.citations} == expected and expected, question
+    topic = lib_assistant.ask("Which papers in Deep Learning Theory study kernels?")
+    assert topic.mode != "metadata"
+
+
 @pytest.mark.parametrize("whole", [True, False])
 def test_the_papers_search_finds_a_big_venue_by_its_short_name(
     lib_assistant: Assistant, monkeypatch: pytest.MonkeyPatch, whole: bool
