@@ -268,6 +268,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             )
             kept(answered)
             answered.then(unlocked, None, controls, queue=False, **private)
+            # Gradio 6.31 runs no `.then` after an answer that failed (a dead model endpoint): the controls
+            # stayed off and Stop on until a reload. `.failure` does run (tests/test_browser.py).
+            answered.failure(unlocked, None, controls, queue=False, **private)
         popped = retry_btn.click(locked, None, controls, queue=False, **private).then(
             h.pop_last, [chat, turns], [question, chat, turns], **private
         )
@@ -275,6 +278,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         retried = popped.success(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private)
         kept(retried)
         retried.then(unlocked, None, controls, queue=False, **private)
+        retried.failure(unlocked, None, controls, queue=False, **private)
         # Stop asks the running answer to end (Handlers.respond checks between its events and while it waits):
         # Gradio's own `cancels` left the next click on Ask without effect.
         stop_btn.click(h.stop, None, None, queue=False, **private)
