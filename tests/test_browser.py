@@ -24,6 +24,8 @@ from conftest import free_port
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from assistant import exports, ui
+from assistant.errors import AssistantError
+from assistant.ui import style
 from assistant.config import Settings
 from assistant.types import Answer, Citation, Final, Paper, Passage, Status, TextDelta
 
@@ -526,6 +528,53 @@ class SlowAssistant(ScriptedAssistant):
         yield from super().stream(question, history, filters, **overrides)
 
 
+class FailingAssistant(SlowAssistant):
+    """Answers slowly, and "fail" with an error, as a dead LLM endpoint does."""
+
+    def stream(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Iterator[object]:
+        if question == "fail":
+            raise AssistantError("the model server at http://127.0.0.1:9 did not answer")
+        yield from super().stream(question, history, filters, **overrides)
+
+
+def test_a_server_gone_mid_answer_is_said_and_the_question_is_back_after_a_reload(browser: Browser) -> None:
+    """The server stopped while it answered: the page showed a bare "Error", counted the wait on and kept every
+    control locked, and the question was gone. Now it says so, and after a reload the question is in the box.
+    An answer that fails with the server up gives the controls back (they stayed off: Gradio ran no `.then`
+    after the failure) and is not taken for a lost server."""
+    port = free_port()
+    app = ui.build_app(FailingAssistant())
+    url = ui.launch(app, host="127.0.0.1", port=port, block=False)
+    page, _ = open_page(browser, url)
+    ask(page, "fail")
+    expect(page.locator(".toast-body").first).to_contain_text("did not answer")
+    expect(page.locator("#aa-ask")).to_be_enabled()
+    expect(page.locator("#aa-stop")).to_be_hidden()
+    expect(page.locator("#aa-question textarea")).to_have_value("fail")  # given back, to ask again
+    page.wait_for_timeout((style.LOST_AFTER_S + 2) * 1000)  # an absence: the check runs every second
+    expect(page.locator("#aa-status .aa-lost")).to_have_count(0)
+    question = "Why do zebras have stripes?"
+    ask(page, question)
+    expect(page.locator("#aa-status")).to_contain_text("Waiting for the model")
+    app.close()
+    expect(page.locator("#aa-status .aa-lost")).to_contain_text("Lost the connection to the server")
+    expect(page.locator("#aa-status")).not_to_contain_text("Waiting")
+    expect(page.locator("#aa-stop")).to_be_hidden()
+    page.screenshot(path=str(ARTIFACTS / "chat-server-lost.png"))
+    app = ui.build_app(SlowAssistant())
+    ui.launch(app, host="127.0.0.1", port=port, block=False)  # the server back, at the same address
+    try:
+        page.reload(wait_until="load")
+        expect(page.locator("#aa-question textarea")).to_have_value(question)
+        page.locator("#aa-ask").click()  # Gradio has the value too: asked again, and answered
+        expect(page.locator("#aa-chat .aa-question").last).to_contain_text(question)
+        expect(page.locator("#aa-chat .aa-answer:not(.aa-pending) a.aa-cite").first).to_be_visible()
+        assert page.evaluate("sessionStorage.getItem('aa-lost-question')") is None  # put back once, not at every load
+        page.close()
+    finally:
+        app.close()
+
+
 def test_a_slow_answer_can_be_stopped_and_nothing_else_starts_meanwhile(browser: Browser) -> None:
     """Ask and Retry stayed on while an answer was pending: a second question vanished, a retry took the pending
     question's place. Now they are off, Stop is on, and the wait counts its seconds."""
@@ -555,3 +604,4 @@ def test_a_slow_answer_can_be_stopped_and_nothing_else_starts_meanwhile(browser:
         page.close()
     finally:
         app.close()
+

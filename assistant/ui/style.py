@@ -31,6 +31,7 @@ a.aa-cite:hover { text-decoration: underline; }
 .aa-abstain-label { font-size: 0.78em; font-weight: 600; color: #b45309; text-transform: uppercase;
   letter-spacing: .05em; margin-bottom: 2px; }
 .aa-notice { font-size: 0.85em; color: #b45309; margin-top: 6px; }
+#aa-status .aa-lost { color: var(--error-text-color, #b91c1c); margin: 0; }
 #aa-status { min-height: 1.5em; color: var(--body-text-color-subdued); font-size: 0.9em; }
 .aa-refused { color: var(--error-text-color, #b91c1c); font-weight: 600; }
 #aa-sources-col { position: sticky; top: 8px; align-self: flex-start; }
@@ -163,6 +164,51 @@ ELAPSED_JS = """
 """
 
 
+# The server gone mid-answer (stopped, crashed, the laptop asleep): Gradio marks the chat "Error" and sends
+# nothing more, so the controls stayed locked and the wait counted on. An error with Stop still shown for
+# LOST_AFTER_S (a refused or failed answer unlocks the controls at once) says so, and keeps the question
+# in this tab's storage for the box after a reload (the conversation is kept by the page itself).
+LOST_AFTER_S = 3
+LOST_NOTE = (
+    "Lost the connection to the server while it was answering. Reload the page once the server runs again: "
+    "the conversation is kept, and the question will be back in the box."
+)
+LOST_JS = """
+  const LOST_KEY = "aa-lost-question";
+  let pending = "", lostSince = 0;
+  const box = () => document.querySelector("#aa-question textarea");
+  document.addEventListener("click", (e) => { if (e.target.closest("#aa-ask, #aa-retry")) pending = box()?.value || pending; }, true);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && e.target.closest("#aa-question")) pending = e.target.value || pending;
+  }, true);
+  setInterval(() => {
+    const stop = document.querySelector("#aa-stop");
+    const failed = document.querySelector("#aa-chat .wrap:not(.hidden) .error");
+    const waiting = stop && stop.offsetParent !== null && failed && !document.querySelector(".aa-lost");
+    lostSince = waiting ? lostSince || Date.now() : 0;
+    if (!waiting || Date.now() - lostSince < %d * 1000) return;
+    if (pending) sessionStorage.setItem(LOST_KEY, pending);
+    const note = document.createElement("p");
+    note.className = "aa-lost";
+    note.setAttribute("role", "alert");
+    note.textContent = %s;
+    document.querySelector("#aa-status")?.replaceChildren(note);
+    stop.style.display = "none";  // nothing left to stop
+  }, 1000);
+  const kept = sessionStorage.getItem(LOST_KEY);
+  if (kept) {
+    const refill = setInterval(() => {  // the box mounts after this script runs
+      const el = box();
+      if (!el || el.disabled) return;
+      clearInterval(refill);
+      sessionStorage.removeItem(LOST_KEY);
+      if (!el.value) { el.value = kept; el.dispatchEvent(new Event("input", { bubbles: true })); }
+    }, 200);
+    setTimeout(() => clearInterval(refill), 30000);
+  }
+""" % (LOST_AFTER_S, json.dumps(LOST_NOTE))
+
+
 # Math: render.py marks each LaTeX span as <span class="aa-math">$…$</span>; this typesets every new one
 # with the KaTeX build Gradio ships among its own assets (served by this server: no CDN, no request
 # leaves it). `trust: false` refuses \\href, \\url, \\includegraphics and the HTML extensions; size
@@ -203,5 +249,6 @@ def katex_assets(folder: Path | None = None) -> dict[str, str] | None:
 
 
 def page_js() -> str:
-    """The page's script: [n] clicks that keep the answer in place, paper links, and math typesetting."""
-    return "() => {" + CITE_JS + OPEN_JS + BACK_JS + ELAPSED_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
+    """The page's script: [n] clicks that keep the answer in place, paper links, the wait counted, a server lost
+    mid-answer said, and math typesetting."""
+    return "() => {" + CITE_JS + OPEN_JS + BACK_JS + ELAPSED_JS + LOST_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
