@@ -24,10 +24,10 @@ from conftest import free_port
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from assistant import exports, ui
-from assistant.errors import AssistantError
-from assistant.ui import style
 from assistant.config import Settings
+from assistant.errors import AssistantError
 from assistant.types import Answer, Citation, Final, Paper, Passage, Status, TextDelta
+from assistant.ui import style
 
 CHROMIUM = Path(os.environ.get("ASSISTANT_CHROMIUM", "/usr/bin/chromium"))
 REQUIRED = os.environ.get("ASSISTANT_REQUIRE_BROWSER") == "1"

@@ -173,7 +173,7 @@ LOST_NOTE = (
     "Lost the connection to the server while it was answering. Reload the page once the server runs again: "
     "the conversation is kept, and the question will be back in the box."
 )
-LOST_JS = """
+LOST_JS = f"const LOST_AFTER_S = {LOST_AFTER_S}, LOST_NOTE = {json.dumps(LOST_NOTE)};" + """
   const LOST_KEY = "aa-lost-question";
   let pending = "", lostSince = 0;
   const box = () => document.querySelector("#aa-question textarea");
@@ -186,12 +186,12 @@ LOST_JS = """
     const failed = document.querySelector("#aa-chat .wrap:not(.hidden) .error");
     const waiting = stop && stop.offsetParent !== null && failed && !document.querySelector(".aa-lost");
     lostSince = waiting ? lostSince || Date.now() : 0;
-    if (!waiting || Date.now() - lostSince < %d * 1000) return;
+    if (!waiting || Date.now() - lostSince < LOST_AFTER_S * 1000) return;
     if (pending) sessionStorage.setItem(LOST_KEY, pending);
     const note = document.createElement("p");
     note.className = "aa-lost";
     note.setAttribute("role", "alert");
-    note.textContent = %s;
+    note.textContent = LOST_NOTE;
     document.querySelector("#aa-status")?.replaceChildren(note);
     stop.style.display = "none";  // nothing left to stop
   }, 1000);
@@ -206,7 +206,7 @@ LOST_JS = """
     }, 200);
     setTimeout(() => clearInterval(refill), 30000);
   }
-""" % (LOST_AFTER_S, json.dumps(LOST_NOTE))
+"""
 
 
 # Math: render.py marks each LaTeX span as <span class="aa-math">$…$</span>; this typesets every new one
