@@ -67,6 +67,7 @@ BIBTEX_TYPES: dict[WorkType | None, tuple[str, str]] = {
     "book": ("book", "publisher"),
     "chapter": ("incollection", "booktitle"),
     "thesis": ("phdthesis", "school"),
+    "masters_thesis": ("mastersthesis", "school"),
     "report": ("techreport", "institution"),
     None: ("misc", "howpublished"),
 }
@@ -79,13 +80,15 @@ RIS_TYPES: dict[WorkType | None, tuple[str, tuple[str, ...]]] = {
     "book": ("BOOK", ("publisher",)),
     "chapter": ("CHAP", ("secondary_title",)),
     "thesis": ("THES", ("publisher",)),
+    "masters_thesis": ("THES", ("publisher",)),  # and M3 (type of work) says master's
     "report": ("RPRT", ("publisher",)),
     None: ("GEN", ("journal_name",)),
 }
+MASTERS = "Master's thesis"  # a master's thesis's type where the format has one thesis type (RIS M3, CSL genre)
 # Zotero's Item Type, which its CSV import and formats.work_type read.
 ZOTERO_TYPES: dict[WorkType | None, str] = {
     "article": "journalArticle", "conference": "conferencePaper", "preprint": "preprint", "book": "book",
-    "chapter": "bookSection", "thesis": "thesis", "report": "report", None: "",
+    "chapter": "bookSection", "thesis": "thesis", "masters_thesis": "thesis", "report": "report", None: "",
 }
 _ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+)|^10\.48550/arxiv\.(\S+)$", re.IGNORECASE)
 
@@ -162,6 +165,8 @@ def to_ris(papers: Sequence[Paper]) -> str:
             entry["urls"] = [paper.url]
         for tag in venue_tags if paper.venue else ():
             entry[tag] = paper.venue
+        if paper.work_type == "masters_thesis":
+            entry["type_of_work"] = MASTERS  # M3, as Zotero writes a thesis's type
         if paper.categories:
             entry["keywords"] = list(paper.categories)
         entries.append(entry)
@@ -184,7 +189,7 @@ def to_csv(papers: Sequence[Paper]) -> str:
 # CSL's item types (formats._CSL_TYPES read them back); "document" is CSL's own "no more specific type".
 CSL_TYPES: dict[WorkType | None, str] = {
     "article": "article-journal", "conference": "paper-conference", "preprint": "article", "book": "book",
-    "chapter": "chapter", "thesis": "thesis", "report": "report", None: "document",
+    "chapter": "chapter", "thesis": "thesis", "masters_thesis": "thesis", "report": "report", None: "document",
 }
 
 
@@ -224,6 +229,8 @@ def to_csl(papers: Sequence[Paper]) -> str:
             item["issued"] = {"date-parts": [[paper.year]]}
         if paper.venue:
             item["publisher" if paper.work_type in PUBLISHED_BY else "container-title"] = paper.venue
+        if paper.work_type == "masters_thesis":
+            item["genre"] = MASTERS
         if paper.doi:
             item["DOI"] = paper.doi
         if paper.url:

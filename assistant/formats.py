@@ -71,9 +71,19 @@ _WORK_TYPES: dict[str, WorkType] = {
     **dict.fromkeys(["book", "ebook", "monograph", "editedbook"], "book"),
     **dict.fromkeys(["incollection", "inbook", "bookchapter", "booksection", "chap", "echap", "chapter",
                      "bookpart"], "chapter"),
-    **dict.fromkeys(["phdthesis", "mastersthesis", "thesis", "thes", "dissertation"], "thesis"),
+    **dict.fromkeys(["phdthesis", "thesis", "thes", "dissertation"], "thesis"),
+    **dict.fromkeys(["mastersthesis", "masterthesis", "mathesis"], "masters_thesis"),
     **dict.fromkeys(["techreport", "report", "rprt"], "report"),
 }
+
+
+_MASTERS = re.compile(r"master|\bm\.?\s?sc\b|\bm\.?a\.?\b|mathesis", re.IGNORECASE)
+
+
+def with_degree(kind: WorkType | None, description: object) -> WorkType | None:
+    """A thesis whose own type says master's ("mathesis", "Master's thesis", "MSc thesis": BibLaTeX's type
+    field, RIS's M3, CSL's genre) as a master's thesis; any other kind unchanged."""
+    return "masters_thesis" if kind == "thesis" and _MASTERS.search(str(description or "")) else kind
 
 
 def work_type(value: object) -> WorkType | None:
@@ -218,7 +228,7 @@ def parse_bibtex(text: str) -> Parsed:
         if on_arxiv:
             fields = {k: v for k, v in fields.items() if k not in ("journal", "journaltitle")}
         # @misc is no type, unless it is an arXiv preprint (as arXiv and Zotero write one) or says it is one
-        kind = work_type(entry.entry_type)
+        kind = with_degree(work_type(entry.entry_type), fields.get("type"))
         if (kind is None or on_arxiv) and (arxiv or _clean(fields.get("note")).lower() == "preprint" or on_arxiv):
             kind = "preprint"
         yield where, {
@@ -259,7 +269,8 @@ def _bibtex_arxiv(fields: dict[str, Any]) -> str | None:
 def _bibtex_venue(fields: dict[str, Any], kind: WorkType | None, verbatim: bool = False) -> str:
     """Where the paper appeared: its journal or proceedings; a thesis's school, a report's institution, a book's
     publisher; else @misc's howpublished when it is not a link (in our own export, it is the venue as it was)."""
-    own = {"thesis": ("school", "institution"), "report": ("institution",), "book": ("publisher",)}.get(kind or "", ())
+    school = ("school", "institution")
+    own = {"thesis": school, "masters_thesis": school, "report": ("institution",), "book": ("publisher",)}.get(kind or "", ())
     for name in ("journal", "journaltitle", "booktitle", *own, "howpublished"):  # BibLaTeX's @thesis: institution
         value = _clean(fields.get(name)) if name else ""
         if value and (verbatim or not (name == "howpublished" and re.search(r"\\url|https?:", value))):
@@ -359,7 +370,7 @@ def parse_ris(text: str) -> Parsed:
         authors = [_first_last(_clean(a)) if _clean(a).count(",") in (1, 2) else _clean(a) for a in (entry.get("authors") or entry.get("first_authors") or [])]
         if authors and RIS_MORE_AUTHORS in (entry.get("notes") or []):
             authors.append(MORE_AUTHORS)
-        kind = work_type(entry.get("type_of_reference"))
+        kind = with_degree(work_type(entry.get("type_of_reference")), entry.get("type_of_work"))
         yield where, {
             "title": _clean(entry.get("title") or entry.get("primary_title")),
             "abstract": _clean(abstract),
@@ -526,7 +537,7 @@ def _from_csl(record: Record) -> Record:
         "arxiv_id": number if is_arxiv_id(number) else None,
         "venue": record.get("container-title") or (record.get("publisher") if record.get("type") in PUBLISHED_BY else None),
         "categories": [k.strip() for k in re.split(r"[,;]", keywords) if k.strip()][:8] if isinstance(keywords, str) else [],
-        "work_type": _CSL_TYPES.get(str(record.get("type") or "")),
+        "work_type": with_degree(_CSL_TYPES.get(str(record.get("type") or "")), record.get("genre")),
         "no_abstract": "this CSL JSON item has no abstract",
     }
 

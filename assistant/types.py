@@ -21,9 +21,10 @@ def named_authors(authors: Sequence[str]) -> tuple[list[str], bool]:
 # What kind of work a paper is, as reference managers tell it (BibTeX's entry type, RIS's TY, Zotero's Item
 # Type, OpenAlex's type): kept so an export writes @inproceedings with a booktitle, not @article for everything.
 # None when no source says (a plain text or JSON file).
-WorkType = Literal["article", "conference", "preprint", "book", "chapter", "thesis", "report"]
+# "thesis" is a doctoral or unspecified one; a master's thesis is told apart, as BibTeX tells them apart.
+WorkType = Literal["article", "conference", "preprint", "book", "chapter", "thesis", "masters_thesis", "report"]
 # The kinds whose venue is who published them: a thesis's school, a report's institution, a book's publisher.
-PUBLISHED_BY: frozenset[str] = frozenset({"thesis", "report", "book"})
+PUBLISHED_BY: frozenset[str] = frozenset({"thesis", "masters_thesis", "report", "book"})
 
 
 def venue_and_year(venue: str | None, year: int | None) -> str:

@@ -475,6 +475,24 @@ def test_a_paper_in_two_files_takes_year_and_doi_from_the_version_its_venue_is(t
         assert (paper.work_type, paper.year, paper.doi) == ("conference", 2015, None) and "ICLR 2015" in (paper.venue or "")
 
 
+def test_a_masters_thesis_is_told_apart_in_bibtex_biblatex_ris_and_csl(tmp_path: Path) -> None:
+    (tmp_path / "a.bib").write_text(
+        f"@mastersthesis{{m, title={{M1}}, school={{ETH Zurich}}, abstract={{{_abstract(1)}}}}}\n"
+        f"@thesis{{b, title={{M2}}, type={{mathesis}}, institution={{MIT}}, abstract={{{_abstract(2)}}}}}\n"
+        f"@phdthesis{{p, title={{P1}}, school={{MIT}}, abstract={{{_abstract(3)}}}}}\n"
+    )
+    (tmp_path / "r.ris").write_text(f"TY  - THES\nTI  - M3\nM3  - Master's thesis\nPB  - KTH\nAB  - {_abstract(4)}\nER  - \n")
+    (tmp_path / "c.json").write_text(json.dumps([
+        {"type": "thesis", "genre": "MSc thesis", "title": "M4", "author": [{"family": "X"}], "abstract": _abstract(5)},
+        {"type": "thesis", "genre": "Ph.D. dissertation", "title": "P2", "author": [{"family": "Y"}], "abstract": _abstract(6)},
+    ]))
+    papers = {p.title: (p.work_type, p.venue) for p in load_corpus([tmp_path]).papers}
+    assert papers == {
+        "M1": ("masters_thesis", "ETH Zurich"), "M2": ("masters_thesis", "MIT"), "P1": ("thesis", "MIT"),
+        "M3": ("masters_thesis", "KTH"), "M4": ("masters_thesis", None), "P2": ("thesis", None),
+    }
+
+
 def test_where_a_thesis_appeared_and_a_csl_date_written_as_text(tmp_path: Path) -> None:
     (tmp_path / "z.csv").write_text(f'Item Type,Title,Abstract Note,Publisher\nthesis,T1,"{_abstract(1)}",MIT\n')
     (tmp_path / "b.bib").write_text(f"@thesis{{t, title={{T2}}, type={{phdthesis}}, institution={{Stanford University}}, abstract={{{_abstract(2)}}}}}\n")
