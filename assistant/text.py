@@ -59,9 +59,19 @@ def _sentence_tokenizer() -> Callable[[str], list[str]]:
     return split_by_sentence_tokenizer()
 
 
+# Abbreviations that end a piece the tokenizer cut but never a sentence: "Jiang et al. (2020) examine …" was two
+# sentences, the second a fragment that an answer quoted as "(2020) examine more than a dozen … [1]".
+_NO_END = re.compile(r"\b(?:et al|e\.g|i\.e|cf|vs|resp|approx)\.$")
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of an abstract; pieces the tokenizer cut at 'i.i.d.'-style dots are glued back."""
-    pieces = [p.strip() for p in _sentence_tokenizer()(text) if p.strip()]
+    """Sentences of an abstract; pieces the tokenizer cut at 'i.i.d.'-style dots or after "et al." are glued back."""
+    pieces: list[str] = []
+    for piece in (p.strip() for p in _sentence_tokenizer()(text) if p.strip()):
+        if pieces and _NO_END.search(pieces[-1]):  # before the length rule: "Common choices, e.g." is short
+            pieces[-1] = f"{pieces[-1]} {piece}"
+        else:
+            pieces.append(piece)
     merged: list[str] = []
     for piece in pieces:
         if merged and (piece[0].islower() or len(piece) < 25 or not re.search(r"[.!?:)\]]$", merged[-1])):

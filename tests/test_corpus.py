@@ -179,3 +179,19 @@ def test_a_windows_1252_csv_row_is_ingested_and_not_counted_as_skipped(tmp_path:
     assert paper.title == "Équivariance in Point Clouds" and paper.authors == ["Élodie Dupont"] and paper.year == 2022
     (remark,) = result.issues
     assert "read as Windows-1252" in remark.message and remark.kept  # so `skipped` stays 0
+
+
+def test_sentences_do_not_end_at_et_al_or_e_g() -> None:
+    from assistant.text import split_sentences
+
+    text = (
+        "Generalization bounds are studied widely in learning theory today. However, in their survey Jiang et al. "
+        "(2020) examine more than a dozen bounds and show that none of them is tight. Common choices, e.g. ResNet and VGG, are "
+        "compared on three datasets at once. (2) Complementing this, we prove a lower bound for every such network."
+    )
+    assert split_sentences(text) == [
+        "Generalization bounds are studied widely in learning theory today.",
+        "However, in their survey Jiang et al. (2020) examine more than a dozen bounds and show that none of them is tight.",
+        "Common choices, e.g. ResNet and VGG, are compared on three datasets at once.",
+        "(2) Complementing this, we prove a lower bound for every such network.",
+    ]
