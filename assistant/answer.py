@@ -304,8 +304,9 @@ class ExtractiveComposer:
         numbers = {pid: i for i, pid in enumerate(paper_order, start=1)}
         pieces: list[str] = []
         named: set[str] = set()
-        for cand in chosen:
-            body = answer_sentence(cand.text, cand.paper, name_it=cand.paper.id not in named).rstrip()
+        for before, cand in zip([None, *chosen], chosen):
+            follows = before is not None and (before.paper.id, before.position) == (cand.paper.id, cand.position - 1)
+            body = answer_sentence(cand.text, cand.paper, name_it=cand.paper.id not in named, follows=follows).rstrip()
             named.add(cand.paper.id)
             if body[-1:] in ".!?":
                 pieces.append(f"{body[:-1]} [{numbers[cand.paper.id]}]{body[-1]}")

@@ -24,9 +24,14 @@ _OPENING_PAPER = re.compile(r"^(?:This|The present|Our) (?:paper|work|study|arti
 _PRONOUNS = {"we": "the authors", "us": "them", "our": "their", "ours": "theirs", "ourselves": "themselves"}
 _FIRST_PERSON = re.compile(r"\b(we|us|our|ours|ourselves)\b", re.IGNORECASE)
 # Discourse openers that only link to the sentence before; dropped when the sentence stands alone.
+# "Namely, if …" and "In particular, …" lean on the sentence before just as "Moreover, …" does; an opener
+# without its comma only before "we" ("Finally we study …"): "Further work …" and "Then the …" read on.
 _LINKING = re.compile(
-    r"^(?:Moreover|Furthermore|Additionally|In addition|Also|Further|Besides|Finally|Then"
-    r"|First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly|Consequently|Therefore|Thus|Hence|Accordingly),\s+"
+    r"^(?:Moreover|Furthermore|Additionally|In addition|Also|Further|Besides|Finally|Then|Next"
+    r"|First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly|Consequently|Therefore|Thus|Hence|Accordingly"
+    r"|Namely|Specifically|In particular|Similarly|Likewise|Meanwhile|In turn|As a (?:result|consequence)"
+    r"|On the other hand|In contrast|Conversely|However|Nevertheless|Nonetheless|Subsequently|Overall|In summary"
+    r"|In short)(?:,\s+|\s+(?=we\b))"
 )
 # Openers that point back at something the previous sentence named: "This phenomenon…", and an opening
 # clause that refers back ("Addressing this issue, …", "To overcome these limitations, …").
@@ -71,7 +76,9 @@ def _latex() -> Any:
 
 
 def readable_latex(text: str) -> str:
-    """`\\textit{x}` -> x, `$\\Sigma$` -> Σ; text without LaTeX is returned as it is."""
+    """`\\textit{x}` -> x, `$\\Sigma$` -> Σ, ``quoted'' -> “quoted”; text without LaTeX is returned as it is."""
+    if "``" in text:  # TeX's quotes; a lone '' (f'') is a prime, not a quote
+        text = text.replace("``", "“").replace("''", "”")
     if not _LATEX.search(text):
         return text
     escaped = _BARE.sub(r"\\\1", text.replace("~", _TILDE))
@@ -171,8 +178,11 @@ def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
     return _capital(rest(sentence))
 
 
-def answer_sentence(sentence: str, paper: Paper, name_it: bool) -> str:
-    """One abstract sentence as it reads in an answer."""
+def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = False) -> str:
+    """One abstract sentence as it reads in an answer. `follows`: the answer's sentence before it is the one
+    before it in the abstract, so a link to it ("However, …", "To address this issue, …") still reads."""
+    if follows:
+        return third_person(round_brackets(readable_latex(sentence)), paper, name_it)
     text = _BACK_CLAUSE.sub("", _LINKING.sub("", sentence), count=1)
     text = _capital(text) if text != sentence else text
     return third_person(round_brackets(readable_latex(text)), paper, name_it)

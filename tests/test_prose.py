@@ -58,6 +58,8 @@ def test_latex_is_made_readable_and_plain_text_is_left_alone() -> None:
     assert readable_latex(r"We introduce \textit{symbolic autoencoding} ($\Sigma$AE).") == "We introduce symbolic autoencoding (ΣAE)."
     assert readable_latex(r"a 50% cut of $\epsilon$ with ~10x speed") == "a 50% cut of ϵ with ~10x speed"
     assert readable_latex("plain 50% and a_b [1]") == "plain 50% and a_b [1]"
+    assert readable_latex("in ``Fantastic Measures,'' Jiang et al.") == "in “Fantastic Measures,” Jiang et al."
+    assert readable_latex("the derivative f'' of f") == "the derivative f'' of f"
 
 
 def test_brackets_inside_an_abstract_never_read_as_citation_markers() -> None:
@@ -115,6 +117,15 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert answer_sentence("First-order methods converge.", TITLED, False) == "First-order methods converge."
     assert answer_sentence("Consequently, we introduce T.", TITLED, True) == "The authors of “Go Wider” introduce T."
     assert answer_sentence("Thus far, nothing works.", TITLED, False) == "Thus far, nothing works."  # not a link
+    assert answer_sentence("Namely, if A holds, no bound is tight.", TITLED, False) == "If A holds, no bound is tight."
+    assert answer_sentence("In particular, PN fixes it.", TITLED, False) == "PN fixes it."
+    assert answer_sentence("Finally we study the NTK.", TITLED, False) == "The authors study the NTK."
+    assert answer_sentence("Further work is needed.", TITLED, False) == "Further work is needed."  # no comma, no "we"
+    assert answer_sentence("Interestingly, depth helps.", TITLED, False) == "Interestingly, depth helps."  # a stance
+    assert answer_sentence("However, we show W.", TITLED, False) == "The authors show W."
+    # right after the sentence it links to, the link reads
+    assert answer_sentence("However, we show W.", TITLED, False, follows=True) == "However, the authors show W."
+    assert answer_sentence("To address this issue, we add V.", TITLED, False, follows=True) == "To address this issue, the authors add V."
 
 
 @pytest.mark.parametrize(
