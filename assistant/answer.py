@@ -300,7 +300,8 @@ class ExtractiveComposer:
         lead = chosen[0] if term and chosen else None  # a definition reads first, then what else is said
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         chosen = with_antecedents(chosen, candidates)
-        chosen.sort(key=lambda c: (paper_order.index(c.paper.id), c is not lead, c.position))
+        leading = lead_group(lead, chosen)
+        chosen.sort(key=lambda c: (paper_order.index(c.paper.id), (c.paper.id, c.position) not in leading, c.position))
         numbers = {pid: i for i, pid in enumerate(paper_order, start=1)}
         pieces: list[str] = []
         named: set[str] = set()
@@ -384,6 +385,21 @@ def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], 
     if intro is None:
         return chosen
     return [intro, *(c for c in chosen if c is not intro)][: max(2, len(chosen))]
+
+
+def lead_group(lead: Candidate | None, chosen: Sequence[Candidate]) -> set[tuple[str, int]]:
+    """Where the leading sentence and the antecedents it points back at stand (paper, position): they read
+    first, in the abstract's order ("Neural networks … They can … They can undergo … (“grokking”)"), not the
+    lead first with its "They" dangling."""
+    if lead is None:
+        return set()
+    pid, at = lead.paper.id, lead.position
+    texts = {c.position: c.text for c in chosen if c.paper.id == pid}
+    group = {(pid, at)}
+    while points_back(texts[at]) and at - 1 in texts:
+        at -= 1
+        group.add((pid, at))
+    return group
 
 
 def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -> list[Candidate]:

@@ -184,6 +184,24 @@ def test_a_sentence_pointing_back_brings_the_sentences_it_points_at_down_a_chain
     assert [c.position for c in with_antecedents([cands[1], cands[2]], cands)] == [1, 2, 0]  # each added once
 
 
+def test_a_leading_sentence_that_points_back_reads_after_its_antecedents(assistant: Assistant) -> None:
+    import numpy as np
+
+    from assistant.answer import Candidate, lead_group
+
+    paper = Paper(id="p", title="Benign overfitting", abstract="")
+    texts = ["Neural networks often generalise.", "They can fit noisy labels.", "They can also grok later.", "We prove both."]
+    cands = [Candidate(paper, 0, i, t, np.zeros(3), 0.0) for i, t in enumerate(texts)]
+    assert lead_group(cands[2], cands) == {("p", 0), ("p", 1), ("p", 2)}
+    assert lead_group(cands[3], cands) == {("p", 3)}
+    assert lead_group(cands[2], [cands[2], cands[3]]) == {("p", 2)}  # only antecedents the answer holds
+    assert lead_group(None, cands) == set()
+    # "What is grokking?": the sentence naming it says "They can undergo …"; its "They" reads after its subject
+    text = assistant.ask("What is grokking?").text
+    assert text.index("Neural networks trained by gradient descent") < text.index("(\"grokking\")")
+    assert not text.startswith("They")
+
+
 def test_a_sentence_resolving_this_issue_brings_the_issue_only_when_it_reads_on_its_own(assistant: Assistant) -> None:
     """PowerNorm's "… resolves this issue by …" is read with the two sentences naming the issue; NUPES's
     "… to tackle this limitation …" is not, as those would start at "It consists in converting …"."""
