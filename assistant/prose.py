@@ -178,6 +178,10 @@ def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
     return _capital(rest(sentence))
 
 
+# "We therefore develop …", "We also use …": a link to the sentence before, inside the opening; dropped with it.
+_WE_LINKING = re.compile(r"^(\s*[Ww]e)\s+(?:therefore|thus|hence|also|then|further|additionally|furthermore|moreover|finally|next|consequently|accordingly|in turn)\b,?(?=\s)")
+
+
 def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = False) -> str:
     """One abstract sentence as it reads in an answer. `follows`: the answer's sentence before it is the one
     before it in the abstract, so a link to it ("However, …", "To address this issue, …") still reads."""
@@ -185,4 +189,5 @@ def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = 
         return third_person(round_brackets(readable_latex(sentence)), paper, name_it)
     text = _BACK_CLAUSE.sub("", _LINKING.sub("", sentence), count=1)
     text = _capital(text) if text != sentence else text
+    text = _WE_LINKING.sub(r"\1", text)
     return third_person(round_brackets(readable_latex(text)), paper, name_it)

@@ -123,6 +123,10 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert answer_sentence("Further work is needed.", TITLED, False) == "Further work is needed."  # no comma, no "we"
     assert answer_sentence("Interestingly, depth helps.", TITLED, False) == "Interestingly, depth helps."  # a stance
     assert answer_sentence("However, we show W.", TITLED, False) == "The authors show W."
+    assert answer_sentence("We therefore develop a limit.", TITLED, True) == "The authors of “Go Wider” develop a limit."
+    assert answer_sentence("Moreover, we also use scores.", TITLED, False) == "The authors use scores."
+    assert answer_sentence("We alsofind X.", TITLED, False) == "The authors alsofind X."  # whole words only
+    assert answer_sentence("We also use scores.", TITLED, False, follows=True) == "The authors also use scores."
     # right after the sentence it links to, the link reads
     assert answer_sentence("However, we show W.", TITLED, False, follows=True) == "However, the authors show W."
     assert answer_sentence("To address this issue, we add V.", TITLED, False, follows=True) == "To address this issue, the authors add V."
