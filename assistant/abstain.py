@@ -59,7 +59,12 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
     present = {stem(w) for w in words(best_abstract)}
     if _PERCENT.search(best_abstract):  # "by more than 99%" states a percentage
         present.add(stem("percentage"))
-    missing = sorted(asked_details(question) - present)
+    asked = asked_details(question)
+    if stem("dataset") in asked:  # stated by a name: "on various datasets" says which no more than silence does
+        present.discard(stem("dataset"))
+        if _names_a_dataset(best_abstract):
+            present.add(stem("dataset"))
+    missing = sorted(asked - present)
     opening = " ".join(question.split()[:6])  # "How many ...?", not "is there a way ... how many ..."
     if _QUANTITY.search(opening) and not _NUMBER.search(best_abstract):
         missing.append("any number")
@@ -68,6 +73,23 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
     ):
         missing.append(f"a number of {counted}")  # "six OoD methods" does not count "episodes"
     return missing
+
+
+_DATA_WORDS = frozenset(stem(w) for w in ("dataset", "datasets", "benchmark", "benchmarks", "corpus", "corpora"))
+
+
+def _names_a_dataset(abstract: str) -> bool:
+    """Whether a name stands within six words of "dataset"/"benchmark"/"corpus" in a sentence ("on CIFAR-10
+    and ImageNet datasets", "benchmarks (LCBench, NAS-Bench-201)"): "which datasets?" asks for names."""
+    for sentence in split_sentences(abstract):
+        tokens = [t.strip("()[],;:.") for t in sentence.split()]
+        near = [i for i, t in enumerate(tokens) if stem(t.lower()) in _DATA_WORDS]
+        named = [  # "45 datasets" counts them, "MNIST" and "CIFAR-10" name them
+            i for i, t in enumerate(tokens) if i and _NAME.match(t) and not t.isdigit() and t.lower() not in STOPWORDS
+        ]
+        if any(abs(i - j) <= 6 for i in named for j in near):
+            return True
+    return False
 
 
 def _counted(opening: str) -> str | None:

@@ -82,3 +82,12 @@ def test_a_venue_or_year_in_the_question_is_looked_for_in_the_papers_records_not
     assert absent_names(question, text, ["Advances in Neural Information Processing Systems 33 2020"]) == []
     assert absent_names(question, text, []) == ["2020"]
     assert absent_names("What did the Nature paper on diffusion propose?", text, ["NeurIPS 2020"]) == ["Nature"]
+
+
+def test_which_datasets_needs_a_dataset_named() -> None:
+    question = "Which benchmark datasets were used in the experiments?"
+    assert missing_details(question, "Our results on various datasets demonstrate that our algorithms, especially the one based on KL loss, win.") == ["dataset"]
+    assert missing_details(question, "It runs on 45 of these datasets.") == ["dataset"]  # counted, not named
+    assert missing_details(question, "We evaluate on the CIFAR-10 and ImageNet datasets.") == []
+    assert missing_details(question, "It holds for a range of datasets (MNIST, CIFAR10, and random data).") == []
+    assert missing_details(question, "On four learning curve benchmarks (LCBench, NAS-Bench-201) it wins.") == []
