@@ -49,6 +49,9 @@ def markers(text: str) -> list[int]:
     return [int(n) for group in MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", group.strip())]
 
 
+_BEFORE_STOP = re.compile(rf"[ \t]*({MARKER.pattern})(?=[.,;:!?])")
+
+
 def _drop_unknown(text: str, n_sources: int) -> tuple[str, int]:
     """Text without numbers outside 1..n_sources, and how many were removed."""
     dropped = 0
@@ -60,6 +63,12 @@ def _drop_unknown(text: str, n_sources: int) -> tuple[str, int]:
         dropped += len(numbers) - len(kept)
         return match.group(0) if len(kept) == len(numbers) else "".join(f"[{n}]" for n in kept)
 
+    def before_stop(match: re.Match[str]) -> str:  # a marker removed whole takes the space before it along
+        marker = MARKER.sub(repl, match.group(1))
+        return match.group(0)[: match.start(1) - match.start(0)] + marker if marker else ""
+
+    # "Second [7]." -> "Second.": only where a marker went; the sources' own "p : R^d" keeps its space.
+    text = _BEFORE_STOP.sub(before_stop, text)
     # Removing a marker can join its neighbours into a new one ("[[9]1]" -> "[1]"): repeat until none is
     # left. Each pass removes digits, so this ends.
     while not all_resolve(text, n_sources):
@@ -81,7 +90,6 @@ def validate(text: str, n_sources: int) -> Validated:
         return "".join(f"[{k}]" for k in kept)
 
     cleaned = MARKER.sub(repl, text)
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)  # no space left before punctuation
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
     return Validated(text=cleaned, sources=sorted(order, key=order.__getitem__), dropped=dropped)
 

@@ -17,6 +17,12 @@ def test_validate_drops_unknown_and_renumbers_by_first_use() -> None:
     assert all_resolve(checked.text, len(checked.sources))
 
 
+def test_validate_leaves_the_sources_spacing_where_no_marker_went() -> None:
+    text = "Targets h = g circ p where p : R^d maps ; and more [1]."  # an abstract's own spacing
+    assert validate(text, n_sources=1).text == text
+    assert validate("Claim [9]; next [1] .", n_sources=1).text == "Claim; next [1] ."
+
+
 def test_validate_without_markers_is_identity() -> None:
     checked = validate("No citations here.", n_sources=2)
     assert (checked.text, checked.sources, checked.dropped) == ("No citations here.", [], 0)
