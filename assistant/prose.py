@@ -11,7 +11,10 @@ from typing import Any
 
 from .types import Paper
 
-_LATEX = re.compile(r"\\[A-Za-z]+|\$[^$]+\$")  # a command or an inline formula: the text holds LaTeX
+_LATEX = re.compile(r"\\[A-Za-z]+|\\[\"'`^~=.][A-Za-z{]|\$[^$]+\$")  # a command, an accent (ans\"atze), a formula
+# A citation inside the abstract: LaTeX's (pylatexenc would print "<cit.>") or the key its lost backslash left
+# ("prior work~nichani2023provable"). The answer cites the abstract; its own references have no place there.
+_CITE = re.compile(r"\s*~?\\cite[a-z]*\*?(?:\[[^\]]*\])*\{[^}]*\}|\s*~[A-Za-z][\w-]*?(?:19|20)\d\d[A-Za-z]\w*")
 _BARE = re.compile(r"(?<!\\)([%&#])")  # LaTeX specials an abstract means literally (50% is not a comment)
 _TILDE = "\ue000"  # "~10x" means about, not LaTeX's non-breaking space
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
@@ -30,8 +33,8 @@ _LINKING = re.compile(
     r"^(?:Moreover|Furthermore|Additionally|In addition|Also|Further|Besides|Finally|Then|Next"
     r"|First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly|Consequently|Therefore|Thus|Hence|Accordingly"
     r"|Namely|Specifically|In particular|Similarly|Likewise|Meanwhile|In turn|As a (?:result|consequence)"
-    r"|On the other hand|In contrast|Conversely|However|Nevertheless|Nonetheless|Subsequently|Overall|In summary"
-    r"|In short)(?:,\s+|\s+(?=we\b))"
+    r"|On the other hand|In contrast|Conversely|Contrastingly|However|Nevertheless|Nonetheless|Subsequently|Overall"
+    r"|In summary|In short|More (?:precisely|specifically|concretely))(?:,\s+|\s+(?=we\b))"
 )
 # Openers that point back at something the previous sentence named: "This phenomenon…", and an opening
 # clause that refers back ("Addressing this issue, …", "To overcome these limitations, …").
@@ -77,6 +80,7 @@ def _latex() -> Any:
 
 def readable_latex(text: str) -> str:
     """`\\textit{x}` -> x, `$\\Sigma$` -> Σ, ``quoted'' -> “quoted”; text without LaTeX is returned as it is."""
+    text = _CITE.sub("", text)
     if "``" in text:  # TeX's quotes; a lone '' (f'') is a prime, not a quote
         text = text.replace("``", "“").replace("''", "”")
     if not _LATEX.search(text):
@@ -172,12 +176,15 @@ def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
         return named + rest(sentence[opening.end() :])
     if titled and (opening := _OPENING_PAPER.match(sentence)):
         return f"“{title}”" + rest(sentence[opening.end() :])
-    if titled and _FIRST_PERSON.search(sentence):
+    if sentence.startswith("Our "):  # "Their key contribution is …" opening an answer names no one
+        sentence = "The authors' " + sentence[4:]
+    if titled and (_FIRST_PERSON.search(sentence) or sentence.startswith("The authors' ")):
         body = sentence[:1].lower() + sentence[1:] if not sentence[:2].isupper() else sentence
         return f"In “{title}”, " + rest(body)
     return _capital(rest(sentence))
 
 
+_ORDINAL = re.compile(r"^(?:First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly),\s+")
 # "We therefore develop …", "We also use …": a link to the sentence before, inside the opening; dropped with it.
 _WE_LINKING = re.compile(r"^(\s*[Ww]e)\s+(?:therefore|thus|hence|also|then|further|additionally|furthermore|moreover|finally|next|consequently|accordingly|in turn)\b,?(?=\s)")
 
@@ -185,8 +192,9 @@ _WE_LINKING = re.compile(r"^(\s*[Ww]e)\s+(?:therefore|thus|hence|also|then|furth
 def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = False) -> str:
     """One abstract sentence as it reads in an answer. `follows`: the answer's sentence before it is the one
     before it in the abstract, so a link to it ("However, …", "To address this issue, …") still reads."""
-    if follows:
-        return third_person(round_brackets(readable_latex(sentence)), paper, name_it)
+    if follows:  # an ordinal still goes: "Second, …" after a "First, …" that was dropped reads as a gap
+        text = _ORDINAL.sub("", sentence)
+        return third_person(round_brackets(readable_latex(_capital(text) if text != sentence else text)), paper, name_it)
     text = _BACK_CLAUSE.sub("", _LINKING.sub("", sentence), count=1)
     text = _capital(text) if text != sentence else text
     text = _WE_LINKING.sub(r"\1", text)

@@ -28,8 +28,8 @@ UNTITLED = Paper(id="y", title="label", abstract="...", has_title=False)
         ("We prove Y.", UNTITLED, True, "The authors prove Y."),
         ("This paper studies Z.", TITLED, True, "“Go Wider” studies Z."),
         ("Weights matter.", TITLED, True, "Weights matter."),
-        ("Our method enhances Z.", TITLED, True, "In “Go Wider”, their method enhances Z."),
-        ("Our method enhances Z.", TITLED, False, "Their method enhances Z."),
+        ("Our method enhances Z.", TITLED, True, "In “Go Wider”, the authors' method enhances Z."),
+        ("Our method enhances Z.", TITLED, False, "The authors' method enhances Z."),
         ("To this end, we show that our bound holds for us.", TITLED, False, "To this end, the authors show that their bound holds for them."),
         ("We show W.", TITLED, False, "The authors show W."),
         ("Here, we show the capabilities of V.", TITLED, True, "The authors of “Go Wider” show the capabilities of V."),
@@ -51,7 +51,7 @@ def test_a_title_is_inserted_as_text(title: str, shown: str) -> None:
     paper = Paper(id="t", title=title, abstract="...")
     assert third_person("We analyse robustness.", paper, True) == f"The authors of “{shown}” analyse robustness."
     assert third_person("This paper studies our bounds.", paper, True) == f"“{shown}” studies their bounds."
-    assert third_person("Our bound holds.", paper, True) == f"In “{shown}”, their bound holds."
+    assert third_person("Our bound holds.", paper, True) == f"In “{shown}”, the authors' bound holds."
 
 
 def test_latex_is_made_readable_and_plain_text_is_left_alone() -> None:
@@ -127,6 +127,13 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert answer_sentence("Moreover, we also use scores.", TITLED, False) == "The authors use scores."
     assert answer_sentence("We alsofind X.", TITLED, False) == "The authors alsofind X."  # whole words only
     assert answer_sentence("We also use scores.", TITLED, False, follows=True) == "The authors also use scores."
+    assert answer_sentence("Our key contribution is a bound.", UNTITLED, True) == "The authors' key contribution is a bound."
+    assert answer_sentence("Our method, called P, learns.", TITLED, True) == "In “Go Wider”, the authors' method, called P, learns."
+    assert answer_sentence("Contrastingly, passive learning fails.", TITLED, False) == "Passive learning fails."
+    assert answer_sentence("Second, we observe V.", TITLED, False, follows=True) == "The authors observe V."
+    assert readable_latex('overparameterized ans\\"atze') == "overparameterized ansätze"
+    assert readable_latex("over prior work~nichani2023provable requiring d^4") == "over prior work requiring d^4"
+    assert readable_latex(r"as in prior work~\cite{nichani2023provable}, we") == "as in prior work, we"
     # right after the sentence it links to, the link reads
     assert answer_sentence("However, we show W.", TITLED, False, follows=True) == "However, the authors show W."
     assert answer_sentence("To address this issue, we add V.", TITLED, False, follows=True) == "To address this issue, the authors add V."
