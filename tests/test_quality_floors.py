@@ -25,7 +25,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "hybrid recall@5": (0.9706, 68),
         "citation_precision": (0.9338, 68),
         "citation_recall": (0.9510, 68),
-        "evidence_hit_rate": (0.5309, 81),
+        "evidence_hit_rate": (0.5432, 81),
         "abstention_accuracy": (0.8571, 14),
         "paper_coverage": (0.8788, 11),
     },
@@ -36,7 +36,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "citation_precision": (0.9218, 98),  # averaged over the answered cases: 2 of 100 abstain
         "citation_recall": (0.9083, 100),
         "evidence_hit_rate": (0.5917, 120),
-        "abstention_accuracy": (0.7333, 30),
+        "abstention_accuracy": (23 / 30, 30),  # 23 of 30 since "which datasets?" needs a name (7e819cc)
         "paper_coverage": (0.8733, 25),  # multi and summary cases
     },
 }
