@@ -83,11 +83,15 @@ def _count(value: object, name: str, least: int = 1) -> int:
     return number
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def clean_question(question: str, limit: int) -> str:
     """The question without control characters, or an InvalidQuestion saying what to do."""
     if not isinstance(question, str):
         raise InvalidQuestion("the question must be text")
-    text = _CONTROL.sub(" ", _ANSI.sub("", question)).strip()
+    # Bytes that were not UTF-8 reach Python as lone surrogates (argv, stdin) and crashed the tokenizer: dropped.
+    text = _CONTROL.sub(" ", _ANSI.sub("", _SURROGATES.sub("", question))).strip()
     if not text:
         raise InvalidQuestion('the question is empty; ask something like "What is the neural tangent kernel?"')
     if len(text) > limit:

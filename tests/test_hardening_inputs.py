@@ -66,6 +66,8 @@ ODD_QUESTIONS = {
     "zero-width and combining": "neu\u200bral tan\u200dgent ke\u0301rnel\ufeff",
     "markup": "<script>alert(1)</script> ![x](http://evil.example/x.png) [99]",
     "only a marker": "[1]",
+    # bytes that were not UTF-8, as Python hands them over from argv or stdin (surrogateescape)
+    "undecodable bytes": b"What does the \xff\xfe neural tangent kernel describe?".decode("utf-8", "surrogateescape"),
 }
 
 
@@ -80,7 +82,7 @@ def test_odd_questions_are_answered_or_abstained_never_a_crash(small_assistant: 
     json.dumps(answer.to_json(), ensure_ascii=False)
 
 
-@pytest.mark.parametrize("kind", ["control characters", "terminal colour codes"])
+@pytest.mark.parametrize("kind", ["control characters", "terminal colour codes", "undecodable bytes"])
 def test_control_characters_do_not_change_the_answer(small_assistant: Assistant, kind: str) -> None:
     plain = small_assistant.ask(NTK)
     noisy = small_assistant.ask(ODD_QUESTIONS[kind])
