@@ -69,6 +69,9 @@ def test_ask_and_retrieve_go_through_a_running_server_and_match_in_process_answe
     hits = _cli(env, tmp_path, "retrieve", NTK, "-k", "2", "--json")
     assert not _loaded(hits.stderr, "chromadb") and len(json.loads(hits.stdout)) == 2
     assert json.loads(hits.stdout) == json.loads(_cli(env, tmp_path, "retrieve", NTK, "-k", "2", "--json", "--local").stdout)
+    deep = _cli(env, tmp_path, "retrieve", NTK, "-k", "60", "--json")  # past top-k's 50: any depth, as in-process
+    assert deep.returncode == 0 and not _loaded(deep.stderr, "chromadb"), deep.stderr
+    assert json.loads(deep.stdout) == json.loads(_cli(env, tmp_path, "retrieve", NTK, "-k", "60", "--json", "--local").stdout)
 
     refused = _cli(env, tmp_path, "ask", "   ")
     assert refused.returncode == 2 and "question is empty" in refused.stderr and not _loaded(refused.stderr, "chromadb")

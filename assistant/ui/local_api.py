@@ -30,7 +30,7 @@ class Question(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a field this server does not know is refused, never ignored
 
     question: str
-    k: int | None = Field(None, ge=1, le=50)
+    k: int | None = Field(None, ge=1)  # retrieve honours any depth, as in-process: the CLI's -k 74 was refused
     mode: str | None = None
     year: str | None = None  # the CLI's --year, --author, --category and --venue, as they were typed
     authors: list[str] = Field(default_factory=list)
