@@ -117,9 +117,14 @@ def name_parts(token: str) -> list[str]:
     return [p.lower() for piece in token.split("-") for p in _CAMEL.findall(piece)]
 
 
+_SENTENCE_START = re.compile(r"([.?!]\s+)[A-Z][a-z]+\b")
+
+
 def names(question: str) -> list[str]:
     """Capitalised words, acronyms and numbered names of a question (its first word is capitalised anyway)."""
     body = question.split(None, 1)[1] if len(question.split()) > 1 else ""
+    # Nor is a sentence's: a follow-up's query is "<earlier question or answer>. Summarize it."
+    body = _SENTENCE_START.sub(r"\1", body)
     return list(dict.fromkeys(_NAME.findall(body)))
 
 

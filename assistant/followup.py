@@ -82,12 +82,41 @@ _ASKED_ABOUT = re.compile(
 )
 
 
+# "What about the second one?", "Tell me more about paper [2]": one of the papers the previous answer cited.
+_ORDINAL_REF = re.compile(
+    # not "the first paper to prove …", "the last work on …": those name papers of their own
+    r"\b(?:the\s+)?(?P<word>first|second|third|fourth|fifth|last)\s+(?:one|paper|work|article|study|reference|source)\b"
+    r"(?!\s+(?:to|that|which|who|whose|where|on|about|in|from|by|of|for|with)\b)"
+    r"|\b(?:paper|reference|source)\s*\[?(?P<n>[1-9])\]?",
+    re.IGNORECASE,
+)
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
+_CITED = re.compile(r"([^\[\]]+?)\s*((?:\[\d+\])+)")
+
+
+def cited_paper_text(question: str, history: Sequence[Turn] | None) -> str | None:
+    """For a question pointing at one paper of the previous answer by its place ("the second one", "paper
+    [2]"), what that answer said from it, or None: the words that find the paper again."""
+    match = _ORDINAL_REF.search(question)
+    answers = previous_answers(history)
+    if match is None or not answers:
+        return None
+    cited = [(text.strip(" .;:"), [int(n) for n in re.findall(r"\d+", marks)]) for text, marks in _CITED.findall(answers[-1])]
+    numbers = sorted({n for _, ns in cited for n in ns})
+    word = (match["word"] or "").lower()
+    wanted = int(match["n"]) if match["n"] else (numbers[-1] if word == "last" and numbers else _ORDINALS.get(word, 0))
+    said = [text for text, ns in cited if wanted in ns]
+    return " ".join(said) or None
+
+
 def missing_antecedent(question: str, history: Sequence[Turn] | None) -> str | None:
     """The pronoun a question leans on when there is no conversation to resolve it ("How do they differ?"
     asked first), or None: a pronoun that nothing before it in the question can refer to, in a question
     that names at most two things itself."""
     if previous_questions(history):
         return None
+    if ordinal := _ORDINAL_REF.search(question):  # "What about the second one?" asked first
+        return ordinal.group(0)
     match = _LEANS_BACK.search(question)
     # "What problem do they address?": the words a wh-question asks about are not what "they" points at
     before = _ASKED_ABOUT.sub("", question[: match.start()]) if match else ""
@@ -104,6 +133,8 @@ def followup_query(question: str, history: Sequence[Turn] | None) -> str:
     earlier = previous_questions(history)
     if not earlier or not leans_on_earlier(question):
         return question
+    if said := cited_paper_text(question, history):  # "the second one": what the last answer said from it
+        return f"{said}. {question}"
     subject = next((q for q in reversed(earlier) if not leans_on_earlier(q)), earlier[0])
     return f"{subject} {question}"
 
@@ -118,7 +149,7 @@ def leans_on_earlier(question: str) -> bool:
     used?", "Limitations?"). A short question with a topic of its own ("How does quantization reduce model
     size?", "What is PowerNorm?") stands alone: every question of six words or fewer was taken for a
     follow-up, and answered from the previous question's papers."""
-    if _REFERS_BACK.search(question) or _CONTINUES.match(question):
+    if _REFERS_BACK.search(question) or _CONTINUES.match(question) or _ORDINAL_REF.search(question):
         return True
     words = question.split()
     if len(words) > 6:

@@ -145,3 +145,22 @@ def test_a_follow_up_does_not_repeat_the_previous_answer(small_store: Path) -> N
     previous = a.ask(QUESTION)
     follow = a.ask("What more does it show?", history=[(QUESTION, previous.text)])
     assert follow.citations and not set(split_sentences(previous.text)) & set(split_sentences(follow.text))
+
+
+def test_a_follow_up_naming_a_paper_by_its_place_answers_from_that_paper(small_store: Path) -> None:
+    from assistant.abstain import names
+    from assistant.followup import cited_paper_text, missing_antecedent
+
+    a = Assistant(Settings(store_dir=small_store, seeds_dir=SEEDS), auto_ingest=False)
+    first = "Which papers study post-training quantization?"
+    previous = a.ask(first)
+    assert len(previous.citations) >= 2
+    for follow in ("What about the second one?", "Tell me more about paper [2].", "And the last one?"):
+        answer = a.ask(follow, history=[(first, previous.text)])
+        wanted = previous.citations[-1 if "last" in follow else 1].paper_id
+        assert [c.paper_id for c in answer.citations] == [wanted], follow
+    # asked first, it needs the earlier question; a paper of its own ("the first paper to …") is no reference
+    assert missing_antecedent("What about the second one?", None) == "the second one"
+    assert cited_paper_text("Which is the first paper to prove grokking?", [(first, previous.text)]) is None
+    assert cited_paper_text("What does the second one propose?", [(first, "A holds [1]. B holds [2]. C too [1][2].")]) == "B holds C too"
+    assert names("What is SaRA? Summarize it. And PowerNorm?") == ["SaRA", "PowerNorm"]  # not "Summarize"
