@@ -278,7 +278,11 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     filters = _filters(args)
     if passages is None:
         passages = _assistant().retrieve(args.question, k=args.k, mode=args.mode, filters=filters)
-    if not passages and filters:  # said on stderr: --json still prints a list, an empty one
+    if not passages and args.mode == "bm25":  # said on stderr: --json still prints a list, an empty one
+        within = f" within the filters ({filters.describe()})" if filters else ""
+        print(f"No paper{within} holds a word of the question, so BM25 ranks none; "
+              "--mode hybrid or dense ranks every paper.", file=sys.stderr)
+    elif not passages and filters:
         print(f"No paper in the store matches the filters ({filters.describe()}); widen or drop them.", file=sys.stderr)
     elif args.mode == "bm25" and args.k and 0 < len(passages) < args.k:
         print(f"Only {len(passages)} papers hold a word of the question, and BM25 ranks no others; "

@@ -61,6 +61,8 @@ def test_retrieve_bm25_says_why_fewer_papers_than_asked(on_seeded_store: Path, c
     shown = out.strip().splitlines()
     assert code == 0 and 0 < len(shown) < 70
     assert f"Only {len(shown)} papers hold a word of the question, and BM25 ranks no others" in err
+    code, out, err = _run(capsys, "retrieve", "zebra", "--mode", "bm25", "--local")  # no word of it in any abstract
+    assert code == 0 and out.strip() == "" and "No paper holds a word of the question" in err
 
 
 def test_ingest_twice_embeds_nothing(store_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
