@@ -6,6 +6,7 @@ the previous answer); /sources shows the last answer's sources with the quoted s
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -149,6 +150,9 @@ def run(assistant: Assistant, read: Callable[[str], str] = input, out: TextIO = 
             continue
         if not line:
             continue
+        word = line.split()[0]
+        if re.fullmatch(r"/[A-Za-z?]+", word):  # "/help me" is /help, not a question; "/foo" a mistyped command
+            line = word
         if line in ("/quit", "/exit"):
             return 1 if failed and piped else 0
         if line in ("/help", "/?"):

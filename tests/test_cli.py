@@ -237,7 +237,7 @@ def test_chat_sources_show_every_sentence_taken_and_a_mistyped_command_is_not_a_
         def stream(self, *args: object, **kwargs: object) -> object:
             raise AssertionError("a command was asked as a question")
 
-    lines, out = iter(["/sourcs"]), io.StringIO()
+    lines, out = iter(["/sourcs", "/help me", "/sourcs please"]), io.StringIO()
 
     def read(prompt: str) -> str:
         try:
@@ -246,7 +246,8 @@ def test_chat_sources_show_every_sentence_taken_and_a_mistyped_command_is_not_a_
             raise EOFError from None
 
     assert terminal.run(Never(), read, out) == 0  # type: ignore[arg-type]
-    assert "unknown command /sourcs; /help lists them" in out.getvalue()
+    assert out.getvalue().count("unknown command /sourcs; /help lists them") == 2
+    assert terminal.HELP in out.getvalue()  # "/help me" is /help
 
 
 def test_piped_chat_whose_questions_failed_exits_1() -> None:
