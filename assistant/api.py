@@ -510,6 +510,7 @@ class Assistant:
         check_history(history)
         started = time.perf_counter()
         state = self._ready()
+        filters = filters or self._placed(state, text)
         direct = self._direct(state, text, filters, settings)
         answer = direct or self._engine(state, settings, filters).answer(text, history)
         _log_request(answer, started)
@@ -524,12 +525,21 @@ class Assistant:
         check_history(history)
         started = time.perf_counter()
         state = self._ready()
+        filters = filters or self._placed(state, text)
         direct = self._direct(state, text, filters, settings)
         events = iter([Final(answer=direct)]) if direct is not None else self._engine(state, settings, filters).stream(text, history)
         for event in events:
             if isinstance(event, Final):
                 _log_request(event.answer, started)
             yield event
+
+    @staticmethod
+    def _placed(state: _State, question: str) -> Filters | None:
+        """"What did the ICML 2019 paper on attention propose?": its venue and year filter the papers read,
+        when the store has such papers (the question's own filters, as if given with --venue and --year)."""
+        from .listing import placed_paper_filters
+
+        return placed_paper_filters(question, state.papers.headers)
 
     def _direct(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
         """An answer that needs no engine: no paper matches the filters, or a metadata question."""

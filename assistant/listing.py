@@ -53,6 +53,28 @@ _WHO_WROTE = re.compile(
 _LISTS = re.compile(r"\b(?:papers?|works?|articles?|abstracts?|publications?|anything|what)\b", re.IGNORECASE)
 
 
+# "the ICML paper on attention", "the 2019 paper on …", "the NeurIPS 2021 work on …": one paper, placed by its
+# record (an abstract rarely says where or when it appeared).
+_THE_PAPER = re.compile(
+    r"\bthe\s+(?:(?P<venue>[A-Z][A-Za-z]*[A-Z][A-Za-z]*)\s+)?(?:'?(?P<year>(?:19|20)\d\d)\s+)?"
+    r"(?:paper|work|article|study|preprint)\b"
+)
+
+
+def placed_paper_filters(question: str, papers: Callable[[], Mapping[str, Header]]) -> Filters | None:
+    """For a question about "the ICML 2019 paper on …", the venue and year as filters, when some paper of the
+    store has them (else None: the year may be anything else, and a filter matching nothing hides every
+    paper). A venue is one of the big venues' short names (filters.VENUE_NAMES)."""
+    match = _THE_PAPER.search(question)
+    if match is None or not (match["year"] or match["venue"]):
+        return None
+    venue = match["venue"] if match["venue"] and fold(match["venue"]) in VENUE_NAMES else None
+    if not (venue or match["year"]):
+        return None
+    filters = Filters.parse(match["year"], venues=[venue] if venue else [])
+    return filters if any(filters.admits(h) for h in papers().values()) else None
+
+
 def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) -> Filters | None:
     """The filters a listing question asks for, when the store holds papers they match; else None.
     `papers` is only called for a question that reads like a listing: a start at 100k papers must not

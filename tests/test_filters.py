@@ -517,3 +517,25 @@ def test_the_papers_search_finds_a_big_venue_by_its_short_name(
     found, matched = lib_assistant.search_papers("NeurIPS", 100)
     expected = [p.id for p in lib_assistant.papers() if p.venue == VENUES[0]]
     assert matched == len(expected) > 0 and sorted(p.id for p in found) == sorted(expected)
+
+
+def test_the_venue_and_year_of_the_paper_a_question_asks_about_filter_its_answer(lib_assistant: Assistant) -> None:
+    from assistant.listing import placed_paper_filters
+
+    papers = lib_assistant.papers()
+    icml = next(p for p in papers if p.venue == VENUES[1])
+    others = [p for p in papers if p.venue not in (VENUES[1], VENUES[2])]
+    by_id = {p.id: p for p in papers}
+    other = next(p for p in others if p.has_title and lib_assistant.ask(f"What did the paper on {p.title} propose?").citations[:1]
+                 and lib_assistant.ask(f"What did the paper on {p.title} propose?").citations[0].paper_id == p.id)
+    # Without a place the paper on that topic answers; placed at ICML in a year, only such papers may
+    answer = lib_assistant.ask(f"What did the ICML {icml.year} paper on {other.title} propose?")
+    placed = Filters.parse(str(icml.year), venues=["ICML"])
+    assert all(placed.admits(by_id[c.paper_id]) for c in answer.citations) and other.title not in answer.text
+    own = lib_assistant.ask(f"What did the ICML {icml.year} paper on {icml.title} propose?")
+    assert own.citations and own.citations[0].paper_id == icml.id
+    headers = lambda: {p.id: p for p in papers}  # noqa: E731
+    assert placed_paper_filters(f"What does the {icml.year} paper on kernels show?", headers) is not None
+    assert placed_paper_filters("What does the 2031 paper on kernels show?", headers) is None  # no such paper: no filter
+    assert placed_paper_filters("What does the Nature paper on kernels show?", headers) is None  # not a big venue's name
+    assert placed_paper_filters("What does the paper on kernels show?", headers) is None
