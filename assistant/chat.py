@@ -130,7 +130,7 @@ def classify(exc: BaseException, timeout: float) -> LLMFailure:
         hint = {
             401: "check ASSISTANT_LLM_API_KEY",
             403: "check ASSISTANT_LLM_API_KEY",
-            404: "check ASSISTANT_LLM_MODEL and ASSISTANT_LLM_BASE_URL",
+            404: "check ASSISTANT_LLM_MODEL and ASSISTANT_LLM_BASE_URL (or OPENAI_BASE_URL)",
         }.get(status, "the server rejected the request")
         return LLMFailure(f"HTTP {status}, {hint}")
     if isinstance(exc, openai.APIConnectionError):

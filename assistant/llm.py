@@ -374,7 +374,7 @@ class LLMEngine(CitingEngine):
         host = llm_host(self.settings)
         if self.settings.llm_fallback != "extractive":  # said once, by the error (it was logged first, twice over)
             # The reason's own advice when it has some (a 401 names the key), else the endpoint's settings.
-            advice = "or" if "ASSISTANT_" in failure.reason else "check ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL, or"
+            advice = "or" if "ASSISTANT_" in failure.reason else "check ASSISTANT_LLM_BASE_URL (or OPENAI_BASE_URL) and ASSISTANT_LLM_MODEL, or"
             raise LLMUnavailable(
                 f"the LLM at {host} was unavailable ({failure.reason}); {advice} set ASSISTANT_LLM_FALLBACK=extractive "
                 "to answer offline"

@@ -31,7 +31,9 @@ def venue_and_year(venue: str | None, year: int | None) -> str:
     """"NeurIPS 2021" as a reference reads, "2021", or ""; a venue that already says its year keeps it once
     (arXiv's journal-ref "Phys. Rev. D 70 (2004)")."""
     when = str(year) if year and str(year) not in (venue or "") else ""
-    return " ".join(part for part in (venue or "", when) if part)
+    if not (venue and when):
+        return venue or when
+    return f"{venue}{',' if venue[-1].isdigit() else ''} {when}"  # "… Systems 34, 2021": not one number
 
 
 class _Record(BaseModel):

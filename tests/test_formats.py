@@ -199,6 +199,17 @@ def test_citations_carry_authors_venue_year_and_link_in_json_and_the_reference_l
     assert reference in capsys.readouterr().out
 
 
+def test_a_venue_ending_in_a_number_is_set_off_from_the_year() -> None:
+    from assistant.types import venue_and_year
+
+    assert venue_and_year("Advances in Neural Information Processing Systems 34", 2021) == (
+        "Advances in Neural Information Processing Systems 34, 2021"
+    )
+    assert venue_and_year("Advances in NeurIPS", 2017) == "Advances in NeurIPS 2017"
+    assert venue_and_year("NAACL 2020", 2020) == "NAACL 2020"  # the year once
+    assert (venue_and_year(None, 2020), venue_and_year("JMLR", None), venue_and_year(None, None)) == ("2020", "JMLR", "")
+
+
 def test_an_author_list_cut_short_is_never_shown_as_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -140,7 +140,7 @@ def test_a_server_that_refuses_the_model_is_reachable_and_names_what_it_offers(
     out = capsys.readouterr().out.splitlines()
     assert code == 1 and out[1] == f"  ok  reachable: 127.0.0.1:{fake.port} answered, but refused the request"
     assert out[2] == (f"FAIL  accepted: 127.0.0.1:{fake.port} model tiny: HTTP 404, check ASSISTANT_LLM_MODEL and "
-                      "ASSISTANT_LLM_BASE_URL; ASSISTANT_LLM_MODEL is 'tiny', and the server offers llama3.2, qwen2.5:7b")
+                      "ASSISTANT_LLM_BASE_URL (or OPENAI_BASE_URL); ASSISTANT_LLM_MODEL is 'tiny', and the server offers llama3.2, qwen2.5:7b")
 
 
 def test_a_server_too_slow_to_finish_is_reachable_and_fails_on_speed(
