@@ -187,7 +187,12 @@ def read_file(path: Path, name: str | None = None) -> tuple[list[_Draft], list[P
             drafts, more = parse_page(text, name)
         issues.extend(more)
     if not drafts and not more:
-        issues.append(ParseIssue(source=name, message="no abstracts found"))
+        layout = (  # a page or text file: say what is read as an abstract there
+            "; in a text or HTML file an abstract is a paragraph of two sentences or more (150+ characters) or 400+ "
+            "characters, after its title line, or a line labelled \"Abstract:\""
+            if kind == "page" else ""
+        )
+        issues.append(ParseIssue(source=name, message=f"no abstracts found{layout}"))
     return drafts, issues
 
 

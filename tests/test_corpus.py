@@ -195,3 +195,12 @@ def test_sentences_do_not_end_at_et_al_or_e_g() -> None:
         "Common choices, e.g. ResNet and VGG, are compared on three datasets at once.",
         "(2) Complementing this, we prove a lower bound for every such network.",
     ]
+
+
+def test_a_text_file_with_no_abstract_says_what_an_abstract_looks_like(tmp_path: Path) -> None:
+    page = tmp_path / "one.txt"
+    page.write_text("A Study of Things\nWe study things and find that they matter.\n")
+    result = load_corpus([page])
+    assert not result.papers and "no abstracts found; in a text or HTML file an abstract is a paragraph" in str(result.issues[0])
+    (tmp_path / "refs.bib").write_text("% no entries\n")
+    assert "refs.bib: no abstracts found" in [str(i) for i in load_corpus([tmp_path / "refs.bib"]).issues]  # no page advice
