@@ -13,7 +13,7 @@ from .text import split_sentences
 from .types import Answer, Citation, Header, Paper, named_authors
 
 _BY = re.compile(
-    r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+"
+    r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+(?:both\s+|either\s+)?"
     r"((?:[A-Z][\w'’.-]*\s*){1,3})"
 )
 _WROTE = re.compile(
@@ -96,7 +96,8 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
     about_authors = bool(authors) or (_AUTHORSHIP.search(question) and _PLURAL.search(question))
     named = _full_names(question, lambda: papers().values()) if about_authors else []
     every = False
-    if named and len(named) >= len(authors):  # full names the store knows beat a surname after "by"
+    known = bool(named) and len(named) >= len(authors)
+    if known:  # full names the store knows beat a surname after "by"
         authors, every = named, len(named) > 1 and not re.search(r"\b(?:or|either)\b", question)
     else:
         authors = authors[:1]
@@ -105,9 +106,10 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
     filters = replace(parsed, every_author=every, whole_names=True)  # a name a question gives is whole
     if not filters:
         return None
-    # None match: a year or a category asked for is answered "none" (the store has no such paper); a name
-    # after "by" may be no author at all ("by the authors of …"), so the question is answered as any other.
-    if not any(filters.admits(p) for p in papers().values()) and filters.authors:
+    # None match: a year or a category asked for is answered "none" (the store has no such paper), and so are
+    # authors the store knows by their full names ("papers by both Ana Rivera and Bo Chen", who wrote none
+    # together); a name after "by" may be no author at all ("by the authors of …"): answered as any question.
+    if not any(filters.admits(p) for p in papers().values()) and filters.authors and not known:
         return None
     return filters
 

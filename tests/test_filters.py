@@ -315,6 +315,10 @@ def test_a_listing_nothing_matches_says_so_and_why(lib_assistant: Assistant, ass
     answer = lib_assistant.ask("What was published in 1901?")
     assert answer.abstained and answer.mode == "metadata" and not answer.citations
     assert answer.text == "No paper in the store matches year 1901."
+    # authors the store knows, who wrote nothing together: none, said from the metadata (not "do not answer")
+    together = lib_assistant.ask("Which papers are by both Carla Diaz and Dan Rivers?")
+    assert together.abstained and together.mode == "metadata" and together.text.startswith("No paper in the store matches")
+    assert "Carla Diaz" in together.text and "Dan Rivers" in together.text
     # Where papers have no year, it says how many: they may be the ones meant.
     undated = sum(p.year is None for p in assistant.papers())
     assert undated and assistant.ask("What was published in 2023?").text == (
