@@ -87,7 +87,7 @@ _ORDINAL_REF = re.compile(
     # not "the first paper to prove …", "the last work on …": those name papers of their own
     r"\b(?:the\s+)?(?P<word>first|second|third|fourth|fifth|last)\s+(?:one|paper|work|article|study|reference|source)\b"
     r"(?!\s+(?:to|that|which|who|whose|where|on|about|in|from|by|of|for|with)\b)"
-    r"|\b(?:paper|reference|source)\s*\[?(?P<n>[1-9])\]?",
+    r"|\b(?:paper|reference|source)\s*\[?(?P<n>[1-9])\]?(?!\w)",  # not "reference 3D models", "paper 2019"
     re.IGNORECASE,
 )
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}

@@ -162,5 +162,6 @@ def test_a_follow_up_naming_a_paper_by_its_place_answers_from_that_paper(small_s
     # asked first, it needs the earlier question; a paper of its own ("the first paper to …") is no reference
     assert missing_antecedent("What about the second one?", None) == "the second one"
     assert cited_paper_text("Which is the first paper to prove grokking?", [(first, previous.text)]) is None
+    assert cited_paper_text("Is there a reference 3D model?", [(first, previous.text)]) is None
     assert cited_paper_text("What does the second one propose?", [(first, "A holds [1]. B holds [2]. C too [1][2].")]) == "B holds C too"
     assert names("What is SaRA? Summarize it. And PowerNorm?") == ["SaRA", "PowerNorm"]  # not "Summarize"
