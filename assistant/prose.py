@@ -83,6 +83,8 @@ def readable_latex(text: str) -> str:
     text = _CITE.sub("", text)
     if "``" in text:  # TeX's quotes; a lone '' (f'') is a prime, not a quote
         text = text.replace("``", "“").replace("''", "”")
+    if "`" in text:  # `single' (TeX) or `single` (as typed): quotes too
+        text = re.sub(r"`([^`'\s][^`']{0,60}?)['`]", r"‘\1’", text)
     if not _LATEX.search(text):
         return text
     escaped = _BARE.sub(r"\\\1", text.replace("~", _TILDE))

@@ -60,6 +60,7 @@ def test_latex_is_made_readable_and_plain_text_is_left_alone() -> None:
     assert readable_latex("plain 50% and a_b [1]") == "plain 50% and a_b [1]"
     assert readable_latex("in ``Fantastic Measures,'' Jiang et al.") == "in “Fantastic Measures,” Jiang et al."
     assert readable_latex("the derivative f'' of f") == "the derivative f'' of f"
+    assert readable_latex("decomposing the `larger` groups, one `deep' method") == "decomposing the ‘larger’ groups, one ‘deep’ method"
 
 
 def test_brackets_inside_an_abstract_never_read_as_citation_markers() -> None:
