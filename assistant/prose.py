@@ -78,9 +78,31 @@ def _latex() -> Any:
     return LatexNodes2Text(math_mode="text")
 
 
+# Math whose backslashes a scraper dropped ("mathcal{O}(d^2)", "r ll n", "XX^top", "R^{n times n}"): command
+# words that are no English word, or read as math only between single letters or inside braces.
+_LOST = [
+    (re.compile(r"\bmath(?:cal|rm|bf|it)\{([A-Za-z])\}|\bmath(?:cal|rm|bf|it)\s+([A-Z])(?![a-z])"), lambda m: m[1] or m[2]),
+    (re.compile(r"\bmathbb\{?R\}?(?![a-z])"), lambda m: "ℝ"),
+    (re.compile(r"\bwidetilde\s*(Theta|Omega|O)\b"), lambda m: {"Theta": "Θ", "Omega": "Ω"}.get(m[1], m[1]) + "\u0303"),
+    (re.compile(r"\b(Theta|Omega)\s*(?=\()"), lambda m: {"Theta": "Θ", "Omega": "Ω"}[m[1]]),
+    (re.compile(r"\^top\b"), lambda m: "^⊤"),
+    (re.compile(r"\b(rightarrow|leftarrow|rtimes|nabla|infty)\b"), lambda m: {"rightarrow": "→", "leftarrow": "←", "rtimes": "⋊", "nabla": "∇", "infty": "∞"}[m[1]]),
+    (re.compile(r"\b([A-Za-z]\w?) (ll|gg|circ|leq|geq) (?=[A-Za-z]\w?\b|min\b|max\b)"), lambda m: f"{m[1]} {dict(ll='≪', gg='≫', circ='∘', leq='≤', geq='≥')[m[2]]} "),
+    (re.compile(r"(?<=[\w}]) times (?=[\w{][^{}]*\})"), lambda m: " × "),  # inside braces: R^{n times n}
+]
+
+
+def _lost_backslashes(text: str) -> str:
+    for pattern, repl in _LOST:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def readable_latex(text: str) -> str:
     """`\\textit{x}` -> x, `$\\Sigma$` -> Σ, ``quoted'' -> “quoted”; text without LaTeX is returned as it is."""
     text = _CITE.sub("", text)
+    if "\\" not in text:
+        text = _lost_backslashes(text)
     if "``" in text:  # TeX's quotes; a lone '' (f'') is a prime, not a quote
         text = text.replace("``", "“").replace("''", "”")
     if "`" in text:  # `single' (TeX) or `single` (as typed): quotes too

@@ -177,3 +177,17 @@ def test_an_opening_it_leans_back_unless_impersonal() -> None:
     assert leans_back("It consists in converting floating point representations.")
     assert not leans_back("It is known that wide networks behave like kernels.")
     assert leans_back("This process is called uniform quantization.") and not leans_back("Quantization saves memory.")
+
+
+def test_math_whose_backslashes_were_lost_reads_as_math() -> None:
+    """A scraper dropped the backslashes of these seeds' LaTeX: command words that are no English word are read
+    as math, and "times", "ll", "circ" only inside braces or between single letters."""
+    assert readable_latex("where M^* in R^{n_1 times n_2} has rank r ll min{n_1,n_2} via FG^top") == (
+        "where M^* in R^{n_1 × n_2} has rank r ≪ min{n_1,n_2} via FG^⊤"
+    )
+    assert readable_latex("complexity mathcal{O}(d^2) against widetildeTheta(d^4)") == "complexity O(d^2) against Θ̃(d^4)"
+    assert readable_latex("h = g circ p where p : R^d rightarrow R") == "h = g ∘ p where p : R^d → R"
+    assert readable_latex("a novel Omega (1/T^2) lower bound") == "a novel Ω(1/T^2) lower bound"
+    assert readable_latex("defined by mathcal O_i(u) = sum_j mathcal W_{ij} u") == "defined by O_i(u) = sum_j W_{ij} u"
+    for english in ("It is 2 times faster, as we'll see.", "all good times", "the Omega team", "a well known result"):
+        assert readable_latex(english) == english
