@@ -24,6 +24,7 @@ _OPENING_WE = re.compile(
     r"^(?:(?:(?:In|Within) (?:this|the present) (?:paper|work|study|article|note)|Here|Herein),?\s+)?[Ww]e\b"
 )
 _OPENING_PAPER = re.compile(r"^(?:This|The present|Our) (?:paper|work|study|article|note)\b")
+_THIS_PAPER = re.compile(r"\b[Ii]n (?:this|the present) (?:paper|work|study|article|note)\b")
 _PRONOUNS = {"we": "the authors", "us": "them", "our": "their", "ours": "theirs", "ourselves": "themselves"}
 _FIRST_PERSON = re.compile(r"\b(we|us|our|ours|ourselves)\b", re.IGNORECASE)
 # Discourse openers that only link to the sentence before; dropped when the sentence stands alone.
@@ -202,6 +203,8 @@ def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
         return f"“{title}”" + rest(sentence[opening.end() :])
     if sentence.startswith("Our "):  # "Their key contribution is …" opening an answer names no one
         sentence = "The authors' " + sentence[4:]
+    if titled and (here := _THIS_PAPER.search(sentence)):  # "…, in this study, we show" names the paper there
+        return _capital(rest(sentence[: here.start()]) + f"in “{title}”" + rest(sentence[here.end() :]))
     if titled and (_FIRST_PERSON.search(sentence) or sentence.startswith("The authors' ")):
         body = sentence[:1].lower() + sentence[1:] if not sentence[:2].isupper() else sentence
         return f"In “{title}”, " + rest(body)

@@ -135,6 +135,7 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert readable_latex('overparameterized ans\\"atze') == "overparameterized ansätze"
     assert readable_latex("over prior work~nichani2023provable requiring d^4") == "over prior work requiring d^4"
     assert readable_latex(r"as in prior work~\cite{nichani2023provable}, we") == "as in prior work, we"
+    assert answer_sentence("Despite the fact, in this study, we show V.", TITLED, True) == "Despite the fact, in “Go Wider”, the authors show V."
     # right after the sentence it links to, the link reads
     assert answer_sentence("However, we show W.", TITLED, False, follows=True) == "However, the authors show W."
     assert answer_sentence("To address this issue, we add V.", TITLED, False, follows=True) == "To address this issue, the authors add V."
