@@ -270,6 +270,13 @@ class ExtractiveComposer:
                 continue
             chosen.append(cand)
             per_paper[cand.paper.id] = per_paper.get(cand.paper.id, 0) + 1
+        if several and not summary and len(per_paper) == 1:  # "compare …" that one paper answers: two sentences
+            for cand in candidates:
+                if per_paper.get(cand.paper.id, 2) < 2 and cand.rank_score >= keep and all(
+                    cand is not c and float(cand.vector @ c.vector) <= REDUNDANCY for c in chosen
+                ):
+                    chosen.append(cand)
+                    break
         return chosen
 
     def compose(
