@@ -142,10 +142,14 @@ _SOLVES_EARLIER = re.compile(
 )
 
 
+# "Surprisingly, these complex systems …": a stance adverb stays in the answer, but what follows it may point back.
+_STANCE = re.compile(r"^[A-Z][a-z]+ly,\s+")
+
+
 def points_back(sentence: str) -> bool:
     """Whether the sentence opens by pointing at something named before it ("This phenomenon…") in a way
     that dropping an opening clause (answer_sentence) does not mend."""
-    text = _LINKING.sub("", sentence)
+    text = _STANCE.sub("", _LINKING.sub("", sentence))
     return bool(_POINTS_BACK.match(text)) and not _BACK_CLAUSE.match(text)
 
 

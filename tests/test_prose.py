@@ -97,6 +97,8 @@ def test_sentences_about_code_and_links_are_recognised(sentence: str, meta: bool
         ("This paper studies Z.", False),
         ("We prove the kernel converges.", False),
         ("Moreover, such models fail.", True),
+        ("Surprisingly, these complex systems share a structure.", True),
+        ("Surprisingly, depth helps.", False),
         ("They can undergo a period of harmful overfitting before grokking.", True),
         ("Their key contribution is a lower bound.", True),
         ("It is known that wide networks behave like kernels.", False),
