@@ -538,7 +538,9 @@ def test_the_venue_and_year_of_the_paper_a_question_asks_about_filter_its_answer
     assert all(placed.admits(by_id[c.paper_id]) for c in answer.citations) and other.title not in answer.text
     own = lib_assistant.ask(f"What did the ICML {icml.year} paper on {icml.title} propose?")
     assert own.citations and own.citations[0].paper_id == icml.id
-    headers = lambda: {p.id: p for p in papers}  # noqa: E731
+    def headers() -> dict[str, Paper]:
+        return {p.id: p for p in papers}
+
     assert placed_paper_filters(f"What does the {icml.year} paper on kernels show?", headers) is not None
     assert placed_paper_filters("What does the 2031 paper on kernels show?", headers) is None  # no such paper: no filter
     assert placed_paper_filters("What does the Nature paper on kernels show?", headers) is None  # not a big venue's name
