@@ -216,6 +216,8 @@ def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
     return _capital(rest(sentence))
 
 
+# "… can also be described by a kernel", the sentence before not shown: "also" adds to what the reader never saw.
+_ALSO = re.compile(r"\b(can|could|may|might|will|would|should|must|is|are|was|were|has|have|had|do|does)\s+also\b")
 _ORDINAL = re.compile(r"^(?:First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly),\s+")
 # "We therefore develop …", "We also use …": a link to the sentence before, inside the opening; dropped with it.
 _WE_LINKING = re.compile(r"^(\s*[Ww]e)\s+(?:therefore|thus|hence|also|then|further|additionally|furthermore|moreover|finally|next|consequently|accordingly|in turn)\b,?(?=\s)")
@@ -229,5 +231,5 @@ def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = 
         return third_person(round_brackets(readable_latex(_capital(text) if text != sentence else text)), paper, name_it)
     text = _BACK_CLAUSE.sub("", _LINKING.sub("", sentence), count=1)
     text = _capital(text) if text != sentence else text
-    text = _WE_LINKING.sub(r"\1", text)
+    text = _ALSO.sub(r"\1", _WE_LINKING.sub(r"\1", text))
     return third_person(round_brackets(readable_latex(text)), paper, name_it)

@@ -130,6 +130,8 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert answer_sentence("Moreover, we also use scores.", TITLED, False) == "The authors use scores."
     assert answer_sentence("We alsofind X.", TITLED, False) == "The authors alsofind X."  # whole words only
     assert answer_sentence("We also use scores.", TITLED, False, follows=True) == "The authors also use scores."
+    assert answer_sentence("Training can also be described by a kernel.", TITLED, False) == "Training can be described by a kernel."
+    assert answer_sentence("It is also fast.", TITLED, False, follows=True) == "It is also fast."  # after its sentence
     assert answer_sentence("Our key contribution is a bound.", UNTITLED, True) == "The authors' key contribution is a bound."
     assert answer_sentence("Our method, called P, learns.", TITLED, True) == "In “Go Wider”, the authors' method, called P, learns."
     assert answer_sentence("Contrastingly, passive learning fails.", TITLED, False) == "Passive learning fails."
