@@ -75,7 +75,7 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
     return missing
 
 
-_DATA_WORDS = frozenset(stem(w) for w in ("dataset", "datasets", "benchmark", "benchmarks", "corpus", "corpora"))
+_DATA_WORDS = frozenset(stem(w) for w in ("dataset", "benchmark", "corpus", "corpora"))
 
 
 def _names_a_dataset(abstract: str) -> bool:

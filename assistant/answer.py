@@ -266,15 +266,13 @@ class ExtractiveComposer:
                 len(per_paper) >= self.settings.answer_papers or (cand.rank_score < new_paper and not by_title)
             ):
                 continue
-            if any(float(cand.vector @ c.vector) > REDUNDANCY for c in chosen):
+            if _says_again(cand, chosen):
                 continue
             chosen.append(cand)
             per_paper[cand.paper.id] = per_paper.get(cand.paper.id, 0) + 1
         if several and not summary and len(per_paper) == 1:  # "compare …" that one paper answers: two sentences
             for cand in candidates:
-                if per_paper.get(cand.paper.id, 2) < 2 and cand.rank_score >= keep and all(
-                    cand is not c and float(cand.vector @ c.vector) <= REDUNDANCY for c in chosen
-                ):
+                if per_paper.get(cand.paper.id, 2) < 2 and cand.rank_score >= keep and not _says_again(cand, chosen):
                     chosen.append(cand)
                     break
         return chosen
@@ -392,6 +390,11 @@ def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], 
     if intro is None:
         return chosen
     return [intro, *(c for c in chosen if c is not intro)][: max(2, len(chosen))]
+
+
+def _says_again(cand: Candidate, chosen: Sequence[Candidate]) -> bool:
+    """Whether a chosen sentence already says what `cand` says (or is `cand`)."""
+    return any(cand is c or float(cand.vector @ c.vector) > REDUNDANCY for c in chosen)
 
 
 def lead_group(lead: Candidate | None, chosen: Sequence[Candidate]) -> set[tuple[str, int]]:

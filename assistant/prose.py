@@ -82,11 +82,12 @@ def _latex() -> Any:
 # Math whose backslashes a scraper dropped ("mathcal{O}(d^2)", "r ll n", "XX^top", "R^{n times n}"): command
 # words that are no English word, or read as math only between single letters or inside braces.
 _RELATIONS = {"ll": "≪", "gg": "≫", "circ": "∘", "leq": "≤", "geq": "≥"}
+_GREEK = {"Theta": "Θ", "Omega": "Ω"}
 _LOST = [
     (re.compile(r"\bmath(?:cal|rm|bf|it)\{([A-Za-z])\}|\bmath(?:cal|rm|bf|it)\s+([A-Z])(?![a-z])"), lambda m: m[1] or m[2]),
     (re.compile(r"\bmathbb\{?R\}?(?![a-z])"), lambda m: "ℝ"),
-    (re.compile(r"\bwidetilde\s*(Theta|Omega|O)\b"), lambda m: {"Theta": "Θ", "Omega": "Ω"}.get(m[1], m[1]) + "\u0303"),
-    (re.compile(r"\b(Theta|Omega)\s*(?=\()"), lambda m: {"Theta": "Θ", "Omega": "Ω"}[m[1]]),
+    (re.compile(r"\bwidetilde\s*(Theta|Omega|O)\b"), lambda m: _GREEK.get(m[1], m[1]) + "\u0303"),
+    (re.compile(r"\b(Theta|Omega)\s*(?=\()"), lambda m: _GREEK[m[1]]),
     (re.compile(r"\^top\b"), lambda m: "^⊤"),
     (re.compile(r"\b(rightarrow|leftarrow|rtimes|nabla|infty)\b"), lambda m: {"rightarrow": "→", "leftarrow": "←", "rtimes": "⋊", "nabla": "∇", "infty": "∞"}[m[1]]),
     (re.compile(r"\b([A-Za-z]\w?) (ll|gg|circ|leq|geq) (?=[A-Za-z]\w?\b|min\b|max\b)"), lambda m: f"{m[1]} {_RELATIONS[m[2]]} "),
