@@ -163,9 +163,13 @@ def query_graph(precision: Precision) -> Graph:
     """The graph questions are embedded with. At fp32 a question's pass reads the model's 42 MB of fp32
     MatMul weights for ~25 word pieces, and takes 7.5 ms on one thread; with those weights in 8 bits
     (blocks of 128, one scale each: `weight_only_8bit`) it takes 4.9 ms, cosine to the fp32 vector .99967
-    (min .9995), and every ranking of bundled + dev is the same (benchmarks/QUALITY.md). Stored vectors stay
-    fp32; at int8 both sides use the int8 graph."""
-    return "q8w" if precision == "fp32" else precision
+    (min .9995), and every ranking of bundled + dev is the same (benchmarks/QUALITY.md). That needs a CPU
+    whose int8 kernel does not saturate (VNNI): on AVX2 alone the 8-bit graph is the slower one (dev's 130
+    questions, one thread: 13.4 vs 11.4 ms median) and one dev question lost its first place, so questions
+    take the fp32 graph there. Stored vectors stay fp32; at int8 both sides use the int8 graph."""
+    if precision == "int8" or quantise.saturates():
+        return precision
+    return "q8w"
 
 
 def weight_only_8bit(model: Any, block: int = 128) -> Any:

@@ -15,8 +15,8 @@ DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"  # written apart from the co
 
 # figure: (measured on a fresh store at default settings, how many cases or quotes it averages over).
 # One question of slack is 1/n. The figures are kept to 4 places, so a comparison allows half of the last
-# place: a figure that lost exactly one question (as dev did on an AVX2 CPU, whose float rounding moves
-# one knife-edge ranking; benchmarks/QUALITY.md) sits on its floor, not 0.00004 under it.
+# place: a figure that lost exactly one question (as dev did on an AVX2 CPU while its questions took the
+# 8-bit graph, which moved one knife-edge ranking; benchmarks/QUALITY.md) sits on its floor, not 0.00004 under.
 ROUNDING = 5e-5
 FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     "bundled": {
