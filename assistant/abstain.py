@@ -152,6 +152,21 @@ def absent_names(question: str, texts: Sequence[str], published: Sequence[str] =
     return absent
 
 
+def asking_parts(question: str) -> list[str]:
+    """The sentences of a question that ask something ("How many bits …? Can that be estimated …?" has two),
+    or the whole question when it asks once (or only states: "reward hacking in RLHF")."""
+    parts = [s for s in split_sentences(question) if s.rstrip().endswith("?")]
+    return parts if len(parts) > 1 else [question]
+
+
+def unstated_parts(question: str, best_abstract: str) -> list[tuple[str, list[str]]]:
+    """The parts of a question that ask for a detail the best abstract never states, each with what is
+    missing: (part, missing details). When every part misses something the question is not answered; when
+    only some do, the rest is, and the answer says what it leaves out."""
+    found = ((part, missing_details(part, best_abstract)) for part in asking_parts(question))
+    return [(part, missing) for part, missing in found if missing]
+
+
 def abstention_reason(
     question: str, best_evidence: float | None, sources: Sequence[str], threshold: float, published: Sequence[str] = ()
 ) -> str | None:
@@ -160,8 +175,9 @@ def abstention_reason(
     the answer would come from, the best first; `published`: their venues and years)."""
     if best_evidence is None or best_evidence < threshold:
         return "no abstract is close enough to the question"
-    missing = missing_details(question, sources[0] if sources else "")
-    if missing:
+    unstated = unstated_parts(question, sources[0] if sources else "")
+    if unstated and len(unstated) == len(asking_parts(question)):
+        missing = list(dict.fromkeys(m for _, found in unstated for m in found))
         return f"the closest abstract does not mention {', '.join(missing)}"
     absent = absent_names(question, sources, published)
     if absent:

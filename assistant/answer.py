@@ -18,7 +18,7 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .abstain import abstention_reason, name_parts, names
+from .abstain import abstention_reason, name_parts, names, unstated_parts
 from .cite import validate
 from .config import Settings
 from .followup import NEEDS_EARLIER, Turn, cited_paper_text, followup_query, missing_antecedent, previous_answers
@@ -298,6 +298,8 @@ class ExtractiveComposer:
         reason = abstention_reason(question, best, sources, self.settings.abstain_threshold, published)
         if reason:
             return self.abstain(question, papers, settings_hash)
+        # "How many bits …? Can that be estimated …?": the second is answered, the first is said to be not
+        unstated = [part for part, _ in unstated_parts(question, sources[0])] if sources else []
         fresh = not_yet_said(candidates, said)
         chosen = self.select(fresh or candidates, several, asks_for_summary(question))
         term = asks_for_definition(question)
@@ -335,8 +337,10 @@ class ExtractiveComposer:
             citations=citations,
             abstained=False,
             settings_hash=settings_hash,
-            support="strong" if candidates[0].rank_score >= STRONG_EVIDENCE else "partial",
+            support="strong" if candidates[0].rank_score >= STRONG_EVIDENCE and not unstated else "partial",
             mode="extractive",
+            notice=" ".join(f"The closest abstract does not answer this part of the question: “{part.strip()}”" for part in unstated)
+            or None,
         )
         return answer, [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.abstain import absent_names, missing_details
+from assistant.abstain import (
+    absent_names,
+    abstention_reason,
+    missing_details,
+    unstated_parts,
+)
 from assistant.api import Assistant
 
 SSM = (
@@ -91,3 +96,29 @@ def test_which_datasets_needs_a_dataset_named() -> None:
     assert missing_details(question, "We evaluate on the CIFAR-10 and ImageNet datasets.") == []
     assert missing_details(question, "It holds for a range of datasets (MNIST, CIFAR10, and random data).") == []
     assert missing_details(question, "On four learning curve benchmarks (LCBench, NAS-Bench-201) it wins.") == []
+
+
+def test_a_question_in_two_parts_is_answered_when_one_part_is() -> None:
+    """"How many bits …? Can that be estimated …?": the abstract states no number but answers the second
+    part, so the answer is given, and says which part it leaves unanswered; when neither part is answered,
+    or the question asks once, it abstains as before."""
+    abstract = "Inductive bias Our approach models the loss distribution of random hypotheses to estimate inductive bias."
+    compound = "How many bits of prior knowledge does a task need? Can that be estimated from random models' losses?"
+    assert unstated_parts(compound, abstract) == [("How many bits of prior knowledge does a task need?", ["any number"])]
+    assert abstention_reason(compound, 0.9, [abstract], 0.3) is None
+    assert abstention_reason("How many bits of prior knowledge does a task need?", 0.9, [abstract], 0.3)
+    both = "How many bits does a task need? What accuracy does the estimate reach?"
+    assert len(unstated_parts(both, abstract)) == 2 and abstention_reason(both, 0.9, [abstract], 0.3)
+    # a statement then one question is one question: "For a talk … I want X. How many …?"
+    assert abstention_reason("I study inductive bias. How many bits does a task need?", 0.9, [abstract], 0.3)
+
+
+def test_the_answer_to_a_question_in_two_parts_says_which_part_it_leaves_out(assistant: Assistant) -> None:
+    answer = assistant.ask(
+        "How many bits of inductive bias does an image task require? Can it be computed from the loss distribution of "
+        "random hypotheses?"
+    )
+    assert not answer.abstained and answer.citations and answer.support == "partial"
+    assert answer.notice and "How many bits of inductive bias does an image task require?" in answer.notice
+    whole = assistant.ask("Can inductive bias be estimated by sampling random models and looking at their losses?")
+    assert whole.notice is None

@@ -33,15 +33,15 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "hybrid hit@1": (0.94, 100),
         "hybrid mrr": (0.9514, 100),
         "hybrid recall@5": (0.94, 100),
-        "citation_precision": (0.9218, 98),  # averaged over the answered cases: 2 of 100 abstain
-        "citation_recall": (0.9083, 100),
-        "evidence_hit_rate": (0.5917, 120),
+        "citation_precision": (0.9226, 99),  # averaged over the answered cases: 1 of 100 abstains
+        "citation_recall": (0.9183, 100),
+        "evidence_hit_rate": (72 / 120, 120),
         "abstention_accuracy": (23 / 30, 30),  # 23 of 30 since "which datasets?" needs a name (7e819cc)
         "paper_coverage": (0.8733, 25),  # multi and summary cases
     },
 }
 # Lower is better: (measured, cases).
-CEILINGS = {"bundled": {"false_abstention_rate": (0.0, 68)}, "dev": {"false_abstention_rate": (0.02, 100)}}
+CEILINGS = {"bundled": {"false_abstention_rate": (0.0, 68)}, "dev": {"false_abstention_rate": (0.01, 100)}}
 
 
 def _figures(assistant: Assistant, path: Path) -> dict[str, float]:
