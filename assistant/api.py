@@ -340,16 +340,23 @@ class Assistant:
         as substrings. Past that, reading every record took tens of seconds and ~1 GB at 100k papers, so a word
         matches the header file's id, title, authors, venue and year as a substring, or the keyword index's titles
         and abstracts as a whole (stemmed) word."""
+        state = self._ready()
+        catalog = state.papers
+        matched = self._matching(state, query.lower().split())
+        shown = catalog.many(matched[:limit])
+        return [shown[pid] for pid in matched[:limit] if pid in shown], len(matched)
+
+    @staticmethod
+    def _matching(state: _State, typed: Sequence[str]) -> list[str]:
+        """The ids of the papers holding every one of `typed` (lower-cased words), in store order (see
+        search_papers)."""
         from .filters import VENUE_NAMES, fold
         from .listing import header_text, holds_words
 
-        typed = query.lower().split()
         words = [fold(w) for w in typed]
-        state = self._ready()
         catalog = state.papers
         if len(catalog) <= WHOLE_SEARCH:
-            found = [p for p in catalog.all().values() if holds_words(p, words)]
-            return found[:limit], len(found)
+            return [pid for pid, p in catalog.all().items() if holds_words(p, words)]
         texts = {pid: header_text(h) for pid, h in catalog.headers().items()}  # once, however many words
         admitted: set[str] | None = None
         for word, as_typed in zip(words, typed):
@@ -358,9 +365,7 @@ class Assistant:
             full = VENUE_NAMES.get(word)  # "neurips" finds "Advances in Neural Information Processing Systems"
             ids = {pid for pid, text in texts.items() if word in text or (full and full in text)} | indexed
             admitted = ids if admitted is None else admitted & ids
-        matched = [pid for pid in texts if admitted is None or pid in admitted]
-        shown = catalog.many(matched[:limit])
-        return [shown[pid] for pid in matched[:limit] if pid in shown], len(matched)
+        return [pid for pid in texts if admitted is None or pid in admitted]
 
     def paper(self, paper_id: str) -> Paper | None:
         """One paper by id, or None when the store does not hold it."""
@@ -546,8 +551,49 @@ class Assistant:
         return (
             self._unmatched(state, question, filters, settings)
             or self._listing(state, question, filters, settings)
+            or self._topic_count(state, question, filters, settings)
             or self._authorship(state, question, filters, settings)
         )
+
+    def _topic_count(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
+        """"How many papers are about diffusion models?": the papers whose title or abstract hold the topic's
+        words (stemmed, as the Papers tab's search matches them), counted, and the closest listed. What an
+        abstract is "about" has no sharper measure than the words it uses; the answer says which it counted."""
+        from .listing import counted_topics, list_papers, phrase_pattern
+        from .text import stem
+
+        topics = counted_topics(question)
+        if topics is None:
+            return None
+        headers = state.papers.headers()
+        found: set[str] = set()
+        whole = state.papers.all() if len(state.papers) <= WHOLE_SEARCH else None
+        for topic in topics:  # "dropout or batch norm": either
+            ids = self._matching(state, [stem(w) if w.isalpha() else w for w in topic])
+            if whole is not None and len(topic) > 1:  # "batch norm" as words in a row: not "mini-batch … weight norm"
+                phrase = phrase_pattern(topic)
+                ids = [pid for pid in ids if phrase.search(f"{whole[pid].title} {whole[pid].abstract}")]
+            found |= set(ids)
+        matching = [h for pid, h in headers.items() if (not topics or pid in found) and (not filters or filters.admits(h))]
+        said = " or ".join("“" + " ".join(t) + "”" for t in topics)
+        within = f" within the filters ({filters.describe()})" if filters else ""
+        n = len(matching)
+        if not topics:
+            head = f"The store holds {n} paper{'' if n == 1 else 's'}{within}"
+        else:
+            head = f"{n} paper{'' if n == 1 else 's'} in the store{within} mention{'s' if n == 1 else ''} {said} in the title or abstract"
+        if not matching:
+            text = f"{head}."
+            return Answer(question=question, text=text, raw_text=text, citations=[], abstained=False,
+                          settings_hash=settings.settings_hash(), support="strong", mode="metadata")
+
+        def ranked() -> Sequence[Header]:  # the closest to the question first, then the rest in store order
+            near = [p.paper_id for p in self.retrieve(question, k=min(len(matching), settings.top_k * 4), filters=filters)]
+            admitted = {h.id: h for h in matching}
+            return [admitted[pid] for pid in near if pid in admitted] + [h for h in matching if h.id not in near]
+
+        return list_papers(question, "", matching, state.papers.many, settings.settings_hash(), settings.top_k,
+                           ranked if topics else None, head=head)
 
     def _authorship(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
         """"Who wrote the paper on …?": the extractive answer decides whether the store has that paper (or

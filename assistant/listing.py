@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from .filters import VENUE_NAMES, Filters, fold
-from .text import split_sentences
+from .text import content_terms, split_sentences, stem, words
 from .types import Answer, Citation, Header, Paper, named_authors
 
 _BY = re.compile(
@@ -158,6 +158,44 @@ def _full_names(question: str, papers: Callable[[], Iterable[Header]]) -> list[s
     return list(dict.fromkeys(found))
 
 
+# "How many papers are about diffusion models?", "How many abstracts mention dropout?", "How many papers are there?"
+_HOW_MANY = re.compile(
+    r"^\W*how\s+many\s+(?:papers|abstracts|works|articles|publications|studies|preprints)\b(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+# What relates the papers to their topic, and where they are: not part of the topic.
+_RELATION = frozenset(
+    stem(w)
+    for w in """about on concerning regarding discuss discussing discusses study studying studies mention mentioning
+    mentions use using uses address addressing addresses cover covering covers deal dealing deals focus focusing
+    focuses propose proposing proposes relate related relating consider considering investigate investigating
+    examine examining involve involving tackle tackling there here exist existing total collection store corpus
+    library database paper papers""".split()
+)
+
+
+def counted_topics(question: str) -> list[list[str]] | None:
+    """The topics a "how many papers …" question counts papers on, each as its words as typed ("How many
+    papers are about diffusion models?" -> [["diffusion", "models"]]; "… mention dropout or batch norm?" ->
+    [["dropout"], ["batch", "norm"]]; [] for "How many papers are there?"), or None for any other question."""
+    asked = _HOW_MANY.match(question.strip())
+    if asked is None:
+        return None
+    topics = []
+    for part in re.split(r",|\bor\b|\band/or\b", asked["rest"]):
+        topic = [w for w in words(part) if content_terms(w) and not any(t in _RELATION for t in content_terms(w))]
+        if topic := [w for w in topic if not w.isdigit()]:
+            topics.append(topic)
+    return topics
+
+
+def phrase_pattern(topic: Sequence[str]) -> re.Pattern[str]:
+    """The topic's words in a row, each by its stem with any ending: ["batch", "norm"] finds "batch
+    normalization" and "Batch-Norm"; ["diffusion", "models"] finds "diffusion model"."""
+    parts = [re.escape(stem(w) if w.isalpha() else w) + r"\w*" for w in topic]
+    return re.compile(r"\b" + r"[\s-]+".join(parts), re.IGNORECASE)
+
+
 def holds_words(paper: Paper, words: Sequence[str]) -> bool:
     """Whether the paper's id, title, abstract, authors, sources, venue or year hold every one of `words`
     (folded by filters.fold, as substrings): the Papers tab's search, where "sorensen" finds Sørensen."""
@@ -193,10 +231,12 @@ def list_papers(
     settings_hash: str,
     limit: int,
     ranked: Callable[[], Sequence[Header]] | None = None,
+    head: str | None = None,
 ) -> Answer:
     """One cited line per matching paper (newest first, or in `ranked` order when the question also names
-    a topic), at most `limit`, and how many more there are; `wanted` says what they match ("year 2021").
-    Only the listed papers are read whole (`fetch`), for the opening sentence each citation quotes."""
+    a topic), at most `limit`, and how many more there are; `wanted` says what they match ("year 2021"), or
+    `head` says the whole opening instead. Only the listed papers are read whole (`fetch`), for the opening
+    sentence each citation quotes."""
     listed = list(ranked() if ranked else sorted(matching, key=lambda p: (-(p.year or 0), p.title)))[:limit]
     whole = fetch([h.id for h in listed])
     chosen = [whole[h.id] for h in listed if h.id in whole]  # one removed meanwhile is left out
@@ -206,7 +246,7 @@ def list_papers(
         lines.append(f"“{paper.title}”" + (f" ({details})" if details else "") + f" [{n}].")
     more = len(matching) - len(chosen)
     one = len(matching) == 1
-    head = f"{len(matching)} paper{'' if one else 's'} in the store {'matches' if one else 'match'} {wanted}"
+    head = head or f"{len(matching)} paper{'' if one else 's'} in the store {'matches' if one else 'match'} {wanted}"
     which = f"the {len(chosen)} closest to the question" if ranked else f"the first {len(chosen)}"  # ranked: by relevance
     text = f"{head}{f'; {which}' if more > 0 else ''}: " + " ".join(lines)
     citations = [
