@@ -173,6 +173,12 @@ _RELATION = frozenset(
     library database paper papers""".split()
 )
 
+# "that", "them": the topic of an earlier question; "this collection" is the store.
+_REFERS = re.compile(
+    r"\b(?:it|that|this|these|those|them|they)\b(?!\s+(?:collection|store|corpus|library|database)\b)",
+    re.IGNORECASE,
+)
+
 
 def counted_topics(question: str) -> list[list[str]] | None:
     """The topics a "how many papers …" question counts papers on, each as its words as typed ("How many
@@ -186,6 +192,8 @@ def counted_topics(question: str) -> list[list[str]] | None:
         topic = [w for w in words(part) if content_terms(w) and not any(t in _RELATION for t in content_terms(w))]
         if topic := [w for w in topic if not w.isdigit()]:
             topics.append(topic)
+    if not topics and _REFERS.search(asked["rest"]):
+        return None  # "How many papers are about that?": a follow-up, whose topic is the conversation's
     return topics
 
 

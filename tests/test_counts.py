@@ -41,6 +41,8 @@ def counted(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         ("How many papers in the collection study quantization?", [["quantization"]]),
         ("How many abstracts mention dropout or batch norm?", [["dropout"], ["batch", "norm"]]),
         ("How many papers are there?", []),
+        ("How many papers are in this collection?", []),
+        ("How many papers are about that?", None),  # a follow-up: its topic is the conversation's
         ("How many parameters does the audio model use?", None),  # a question about a paper, not a count
         ("Which papers are about diffusion?", None),
     ],
