@@ -21,7 +21,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from .abstain import abstention_reason, name_parts, names, unstated_parts
 from .cite import validate
 from .config import Settings
-from .followup import NEEDS_EARLIER, Turn, cited_paper_text, followup_query, missing_antecedent, previous_answers
+from .followup import NEEDS_EARLIER, Turn, cited_paper_text, followup_query, missing_antecedent, not_to_repeat
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, leans_back, points_back, solves_earlier
@@ -518,7 +518,7 @@ class ExtractiveEngine(CitingEngine):
         nodes, papers = self.retrieve_papers(query)
         if cited_paper_text(question, history):  # "the second one": the paper its sentences find first, alone
             papers = papers[:1]
-        said = previous_answers(history)
+        said = not_to_repeat(question, history)
         answer, pieces = self.composer.compose(query.query_str, query.embedding or [], papers, self.settings_hash, said)
         return answer.model_copy(update={"passages": to_passages(nodes), "question": question}), pieces
 

@@ -69,6 +69,13 @@ def previous_answers(history: Sequence[Turn] | None) -> list[str]:
     return _said_by(history, "assistant")
 
 
+def not_to_repeat(question: str, history: Sequence[Turn] | None) -> list[str]:
+    """The earlier answers whose sentences an offline answer to `question` should not say again: all of them
+    for a follow-up ("What more does it show?"), none for a question of its own ("How much accuracy does LoRA
+    retain?" later in a conversation), whose best sentence may be one an earlier answer quoted."""
+    return previous_answers(history) if leans_on_earlier(question) else []
+
+
 _LEANS_BACK = re.compile(r"\b(it|its|they|them|their|theirs|this|these|those|he|she|his|her)\b", re.IGNORECASE)
 NEEDS_EARLIER = (
     "This reads like a follow-up to an earlier question (it says “{word}” without saying what that is). "

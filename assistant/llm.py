@@ -30,7 +30,7 @@ from .cite import MARKER, expand_ranges, markers, validate
 from .modeltext import clean, refuses
 from .config import Settings
 from .errors import ConfigError, LLMUnavailable
-from .followup import Turn, format_history, previous_answers, search_query
+from .followup import Turn, format_history, not_to_repeat, search_query
 from .prompts import CANNOT_ANSWER, render
 from .providers import llm_host
 from .text import content_terms, count_tokens, split_sentences
@@ -222,9 +222,9 @@ class LLMEngine(CitingEngine):
         try:
             raw = chat(self.llm, prompt.messages, budget, self.settings.llm_retries, usage) if prompt.sources else None
         except LLMFailure as failure:
-            answer = self.fallback(query, nodes, papers, failure, previous_answers(history))
+            answer = self.fallback(query, nodes, papers, failure, not_to_repeat(question, history))
         else:
-            answer = self.finish(query, nodes, prompt, raw, usage, previous_answers(history))
+            answer = self.finish(query, nodes, prompt, raw, usage, not_to_repeat(question, history))
         return answer.model_copy(update={"question": question})
 
     def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
@@ -262,12 +262,12 @@ class LLMEngine(CitingEngine):
                 if rest := live.finish():
                     yield TextDelta(text=rest)
         except LLMFailure as failure:
-            answer = self.fallback(query, nodes, papers, failure, previous_answers(history))
+            answer = self.fallback(query, nodes, papers, failure, not_to_repeat(question, history))
             yield Status(stage="fallback")  # readers drop what streamed before this: it was abandoned
             yield TextDelta(text=answer.text)
         else:
             answer = self.finish(
-                query, nodes, prompt, "".join(live.raw) if prompt.sources else None, usage, previous_answers(history)
+                query, nodes, prompt, "".join(live.raw) if prompt.sources else None, usage, not_to_repeat(question, history)
             )
         yield Final(answer=answer.model_copy(update={"question": question}))
 

@@ -147,6 +147,15 @@ def test_a_follow_up_does_not_repeat_the_previous_answer(small_store: Path) -> N
     assert follow.citations and not set(split_sentences(previous.text)) & set(split_sentences(follow.text))
 
 
+def test_a_question_of_its_own_later_in_a_conversation_gets_its_best_sentence_said_before_or_not(small_store: Path) -> None:
+    """Only a follow-up avoids what was said: "How much accuracy does LoRA retain?" asked after an answer that
+    quoted the sentence holding it was answered by a lesser sentence."""
+    a = Assistant(Settings(store_dir=small_store, seeds_dir=SEEDS), auto_ingest=False)
+    alone = a.ask(QUESTION)
+    later = a.ask(QUESTION, history=[("Which papers study post-training quantization?", "…"), (QUESTION, alone.text)])
+    assert later.text == alone.text
+
+
 def test_a_follow_up_naming_a_paper_by_its_place_answers_from_that_paper(small_store: Path) -> None:
     from assistant.abstain import names
     from assistant.followup import cited_paper_text, missing_antecedent
