@@ -20,6 +20,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .abstain import abstention_reason, name_parts, names, unstated_parts
 from .cite import validate
+from .latex import readable_latex
 from .config import Settings
 from .followup import NEEDS_EARLIER, Turn, cited_paper_text, followup_query, missing_antecedent, not_to_repeat
 from .store import write_atomic
@@ -345,7 +346,7 @@ class ExtractiveComposer:
         return answer, [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
 
     def abstain(self, question: str, papers: Sequence[Paper], settings_hash: str) -> tuple[Answer, list[str]]:
-        closest = "; ".join(f"“{p.title}”" for p in papers[:3])
+        closest = "; ".join(f"“{readable_latex(p.title)}”" for p in papers[:3])
         text = CANNOT_ANSWER + (f"\n\nClosest abstracts: {closest}." if closest else "")
         answer = Answer(
             question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from .filters import VENUE_NAMES, Filters, fold
+from .latex import readable_latex
 from .text import content_terms, split_sentences, stem, words
 from .types import Answer, Citation, Header, Paper, named_authors
 
@@ -251,7 +252,7 @@ def list_papers(
     lines = []
     for n, paper in enumerate(chosen, start=1):
         details = byline(paper)
-        lines.append(f"“{paper.title}”" + (f" ({details})" if details else "") + f" [{n}].")
+        lines.append(f"“{readable_latex(paper.title)}”" + (f" ({details})" if details else "") + f" [{n}].")
     more = len(matching) - len(chosen)
     one = len(matching) == 1
     head = head or f"{len(matching)} paper{'' if one else 's'} in the store {'matches' if one else 'match'} {wanted}"
@@ -276,7 +277,7 @@ def authors_answer(question: str, answered: Answer, paper: Paper, settings_hash:
     names, more = named_authors(paper.authors)
     if not names:
         text = (
-            f"The store has no author list for the closest paper, “{paper.title}”; its source file gave none, "
+            f"The store has no author list for the closest paper, “{readable_latex(paper.title)}”; its source file gave none, "
             "and its abstract does not name its authors."
         )
         return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
@@ -284,6 +285,6 @@ def authors_answer(question: str, answered: Answer, paper: Paper, settings_hash:
     who = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
     if more:  # the source named only these: say so rather than pass them off as all
         who = ", ".join(names) + " and others"
-    text = f"“{paper.title}” is by {who}" + (f" ({paper.year})" if paper.year else "") + " [1]."
+    text = f"“{readable_latex(paper.title)}” is by {who}" + (f" ({paper.year})" if paper.year else "") + " [1]."
     return Answer(question=question, text=text, raw_text=text, citations=[citation], abstained=False,
                   settings_hash=settings_hash, support=answered.support, mode="metadata")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .cite import cited_sentences, format_references
 from .errors import AssistantError
-from .prose import readable_latex
+from .latex import readable_latex
 from .types import Answer, Event, Final, Paper, Status, TextDelta
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def answer_footer(answer: Answer) -> str:
     if answer.notice:
         parts.append(f"note: {answer.notice}")
     if answer.citations:
-        parts.append("References:\n" + format_references([(c.n, c.reference()) for c in answer.citations]))
+        parts.append("References:\n" + format_references([(c.n, c.reference(readable_latex(c.title))) for c in answer.citations]))
     return "\n\n".join(parts)
 
 
@@ -55,7 +55,7 @@ def sources(answer: Answer | None, papers: Mapping[str, Paper] | None = None) ->
     taken = cited_sentences(answer.text, answer.citations, papers or {})
     return "\n\n".join(
         # a terminal shows no math: "$\\Sigma$AE" reads as the answer wrote it, "ΣAE"
-        f"[{c.n}] {c.title}\n" + "\n".join(f"    “{readable_latex(q)}”" for q in taken.get(c.paper_id) or [c.quote])
+        f"[{c.n}] {readable_latex(c.title)}\n" + "\n".join(f"    “{readable_latex(q)}”" for q in taken.get(c.paper_id) or [c.quote])
         for c in answer.citations
     )
 

@@ -120,15 +120,17 @@ class Citation(_Record):
         return cls(n=n, paper_id=paper.id, title=paper.title, quote=quote, authors=paper.authors, year=paper.year,
                    url=paper.url, venue=paper.venue)
 
-    def reference(self) -> str:
-        """`Title — A. Author et al., NeurIPS 2021, url`, with what is known."""
+    def reference(self, title: str | None = None) -> str:
+        """`Title — A. Author et al., NeurIPS 2021, url`, with what is known; `title`: the title as the reader
+        is shown it (its LaTeX made readable), when not as stored."""
         who = ""
         names, more = named_authors(self.authors)
         if names:
             who = names[0] + (" et al." if len(names) > 2 or more else f" and {names[1]}" if len(names) == 2 else "")
         when = venue_and_year(self.venue, self.year)
         details = ", ".join(part for part in (who, when, self.url or "") if part)
-        return f"{self.title} — {details}" if details else self.title
+        title = title or self.title
+        return f"{title} — {details}" if details else title
 
 
 Support = Literal["strong", "partial", "none"]

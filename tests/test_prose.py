@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from assistant.cite import markers
+from assistant.latex import readable_latex
 from assistant.prose import (
     abbreviations,
     answer_sentence,
     is_meta,
     leans_back,
     points_back,
-    readable_latex,
     solves_earlier,
     third_person,
 )
@@ -137,6 +137,7 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert answer_sentence("Contrastingly, passive learning fails.", TITLED, False) == "Passive learning fails."
     assert answer_sentence("Second, we observe V.", TITLED, False, follows=True) == "The authors observe V."
     assert readable_latex('overparameterized ans\\"atze') == "overparameterized ansätze"
+    assert readable_latex(r"sorting in $O(nd\log d)$ time, $n\exp(-t)$") == "sorting in O(nd log d) time, n exp(-t)"
     assert readable_latex("over prior work~nichani2023provable requiring d^4") == "over prior work requiring d^4"
     assert readable_latex(r"as in prior work~\cite{nichani2023provable}, we") == "as in prior work, we"
     assert answer_sentence("Despite the fact, in this study, we show V.", TITLED, True) == "Despite the fact, in “Go Wider”, the authors show V."
@@ -196,3 +197,18 @@ def test_math_whose_backslashes_were_lost_reads_as_math() -> None:
     assert readable_latex("defined by mathcal O_i(u) = sum_j mathcal W_{ij} u") == "defined by O_i(u) = sum_j W_{ij} u"
     for english in ("It is 2 times faster, as we'll see.", "all good times", "the Omega team", "a well known result"):
         assert readable_latex(english) == english
+
+
+def test_references_and_metadata_answers_show_a_titles_latex_readable() -> None:
+    """The answer read "ℓ_1" while its reference, "Who wrote …?" and the closest abstracts printed "$\\ell_1$"."""
+    from assistant.listing import authors_answer
+    from assistant.terminal import answer_footer
+    from assistant.types import Answer, Citation
+
+    paper = Paper(id="g", title=r"Sparse Gaussian Mixtures for $\ell_1$-Regularised Clustering", abstract="We cluster.",
+                  authors=["Ana Rivera"], year=2021)
+    answer = Answer(question="q", text="We cluster [1].", citations=[Citation.of(1, paper, "We cluster.")],
+                    abstained=False, settings_hash="h")
+    assert "[1] Sparse Gaussian Mixtures for ℓ_1-Regularised Clustering — Ana Rivera, 2021" in answer_footer(answer)
+    assert authors_answer("Who wrote it?", answer, paper, "h").text.startswith("“Sparse Gaussian Mixtures for ℓ_1-Regularised")
+    assert answer.citations[0].title == paper.title  # the record keeps the title as its source wrote it

@@ -313,6 +313,12 @@ def test_math_spans_are_marked_for_typesetting_and_stay_escaped(text: str, spans
     assert html.count("aa-math-display") == text.count("$$") // 2 + text.count("\\[")
 
 
+def test_a_titles_math_is_typeset_on_its_card_as_a_quotes_is() -> None:
+    p = paper("https://example.org/p1", title=r"Sparse Mixtures for $\ell_1$-Regularised Clustering")
+    html = render.render_sources(cited(p), {"p1": p}, turn=1)
+    assert r'Sparse Mixtures for <span class="aa-math">&#36;\ell_1&#36;</span>-Regularised Clustering</a>' in html
+
+
 def test_text_styles_outside_math_read_as_their_words() -> None:
     html = render.with_math(r"we introduce \textit{symbolic autoencoding} and \emph{stable} training")
     assert html == "we introduce symbolic autoencoding and stable training"

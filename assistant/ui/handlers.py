@@ -23,6 +23,7 @@ from ..api import clean_question
 from ..corpus import SUPPORTED
 from ..errors import AssistantError, ConfigError, InvalidQuestion
 from ..filters import Filters
+from ..latex import readable_latex
 from ..types import Answer, Event, Final, Paper, Passage, Status, TextDelta
 from .render import (
     EMPTY_SOURCES,
@@ -252,7 +253,7 @@ class Handlers:
             {
                 "role": "assistant",
                 "content": answer.text,
-                "references": [c.reference() for c in answer.citations],
+                "references": [c.reference(readable_latex(c.title)) for c in answer.citations],
                 "paper_ids": [c.paper_id for c in answer.citations],
                 # For the export too: who wrote it, how well the abstracts back it, and what the reader was told.
                 "mode": answer.mode,

@@ -145,10 +145,11 @@ def public_url(url: str) -> str:
 
 
 def _title(paper: Paper | None, title: str) -> str:
+    """The title, its math typeset as a quote's is ("… for $\\ell_1$-Regularised …"), a link when it has one."""
     url = safe_url(paper.url) if paper else None
     if not url:
-        return esc(title)
-    return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">{esc(title)}</a>'
+        return with_math(title)
+    return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">{with_math(title)}</a>'
 
 
 def highlight(abstract: str, quotes: Sequence[tuple[int, str]], turn: int) -> str:
@@ -293,7 +294,7 @@ def paper_rows(papers: Sequence[Paper]) -> list[list[str]]:
 
 def open_link(pid: str, title: str) -> str:
     """A paper's title as a link the page's script opens in the Papers tab (style.OPEN_JS)."""
-    return f'<a href="#" class="aa-open" data-paper="{esc(pid)}" title="Read this abstract">{esc(title)}</a>'
+    return f'<a href="#" class="aa-open" data-paper="{esc(pid)}" title="Read this abstract">{with_math(title)}</a>'
 
 
 def similar_list(similar: Sequence[Passage], open_: bool) -> str:

@@ -1,0 +1,67 @@
+"""LaTeX in abstracts and titles made readable: `\\textit{x}` -> x, `$\\Sigma$` -> Σ, ``quoted'' -> “quoted”, an
+abstract's own citations left out, and the math a scraper stripped of its backslashes read as math. For what
+a reader is shown (answers, references, titles); the stored abstracts and titles stay verbatim."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+_LATEX = re.compile(r"\\[A-Za-z]+|\\[\"'`^~=.][A-Za-z{]|\$[^$]+\$")  # a command, an accent (ans\"atze), a formula
+# A citation inside the abstract: LaTeX's (pylatexenc would print "<cit.>") or the key its lost backslash left
+# ("prior work~nichani2023provable"). The answer cites the abstract; its own references have no place there.
+_CITE = re.compile(r"\s*~?\\cite[a-z]*\*?(?:\[[^\]]*\])*\{[^}]*\}|\s*~[A-Za-z][\w-]*?(?:19|20)\d\d[A-Za-z]\w*")
+_BARE = re.compile(r"(?<!\\)([%&#])")  # LaTeX specials an abstract means literally (50% is not a comment)
+_TILDE = "\ue000"  # "~10x" means about, not LaTeX's non-breaking space
+# An operator written right after a symbol, which pylatexenc prints without the space TeX would set
+_OPERATOR = re.compile(r"(?<=[\w}])\\(log|ln|lg|exp|sin|cos|tan|tanh|max|min|sup|inf|lim|det|dim|ker|arg|deg|gcd|Pr)\b")
+
+
+@lru_cache(maxsize=1)
+def _latex() -> Any:
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text")
+
+
+# Math whose backslashes a scraper dropped ("mathcal{O}(d^2)", "r ll n", "XX^top", "R^{n times n}"): command
+# words that are no English word, or read as math only between single letters or inside braces.
+_RELATIONS = {"ll": "≪", "gg": "≫", "circ": "∘", "leq": "≤", "geq": "≥"}
+_GREEK = {"Theta": "Θ", "Omega": "Ω"}
+_LOST = [
+    (re.compile(r"\bmath(?:cal|rm|bf|it)\{([A-Za-z])\}|\bmath(?:cal|rm|bf|it)\s+([A-Z])(?![a-z])"), lambda m: m[1] or m[2]),
+    (re.compile(r"\bmathbb\{?R\}?(?![a-z])"), lambda m: "ℝ"),
+    (re.compile(r"\bwidetilde\s*(Theta|Omega|O)\b"), lambda m: _GREEK.get(m[1], m[1]) + "\u0303"),
+    (re.compile(r"\b(Theta|Omega)\s*(?=\()"), lambda m: _GREEK[m[1]]),
+    (re.compile(r"\^top\b"), lambda m: "^⊤"),
+    (re.compile(r"\b(rightarrow|leftarrow|rtimes|nabla|infty)\b"), lambda m: {"rightarrow": "→", "leftarrow": "←", "rtimes": "⋊", "nabla": "∇", "infty": "∞"}[m[1]]),
+    (re.compile(r"\b([A-Za-z]\w?) (ll|gg|circ|leq|geq) (?=[A-Za-z]\w?\b|min\b|max\b)"), lambda m: f"{m[1]} {_RELATIONS[m[2]]} "),
+    (re.compile(r"(?<=[\w}]) times (?=[\w{][^{}]*\})"), lambda m: " × "),  # inside braces: R^{n times n}
+]
+
+
+def _lost_backslashes(text: str) -> str:
+    for pattern, repl in _LOST:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def readable_latex(text: str) -> str:
+    """`\\textit{x}` -> x, `$\\Sigma$` -> Σ, ``quoted'' -> “quoted”; text without LaTeX is returned as it is."""
+    text = _CITE.sub("", text)
+    if "\\" not in text:
+        text = _lost_backslashes(text)
+    if "``" in text:  # TeX's quotes; a lone '' (f'') is a prime, not a quote
+        text = text.replace("``", "“").replace("''", "”")
+    if "`" in text:  # `single' (TeX) or `single` (as typed): quotes too
+        text = re.sub(r"`([^`'\s][^`']{0,60}?)['`]", r"‘\1’", text)
+    if not _LATEX.search(text):
+        return text
+    text = _OPERATOR.sub(r" \\\1", text)  # "nd\log d" reads "nd log d", not "ndlog d"
+    escaped = _BARE.sub(r"\\\1", text.replace("~", _TILDE))
+    try:
+        plain = _latex().latex_to_text(escaped)
+    except Exception:  # pylatexenc is lenient, but an abstract is not obliged to be valid LaTeX
+        return text
+    return " ".join(plain.replace(_TILDE, "~").split())
