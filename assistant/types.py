@@ -28,12 +28,14 @@ PUBLISHED_BY: frozenset[str] = frozenset({"thesis", "masters_thesis", "report", 
 
 
 def venue_and_year(venue: str | None, year: int | None) -> str:
-    """"NeurIPS 2021" as a reference reads, "2021", or ""; a venue that already says its year keeps it once
-    (arXiv's journal-ref "Phys. Rev. D 70 (2004)")."""
+    """"NeurIPS 2021" as a reference reads, "Journal of Machine Learning Research, 2019", "2021", or ""; a
+    venue that already says its year keeps it once (arXiv's journal-ref "Phys. Rev. D 70 (2004)")."""
     when = str(year) if year and str(year) not in (venue or "") else ""
     if not (venue and when):
         return venue or when
-    return f"{venue}{',' if venue[-1].isdigit() else ''} {when}"  # "… Systems 34, 2021": not one number
+    # A short name reads with its year ("ICML 2019"); a longer one is set off from it, so "… Systems 34, 2021"
+    # is not one number and every reference reads alike
+    return f"{venue}{',' if len(venue.split()) > 1 else ''} {when}"
 
 
 class _Record(BaseModel):

@@ -195,17 +195,19 @@ def test_citations_carry_authors_venue_year_and_link_in_json_and_the_reference_l
     assert cited["authors"] == ["Ashish Vaswani", "Noam Shazeer", "Jörg Müller"] and cited["year"] == 2017
     assert cited["url"] == "https://arxiv.org/abs/1706.03762" and cited["venue"] == "Advances in NeurIPS"
     assert main(["ask", question, "--local"]) == 0
-    reference = "[1] Attention Is All You Need — Ashish Vaswani et al., Advances in NeurIPS 2017, https://arxiv.org/abs/1706.03762"
+    reference = "[1] Attention Is All You Need — Ashish Vaswani et al., Advances in NeurIPS, 2017, https://arxiv.org/abs/1706.03762"
     assert reference in capsys.readouterr().out
 
 
-def test_a_venue_ending_in_a_number_is_set_off_from_the_year() -> None:
+def test_a_venue_of_more_than_one_word_is_set_off_from_the_year() -> None:
     from assistant.types import venue_and_year
 
     assert venue_and_year("Advances in Neural Information Processing Systems 34", 2021) == (
         "Advances in Neural Information Processing Systems 34, 2021"
     )
-    assert venue_and_year("Advances in NeurIPS", 2017) == "Advances in NeurIPS 2017"
+    assert venue_and_year("Advances in NeurIPS", 2017) == "Advances in NeurIPS, 2017"
+    assert venue_and_year("Journal of Machine Learning Research", 2019) == "Journal of Machine Learning Research, 2019"
+    assert venue_and_year("NeurIPS", 2021) == "NeurIPS 2021"
     assert venue_and_year("NAACL 2020", 2020) == "NAACL 2020"  # the year once
     assert (venue_and_year(None, 2020), venue_and_year("JMLR", None), venue_and_year(None, None)) == ("2020", "JMLR", "")
 
@@ -220,7 +222,7 @@ def test_an_author_list_cut_short_is_never_shown_as_complete(
     capsys.readouterr()
     question = "Which architecture is based solely on attention mechanisms?"
     assert main(["ask", question, "--local"]) == 0
-    assert "[1] Attention Is All You Need — Ashish Vaswani et al., Advances in NeurIPS 2017" in capsys.readouterr().out  # not "and Noam Shazeer"
+    assert "[1] Attention Is All You Need — Ashish Vaswani et al., Advances in NeurIPS, 2017" in capsys.readouterr().out  # not "and Noam Shazeer"
     assert main(["ask", "Who wrote Attention Is All You Need?", "--json", "--local"]) == 0
     assert "is by Ashish Vaswani, Noam Shazeer and others" in json.loads(capsys.readouterr().out)["answer"]
     assert main(["papers", "--json"]) == 0

@@ -344,7 +344,7 @@ def test_cards_link_only_to_the_papers_own_http_url() -> None:
 def test_cards_and_the_abstract_view_say_where_and_when_the_paper_appeared() -> None:
     p = paper("https://arxiv.org/abs/1806.07572").model_copy(update={"venue": "NeurIPS <b>", "year": 2018})
     html = render.render_sources(cited(p), {"p1": p}, turn=1) + render.render_paper(p)
-    assert html.count("NeurIPS &lt;b&gt; 2018") == 2  # escaped: a venue is text from a file
+    assert html.count("NeurIPS &lt;b&gt;, 2018") == 2  # escaped: a venue is text from a file
     assert "· 2018 ·" in render.render_paper(p.model_copy(update={"venue": None}))
 
 
