@@ -18,7 +18,7 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .abstain import abstention_reason, name_parts, names, unstated_parts
+from .abstain import abstention_reason, asking_parts, name_parts, names, unstated_parts
 from .cite import validate
 from .latex import readable_latex
 from .config import Settings
@@ -292,7 +292,7 @@ class ExtractiveComposer:
         several = asks_for_several(question)
         best = candidates[0].rank_score if candidates else None  # the best evidence score (see candidates)
         # Names are looked for where the answer would come from: the best paper, or the first three.
-        drawn = papers[:3] if several else [c.paper for c in candidates[:1]]
+        drawn = papers[:3] if several or len(asking_parts(question)) > 1 else [c.paper for c in candidates[:1]]
         sources = [f"{p.title} {p.abstract}" for p in drawn]
         # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
         published = [venue_and_year(p.venue, p.year) for p in drawn]
@@ -305,6 +305,9 @@ class ExtractiveComposer:
         chosen = self.select(fresh or candidates, several, asks_for_summary(question))
         term = asks_for_definition(question)
         chosen = with_introduction(chosen, candidates, term)
+        answered = [part for part in asking_parts(question) if part not in unstated]
+        if len(answered) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
+            chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
         lead = chosen[0] if term and chosen else None  # a definition reads first, then what else is said
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         chosen = with_antecedents(chosen, candidates)
@@ -354,6 +357,7 @@ class ExtractiveComposer:
         return answer, [text]
 
 
+PART_HELD = 0.5  # share of a question part's term weight a weakly scored sentence must hold to answer it (with_each_part)
 REPEAT = 0.8  # content-term F1 from which an answer sentence says what an earlier one said
 
 
@@ -395,6 +399,34 @@ def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], 
     if intro is None:
         return chosen
     return [intro, *(c for c in chosen if c is not intro)][: max(2, len(chosen))]
+
+
+def with_each_part(
+    chosen: list[Candidate], candidates: Sequence[Candidate], parts: Sequence[str], weights: TermWeights, floor: float
+) -> list[Candidate]:
+    """For a question in several parts, the sentence that best holds each part's words joins the answer
+    unless a chosen sentence holds them as well: the best sentences for the whole question all answered "What
+    is Sign-RIP?", and "What does small initialization do for SubGM?" went unanswered without a word. A
+    sentence scored against the whole question is diluted by the other parts, so one whose evidence is under
+    `floor` (the abstention threshold) joins only when it holds at least half the part's term weight."""
+    out = list(chosen)
+    pool = list(candidates)
+    for part in parts:
+        asked = set(content_terms(part))
+        named = set(content_terms(" ".join(names(part))))  # "What is PowerNorm?": a name only the title holds
+
+        def held(c: Candidate) -> float:
+            return weights.overlap(asked, set(content_terms(c.text)) | (named & set(content_terms(c.paper.title))))
+
+        holds = {id(c): held(c) for c in [*pool, *out]}
+        best = max(pool, key=lambda c: (holds[id(c)], c.rank_score), default=None)
+        if best is None or holds[id(best)] == 0 or any(holds[id(c)] >= holds[id(best)] for c in out):
+            continue
+        if best.score < floor and holds[id(best)] < PART_HELD:
+            continue
+        if not _says_again(best, out):
+            out.append(best)
+    return out
 
 
 def _says_again(cand: Candidate, chosen: Sequence[Candidate]) -> bool:

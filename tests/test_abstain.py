@@ -122,3 +122,13 @@ def test_the_answer_to_a_question_in_two_parts_says_which_part_it_leaves_out(ass
     assert answer.notice and "How many bits of inductive bias does an image task require?" in answer.notice
     whole = assistant.ask("Can inductive bias be estimated by sampling random models and looking at their losses?")
     assert whole.notice is None
+
+
+def test_each_part_of_a_question_in_several_parts_gets_a_sentence(assistant: Assistant) -> None:
+    """The best sentences for the whole question all answered its first part; the second went unanswered
+    without a notice, even from another paper than the first part's."""
+    same = assistant.ask("What is Sign-RIP? What does small initialization do for SubGM?")
+    assert "Sign-RIP" in same.text and "small initialization" in same.text and same.notice is None
+    two = assistant.ask("What is PowerNorm? How does NUPES quantize weights?")
+    titles = [c.title for c in two.citations]
+    assert any(t.startswith("PowerNorm") for t in titles) and any(t.startswith("NUPES") for t in titles)
