@@ -414,11 +414,10 @@ def with_each_part(
     for part in parts:
         asked = set(content_terms(part))
         named = set(content_terms(" ".join(names(part))))  # "What is PowerNorm?": a name only the title holds
-
-        def held(c: Candidate) -> float:
-            return weights.overlap(asked, set(content_terms(c.text)) | (named & set(content_terms(c.paper.title))))
-
-        holds = {id(c): held(c) for c in [*pool, *out]}
+        holds = {
+            id(c): weights.overlap(asked, set(content_terms(c.text)) | (named & set(content_terms(c.paper.title))))
+            for c in [*pool, *out]
+        }
         best = max(pool, key=lambda c: (holds[id(c)], c.rank_score), default=None)
         if best is None or holds[id(best)] == 0 or any(holds[id(c)] >= holds[id(best)] for c in out):
             continue
