@@ -35,6 +35,7 @@ _LOST = [
     (re.compile(r"\bwidetilde\s*(Theta|Omega|O)\b"), lambda m: _GREEK.get(m[1], m[1]) + "\u0303"),
     (re.compile(r"\b(Theta|Omega)\s*(?=\()"), lambda m: _GREEK[m[1]]),
     (re.compile(r"\^top\b"), lambda m: "^⊤"),
+    (re.compile(r"\bell_(?=\{?\w)"), lambda m: "ℓ_"),  # "the ell_1-loss"
     (re.compile(r"\b(rightarrow|leftarrow|rtimes|nabla|infty)\b"), lambda m: {"rightarrow": "→", "leftarrow": "←", "rtimes": "⋊", "nabla": "∇", "infty": "∞"}[m[1]]),
     (re.compile(r"\b([A-Za-z]\w?) (ll|gg|circ|leq|geq) (?=[A-Za-z]\w?\b|min\b|max\b)"), lambda m: f"{m[1]} {_RELATIONS[m[2]]} "),
     (re.compile(r"(?<=[\w}]) times (?=[\w{][^{}]*\})"), lambda m: " × "),  # inside braces: R^{n times n}

@@ -194,8 +194,9 @@ def test_math_whose_backslashes_were_lost_reads_as_math() -> None:
     assert readable_latex("complexity mathcal{O}(d^2) against widetildeTheta(d^4)") == "complexity O(d^2) against Θ̃(d^4)"
     assert readable_latex("h = g circ p where p : R^d rightarrow R") == "h = g ∘ p where p : R^d → R"
     assert readable_latex("a novel Omega (1/T^2) lower bound") == "a novel Ω(1/T^2) lower bound"
+    assert readable_latex("the sub-differential of the ell_1-loss") == "the sub-differential of the ℓ_1-loss"
     assert readable_latex("defined by mathcal O_i(u) = sum_j mathcal W_{ij} u") == "defined by O_i(u) = sum_j W_{ij} u"
-    for english in ("It is 2 times faster, as we'll see.", "all good times", "the Omega team", "a well known result"):
+    for english in ("It is 2 times faster, as we'll see.", "all good times", "the Omega team", "a well known result", "as well_"):
         assert readable_latex(english) == english
 
 
