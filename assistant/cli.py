@@ -210,7 +210,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_papers(args: argparse.Namespace) -> int:
     papers = _assistant().papers()
     if args.json:
-        fields = {"id", "title", "authors", "abstract", "sources", "url", "year", "doi", "venue", "categories", "work_type"}
+        fields = {"id", "title", "authors", "abstract", "sources", "url", "year", "doi", "venue", "categories", "work_type", "key"}
         _print_json([p.model_dump(mode="json", include=fields) for p in papers])
     else:
         for p in papers:

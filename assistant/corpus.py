@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import formats
+from .exports import derived_key
 from .types import PUBLISHED_BY, Paper, ParseIssue, WorkType
 
 SUPPORTED = (".txt", ".jsonl", ".json", ".csv", ".tsv", ".bib", ".ris", ".xml", ".atom")
@@ -72,6 +73,7 @@ class _Draft:
     venue: str | None = None
     categories: list[str] = field(default_factory=list)
     work_type: WorkType | None = None
+    key: str | None = None
 
 
 def printable(text: str) -> str:
@@ -396,6 +398,7 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         venue=" ".join(str(keys.get("venue") or (keys.get("publisher") if kind in PUBLISHED_BY else "") or "").split())
         or None,
         work_type=kind,
+        key=formats.citation_key(keys.get("citation_key")),
         categories=list(dict.fromkeys(  # "Computer Science - Machine Learning" as arXiv's "cs.LG"
             formats.arxiv_code(str(c)) for c in (categories if isinstance(categories, list) else str(categories).split())
         ))[:8],
@@ -492,20 +495,21 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
         if given and pid != given and issues is not None:  # two abstracts under one id: keep both
             issues.append(ParseIssue(source=first.source, message=f"id {given!r} is already used by another abstract; this one is stored as {pid}", kept=True))
         used.add(pid)
-        papers.append(
-            Paper(
-                id=pid,
-                title=title or label_for(first.abstract),
-                has_title=title is not None,
-                abstract=first.abstract,
-                authors=next((c.authors for c in copies if c.authors), []),
-                sources=list(dict.fromkeys(c.source for c in copies)),
-                url=next((c.url for c in others if c.url), None),
-                year=next((c.year for c in same if c.year), None),
-                doi=next((c.doi for c in same if c.doi), None),
-                venue=next((c.venue for c in same if c.venue), None),
-                categories=next((c.categories for c in copies if c.categories), []),
-                work_type=published.work_type,
-            )
+        paper = Paper(
+            id=pid,
+            title=title or label_for(first.abstract),
+            has_title=title is not None,
+            abstract=first.abstract,
+            authors=next((c.authors for c in copies if c.authors), []),
+            sources=list(dict.fromkeys(c.source for c in copies)),
+            url=next((c.url for c in others if c.url), None),
+            year=next((c.year for c in same if c.year), None),
+            doi=next((c.doi for c in same if c.doi), None),
+            venue=next((c.venue for c in same if c.venue), None),
+            categories=next((c.categories for c in copies if c.categories), []),
+            work_type=published.work_type,
         )
+        key = next((c.key for c in copies if c.key), None)
+        # A key the export would make anyway is not kept: our own export read back changes nothing
+        papers.append(paper.model_copy(update={"key": key}) if key and key != derived_key(paper) else paper)
     return papers

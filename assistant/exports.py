@@ -34,11 +34,17 @@ CSV_COLUMNS = [
 ]
 
 
-def cite_key(paper: Paper, taken: set[str]) -> str:
-    """author-year-word, e.g. jacot2018neural (the paper id when nothing better is known), unique in `taken`."""
+def derived_key(paper: Paper) -> str:
+    """author-year-word, e.g. jacot2018neural (the paper id when nothing better is known)."""
     last = re.sub(r"[^a-z]", "", _ascii(paper.authors[0].split()[-1]).lower()) if paper.authors else ""
     words = [w for w in re.findall(r"[a-z]+", _ascii(paper.title).lower()) if len(w) > 3] if paper.has_title else []
-    base = f"{last}{paper.year or ''}{words[0] if words else ''}" if (last or paper.year) else paper.id
+    return f"{last}{paper.year or ''}{words[0] if words else ''}" if (last or paper.year) else paper.id
+
+
+def cite_key(paper: Paper, taken: set[str]) -> str:
+    """The key the paper's .bib or CSL JSON gave it, so a manuscript's \\cite{…} still finds it, else
+    `derived_key`; unique in `taken`."""
+    base = paper.key or derived_key(paper)
     key, n = base, 1
     while key in taken:
         n += 1

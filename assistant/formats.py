@@ -244,6 +244,7 @@ def parse_bibtex(text: str) -> Parsed:
             "work_type": kind,
             "key": key,
             "duplicate_key": entry.key in duplicates,
+            "citation_key": None if entry.key in duplicates else key,  # a key used twice is its first entry's
         }
 
 
@@ -511,6 +512,17 @@ def _is_csl(record: Record) -> bool:
     )
 
 
+# A citation key (BibTeX's, or a CSL-JSON item's id as Better BibTeX writes it): letters first, no spaces,
+# braces, commas or quotes; not a link (Zotero's own CSL JSON ids are item URIs) and not one of our content ids
+# (twelve hex digits, corpus.paper_id).
+_CITATION_KEY = re.compile(r"^(?![0-9a-f]{12}$)(?!.*://)[A-Za-z][^\s{}(),\\#%'\"=~]*$")
+
+
+def citation_key(value: object) -> str | None:
+    """`value` if it reads as a citation key ("vaswani2017attention", "DBLP:conf/nips/VaswaniSPUJGKP17")."""
+    return value if isinstance(value, str) and _CITATION_KEY.match(value) else None
+
+
 def _from_csl(record: Record) -> Record:
     def name(person: object) -> str:
         if not isinstance(person, dict):
@@ -538,6 +550,7 @@ def _from_csl(record: Record) -> Record:
         "venue": record.get("container-title") or (record.get("publisher") if record.get("type") in PUBLISHED_BY else None),
         "categories": [k.strip() for k in re.split(r"[,;]", keywords) if k.strip()][:8] if isinstance(keywords, str) else [],
         "work_type": with_degree(_CSL_TYPES.get(str(record.get("type") or "")), record.get("genre")),
+        "citation_key": record.get("id"),  # Better BibTeX's citation key (Zotero's own ids are item links: not kept)
         "no_abstract": "this CSL JSON item has no abstract",
     }
 

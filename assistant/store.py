@@ -298,6 +298,7 @@ def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPap
         categories=json.loads(str(meta.get("categories") or "[]")),
         has_title=bool(meta.get("has_title", True)),
         work_type=meta["work_type"] if meta.get("work_type") in get_args(WorkType) else None,  # older stores: none
+        key=str(meta.get("key") or "") or None,
     )
     return StoredPaper(paper=paper, paths=kept.paths, content_hash=kept.content_hash)
 
@@ -315,6 +316,7 @@ def _paper_metadata(paper: Paper, paths: Iterable[str]) -> dict[str, Any]:
         "venue": paper.venue or "",
         "categories": json.dumps(paper.categories),
         "work_type": paper.work_type or "",
+        "key": paper.key or "",
         "hash": paper.content_hash,
     }
 

@@ -69,6 +69,7 @@ class Paper(_Record):
     categories: list[str] = Field(default_factory=list)
     has_title: bool = True  # False when `title` is a label made from the abstract
     work_type: WorkType | None = None
+    key: str | None = None  # the citation key its .bib or CSL JSON gave it, which every export keeps
 
     @property
     def content_hash(self) -> str:
@@ -79,6 +80,8 @@ class Paper(_Record):
             parts += [self.doi or "", self.venue or "", ";".join(self.categories)]
         if self.work_type:  # likewise: a paper whose source gave no type keeps its hash
             parts.append(self.work_type)
+        if self.key:  # and one whose source gave no key
+            parts.append(f"key:{self.key}")
         return sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 

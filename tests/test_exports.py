@@ -306,3 +306,46 @@ def test_names_with_particles_and_suffixes_are_written_as_each_format_splits_the
         assert record["authors"] == paper.authors
     draft = _draft_from_record(item, "x.json")
     assert not isinstance(draft, str) and draft.authors == paper.authors
+
+
+KEYED = r"""
+@inproceedings{okafor2021thesis,
+  title={Calibrated Graph Ensembles under Covariate Shift}, author={Okafor, Ada and Lin, Bo}, year={2021},
+  booktitle={Proceedings of ICML},
+  abstract={We study calibration of graph neural network ensembles under controlled covariate shift and release a benchmark.}
+}
+@article{okafor2021thesis,
+  title={A Second Entry Under the Same Key}, author={Okafor, Ada}, year={2022}, journal={JMLR},
+  abstract={Another abstract that reuses the key of the entry before it, as a hand-kept .bib sometimes does by mistake.}
+}
+"""
+
+
+def test_the_citation_keys_of_a_bib_or_csl_file_are_kept_in_every_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A researcher's \\cite{okafor2021thesis} broke: the export wrote okafor2021calibrated. A key used twice
+    is kept by its first entry; a key the export would make anyway is not stored, so our export reads back
+    unchanged; Zotero's own CSL ids (item links) are no keys."""
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(tmp_path / "store"))
+    (tmp_path / "mine.bib").write_text(KEYED)
+    csl = [{"id": "tanaka2022lowrank", "type": "article-journal", "title": "Low-Rank Adapters Forget Less",
+            "author": [{"family": "Tanaka", "given": "Yui"}], "issued": {"date-parts": [[2022]]},
+            "abstract": "We measure catastrophic forgetting of low-rank adapters across fourteen continual learning sequences."},
+           {"id": "http://zotero.org/users/1/items/ABCD1234", "type": "article-journal", "title": "Zotero Item",
+            "author": [{"family": "Ng", "given": "Al"}], "issued": {"date-parts": [[2020]]},
+            "abstract": "An item exported by Zotero itself, whose id is a link to the item rather than a citation key."}]
+    (tmp_path / "mine.json").write_text(json.dumps(csl))
+    assert main(["ingest", str(tmp_path / "mine.bib"), str(tmp_path / "mine.json"), "--quiet"]) == 0
+    for fmt, pattern in (("bibtex", "@{type}{{{key},"), ("csl", '"id": "{key}"')):
+        assert main(["export", "--format", fmt]) == 0
+        out = capsys.readouterr().out
+        for type_, key in (("inproceedings", "okafor2021thesis"), ("article", "tanaka2022lowrank"), ("article", "okafor2022second"), ("article", "ng2020zotero")):
+            assert pattern.format(type=type_, key=key) in out, (fmt, key)
+    assert main(["export", "--format", "bibtex", "-o", str(tmp_path / "out.bib")]) == 0
+    capsys.readouterr()
+    report = _ingest_json(capsys, str(tmp_path / "out.bib"))
+    assert (report["new"], report["updated"], report["unchanged"]) == (0, 0, 4)
+    keys = {p.title: p.key for p in load_corpus([tmp_path / "out.bib"]).papers}
+    assert keys["Calibrated Graph Ensembles under Covariate Shift"] == "okafor2021thesis"
+    assert keys["Zotero Item"] is None  # ng2020zotero is what the export makes of it anyway
