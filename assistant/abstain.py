@@ -172,18 +172,26 @@ def unstated_parts(question: str, best_abstract: str) -> list[tuple[str, list[st
 
 
 def abstention_reason(
-    question: str, best_evidence: float | None, sources: Sequence[str], threshold: float, published: Sequence[str] = ()
+    question: str,
+    best_evidence: float | None,
+    sources: Sequence[str],
+    threshold: float,
+    published: Sequence[str] = (),
+    asked: str | None = None,
 ) -> str | None:
     """Why the evidence cannot answer the question, or None when it can (`best_evidence`: the best
     sentence's score, None when there is no sentence at all; `sources`: title and abstract of the papers
-    the answer would come from, the best first; `published`: their venues and years)."""
+    the answer would come from, the best first; `published`: their venues and years; `asked`: the user's
+    own question when `question` is a follow-up's search query: the details and names of the question
+    before it are not asked again)."""
     if best_evidence is None or best_evidence < threshold:
         return "no abstract is close enough to the question"
-    unstated = unstated_parts(question, sources[0] if sources else "")
-    if unstated and len(unstated) == len(asking_parts(question)):
+    own = asked or question
+    unstated = unstated_parts(own, sources[0] if sources else "")
+    if unstated and len(unstated) == len(asking_parts(own)):
         missing = list(dict.fromkeys(m for _, found in unstated for m in found))
         return f"the closest abstract does not mention {', '.join(missing)}"
-    absent = absent_names(question, sources, published)
+    absent = absent_names(own, sources, published)
     if absent:
         return f"the closest abstracts do not mention {', '.join(absent)}"
     return None

@@ -285,27 +285,31 @@ class ExtractiveComposer:
         papers: Sequence[Paper],
         settings_hash: str,
         said: Sequence[str] = (),
+        asked: str | None = None,
     ) -> tuple[Answer, list[str]]:
         """The answer, and its sentences one by one (for streaming). `said`: earlier answers in the
-        conversation, whose sentences a follow-up's answer does not repeat (unless nothing else is left)."""
+        conversation, whose sentences a follow-up's answer does not repeat (unless nothing else is left).
+        `asked`: the user's own question when `question` is a follow-up's search query (the earlier question
+        and this one): its parts, and the details it asks for, are this question's alone."""
+        own = asked or question
         candidates = self.candidates(question, query_vector, papers)
         several = asks_for_several(question)
         best = candidates[0].rank_score if candidates else None  # the best evidence score (see candidates)
         # Names are looked for where the answer would come from: the best paper, or the first three.
-        drawn = papers[:3] if several or len(asking_parts(question)) > 1 else [c.paper for c in candidates[:1]]
+        drawn = papers[:3] if several or len(asking_parts(own)) > 1 else [c.paper for c in candidates[:1]]
         sources = [f"{p.title} {p.abstract}" for p in drawn]
         # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
         published = [venue_and_year(p.venue, p.year) for p in drawn]
-        reason = abstention_reason(question, best, sources, self.settings.abstain_threshold, published)
+        reason = abstention_reason(question, best, sources, self.settings.abstain_threshold, published, asked=own)
         if reason:
             return self.abstain(question, papers, settings_hash)
         # "How many bits …? Can that be estimated …?": the second is answered, the first is said to be not
-        unstated = [part for part, _ in unstated_parts(question, sources[0])] if sources else []
+        unstated = [part for part, _ in unstated_parts(own, sources[0])] if sources else []
         fresh = not_yet_said(candidates, said)
         chosen = self.select(fresh or candidates, several, asks_for_summary(question))
         term = asks_for_definition(question)
         chosen = with_introduction(chosen, candidates, term)
-        answered = [part for part in asking_parts(question) if part not in unstated]
+        answered = [part for part in asking_parts(own) if part not in unstated]
         if len(answered) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
             chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
         lead = chosen[0] if term and chosen else None  # a definition reads first, then what else is said
@@ -551,7 +555,9 @@ class ExtractiveEngine(CitingEngine):
         if cited_paper_text(question, history):  # "the second one": the paper its sentences find first, alone
             papers = papers[:1]
         said = not_to_repeat(question, history)
-        answer, pieces = self.composer.compose(query.query_str, query.embedding or [], papers, self.settings_hash, said)
+        answer, pieces = self.composer.compose(
+            query.query_str, query.embedding or [], papers, self.settings_hash, said, asked=question
+        )
         return answer.model_copy(update={"passages": to_passages(nodes), "question": question}), pieces
 
     def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer:

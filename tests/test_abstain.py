@@ -132,3 +132,14 @@ def test_each_part_of_a_question_in_several_parts_gets_a_sentence(assistant: Ass
     two = assistant.ask("What is PowerNorm? How does NUPES quantize weights?")
     titles = [c.title for c in two.citations]
     assert any(t.startswith("PowerNorm") for t in titles) and any(t.startswith("NUPES") for t in titles)
+
+
+def test_a_follow_up_is_checked_for_the_details_it_asks_not_those_of_the_question_before(assistant: Assistant) -> None:
+    """A follow-up is searched with the question before it ("What GPUs … ? And what does it propose?"): the
+    GPUs no abstract states were asked before, and this question is answered, with no notice about them."""
+    first = "What GPUs did the PowerNorm experiments use?"
+    before = assistant.ask(first)
+    assert before.abstained
+    after = assistant.ask("And what does it propose?", history=[(first, before.text)])
+    assert not after.abstained and after.notice is None
+    assert after.citations and after.citations[0].title.startswith("PowerNorm")
