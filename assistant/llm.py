@@ -298,6 +298,7 @@ class LLMEngine(CitingEngine):
             if usage.finish_reason == "length":
                 why += f" at its limit of {self.settings.llm_max_tokens} tokens (raise ASSISTANT_LLM_MAX_TOKENS)"
             notice = f"The model {why}; this answer was composed offline from the abstracts."
+            notice += f" {answer.notice}" if answer.notice else ""
             return answer.model_copy(update={**common, "notice": notice, "mode": "extractive"})
         notices: list[str] = []
         cut = usage.finish_reason == "length"
@@ -382,6 +383,7 @@ class LLMEngine(CitingEngine):
         log.warning("the LLM at %s was unavailable (%s)", host, failure.reason)
         answer, _ = self.composer.compose(query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash, said)
         notice = f"The LLM at {host} was unavailable ({failure.reason}); this answer was composed offline from the abstracts."
+        notice += f" {answer.notice}" if answer.notice else ""  # the part of a question it leaves unanswered
         return answer.model_copy(update={"passages": to_passages(nodes), "notice": notice, "mode": "extractive", "fallback": True})
 
 

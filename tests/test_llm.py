@@ -263,6 +263,17 @@ def test_500_falls_back_with_a_notice(seeded_store: Path) -> None:
     assert len(fake.requests) == 2  # the first try and one retry
 
 
+def test_an_offline_answer_keeps_its_own_notice_beside_the_fallbacks(seeded_store: Path) -> None:
+    """The part of a question the offline answer leaves unanswered is said when the LLM was down too."""
+    with FakeOpenAI(default=Reply(status=500)) as fake:
+        answer = llm_assistant(seeded_store, fake.base_url).ask(
+            "How many bits of inductive bias does an image task require? Can it be computed from the loss "
+            "distribution of random hypotheses?"
+        )
+    assert answer.fallback and answer.notice and answer.notice.startswith(f"The LLM at 127.0.0.1:{fake.port} was unavailable")
+    assert "this part of the question: “How many bits of inductive bias does an image task require?”" in answer.notice
+
+
 def test_500_without_fallback_raises_llm_unavailable(seeded_store: Path) -> None:
     with FakeOpenAI(default=Reply(status=500)) as fake:
         with pytest.raises(LLMUnavailable) as info:
