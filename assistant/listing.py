@@ -165,14 +165,12 @@ _HOW_MANY = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 # What relates the papers to their topic, and where they are: not part of the topic.
-_RELATION = frozenset(
-    stem(w)
-    for w in """about on concerning regarding discuss discussing discusses study studying studies mention mentioning
+_RELATION_WORDS = """about on concerning regarding discuss discussing discusses study studying studies mention mentioning
     mentions use using uses address addressing addresses cover covering covers deal dealing deals focus focusing
     focuses propose proposing proposes relate related relating consider considering investigate investigating
     examine examining involve involving tackle tackling there here exist existing total collection store corpus
-    library database paper papers""".split()
-)
+    library database paper papers"""
+_RELATION = frozenset(map(stem, _RELATION_WORDS.split()))
 
 # "that", "them": the topic of an earlier question; "this collection" is the store.
 _REFERS = re.compile(
