@@ -22,7 +22,15 @@ from .abstain import abstention_reason, asking_parts, name_parts, names, unstate
 from .cite import validate
 from .latex import readable_latex
 from .config import Settings
-from .followup import NEEDS_EARLIER, Turn, cited_paper_text, followup_query, missing_antecedent, not_to_repeat
+from .followup import (
+    NEEDS_EARLIER,
+    Turn,
+    cited_paper_text,
+    cited_texts,
+    followup_query,
+    missing_antecedent,
+    not_to_repeat,
+)
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, leans_back, points_back, solves_earlier
@@ -405,6 +413,25 @@ def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], 
     return [intro, *(c for c in chosen if c is not intro)][: max(2, len(chosen))]
 
 
+SAID_FROM = 0.8  # share of an answer text's content terms a paper's title and abstract hold when it was said from it
+
+
+def the_papers_said(texts: Sequence[str], papers: Sequence[Paper]) -> list[Paper]:
+    """Of `papers`, those an earlier answer said each of `texts` from (its record holds at least SAID_FROM of
+    the text's content terms: an answer sentence is an abstract sentence, rewritten, and a listing's line is
+    a title, authors and year), in their order."""
+    kept: list[Paper] = []
+    for text in texts:
+        terms = set(content_terms(text))
+        for paper in papers:
+            record = f"{paper.title} {paper.abstract} {' '.join(paper.authors)} {paper.venue or ''} {paper.year or ''}"
+            held = terms & set(content_terms(record))
+            if terms and len(held) >= SAID_FROM * len(terms) and paper not in kept:
+                kept.append(paper)
+                break
+    return [p for p in papers if p in kept]
+
+
 def with_each_part(
     chosen: list[Candidate], candidates: Sequence[Candidate], parts: Sequence[str], weights: TermWeights, floor: float
 ) -> list[Candidate]:
@@ -554,6 +581,8 @@ class ExtractiveEngine(CitingEngine):
         nodes, papers = self.retrieve_papers(query)
         if cited_paper_text(question, history):  # "the second one": the paper its sentences find first, alone
             papers = papers[:1]
+        elif texts := cited_texts(question, history):  # "How do they differ?": the papers just cited, only
+            papers = the_papers_said(texts, papers) or papers
         said = not_to_repeat(question, history)
         answer, pieces = self.composer.compose(
             query.query_str, query.embedding or [], papers, self.settings_hash, said, asked=question

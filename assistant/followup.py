@@ -116,6 +116,23 @@ def cited_paper_text(question: str, history: Sequence[Turn] | None) -> str | Non
     return " ".join(said) or None
 
 
+# "How do they differ?", "Which of them is faster?", "What datasets do these use?": the papers just cited
+_THEM = re.compile(r"\b(?:they|them|their|these|those|both|each)\b", re.IGNORECASE)
+
+
+def cited_texts(question: str, history: Sequence[Turn] | None) -> list[str]:
+    """For a question about the papers the previous answer cited ("How do they differ?"), what that answer
+    said from each of them, one text a paper (two at least, else none): the words that find each again."""
+    answers = previous_answers(history)
+    if not answers or not _THEM.search(question) or _ORDINAL_REF.search(question):
+        return []
+    by_number: dict[int, list[str]] = {}
+    for text, marks in _CITED.findall(answers[-1]):
+        for n in {int(m) for m in re.findall(r"\d+", marks)}:
+            by_number.setdefault(n, []).append(text.strip(" .;:"))
+    return [" ".join(texts) for _, texts in sorted(by_number.items())] if len(by_number) > 1 else []
+
+
 def missing_antecedent(question: str, history: Sequence[Turn] | None) -> str | None:
     """The pronoun a question leans on when there is no conversation to resolve it ("How do they differ?"
     asked first), or None: a pronoun that nothing before it in the question can refer to, in a question

@@ -156,6 +156,24 @@ def test_a_question_of_its_own_later_in_a_conversation_gets_its_best_sentence_sa
     assert later.text == alone.text
 
 
+def test_a_follow_up_about_them_answers_from_the_papers_just_cited(assistant: Assistant) -> None:
+    """"How do they differ?" after "Which papers study state space models?" also cited a paper on climate
+    models, whose sentence held "differences"; the answer now comes from the papers the previous answer cited."""
+    from assistant.followup import cited_texts
+
+    a = assistant
+    first = "Which papers study state space models?"
+    previous = a.ask(first)
+    cited = {c.paper_id for c in previous.citations}
+    assert len(cited) >= 2
+    for follow in ("How do they differ?", "Which of them is faster?"):
+        answer = a.ask(follow, history=[(first, previous.text)])
+        assert answer.citations and {c.paper_id for c in answer.citations} <= cited, follow
+    assert cited_texts("How do they differ?", [(first, "A holds [1]. B holds [2].")]) == ["A holds", "B holds"]
+    assert cited_texts("How do they differ?", [(first, "A holds [1].")]) == []  # one paper: "they" is its authors
+    assert cited_texts("What about the second one?", [(first, "A holds [1]. B holds [2].")]) == []
+
+
 def test_a_follow_up_naming_a_paper_by_its_place_answers_from_that_paper(small_store: Path) -> None:
     from assistant.abstain import names
     from assistant.followup import cited_paper_text, missing_antecedent
