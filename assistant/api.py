@@ -559,7 +559,7 @@ class Assistant:
         """"How many papers are about diffusion models?": the papers whose title or abstract hold the topic's
         words (stemmed, as the Papers tab's search matches them), counted, and the closest listed. What an
         abstract is "about" has no sharper measure than the words it uses; the answer says which it counted."""
-        from .listing import counted_topics, list_papers, phrase_pattern
+        from .listing import counted_topics, list_papers, mentions_topic
         from .text import stem
 
         topics = counted_topics(question)
@@ -569,11 +569,10 @@ class Assistant:
         found: set[str] = set()
         whole = state.papers.all() if len(state.papers) <= WHOLE_SEARCH else None
         for topic in topics:  # "dropout or batch norm": either
-            ids = self._matching(state, [stem(w) if w.isalpha() else w for w in topic])
-            if whole is not None and len(topic) > 1:  # "batch norm" as words in a row: not "mini-batch … weight norm"
-                phrase = phrase_pattern(topic)
-                ids = [pid for pid in ids if phrase.search(f"{whole[pid].title} {whole[pid].abstract}")]
-            found |= set(ids)
+            if whole is not None:  # whole words in a row: not "RL" in "world", nor "batch norm" in "mini-batch … norm"
+                found |= {pid for pid, p in whole.items() if mentions_topic(topic, f"{p.title} {p.abstract}")}
+            else:
+                found |= set(self._matching(state, [stem(w) if w.isalpha() else w for w in topic]))
         matching = [h for pid, h in headers.items() if (not topics or pid in found) and (not filters or filters.admits(h))]
         said = " or ".join("“" + " ".join(t) + "”" for t in topics)
         within = f" within the filters ({filters.describe()})" if filters else ""

@@ -169,7 +169,7 @@ _RELATION_WORDS = """about on concerning regarding discuss discussing discusses 
     mentions use using uses address addressing addresses cover covering covers deal dealing deals focus focusing
     focuses propose proposing proposes relate related relating consider considering investigate investigating
     examine examining involve involving tackle tackling there here exist existing total collection store corpus
-    library database paper papers"""
+    library database paper papers hold holds have has contain contains include includes"""
 _RELATION = frozenset(map(stem, _RELATION_WORDS.split()))
 
 # "that", "them": the topic of an earlier question; "this collection" is the store.
@@ -184,23 +184,58 @@ def counted_topics(question: str) -> list[list[str]] | None:
     papers are about diffusion models?" -> [["diffusion", "models"]]; "… mention dropout or batch norm?" ->
     [["dropout"], ["batch", "norm"]]; [] for "How many papers are there?"), or None for any other question."""
     asked = _HOW_MANY.match(question.strip())
-    if asked is None:
+    if asked is None or _DOES.match(asked["rest"]):  # "… did Parnichkun write?", "… does the LoRA paper compare against?"
         return None
     topics = []
     for part in re.split(r",|\bor\b|\band/or\b", asked["rest"]):
-        topic = [w for w in words(part) if content_terms(w) and not any(t in _RELATION for t in content_terms(w))]
+        # Unicode words ("Schrödinger"), and names with signs ("C++")
+        found = [w.strip(".-") for w in re.findall(r"[^\W_][\w+#.'-]*", part)]
+        topic = [w for w in found if w and _topical(w)]
         if topic := [w for w in topic if not w.isdigit()]:
             topics.append(topic)
-    if not topics and _REFERS.search(asked["rest"]):
-        return None  # "How many papers are about that?": a follow-up, whose topic is the conversation's
+    if not topics and (_REFERS.search(asked["rest"]) or any(_topical(w, relations=False) for w in words(asked["rest"]))):
+        return None  # "How many papers are about that?": a follow-up; a topic it could not read is not "all"
     return topics
 
 
+def _topical(word: str, relations: bool = True) -> bool:
+    """Whether a word can be part of a count's topic: not a stop word, nor (`relations`) a word that relates
+    papers to it ("about", "study") or names the store."""
+    terms = content_terms(word) or ([word.lower()] if not word.isascii() or not word.isalnum() else [])
+    return bool(terms) and not (relations and any(t in _RELATION for t in terms)) and word.lower() not in _STORE_WORDS
+
+
+_DOES = re.compile(r"\s*(?:did|does|do)\b(?!\s+(?:the\s+)?(?:store|collection|corpus|library|database|you|we|i)\b)", re.IGNORECASE)
+_STORE_WORDS = frozenset({"store", "collection", "corpus", "library", "database", "papers", "paper", "abstracts", "here", "there", "total"})
+
+
 def phrase_pattern(topic: Sequence[str]) -> re.Pattern[str]:
-    """The topic's words in a row, each by its stem with any ending: ["batch", "norm"] finds "batch
-    normalization" and "Batch-Norm"; ["diffusion", "models"] finds "diffusion model"."""
-    parts = [re.escape(stem(w) if w.isalpha() else w) + r"\w*" for w in topic]
-    return re.compile(r"\b" + r"[\s-]+".join(parts), re.IGNORECASE)
+    """The topic's words in a row, each a whole word from the start it shares with its stem, any ending after
+    it (mentions_topic checks the endings): ["batch", "norm"] finds "batch normalization" and "Batch-Norm";
+    "sparsity" (stem "sparsiti") finds "sparsity"; "RL" finds "RL" and not "world"."""
+    parts = [f"({re.escape(_lead(w))}\\w*)" for w in topic]
+    return re.compile(r"(?<!\w)" + r"[\s-]+".join(parts), re.IGNORECASE)
+
+
+def mentions_topic(topic: Sequence[str], text: str) -> bool:
+    """Whether `text` has the topic's words in a row, each a word whose stem starts with the topic word's:
+    "batch normalization" for "batch norm", "theories" for "theory" (not "theoretical" or "theorem")."""
+    wanted = [stem(w.lower()) if w.isalpha() else w.lower() for w in topic]
+    for found in phrase_pattern(topic).finditer(text):
+        said = [stem(w.lower()) if w.isalpha() else w.lower() for w in found.groups()]
+        if all(s.startswith(w) for s, w in zip(said, wanted)):
+            return True
+    return False
+
+
+def _lead(word: str) -> str:
+    """The start a word shares with its stem ("sparsity", "sparsiti" -> "sparsit"; "models" -> "model")."""
+    low = word.lower()
+    stemmed = stem(low) if low.isalpha() else low
+    n = 0
+    while n < min(len(low), len(stemmed)) and low[n] == stemmed[n]:
+        n += 1
+    return low[: max(n, min(len(low), 3))]
 
 
 def holds_words(paper: Paper, words: Sequence[str]) -> bool:
