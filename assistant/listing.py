@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from .filters import VENUE_NAMES, Filters, fold
 from .latex import readable_latex
-from .text import content_terms, split_sentences, stem, words
+from .text import content_terms, stem, words
 from .types import Answer, Citation, Header, Paper, named_authors
 
 _BY = re.compile(
@@ -265,6 +265,17 @@ def byline(paper: Paper) -> str:
     return ", ".join(part for part in (who, str(paper.year or "")) if part)
 
 
+# The end of an abstract's first sentence: a stop and a capital after it, not "et al. (2020)" or "e.g. the".
+_FIRST_END = re.compile(r"(?<!\bal)(?<!\be\.g)(?<!\bi\.e)(?<!\bcf)(?<!\bvs)[.!?](?=\s+[A-Z(“\"])")
+
+
+def opening(abstract: str) -> str:
+    """An abstract's first sentence, the quote of a listing's citation: found without the sentence tokenizer,
+    whose import (NLTK's punkt, 2 s) a metadata answer should not wait for."""
+    end = _FIRST_END.search(abstract)
+    return abstract[: end.end()].strip() if end else abstract.strip()
+
+
 def list_papers(
     question: str,
     wanted: str,
@@ -292,7 +303,7 @@ def list_papers(
     which = f"the {len(chosen)} closest to the question" if ranked else f"the first {len(chosen)}"  # ranked: by relevance
     text = f"{head}{f'; {which}' if more > 0 else ''}: " + " ".join(lines)
     citations = [
-        Citation.of(n, paper, (split_sentences(paper.abstract) or [paper.abstract])[0])
+        Citation.of(n, paper, opening(paper.abstract))
         for n, paper in enumerate(chosen, start=1)
     ]
     return Answer(
@@ -305,7 +316,7 @@ def authors_answer(question: str, answered: Answer, paper: Paper, settings_hash:
     """"Who wrote …?" answered from the author list of the paper the ordinary answer cites first
     (`answered`: that answer, which also decided the question is about a paper in the store). A paper
     stored without authors gets an abstention that says so, not a sentence of its abstract."""
-    quote = (split_sentences(paper.abstract) or [paper.abstract])[0]
+    quote = opening(paper.abstract)
     citation = Citation.of(1, paper, quote)
     names, more = named_authors(paper.authors)
     if not names:
