@@ -153,13 +153,16 @@ def absent_names(question: str, texts: Sequence[str], published: Sequence[str] =
 
 
 _ASKING = re.compile(r"[^?]*?[^?\s.!][^?]*\?")  # a stretch of text up to a question mark, not only spaces
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|‘[^’]*’")
+_HIDDEN = "\ue001"
 
 
 def asking_parts(question: str) -> list[str]:
     """The sentences of a question that ask something ("How many bits …? Can that be estimated …?" has two),
     or the whole question when it asks once (or only states: "reward hacking in RLHF"). Split at question
     marks, not by split_sentences: its tokenizer (NLTK's punkt) took 2 s to import on a cold `assistant ask`."""
-    parts = [p.strip() for p in _ASKING.findall(question)]
+    quoted = _QUOTED.sub(lambda m: m[0].replace("?", _HIDDEN), question)  # a title's "?" ends no part
+    parts = [p.strip().replace(_HIDDEN, "?") for p in _ASKING.findall(quoted)]
     return parts if len(parts) > 1 else [question]
 
 

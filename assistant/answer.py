@@ -318,7 +318,7 @@ class ExtractiveComposer:
         term = asks_for_definition(question)
         chosen = with_introduction(chosen, candidates, term)
         answered = [part for part in asking_parts(own) if part not in unstated]
-        if len(answered) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
+        if len(asking_parts(own)) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
             chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
         lead = chosen[0] if term and chosen else None  # a definition reads first, then what else is said
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))

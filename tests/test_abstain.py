@@ -143,3 +143,16 @@ def test_a_follow_up_is_checked_for_the_details_it_asks_not_those_of_the_questio
     after = assistant.ask("And what does it propose?", history=[(first, before.text)])
     assert not after.abstained and after.notice is None
     assert after.citations and after.citations[0].title.startswith("PowerNorm")
+
+
+def test_a_part_answered_beside_one_that_is_not_gets_its_sentence_and_a_quoted_titles_mark_ends_no_part(
+    assistant: Assistant,
+) -> None:
+    """"What is PowerNorm? How many bits …?": the sentences ranked for the whole question all came from the
+    paper of the part the abstracts leave unanswered, and PowerNorm got none."""
+    from assistant.abstain import asking_parts
+
+    answer = assistant.ask("What is PowerNorm? How many bits per weight does NUPES quantize to?")
+    assert any(c.title.startswith("PowerNorm") for c in answer.citations)
+    title = "How many neurons does “How Powerful are Shallow Neural Networks with Bandlimited Random Weights?” use?"
+    assert asking_parts(title) == [title]
