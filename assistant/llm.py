@@ -222,9 +222,9 @@ class LLMEngine(CitingEngine):
         try:
             raw = chat(self.llm, prompt.messages, budget, self.settings.llm_retries, usage) if prompt.sources else None
         except LLMFailure as failure:
-            answer = self.fallback(query, nodes, papers, failure, not_to_repeat(question, history))
+            answer = self.fallback(query, nodes, papers, failure, not_to_repeat(question, history), asked=question)
         else:
-            answer = self.finish(query, nodes, prompt, raw, usage, not_to_repeat(question, history))
+            answer = self.finish(query, nodes, prompt, raw, usage, not_to_repeat(question, history), asked=question)
         return answer.model_copy(update={"question": question})
 
     def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
@@ -262,20 +262,22 @@ class LLMEngine(CitingEngine):
                 if rest := live.finish():
                     yield TextDelta(text=rest)
         except LLMFailure as failure:
-            answer = self.fallback(query, nodes, papers, failure, not_to_repeat(question, history))
+            answer = self.fallback(query, nodes, papers, failure, not_to_repeat(question, history), asked=question)
             yield Status(stage="fallback")  # readers drop what streamed before this: it was abandoned
             yield TextDelta(text=answer.text)
         else:
             answer = self.finish(
-                query, nodes, prompt, "".join(live.raw) if prompt.sources else None, usage, not_to_repeat(question, history)
+                query, nodes, prompt, "".join(live.raw) if prompt.sources else None, usage, not_to_repeat(question, history),
+                asked=question,
             )
         yield Final(answer=answer.model_copy(update={"question": question}))
 
     def finish(
         self, query_bundle: QueryBundle, nodes: Sequence[NodeWithScore], prompt: Prompt, raw: str | None, usage: Usage,
-        said: Sequence[str] = (),
+        said: Sequence[str] = (), asked: str | None = None,
     ) -> Answer:
-        """The validated Answer for the model's raw text (None: nothing to ask the model about)."""
+        """The validated Answer for the model's raw text (None: nothing to ask the model about; `asked`: the user's
+        own question, when the query is a follow-up's search query, for an offline answer's checks)."""
         question = query_bundle.query_str
         shown = [n for n in nodes if n.node.node_id in {p.id for p in prompt.sources}]
         cleaned = clean(raw) if raw is not None else None
@@ -292,7 +294,9 @@ class LLMEngine(CitingEngine):
             answer, _ = self.composer.abstain(question, prompt.sources, self.settings_hash)
             return answer.model_copy(update={**common, "dropped_markers": len(markers(text))})
         if not text:  # only reasoning, or whitespace: nothing to show as the model's answer
-            answer, _ = self.composer.compose(question, query_bundle.embedding or [], prompt.sources, self.settings_hash, said)
+            answer, _ = self.composer.compose(
+                question, query_bundle.embedding or [], prompt.sources, self.settings_hash, said, asked=asked
+            )
             thought = (cleaned is not None and cleaned.unfinished_reasoning) or bool(usage.reasoning)
             why = "stopped inside its reasoning" if thought else "wrote no answer text"
             if usage.finish_reason == "length":
@@ -368,7 +372,7 @@ class LLMEngine(CitingEngine):
 
     def fallback(
         self, query_bundle: QueryBundle, nodes: Sequence[NodeWithScore], papers: Sequence[Paper], failure: LLMFailure,
-        said: Sequence[str] = (),
+        said: Sequence[str] = (), asked: str | None = None,
     ) -> Answer:
         """The extractive answer with a notice, or LLMUnavailable when fallback is off (`said`: the conversation's
         earlier answers, which the offline answer does not repeat, as in the extractive mode)."""
@@ -381,7 +385,9 @@ class LLMEngine(CitingEngine):
                 "to answer offline"
             ) from None
         log.warning("the LLM at %s was unavailable (%s)", host, failure.reason)
-        answer, _ = self.composer.compose(query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash, said)
+        answer, _ = self.composer.compose(
+            query_bundle.query_str, query_bundle.embedding or [], papers, self.settings_hash, said, asked=asked
+        )
         notice = f"The LLM at {host} was unavailable ({failure.reason}); this answer was composed offline from the abstracts."
         notice += f" {answer.notice}" if answer.notice else ""  # the part of a question it leaves unanswered
         return answer.model_copy(update={"passages": to_passages(nodes), "notice": notice, "mode": "extractive", "fallback": True})

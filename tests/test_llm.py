@@ -719,3 +719,14 @@ def test_cli_server_down_with_fallback_prints_the_notice(
     out, err = capsys.readouterr()
     assert code == 0 and "note: The LLM at 127.0.0.1:" in out and "References:" in out
     assert "Traceback" not in out + err and "SECRET123" not in out + err
+
+
+def test_a_follow_up_answered_offline_when_the_llm_is_down_is_checked_for_what_it_asks_itself(seeded_store: Path) -> None:
+    """The offline engine answered "And what does it propose?" after an abstained "What GPUs …?"; the LLM
+    path's offline answer abstained, on the GPUs of the question before."""
+    first = "What GPUs did the PowerNorm experiments use?"
+    with FakeOpenAI(default=Reply(status=500)) as fake:
+        answer = llm_assistant(seeded_store, fake.base_url).ask(
+            "And what does it propose?", history=[(first, "The provided abstracts do not answer this question.")]
+        )
+    assert answer.fallback and not answer.abstained and answer.citations[0].title.startswith("PowerNorm")
