@@ -74,6 +74,7 @@ class _Draft:
     categories: list[str] = field(default_factory=list)
     work_type: WorkType | None = None
     key: str | None = None
+    key_may_be_ours: bool = False  # read from our own export (or CSL JSON, which does not say): maybe a derived key
 
 
 def printable(text: str) -> str:
@@ -399,6 +400,7 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         or None,
         work_type=kind,
         key=formats.citation_key(keys.get("citation_key")),
+        key_may_be_ours=bool(keys.get("key_may_be_ours")),
         categories=list(dict.fromkeys(  # "Computer Science - Machine Learning" as arXiv's "cs.LG"
             formats.arxiv_code(str(c)) for c in (categories if isinstance(categories, list) else str(categories).split())
         ))[:8],
@@ -509,7 +511,9 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
             categories=next((c.categories for c in copies if c.categories), []),
             work_type=published.work_type,
         )
-        key = next((c.key for c in copies if c.key), None)
-        # A key the export would make anyway is not kept: our own export read back changes nothing
-        papers.append(paper.model_copy(update={"key": key}) if key and key != derived_key(paper) else paper)
+        keyed = next((c for c in copies if c.key), None)
+        # A key read from our own export (or CSL JSON) that the export would make anyway is not kept, so the
+        # export read back changes nothing; a user's .bib keeps every key (another paper may derive the same one)
+        made = keyed is not None and keyed.key_may_be_ours and keyed.key == derived_key(paper)
+        papers.append(paper.model_copy(update={"key": keyed.key}) if keyed and not made else paper)
     return papers

@@ -53,6 +53,14 @@ def cite_key(paper: Paper, taken: set[str]) -> str:
     return key
 
 
+def cite_keys(papers: Sequence[Paper]) -> list[str]:
+    """Each paper's cite key (cite_key), the keys papers were given claimed first: a key derived for another
+    paper that happens to equal one ("rivera2020deep") must not take it, or \\cite{rivera2020deep} cites it."""
+    taken: set[str] = set()
+    given = {i: cite_key(p, taken) for i, p in enumerate(papers) if p.key}
+    return [given[i] if i in given else cite_key(p, taken) for i, p in enumerate(papers)]
+
+
 def _ascii(text: str) -> str:
     """Müller -> muller, Łukasz -> lukasz: cite keys are plain ASCII (filters.fold spells the letters)."""
     return fold(text).encode("ascii", "ignore").decode()
@@ -115,8 +123,7 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
     from bibtexparser.model import Entry, ExplicitComment, Field
 
     library = Library([ExplicitComment(BIBTEX_MARK)])
-    taken: set[str] = set()
-    for paper in papers:
+    for paper, key in zip(papers, cite_keys(papers)):
         names, more = named_authors(paper.authors)
         entry_type, venue_field = BIBTEX_TYPES[paper.work_type]
         eprint = arxiv_id(paper)
@@ -140,7 +147,7 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
             "abstract": tex_escape(paper.abstract),  # "50% & more" would end at the % for a LaTeX-reading tool
         }
         fields = [Field(name, _balance(value)) for name, value in values.items() if value]  # the writer braces it
-        library.add(Entry(entry_type, cite_key(paper, taken), fields))
+        library.add(Entry(entry_type, key, fields))
     return str(write_string(library))
 
 
@@ -183,10 +190,9 @@ def to_csv(papers: Sequence[Paper]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    taken: set[str] = set()
-    for p in papers:
+    for p, key in zip(papers, cite_keys(papers)):
         writer.writerow([
-            cite_key(p, taken), ZOTERO_TYPES[p.work_type], p.title if p.has_title else "", "; ".join(p.authors), p.year or "", p.abstract,
+            key, ZOTERO_TYPES[p.work_type], p.title if p.has_title else "", "; ".join(p.authors), p.year or "", p.abstract,
             p.doi or "", p.url or "", p.venue or "", "; ".join(p.categories),
         ])
     return out.getvalue()
@@ -224,9 +230,8 @@ def to_csl(papers: Sequence[Paper]) -> str:
     import json
 
     items = []
-    taken: set[str] = set()
-    for paper in papers:
-        item: dict[str, object] = {"id": cite_key(paper, taken), "type": CSL_TYPES[paper.work_type], "abstract": paper.abstract}
+    for paper, key in zip(papers, cite_keys(papers)):
+        item: dict[str, object] = {"id": key, "type": CSL_TYPES[paper.work_type], "abstract": paper.abstract}
         if paper.has_title:
             item["title"] = paper.title
         if paper.authors:  # "Jan van der Berg" -> given, particle, family; a list cut short ends in a literal "et al."

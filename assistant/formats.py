@@ -245,6 +245,7 @@ def parse_bibtex(text: str) -> Parsed:
             "key": key,
             "duplicate_key": entry.key in duplicates,
             "citation_key": None if entry.key in duplicates else key,  # a key used twice is its first entry's
+            "key_may_be_ours": verbatim,  # our own export's keys include those it made (exports.derived_key)
         }
 
 
@@ -551,6 +552,7 @@ def _from_csl(record: Record) -> Record:
         "categories": [k.strip() for k in re.split(r"[,;]", keywords) if k.strip()][:8] if isinstance(keywords, str) else [],
         "work_type": with_degree(_CSL_TYPES.get(str(record.get("type") or "")), record.get("genre")),
         "citation_key": record.get("id"),  # Better BibTeX's citation key (Zotero's own ids are item links: not kept)
+        "key_may_be_ours": True,  # our CSL export carries no mark of its own
         "no_abstract": "this CSL JSON item has no abstract",
     }
 

@@ -349,3 +349,26 @@ def test_the_citation_keys_of_a_bib_or_csl_file_are_kept_in_every_export(
     keys = {p.title: p.key for p in load_corpus([tmp_path / "out.bib"]).papers}
     assert keys["Calibrated Graph Ensembles under Covariate Shift"] == "okafor2021thesis"
     assert keys["Zotero Item"] is None  # ng2020zotero is what the export makes of it anyway
+
+
+def test_a_given_key_is_never_taken_by_another_papers_derived_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A .bib's rivera2020deep equals the key the export derives for it, and also the one it derives for another
+    paper by Rivera from 2020 with a "Deep …" title, stored first: that paper got the key, and \\cite{rivera2020deep}
+    cited it."""
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(tmp_path / "store"))
+    (tmp_path / "a.jsonl").write_text(json.dumps({
+        "title": "Deep Audio Priors", "authors": ["Ana Rivera"], "year": 2020,
+        "abstract": "We learn priors for audio restoration from a single recording, without any training data at all.",
+    }) + "\n")
+    (tmp_path / "b.bib").write_text(
+        "@article{rivera2020deep, title={Deep Kernels for Small Data}, author={Rivera, Ana}, year={2020},\n"
+        "  abstract={We build deep kernels that generalise from a few dozen labelled examples on tabular data sets.}}\n"
+    )
+    assert main(["ingest", str(tmp_path / "a.jsonl"), "--quiet"]) == 0
+    assert main(["ingest", str(tmp_path / "b.bib"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["export", "--format", "bibtex"]) == 0
+    entries = {e.fields_dict["title"].value: e.key for e in bibtexparser.parse_string(capsys.readouterr().out).entries}
+    assert entries == {"{Deep Kernels for Small Data}": "rivera2020deep", "{Deep Audio Priors}": "rivera2020deepa"}
