@@ -513,10 +513,10 @@ def _is_csl(record: Record) -> bool:
     )
 
 
-# A citation key (BibTeX's, or a CSL-JSON item's id as Better BibTeX writes it): letters first, no spaces,
-# braces, commas or quotes; not a link (Zotero's own CSL JSON ids are item URIs) and not one of our content ids
-# (twelve hex digits, corpus.paper_id).
-_CITATION_KEY = re.compile(r"^(?![0-9a-f]{12}$)(?!.*://)[A-Za-z][^\s{}(),\\#%'\"=~]*$")
+# A citation key (BibTeX's, or a CSL-JSON item's id as Better BibTeX writes it; ADS bibcodes open with a year):
+# a letter in it, no spaces, braces, commas or quotes; not a link (Zotero's own CSL JSON ids are item URIs),
+# Mendeley's numbering ("ITEM-1"), a bare number, or one of our content ids (twelve hex digits, corpus.paper_id).
+_CITATION_KEY = re.compile(r"^(?![0-9a-f]{12}$)(?!.*://)(?!ITEM-\d+$)(?=\d*[A-Za-z])[A-Za-z0-9][^\s{}(),\\#%'\"=~]*$")
 
 
 def citation_key(value: object) -> str | None:

@@ -8,7 +8,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
-_LATEX = re.compile(r"\\[A-Za-z]+|\\[\"'`^~=.][A-Za-z{]|\$[^$]+\$")  # a command, an accent (ans\"atze), a formula
+# a command, an accent (ans\"atze), a formula: a $…$ with a command, ^, _ or braces in it, or one letter ("$x$");
+# "a $5 and $10 budget" is money
+_LATEX = re.compile(r"\\[A-Za-z]+|\\[\"'`^~=.][A-Za-z{]|\$(?:[^$]*[\\^_{}][^$]*|[A-Za-z])\$")
 # A citation inside the abstract: LaTeX's (pylatexenc would print "<cit.>") or the key its lost backslash left
 # ("prior work~nichani2023provable"). The answer cites the abstract; its own references have no place there.
 _CITE = re.compile(r"\s*~?\\cite[a-z]*\*?(?:\[[^\]]*\])*\{[^}]*\}|\s*~[A-Za-z][\w-]*?(?:19|20)\d\d[A-Za-z]\w*")

@@ -372,3 +372,14 @@ def test_a_given_key_is_never_taken_by_another_papers_derived_one(
     assert main(["export", "--format", "bibtex"]) == 0
     entries = {e.fields_dict["title"].value: e.key for e in bibtexparser.parse_string(capsys.readouterr().out).entries}
     assert entries == {"{Deep Kernels for Small Data}": "rivera2020deep", "{Deep Audio Priors}": "rivera2020deepa"}
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("vaswani2017attention", True), ("DBLP:conf/nips/VaswaniSPUJGKP17", True), ("2017arXiv170603762V", True),
+     ("ITEM-1", False), ("123", False), ("6b1f6cad9114", False), ("http://zotero.org/users/1/items/AB12", False), ("a b", False)],
+)
+def test_what_reads_as_a_citation_key(given: str, kept: bool) -> None:
+    from assistant.formats import citation_key
+
+    assert (citation_key(given) == given) is kept
