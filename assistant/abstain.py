@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 
 from .filters import VENUE_NAMES, fold
-from .text import STOPWORDS, split_sentences, stem, words
+from .text import STOPWORDS, rough_sentences, stem, words
 
 # Words that name a specific kind of fact; abstracts that state such a fact use the word too.
 DETAIL_CUES = frozenset(
@@ -69,7 +69,7 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
     if _QUANTITY.search(opening) and not _NUMBER.search(best_abstract):
         missing.append("any number")
     elif (counted := _counted(opening)) and not any(
-        _NUMBER.search(s) and any(stem(w).startswith(counted) for w in words(s)) for s in split_sentences(best_abstract)
+        _NUMBER.search(s) and any(stem(w).startswith(counted) for w in words(s)) for s in rough_sentences(best_abstract)
     ):
         missing.append(f"a number of {counted}")  # "six OoD methods" does not count "episodes"
     return missing
@@ -81,7 +81,7 @@ _DATA_WORDS = frozenset(stem(w) for w in ("dataset", "benchmark", "corpus", "cor
 def _names_a_dataset(abstract: str) -> bool:
     """Whether a name stands within six words of "dataset"/"benchmark"/"corpus" in a sentence ("on CIFAR-10
     and ImageNet datasets", "benchmarks (LCBench, NAS-Bench-201)"): "which datasets?" asks for names."""
-    for sentence in split_sentences(abstract):
+    for sentence in rough_sentences(abstract):
         tokens = [t.strip("()[],;:.") for t in sentence.split()]
         near = [i for i, t in enumerate(tokens) if stem(t.lower()) in _DATA_WORDS]
         named = [  # "45 datasets" counts them, "MNIST" and "CIFAR-10" name them

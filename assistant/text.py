@@ -64,6 +64,22 @@ def _sentence_tokenizer() -> Callable[[str], list[str]]:
 _NO_END = re.compile(r"\b(?:et al|e\.g|i\.e|cf|vs|resp|approx)\.$")
 
 
+_ROUGH_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(“\"\[])")
+
+
+def rough_sentences(text: str) -> list[str]:
+    """Sentences split at a stop before a capital, glued back after "et al.", "e.g." and the like: for checks
+    that only need a sentence's scope (a number near what it counts) and must not wait 2 s for the sentence
+    tokenizer's import on a question's path. Ingest uses split_sentences."""
+    out: list[str] = []
+    for piece in _ROUGH_END.split(text.strip()):
+        if out and _NO_END.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        elif piece:
+            out.append(piece)
+    return out
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of an abstract; pieces the tokenizer cut at 'i.i.d.'-style dots or after "et al." are glued back."""
     pieces: list[str] = []

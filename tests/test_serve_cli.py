@@ -175,6 +175,7 @@ def test_the_serving_process_never_imports_torch(small_store: Path) -> None:
         f"a.ask({NTK!r}); a.retrieve('kernels', mode='dense')\n"
         "a.ask('What does the neural tangent kernel describe? How does it change during training?')\n"
         "assert a.ask('How many papers are about kernels?').citations\n"  # a count, answered from the metadata
+        "a.ask('How many layers does the network of the kernel paper have? Which datasets does it use?')\n"
         # nor NLTK (2 s to import), which splits abstracts into sentences at ingest, never a question
         "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'nltk') if m in sys.modules))\n"
     )
