@@ -31,11 +31,17 @@ def _latex() -> Any:
 # words that are no English word, or read as math only between single letters or inside braces.
 _RELATIONS = {"ll": "≪", "gg": "≫", "circ": "∘", "leq": "≤", "geq": "≥"}
 _GREEK = {"Theta": "Θ", "Omega": "Ω"}
+# A subscript or superscript that lost its backslash ("f_theta", "x^alpha"): a letter name there is the letter
+_SCRIPT_GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "eta": "η", "theta": "θ", "lambda": "λ",
+    "mu": "μ", "sigma": "σ", "tau": "τ", "phi": "ϕ", "psi": "ψ", "omega": "ω",
+}
 _LOST = [
     (re.compile(r"\bmath(?:cal|rm|bf|it)\{([A-Za-z])\}|\bmath(?:cal|rm|bf|it)\s+([A-Z])(?![a-z])"), lambda m: m[1] or m[2]),
     (re.compile(r"\bmathbb\{?R\}?(?![a-z])"), lambda m: "ℝ"),
     (re.compile(r"\bwidetilde\s*(Theta|Omega|O)\b"), lambda m: _GREEK.get(m[1], m[1]) + "\u0303"),
     (re.compile(r"\b(Theta|Omega)\s*(?=\()"), lambda m: _GREEK[m[1]]),
+    (re.compile(r"(?<=\w)([_^])\{?(" + "|".join(_SCRIPT_GREEK) + r")\}?(?![A-Za-z])"), lambda m: m[1] + _SCRIPT_GREEK[m[2]]),
     (re.compile(r"\^top\b"), lambda m: "^⊤"),
     (re.compile(r"\bell_(?=\{?\w)"), lambda m: "ℓ_"),  # "the ell_1-loss"
     (re.compile(r"\b(rightarrow|leftarrow|rtimes|nabla|infty)\b"), lambda m: {"rightarrow": "→", "leftarrow": "←", "rtimes": "⋊", "nabla": "∇", "infty": "∞"}[m[1]]),

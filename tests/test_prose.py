@@ -196,6 +196,9 @@ def test_math_whose_backslashes_were_lost_reads_as_math() -> None:
     assert readable_latex("h = g circ p where p : R^d rightarrow R") == "h = g ∘ p where p : R^d → R"
     assert readable_latex("a novel Omega (1/T^2) lower bound") == "a novel Ω(1/T^2) lower bound"
     assert readable_latex("the sub-differential of the ell_1-loss") == "the sub-differential of the ℓ_1-loss"
+    assert readable_latex("the network function f_theta follows x^{alpha}, beta_2 and a_betamax") == (
+        "the network function f_θ follows x^α, beta_2 and a_betamax"
+    )
     assert readable_latex("defined by mathcal O_i(u) = sum_j mathcal W_{ij} u") == "defined by O_i(u) = sum_j W_{ij} u"
     for english in ("It is 2 times faster, as we'll see.", "all good times", "the Omega team", "a well known result", "as well_"):
         assert readable_latex(english) == english
