@@ -304,7 +304,8 @@ class ExtractiveComposer:
         several = asks_for_several(question)
         best = candidates[0].rank_score if candidates else None  # the best evidence score (see candidates)
         # Names are looked for where the answer would come from: the best paper, or the first three.
-        drawn = papers[:3] if several or len(asking_parts(own)) > 1 else [c.paper for c in candidates[:1]]
+        parts = asking_parts(own)
+        drawn = papers[:3] if several or len(parts) > 1 else [c.paper for c in candidates[:1]]
         sources = [f"{p.title} {p.abstract}" for p in drawn]
         # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
         published = [venue_and_year(p.venue, p.year) for p in drawn]
@@ -317,8 +318,8 @@ class ExtractiveComposer:
         chosen = self.select(fresh or candidates, several, asks_for_summary(question))
         term = asks_for_definition(question)
         chosen = with_introduction(chosen, candidates, term)
-        answered = [part for part in asking_parts(own) if part not in unstated]
-        if len(asking_parts(own)) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
+        answered = [part for part in parts if part not in unstated]
+        if len(parts) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
             chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
         lead = chosen[0] if term and chosen else None  # a definition reads first, then what else is said
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
@@ -420,12 +421,15 @@ def the_papers_said(texts: Sequence[str], papers: Sequence[Paper]) -> list[Paper
     """Of `papers`, those an earlier answer said each of `texts` from (its record holds at least SAID_FROM of
     the text's content terms: an answer sentence is an abstract sentence, rewritten, and a listing's line is
     a title, authors and year), in their order."""
+    records = {
+        p.id: set(content_terms(f"{p.title} {p.abstract} {' '.join(p.authors)} {p.venue or ''} {p.year or ''}"))
+        for p in papers
+    }
     kept: list[Paper] = []
     for text in texts:
         terms = set(content_terms(text))
         for paper in papers:
-            record = f"{paper.title} {paper.abstract} {' '.join(paper.authors)} {paper.venue or ''} {paper.year or ''}"
-            held = terms & set(content_terms(record))
+            held = terms & records[paper.id]
             if terms and len(held) >= SAID_FROM * len(terms) and paper not in kept:
                 kept.append(paper)
                 break

@@ -108,12 +108,19 @@ def cited_paper_text(question: str, history: Sequence[Turn] | None) -> str | Non
     answers = previous_answers(history)
     if match is None or not answers:
         return None
-    cited = [(text.strip(" .;:"), [int(n) for n in re.findall(r"\d+", marks)]) for text, marks in _CITED.findall(answers[-1])]
-    numbers = sorted({n for _, ns in cited for n in ns})
+    said = said_from_each(answers[-1])
     word = (match["word"] or "").lower()
-    wanted = int(match["n"]) if match["n"] else (numbers[-1] if word == "last" and numbers else _ORDINALS.get(word, 0))
-    said = [text for text, ns in cited if wanted in ns]
-    return " ".join(said) or None
+    wanted = int(match["n"]) if match["n"] else (max(said) if word == "last" and said else _ORDINALS.get(word, 0))
+    return said.get(wanted)
+
+
+def said_from_each(answer: str) -> dict[int, str]:
+    """What an answer said from each paper it cites: its sentences marked [n], joined, by n."""
+    by_number: dict[int, list[str]] = {}
+    for text, marks in _CITED.findall(answer):
+        for n in dict.fromkeys(int(m) for m in re.findall(r"\d+", marks)):
+            by_number.setdefault(n, []).append(text.strip(" .;:"))
+    return {n: " ".join(texts) for n, texts in sorted(by_number.items())}
 
 
 # "How do they differ?", "Which of them is faster?", "What datasets do these use?": the papers just cited
@@ -126,11 +133,8 @@ def cited_texts(question: str, history: Sequence[Turn] | None) -> list[str]:
     answers = previous_answers(history)
     if not answers or not _THEM.search(question) or _ORDINAL_REF.search(question):
         return []
-    by_number: dict[int, list[str]] = {}
-    for text, marks in _CITED.findall(answers[-1]):
-        for n in {int(m) for m in re.findall(r"\d+", marks)}:
-            by_number.setdefault(n, []).append(text.strip(" .;:"))
-    return [" ".join(texts) for _, texts in sorted(by_number.items())] if len(by_number) > 1 else []
+    said = said_from_each(answers[-1])
+    return list(said.values()) if len(said) > 1 else []
 
 
 def missing_antecedent(question: str, history: Sequence[Turn] | None) -> str | None:

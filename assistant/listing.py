@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from .filters import VENUE_NAMES, Filters, fold
 from .latex import readable_latex
-from .text import content_terms, stem, words
+from .text import content_terms, rough_sentences, stem, words
 from .types import Answer, Citation, Header, Paper, named_authors
 
 _BY = re.compile(
@@ -265,15 +265,10 @@ def byline(paper: Paper) -> str:
     return ", ".join(part for part in (who, str(paper.year or "")) if part)
 
 
-# The end of an abstract's first sentence: a stop and a capital after it, not "et al. (2020)" or "e.g. the".
-_FIRST_END = re.compile(r"(?<!\bal)(?<!\be\.g)(?<!\bi\.e)(?<!\bcf)(?<!\bvs)[.!?](?=\s+[A-Z(“\"])")
-
-
 def opening(abstract: str) -> str:
-    """An abstract's first sentence, the quote of a listing's citation: found without the sentence tokenizer,
+    """An abstract's first sentence, the quote of a listing's citation: split without the sentence tokenizer,
     whose import (NLTK's punkt, 2 s) a metadata answer should not wait for."""
-    end = _FIRST_END.search(abstract)
-    return abstract[: end.end()].strip() if end else abstract.strip()
+    return (rough_sentences(abstract) or [abstract.strip()])[0]
 
 
 def list_papers(
