@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = add("papers", "List the papers in the store.")
-    p.add_argument("--json", action="store_true", help="print JSON: [{id, title, authors, year, url, doi, venue, categories, work_type, abstract, sources}]")
+    p.add_argument("--json", action="store_true", help="print JSON: [{id, title, authors, year, url, doi, venue, volume, issue, pages, publisher, categories, work_type, key, abstract, sources}]")
 
     p = add("retrieve", "Show the papers most relevant to a question, best first." + SERVED)
     p.add_argument("question")
@@ -208,9 +208,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_papers(args: argparse.Namespace) -> int:
+    from .types import LOCATOR_FIELDS
+
     papers = _assistant().papers()
     if args.json:
-        fields = {"id", "title", "authors", "abstract", "sources", "url", "year", "doi", "venue", "categories", "work_type", "key"}
+        fields = {
+            "id", "title", "authors", "abstract", "sources", "url", "year", "doi", "venue", "categories", "work_type", "key",
+            *LOCATOR_FIELDS,
+        }
         _print_json([p.model_dump(mode="json", include=fields) for p in papers])
     else:
         for p in papers:

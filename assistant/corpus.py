@@ -24,7 +24,7 @@ from typing import Any
 
 from . import formats
 from .exports import derived_key
-from .types import PUBLISHED_BY, Paper, ParseIssue, WorkType
+from .types import LOCATOR_FIELDS, PUBLISHED_BY, Paper, ParseIssue, WorkType
 
 SUPPORTED = (".txt", ".jsonl", ".json", ".csv", ".tsv", ".bib", ".ris", ".xml", ".atom")
 FORMATS = (
@@ -75,6 +75,7 @@ class _Draft:
     work_type: WorkType | None = None
     key: str | None = None
     key_may_be_ours: bool = False  # read from our own export (or CSL JSON, which does not say): maybe a derived key
+    located: dict[str, str] = field(default_factory=dict)  # volume, issue, pages, publisher (types.LOCATOR_FIELDS)
 
 
 def printable(text: str) -> str:
@@ -401,10 +402,24 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         work_type=kind,
         key=formats.citation_key(keys.get("citation_key")),
         key_may_be_ours=bool(keys.get("key_may_be_ours")),
+        located=_located(keys, kind),
         categories=list(dict.fromkeys(  # "Computer Science - Machine Learning" as arXiv's "cs.LG"
             formats.arxiv_code(str(c)) for c in (categories if isinstance(categories, list) else str(categories).split())
         ))[:8],
     )
+
+
+LOCATOR_CHARS = 200  # a volume, issue, page range or publisher longer than this is not one
+
+
+def _located(keys: dict[str, object], kind: WorkType | None) -> dict[str, str]:
+    """The record's volume, issue, pages and publisher that read as such; a thesis's, report's or book's
+    publisher is its venue already."""
+    values = {name: " ".join(str(keys.get(name) or "").split()) for name in LOCATOR_FIELDS}
+    values["pages"] = formats.page_range(values["pages"]) or ""
+    if kind in PUBLISHED_BY:
+        values["publisher"] = ""
+    return {name: value for name, value in values.items() if value and len(value) <= LOCATOR_CHARS}
 
 
 def jsonl_objects(lines: str | Iterable[str], source: str, issues: list[ParseIssue]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -511,6 +526,9 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
             categories=next((c.categories for c in copies if c.categories), []),
             work_type=published.work_type,
         )
+        paper = paper.model_copy(update={  # from the copies of the published version, as its year and DOI
+            name: next((c.located[name] for c in same if name in c.located), None) for name in LOCATOR_FIELDS
+        })
         keyed = next((c for c in copies if c.key), None)
         # A key read from our own export (or CSL JSON) that the export would make anyway is not kept, so the
         # export read back changes nothing; a user's .bib keeps every key (another paper may derive the same one)

@@ -31,6 +31,7 @@ FORMATS: tuple[ExportFormat, ...] = ("bibtex", "ris", "csv", "csl")
 # Zotero's column names, which formats.CSV_ALIASES reads back.
 CSV_COLUMNS = [
     "Key", "Item Type", "Title", "Author", "Publication Year", "Abstract Note", "DOI", "Url", "Publication Title", "Manual Tags",
+    "Volume", "Issue", "Pages", "Publisher",
 ]
 
 
@@ -134,6 +135,11 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
             "author": " and ".join([*map(_bibtex_name, names), *(["others"] if more else [])]),  # BibTeX's own "et al."
             "year": str(paper.year or ""),
             venue_field: tex_escape(paper.venue or ""),
+            "volume": tex_escape(paper.volume or ""),
+            "number": tex_escape(paper.issue or ""),
+            "pages": (paper.pages or "").replace("–", "--"),  # BibTeX's en dash
+            # a book's publisher is its venue
+            **({"publisher": tex_escape(paper.publisher or "")} if venue_field != "publisher" else {}),
             "doi": paper.doi or "",
             "url": paper.url or "",
             # arXiv's own BibTeX for a preprint; a preprint elsewhere says so in a note
@@ -178,12 +184,22 @@ def to_ris(papers: Sequence[Paper]) -> str:
             entry["urls"] = [paper.url]
         for tag in venue_tags if paper.venue else ():
             entry[tag] = paper.venue
+        entry.update(_ris_located(paper, venue_tags))
         if paper.work_type == "masters_thesis":
             entry["type_of_work"] = MASTERS  # M3, as Zotero writes a thesis's type
         if paper.categories:
             entry["keywords"] = list(paper.categories)
         entries.append(entry)
     return str(rispy.dumps(entries, implementation=_PlainRis))
+
+
+def _ris_located(paper: Paper, venue_tags: tuple[str, ...]) -> dict[str, str]:
+    """VL, IS, SP and EP (a range split at its dash), PB (unless the venue went there)."""
+    first, _, last = (paper.pages or "").partition("–")
+    tags = {"volume": paper.volume, "number": paper.issue, "start_page": first, "end_page": last}
+    if "publisher" not in venue_tags:
+        tags["publisher"] = paper.publisher
+    return {tag: value for tag, value in tags.items() if value}
 
 
 def to_csv(papers: Sequence[Paper]) -> str:
@@ -194,6 +210,7 @@ def to_csv(papers: Sequence[Paper]) -> str:
         writer.writerow([
             key, ZOTERO_TYPES[p.work_type], p.title if p.has_title else "", "; ".join(p.authors), p.year or "", p.abstract,
             p.doi or "", p.url or "", p.venue or "", "; ".join(p.categories),
+            p.volume or "", p.issue or "", (p.pages or "").replace("–", "-"), p.publisher or "",  # Zotero's hyphen
         ])
     return out.getvalue()
 
@@ -242,6 +259,11 @@ def to_csl(papers: Sequence[Paper]) -> str:
             item["publisher" if paper.work_type in PUBLISHED_BY else "container-title"] = paper.venue
         if paper.work_type == "masters_thesis":
             item["genre"] = MASTERS
+        located = {
+            "volume": paper.volume, "number" if paper.work_type == "report" else "issue": paper.issue,
+            "page": (paper.pages or "").replace("–", "-"), "publisher": None if paper.work_type in PUBLISHED_BY else paper.publisher,
+        }
+        item.update({name: value for name, value in located.items() if value})
         if paper.doi:
             item["DOI"] = paper.doi
         if paper.url:

@@ -42,6 +42,18 @@ def _clean(value: object) -> str:
     return " ".join(str(value or "").split())
 
 
+def page_range(value: object) -> str | None:
+    """Pages as a reference prints them: "45--67" (BibTeX), "45-67", "45 – 67" -> "45–67"; one page or an
+    article number ("e1023") as written."""
+    return re.sub(r"(?<=\w)\s*(?:-+|[–—])\s*(?=\w)", "–", _clean(value)) or None
+
+
+def ris_pages(entry: Record) -> str | None:
+    """RIS's first (SP) and last (EP) page as one range; an SP that is a range already ("45-67") as it is."""
+    first, last = _clean(entry.get("start_page")), _clean(entry.get("end_page"))
+    return page_range(f"{first}-{last}" if first and last and first != last else first or last)
+
+
 def link(record: Record) -> str | None:
     """The record's URL, else one made from its DOI or arXiv id."""
     if record.get("url"):
@@ -240,6 +252,10 @@ def parse_bibtex(text: str) -> Parsed:
             "doi": bare_doi(fields.get("doi")),
             "arxiv_id": arxiv,
             "venue": plain(_bibtex_venue(fields, kind, verbatim)) or None,
+            "volume": plain(_clean(fields.get("volume"))),
+            "issue": plain(_clean(fields.get("number") or fields.get("issue"))),  # BibLaTeX's @article: issue
+            "pages": page_range(fields.get("pages")),
+            "publisher": plain(_clean(fields.get("publisher"))),
             "categories": _bibtex_categories(fields),
             "work_type": kind,
             "key": key,
@@ -387,6 +403,10 @@ def parse_ris(text: str) -> Parsed:
                 or ((entry.get("unknown_tag") or {}).get("BT") or [None])[0]  # BT: the book or proceedings title
                 or (entry.get("publisher") if kind in PUBLISHED_BY else None)  # a school, an institution
             ) or None,
+            "volume": entry.get("volume"),
+            "issue": entry.get("number"),
+            "pages": ris_pages(entry),
+            "publisher": entry.get("publisher"),
             "categories": [_clean(k) for k in entry.get("keywords") or []][:8],
             "work_type": kind,
         }
@@ -432,6 +452,7 @@ def from_json(record: Record) -> Record:
         index = record.get("abstract_inverted_index") or {}
         locations = record.get("primary_location") or {}
         source = (locations.get("source") or {}) if isinstance(locations, dict) else {}
+        biblio = record["biblio"] if isinstance(record.get("biblio"), dict) else {}
         return {
             "title": record.get("display_name") or record.get("title"),
             "abstract": openalex_abstract(index) if isinstance(index, dict) else "",
@@ -440,12 +461,17 @@ def from_json(record: Record) -> Record:
             "doi": bare_doi(record.get("doi")),
             "url": (locations.get("landing_page_url") if isinstance(locations, dict) else None) or None,
             "venue": source.get("display_name"),
+            "volume": biblio.get("volume"),
+            "issue": biblio.get("issue"),
+            "pages": ris_pages({"start_page": biblio.get("first_page"), "end_page": biblio.get("last_page")}),
+            "publisher": source.get("host_organization_name"),
             "categories": [_clean(c.get("display_name")) for c in (record.get("concepts") or [])[:5] if isinstance(c, dict)],
             "work_type": _openalex_type(record.get("type"), source.get("type")),
             "no_abstract": "OpenAlex has no abstract for this work (its abstract_inverted_index is empty)",
         }
     if "paperId" in record or "externalIds" in record:  # Semantic Scholar paper
         ids = record.get("externalIds") or {}
+        journal = record["journal"] if isinstance(record.get("journal"), dict) else {}
         return {
             "title": record.get("title"),
             "abstract": record.get("abstract") or "",
@@ -456,6 +482,8 @@ def from_json(record: Record) -> Record:
             "arxiv_id": ids.get("ArXiv"),
             "url": record.get("url"),
             "venue": record.get("venue") or None,
+            "volume": journal.get("volume"),
+            "pages": page_range(journal.get("pages")),
             "categories": list(record.get("fieldsOfStudy") or [])[:5],
             "work_type": _s2_type(record.get("publicationTypes"), ids.get("ArXiv"), record.get("venue")),
         }
@@ -549,6 +577,10 @@ def _from_csl(record: Record) -> Record:
         "url": record.get("URL") or None,
         "arxiv_id": number if is_arxiv_id(number) else None,
         "venue": record.get("container-title") or (record.get("publisher") if record.get("type") in PUBLISHED_BY else None),
+        "volume": record.get("volume"),
+        "issue": record.get("issue") or (record.get("number") if record.get("type") == "report" else None),
+        "pages": page_range(record.get("page")),
+        "publisher": record.get("publisher"),
         "categories": [k.strip() for k in re.split(r"[,;]", keywords) if k.strip()][:8] if isinstance(keywords, str) else [],
         "work_type": with_degree(_CSL_TYPES.get(str(record.get("type") or "")), record.get("genre")),
         "citation_key": record.get("id"),  # Better BibTeX's citation key (Zotero's own ids are item links: not kept)
@@ -689,6 +721,9 @@ CSV_ALIASES = {
     "id": ("id",),
     "categories": ("categories", "manual tags", "automatic tags", "keywords", "author keywords"),
     "publisher": ("publisher",),  # where a thesis, report or book appeared (Zotero's school, institution)
+    "volume": ("volume", "vl"),
+    "issue": ("issue", "is"),
+    "pages": ("pages", "page range", "pp"),
     "work_type": ("item type", "document type", "publication type", "type"),  # Zotero, Scopus, WoS ("J", unknown)
 }
 

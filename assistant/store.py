@@ -27,7 +27,7 @@ import numpy as np
 
 from .config import INT8_MARK, Settings
 from .errors import StoreError
-from .types import Header, Paper, WorkType
+from .types import LOCATOR_FIELDS, Header, Paper, WorkType
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -299,6 +299,7 @@ def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPap
         has_title=bool(meta.get("has_title", True)),
         work_type=meta["work_type"] if meta.get("work_type") in get_args(WorkType) else None,  # older stores: none
         key=str(meta.get("key") or "") or None,
+        **{name: str(meta.get(name) or "") or None for name in LOCATOR_FIELDS},  # older stores: none
     )
     return StoredPaper(paper=paper, paths=kept.paths, content_hash=kept.content_hash)
 
@@ -317,6 +318,7 @@ def _paper_metadata(paper: Paper, paths: Iterable[str]) -> dict[str, Any]:
         "categories": json.dumps(paper.categories),
         "work_type": paper.work_type or "",
         "key": paper.key or "",
+        **{name: getattr(paper, name) or "" for name in LOCATOR_FIELDS},
         "hash": paper.content_hash,
     }
 

@@ -38,6 +38,10 @@ def venue_and_year(venue: str | None, year: int | None) -> str:
     return f"{venue}{',' if len(venue.split()) > 1 else ''} {when}"
 
 
+# A paper's place in its venue (Paper's fields of these names): read by every parser, stored, exported.
+LOCATOR_FIELDS = ("volume", "issue", "pages", "publisher")
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -70,6 +74,11 @@ class Paper(_Record):
     has_title: bool = True  # False when `title` is a label made from the abstract
     work_type: WorkType | None = None
     key: str | None = None  # the citation key its .bib or CSL JSON gave it, which every export keeps
+    # Where in its venue, as reference managers keep it, so an exported reference is whole
+    volume: str | None = None
+    issue: str | None = None  # BibTeX's "number", RIS's IS, CSL's "issue" (a report's number)
+    pages: str | None = None  # "45–67" with an en dash, one page, or an article number ("e1023")
+    publisher: str | None = None  # of a journal or proceedings (a book's, thesis's or report's is its venue)
 
     @property
     def content_hash(self) -> str:
@@ -82,6 +91,8 @@ class Paper(_Record):
             parts.append(self.work_type)
         if self.key:  # and one whose source gave no key
             parts.append(f"key:{self.key}")
+        if any(located := [getattr(self, name) for name in LOCATOR_FIELDS]):  # and one with none of these
+            parts.append("in:" + "|".join(value or "" for value in located))
         return sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 

@@ -12,7 +12,7 @@ import rispy
 
 from assistant.cli import main
 from assistant.corpus import load_corpus
-from assistant.exports import BIBTEX_TYPES, cite_key, to_bibtex, to_csl, to_csv, to_ris
+from assistant.exports import BIBTEX_TYPES, ExportFormat, cite_key, export, to_bibtex, to_csl, to_csv, to_ris
 from assistant.formats import parse_bibtex, parse_ris
 from assistant.types import Paper, WorkType
 
@@ -383,3 +383,54 @@ def test_what_reads_as_a_citation_key(given: str, kept: bool) -> None:
     from assistant.formats import citation_key
 
     assert (citation_key(given) == given) is kept
+
+
+LOCATED = Paper(
+    id="p3", title="Long Short-Term Memory", abstract="Learning to store information over extended time intervals by recurrent "
+    "backpropagation takes a very long time, mostly because of insufficient, decaying error backflow.",
+    authors=["Sepp Hochreiter", "Jürgen Schmidhuber"], year=1997, venue="Neural Computation", work_type="article",
+    volume="9", issue="8", pages="1735–1780", publisher="MIT Press",
+)
+REPORT = Paper(
+    id="p4", title="A Report", abstract="We report on a long series of experiments with recurrent networks and what they learned.",
+    year=2001, venue="IDSIA", work_type="report", issue="TR-07-01", pages="12",
+)
+
+
+@pytest.mark.parametrize("fmt", ["bibtex", "ris", "csv", "csl"])
+def test_volume_issue_pages_and_publisher_go_out_in_every_format_and_read_back(tmp_path: Path, fmt: ExportFormat) -> None:
+    path = tmp_path / {"bibtex": "out.bib", "ris": "out.ris", "csv": "out.csv", "csl": "out.json"}[fmt]
+    path.write_text(export([LOCATED, REPORT], fmt))
+    back = load_corpus([path]).papers
+    assert [(p.volume, p.issue, p.pages, p.publisher) for p in back] == [("9", "8", "1735–1780", "MIT Press"), (None, "TR-07-01", "12", None)]
+    assert [p.content_hash for p in back] == [LOCATED.content_hash, REPORT.content_hash]
+
+
+def test_other_tools_read_the_volume_issue_pages_and_publisher_in_their_own_fields() -> None:
+    (entry, _) = bibtexparser.parse_string(to_bibtex([LOCATED, REPORT])).entries
+    assert {k: entry.fields_dict[k].value for k in ("volume", "number", "pages", "publisher")} == {
+        "volume": "9", "number": "8", "pages": "1735--1780", "publisher": "MIT Press"}
+    (ris, _) = rispy.loads(to_ris([LOCATED, REPORT]))
+    assert (ris["volume"], ris["number"], ris["start_page"], ris["end_page"], ris["publisher"]) == ("9", "8", "1735", "1780", "MIT Press")
+    article, report = json.loads(to_csl([LOCATED, REPORT]))
+    assert (article["volume"], article["issue"], article["page"], article["publisher"]) == ("9", "8", "1735-1780", "MIT Press")
+    assert (report["number"], report["page"], report["publisher"]) == ("TR-07-01", "12", "IDSIA")  # a report's number
+
+
+def test_the_store_keeps_the_pages_and_the_cli_shows_and_exports_them(
+    store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store_copy))
+    bib = tmp_path / "mine.bib"
+    bib.write_text(
+        "@article{hochreiter1997, title = {Long Short-Term Memory}, author = {Hochreiter, Sepp}, journal = {Neural Computation},\n"
+        f"  year = {{1997}}, volume = {{9}}, number = {{8}}, pages = {{1735--1780}}, abstract = {{{LOCATED.abstract}}}}}\n"
+    )
+    assert _ingest_json(capsys, str(bib))["new"] == 1
+    assert _ingest_json(capsys, str(bib))["unchanged"] == 1
+    assert main(["papers", "--json"]) == 0
+    (paper,) = [p for p in json.loads(capsys.readouterr().out) if p["title"] == "Long Short-Term Memory"]
+    assert (paper["volume"], paper["issue"], paper["pages"], paper["publisher"]) == ("9", "8", "1735–1780", None)
+    assert main(["export", paper["id"], "--format", "ris"]) == 0
+    (ris,) = rispy.loads(capsys.readouterr().out)
+    assert (ris["volume"], ris["number"], ris["start_page"], ris["end_page"]) == ("9", "8", "1735", "1780")

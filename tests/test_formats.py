@@ -532,3 +532,43 @@ def test_ris_venues_where_zotero_endnote_and_books_keep_them(tmp_path: Path) -> 
     assert {t: p.venue for t, p in papers.items()} == {
         "R1": "Proceedings of NeurIPS 2020", "R2": "IEEE Transactions on Neural Networks", "R3": "Proceedings of the 24th ACM SIGKDD"}
     assert papers["R1"].authors == ["John Smith Jr."]  # RIS's "Last, First, Suffix"
+
+
+def test_volume_issue_pages_and_publisher_are_read_where_each_format_keeps_them(tmp_path: Path) -> None:
+    """A reference without them is not whole: an export of it could not be cited from."""
+    (tmp_path / "a.bib").write_text(
+        "@article{a, title = {Bib}, journal = {JMLR}, volume = {21}, number = {140}, pages = {1--67},\n"
+        f"  publisher = {{Microtome {{\\&}} Co}}, abstract = {{{_abstract(1)}}}}}\n"
+        "@article{b, title = {BibLaTeX}, journaltitle = {JMLR}, issue = {4}, pages = {e1023},\n"
+        f"  abstract = {{{_abstract(2)}}}}}\n"
+        "@book{c, title = {Book}, publisher = {MIT Press}, pages = {xii+300}, abstract = {" + _abstract(3) + "}}\n"
+    )
+    (tmp_path / "b.ris").write_text(
+        f"TY  - JOUR\nTI  - Ris\nJO  - Neural Computation\nVL  - 9\nIS  - 8\nSP  - 1735\nEP  - 1780\nPB  - MIT Press\nAB  - {_abstract(4)}\nER  - \n\n"
+        f"TY  - JOUR\nTI  - Ris range\nSP  - 10-20\nAB  - {_abstract(5)}\nER  - \n"
+    )
+    (tmp_path / "c.json").write_text(json.dumps([
+        {"id": "x", "type": "article-journal", "title": "Csl", "container-title": "Nature", "volume": 521, "issue": "7553",
+         "page": "436-444", "publisher": "Springer", "abstract": _abstract(6)},
+        {"id": "https://openalex.org/W1", "display_name": "OpenAlex", "authorships": [], "publication_year": 2015,
+         "abstract_inverted_index": {w: [i] for i, w in enumerate(_abstract(7).split())},
+         "biblio": {"volume": "521", "issue": "7553", "first_page": "436", "last_page": "444"},
+         "primary_location": {"source": {"display_name": "Nature", "host_organization_name": "Springer Nature"}}},
+        {"paperId": "s2", "title": "S2", "abstract": _abstract(8), "journal": {"name": "Nature", "volume": "521", "pages": " 436 - 444 "}},
+    ]))
+    (tmp_path / "d.csv").write_text(
+        '"Title","Abstract Note","Volume","Issue","Pages","Publisher"\n'
+        f'"Csv","{_abstract(9)}","3","2","100-110","PMLR"\n'
+    )
+    papers = {p.title: (p.volume, p.issue, p.pages, p.publisher) for p in load_corpus([tmp_path]).papers}
+    assert papers == {
+        "Bib": ("21", "140", "1–67", "Microtome & Co"),
+        "BibLaTeX": (None, "4", "e1023", None),
+        "Book": (None, None, "xii+300", None),  # a book's publisher is its venue
+        "Ris": ("9", "8", "1735–1780", "MIT Press"),
+        "Ris range": (None, None, "10–20", None),
+        "Csl": ("521", "7553", "436–444", "Springer"),
+        "OpenAlex": ("521", "7553", "436–444", "Springer Nature"),
+        "S2": ("521", None, "436–444", None),
+        "Csv": ("3", "2", "100–110", "PMLR"),
+    }
