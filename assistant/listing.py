@@ -206,7 +206,11 @@ def _topical(word: str, relations: bool = True) -> bool:
 
 
 _DOES = re.compile(r"\s*(?:did|does|do)\b(?!\s+(?:the\s+)?(?:store|collection|corpus|library|database|you|we|i)\b)", re.IGNORECASE)
-_STORE_WORDS = frozenset({"store", "collection", "corpus", "library", "database", "papers", "paper", "abstracts", "here", "there", "total"})
+_STORE_WORDS = frozenset({
+    "store", "collection", "corpus", "library", "database", "papers", "paper", "abstracts", "here", "there", "total",
+    # what the store does with them: "How many papers does the store hold?", "… are indexed?"
+    "hold", "holds", "have", "has", "contain", "contains", "include", "includes", "stored", "indexed", "ingested", "loaded",
+})
 
 
 def phrase_pattern(topic: Sequence[str]) -> re.Pattern[str]:

@@ -45,7 +45,11 @@ def counted(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         ("How many papers are about that?", None),  # a follow-up: its topic is the conversation's
         ("How many papers did Ana Rivera write?", None),  # about authors, not a topic
         ("How many papers does the LoRA paper compare against?", None),
-        ("How many papers does the store hold?", None),
+        ("How many papers does the store hold?", []),
+        ("How many abstracts are stored?", []),
+        ("How many papers are indexed?", []),
+        ("How many papers does the collection hold on pruning?", [["pruning"]]),
+        ("How many papers have theorems?", [["theorems"]]),
         ("How many papers are about Schrödinger bridges?", [["Schrödinger", "bridges"]]),
         ("How many parameters does the audio model use?", None),  # a question about a paper, not a count
         ("Which papers are about diffusion?", None),
