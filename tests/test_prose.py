@@ -33,6 +33,9 @@ UNTITLED = Paper(id="y", title="label", abstract="...", has_title=False)
         ("To this end, we show that our bound holds for us.", TITLED, False, "To this end, the authors show that their bound holds for them."),
         ("We show W.", TITLED, False, "The authors show W."),
         ("Here, we show the capabilities of V.", TITLED, True, "The authors of “Go Wider” show the capabilities of V."),
+        ("We propose that if we can represent it, it is simpler.", TITLED, False, "The authors propose that if one can represent it, it is simpler."),
+        ("We ask whether we could do more, and if we do, our gain.", TITLED, False,
+         "The authors ask whether one could do more, and if the authors do, their gain."),  # no modal: the authors
     ],
 )
 def test_first_person_becomes_a_named_third_person(sentence: str, paper: Paper, name_it: bool, expected: str) -> None:
