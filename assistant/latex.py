@@ -18,6 +18,7 @@ _BARE = re.compile(r"(?<!\\)([%&#])")  # LaTeX specials an abstract means litera
 _TILDE = "\ue000"  # "~10x" means about, not LaTeX's non-breaking space
 # An operator written right after a symbol, which pylatexenc prints without the space TeX would set
 _OPERATOR = re.compile(r"(?<=[\w}])\\(log|ln|lg|exp|sin|cos|tan|tanh|max|min|sup|inf|lim|det|dim|ker|arg|deg|gcd|Pr)\b")
+_OPERATOR_NAME = re.compile(r"\\(log|ln|lg|exp|sin|cos|tan|tanh|max|min|sup|inf|lim|det|dim|ker|arg|deg|gcd|Pr)(?=\s)")
 
 
 @lru_cache(maxsize=1)
@@ -68,6 +69,8 @@ def readable_latex(text: str) -> str:
     if not _LATEX.search(text):
         return text
     text = _OPERATOR.sub(r" \\\1", text)  # "nd\log d" reads "nd log d", not "ndlog d"
+    # ... and not "nd logd": outside math a command eats the space after it, as TeX does; an empty group keeps it
+    text = _OPERATOR_NAME.sub(r"\\\1{}", text)
     escaped = _BARE.sub(r"\\\1", text.replace("~", _TILDE))
     try:
         plain = _latex().latex_to_text(escaped)

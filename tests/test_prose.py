@@ -141,6 +141,7 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert answer_sentence("Second, we observe V.", TITLED, False, follows=True) == "The authors observe V."
     assert readable_latex('overparameterized ans\\"atze') == "overparameterized ansätze"
     assert readable_latex(r"sorting in $O(nd\log d)$ time, $n\exp(-t)$") == "sorting in O(nd log d) time, n exp(-t)"
+    assert readable_latex(r"sorting in O(nd\log d) time, x\log y outside math") == "sorting in O(nd log d) time, x log y outside math"
     assert readable_latex("A $5 and $10 budget") == "A $5 and $10 budget"  # money, not a formula
     assert readable_latex("over prior work~nichani2023provable requiring d^4") == "over prior work requiring d^4"
     assert readable_latex(r"as in prior work~\cite{nichani2023provable}, we") == "as in prior work, we"
