@@ -27,7 +27,8 @@ DETAIL_CUES = frozenset(
     stem(w)
     for w in """accuracy top-1 top-5 fid bleu auc f1 perplexity score scores gpu gpus tpu tpus hardware hours
     flops optimizer optimiser learning-rate schedule university universities affiliation affiliated
-    institution company github license licence venue conference dataset datasets percentage""".split()
+    institution company github license licence venue conference dataset datasets percentage
+    limitation limitations drawback drawbacks weakness weaknesses shortcoming shortcomings downside downsides""".split()
 )
 _ASKS = ("what", "which")
 _QUANTITY = re.compile(r"\b(how (many|much)|what (percentage|fraction|share|proportion)|by what factor)\b", re.I)
@@ -54,12 +55,16 @@ def asked_details(question: str) -> set[str]:
     return asked
 
 
+# Cues that ask for one kind of fact, in its word: "What drawbacks …?" is answered by "it is limited to …"
+_SAME_KIND = {stem(w): stem("limitation") for w in ("drawback", "weakness", "shortcoming", "downside")}
+
+
 def missing_details(question: str, best_abstract: str) -> list[str]:
     """What the question asks for that the best abstract never states."""
-    present = {stem(w) for w in words(best_abstract)}
+    present = {_SAME_KIND.get(s, s) for s in map(stem, words(best_abstract))}
     if _PERCENT.search(best_abstract):  # "by more than 99%" states a percentage
         present.add(stem("percentage"))
-    asked = asked_details(question)
+    asked = {_SAME_KIND.get(s, s) for s in asked_details(question)}
     if stem("dataset") in asked:  # stated by a name: "on various datasets" says which no more than silence does
         present.discard(stem("dataset"))
         if _names_a_dataset(best_abstract):

@@ -89,6 +89,15 @@ def test_a_venue_or_year_in_the_question_is_looked_for_in_the_papers_records_not
     assert absent_names("What did the Nature paper on diffusion propose?", text, ["NeurIPS 2020"]) == ["Nature"]
 
 
+def test_a_limitation_is_asked_for_and_stated_by_its_word() -> None:
+    """Abstracts seldom state their limits; when one does not, an answer quoting the method is no answer."""
+    question = "What is the main limitation of PowerNorm?"
+    assert missing_details(question, "We propose Power Normalization, which resolves this issue.") == ["limit"]
+    assert missing_details(question, "Its main limitation is the cost of the running statistics.") == []
+    assert missing_details("What drawbacks does it have?", "It is limited to small batches.") == []  # one kind of fact
+    assert missing_details("What drawbacks does it have?", "It works on small batches.") == ["limit"]
+
+
 def test_which_datasets_needs_a_dataset_named() -> None:
     question = "Which benchmark datasets were used in the experiments?"
     assert missing_details(question, "Our results on various datasets demonstrate that our algorithms, especially the one based on KL loss, win.") == ["dataset"]
