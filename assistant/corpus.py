@@ -39,6 +39,7 @@ _WHOLE = {"page": "abstract-page", "bib": "BibTeX", "ris": "RIS", "atom": "Atom 
 SNIFF_BYTES = 64 * 1024
 MAX_ABSTRACT_CHARS = 20_000
 MIN_ABSTRACT_CHARS = 80
+LOCATOR_CHARS = 200  # a volume, issue, page range or publisher longer than this is not one
 
 _LABEL = re.compile(r"^(abstract|authors?|title)\s*:\s*", re.IGNORECASE)
 _MONTH_DATE = re.compile(
@@ -402,23 +403,18 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         work_type=kind,
         key=formats.citation_key(keys.get("citation_key")),
         key_may_be_ours=bool(keys.get("key_may_be_ours")),
-        located=_located(keys, kind),
+        located=_located(keys),
         categories=list(dict.fromkeys(  # "Computer Science - Machine Learning" as arXiv's "cs.LG"
             formats.arxiv_code(str(c)) for c in (categories if isinstance(categories, list) else str(categories).split())
         ))[:8],
     )
 
 
-LOCATOR_CHARS = 200  # a volume, issue, page range or publisher longer than this is not one
-
-
-def _located(keys: dict[str, object], kind: WorkType | None) -> dict[str, str]:
-    """The record's volume, issue, pages and publisher that read as such; a thesis's, report's or book's
-    publisher is its venue already."""
-    values = {name: " ".join(str(keys.get(name) or "").split()) for name in LOCATOR_FIELDS}
+def _located(keys: dict[str, object]) -> dict[str, str]:
+    """The record's volume, issue, pages and publisher that read as such (text or a whole number, not over
+    LOCATOR_CHARS)."""
+    values = {name: formats.scalar_text(keys.get(name)) for name in LOCATOR_FIELDS}
     values["pages"] = formats.page_range(values["pages"]) or ""
-    if kind in PUBLISHED_BY:
-        values["publisher"] = ""
     return {name: value for name, value in values.items() if value and len(value) <= LOCATOR_CHARS}
 
 
@@ -525,10 +521,11 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
             venue=next((c.venue for c in same if c.venue), None),
             categories=next((c.categories for c in copies if c.categories), []),
             work_type=published.work_type,
+            # from the copies of the published version, as its year and DOI; a thesis's, report's or book's
+            # publisher is its venue
+            **{name: next((c.located[name] for c in same if name in c.located), None) for name in LOCATOR_FIELDS
+               if not (name == "publisher" and published.work_type in PUBLISHED_BY)},
         )
-        paper = paper.model_copy(update={  # from the copies of the published version, as its year and DOI
-            name: next((c.located[name] for c in same if name in c.located), None) for name in LOCATOR_FIELDS
-        })
         keyed = next((c for c in copies if c.key), None)
         # A key read from our own export (or CSL JSON) that the export would make anyway is not kept, so the
         # export read back changes nothing; a user's .bib keeps every key (another paper may derive the same one)

@@ -42,16 +42,28 @@ def _clean(value: object) -> str:
     return " ".join(str(value or "").split())
 
 
+def scalar_text(value: object) -> str:
+    """A field's text when it is text or a whole number (CSL JSON writes a volume as 21); anything else (a list,
+    an object, true) is not a volume, issue or page: ""."""
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _clean(value) if isinstance(value, (str, int)) else ""
+
+
 def page_range(value: object) -> str | None:
-    """Pages as a reference prints them: "45--67" (BibTeX), "45-67", "45 – 67" -> "45–67"; one page or an
-    article number ("e1023") as written."""
-    return re.sub(r"(?<=\w)\s*(?:-+|[–—])\s*(?=\w)", "–", _clean(value)) or None
+    """Pages as a reference prints them: "45--67" (BibTeX), "45-67", "45 – 67" -> "45–67", "12--12" -> "12";
+    one page or an article number ("e1023") as written."""
+    pages = re.sub(r"(?<=\w)\s*(?:-+|[–—])\s*(?=\w)", "–", scalar_text(value))
+    first, dash, last = pages.partition("–")
+    return (first if dash and first == last else pages) or None
 
 
 def ris_pages(entry: Record) -> str | None:
     """RIS's first (SP) and last (EP) page as one range; an SP that is a range already ("45-67") as it is."""
-    first, last = _clean(entry.get("start_page")), _clean(entry.get("end_page"))
-    return page_range(f"{first}-{last}" if first and last and first != last else first or last)
+    first, last = scalar_text(entry.get("start_page")), scalar_text(entry.get("end_page"))
+    return page_range(f"{first}-{last}" if first and last else first or last)
 
 
 def link(record: Record) -> str | None:
@@ -237,8 +249,8 @@ def parse_bibtex(text: str) -> Parsed:
         arxiv = _bibtex_arxiv(fields)
         # Google Scholar's `journal={arXiv preprint arXiv:1412.6980}`, DBLP's `journal={CoRR}`: no journal
         on_arxiv = bool(re.match(r"(?:arxiv|corr)\b", _clean(fields.get("journal") or fields.get("journaltitle")), re.IGNORECASE))
-        if on_arxiv:
-            fields = {k: v for k, v in fields.items() if k not in ("journal", "journaltitle")}
+        if on_arxiv:  # and its volume: DBLP's CoRR "abs/1412.6980" is arXiv's id again
+            fields = {k: v for k, v in fields.items() if k not in ("journal", "journaltitle", "volume", "number")}
         # @misc is no type, unless it is an arXiv preprint (as arXiv and Zotero write one) or says it is one
         kind = with_degree(work_type(entry.entry_type), fields.get("type"))
         if (kind is None or on_arxiv) and (arxiv or _clean(fields.get("note")).lower() == "preprint" or on_arxiv):
@@ -464,7 +476,8 @@ def from_json(record: Record) -> Record:
             "volume": biblio.get("volume"),
             "issue": biblio.get("issue"),
             "pages": ris_pages({"start_page": biblio.get("first_page"), "end_page": biblio.get("last_page")}),
-            "publisher": source.get("host_organization_name"),
+            # a repository's host is no publisher of the work: arXiv's is "Cornell University"
+            "publisher": source.get("host_organization_name") if source.get("type") != "repository" else None,
             "categories": [_clean(c.get("display_name")) for c in (record.get("concepts") or [])[:5] if isinstance(c, dict)],
             "work_type": _openalex_type(record.get("type"), source.get("type")),
             "no_abstract": "OpenAlex has no abstract for this work (its abstract_inverted_index is empty)",
@@ -472,6 +485,8 @@ def from_json(record: Record) -> Record:
     if "paperId" in record or "externalIds" in record:  # Semantic Scholar paper
         ids = record.get("externalIds") or {}
         journal = record["journal"] if isinstance(record.get("journal"), dict) else {}
+        if _clean(journal.get("name")).lower() in ("arxiv", "corr"):  # its volume is arXiv's id: "abs/1706.03762"
+            journal = {}
         return {
             "title": record.get("title"),
             "abstract": record.get("abstract") or "",

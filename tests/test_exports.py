@@ -434,3 +434,18 @@ def test_the_store_keeps_the_pages_and_the_cli_shows_and_exports_them(
     assert main(["export", paper["id"], "--format", "ris"]) == 0
     (ris,) = rispy.loads(capsys.readouterr().out)
     assert (ris["volume"], ris["number"], ris["start_page"], ris["end_page"]) == ("9", "8", "1735", "1780")
+
+
+def test_a_book_read_from_two_files_keeps_its_publisher_only_as_its_venue(tmp_path: Path) -> None:
+    """An untyped copy's publisher no export of a book writes: kept, it changed the paper on the way back."""
+    (tmp_path / "a.bib").write_text(f"@book{{b, title = {{Deep Learning}}, publisher = {{MIT Press}}, abstract = {{{LOCATED.abstract}}}}}\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"title": "Deep Learning", "abstract": LOCATED.abstract, "publisher": "MIT Press"}) + "\n")
+    (book,) = load_corpus([tmp_path]).papers
+    assert (book.work_type, book.venue, book.publisher) == ("book", "MIT Press", None)
+    book = book.model_copy(update={"key": None})  # a .bib key RIS and Zotero's CSV have no place for
+    for fmt in get_args(ExportFormat):
+        out = tmp_path / "out" / {"bibtex": "x.bib", "ris": "x.ris", "csv": "x.csv", "csl": "x.json"}[fmt]
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(export([book], fmt))
+        assert [p.content_hash for p in load_corpus([out]).papers] == [book.content_hash], fmt
+        out.unlink()

@@ -572,3 +572,29 @@ def test_volume_issue_pages_and_publisher_are_read_where_each_format_keeps_them(
         "S2": ("521", None, "436–444", None),
         "Csv": ("3", "2", "100–110", "PMLR"),
     }
+
+
+def test_what_is_not_a_volume_issue_page_or_publisher_is_not_kept(tmp_path: Path) -> None:
+    """arXiv's id as DBLP's CoRR volume or Semantic Scholar's "ArXiv" journal, a repository's host as an
+    OpenAlex publisher, JSON values that are no text, a range of one page."""
+    (tmp_path / "a.bib").write_text(
+        "@article{DBLP:journals/corr/KingmaB14, title = {Adam}, journal = {CoRR}, volume = {abs/1412.6980},\n"
+        f"  eprint = {{1412.6980}}, pages = {{12--12}}, abstract = {{{_abstract(1)}}}}}\n"
+    )
+    (tmp_path / "b.json").write_text(json.dumps([
+        {"paperId": "s2", "title": "S2", "abstract": _abstract(2), "journal": {"name": "ArXiv", "volume": "abs/1706.03762"}},
+        {"id": "https://openalex.org/W2", "display_name": "OpenAlex", "authorships": [],
+         "abstract_inverted_index": {w: [i] for i, w in enumerate(_abstract(3).split())},
+         "biblio": {"volume": None, "first_page": "7", "last_page": [8]},
+         "primary_location": {"source": {"display_name": "arXiv", "type": "repository",
+                                         "host_organization_name": "Cornell University"}}},
+        {"id": "x", "type": "article-journal", "title": "Csl", "volume": 9.0, "issue": True, "page": [1, 2],
+         "publisher": {"name": "Springer"}, "abstract": _abstract(4)},
+    ]))
+    papers = {p.title: (p.volume, p.issue, p.pages, p.publisher) for p in load_corpus([tmp_path]).papers}
+    assert papers == {
+        "Adam": (None, None, "12", None),
+        "S2": (None, None, None, None),
+        "OpenAlex": (None, None, "7", None),
+        "Csl": ("9", None, None, None),
+    }
