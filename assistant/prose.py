@@ -21,8 +21,12 @@ _THIS_PAPER = re.compile(r"\b[Ii]n (?:this|the present) (?:paper|work|study|arti
 _PRONOUNS = {"we": "the authors", "us": "them", "our": "their", "ours": "theirs", "ourselves": "themselves"}
 _FIRST_PERSON = re.compile(r"\b(we|us|our|ours|ourselves)\b", re.IGNORECASE)
 # "if we can represent a network …": anyone, not the authors ("if the authors can represent" reads as a doubt
-# about them); only before a modal verb, where "one" needs no other change
-_GENERIC_WE = re.compile(r"\b(if|when|whenever|unless|once|whether)\s+we\s+(?=(?:can|could|may|might|will|would|should|must)\b)", re.IGNORECASE)
+# about them); only before a modal verb and the verb it governs, where "one" needs no other change, and only
+# when no "we" or "our" follows ("If we could sample exactly, we would …" is the authors throughout)
+_GENERIC_WE = re.compile(
+    r"\b(if|when|whenever|unless|once|whether)\s+we\s+(?=(?:can|cannot|could|may|might|will|would|should|must)(?:n't)?\s+(?:not\s+)?[a-z])",
+    re.IGNORECASE,
+)
 # Discourse openers that only link to the sentence before; dropped when the sentence stands alone.
 # "Namely, if …" and "In particular, …" lean on the sentence before just as "Moreover, …" does; an opener
 # without its comma only before "we" ("Finally we study …"): "Further work …" and "Then the …" read on.
@@ -147,8 +151,11 @@ def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
         word = _PRONOUNS[match.group(1).lower()]
         return _capital(word) if match.group(1)[0].isupper() else word
 
+    def generic(match: re.Match[str]) -> str:
+        return match[0] if _FIRST_PERSON.search(match.string, match.end()) else f"{match[1]} one "
+
     def rest(text: str) -> str:
-        return _FIRST_PERSON.sub(swap, _GENERIC_WE.sub(r"\1 one ", text))
+        return _FIRST_PERSON.sub(swap, _GENERIC_WE.sub(generic, text))
 
     if opening := _OPENING_WE.match(sentence):
         named = f"The authors of “{title}”" if titled else "The authors"

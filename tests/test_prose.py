@@ -34,8 +34,10 @@ UNTITLED = Paper(id="y", title="label", abstract="...", has_title=False)
         ("We show W.", TITLED, False, "The authors show W."),
         ("Here, we show the capabilities of V.", TITLED, True, "The authors of “Go Wider” show the capabilities of V."),
         ("We propose that if we can represent it, it is simpler.", TITLED, False, "The authors propose that if one can represent it, it is simpler."),
-        ("We ask whether we could do more, and if we do, our gain.", TITLED, False,
-         "The authors ask whether one could do more, and if the authors do, their gain."),  # no modal: the authors
+        ("We ask whether we could do more, and if we do, our gain.", TITLED, False,  # "we" again: the authors throughout
+         "The authors ask whether the authors could do more, and if the authors do, their gain."),
+        ("We will release the code when we can.", TITLED, False, "The authors will release the code when the authors can."),
+        ("It converges once we cannot decrease the loss.", TITLED, False, "It converges once one cannot decrease the loss."),
     ],
 )
 def test_first_person_becomes_a_named_third_person(sentence: str, paper: Paper, name_it: bool, expected: str) -> None:
