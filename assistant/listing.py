@@ -186,14 +186,15 @@ def counted_topics(question: str) -> list[list[str]] | None:
     asked = _HOW_MANY.match(question.strip())
     if asked is None or _DOES.match(asked["rest"]):  # "… did Parnichkun write?", "… does the LoRA paper compare against?"
         return None
+    rest = _IN_STORE.sub(" ", asked["rest"])
     topics = []
-    for part in re.split(r",|\bor\b|\band/or\b", asked["rest"]):
+    for part in re.split(r",|\bor\b|\band/or\b", rest):
         # Unicode words ("Schrödinger"), and names with signs ("C++")
         found = [w.strip(".-") for w in re.findall(r"[^\W_][\w+#.'-]*", part)]
         topic = [w for w in found if w and _topical(w)]
         if topic := [w for w in topic if not w.isdigit()]:
             topics.append(topic)
-    if not topics and (_REFERS.search(asked["rest"]) or any(_topical(w, relations=False) for w in words(asked["rest"]))):
+    if not topics and (_REFERS.search(rest) or any(_topical(w, relations=False) for w in words(rest))):
         return None  # "How many papers are about that?": a follow-up; a topic it could not read is not "all"
     return topics
 
@@ -205,12 +206,17 @@ def _topical(word: str, relations: bool = True) -> bool:
     return bool(terms) and not (relations and any(t in _RELATION for t in terms)) and word.lower() not in _STORE_WORDS
 
 
-_DOES = re.compile(r"\s*(?:did|does|do)\b(?!\s+(?:the\s+)?(?:store|collection|corpus|library|database|you|we|i)\b)", re.IGNORECASE)
-_STORE_WORDS = frozenset({
-    "store", "collection", "corpus", "library", "database", "papers", "paper", "abstracts", "here", "there", "total",
-    # what the store does with them: "How many papers does the store hold?", "… are indexed?"
-    "hold", "holds", "have", "has", "contain", "contains", "include", "includes", "stored", "indexed", "ingested", "loaded",
-})
+_DOES = re.compile(r"\s*(?:did|does|do)\b(?!\s+(?:the\s+)?(?:store|collection|corpus|library|database|index|you|we|i)\b)", re.IGNORECASE)
+_STORE_WORDS = frozenset({"store", "collection", "corpus", "library", "database", "papers", "paper", "abstracts", "here", "there", "total"})
+_STORE = r"(?:(?:the|this|your|my)\s+)?(?:store|collection|corpus|library|database|index)"
+# "… does the store hold?", "… have been indexed so far?", "… are in the index?", "… do you have?": where the
+# papers are, not what they are about ("How many papers study indexed retrieval?" counts "indexed retrieval")
+_IN_STORE = re.compile(
+    rf"\b(?:(?:does|do)\s+(?:{_STORE}|you|we|i)\s+(?:hold|have|contain|include|know\s+of)"
+    rf"|(?:are|is|were|have\s+been|has\s+been)\s+(?:(?:currently|now|already)\s+)?(?:stored|indexed|ingested|loaded|available|in\s+{_STORE}))\b"
+    r"(?:\s+(?:so\s+far|currently|now|in\s+total|altogether|here|there))*",
+    re.IGNORECASE,
+)
 
 
 def phrase_pattern(topic: Sequence[str]) -> re.Pattern[str]:

@@ -48,6 +48,12 @@ def counted(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         ("How many papers does the store hold?", []),
         ("How many abstracts are stored?", []),
         ("How many papers are indexed?", []),
+        ("How many papers have been indexed so far?", []),
+        ("How many papers are currently indexed in the database?", []),
+        ("How many papers are in the index?", []),
+        ("How many papers are available?", []),
+        ("How many papers do you have on pruning?", [["pruning"]]),
+        ("How many papers study indexed retrieval?", [["indexed", "retrieval"]]),  # a topic, not where they are
         ("How many papers does the collection hold on pruning?", [["pruning"]]),
         ("How many papers have theorems?", [["theorems"]]),
         ("How many papers are about Schrödinger bridges?", [["Schrödinger", "bridges"]]),
@@ -80,6 +86,7 @@ def test_how_many_papers_are_about_a_topic_is_counted_and_each_cited(counted: As
     either = counted.ask("How many abstracts mention dropout or batch norm?")
     assert either.text.startswith("2 papers") and "Weight norms under mini-batch SGD" not in _titles(counted, either)
     assert counted.ask("How many papers are there?").text.startswith("The store holds 6 papers")
+    assert counted.ask("How many papers have been indexed so far?").text.startswith("The store holds 6 papers")
 
 
 def test_a_count_of_none_says_zero_and_filters_beside_it_narrow_it(counted: Assistant) -> None:
