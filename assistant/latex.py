@@ -16,9 +16,19 @@ _LATEX = re.compile(r"\\[A-Za-z]+|\\[\"'`^~=.][A-Za-z{]|\$(?:[^$]*[\\^_{}][^$]*|
 _CITE = re.compile(r"\s*~?\\cite[a-z]*\*?(?:\[[^\]]*\])*\{[^}]*\}|\s*~[A-Za-z][\w-]*?(?:19|20)\d\d[A-Za-z]\w*")
 _BARE = re.compile(r"(?<!\\)([%&#])")  # LaTeX specials an abstract means literally (50% is not a comment)
 _TILDE = "\ue000"  # "~10x" means about, not LaTeX's non-breaking space
-# An operator written right after a symbol, which pylatexenc prints without the space TeX would set
-_OPERATOR = re.compile(r"(?<=[\w}])\\(log|ln|lg|exp|sin|cos|tan|tanh|max|min|sup|inf|lim|det|dim|ker|arg|deg|gcd|Pr)\b")
-_OPERATOR_NAME = re.compile(r"\\(log|ln|lg|exp|sin|cos|tan|tanh|max|min|sup|inf|lim|det|dim|ker|arg|deg|gcd|Pr)(?=\s)")
+# An operator name (\log, \max, \det): written as its word, spaced as TeX sets it. pylatexenc prints some without
+# the space on either side ("ndlogd", "loglog n") and drops others ("$\det A$" -> "A", "\Pr[X]" -> "[X]").
+_OPERATOR = re.compile(r"\\(log|ln|lg|exp|sin|cos|tan|tanh|max|min|sup|inf|lim|det|dim|ker|arg|deg|gcd|Pr)(?![A-Za-z])\s*")
+
+
+def _operator(match: re.Match[str]) -> str:
+    """The operator's word, a space before it after a symbol ("nd log d") and after it before an argument
+    ("log d", "arg max"), none before a bracket, script, hyphen or stop ("exp(-t)", "max_i", "Pr[X]",
+    "log-likelihood")."""
+    text, start, end = match.string, match.start(), match.end()
+    before = " " if start and (text[start - 1].isalnum() or text[start - 1] in "})") else ""
+    after = "" if end >= len(text) or text[end] in "([{^_,.;:)]}'-" or text.startswith("\\left", end) else " "
+    return before + match[1] + after
 
 
 @lru_cache(maxsize=1)
@@ -68,9 +78,7 @@ def readable_latex(text: str) -> str:
         text = re.sub(r"`([^`'\s][^`']{0,60}?)['`]", r"‘\1’", text)
     if not _LATEX.search(text):
         return text
-    text = _OPERATOR.sub(r" \\\1", text)  # "nd\log d" reads "nd log d", not "ndlog d"
-    # ... and not "nd logd": outside math a command eats the space after it, as TeX does; an empty group keeps it
-    text = _OPERATOR_NAME.sub(r"\\\1{}", text)
+    text = _OPERATOR.sub(_operator, text)
     escaped = _BARE.sub(r"\\\1", text.replace("~", _TILDE))
     try:
         plain = _latex().latex_to_text(escaped)
