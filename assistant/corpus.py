@@ -474,6 +474,8 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
             mapped: dict[str, object] = {
                 field: next((row[c] for c in columns if (row.get(c) or "").strip()), None) for field, columns in chosen.items()
             }
+            if "pages" not in mapped and ("start_page" in mapped or "end_page" in mapped):
+                mapped["pages"] = formats.ris_pages(mapped)
             if isinstance(tags := mapped.get("categories"), str):  # Zotero's tags: "cs.LG; cs.IR"
                 mapped["categories"] = [t.strip() for t in re.split(r"[;,]", tags) if t.strip()]
             draft = _draft_from_record({k: v for k, v in mapped.items() if v is not None}, source)

@@ -735,10 +735,12 @@ CSV_ALIASES = {
     "venue": ("publication title", "source title", "journal", "venue", "so"),
     "id": ("id",),
     "categories": ("categories", "manual tags", "automatic tags", "keywords", "author keywords"),
-    "publisher": ("publisher",),  # where a thesis, report or book appeared (Zotero's school, institution)
+    "publisher": ("publisher", "pu"),  # where a thesis, report or book appeared (Zotero's school, institution)
     "volume": ("volume", "vl"),
     "issue": ("issue", "is"),
-    "pages": ("pages", "page range", "pp"),
+    "pages": ("pages", "page range"),
+    "start_page": ("page start", "start page", "bp"),  # Scopus, Web of Science: the first and last page apart
+    "end_page": ("page end", "end page", "ep"),
     "work_type": ("item type", "document type", "publication type", "type"),  # Zotero, Scopus, WoS ("J", unknown)
 }
 

@@ -42,6 +42,12 @@ def venue_and_year(venue: str | None, year: int | None) -> str:
 LOCATOR_FIELDS = ("volume", "issue", "pages", "publisher")
 
 
+def volume_and_pages(volume: str | None, issue: str | None, pages: str | None) -> str:
+    """Where in its venue, as a reference reads it: "9(8), 1735–1780", "21, e1023", "no. 8", or ""."""
+    held = f"{volume}({issue})" if volume and issue else volume or (f"no. {issue}" if issue else "")
+    return ", ".join(part for part in (held, pages) if part)
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -560,6 +560,10 @@ def test_volume_issue_pages_and_publisher_are_read_where_each_format_keeps_them(
         '"Title","Abstract Note","Volume","Issue","Pages","Publisher"\n'
         f'"Csv","{_abstract(9)}","3","2","100-110","PMLR"\n'
     )
+    (tmp_path / "e.csv").write_text(  # Scopus
+        '"Title","Abstract","Volume","Issue","Page start","Page end"\n'
+        f'"Scopus","{_abstract(10)}","12","","33","41"\n'
+    )
     papers = {p.title: (p.volume, p.issue, p.pages, p.publisher) for p in load_corpus([tmp_path]).papers}
     assert papers == {
         "Bib": ("21", "140", "1–67", "Microtome & Co"),
@@ -571,6 +575,7 @@ def test_volume_issue_pages_and_publisher_are_read_where_each_format_keeps_them(
         "OpenAlex": ("521", "7553", "436–444", "Springer Nature"),
         "S2": ("521", None, "436–444", None),
         "Csv": ("3", "2", "100–110", "PMLR"),
+        "Scopus": ("12", None, "33–41", None),
     }
 
 

@@ -346,6 +346,8 @@ def test_cards_and_the_abstract_view_say_where_and_when_the_paper_appeared() -> 
     html = render.render_sources(cited(p), {"p1": p}, turn=1) + render.render_paper(p)
     assert html.count("NeurIPS &lt;b&gt;, 2018") == 2  # escaped: a venue is text from a file
     assert "· 2018 ·" in render.render_paper(p.model_copy(update={"venue": None}))
+    located = p.model_copy(update={"volume": "9", "issue": "8", "pages": "1735–1780", "publisher": "MIT & Co"})
+    assert "NeurIPS &lt;b&gt;, 2018 · 9(8), 1735–1780 · MIT &amp; Co ·" in render.render_paper(located)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ..cite import cited_sentences
-from ..types import Answer, Paper, Passage, venue_and_year
+from ..types import Answer, Paper, Passage, venue_and_year, volume_and_pages
 
 STAGES = {
     "retrieving": "Retrieving abstracts…",
@@ -319,6 +319,7 @@ def render_paper(paper: Paper | None, similar: Sequence[Passage] = (), missing: 
     meta = [esc(", ".join(paper.authors)) if paper.authors else "authors unknown"]
     if when := _published(paper):
         meta.append(when)
+    meta += [esc(part) for part in (volume_and_pages(paper.volume, paper.issue, paper.pages), paper.publisher) if part]
     meta.append(f"id <code>{esc(paper.id)}</code>")
     meta.append("from " + esc(", ".join(paper.sources)))
     return (
