@@ -171,16 +171,24 @@ def followup_query(question: str, history: Sequence[Turn] | None) -> str:
 _CONTINUES = re.compile(r"^\W*(?:and|also|so|then|but|what\s+about|how\s+about)\b", re.IGNORECASE)
 
 
+# "What is grokking?", "Define dropout", "Explain distillation.": a definition names its own topic, however
+# short; "What are the limitations?" asks about the earlier one's
+_DEFINES = re.compile(
+    r"^\W*(?:what\s+(?:is|are)\s+(?:an?\s+)?|define\s+|explain\s+)(?!(?:the|this|that|these|those|its|their)\b)[\w-]",
+    re.IGNORECASE,
+)
+
+
 def leans_on_earlier(question: str) -> bool:
     """Whether a question needs the conversation before it: it points back ("How is it trained?"), continues
     ("What about training cost?"), or is short and names at most one thing, and no name ("Which datasets were
     used?", "Limitations?"). A short question with a topic of its own ("How does quantization reduce model
-    size?", "What is PowerNorm?") stands alone: every question of six words or fewer was taken for a
-    follow-up, and answered from the previous question's papers."""
+    size?", "What is PowerNorm?") stands alone, and so does a definition ("What is grokking?"): every question of
+    six words or fewer was taken for a follow-up, and answered from the previous question's papers."""
     if _REFERS_BACK.search(question) or _CONTINUES.match(question) or _ORDINAL_REF.search(question):
         return True
     words = question.split()
-    if len(words) > 6:
+    if len(words) > 6 or _DEFINES.match(question):
         return False
     named = any(w[:1].isupper() or any(c.isupper() for c in w[1:]) for w in words[1:])  # PowerNorm, NTK, Jacot
     return len(content_terms(question)) <= 1 and not named

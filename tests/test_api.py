@@ -75,9 +75,11 @@ def test_followups_carry_the_previous_subject() -> None:
     assert followup_query("And its limits?", [("What is NTK?", "...")]) == "What is NTK? And its limits?"
     # Short, but with a topic of its own: a new question, not a follow-up (it was answered from NTK papers).
     ntk = [("What does the neural tangent kernel describe?", "...")]
-    for new in ("How does quantization reduce model size?", "What is symbolic autoencoding?", "What is PowerNorm?"):
+    for new in ("How does quantization reduce model size?", "What is symbolic autoencoding?", "What is PowerNorm?",
+                "What is grokking?", "Define dropout.", "What is a transformer?"):  # a definition names its own topic
         assert followup_query(new, ntk) == new
-    for more in ("Which datasets were used?", "What about training cost?", "Limitations?"):
+    for more in ("Which datasets were used?", "What about training cost?", "Limitations?", "What are the limitations?",
+                 "What is it?", "Explain this."):
         assert followup_query(more, ntk) == f"{ntk[0][0]} {more}"
 
 
@@ -87,6 +89,9 @@ def test_a_new_short_question_in_a_conversation_is_answered_on_its_own_topic(ass
     answer = assistant.ask("How does quantization reduce model size?", history=history)
     papers = [assistant.paper(c.paper_id) for c in answer.citations]
     assert papers and all(p is not None and "quantiz" in (p.title + p.abstract).lower() for p in papers)
+    after = assistant.ask("What is grokking?", history=[("Which papers study post-training quantization?", "…")])
+    cited = [assistant.paper(c.paper_id) for c in after.citations]  # was: quantization papers, support "strong"
+    assert cited and all(p is not None and "grokking" in (p.title + p.abstract).lower() for p in cited)
 
 
 def test_followup_answer_stays_on_subject(assistant: Assistant) -> None:
