@@ -329,11 +329,11 @@ def authors_answer(question: str, answered: Answer, paper: Paper, settings_hash:
             f"The store has no author list for the closest paper, “{readable_latex(paper.title)}”; its source file gave none, "
             "and its abstract does not name its authors."
         )
-        return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
-                      settings_hash=settings_hash, support="none", mode="metadata")
+        return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,  # the papers found stay:
+                      settings_hash=settings_hash, support="none", mode="metadata", passages=answered.passages)  # shown as closest
     who = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
     if more:  # the source named only these: say so rather than pass them off as all
         who = ", ".join(names) + " and others"
     text = f"“{readable_latex(paper.title)}” is by {who}" + (f" ({paper.year})" if paper.year else "") + " [1]."
     return Answer(question=question, text=text, raw_text=text, citations=[citation], abstained=False,
-                  settings_hash=settings_hash, support=answered.support, mode="metadata")
+                  settings_hash=settings_hash, support=answered.support, mode="metadata", passages=answered.passages)

@@ -277,6 +277,7 @@ def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assis
     answer = seeds.ask(f"Who are the authors of “{bare.title}”?")
     assert answer.abstained and answer.mode == "metadata" and not answer.citations
     assert f"no author list for the closest paper, “{bare.title}”" in answer.text
+    assert answer.passages and answer.passages[0].paper_id == bare.id  # the page lists it as closest, not "no paper left"
 
 
 def test_a_listing_question_with_filters_beside_it_lists_what_both_admit(lib_assistant: Assistant) -> None:
