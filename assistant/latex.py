@@ -10,10 +10,11 @@ from typing import Any
 
 # a command, an accent (ans\"atze), a formula: a $…$ with a command, ^, _ or braces in it, or one letter ("$x$");
 # "a $5 and $10 budget" is money
-_LATEX = re.compile(r"\\[A-Za-z]+|\\[\"'`^~=.][A-Za-z{]|\$(?:[^$]*[\\^_{}][^$]*|[A-Za-z])\$")
+_LATEX = re.compile(r"\\[A-Za-z]+|\\[\"'`^~=.][A-Za-z{]|\\[%&_#]|\$(?:[^$]*[\\^_{}][^$]*|[A-Za-z])\$")
 # A citation inside the abstract: LaTeX's (pylatexenc would print "<cit.>") or the key its lost backslash left
 # ("prior work~nichani2023provable"). The answer cites the abstract; its own references have no place there.
 _CITE = re.compile(r"\s*~?\\cite[a-z]*\*?(?:\[[^\]]*\])*\{[^}]*\}|\s*~[A-Za-z][\w-]*?(?:19|20)\d\d[A-Za-z]\w*")
+_DASH = re.compile(r"(?<=\s)---?(?=\s)|(?<=\d)--(?=\d)|(?<=\w)---(?=\w)")
 _BARE = re.compile(r"(?<!\\)([%&#])")  # LaTeX specials an abstract means literally (50% is not a comment)
 _TILDE = "\ue000"  # "~10x" means about, not LaTeX's non-breaking space
 # An operator name (\log, \max, \det): written as its word, spaced as TeX sets it. pylatexenc prints some without
@@ -76,6 +77,8 @@ def readable_latex(text: str) -> str:
         text = text.replace("``", "“").replace("''", "”")
     if "`" in text:  # `single' (TeX) or `single` (as typed): quotes too
         text = re.sub(r"`([^`'\s][^`']{0,60}?)['`]", r"‘\1’", text)
+    # TeX's dashes: "degradation --- with" is an em dash, "3--5" and " -- " an en dash ("--flag" stays)
+    text = _DASH.sub(lambda m: "—" if m[0].strip() == "---" else "–", text)
     if not _LATEX.search(text):
         return text
     text = _OPERATOR.sub(_operator, text)
