@@ -516,7 +516,7 @@ class Assistant:
         started = time.perf_counter()
         state = self._ready()
         filters = filters or self._placed(state, text)
-        direct = self._direct(state, text, filters, settings)
+        direct = self._direct(state, text, filters, settings, history)
         answer = direct or self._engine(state, settings, filters).answer(text, history)
         _log_request(answer, started)
         return answer
@@ -531,7 +531,7 @@ class Assistant:
         started = time.perf_counter()
         state = self._ready()
         filters = filters or self._placed(state, text)
-        direct = self._direct(state, text, filters, settings)
+        direct = self._direct(state, text, filters, settings, history)
         events = iter([Final(answer=direct)]) if direct is not None else self._engine(state, settings, filters).stream(text, history)
         for event in events:
             if isinstance(event, Final):
@@ -546,13 +546,16 @@ class Assistant:
 
         return placed_paper_filters(question, state.papers.headers)
 
-    def _direct(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
-        """An answer that needs no engine: no paper matches the filters, or a metadata question."""
+    def _direct(
+        self, state: _State, question: str, filters: Filters | None, settings: Settings, history: Sequence[Turn] | None = None
+    ) -> Answer | None:
+        """An answer that needs no engine: no paper matches the filters, or a metadata question (`history`: the
+        conversation a "Who wrote it?" points back into)."""
         return (
             self._unmatched(state, question, filters, settings)
             or self._listing(state, question, filters, settings)
             or self._topic_count(state, question, filters, settings)
-            or self._authorship(state, question, filters, settings)
+            or self._authorship(state, question, filters, settings, history)
         )
 
     def _topic_count(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
@@ -594,7 +597,9 @@ class Assistant:
         return list_papers(question, "", matching, state.papers.many, settings.settings_hash(), settings.top_k,
                            ranked if topics else None, head=head)
 
-    def _authorship(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
+    def _authorship(
+        self, state: _State, question: str, filters: Filters | None, settings: Settings, history: Sequence[Turn] | None
+    ) -> Answer | None:
         """"Who wrote the paper on …?": the extractive answer decides whether the store has that paper (or
         abstains as for any question), then its first cited paper's author list answers."""
         from .listing import asks_for_authors, authors_answer
@@ -602,11 +607,30 @@ class Assistant:
         if not asks_for_authors(question):
             return None
         extractive = settings.model_copy(update={"llm": "extractive"})  # a metadata answer needs no LLM
-        answered = self._engine(state, extractive, filters).answer(question)
+        answered = self._engine(state, extractive, filters).answer(question, history)
+        if (earlier := self._first_cited(state, question, history, filters)) is not None:  # "Who wrote it?"
+            return authors_answer(question, answered.model_copy(update={"support": "strong"}), earlier, settings.settings_hash())
         if answered.abstained or not answered.citations:
             return answered
         paper = state.papers.get(answered.citations[0].paper_id)
         return authors_answer(question, answered, paper, settings.settings_hash()) if paper else answered
+
+    def _first_cited(
+        self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None
+    ) -> Paper | None:
+        """For a question pointing back ("Who wrote it?", "Who are the authors?"), the paper the last answer
+        cited first: found by what it said from it, the paper's own sentence (the follow-up's search for
+        "What is grokking? Who wrote it?" ranked another paper first)."""
+        from .answer import the_papers_said
+        from .followup import leans_on_earlier, previous_answers, said_from_each
+
+        answers = previous_answers(history)
+        said = said_from_each(answers[-1]).get(1) if answers and leans_on_earlier(question) else None
+        if not said:
+            return None
+        retriever = self._retriever(state, self.settings.retrieval_mode, self.settings.top_k, filters)
+        found = [p for p in (state.papers.get(n.node.node_id) for n in retriever.retrieve(said)[:3]) if p]
+        return next(iter(the_papers_said([said], found)), None)
 
     def _listing(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
         """A metadata question ("papers by Rivera", "published in 2024") answered from the metadata."""

@@ -271,6 +271,15 @@ def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assis
     assert [c.paper_id for c in answer.citations] == [paper.id] and answer.text.endswith(f"is by Bo Chen ({paper.year}) [1].")
     # off-topic: abstains as any question would, and says nothing about authors
     assert lib_assistant.ask("Who wrote the Odyssey?").abstained
+    # a follow-up: the paper the last answer cited first ("it" found another paper first, or none)
+    for paper in lib_assistant.papers()[:4]:
+        first = lib_assistant.ask(f"What does “{paper.title}” show?")
+        cited = lib_assistant.paper(first.citations[0].paper_id)
+        assert cited is not None
+        for follow in ("Who wrote it?", "Who are the authors?"):
+            answer = lib_assistant.ask(follow, history=[(first.question, first.text)])
+            assert [c.paper_id for c in answer.citations] == [cited.id], follow
+            assert answer.text.startswith(f"“{cited.title}” is by {cited.authors[0]}")
     # the closest paper has no author list (the seeds keep none for this one): says so, cites no sentence
     seeds = Assistant(Settings(store_dir=tmp_path / "store"))
     bare = next(p for p in seeds.papers() if not p.authors and p.has_title)
