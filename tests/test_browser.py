@@ -111,6 +111,7 @@ def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, sh
     card = page.locator("#aa-sources .aa-card").first
     card.wait_for()
     expect(page.locator("#aa-status")).to_contain_text(re.compile(r"\d+ sources? · support (strong|partial) · extractive"))
+    expect(page.locator("#aa-question textarea")).to_be_focused()  # the next question can be typed at once
     assert re.search(r"rank \d of \d", card.inner_text()) and "Neural Tangent Kernel" in bubble.inner_text()
     shot(page, "chat-answer.png")
 

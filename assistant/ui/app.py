@@ -10,7 +10,7 @@ import gradio as gr
 from .access import browser_secret
 from .handlers import EXPORT_CHOICES, PLOT_SLOTS, UPLOAD_TYPES, Handlers
 from .render import EMPTY_SOURCES, public_url, render_paper
-from .style import CSS, page_js, theme
+from .style import CSS, REFOCUS_JS, page_js, theme
 
 if TYPE_CHECKING:
     from ..api import Assistant
@@ -267,7 +267,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private
             )
             kept(answered)
-            answered.then(unlocked, None, controls, queue=False, **private)
+            # the box was disabled while the answer ran, so the focus fell to the page: give it back, so the next
+            # question can be typed at once (unless the reader has since clicked elsewhere)
+            answered.then(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
             # Gradio 6.31 runs no `.then` after an answer that failed (a dead model endpoint): the controls
             # stayed off and Stop on until a reload. `.failure` does run (tests/test_browser.py).
             answered.failure(unlocked, None, controls, queue=False, **private)
@@ -277,7 +279,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         popped.failure(unlocked, None, controls, queue=False, **private)  # nothing to retry: say so, unlocked
         retried = popped.success(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private)
         kept(retried)
-        retried.then(unlocked, None, controls, queue=False, **private)
+        retried.then(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
         retried.failure(unlocked, None, controls, queue=False, **private)
         # Stop asks the running answer to end (Handlers.respond checks between its events and while it waits):
         # Gradio's own `cancels` left the next click on Ask without effect.

@@ -152,6 +152,13 @@ BACK_JS = """
 """
 
 
+# After an answer: the question box again, if the focus fell to the page while the box was disabled.
+REFOCUS_JS = """() => {
+  const box = document.querySelector("#aa-question textarea");
+  if (box && !box.disabled && (document.activeElement === document.body || !document.activeElement)) box.focus();
+}"""
+
+
 # "Waiting for the model… 12 s": render.STAGES marks the place; each new mark counts from when it appears.
 ELAPSED_JS = """
   setInterval(() => {
