@@ -403,7 +403,8 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         work_type=kind,
         key=formats.citation_key(keys.get("citation_key")),
         key_may_be_ours=bool(keys.get("key_may_be_ours")),
-        located=_located(keys),
+        # a report's number: Zotero's CSV keeps it as "Number"
+        located=_located({"issue": keys.get("number"), **keys} if kind == "report" and not keys.get("issue") else keys),
         categories=list(dict.fromkeys(  # "Computer Science - Machine Learning" as arXiv's "cs.LG"
             formats.arxiv_code(str(c)) for c in (categories if isinstance(categories, list) else str(categories).split())
         ))[:8],
@@ -474,8 +475,8 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
             mapped: dict[str, object] = {
                 field: next((row[c] for c in columns if (row.get(c) or "").strip()), None) for field, columns in chosen.items()
             }
-            if "pages" not in mapped and ("start_page" in mapped or "end_page" in mapped):
-                mapped["pages"] = formats.ris_pages(mapped)
+            if "start_page" in mapped or "end_page" in mapped:  # Scopus' pages, else its article number
+                mapped["pages"] = formats.ris_pages(mapped) or mapped.get("pages")
             if isinstance(tags := mapped.get("categories"), str):  # Zotero's tags: "cs.LG; cs.IR"
                 mapped["categories"] = [t.strip() for t in re.split(r"[;,]", tags) if t.strip()]
             draft = _draft_from_record({k: v for k, v in mapped.items() if v is not None}, source)

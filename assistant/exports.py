@@ -31,7 +31,7 @@ FORMATS: tuple[ExportFormat, ...] = ("bibtex", "ris", "csv", "csl")
 # Zotero's column names, which formats.CSV_ALIASES reads back.
 CSV_COLUMNS = [
     "Key", "Item Type", "Title", "Author", "Publication Year", "Abstract Note", "DOI", "Url", "Publication Title", "Manual Tags",
-    "Volume", "Issue", "Pages", "Publisher",
+    "Volume", "Issue", "Number", "Pages", "Publisher",
 ]
 
 
@@ -194,9 +194,10 @@ def to_ris(papers: Sequence[Paper]) -> str:
 
 
 def _ris_located(paper: Paper, venue_tags: tuple[str, ...]) -> dict[str, str]:
-    """VL, IS, SP and EP (a range split at its dash), PB (unless the venue went there)."""
+    """VL, IS (a report's number: SN), SP and EP (a range split at its dash), PB (unless the venue went there)."""
     first, _, last = (paper.pages or "").partition("–")
-    tags = {"volume": paper.volume, "number": paper.issue, "start_page": first, "end_page": last}
+    # a report's number where Zotero's RIS keeps it (SN); IS would be an issue it has no field for
+    tags = {"volume": paper.volume, "issn" if paper.work_type == "report" else "number": paper.issue, "start_page": first, "end_page": last}
     if "publisher" not in venue_tags:
         tags["publisher"] = paper.publisher
     return {tag: value for tag, value in tags.items() if value}
@@ -207,10 +208,13 @@ def to_csv(papers: Sequence[Paper]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for p, key in zip(papers, cite_keys(papers)):
+        published, report = p.work_type in PUBLISHED_BY, p.work_type == "report"
         writer.writerow([
             key, ZOTERO_TYPES[p.work_type], p.title if p.has_title else "", "; ".join(p.authors), p.year or "", p.abstract,
-            p.doi or "", p.url or "", p.venue or "", "; ".join(p.categories),
-            p.volume or "", p.issue or "", (p.pages or "").replace("–", "-"), p.publisher or "",  # Zotero's hyphen
+            # as Zotero's own: a book's, thesis's or report's venue is its Publisher, a report's number its Number
+            p.doi or "", p.url or "", "" if published else p.venue or "", "; ".join(p.categories),
+            p.volume or "", "" if report else p.issue or "", p.issue or "" if report else "",
+            (p.pages or "").replace("–", "-"), (p.venue if published else p.publisher) or "",  # Zotero's hyphen
         ])
     return out.getvalue()
 

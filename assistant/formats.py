@@ -49,21 +49,24 @@ def scalar_text(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return _clean(value) if isinstance(value, (str, int)) else ""
+    return " ".join(str(value).split()) if isinstance(value, (str, int)) else ""  # volume 0 is a volume
 
 
 def page_range(value: object) -> str | None:
-    """Pages as a reference prints them: "45--67" (BibTeX), "45-67", "45 – 67" -> "45–67", "12--12" -> "12";
-    one page or an article number ("e1023") as written."""
-    pages = re.sub(r"(?<=\w)\s*(?:-+|[–—])\s*(?=\w)", "–", scalar_text(value))
+    """Pages as a reference prints them: "45--67" (BibTeX), "pp. 45-67", "45 – 67" -> "45–67", "12--12" -> "12",
+    "123--" (open) -> "123"; one page or an article number ("e1023") as written."""
+    pages = re.sub(r"^p?p\.\s*", "", scalar_text(value), flags=re.IGNORECASE)  # the style prints "pp."
+    pages = re.sub(r"(?<=\w)\s*(?:-+|[–—])\s*(?=\w)", "–", pages).rstrip("-–— ")
     first, dash, last = pages.partition("–")
     return (first if dash and first == last else pages) or None
 
 
 def ris_pages(entry: Record) -> str | None:
-    """RIS's first (SP) and last (EP) page as one range; an SP that is a range already ("45-67") as it is."""
+    """RIS's first (SP) and last (EP) page as one range; an SP that is a range already ("45-67") as it is
+    (Mendeley and EndNote repeat its last page as EP)."""
     first, last = scalar_text(entry.get("start_page")), scalar_text(entry.get("end_page"))
-    return page_range(f"{first}-{last}" if first and last else first or last)
+    ranged = page_range(first) or ""
+    return page_range(f"{first}-{last}" if first and last and "–" not in ranged else first or last)
 
 
 def link(record: Record) -> str | None:
@@ -416,8 +419,9 @@ def parse_ris(text: str) -> Parsed:
                 or (entry.get("publisher") if kind in PUBLISHED_BY else None)  # a school, an institution
             ) or None,
             "volume": entry.get("volume"),
-            "issue": entry.get("number"),
-            "pages": ris_pages(entry),
+            "issue": entry.get("number") or (entry.get("issn") if kind == "report" else None),  # Zotero: SN
+            # a book's or thesis's SP is its number of pages (Zotero's and EndNote's RIS), no place in a venue
+            "pages": ris_pages(entry) if kind not in ("book", "thesis", "masters_thesis") else None,
             "publisher": entry.get("publisher"),
             "categories": [_clean(k) for k in entry.get("keywords") or []][:8],
             "work_type": kind,
@@ -594,7 +598,7 @@ def _from_csl(record: Record) -> Record:
         "venue": record.get("container-title") or (record.get("publisher") if record.get("type") in PUBLISHED_BY else None),
         "volume": record.get("volume"),
         "issue": record.get("issue") or (record.get("number") if record.get("type") == "report" else None),
-        "pages": page_range(record.get("page")),
+        "pages": page_range(record.get("page") or record.get("page-first")),
         "publisher": record.get("publisher"),
         "categories": [k.strip() for k in re.split(r"[,;]", keywords) if k.strip()][:8] if isinstance(keywords, str) else [],
         "work_type": with_degree(_CSL_TYPES.get(str(record.get("type") or "")), record.get("genre")),
@@ -738,7 +742,8 @@ CSV_ALIASES = {
     "publisher": ("publisher", "pu"),  # where a thesis, report or book appeared (Zotero's school, institution)
     "volume": ("volume", "vl"),
     "issue": ("issue", "is"),
-    "pages": ("pages", "page range"),
+    "pages": ("pages", "page range", "art. no.", "ar"),  # an article number when it has no pages (Scopus, WoS)
+    "number": ("number",),  # a report's (Zotero)
     "start_page": ("page start", "start page", "bp"),  # Scopus, Web of Science: the first and last page apart
     "end_page": ("page end", "end page", "ep"),
     "work_type": ("item type", "document type", "publication type", "type"),  # Zotero, Scopus, WoS ("J", unknown)

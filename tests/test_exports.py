@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import get_args
@@ -12,7 +13,16 @@ import rispy
 
 from assistant.cli import main
 from assistant.corpus import load_corpus
-from assistant.exports import BIBTEX_TYPES, ExportFormat, cite_key, export, to_bibtex, to_csl, to_csv, to_ris
+from assistant.exports import (
+    BIBTEX_TYPES,
+    ExportFormat,
+    cite_key,
+    export,
+    to_bibtex,
+    to_csl,
+    to_csv,
+    to_ris,
+)
 from assistant.formats import parse_bibtex, parse_ris
 from assistant.types import Paper, WorkType
 
@@ -410,8 +420,13 @@ def test_other_tools_read_the_volume_issue_pages_and_publisher_in_their_own_fiel
     (entry, _) = bibtexparser.parse_string(to_bibtex([LOCATED, REPORT])).entries
     assert {k: entry.fields_dict[k].value for k in ("volume", "number", "pages", "publisher")} == {
         "volume": "9", "number": "8", "pages": "1735--1780", "publisher": "MIT Press"}
-    (ris, _) = rispy.loads(to_ris([LOCATED, REPORT]))
+    (ris, report_ris) = rispy.loads(to_ris([LOCATED, REPORT]))
     assert (ris["volume"], ris["number"], ris["start_page"], ris["end_page"], ris["publisher"]) == ("9", "8", "1735", "1780", "MIT Press")
+    assert report_ris["issn"] == "TR-07-01" and "number" not in report_ris  # SN: where Zotero keeps a report's number
+    article_row, report_row = csv.DictReader(to_csv([LOCATED, REPORT]).splitlines())
+    assert (article_row["Issue"], article_row["Pages"], article_row["Publisher"]) == ("8", "1735-1780", "MIT Press")
+    assert (report_row["Number"], report_row["Issue"], report_row["Publisher"], report_row["Publication Title"]) == (
+        "TR-07-01", "", "IDSIA", "")  # as Zotero writes a report
     article, report = json.loads(to_csl([LOCATED, REPORT]))
     assert (article["volume"], article["issue"], article["page"], article["publisher"]) == ("9", "8", "1735-1780", "MIT Press")
     assert (report["number"], report["page"], report["publisher"]) == ("TR-07-01", "12", "IDSIA")  # a report's number

@@ -603,3 +603,33 @@ def test_what_is_not_a_volume_issue_page_or_publisher_is_not_kept(tmp_path: Path
         "OpenAlex": (None, None, "7", None),
         "Csl": ("9", None, None, None),
     }
+
+
+def test_pages_and_numbers_as_reference_managers_write_them(tmp_path: Path) -> None:
+    """Mendeley's SP range with its last page again as EP, a book's SP (its number of pages), "pp.", an open
+    range, CSL's volume 0 and page-first, Scopus' article number, a report's number in Zotero's RIS (SN) and
+    CSV ("Number")."""
+    (tmp_path / "a.ris").write_text(
+        f"TY  - JOUR\nTI  - Mendeley\nSP  - 45-67\nEP  - 67\nAB  - {_abstract(1)}\nER  - \n\n"
+        f"TY  - BOOK\nTI  - Book\nPB  - Springer\nSP  - 738\nAB  - {_abstract(2)}\nER  - \n\n"
+        f"TY  - RPRT\nTI  - Report\nPB  - University of Toronto\nSN  - UTML TR 2010-003\nAB  - {_abstract(3)}\nER  - \n"
+    )
+    (tmp_path / "b.bib").write_text(
+        f"@article{{p, title = {{Pp}}, pages = {{pp. 45-67}}, abstract = {{{_abstract(4)}}}}}\n"
+        f"@article{{o, title = {{Open}}, pages = {{123--}}, abstract = {{{_abstract(5)}}}}}\n"
+    )
+    (tmp_path / "c.json").write_text(json.dumps([
+        {"id": "z", "type": "article-journal", "title": "Zero", "issued": {"date-parts": [[2020]]}, "volume": 0,
+         "page-first": "101", "abstract": _abstract(6)},
+    ]))
+    (tmp_path / "d.csv").write_text(
+        '"Title","Abstract","Page start","Page end","Art. No.","Item Type","Number","Publisher"\n'
+        f'"Scopus","{_abstract(7)}","","","12","journalArticle","",""\n'
+        f'"Zotero report","{_abstract(8)}","","","","report","UTML TR 2010-003","University of Toronto"\n'
+    )
+    papers = {p.title: (p.volume, p.issue, p.pages) for p in load_corpus([tmp_path]).papers}
+    assert papers == {
+        "Mendeley": (None, None, "45–67"), "Book": (None, None, None), "Report": (None, "UTML TR 2010-003", None),
+        "Pp": (None, None, "45–67"), "Open": (None, None, "123"), "Zero": ("0", None, "101"),
+        "Scopus": (None, None, "12"), "Zotero report": (None, "UTML TR 2010-003", None),
+    }
