@@ -12,7 +12,7 @@ import operator
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +120,19 @@ def _give_back_freed_memory() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def _unrecorded(filters: Filters, headers: Collection[Header]) -> list[str]:
+    """What the papers' records lack that the filters ask for ("74 of its 74 papers have no year"): why no
+    paper matches may be the files, not the filters."""
+    asked = [
+        (bool(filters.first_year or filters.last_year), "year", lambda h: h.year is None),
+        (bool(filters.venues), "venue", lambda h: h.venue is None),
+        (bool(filters.authors), "authors", lambda h: not h.authors),
+        (bool(filters.categories), "categories", lambda h: not h.categories),
+    ]
+    counts = [(what, sum(lacks(h) for h in headers)) for wanted, what, lacks in asked if wanted]
+    return [f"{n} of its {len(headers)} papers have no {what}" for what, n in counts if n]
 
 
 def _log_request(answer: Answer, started: float) -> None:
@@ -648,9 +661,7 @@ class Assistant:
         headers = state.papers.headers()
         matching = [h for h in headers.values() if admits(h)]
         if not matching:
-            undated = sum(h.year is None for h in headers.values()) if asked.first_year or asked.last_year else 0
-            unplaced = sum(h.venue is None for h in headers.values()) if asked.venues else 0
-            missing = [f"{n} of its {len(headers)} papers have no {what}" for n, what in ((undated, "year"), (unplaced, "venue")) if n]
+            missing = _unrecorded(asked, headers.values())
             text = f"No paper in the store matches {wanted}" + (f"; {'; '.join(missing)}." if missing else ".")
             return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
                           settings_hash=settings.settings_hash(), mode="metadata")
@@ -671,6 +682,7 @@ class Assistant:
         """The answer when no paper passes the filters: says so, instead of abstaining as if off-topic."""
         if not filters or any(filters.admits(h) for h in state.papers.headers().values()):
             return None
-        text = f"No paper in the store matches the filters ({filters.describe()}); widen or drop them."
+        missing = _unrecorded(filters, state.papers.headers().values())  # "2021" where no paper has a year
+        text = f"No paper in the store matches the filters ({filters.describe()}); {'; '.join([*missing, 'widen or drop them.'])}"
         return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
                       settings_hash=settings.settings_hash(), mode=settings.llm)

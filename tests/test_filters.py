@@ -81,6 +81,13 @@ def test_answers_cite_only_matching_papers_and_say_when_none_match(lib_assistant
     assert all(lib_assistant.paper(c.paper_id).year == 2024 for c in answer.citations)  # type: ignore[union-attr]
     none = lib_assistant.ask("What do these papers show about training?", filters=Filters.parse("1990"))
     assert none.abstained and "No paper in the store matches the filters (year 1990)" in none.text
+    assert "have no year" not in none.text  # every paper has one: the filter is what to change
+
+
+def test_when_no_paper_matches_the_answer_says_which_records_lack_the_field(assistant: Assistant) -> None:
+    """The seeds give no years: "2021" matches nothing because of the files, which the answer says."""
+    none = assistant.ask("What is grokking?", filters=Filters.parse("2021"))
+    assert none.text == "No paper in the store matches the filters (year 2021); 74 of its 74 papers have no year; widen or drop them."
 
 
 def test_year_ranges_parse_and_bad_ones_are_refused() -> None:
