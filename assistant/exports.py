@@ -119,11 +119,13 @@ def arxiv_id(paper: Paper) -> str | None:
     return None
 
 
-def to_bibtex(papers: Sequence[Paper]) -> str:
+def to_bibtex(papers: Sequence[Paper], abstracts: bool = True) -> str:
+    """The papers as BibTeX entries; `abstracts=False`: references to cite, without the abstracts and without
+    the mark that has our own reader take the fields verbatim (they are what a manuscript's .bib needs)."""
     from bibtexparser import Library, write_string
     from bibtexparser.model import Entry, ExplicitComment, Field
 
-    library = Library([ExplicitComment(BIBTEX_MARK)])
+    library = Library([ExplicitComment(BIBTEX_MARK)] if abstracts else [])
     for paper, key in zip(papers, cite_keys(papers)):
         names, more = named_authors(paper.authors)
         entry_type, venue_field = BIBTEX_TYPES[paper.work_type]
@@ -150,7 +152,7 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
             if eprint and paper.work_type == "preprint" and paper.categories and is_arxiv_category(paper.categories[0]) else "",
             "note": "Preprint" if paper.work_type == "preprint" and not eprint else "",
             "keywords": ", ".join(paper.categories),
-            "abstract": tex_escape(paper.abstract),  # "50% & more" would end at the % for a LaTeX-reading tool
+            "abstract": tex_escape(paper.abstract) if abstracts else "",  # "50% & more" would end at the % for a LaTeX tool
         }
         fields = [Field(name, _balance(value)) for name, value in values.items() if value]  # the writer braces it
         library.add(Entry(entry_type, key, fields))

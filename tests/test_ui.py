@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import gradio as gr
 import gradio_client
+import bibtexparser
 import pytest
 from pydantic import SecretStr
 
@@ -155,6 +156,17 @@ def test_settings_panel_changes_the_answer_retrieval(assistant: object) -> None:
     assert "All 5 retrieved papers" in default[3] and "All 2 retrieved papers" in narrow[3]
     assert default[4] != narrow[4]  # the status line names a different settings hash
     assert assistant.settings_for(retrieval_mode="bm25", top_k=2).settings_hash() in narrow[4]  # type: ignore[attr-defined]
+
+
+def test_the_references_box_holds_bibtex_to_cite_not_the_abstracts(assistant: object) -> None:
+    h = Handlers(assistant)  # type: ignore[arg-type]
+    turns = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5)))[2]
+    box = h.references_bibtex(turns)  # type: ignore[arg-type]
+    entries = bibtexparser.parse_string(box["value"]).entries
+    assert box["visible"] and len(entries) == len(turns[-1]["paper_ids"])  # type: ignore[index]
+    assert all("abstract" not in e.fields_dict and "title" in e.fields_dict for e in entries)
+    assert "@comment" not in box["value"]
+    assert not h.references_bibtex([{"role": "assistant", "paper_ids": ["no-such-paper"]}])["visible"]
 
 
 def test_a_stop_pressed_while_the_question_waits_in_the_queue_ends_it_as_it_starts(
