@@ -14,9 +14,9 @@ from pathlib import Path
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import bibtexparser
 import gradio as gr
 import gradio_client
-import bibtexparser
 import pytest
 from pydantic import SecretStr
 
