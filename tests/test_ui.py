@@ -158,6 +158,13 @@ def test_settings_panel_changes_the_answer_retrieval(assistant: object) -> None:
     assert assistant.settings_for(retrieval_mode="bm25", top_k=2).settings_hash() in narrow[4]  # type: ignore[attr-defined]
 
 
+def test_a_refused_question_says_why_in_one_sentence() -> None:
+    from assistant.ui.handlers import render_refusal
+
+    assert render_refusal('the question is empty; ask something like "What is X?"').endswith("What is X?&#34;</span>")
+    assert render_refusal("the year range is reversed").endswith("reversed.</span>")
+
+
 def test_the_references_box_holds_bibtex_to_cite_not_the_abstracts(assistant: object) -> None:
     h = Handlers(assistant)  # type: ignore[arg-type]
     turns = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5)))[2]

@@ -7,6 +7,7 @@ import inspect
 import logging
 import os
 import queue
+import re
 import shutil
 import tempfile
 import threading
@@ -151,7 +152,8 @@ def conversation_markdown(turns: list[dict[str, Any]]) -> str:
 
 def render_refusal(reason: str) -> str:
     """The status line for a question that was not asked: why, and how to fix it."""
-    return f'<span class="aa-refused">Not asked: {md_literal(reason)}.</span>'
+    stop = "" if re.search(r"[.?!][\"”’]?$", reason) else "."  # "… like "What is X?"" ends already
+    return f'<span class="aa-refused">Not asked: {md_literal(reason)}{stop}</span>'
 
 
 class Handlers:
