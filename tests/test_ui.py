@@ -352,6 +352,18 @@ def test_relevance_follows_the_ranking_and_never_shows_raw_fusion_scores() -> No
     assert not any(raw in listed for raw in ("1.7", "-0.4", "-1.1"))
 
 
+def test_the_closest_papers_of_an_abstention_are_ranked_not_rated_and_their_abstracts_folded() -> None:
+    """Scaled within a list none of which answers, the first paper always showed five dots of relevance."""
+    near = [Passage(paper_id=f"p{i}", title=f"T{i}", score=1.0 - i, text=f"Abstract {i}.") for i in range(3)]
+    papers = {p.paper_id: paper(None, id=p.paper_id, title=p.title) for p in near}
+    abstained = Answer(question="q", text="No.", citations=[], abstained=True, settings_hash="h", passages=near)
+    html = render.render_sources(abstained, papers, turn=1)
+    assert "Closest papers — not an answer" in html and "rank 1 of 3" in html
+    assert "aa-strength" not in html.split('class="aa-retrieved')[0]  # the cards; the folded list below keeps its figures
+    assert html.count('<details class="aa-fold"><summary>Abstract</summary>') == 3
+    assert "aa-strength" in render.render_sources(cited(papers["p0"]), papers, turn=1)  # an answer's sources are rated
+
+
 def test_cards_link_only_to_the_papers_own_http_url() -> None:
     p = paper("https://arxiv.org/abs/1806.07572")
     html = render.render_sources(cited(p), {"p1": p}, turn=1) + render.render_paper(p)

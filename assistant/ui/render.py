@@ -211,8 +211,8 @@ def _card(
         meta.append(esc(", ".join(paper.authors)))
     if paper and (when := _published(paper)):
         meta.append(when)
-    if ranked is not None:
-        meta.append(f"rank {ranked[0]} of {of} {_strength(ranked[1])}")
+    if ranked is not None:  # beside an abstention the dots would rate papers none of which answers: rank only
+        meta.append(f"rank {ranked[0]} of {of}" + ("" if closest else f" {_strength(ranked[1])}"))
     if paper:
         meta.append(f'id <code>{esc(paper.id)}</code>')
     cls = "aa-card aa-closest" if closest else "aa-card"
@@ -260,8 +260,8 @@ def render_sources(
             for pid, quotes in grouped.items()
         ]
     else:
-        cards = [
-            _card(papers.get(p.paper_id), p.title, f'<p class="aa-abstract">{with_math(p.text)}</p>', [], ranks.get(p.paper_id), of, True)
+        cards = [  # their abstracts folded: three whole abstracts that do not answer made the panel a wall of text
+            _card(papers.get(p.paper_id), p.title, _folded(p.text), [], ranks.get(p.paper_id), of, True)
             for p in answer.passages
         ]
     if not cards:
@@ -272,6 +272,10 @@ def render_sources(
         f'<div class="aa-sources"><h3>{heading} <span class="aa-count">{len(cards)}</span></h3>{"".join(cards)}'
         f"{render_retrieved(answer.passages, cited)}</div>"
     )
+
+
+def _folded(text: str) -> str:
+    return f'<details class="aa-fold"><summary>Abstract</summary><p class="aa-abstract">{with_math(text)}</p></details>'
 
 
 def render_retrieved(passages: Sequence[Passage], cited: set[str]) -> str:

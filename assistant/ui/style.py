@@ -54,7 +54,7 @@ a.aa-cite:hover { text-decoration: underline; }
 .aa-card mark { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 2px; scroll-margin-top: 60px; }
 .aa-card mark:target { background: #fbbf24; outline: 2px solid #d97706; }
 .aa-quote { font-size: 0.9em; margin: 2px 0 6px 0; line-height: 1.55; }
-.aa-full summary, .aa-card .aa-similar summary { cursor: pointer; font-size: 0.8em; color: var(--body-text-color-subdued); }
+.aa-full summary, .aa-card .aa-similar summary, .aa-card .aa-fold summary { cursor: pointer; font-size: 0.8em; color: var(--body-text-color-subdued); }
 .aa-card .aa-similar ol { font-size: 0.82em; margin: 2px 0 0 0; padding-left: 1.4em; }
 .aa-card mark.aa-in-abstract { background: #fef3c7; }
 .aa-retrieved { font-size: 0.85em; color: var(--body-text-color-subdued); }
