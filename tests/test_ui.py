@@ -277,6 +277,16 @@ def test_answer_bubble_shows_model_text_literally() -> None:
     assert "javascript&#58;" in html  # there as text, never as a link target
 
 
+def test_a_marker_previews_its_paper_and_quote_on_hover() -> None:
+    p = paper(None, title="Kernels & <Wide> Nets")
+    long_quote = "We show $x$ works " + "and more " * 30 + "."
+    html = render.render_answer("We show it [1].", 1, cited(p, quote=long_quote))
+    title = re.search(r'<a class="aa-cite" href="#src-1-1" title="([^"]*)">\[1\]</a>', html)
+    assert title is not None, html
+    assert title[1].startswith("[1] Kernels &amp; &lt;Wide&gt; Nets: “We show x works and more") and title[1].endswith(" …”")
+    assert len(title[1]) < 230  # clipped: a tooltip, not the abstract
+
+
 def test_markers_link_only_to_resolved_citations() -> None:
     citation = Citation(n=1, paper_id="p1", title="T", quote="q")
     answer = Answer(question="q", text="Claim [1]. Other [7].", citations=[citation], abstained=False, settings_hash="h")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ..cite import cited_sentences
+from ..latex import readable_latex
 from ..types import Answer, Paper, Passage, venue_and_year, volume_and_pages
 
 STAGES = {
@@ -87,16 +88,24 @@ def anchor(turn: int, n: int) -> str:
     return f"src-{turn}-{n}"
 
 
-def link_markers(encoded: str, turn: int, known: set[int]) -> str:
-    """Turn the entity-encoded `[n]` markers that resolve into in-page links to the quote."""
+HOVER_QUOTE = 160  # characters of the quote a marker shows on hover
+
+
+def link_markers(encoded: str, turn: int, known: Mapping[int, str]) -> str:
+    """Turn the entity-encoded `[n]` markers that resolve into in-page links to the quote; `known`: each
+    resolving number's hover text (its paper's title and quote, as a citation preview shows them)."""
 
     def repl(m: re.Match[str]) -> str:
         n = int(m.group(1))
         if n not in known:
             return m.group(0)
-        return f'<a class="aa-cite" href="#{anchor(turn, n)}" title="show source {n}">[{n}]</a>'
+        return f'<a class="aa-cite" href="#{anchor(turn, n)}" title="{esc(known[n])}">[{n}]</a>'
 
     return _ENCODED_MARKER.sub(repl, encoded)
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= HOVER_QUOTE else text[:HOVER_QUOTE].rsplit(" ", 1)[0] + " …"
 
 
 def retire_links(bubble: str) -> str:
@@ -114,7 +123,10 @@ def render_progress(stage: str) -> str:
 
 def render_answer(text: str, turn: int, answer: Answer | None = None) -> str:
     """A Chatbot bubble: the partial or final answer, markers linked, abstentions marked."""
-    known = {c.n for c in answer.citations} if answer else {int(n) for n in _MARKER.findall(text)}
+    if answer is not None:
+        known = {c.n: f"[{c.n}] {readable_latex(c.title)}: “{_clipped(readable_latex(c.quote))}”" for c in answer.citations}
+    else:  # still streaming: the citations come with the final answer
+        known = {int(n): f"show source {n}" for n in _MARKER.findall(text)}
     body = link_markers(md_math(text), turn, known)
     if answer is not None and answer.abstained:
         body = f'<div class="aa-abstain"><div class="aa-abstain-label">Not answered by the abstracts</div>{body}</div>'
