@@ -497,7 +497,10 @@ def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -
     for cand in chosen:
         chain: list[Candidate] = []
         cur = cand
-        while points_back(cur.text) and (before := by_place.get((cand.paper.id, cur.position - 1))) is not None:
+        # ... and one that opens on "It" ("It consists in converting floating point …") brings the one naming it
+        while (points_back(cur.text) or (cur is cand and leans_back(cur.text))) and (
+            before := by_place.get((cand.paper.id, cur.position - 1))
+        ) is not None:
             chain.append(before)
             cur = before
         if chain or not solves_earlier(cand.text):

@@ -184,6 +184,10 @@ def test_a_sentence_pointing_back_brings_the_sentences_it_points_at_down_a_chain
     assert [c.position for c in with_antecedents([cands[2]], cands)] == [2, 1, 0]  # "They" -> "They" -> the subject
     assert [c.position for c in with_antecedents([cands[3]], cands)] == [3]  # stands alone
     assert [c.position for c in with_antecedents([cands[1], cands[2]], cands)] == [1, 2, 0]  # each added once
+    texts = ["A promising technique is quantization.", "It consists in converting floats to integers.", "It is known that it helps."]
+    cands = [Candidate(paper, 0, i, t, np.zeros(3), 0.0) for i, t in enumerate(texts)]
+    assert [c.position for c in with_antecedents([cands[1]], cands)] == [1, 0]  # "It consists …": what "It" is
+    assert [c.position for c in with_antecedents([cands[2]], cands)] == [2]  # an impersonal "It is known that …"
 
 
 def test_a_leading_sentence_that_points_back_reads_after_its_antecedents(assistant: Assistant) -> None:
