@@ -168,9 +168,10 @@ def to_ris(papers: Sequence[Paper]) -> str:
             return ""
 
     entries = []
-    for paper in papers:
+    for paper, key in zip(papers, cite_keys(papers)):
         kind, venue_tags = RIS_TYPES[paper.work_type]
-        entry: dict[str, object] = {"type_of_reference": kind, "abstract": paper.abstract}
+        # ID: the reference's id, which reference managers keep; a key a .bib gave survives the round trip
+        entry: dict[str, object] = {"type_of_reference": kind, "id": key, "abstract": paper.abstract}
         if paper.has_title:
             entry["title"] = paper.title
         names, more = named_authors(paper.authors)

@@ -425,6 +425,8 @@ def parse_ris(text: str) -> Parsed:
             "publisher": entry.get("publisher"),
             "categories": [_clean(k) for k in entry.get("keywords") or []][:8],
             "work_type": kind,
+            "citation_key": entry.get("id"),  # ID: a key (Mendeley's, our export's); EndNote's record numbers are none
+            "key_may_be_ours": True,  # our RIS export writes derived keys too
         }
 
 

@@ -359,6 +359,10 @@ def test_the_citation_keys_of_a_bib_or_csl_file_are_kept_in_every_export(
     keys = {p.title: p.key for p in load_corpus([tmp_path / "out.bib"]).papers}
     assert keys["Calibrated Graph Ensembles under Covariate Shift"] == "okafor2021thesis"
     assert keys["Zotero Item"] is None  # ng2020zotero is what the export makes of it anyway
+    assert main(["export", "--format", "ris", "-o", str(tmp_path / "out.ris")]) == 0  # RIS keeps it as the ID
+    capsys.readouterr()
+    report = _ingest_json(capsys, str(tmp_path / "out.ris"))
+    assert (report["new"], report["updated"], report["unchanged"]) == (0, 0, 4)  # was: 4 updated, keys lost
 
 
 def test_a_given_key_is_never_taken_by_another_papers_derived_one(
