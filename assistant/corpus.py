@@ -475,6 +475,8 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
             mapped: dict[str, object] = {
                 field: next((row[c] for c in columns if (row.get(c) or "").strip()), None) for field, columns in chosen.items()
             }
+            if "citation_key" in mapped:  # our export's keys, derived ones among them (merge drops those)
+                mapped["citation_key"], mapped["key_may_be_ours"] = formats.csv_key(mapped["citation_key"]), True
             if "start_page" in mapped or "end_page" in mapped:  # Scopus' pages, else its article number
                 mapped["pages"] = formats.ris_pages(mapped) or mapped.get("pages")
             if isinstance(tags := mapped.get("categories"), str):  # Zotero's tags: "cs.LG; cs.IR"

@@ -746,10 +746,16 @@ CSV_ALIASES = {
     "issue": ("issue", "is"),
     "pages": ("pages", "page range", "art. no.", "ar"),  # an article number when it has no pages (Scopus, WoS)
     "number": ("number",),  # a report's (Zotero)
+    "citation_key": ("key", "citation key", "bibtex key"),  # ours, JabRef's; Zotero's "Key" is its item key: csv_key
     "start_page": ("page start", "start page", "bp"),  # Scopus, Web of Science: the first and last page apart
     "end_page": ("page end", "end page", "ep"),
     "work_type": ("item type", "document type", "publication type", "type"),  # Zotero, Scopus, WoS ("J", unknown)
 }
+
+
+def csv_key(value: object) -> str | None:
+    """A CSV's "Key" as a citation key: ours ("rivera2021kernels"), not Zotero's item key ("5UVPXHGZ")."""
+    return None if isinstance(value, str) and re.fullmatch(r"[A-Z0-9]{8}", value.strip()) else citation_key(value)
 
 
 def csv_columns(header: list[str]) -> dict[str, list[str]]:

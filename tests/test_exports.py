@@ -363,6 +363,13 @@ def test_the_citation_keys_of_a_bib_or_csl_file_are_kept_in_every_export(
     capsys.readouterr()
     report = _ingest_json(capsys, str(tmp_path / "out.ris"))
     assert (report["new"], report["updated"], report["unchanged"]) == (0, 0, 4)  # was: 4 updated, keys lost
+    assert main(["export", "--format", "csv", "-o", str(tmp_path / "out.csv")]) == 0  # the CSV's Key column
+    capsys.readouterr()
+    report = _ingest_json(capsys, str(tmp_path / "out.csv"))
+    assert (report["new"], report["updated"], report["unchanged"]) == (0, 0, 4)
+    zotero = '"Key","Title","Abstract Note"\n"5UVPXHGZ","Z","' + "An item exported by Zotero as CSV, keyed by its own item key. " * 2 + '"\n'
+    (tmp_path / "zotero.csv").write_text(zotero)
+    assert [p.key for p in load_corpus([tmp_path / "zotero.csv"]).papers] == [None]  # an item key is no citation key
 
 
 def test_a_given_key_is_never_taken_by_another_papers_derived_one(
