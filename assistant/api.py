@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack, get_args
 
@@ -122,6 +123,14 @@ def _give_back_freed_memory() -> None:
         pass
 
 
+@lru_cache(maxsize=1)
+def _authorship_terms() -> frozenset[str]:
+    """What "Who wrote it?" says besides pointing back: no topic of its own."""
+    from .text import content_terms
+
+    return frozenset(content_terms("who wrote write written authors author paper papers work article study it this that one"))
+
+
 def _unrecorded(filters: Filters, headers: Collection[Header]) -> list[str]:
     """What the papers' records lack that the filters ask for ("74 of its 74 papers have no year"): why no
     paper matches may be the files, not the filters."""
@@ -132,7 +141,7 @@ def _unrecorded(filters: Filters, headers: Collection[Header]) -> list[str]:
         (bool(filters.categories), "categories", lambda h: not h.categories),
     ]
     counts = [(what, sum(lacks(h) for h in headers)) for wanted, what, lacks in asked if wanted]
-    return [f"{n} of its {len(headers)} papers have no {what}" for what, n in counts if n]
+    return [f"{n} of its {len(headers)} papers {'has' if n == 1 else 'have'} no {what}" for what, n in counts if n]
 
 
 def _log_request(answer: Answer, started: float) -> None:
@@ -621,7 +630,7 @@ class Assistant:
             return None
         extractive = settings.model_copy(update={"llm": "extractive"})  # a metadata answer needs no LLM
         answered = self._engine(state, extractive, filters).answer(question, history)
-        if (earlier := self._first_cited(state, question, history, filters)) is not None:  # "Who wrote it?"
+        if (earlier := self._first_cited(state, question, history, filters, settings)) is not None:  # "Who wrote it?"
             return authors_answer(question, answered.model_copy(update={"support": "strong"}), earlier, settings.settings_hash())
         if answered.abstained or not answered.citations:
             return answered
@@ -629,19 +638,23 @@ class Assistant:
         return authors_answer(question, answered, paper, settings.settings_hash()) if paper else answered
 
     def _first_cited(
-        self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None
+        self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None, settings: Settings
     ) -> Paper | None:
-        """For a question pointing back ("Who wrote it?", "Who are the authors?"), the paper the last answer
-        cited first: found by what it said from it, the paper's own sentence (the follow-up's search for
-        "What is grokking? Who wrote it?" ranked another paper first)."""
+        """For a question about authorship that names no topic of its own ("Who wrote it?", "Who are the
+        authors?"; not "Who wrote the paper on grokking?"), the paper the last answer cited first: found by what
+        it said from it, the paper's own sentence (the follow-up's search for "What is grokking? Who wrote it?"
+        ranked another paper first)."""
         from .answer import the_papers_said
-        from .followup import leans_on_earlier, previous_answers, said_from_each
+        from .followup import previous_answers, said_from_each
+        from .text import content_terms
 
         answers = previous_answers(history)
-        said = said_from_each(answers[-1]).get(1) if answers and leans_on_earlier(question) else None
+        if not answers or set(content_terms(question)) - _authorship_terms():
+            return None
+        said = said_from_each(answers[-1]).get(1)
         if not said:
             return None
-        retriever = self._retriever(state, self.settings.retrieval_mode, self.settings.top_k, filters)
+        retriever = self._retriever(state, settings.retrieval_mode, settings.top_k, filters)
         found = [p for p in (state.papers.get(n.node.node_id) for n in retriever.retrieve(said)[:3]) if p]
         return next(iter(the_papers_said([said], found)), None)
 

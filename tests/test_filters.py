@@ -287,6 +287,11 @@ def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assis
             answer = lib_assistant.ask(follow, history=[(first.question, first.text)])
             assert [c.paper_id for c in answer.citations] == [cited.id], follow
             assert answer.text.startswith(f"“{cited.title}” is by {cited.authors[0]}")
+    # a question naming its own paper is not about the one before: answered as it would be on its own
+    history = [(first.question, first.text)]
+    other = lib_assistant.papers()[5]
+    asked = f"Who wrote the paper “{other.title}”?"
+    assert lib_assistant.ask(asked, history=history).citations == lib_assistant.ask(asked).citations
     # the closest paper has no author list (the seeds keep none for this one): says so, cites no sentence
     seeds = Assistant(Settings(store_dir=tmp_path / "store"))
     bare = next(p for p in seeds.papers() if not p.authors and p.has_title)
