@@ -174,7 +174,11 @@ _CONTINUES = re.compile(r"^\W*(?:and|also|so|then|but|what\s+about|how\s+about)\
 # "What is grokking?", "Define dropout", "Explain distillation.": a definition names its own topic, however
 # short; "What are the limitations?" asks about the earlier one's
 _DEFINES = re.compile(
-    r"^\W*(?:what\s+(?:is|are)\s+(?:an?\s+)?|define\s+|explain\s+)(?!(?:the|this|that|these|those|its|their)\b)[\w-]",
+    r"^\W*(?:what\s+(?:is|are)\s+(?:an?\s+)?|define\s+|explain\s+|describe\s+|(?:can|could)\s+you\s+(?:explain|define|describe)\s+)"
+    # ... not "What is proposed?", "What is new here?", "Explain in detail": no topic named there
+    r"(?!(?:the|this|that|these|those|its|their|it|they|them|new|different|missing|better|worse|next|why|how|what|further"
+    r"|more|again|in|known|unknown|wrong|left|novel|special|important|interesting|possible|unclear|needed|used)\b)"
+    r"(?![a-z]+ed\b)[\w-]",
     re.IGNORECASE,
 )
 

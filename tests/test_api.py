@@ -76,10 +76,12 @@ def test_followups_carry_the_previous_subject() -> None:
     # Short, but with a topic of its own: a new question, not a follow-up (it was answered from NTK papers).
     ntk = [("What does the neural tangent kernel describe?", "...")]
     for new in ("How does quantization reduce model size?", "What is symbolic autoencoding?", "What is PowerNorm?",
-                "What is grokking?", "Define dropout.", "What is a transformer?"):  # a definition names its own topic
+                "What is grokking?", "Define dropout.", "What is a transformer?", "Describe grokking.",
+                "Can you explain grokking?"):  # a definition names its own topic
         assert followup_query(new, ntk) == new
     for more in ("Which datasets were used?", "What about training cost?", "Limitations?", "What are the limitations?",
-                 "What is it?", "Explain this."):
+                 "What is it?", "Explain this.", "What is proposed?", "What is new here?", "What is missing?",
+                 "Explain further.", "Explain in detail."):  # no topic of their own
         assert followup_query(more, ntk) == f"{ntk[0][0]} {more}"
 
 
