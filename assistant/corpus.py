@@ -404,7 +404,7 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         key=formats.citation_key(keys.get("citation_key")),
         key_may_be_ours=bool(keys.get("key_may_be_ours")),
         # a report's number: Zotero's CSV keeps it as "Number"
-        located=_located({"issue": keys.get("number"), **keys} if kind == "report" and not keys.get("issue") else keys),
+        located=_located({**keys, "issue": keys.get("number")} if kind == "report" and not keys.get("issue") else keys),
         categories=list(dict.fromkeys(  # "Computer Science - Machine Learning" as arXiv's "cs.LG"
             formats.arxiv_code(str(c)) for c in (categories if isinstance(categories, list) else str(categories).split())
         ))[:8],
@@ -531,7 +531,8 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
             **{name: next((c.located[name] for c in same if name in c.located), None) for name in LOCATOR_FIELDS
                if not (name == "publisher" and published.work_type in PUBLISHED_BY)},
         )
-        keyed = next((c for c in copies if c.key), None)
+        # a key the user's .bib gave wins over one a RIS ID, CSV or CSL JSON carries, whatever order the files come in
+        keyed = next((c for c in copies if c.key and not c.key_may_be_ours), None) or next((c for c in copies if c.key), None)
         # A key read from our own export (or CSL JSON) that the export would make anyway is not kept, so the
         # export read back changes nothing; a user's .bib keeps every key (another paper may derive the same one)
         made = keyed is not None and keyed.key_may_be_ours and keyed.key == derived_key(paper)

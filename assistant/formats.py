@@ -420,8 +420,7 @@ def parse_ris(text: str) -> Parsed:
             ) or None,
             "volume": entry.get("volume"),
             "issue": entry.get("number") or (entry.get("issn") if kind == "report" else None),  # Zotero: SN
-            # a book's or thesis's SP is its number of pages (Zotero's and EndNote's RIS), no place in a venue
-            "pages": ris_pages(entry) if kind not in ("book", "thesis", "masters_thesis") else None,
+            "pages": ris_pages(entry),  # a book's SP is its number of pages, as BibTeX's pages of a @book often are
             "publisher": entry.get("publisher"),
             "categories": [_clean(k) for k in entry.get("keywords") or []][:8],
             "work_type": kind,

@@ -468,10 +468,18 @@ def test_a_book_read_from_two_files_keeps_its_publisher_only_as_its_venue(tmp_pa
     (tmp_path / "b.jsonl").write_text(json.dumps({"title": "Deep Learning", "abstract": LOCATED.abstract, "publisher": "MIT Press"}) + "\n")
     (book,) = load_corpus([tmp_path]).papers
     assert (book.work_type, book.venue, book.publisher) == ("book", "MIT Press", None)
-    book = book.model_copy(update={"key": None})  # a .bib key RIS and Zotero's CSV have no place for
+    book = book.model_copy(update={"key": None})  # the key aside: what is compared is where the publisher goes
     for fmt in get_args(ExportFormat):
         out = tmp_path / "out" / {"bibtex": "x.bib", "ris": "x.ris", "csv": "x.csv", "csl": "x.json"}[fmt]
         out.parent.mkdir(exist_ok=True)
         out.write_text(export([book], fmt))
         assert [p.content_hash for p in load_corpus([out]).papers] == [book.content_hash], fmt
         out.unlink()
+
+
+def test_a_bib_key_wins_over_a_ris_id_whatever_order_the_files_come_in(tmp_path: Path) -> None:
+    """Mendeley's RIS ID "Vaswani2017" took the place of the .bib's vaswani2017attention when the RIS came first."""
+    (tmp_path / "b.bib").write_text(f"@article{{vaswani2017attention, title = {{T}}, abstract = {{{LOCATED.abstract}}}}}\n")
+    (tmp_path / "a.ris").write_text(f"TY  - JOUR\nID  - Vaswani2017\nTI  - T\nAB  - {LOCATED.abstract}\nER  - \n")
+    for order in ([tmp_path / "a.ris", tmp_path / "b.bib"], [tmp_path / "b.bib", tmp_path / "a.ris"]):
+        assert [p.key for p in load_corpus(order).papers] == ["vaswani2017attention"]

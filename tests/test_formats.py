@@ -606,7 +606,8 @@ def test_what_is_not_a_volume_issue_page_or_publisher_is_not_kept(tmp_path: Path
 
 
 def test_pages_and_numbers_as_reference_managers_write_them(tmp_path: Path) -> None:
-    """Mendeley's SP range with its last page again as EP, a book's SP (its number of pages), "pp.", an open
+    """Mendeley's SP range with its last page again as EP, a book's SP (its number of pages, kept as BibTeX's
+    pages of a @book are), "pp.", an open
     range, CSL's volume 0 and page-first, Scopus' article number, a report's number in Zotero's RIS (SN) and
     CSV ("Number")."""
     (tmp_path / "a.ris").write_text(
@@ -629,7 +630,7 @@ def test_pages_and_numbers_as_reference_managers_write_them(tmp_path: Path) -> N
     )
     papers = {p.title: (p.volume, p.issue, p.pages) for p in load_corpus([tmp_path]).papers}
     assert papers == {
-        "Mendeley": (None, None, "45–67"), "Book": (None, None, None), "Report": (None, "UTML TR 2010-003", None),
+        "Mendeley": (None, None, "45–67"), "Book": (None, None, "738"), "Report": (None, "UTML TR 2010-003", None),
         "Pp": (None, None, "45–67"), "Open": (None, None, "123"), "Zero": ("0", None, "101"),
         "Scopus": (None, None, "12"), "Zotero report": (None, "UTML TR 2010-003", None),
     }
