@@ -10,7 +10,8 @@ from typing import Any
 
 # a command, an accent (ans\"atze), a formula: a $…$ with a command, ^, _ or braces in it, or one letter ("$x$");
 # "a $5 and $10 budget" is money
-_LATEX = re.compile(r"\\[A-Za-z]+|\\[\"'`^~=.][A-Za-z{]|\\[%&_#]|\$(?:[^$]*[\\^_{}][^$]*|[A-Za-z])\$")
+_LATEX = re.compile(r"\\[A-Za-z]+|\\[\"'`^~=.][A-Za-z{]|\$(?:[^$]*[\\^_{}][^$]*|[A-Za-z])\$")
+_ESCAPED = re.compile(r"\\([%&_#])")  # "1\%": a special TeX would print, in text that is otherwise plain
 # A citation inside the abstract: LaTeX's (pylatexenc would print "<cit.>") or the key its lost backslash left
 # ("prior work~nichani2023provable"). The answer cites the abstract; its own references have no place there.
 _CITE = re.compile(r"\s*~?\\cite[a-z]*\*?(?:\[[^\]]*\])*\{[^}]*\}|\s*~[A-Za-z][\w-]*?(?:19|20)\d\d[A-Za-z]\w*")
@@ -80,7 +81,7 @@ def readable_latex(text: str) -> str:
     # TeX's dashes: "degradation --- with" is an em dash, "3--5" and " -- " an en dash ("--flag" stays)
     text = _DASH.sub(lambda m: "—" if m[0].strip() == "---" else "–", text)
     if not _LATEX.search(text):
-        return text
+        return _ESCAPED.sub(r"\1", text)  # only escapes: unescaped, the rest as it is ("$5", "{0,1}", "--flag")
     text = _OPERATOR.sub(_operator, text)
     escaped = _BARE.sub(r"\\\1", text.replace("~", _TILDE))
     try:

@@ -149,6 +149,7 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert readable_latex("A $5 and $10 budget") == "A $5 and $10 budget"  # money, not a formula
     assert readable_latex(r"less than 1\% loss --- with 4-bit weights, R\&D") == "less than 1% loss — with 4-bit weights, R&D"
     assert readable_latex("gains of 3--5 points -- and run with --flag") == "gains of 3–5 points – and run with --flag"
+    assert readable_latex(r"run with --flag, 5\% more, $5 per hour, set {0,1}") == "run with --flag, 5% more, $5 per hour, set {0,1}"
     assert readable_latex("over prior work~nichani2023provable requiring d^4") == "over prior work requiring d^4"
     assert readable_latex(r"as in prior work~\cite{nichani2023provable}, we") == "as in prior work, we"
     assert answer_sentence("Despite the fact, in this study, we show V.", TITLED, True) == "Despite the fact, in “Go Wider”, the authors show V."
