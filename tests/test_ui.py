@@ -277,14 +277,14 @@ def test_answer_bubble_shows_model_text_literally() -> None:
     assert "javascript&#58;" in html  # there as text, never as a link target
 
 
-def test_a_marker_previews_its_paper_and_quote_on_hover() -> None:
-    p = paper(None, title="Kernels & <Wide> Nets")
-    long_quote = "We show $x$ works " + "and more " * 30 + "."
-    html = render.render_answer("We show it [1].", 1, cited(p, quote=long_quote))
-    title = re.search(r'<a class="aa-cite" href="#src-1-1" title="([^"]*)">\[1\]</a>', html)
-    assert title is not None, html
-    assert title[1].startswith("[1] Kernels &amp; &lt;Wide&gt; Nets: “We show x works and more") and title[1].endswith(" …”")
-    assert len(title[1]) < 230  # clipped: a tooltip, not the abstract
+def test_a_marker_previews_its_paper_on_hover() -> None:
+    p = paper(None, title="Kernels & <Wide> Nets " + "and more " * 30, year=2021)
+    answer = cited(p).model_copy(update={"citations": [Citation(n=1, paper_id=p.id, title=p.title, quote="q", year=2021)]})
+    html = render.render_answer("We show it [1]. And more [1].", 1, answer)
+    titles = re.findall(r'<a class="aa-cite" href="#src-1-1" title="([^"]*)">\[1\]</a>', html)
+    assert len(titles) == 2 and titles[0] == titles[1], html  # one paper, one preview (it showed the first quote twice)
+    assert titles[0].startswith("[1] Kernels &amp; &lt;Wide&gt; Nets and more") and titles[0].endswith(" … (2021)")
+    assert len(titles[0]) < 230  # clipped: a tooltip, not a page
 
 
 def test_markers_link_only_to_resolved_citations() -> None:

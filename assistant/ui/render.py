@@ -88,12 +88,12 @@ def anchor(turn: int, n: int) -> str:
     return f"src-{turn}-{n}"
 
 
-HOVER_QUOTE = 160  # characters of the quote a marker shows on hover
+HOVER_CHARS = 160  # characters of the title a marker shows on hover
 
 
 def link_markers(encoded: str, turn: int, known: Mapping[int, str]) -> str:
     """Turn the entity-encoded `[n]` markers that resolve into in-page links to the quote; `known`: each
-    resolving number's hover text (its paper's title and quote, as a citation preview shows them)."""
+    resolving number's hover text (its paper's title and year, as a citation preview shows them)."""
 
     def repl(m: re.Match[str]) -> str:
         n = int(m.group(1))
@@ -105,7 +105,7 @@ def link_markers(encoded: str, turn: int, known: Mapping[int, str]) -> str:
 
 
 def _clipped(text: str) -> str:
-    return text if len(text) <= HOVER_QUOTE else text[:HOVER_QUOTE].rsplit(" ", 1)[0] + " …"
+    return text if len(text) <= HOVER_CHARS else text[:HOVER_CHARS].rsplit(" ", 1)[0] + " …"
 
 
 def retire_links(bubble: str) -> str:
@@ -124,7 +124,8 @@ def render_progress(stage: str) -> str:
 def render_answer(text: str, turn: int, answer: Answer | None = None) -> str:
     """A Chatbot bubble: the partial or final answer, markers linked, abstentions marked."""
     if answer is not None:
-        known = {c.n: f"[{c.n}] {readable_latex(c.title)}: “{_clipped(readable_latex(c.quote))}”" for c in answer.citations}
+        # the paper, not a quote: a second [1] closes another sentence of that paper than the citation's quote
+        known = {c.n: f"[{c.n}] {_clipped(readable_latex(c.title))}" + (f" ({c.year})" if c.year else "") for c in answer.citations}
     else:  # still streaming: the citations come with the final answer
         known = {int(n): f"show source {n}" for n in _MARKER.findall(text)}
     body = link_markers(md_math(text), turn, known)
