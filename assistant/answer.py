@@ -477,7 +477,7 @@ def lead_group(lead: Candidate | None, chosen: Sequence[Candidate]) -> set[tuple
     pid, at = lead.paper.id, lead.position
     texts = {c.position: c.text for c in chosen if c.paper.id == pid}
     group = {(pid, at)}
-    while points_back(texts[at]) and at - 1 in texts:
+    while leans_back(texts[at]) and at - 1 in texts:
         at -= 1
         group.add((pid, at))
     return group
@@ -497,10 +497,8 @@ def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -
     for cand in chosen:
         chain: list[Candidate] = []
         cur = cand
-        # ... and one that opens on "It" ("It consists in converting floating point …") brings the one naming it
-        while (points_back(cur.text) or (cur is cand and leans_back(cur.text))) and (
-            before := by_place.get((cand.paper.id, cur.position - 1))
-        ) is not None:
+        # ... or on "It" ("It consists in converting floating point …"): the one naming it
+        while leans_back(cur.text) and (before := by_place.get((cand.paper.id, cur.position - 1))) is not None:
             chain.append(before)
             cur = before
         if chain or not solves_earlier(cand.text):

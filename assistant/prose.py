@@ -114,10 +114,13 @@ def solves_earlier(sentence: str) -> bool:
     return bool(_SOLVES_EARLIER.search(_BACK_CLAUSE.sub("", text, count=1)))
 
 
+_OPENS_ON_IT = re.compile(r"it\s+(?!is\b|was\b|has\s+been\b|remains\b)", re.IGNORECASE)  # "However, it consists …"
+
+
 def leans_back(sentence: str) -> bool:
     """points_back, or an opening "It" that is not an impersonal "It is known that …" (conservative: used
     only to refuse a sentence as the start of an answer's excerpt)."""
-    return points_back(sentence) or bool(re.match(r"It\s+(?!is\b|was\b|has\s+been\b|remains\b)", _LINKING.sub("", sentence)))
+    return points_back(sentence) or bool(_OPENS_ON_IT.match(_LINKING.sub("", sentence)))
 
 
 def abbreviations(abstract: str) -> dict[str, str]:

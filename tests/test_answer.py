@@ -188,6 +188,9 @@ def test_a_sentence_pointing_back_brings_the_sentences_it_points_at_down_a_chain
     cands = [Candidate(paper, 0, i, t, np.zeros(3), 0.0) for i, t in enumerate(texts)]
     assert [c.position for c in with_antecedents([cands[1]], cands)] == [1, 0]  # "It consists …": what "It" is
     assert [c.position for c in with_antecedents([cands[2]], cands)] == [2]  # an impersonal "It is known that …"
+    texts = ["Quantization is a promising technique.", "It consists in converting floats.", "This process is lossy."]
+    cands = [Candidate(paper, 0, i, t, np.zeros(3), 0.0) for i, t in enumerate(texts)]
+    assert [c.position for c in with_antecedents([cands[2]], cands)] == [2, 1, 0]  # "This" -> "It" -> what it is
 
 
 def test_a_leading_sentence_that_points_back_reads_after_its_antecedents(assistant: Assistant) -> None:
