@@ -45,18 +45,25 @@ _MODIFIERS = frozenset({"like", "style", "type", "based", "wise"})  # "XOR-like"
 _PERCENT = re.compile(r"\d\s?%|\bper\s?cent", re.I)
 
 
+# Cues that ask for one kind of fact, in its word: "What drawbacks …?" is answered by "it is limited to …"
+_SAME_KIND = {stem(w): stem("limitation") for w in ("limitation", "drawback", "weakness", "shortcoming", "downside")}
+# The words that may stand between "what"/"which" and what it asks for
+_ASKING_FOR = frozenset("is are was were the a an its their main key biggest major primary chief principal most one some any known do does did has have of".split())
+
+
 def asked_details(question: str) -> set[str]:
     """Detail words the question asks for: a cue within four words after 'what' or 'which'."""
     tokens = words(question)
     asked: set[str] = set()
     for i, token in enumerate(tokens):
         if token in _ASKS or (token == "how" and i + 1 < len(tokens) and tokens[i + 1] in ("many", "much")):
-            asked |= {stem(t) for t in tokens[i + 1 : i + 5]} & DETAIL_CUES
+            window = tokens[i + 1 : i + 5]
+            for j, cue in enumerate(stem(t) for t in window):
+                # a limitation is asked for when it is what the question asks ("What is the main limitation of
+                # X?"), not when a method is ("Which method overcomes the limitations of BN?")
+                if cue in DETAIL_CUES and (cue not in _SAME_KIND or set(window[:j]) <= _ASKING_FOR):
+                    asked.add(cue)
     return asked
-
-
-# Cues that ask for one kind of fact, in its word: "What drawbacks …?" is answered by "it is limited to …"
-_SAME_KIND = {stem(w): stem("limitation") for w in ("drawback", "weakness", "shortcoming", "downside")}
 
 
 def missing_details(question: str, best_abstract: str) -> list[str]:

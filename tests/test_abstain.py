@@ -96,6 +96,8 @@ def test_a_limitation_is_asked_for_and_stated_by_its_word() -> None:
     assert missing_details(question, "Its main limitation is the cost of the running statistics.") == []
     assert missing_details("What drawbacks does it have?", "It is limited to small batches.") == []  # one kind of fact
     assert missing_details("What drawbacks does it have?", "It works on small batches.") == ["limit"]
+    assert missing_details("Which method overcomes the limitations of batch norm?", "We propose PN.") == []  # asks for a method
+    assert missing_details("Which method avoids the drawbacks of batch norm?", "We propose PN.") == []
 
 
 def test_which_datasets_needs_a_dataset_named() -> None:
