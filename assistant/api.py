@@ -424,7 +424,21 @@ class Assistant:
 
     def export(self, paper_ids: Sequence[str] | None = None, fmt: ExportFormat = "bibtex") -> str:
         """The papers (all of them, or `paper_ids` in that order) as BibTeX, RIS, CSV or CSL JSON ("csl")."""
-        from .exports import FORMATS, export
+        from .exports import export
+
+        return self._exported(paper_ids, fmt, export)
+
+    def references(self, paper_ids: Sequence[str]) -> str:
+        """The papers as BibTeX to cite (an answer's references): no abstracts, nothing a manuscript's .bib
+        does without (`export` writes whole records, to read back)."""
+        from .exports import to_bibtex
+
+        return self._exported(paper_ids, "bibtex", lambda papers, _: to_bibtex(papers, abstracts=False))
+
+    def _exported(
+        self, paper_ids: Sequence[str] | None, fmt: ExportFormat, write: Callable[[Sequence[Paper], ExportFormat], str]
+    ) -> str:
+        from .exports import FORMATS
 
         fmt = fmt.lower() if isinstance(fmt, str) else fmt  # type: ignore[assignment]
         if fmt not in FORMATS:
@@ -432,12 +446,12 @@ class Assistant:
         # an id given twice is one paper: two records under one cite key would be two entries to a manager
         paper_ids = list(dict.fromkeys(_one_or_many(paper_ids, "paper_ids"))) if paper_ids is not None else None
         if not paper_ids:
-            return export(self.papers(), fmt)
+            return write(self.papers(), fmt)
         known = self._ready().papers.many(list(paper_ids))
         missing = [pid for pid in paper_ids if pid not in known]
         if missing:
             raise PaperNotFound(f"no paper {', '.join(map(repr, missing))} in the store; `assistant papers` lists the ids")
-        return export([known[pid] for pid in paper_ids], fmt)
+        return write([known[pid] for pid in paper_ids], fmt)
 
     def paper_count(self) -> int:
         return len(self._ready().papers)

@@ -419,7 +419,7 @@ def _show(events: Iterator[Event], args: argparse.Namespace) -> int:
 
 def _bibtex_of(answer: Answer) -> str:
     """The answer's references as BibTeX, in citation order (read from this process's store)."""
-    return _assistant().export([c.paper_id for c in answer.citations], "bibtex") if answer.citations else ""
+    return _assistant().references([c.paper_id for c in answer.citations]) if answer.citations else ""
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

@@ -463,6 +463,9 @@ class ScriptedAssistant:
     def export(self, paper_ids: list[str], fmt: str) -> str:
         return exports.export([p for p in self.papers() if p.id in paper_ids], fmt)  # type: ignore[arg-type]
 
+    def references(self, paper_ids: list[str]) -> str:
+        return exports.to_bibtex([p for p in self.papers() if p.id in paper_ids], abstracts=False)
+
     def similar(self, paper_id: str, k: int) -> list[Passage]:
         return [Passage(paper_id=TRAP.id, title=TRAP.title, score=0.5, text=TRAP.abstract)] if paper_id == EVIL_PAPER.id else []
 

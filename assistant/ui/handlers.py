@@ -23,7 +23,6 @@ from .. import data
 from ..api import clean_question
 from ..corpus import SUPPORTED
 from ..errors import AssistantError, ConfigError, InvalidQuestion
-from ..exports import to_bibtex
 from ..filters import Filters
 from ..latex import readable_latex
 from ..types import Answer, Event, Final, Paper, Passage, Status, TextDelta
@@ -297,11 +296,10 @@ class Handlers:
         ids = list((turns or [{}])[-1].get("paper_ids") or []) if turns else []
         if not ids:
             return gr.update(value="", visible=False)
-        papers = [self.assistant.paper(pid) for pid in dict.fromkeys(ids)]
-        if any(p is None for p in papers):  # a paper removed since the answer: no box rather than an error
+        try:  # to paste into a manuscript's .bib: references, not the abstracts (the Papers tab exports those)
+            return gr.update(value=self.assistant.references(ids).strip() + "\n", visible=True)
+        except AssistantError:  # a paper removed since the answer: no box rather than an error
             return gr.update(value="", visible=False)
-        # to paste into a manuscript's .bib: references, not the abstracts (the Papers tab exports those)
-        return gr.update(value=to_bibtex([p for p in papers if p is not None], abstracts=False).strip() + "\n", visible=True)
 
     def export_file(self, turns: list[dict[str, Any]]) -> Any:
         """The conversation as a Markdown file (each answer with its [n] references) for the export button;
