@@ -272,15 +272,16 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             answered.then(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
             # Gradio 6.31 runs no `.then` after an answer that failed (a dead model endpoint): the controls
             # stayed off and Stop on until a reload. `.failure` does run (tests/test_browser.py).
-            answered.failure(unlocked, None, controls, queue=False, **private)
+            answered.failure(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
         popped = retry_btn.click(locked, None, controls, queue=False, **private).then(
             h.pop_last, [chat, turns], [question, chat, turns], **private
         )
-        popped.failure(unlocked, None, controls, queue=False, **private)  # nothing to retry: say so, unlocked
+        # nothing to retry: say so, unlocked
+        popped.failure(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
         retried = popped.success(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private)
         kept(retried)
         retried.then(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
-        retried.failure(unlocked, None, controls, queue=False, **private)
+        retried.failure(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
         # Stop asks the running answer to end (Handlers.respond checks between its events and while it waits):
         # Gradio's own `cancels` left the next click on Ask without effect.
         stop_btn.click(h.stop, None, None, queue=False, **private)
