@@ -535,6 +535,9 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
         keyed = next((c for c in copies if c.key and not c.key_may_be_ours), None) or next((c for c in copies if c.key), None)
         # A key read from our own export (or CSL JSON) that the export would make anyway is not kept, so the
         # export read back changes nothing; a user's .bib keeps every key (another paper may derive the same one)
-        made = keyed is not None and keyed.key_may_be_ours and keyed.key == derived_key(paper)
+        # ... with the letter or number cite_keys adds when two papers derive the same one ("muller2021kernelsa")
+        made = keyed is not None and keyed.key_may_be_ours and bool(
+            re.fullmatch(re.escape(derived_key(paper)) + r"(?:[a-z]|\d+)?", keyed.key or "")
+        )
         papers.append(paper.model_copy(update={"key": keyed.key}) if keyed and not made else paper)
     return papers

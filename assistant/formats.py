@@ -383,6 +383,12 @@ def arxiv_code(tag: str) -> str:
 RIS_MORE_AUTHORS = "Author list incomplete (et al.)"
 
 
+def _report_number(entry: Record) -> str | None:
+    """A report's number as Zotero writes it (SN); EndNote's SN is an ISBN or ISSN there too: not a number."""
+    sn = _clean(entry.get("issn"))
+    return None if re.fullmatch(r"[\dXx -]{8,17}", sn) else sn or None
+
+
 def parse_ris(text: str) -> Parsed:
     import rispy
 
@@ -419,7 +425,7 @@ def parse_ris(text: str) -> Parsed:
                 or (entry.get("publisher") if kind in PUBLISHED_BY else None)  # a school, an institution
             ) or None,
             "volume": entry.get("volume"),
-            "issue": entry.get("number") or (entry.get("issn") if kind == "report" else None),  # Zotero: SN
+            "issue": entry.get("number") or (_report_number(entry) if kind == "report" else None),
             "pages": ris_pages(entry),  # a book's SP is its number of pages, as BibTeX's pages of a @book often are
             "publisher": entry.get("publisher"),
             "categories": [_clean(k) for k in entry.get("keywords") or []][:8],

@@ -477,6 +477,17 @@ def test_a_book_read_from_two_files_keeps_its_publisher_only_as_its_venue(tmp_pa
         out.unlink()
 
 
+def test_two_papers_that_derive_one_key_read_back_from_our_export_unchanged(tmp_path: Path) -> None:
+    """The second of two hochreiter1997long became hochreiter1997longa in the export, and read back as a key given
+    to it: the paper changed, and the key stayed."""
+    twins = [LOCATED.model_copy(update={"id": f"t{i}", "abstract": LOCATED.abstract + f" Variant {i}."}) for i in range(2)]
+    for fmt in ("bibtex", "ris", "csv", "csl"):
+        out = tmp_path / {"bibtex": "x.bib", "ris": "x.ris", "csv": "x.csv", "csl": "x.json"}[fmt]
+        out.write_text(export(twins, fmt))  # type: ignore[arg-type]
+        assert [(p.key, p.content_hash) for p in load_corpus([out]).papers] == [(None, t.content_hash) for t in twins], fmt
+        out.unlink()
+
+
 def test_a_bib_key_wins_over_a_ris_id_whatever_order_the_files_come_in(tmp_path: Path) -> None:
     """Mendeley's RIS ID "Vaswani2017" took the place of the .bib's vaswani2017attention when the RIS came first."""
     (tmp_path / "b.bib").write_text(f"@article{{vaswani2017attention, title = {{T}}, abstract = {{{LOCATED.abstract}}}}}\n")

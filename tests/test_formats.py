@@ -613,7 +613,8 @@ def test_pages_and_numbers_as_reference_managers_write_them(tmp_path: Path) -> N
     (tmp_path / "a.ris").write_text(
         f"TY  - JOUR\nTI  - Mendeley\nSP  - 45-67\nEP  - 67\nAB  - {_abstract(1)}\nER  - \n\n"
         f"TY  - BOOK\nTI  - Book\nPB  - Springer\nSP  - 738\nAB  - {_abstract(2)}\nER  - \n\n"
-        f"TY  - RPRT\nTI  - Report\nPB  - University of Toronto\nSN  - UTML TR 2010-003\nAB  - {_abstract(3)}\nER  - \n"
+        f"TY  - RPRT\nTI  - Report\nPB  - University of Toronto\nSN  - UTML TR 2010-003\nAB  - {_abstract(3)}\nER  - \n\n"
+        f"TY  - RPRT\nTI  - EndNote report\nSN  - 978-3-16-148410-0\nAB  - {_abstract(11)}\nER  - \n"  # an ISBN
     )
     (tmp_path / "b.bib").write_text(
         f"@article{{p, title = {{Pp}}, pages = {{pp. 45-67}}, abstract = {{{_abstract(4)}}}}}\n"
@@ -632,5 +633,5 @@ def test_pages_and_numbers_as_reference_managers_write_them(tmp_path: Path) -> N
     assert papers == {
         "Mendeley": (None, None, "45–67"), "Book": (None, None, "738"), "Report": (None, "UTML TR 2010-003", None),
         "Pp": (None, None, "45–67"), "Open": (None, None, "123"), "Zero": ("0", None, "101"),
-        "Scopus": (None, None, "12"), "Zotero report": (None, "UTML TR 2010-003", None),
+        "Scopus": (None, None, "12"), "Zotero report": (None, "UTML TR 2010-003", None), "EndNote report": (None, None, None),
     }
