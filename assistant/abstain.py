@@ -48,7 +48,10 @@ _PERCENT = re.compile(r"\d\s?%|\bper\s?cent", re.I)
 # Cues that ask for one kind of fact, in its word: "What drawbacks …?" is answered by "it is limited to …"
 _SAME_KIND = {stem(w): stem("limitation") for w in ("limitation", "drawback", "weakness", "shortcoming", "downside")}
 # The words that may stand between "what"/"which" and what it asks for
-_ASKING_FOR = frozenset("is are was were the a an its their main key biggest major primary chief principal most one some any known do does did has have of".split())
+_ASKING_FOR = frozenset({
+    "is", "are", "was", "were", "the", "a", "an", "its", "their", "main", "key", "biggest", "major", "primary", "chief",
+    "principal", "most", "one", "some", "any", "known", "do", "does", "did", "has", "have", "of",
+})
 
 
 def asked_details(question: str) -> set[str]:

@@ -33,7 +33,7 @@ from .followup import (
 )
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
-from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, leans_back, points_back, solves_earlier
+from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, leans_back, solves_earlier
 from .text import STOPWORDS, content_terms, split_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
 
