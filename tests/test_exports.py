@@ -418,11 +418,19 @@ REPORT = Paper(
 )
 
 
+SUFFIXES: dict[ExportFormat, str] = {"bibtex": "bib", "ris": "ris", "csv": "csv", "csl": "json"}
+
+
+def _read_back(papers: list[Paper], fmt: ExportFormat, folder: Path) -> list[Paper]:
+    """The papers exported in `fmt` to a file of its own in `folder`, and ingested from it."""
+    path = folder / f"{fmt}-export.{SUFFIXES[fmt]}"
+    path.write_text(export(papers, fmt))
+    return load_corpus([path]).papers
+
+
 @pytest.mark.parametrize("fmt", ["bibtex", "ris", "csv", "csl"])
 def test_volume_issue_pages_and_publisher_go_out_in_every_format_and_read_back(tmp_path: Path, fmt: ExportFormat) -> None:
-    path = tmp_path / {"bibtex": "out.bib", "ris": "out.ris", "csv": "out.csv", "csl": "out.json"}[fmt]
-    path.write_text(export([LOCATED, REPORT], fmt))
-    back = load_corpus([path]).papers
+    back = _read_back([LOCATED, REPORT], fmt, tmp_path)
     assert [(p.volume, p.issue, p.pages, p.publisher) for p in back] == [("9", "8", "1735–1780", "MIT Press"), (None, "TR-07-01", "12", None)]
     assert [p.content_hash for p in back] == [LOCATED.content_hash, REPORT.content_hash]
 
@@ -469,23 +477,17 @@ def test_a_book_read_from_two_files_keeps_its_publisher_only_as_its_venue(tmp_pa
     (book,) = load_corpus([tmp_path]).papers
     assert (book.work_type, book.venue, book.publisher) == ("book", "MIT Press", None)
     book = book.model_copy(update={"key": None})  # the key aside: what is compared is where the publisher goes
+    (tmp_path / "out").mkdir()
     for fmt in get_args(ExportFormat):
-        out = tmp_path / "out" / {"bibtex": "x.bib", "ris": "x.ris", "csv": "x.csv", "csl": "x.json"}[fmt]
-        out.parent.mkdir(exist_ok=True)
-        out.write_text(export([book], fmt))
-        assert [p.content_hash for p in load_corpus([out]).papers] == [book.content_hash], fmt
-        out.unlink()
+        assert [p.content_hash for p in _read_back([book], fmt, tmp_path / "out")] == [book.content_hash], fmt
 
 
 def test_two_papers_that_derive_one_key_read_back_from_our_export_unchanged(tmp_path: Path) -> None:
     """The second of two hochreiter1997long became hochreiter1997longa in the export, and read back as a key given
     to it: the paper changed, and the key stayed."""
     twins = [LOCATED.model_copy(update={"id": f"t{i}", "abstract": LOCATED.abstract + f" Variant {i}."}) for i in range(2)]
-    for fmt in ("bibtex", "ris", "csv", "csl"):
-        out = tmp_path / {"bibtex": "x.bib", "ris": "x.ris", "csv": "x.csv", "csl": "x.json"}[fmt]
-        out.write_text(export(twins, fmt))  # type: ignore[arg-type]
-        assert [(p.key, p.content_hash) for p in load_corpus([out]).papers] == [(None, t.content_hash) for t in twins], fmt
-        out.unlink()
+    for fmt in get_args(ExportFormat):
+        assert [(p.key, p.content_hash) for p in _read_back(twins, fmt, tmp_path)] == [(None, t.content_hash) for t in twins], fmt
 
 
 def test_a_bib_key_wins_over_a_ris_id_whatever_order_the_files_come_in(tmp_path: Path) -> None:
