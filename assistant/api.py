@@ -643,8 +643,11 @@ class Assistant:
         if not asks_for_authors(question):
             return None
         extractive = settings.model_copy(update={"llm": "extractive"})  # a metadata answer needs no LLM
-        answered = self._engine(state, extractive, filters).answer(question, history)
-        if (earlier := self._first_cited(state, question, history, filters, settings)) is not None:  # "Who wrote it?"
+        earlier = self._first_cited(state, question, history, filters, settings)  # "Who wrote it?"
+        # a question with a topic of its own is answered on it alone: "Who wrote the paper on grokking?" after an
+        # NTK question searched "… neural tangent kernel … Who wrote the paper on grokking?" and named the NTK paper
+        answered = self._engine(state, extractive, filters).answer(question, history if earlier is not None else None)
+        if earlier is not None:
             return authors_answer(question, answered.model_copy(update={"support": "strong"}), earlier, settings.settings_hash())
         if answered.abstained or not answered.citations:
             return answered

@@ -292,8 +292,12 @@ def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assis
     other = lib_assistant.papers()[5]
     asked = f"Who wrote the paper “{other.title}”?"
     assert lib_assistant.ask(asked, history=history).citations == lib_assistant.ask(asked).citations
+    seeds = Assistant(Settings(store_dir=tmp_path / "store"))  # the seeds: an NTK question, then another paper's topic
+    ntk = seeds.ask("What does the neural tangent kernel describe?")
+    for topic in ("grokking", "post-training quantization"):
+        asked = f"Who wrote the paper on {topic}?"
+        assert seeds.ask(asked, history=[(ntk.question, ntk.text)]).text == seeds.ask(asked).text
     # the closest paper has no author list (the seeds keep none for this one): says so, cites no sentence
-    seeds = Assistant(Settings(store_dir=tmp_path / "store"))
     bare = next(p for p in seeds.papers() if not p.authors and p.has_title)
     answer = seeds.ask(f"Who are the authors of “{bare.title}”?")
     assert answer.abstained and answer.mode == "metadata" and not answer.citations
