@@ -118,8 +118,8 @@ _OPENS_ON_IT = re.compile(r"it\s+(?!is\b|was\b|has\s+been\b|remains\b)", re.IGNO
 
 
 def leans_back(sentence: str) -> bool:
-    """points_back, or an opening "It" that is not an impersonal "It is known that …" (conservative: used
-    only to refuse a sentence as the start of an answer's excerpt)."""
+    """points_back, or an opening "It" that is not an impersonal "It is known that …": a sentence that needs the
+    one before it, to be read first (answer.with_antecedents, answer.lead_group)."""
     return points_back(sentence) or bool(_OPENS_ON_IT.match(_LINKING.sub("", sentence)))
 
 
