@@ -84,7 +84,8 @@ NEEDS_EARLIER = (
 
 
 _ASKED_ABOUT = re.compile(
-    r"^\s*(?:what|which|how many|how much)(?:\s+[\w-]+){1,2}?\s+(?:do|does|did|is|are|was|were|can|could|would|will|should)\s*$",
+    r"^\s*(?:(?:what|which|how many|how much)(?:\s+[\w-]+){1,2}?\s+(?:do|does|did|is|are|was|were|can|could|would|will|should)"
+    r"|who\s+(?:wrote|authored|proposed|introduced|developed|published))\s*$",  # "Who wrote it?" asked first
     re.IGNORECASE,
 )
 

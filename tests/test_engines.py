@@ -188,6 +188,9 @@ def test_a_follow_up_naming_a_paper_by_its_place_answers_from_that_paper(small_s
         assert [c.paper_id for c in answer.citations] == [wanted], follow
     # asked first, it needs the earlier question; a paper of its own ("the first paper to …") is no reference
     assert missing_antecedent("What about the second one?", None) == "the second one"
+    assert missing_antecedent("Who wrote it?", None) == "it"  # was the plain abstention: "wrote" looked like a topic
+    assert missing_antecedent("Who wrote the paper on grokking?", None) is None
+    assert a.ask("Who wrote it?").text.startswith("This reads like a follow-up to an earlier question (it says “it”")
     assert cited_paper_text("Which is the first paper to prove grokking?", [(first, previous.text)]) is None
     assert cited_paper_text("Is there a reference 3D model?", [(first, previous.text)]) is None
     assert cited_paper_text("What does the second one propose?", [(first, "A holds [1]. B holds [2]. C too [1][2].")]) == "B holds C too"
