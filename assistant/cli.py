@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print JSON: {question, answer, abstained, support, citations, settings_hash, mode, notice, dropped_markers, raw_text, reasoning}")
     p.add_argument("--stream", action="store_true", help="print the answer as it is written")
-    p.add_argument("--bibtex", action="store_true", help="after the answer, its references as BibTeX")
+    p.add_argument("--bibtex", action="store_true", help="after the answer, its references as BibTeX to cite (no abstracts)")
     p.add_argument("--local", action="store_true", help="answer in this process even when a server is running")
     _filter_arguments(p)
 
