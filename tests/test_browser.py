@@ -99,7 +99,15 @@ def upload(page: Page, component: str, path: Path) -> None:
 
 
 def shot(page: Page, name: str, full_page: bool = True) -> None:
-    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
+    """Keep a picture of the page for review; a picture is an artifact, not a check.
+
+    Under load (2 shared cores, the whole suite running) Chromium has taken over 120 s to
+    paint a full page after every assertion had passed, failing CI on an artifact. So a
+    slow capture is given 30 s, then noted beside the artifacts and passed over."""
+    try:
+        page.screenshot(path=str(ARTIFACTS / name), full_page=full_page, animations="disabled", timeout=30_000)
+    except PlaywrightError as exc:
+        (ARTIFACTS / f"{name}.missing.txt").write_text(f"screenshot not taken: {exc}\n", encoding="utf-8")
 
 
 def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, shared_url: str, assistant: Any) -> None:
@@ -565,7 +573,7 @@ def test_a_server_gone_mid_answer_is_said_and_the_question_is_back_after_a_reloa
     expect(page.locator("#aa-status .aa-lost")).to_contain_text("Lost the connection to the server")
     expect(page.locator("#aa-status")).not_to_contain_text("Waiting")
     expect(page.locator("#aa-stop")).to_be_hidden()
-    page.screenshot(path=str(ARTIFACTS / "chat-server-lost.png"))
+    shot(page, "chat-server-lost.png", full_page=False)
     app = ui.build_app(SlowAssistant())
     ui.launch(app, host="127.0.0.1", port=port, block=False)  # the server back, at the same address
     try:
