@@ -6,6 +6,9 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +28,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "seeded_store" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have chosen
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Type-check in the background while the other tests run, and check its verdict last.
+
+    mypy is one process on one core for about 110 s of a cold cache; run in line it was the suite's
+    second-slowest test, while most tests leave the second core idle. So it starts as soon as the
+    tests are chosen and the test that reads its verdict is moved to the end."""
+    chosen = [item for item in session.items if item.name == TYPE_CHECK_TEST]
+    if not chosen:
+        return
+    session.items[:] = [item for item in session.items if item.name != TYPE_CHECK_TEST] + chosen
+    cache = Path(tempfile.mkdtemp(prefix="mypy-cache-"))
+    session.config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
+    session.config.add_cleanup(_stop_background)  # an interrupted run leaves no mypy behind
+    BACKGROUND["mypy"] = subprocess.Popen(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(cache)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: os.nice(5),  # behind the tests that time pages and servers
+    )
+
+
+def _stop_background() -> None:
+    for process in BACKGROUND.values():
+        process.kill()
+        process.communicate()
+    BACKGROUND.clear()
+
+
+TYPE_CHECK_TEST = "test_the_package_type_checks"
+BACKGROUND: dict[str, subprocess.Popen[str]] = {}
 
 
 @pytest.fixture(autouse=True)
