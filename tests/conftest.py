@@ -47,8 +47,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     BACKGROUND["mypy"] = subprocess.Popen(
         [sys.executable, "-m", "mypy", "--cache-dir", str(cache)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        preexec_fn=lambda: os.nice(5),  # behind the tests that time pages and servers
     )
+    os.setpriority(os.PRIO_PROCESS, BACKGROUND["mypy"].pid, 5)  # behind the tests that time pages and servers
 
 
 def _stop_background() -> None:
