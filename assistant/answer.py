@@ -33,7 +33,9 @@ from .followup import (
 )
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
-from .prose import abbreviations, answer_sentence, asks_for_resources, is_meta, leans_back, solves_earlier
+from .prose import (
+    abbreviations, answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, solves_earlier, states_a_claim,
+)
 from .text import STOPWORDS, content_terms, split_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
 
@@ -54,18 +56,23 @@ SEVERAL_KEEP_RATIO = 0.65  # how far down a question asking for several papers m
 # bundled, dev or held-out changes with it (benchmarks/QUALITY.md).
 TITLE_SHARE = 0.8
 # Which sentence of a paper answers: weights of a pairwise logistic model fitted on bundled + dev (the
-# sentence holding an expected quote against the paper's other sentences; benchmarks/fit_sentences.py:
-# in-paper top-1 .396 -> .505, 5-fold cross-validated .490, benchmarks/QUALITY.md). Relative to the cosine.
+# sentence holding an expected quote against the paper's other sentences; benchmarks/fit_sentences.py).
+# In-paper top-1 / top-2, 5-fold cross-validated: .490 / .635 with the first four, .479 / .693 with
+# "background" and "claim" (an answer cites about two sentences of a paper); dev evidence .608 -> .642
+# (benchmarks/QUALITY.md, 2026-12-02 morning). Relative to the cosine.
 ANSWER_WEIGHTS = {
-    "lexical": 0.868,  # share of the question's corpus-idf weight the sentence holds
-    "local": 0.363,  # ... each term weighted by its rarity among the abstract's own sentences
-    "opening": -0.601,  # the first sentence sets the scene more often than it answers
-    "length": 0.348,  # min(words, 60) / 60: a fragment rarely carries the finding
+    "lexical": 0.526,  # share of the question's corpus-idf weight the sentence holds
+    "local": 0.42,  # ... each term weighted by its rarity among the abstract's own sentences
+    "opening": -0.335,  # the first sentence sets the scene more often than it answers
+    "length": 0.147,  # min(words, 60) / 60: a fragment rarely carries the finding
+    "background": -0.484,  # before the authors first speak of their own work: the field, not the finding
+    "claim": 0.12,  # says what the paper proposes, shows or finds ("We prove …", "This paper introduces …")
 }
 # A sentence answering worse than its paper's best ranks this much per unit of the gap below that paper's
-# best evidence (rank_score): at 1 answers kept 1.7 sentences and lost fact quotes, at 0.3 they keep ~2 as
-# before (bundled + dev evidence .518 / .550; 0.5: .506 / .533; benchmarks/QUALITY.md).
-ANSWER_GAP = 0.3
+# best evidence (rank_score). With the six weights above, bundled + dev evidence .580 / .642 at 0.1 and
+# 0.15, .580 / .642 at 0.2 (paraphrase precision .785 not .792), .568 / .642 at 0.3, .568 / .600 at 0.5 and
+# .506 / .558 at 1: further down, answers keep fewer of the paper's sentences (benchmarks/QUALITY.md).
+ANSWER_GAP = 0.15
 # Best evidence score from which an answer is "strong" (below it, down to the abstention threshold, "partial").
 # On bundled + dev (pooled, 178 answered cases) 91% / 81% of strong answers cited only expected papers,
 # 57% / 52% of partial ones (benchmarks/QUALITY.md).
@@ -225,8 +232,9 @@ class ExtractiveComposer:
             kept = [(position, text) for position, (text, _) in enumerate(rows) if keep_meta or not is_meta(text)]
             plain = [set(content_terms(text)) for _, text in kept]
             local = _local_overlaps(asked, plain)
+            own_voice = next((i for i, (_, text) in enumerate(kept) if in_own_voice(text)), len(kept))
             found: list[tuple[Candidate, float]] = []
-            for (position, text), own, near in zip(kept, plain, local):
+            for index, ((position, text), own, near) in enumerate(zip(kept, plain, local)):
                 lexical = self.weights.overlap(q_terms, own | _expansions(text, defined) | titled)
                 score = float(dense[position]) + LEXICAL_WEIGHT * lexical - RANK_PENALTY * rank
                 features = {
@@ -234,6 +242,8 @@ class ExtractiveComposer:
                     "local": near,
                     "opening": float(position == 0),
                     "length": min(len(text.split()), 60) / 60,
+                    "background": float(index < own_voice),
+                    "claim": float(states_a_claim(text)),
                 }
                 cand = Candidate(
                     paper, rank, position, text, vectors[position], score,

@@ -82,6 +82,27 @@ def is_meta(sentence: str) -> bool:
     return bool(_URL.search(sentence) or _AVAILABILITY.search(sentence))
 
 
+# "We prove …", "This paper introduces …", "our analysis reveals …": a sentence stating what the paper itself does
+# or finds (answer.ExtractiveComposer scores it: benchmarks/fit_sentences.py).
+_CLAIM = re.compile(
+    r"\b(?:we|(?:this|the present|our) (?:paper|work|study|article|note)|our (?:results?|analysis|experiments|"
+    r"method|approach|findings|theory|framework))\s+(?:\w+ly\s+)?(?:also\s+)?(?:propose|introduce|show|prove|"
+    r"demonstrate|find|present|develop|derive|establish|obtain|achieve|provide|give|identify|argue|reveal|suggest|"
+    r"study|investigate|analy[sz]e|consider|explore|design)",
+    re.IGNORECASE,
+)
+
+
+def in_own_voice(sentence: str) -> bool:
+    """The authors speak of themselves or their paper ("we", "our", "This paper …", "In this work …")."""
+    return bool(_FIRST_PERSON.search(sentence) or _OPENING_PAPER.match(sentence) or _THIS_PAPER.search(sentence))
+
+
+def states_a_claim(sentence: str) -> bool:
+    """What the paper itself proposes, shows or finds, said as such (see _CLAIM)."""
+    return bool(_CLAIM.search(sentence))
+
+
 def asks_for_resources(question: str) -> bool:
     return bool(_ASKS_FOR_RESOURCES.search(question))
 

@@ -173,6 +173,15 @@ def test_what_is_x_leads_with_the_sentence_that_introduces_x(assistant: Assistan
     assert "propose Power Normalization (PN)" in answer.text.split("[1]")[0]
 
 
+def test_an_answer_says_what_the_paper_found_not_the_background_it_sets_out_from(assistant: Assistant) -> None:
+    """The abstract opens on what "previous studies have typically focused on"; the authors' own account is the
+    answer (answer.ANSWER_WEIGHTS "background" and "claim", fitted by benchmarks/fit_sentences.py)."""
+    answer = assistant.ask("Where do adversarial examples come from?")
+    assert answer.citations[0].title == "Intriguing Properties of Adversarial Examples"
+    assert "inherent uncertainty that neural networks have about their predictions [1]" in answer.text
+    assert "previous studies" not in answer.text, answer.text
+
+
 def test_a_sentence_pointing_back_brings_the_sentences_it_points_at_down_a_chain() -> None:
     import numpy as np
 

@@ -9,10 +9,12 @@ from assistant.latex import readable_latex
 from assistant.prose import (
     abbreviations,
     answer_sentence,
+    in_own_voice,
     is_meta,
     leans_back,
     points_back,
     solves_earlier,
+    states_a_claim,
     third_person,
 )
 from assistant.types import Paper
@@ -195,6 +197,24 @@ def test_an_opening_it_leans_back_unless_impersonal() -> None:
     assert leans_back("It consists in converting floating point representations.")
     assert not leans_back("It is known that wide networks behave like kernels.")
     assert leans_back("This process is called uniform quantization.") and not leans_back("Quantization saves memory.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "own", "claim"),
+    [
+        ("Batch normalization is the standard in computer vision.", False, False),  # the field
+        ("Prior work has shown that wide networks behave like kernels.", False, False),  # others' finding
+        ("We prove that gradient descent converges.", True, True),
+        ("Here we theoretically also show a lower bound.", True, True),
+        ("This paper introduces a new normalizer.", True, True),
+        ("In this work, batch statistics are revisited.", True, False),  # the authors speak, claim nothing
+        ("Our analysis reveals a phase transition.", True, True),
+        ("Our code is released.", True, False),
+        ("To our knowledge this is open.", True, False),
+    ],
+)
+def test_the_authors_own_voice_and_their_claims_are_recognised(sentence: str, own: bool, claim: bool) -> None:
+    assert in_own_voice(sentence) is own and states_a_claim(sentence) is claim
 
 
 def test_math_whose_backslashes_were_lost_reads_as_math() -> None:
