@@ -59,7 +59,7 @@ TITLE_SHARE = 0.8
 # sentence holding an expected quote against the paper's other sentences; benchmarks/fit_sentences.py).
 # In-paper top-1 / top-2, 5-fold cross-validated: .490 / .635 with the first four, .479 / .693 with
 # "background" and "claim" (an answer cites about two sentences of a paper); dev evidence .608 -> .642
-# (benchmarks/QUALITY.md, 2026-12-02 morning). Relative to the cosine.
+# (benchmarks/QUALITY.md, 2026-12-02). Relative to the cosine.
 ANSWER_WEIGHTS = {
     "lexical": 0.526,  # share of the question's corpus-idf weight the sentence holds
     "local": 0.42,  # ... each term weighted by its rarity among the abstract's own sentences
