@@ -23,6 +23,7 @@ from .config import AnswerMode, RetrievalMode, Settings
 from .corpus import load_corpus, source_files
 from .errors import ConfigError, CorpusError, InvalidQuestion, PaperNotFound
 from .followup import Turn, check_history
+from .text import SPELLING_VERSION
 from .types import Answer, Event, Final, Header, IngestReport, Paper, ParseIssue, Passage
 
 if TYPE_CHECKING:
@@ -273,8 +274,9 @@ class Assistant:
                     yield stored.paper
             passes.append(tally)
 
-        keyword = KeywordIndex(papers.fingerprint, every, path=layout.bm25)
-        weights = TermWeights.cached(every, layout.term_df, papers.fingerprint, counted=passes[0] if passes else None)
+        tokens = f"{papers.fingerprint}:spelling-{SPELLING_VERSION}"  # the same papers, tokenized another way: rebuilt
+        keyword = KeywordIndex(tokens, every, path=layout.bm25)
+        weights = TermWeights.cached(every, layout.term_df, tokens, counted=passes[0] if passes else None)
         # The vectors depend on the model too: a rebuild with another one keeps the fingerprint.
         key = f"{papers.fingerprint}:{json.dumps(store.signature(), sort_keys=True)}"
         sentences = SentenceMatrix.cached(layout.sentence_matrix, key, store.sentence_records())

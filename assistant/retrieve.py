@@ -28,6 +28,7 @@ from .catalog import Catalog
 from .config import RetrievalMode, Settings
 from .filters import Filters
 from .store import replacing
+from .text import american
 from .types import Paper
 
 if TYPE_CHECKING:
@@ -180,11 +181,24 @@ def _tokenize(texts: list[str]) -> bm25s.tokenization.Tokenized:
     return _bm25s().tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
 
 
-def _stemmer() -> Callable[[list[str]], list[str]]:
-    import Stemmer
+class _Stemmer:
+    """PyStemmer's English Snowball stemmer after text.american: both of bm25s' calling conventions."""
 
+    def __init__(self) -> None:
+        import Stemmer
+
+        self.snowball = Stemmer.Stemmer("english")
+
+    def stemWord(self, word: str) -> str:  # the name bm25s' Tokenizer looks for
+        return str(self.snowball.stemWord(american(word)))
+
+    def stemWords(self, words: list[str]) -> list[str]:  # the name bm25s.tokenize looks for
+        return [str(w) for w in self.snowball.stemWords([american(w) for w in words])]
+
+
+def _stemmer() -> _Stemmer:
     if not hasattr(_stemmers, "english"):  # a PyStemmer stemmer keeps a cache: one per thread
-        _stemmers.english = Stemmer.Stemmer("english")
+        _stemmers.english = _Stemmer()
     return _stemmers.english
 
 
