@@ -110,7 +110,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             export_btn = gr.DownloadButton(
                                 "Export (.md)", size="sm", variant="secondary", interactive=False, elem_id="aa-export"
                             )
-                        gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
+                        examples = gr.Examples(EXAMPLES, inputs=[question], label="Example questions (click to ask)")
                         with gr.Accordion("Filters", open=False, elem_id="aa-filters"):
                             with gr.Row():
                                 year = gr.Textbox(
@@ -262,7 +262,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             h.settled(request)
             return unlock()
 
-        for trigger in (ask_btn.click, question.submit):
+        # An example clicked is asked at once, as a suggested question is in other cited-answer apps: filling the
+        # box and waiting for Ask left readers wondering whether anything happened.
+        for trigger in (ask_btn.click, question.submit, examples.load_input_event.then):
             answered = trigger(locked, None, controls, queue=False, **private).then(
                 h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private
             )
