@@ -355,8 +355,10 @@ def test_evaluate_tab_runs_an_uploaded_question_file(browser: Browser, shared_ur
     upload(page, "#aa-qfile", small)
     expect(page.locator("#aa-eval")).to_have_text("Run on this question file")
     page.locator("#aa-eval").click()
-    expect(page.locator("#aa-eval-summary")).to_contain_text("3 questions")
-    page.locator("#aa-eval-retrieval").get_by_text("llamaindex-stock").filter(visible=True).first.wait_for()
+    # Building the stock baseline loads torch and embeds every abstract: on a loaded 2-core machine over 120 s.
+    # How long it takes is benchmarks/bench.py's business; here, that it finishes and shows.
+    expect(page.locator("#aa-eval-summary")).to_contain_text("3 questions", timeout=3 * WAIT)
+    page.locator("#aa-eval-retrieval").get_by_text("llamaindex-stock").filter(visible=True).first.wait_for(timeout=3 * WAIT)
     page.locator("#aa-eval-answers").get_by_text("citation precision").filter(visible=True).first.wait_for()
     page.locator("#aa-eval-files a[download='report.json']").wait_for()
     plots = page.locator("#aa-eval-plots img")
@@ -487,6 +489,10 @@ class ScriptedAssistant:
 
     def similar_to_each(self, paper_ids: list[str], k: int) -> dict[str, list[Passage]]:
         return {pid: self.similar(pid, k) for pid in paper_ids}
+
+    def ask(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Answer:
+        """What the page asks its example questions with: this scripted store answers none, so offers none."""
+        return Answer(question=question, text="", citations=[], abstained=True, settings_hash="scripted")
 
     def stream(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Iterator[object]:
         yield Status(stage="retrieving")

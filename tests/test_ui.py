@@ -158,6 +158,24 @@ def test_settings_panel_changes_the_answer_retrieval(assistant: object) -> None:
     assert assistant.settings_for(retrieval_mode="bm25", top_k=2).settings_hash() in narrow[4]  # type: ignore[attr-defined]
 
 
+def test_examples_are_offered_only_where_the_store_answers_them(assistant: object, tmp_path: Path) -> None:
+    """The page's example questions are about the seed papers: a library without them is offered none,
+    rather than examples that, clicked, would only abstain."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from assistant.ui.app import EXAMPLES
+
+    assert Handlers(assistant).answerable(EXAMPLES) == EXAMPLES  # type: ignore[arg-type]
+    assert Handlers(Assistant(Settings(store_dir=tmp_path / "empty", seeds_dir=tmp_path / "none"))).answerable(EXAMPLES) == []  # no seeds
+    library = tmp_path / "zebras.jsonl"
+    library.write_text(json.dumps({"title": "Zebra stripes", "abstract": "We show that stripes deter biting flies "
+                                   "in field trials with painted horses. Striped coats halved the landings of "
+                                   "horse flies compared with uniform coats."}) + "\n", encoding="utf-8")
+    zebras = Assistant(Settings(store_dir=tmp_path / "zebras", seeds_dir=tmp_path / "none"))
+    zebras.ingest([library])
+    assert Handlers(zebras).answerable([*EXAMPLES, "Do stripes deter biting flies?"]) == ["Do stripes deter biting flies?"]
+
+
 def test_a_refused_question_says_why_in_one_sentence() -> None:
     from assistant.ui.handlers import render_refusal
 

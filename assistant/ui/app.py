@@ -110,7 +110,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             export_btn = gr.DownloadButton(
                                 "Export (.md)", size="sm", variant="secondary", interactive=False, elem_id="aa-export"
                             )
-                        examples = gr.Examples(EXAMPLES, inputs=[question], label="Example questions (click to ask)")
+                        offered = h.answerable(EXAMPLES)
+                        examples = (
+                            gr.Examples(offered, inputs=[question], label="Example questions (click to ask)") if offered else None
+                        )
                         with gr.Accordion("Filters", open=False, elem_id="aa-filters"):
                             with gr.Row():
                                 year = gr.Textbox(
@@ -264,7 +267,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         # An example clicked is asked at once, as a suggested question is in other cited-answer apps: filling the
         # box and waiting for Ask left readers wondering whether anything happened.
-        for trigger in (ask_btn.click, question.submit, examples.load_input_event.then):
+        triggers = [ask_btn.click, question.submit] + ([examples.load_input_event.then] if examples else [])
+        for trigger in triggers:
             answered = trigger(locked, None, controls, queue=False, **private).then(
                 h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private
             )

@@ -404,6 +404,23 @@ class Handlers:
         return {key: data[key] for key in API_KEYS}
 
     # -- papers ---------------------------------------------------------------------------------------
+    def answerable(self, questions: list[str]) -> list[str]:
+        """The questions this store's abstracts answer (offline and extractive, whatever the answer mode): a
+        library without the seed papers is not offered examples about them that would only abstain."""
+        try:
+            if not self.assistant.paper_count():
+                return []
+        except AssistantError:
+            return []  # a store that cannot answer yet offers no example; the page says why when one is asked
+        kept = []
+        for question in questions:
+            try:
+                if not self.assistant.ask(question, llm="extractive").abstained:
+                    kept.append(question)
+            except AssistantError:
+                continue
+        return kept
+
     @gradio_errors
     def filter_papers(self, query: str) -> tuple[list[list[str]], str]:
         """Table rows of the papers matching `query` (at most SHOWN_PAPERS) and a line counting them.
