@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from .filters import VENUE_NAMES, Filters, fold
 from .latex import readable_latex
-from .text import content_terms, rough_sentences, stem, words
+from .text import content_terms, rough_sentences, spelling_site, stem, words
 from .types import Answer, Citation, Header, Paper, named_authors
 
 _BY = re.compile(
@@ -239,12 +239,15 @@ def mentions_topic(topic: Sequence[str], text: str) -> bool:
 
 
 def _lead(word: str) -> str:
-    """The start a word shares with its stem ("sparsity", "sparsiti" -> "sparsit"; "models" -> "model")."""
+    """The start a word shares with its stem ("sparsity", "sparsiti" -> "sparsit"; "models" -> "model") and with
+    its other spelling ("quantization" -> "quanti", which "quantisation" has too)."""
     low = word.lower()
     stemmed = stem(low) if low.isalpha() else low
     n = 0
     while n < min(len(low), len(stemmed)) and low[n] == stemmed[n]:
         n += 1
+    if low.isalpha():
+        n = min(n, spelling_site(low))
     return low[: max(n, min(len(low), 3))]
 
 

@@ -37,33 +37,70 @@ def _stemmer() -> Callable[[str], str]:
 
 
 # British and American spellings of one word stem alike, so "quantisation" finds "quantization" and
-# "behavior" finds "behaviour", in BM25 and in every term overlap. Both sides of a match go through this, so a
-# rule that also rewrites a word with no other spelling ("noise" -> "noize") changes nothing.
-SPELLING_VERSION = 1  # part of the keyword index's and term counts' key: a change rebuilds them
-_SPELLING_RULES = [
-    (re.compile(r"(?<=[a-z]{2})is(ations?|e|ed|es|ing|ers?)$"), r"iz\1"),  # quantise(d), normalisation
-    (re.compile(r"(?<=[a-z]{2})ys(e|ed|es|ing|ers?)$"), r"yz\1"),  # analyse, catalysed
-    (re.compile(r"(?<=[a-z]{2})our(s|ed|ing|al|ally|ite|ites|able|ably|less)?$"), r"or\1"),  # behaviour(al), neighbour
-    (re.compile(r"(?<=[a-z]{2})([tb])re(s)?$"), r"\1er\2"),  # centre, fibre
-    (re.compile(r"(?<=[a-z]{2})ogue(s)?$"), r"og\1"),  # analogue, dialogue
-]
+# "behavior" finds "behaviour", in BM25 and in every term overlap (both sides of a match go through this).
+# A rewrite must not touch a word that has one spelling: Snowball strips "-ize" but not "-ise", so "supervised"
+# read as "supervized" would no longer share a stem with "supervision", and "expertise" would become "expert".
+SPELLING_VERSION = 2  # part of the keyword index's and term counts' key: a change rebuilds them
+_ISE = re.compile(r"(?<=[a-z]{2})([iy])s(ations?|e|ed|es|ing|ers?)$")  # quantise(d), normalisation, analyse
+# Words that end in -ise in American English too (and every "-wise"): left alone
+_ISE_TOO = frozenset(
+    """advertise advise apprise appraise arise bruise chastise chemise circumcise comprise compromise concise
+    cruise demise despise devise disguise enterprise excise exercise expertise franchise guise improvise incise
+    merchandise mortise noise paradise poise porpoise praise precise premise promise raise reprise revise rise
+    supervise surmise surprise televise tortoise treatise turquoise valise vise""".split()
+)
+# British -our words, by the start they share with their American -or spelling ("neighbourhood", "colourful")
+_OUR = re.compile(
+    r"^(arm|behavi|cand|clam|col|endeav|fav|ferv|flav|harb|hon|hum|lab|neighb|od|parl|ranc|rig|rum|sav|savi"
+    r"|splend|tum|val|vap|vig)our"
+)
+_OGUE = re.compile(r"(?<=[a-z]{3})ogue(s)?$")  # analogue, catalogue, dialogue
 _SPELLING_WORDS = {
     "defence": "defense", "licence": "license", "offence": "offense", "artefact": "artifact",
-    "artefacts": "artifacts", "grey": "gray", "programme": "program", "programmes": "programs",
-    "judgement": "judgment", "judgements": "judgments", "ageing": "aging", "sceptical": "skeptical",
-    "fulfil": "fulfill", "aluminium": "aluminum", "acknowledgement": "acknowledgment",
+    "artefacts": "artifacts", "grey": "gray", "greyscale": "grayscale", "programme": "program",
+    "programmes": "programs", "judgement": "judgment", "judgements": "judgments", "ageing": "aging",
+    "sceptical": "skeptical", "fulfil": "fulfill", "aluminium": "aluminum", "acknowledgement": "acknowledgment",
+    "centre": "center", "centres": "centers", "centred": "centered", "centring": "centering",
+    "metre": "meter", "metres": "meters", "litre": "liter", "litres": "liters", "fibre": "fiber",
+    "fibres": "fibers", "theatre": "theater", "spectre": "specter", "calibre": "caliber", "lustre": "luster",
+    "meagre": "meager", "sombre": "somber", "manoeuvre": "maneuver",
 }
 
 
 @lru_cache(maxsize=1 << 16)  # a corpus repeats its words: counting 10k abstracts calls this ~1.5M times
 def american(word: str) -> str:
-    """The American spelling of a lower-case word (see SPELLING_VERSION)."""
+    """The American spelling of a lower-case word (see SPELLING_VERSION); every rule that applies, in turn
+    ("colourisation" -> "colorization")."""
     if word in _SPELLING_WORDS:
         return _SPELLING_WORDS[word]
-    for rule, replacement in _SPELLING_RULES:
-        if rule.search(word):
-            return rule.sub(replacement, word, count=1)
-    return word
+    word = _OUR.sub(r"\1or", word, count=1)
+    found = _ISE.search(word)
+    if found and not _is_ise_too(word[: found.start()] + found.group(1) + "se"):
+        word = word[: found.start()] + found.group(1) + "z" + found.group(2)
+    return _OGUE.sub(r"og\1", word, count=1)
+
+
+def _is_ise_too(base: str) -> bool:
+    """"unsupervise(d)" and "imprecise" as "supervise" and "precise"; a short one ("rise", "noise") only whole:
+    "categorise" and "regularise" end in "rise" and "arise"."""
+    return base in _ISE_TOO or base.endswith("wise") or any(base.endswith(w) for w in _ISE_TOO if len(w) >= 6)
+
+
+def spelling_site(word: str) -> int:
+    """Where a lower-case word's British and American spellings part ("quantization" -> 6, at the "z";
+    "behavior" -> 7), or its length: a prefix up to here is the same in both (listing.phrase_pattern)."""
+    other = american(word)
+    if other == word:  # already American: where a British spelling would part from it
+        if found := re.search(r"(?<=[a-z]{2})[iy](z)(?:ations?|e|ed|es|ing|ers?)$", word):
+            return found.start(1)
+        if found := re.match(_OUR.pattern.removesuffix("our") + "o", word):
+            return found.end()
+        british = {v: k for k, v in _SPELLING_WORDS.items()}.get(word)
+        other = british or word
+    n = 0
+    while n < min(len(word), len(other)) and word[n] == other[n]:
+        n += 1
+    return n
 
 
 def stem(word: str) -> str:
