@@ -38,7 +38,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     second-slowest test, while many tests (pages, servers, subprocesses) leave a core idle. So it starts as soon as the
     tests are chosen and the test that reads its verdict is moved to the end."""
     chosen = [item for item in session.items if item.name == TYPE_CHECK_TEST]
-    if not chosen:
+    if not chosen or session.config.option.collectonly:
         return
     session.items[:] = [item for item in session.items if item.name != TYPE_CHECK_TEST] + chosen
     cache = Path(tempfile.mkdtemp(prefix="mypy-cache-"))

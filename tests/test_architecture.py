@@ -32,6 +32,11 @@ def test_the_package_type_checks(tmp_path: Path) -> None:
         [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    output, _ = mypy.communicate(timeout=600)
+    try:
+        output, _ = mypy.communicate(timeout=600)
+    finally:
+        if mypy.poll() is None:  # timed out: none left behind
+            mypy.kill()
+            mypy.communicate()
     assert mypy.returncode == 0, output[-6000:]
     assert "no issues found" in output

@@ -106,6 +106,7 @@ def shot(page: Page, name: str, full_page: bool = True) -> None:
     slow capture is given 30 s, then noted beside the artifacts and passed over."""
     try:
         page.screenshot(path=str(ARTIFACTS / name), full_page=full_page, animations="disabled", timeout=30_000)
+        (ARTIFACTS / f"{name}.missing.txt").unlink(missing_ok=True)  # an earlier run's note
     except PlaywrightError as exc:
         (ARTIFACTS / f"{name}.missing.txt").write_text(f"screenshot not taken: {exc}\n", encoding="utf-8")
 
@@ -548,6 +549,10 @@ def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
 class SlowAssistant(ScriptedAssistant):
     """A model that reads the prompt for a few seconds before it writes, as a local one does."""
 
+    def ask(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Answer:
+        """It answers the page's example questions (so it offers them)."""
+        return Answer(question=question, text="Zebras stripe [1].", citations=[], abstained=False, settings_hash="slow")
+
     def stream(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Iterator[object]:
         yield Status(stage="retrieving")
         yield Status(stage="waiting")
@@ -619,6 +624,7 @@ def test_a_slow_answer_can_be_stopped_and_nothing_else_starts_meanwhile(browser:
         expect(page.locator("#aa-retry")).to_be_disabled()
         expect(page.locator("#aa-clear")).to_be_disabled()
         expect(page.locator("#aa-question textarea")).to_be_disabled()  # Enter cannot start a second answer
+        expect(page.locator("#aa-examples")).to_be_hidden()  # nor can an example question
         expect(page.locator("#aa-status")).to_contain_text(re.compile(r"Waiting for the model… [1-9]\d* s"))
         stop.click()
         expect(page.locator("#aa-question textarea")).to_have_value(question)  # given back, to ask again
@@ -626,6 +632,7 @@ def test_a_slow_answer_can_be_stopped_and_nothing_else_starts_meanwhile(browser:
         expect(page.locator("#aa-status")).to_contain_text("Stopped")
         expect(stop).to_be_hidden()
         expect(page.locator("#aa-ask")).to_be_enabled()
+        expect(page.locator("#aa-examples")).to_be_visible()
         page.locator("#aa-ask").click()  # asked again, and left to finish
         expect(page.locator("#aa-chat .aa-answer:not(.aa-pending) a.aa-cite").first).to_be_visible()
         expect(stop).to_be_hidden()

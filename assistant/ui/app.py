@@ -50,16 +50,17 @@ RUN_BUNDLED = "Run on the bundled questions"
 RUN_FILE = "Run on this question file"
 
 
-def lock() -> tuple[Any, Any, Any, Any, Any]:
-    """The question box, Ask, Retry and Clear off, Stop on: an answer is on its way (Enter in the box started
-    a second one, which left the first pending for good; cleared meanwhile, the chat got the answer back)."""
+def lock() -> tuple[Any, ...]:
+    """The question box, Ask, Retry and Clear off, Stop on, the example questions hidden: an answer is on its way
+    (Enter in the box started a second one, which left the first pending for good; cleared meanwhile, the chat got
+    the answer back; an example clicked wrote a second answer into the same conversation)."""
     off = gr.update(interactive=False)
-    return off, off, off, off, gr.update(visible=True)
+    return off, off, off, off, gr.update(visible=True), gr.update(visible=False)
 
 
-def unlock() -> tuple[Any, Any, Any, Any, Any]:
+def unlock(examples: bool) -> tuple[Any, ...]:
     on = gr.update(interactive=True)
-    return on, on, on, on, gr.update(visible=False)
+    return on, on, on, on, gr.update(visible=False), gr.update(visible=examples)
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -110,10 +111,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             export_btn = gr.DownloadButton(
                                 "Export (.md)", size="sm", variant="secondary", interactive=False, elem_id="aa-export"
                             )
-                        offered = h.answerable(EXAMPLES)
-                        examples = (
-                            gr.Examples(offered, inputs=[question], label="Example questions (click to ask)") if offered else None
-                        )
+                        offered = h.answerable(EXAMPLES)  # at start: the store's papers then
+                        with gr.Column(visible=bool(offered), elem_id="aa-examples") as examples_box:
+                            examples = (
+                                gr.Examples(offered, inputs=[question], label="Example questions (click to ask)")
+                                if offered else None
+                            )
                         with gr.Accordion("Filters", open=False, elem_id="aa-filters"):
                             with gr.Row():
                                 year = gr.Textbox(
@@ -255,7 +258,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         # While an answer is on its way, the box, Ask, Retry and Clear are off and Stop is shown: a second question, or a retry,
         # started meanwhile would write into the same conversation as the first (a retry of the previous
         # exchange took the pending question's place, and its answer was lost).
-        controls = [question, ask_btn, retry_btn, clear_btn, stop_btn]
+        controls = [question, ask_btn, retry_btn, clear_btn, stop_btn, examples_box]
 
         def locked(request: gr.Request) -> tuple[Any, ...]:  # before the queue: a Stop from here on is kept
             h.sent(request)
@@ -263,7 +266,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         def unlocked(request: gr.Request) -> tuple[Any, ...]:
             h.settled(request)
-            return unlock()
+            return unlock(bool(offered))
 
         # An example clicked is asked at once, as a suggested question is in other cited-answer apps: filling the
         # box and waiting for Ask left readers wondering whether anything happened.

@@ -407,18 +407,12 @@ class Handlers:
     def answerable(self, questions: list[str]) -> list[str]:
         """The questions this store's abstracts answer (offline and extractive, whatever the answer mode): a
         library without the seed papers is not offered examples about them that would only abstain."""
-        try:
-            if not self.assistant.paper_count():
-                return []
-        except AssistantError:
-            return []  # a store that cannot answer yet offers no example; the page says why when one is asked
         kept = []
-        for question in questions:
-            try:
-                if not self.assistant.ask(question, llm="extractive").abstained:
-                    kept.append(question)
-            except AssistantError:
-                continue
+        try:
+            if self.assistant.paper_count():
+                kept = [q for q in questions if not self.assistant.ask(q, llm="extractive").abstained]
+        except Exception as exc:  # noqa: BLE001 - a nicety: what fails here fails the first question too, and says why
+            log.warning("example questions not offered (%s)", type(exc).__name__)
         return kept
 
     @gradio_errors
