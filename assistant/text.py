@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -29,11 +30,17 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Callable[[str], str]:
-    import Stemmer  # PyStemmer's Snowball stemmer, the one BM25 uses too
+_stemmers = threading.local()
 
-    return Stemmer.Stemmer("english").stemWord
+
+def _stemmer() -> Callable[[str], str]:
+    """PyStemmer's Snowball stemmer, the one BM25 uses too. One per thread: a stemmer keeps a cache and is not
+    safe to share (the page answers up to eight questions at once)."""
+    if not hasattr(_stemmers, "english"):
+        import Stemmer
+
+        _stemmers.english = Stemmer.Stemmer("english").stemWord
+    return _stemmers.english
 
 
 # British and American spellings of one word stem alike, so "quantisation" finds "quantization" and

@@ -136,8 +136,8 @@ def test_british_and_american_spellings_find_each_other(assistant: Assistant, tm
     index saved before spellings were joined is rebuilt, not read with its old vocabulary."""
     import json
 
-    from assistant.retrieve import KeywordIndex
     from assistant.listing import mentions_topic
+    from assistant.retrieve import KeywordIndex
     from assistant.text import SPELLING_VERSION, american, content_terms, stem
     from assistant.types import Paper
 
@@ -358,3 +358,17 @@ def test_one_vector_query_per_question_where_stock_does_one(assistant: Assistant
     sentence_scores = assistant._ready().sentences.best(list(best), assistant.embedder.get_query_embedding(
         "How do they calibrate uncertainty in language models?"))
     assert set(sentence_scores) == set(best)  # every retrieved paper had its sentences scored
+
+
+def test_each_thread_stems_with_its_own_stemmer() -> None:
+    """A PyStemmer stemmer keeps a cache and is not safe to share; the page answers several questions at once."""
+    import threading
+
+    from assistant import text
+
+    seen: list[object] = []
+    worker = threading.Thread(target=lambda: seen.append(text._stemmer().__self__))  # type: ignore[attr-defined]
+    worker.start()
+    worker.join()
+    assert seen and seen[0] is not text._stemmer().__self__  # type: ignore[attr-defined]
+    assert text._stemmer() is text._stemmer()  # and one made once per thread
