@@ -151,10 +151,14 @@ def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, sh
     expect(page.locator("#aa-sources")).to_contain_text("The sources of an answer appear here")
     expect(page.locator("#aa-chat .aa-answer")).to_have_count(0)
 
-    example = "What is symbolic autoencoding?"
+    example = "Which papers study post-training quantization?"
     page.get_by_text(example, exact=True).filter(visible=True).first.click()  # an example is asked at once
     page.locator("#aa-chat .aa-answer:not(.aa-pending)").first.locator("a.aa-cite").first.wait_for()
     expect(page.locator("#aa-chat")).to_contain_text(example)
+    items = page.locator("#aa-chat .aa-answer ul.aa-by-paper > li")  # one item per paper cited
+    expect(items).to_have_count(2)
+    assert [items.nth(i).locator("a.aa-cite").first.inner_text() for i in range(2)] == ["[1]", "[2]"]
+    shot(page, "chat-example-by-paper.png", full_page=False)
     expect(page.locator("#aa-chat .aa-answer")).to_have_count(1)
     expect(page.locator("#aa-question textarea")).to_have_value("")
     expect(page.locator("#aa-ask")).to_be_enabled()

@@ -176,6 +176,18 @@ def test_examples_are_offered_only_where_the_store_answers_them(assistant: objec
     assert Handlers(zebras).answerable([*EXAMPLES, "Do stripes deter biting flies?"]) == ["Do stripes deter biting flies?"]
 
 
+def test_an_answer_from_several_papers_reads_as_one_item_per_paper() -> None:
+    cites = [Citation(n=n, paper_id=f"p{n}", title=f"Paper {n}", quote="q") for n in (1, 2)]
+    answer = Answer(question="Which papers?", text="A finds x [1]. A also y [1]. B finds z [2].", citations=cites,
+                    abstained=False, settings_hash="h")
+    bubble = render.render_answer(answer.text, 0, answer)
+    items = re.findall(r"<li>(.*?)</li>", bubble)
+    assert len(items) == 2 and "A also y" in items[0] and 'href="#src-0-2"' in items[1], bubble
+    one = answer.model_copy(update={"text": "A finds x [1]. B finds z [2]. A again [1].", "citations": cites})
+    assert "<li>" not in render.render_answer(one.text, 0, one)  # a paper cited apart: read as written
+    assert "<li>" not in render.render_answer("A finds x [1]. B finds z [2].", 0)  # still streaming
+
+
 def test_a_refused_question_says_why_in_one_sentence() -> None:
     from assistant.ui.handlers import render_refusal
 

@@ -121,6 +121,27 @@ def render_progress(stage: str) -> str:
     return f'<div class="aa-answer aa-pending">{STAGES.get(stage, stage)}</div>'
 
 
+_AFTER_MARKER = re.compile(r"(?<=\][.!?])\s+")  # between sentences that end on a marker
+
+
+def by_paper(text: str) -> list[str] | None:
+    """An answer drawing on several papers as one item per paper, as cited-answer apps list them: when every
+    sentence ends on a single marker and each paper's sentences stand together; otherwise None (read as prose)."""
+    groups: list[tuple[str, list[str]]] = []
+    for sentence in (s for s in _AFTER_MARKER.split(text.strip()) if s):
+        cited = set(_MARKER.findall(sentence))
+        if len(cited) != 1 or not re.search(r"\[\d+\][.!?]$", sentence):
+            return None
+        n = cited.pop()
+        if groups and groups[-1][0] == n:
+            groups[-1][1].append(sentence)
+        elif any(m == n for m, _ in groups):
+            return None
+        else:
+            groups.append((n, [sentence]))
+    return [" ".join(group) for _, group in groups] if len(groups) > 1 else None
+
+
 def render_answer(text: str, turn: int, answer: Answer | None = None) -> str:
     """A Chatbot bubble: the partial or final answer, markers linked, abstentions marked."""
     if answer is not None:
@@ -128,7 +149,11 @@ def render_answer(text: str, turn: int, answer: Answer | None = None) -> str:
         known = {c.n: f"[{c.n}] {_clipped(readable_latex(c.title))}" + (f" ({c.year})" if c.year else "") for c in answer.citations}
     else:  # still streaming: the citations come with the final answer
         known = {int(n): f"show source {n}" for n in _MARKER.findall(text)}
-    body = link_markers(md_math(text), turn, known)
+    items = by_paper(text) if answer is not None and not answer.abstained else None
+    if items:
+        body = '<ul class="aa-by-paper">' + "".join(f"<li>{link_markers(md_math(i), turn, known)}</li>" for i in items) + "</ul>"
+    else:
+        body = link_markers(md_math(text), turn, known)
     if answer is not None and answer.abstained:
         body = f'<div class="aa-abstain"><div class="aa-abstain-label">Not answered by the abstracts</div>{body}</div>'
     else:

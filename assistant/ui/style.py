@@ -23,6 +23,8 @@ CSS = """
 .aa-header h1 { margin-bottom: 0; }
 .aa-header p { margin-top: 2px; color: var(--body-text-color-subdued); }
 .aa-answer, .aa-abstain { line-height: 1.6; }
+.aa-by-paper { margin: 0; padding-left: 1.2em; }
+.aa-by-paper li { margin: 0.15em 0; }
 .aa-pending { color: var(--body-text-color-subdued); font-style: italic; }
 a.aa-cite { font-weight: 600; text-decoration: none; padding: 0 1px; color: var(--color-accent) !important; }
 a.aa-cite:hover { text-decoration: underline; }
