@@ -28,7 +28,7 @@ from .catalog import Catalog
 from .config import RetrievalMode, Settings
 from .filters import Filters
 from .store import replacing
-from .text import american
+from .text import stem
 from .types import Paper
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 
 _IDS = "papers.json"  # beside bm25s's own files: the corpus fingerprint and the paper id of each row
-_stemmers = threading.local()
 # bm25s imports these when installed, yet its numpy backend (the default, and what every index here is
 # built and saved with) never calls them: numba (with llvmlite and scipy) and scipy.sparse took 0.28-0.32 s
 # of a 2.3 s cold `assistant ask`.
@@ -105,7 +104,7 @@ class KeywordIndex:
                 ids.append(p.id)
                 yield f"{p.title}\n{p.abstract}" if p.has_title else p.abstract
 
-        tokenizer = bm25s.tokenization.Tokenizer(stopwords="en", stemmer=_stemmer())
+        tokenizer = bm25s.tokenization.Tokenizer(stopwords="en", stemmer=stem)
         stream = tokenizer.tokenize(texts(), update_vocab=True, return_as="stream", show_progress=False)
         corpus = [array("i", doc) for doc in stream]
         bm25 = bm25s.BM25()
@@ -178,28 +177,13 @@ def _lean_csc(
 
 def _tokenize(texts: list[str]) -> bm25s.tokenization.Tokenized:
     """English stop words dropped, Snowball-stemmed: what llama-index's BM25Retriever did for this index."""
-    return _bm25s().tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+    return _bm25s().tokenize(texts, stopwords="en", stemmer=_stem_words, show_progress=False)
 
 
-class _Stemmer:
-    """PyStemmer's English Snowball stemmer after text.american: both of bm25s' calling conventions."""
-
-    def __init__(self) -> None:
-        import Stemmer
-
-        self.snowball = Stemmer.Stemmer("english")
-
-    def stemWord(self, word: str) -> str:  # the name bm25s' Tokenizer looks for
-        return str(self.snowball.stemWord(american(word)))
-
-    def stemWords(self, words: list[str]) -> list[str]:  # the name bm25s.tokenize looks for
-        return [str(w) for w in self.snowball.stemWords([american(w) for w in words])]
-
-
-def _stemmer() -> _Stemmer:
-    if not hasattr(_stemmers, "english"):  # a PyStemmer stemmer keeps a cache: one per thread
-        _stemmers.english = _Stemmer()
-    return _stemmers.english
+def _stem_words(words: list[str]) -> list[str]:
+    """text.stem (British spellings read as American, one Snowball stemmer per thread) on a list, as
+    bm25s.tokenize calls its stemmer; the index's Tokenizer calls text.stem a word at a time."""
+    return [stem(w) for w in words]
 
 
 @dataclass

@@ -93,17 +93,21 @@ def _is_ise_too(base: str) -> bool:
     return base in _ISE_TOO or base.endswith("wise") or any(base.endswith(w) for w in _ISE_TOO if len(w) >= 6)
 
 
+_IZE = re.compile(r"(?<=[a-z]{2})[iy](z)(?:ations?|e|ed|es|ing|ers?)$")  # an American spelling _ISE would give
+_OR = re.compile(_OUR.pattern.removesuffix("our") + "o")  # ... and _OUR
+_BRITISH = {us: uk for uk, us in _SPELLING_WORDS.items()}
+
+
 def spelling_site(word: str) -> int:
     """Where a lower-case word's British and American spellings part ("quantization" -> 6, at the "z";
     "behavior" -> 7), or its length: a prefix up to here is the same in both (listing.phrase_pattern)."""
     other = american(word)
     if other == word:  # already American: where a British spelling would part from it
-        if found := re.search(r"(?<=[a-z]{2})[iy](z)(?:ations?|e|ed|es|ing|ers?)$", word):
+        if found := _IZE.search(word):
             return found.start(1)
-        if found := re.match(_OUR.pattern.removesuffix("our") + "o", word):
+        if found := _OR.match(word):
             return found.end()
-        british = {v: k for k, v in _SPELLING_WORDS.items()}.get(word)
-        other = british or word
+        other = _BRITISH.get(word, word)
     n = 0
     while n < min(len(word), len(other)) and word[n] == other[n]:
         n += 1

@@ -117,11 +117,10 @@ def test_keyword_rankings_and_scores_are_those_of_llama_index_bm25(assistant: As
     British spellings stem as American ones (the next test); without that step the rest is unchanged."""
     import json
 
-    from assistant import retrieve
+    from assistant import text
     from assistant.retrieve import KeywordIndex
 
-    monkeypatch.setattr(retrieve, "american", lambda word: word)
-    monkeypatch.setattr(retrieve, "_stemmers", type(retrieve._stemmers)())  # no stemmer made before the patch
+    monkeypatch.setattr(text, "american", lambda word: word)
     index = KeywordIndex("seeds", assistant.papers)
     cases = [json.loads(line) for line in (Path(__file__).parent / "bm25_rankings.jsonl").read_text().splitlines()]
     assert len(cases) == 15 and sum(not c["hits"] for c in cases) == 2
