@@ -312,16 +312,10 @@ class ExtractiveComposer:
         own = asked or question
         candidates = self.candidates(question, query_vector, papers)
         several = asks_for_several(question)
-        best = candidates[0].rank_score if candidates else None  # the best evidence score (see candidates)
-        # Names are looked for where the answer would come from: the best paper, or the first three.
-        parts = asking_parts(own)
-        drawn = papers[:3] if several or len(parts) > 1 else [c.paper for c in candidates[:1]]
-        sources = [f"{p.title} {p.abstract}" for p in drawn]
-        # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
-        published = [venue_and_year(p.venue, p.year) for p in drawn]
-        reason = abstention_reason(question, best, sources, self.settings.abstain_threshold, published, asked=own)
-        if reason:
+        if self.why_not(question, candidates, papers, self.settings.abstain_threshold, asked=own):
             return self.abstain(question, papers, settings_hash)
+        parts = asking_parts(own)
+        sources = [f"{p.title} {p.abstract}" for p in self.drawn(question, candidates, papers, own)]
         # "How many bits …? Can that be estimated …?": the second is answered, the first is said to be not
         unstated = [part for part, _ in unstated_parts(own, sources[0])] if sources else []
         fresh = not_yet_said(candidates, said)
@@ -370,6 +364,26 @@ class ExtractiveComposer:
             or None,
         )
         return answer, [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
+
+    def why_not(
+        self, question: str, candidates: Sequence[Candidate], papers: Sequence[Paper], threshold: float, asked: str | None = None
+    ) -> str | None:
+        """Why these candidates cannot answer the question (abstain.abstention_reason), or None. `threshold`
+        is the evidence score to reach: benchmarks/fit_abstention.py calibrates it through this method."""
+        own = asked or question
+        best = candidates[0].rank_score if candidates else None  # the best evidence score (see candidates)
+        drawn = self.drawn(question, candidates, papers, own)
+        sources = [f"{p.title} {p.abstract}" for p in drawn]
+        # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
+        published = [venue_and_year(p.venue, p.year) for p in drawn]
+        return abstention_reason(question, best, sources, threshold, published, asked=own)
+
+    @staticmethod
+    def drawn(question: str, candidates: Sequence[Candidate], papers: Sequence[Paper], own: str) -> list[Paper]:
+        """Where the answer would come from, so where names and details are looked for: the best paper, or the
+        first three when several papers or several parts are asked for."""
+        several = asks_for_several(question) or len(asking_parts(own)) > 1
+        return list(papers[:3]) if several else [c.paper for c in candidates[:1]]
 
     def abstain(self, question: str, papers: Sequence[Paper], settings_hash: str) -> tuple[Answer, list[str]]:
         closest = "; ".join(f"“{readable_latex(p.title)}”" for p in papers[:3])
