@@ -228,3 +228,23 @@ def test_a_sentence_resolving_this_issue_brings_the_issue_only_when_it_reads_on_
     assert norm.index("large fluctuations") < norm.index("resolves this issue")
     nupes = assistant.ask("power exponent non-uniform quantization").text
     assert "tackle this limitation" in nupes and "It consists in" not in nupes
+
+
+def test_a_third_sentence_of_one_paper_only_on_a_near_tie_with_the_best() -> None:
+    import numpy as np
+
+    from assistant.answer import NEAR_TIE, Candidate, ExtractiveComposer, TermWeights
+    from assistant.config import Settings
+
+    paper = Paper(id="p", title="Sparse networks", abstract="")
+    texts = ["We prune networks at initialization.", "Random masks train as well.", "Sparsity speeds up inference.", "Code is public."]
+    composer = ExtractiveComposer(Settings(), lambda ids: {}, TermWeights(()))
+
+    def chosen(scores: list[float]) -> list[int]:
+        cands = [
+            Candidate(paper, 0, i, t, np.eye(4)[i], s, rank_score=s) for i, (t, s) in enumerate(zip(texts, scores))
+        ]
+        return [c.position for c in composer.select(cands)]
+
+    assert chosen([1.0, 0.99, NEAR_TIE + 0.01, NEAR_TIE]) == [0, 1, 2]  # never a fourth from one paper
+    assert chosen([1.0, 0.99, NEAR_TIE - 0.01, 0.9]) == [0, 1]  # a third the scores can tell apart stays out
