@@ -137,7 +137,16 @@ def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, sh
     ask(page, "How do they prove it?")  # a follow-up uses the conversation
     expect(page.locator("#aa-chat .aa-answer:not(.aa-pending)")).to_have_count(2)
     page.locator("#aa-chat .aa-answer").nth(1).locator("a.aa-cite").first.wait_for()
-    assert page.locator("#aa-chat .aa-answer").first.locator("a.aa-cite").count() == 0  # retired: sources moved on
+    # The first answer's [1] still opens its own quote, folded under its question below the new sources
+    earlier = page.locator("#aa-sources details.aa-earlier")
+    expect(earlier).to_have_count(1)
+    assert earlier.get_attribute("open") is None and NTK in earlier.locator("> summary").inner_text()
+    old = page.locator("#aa-chat .aa-answer").first.locator("a.aa-cite").first
+    assert old.get_attribute("href") == target
+    old.click()
+    expect(page.locator(f"#aa-sources details.aa-earlier mark{target}")).to_be_in_viewport()
+    assert earlier.get_attribute("open") is not None and page.evaluate("location.hash") == target
+    shot(page, "chat-earlier-citation-clicked.png", full_page=False)
     page.locator("#aa-settings").get_by_text("Settings").filter(visible=True).first.click()
     page.get_by_text("fully offline").filter(visible=True).first.wait_for()
     page.locator("#aa-retrieval-mode").get_by_text("bm25", exact=True).click()
@@ -440,8 +449,9 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         page.locator("#aa-filter-author input, #aa-filter-author textarea").first.fill("Hoof")
         ask(page, "How can sequence models be made cheaper?")  # a general question, one author's papers
         expect(page.locator("#aa-status")).to_contain_text("only papers with author Hoof")
-        expect(page.locator("#aa-sources .aa-card")).to_have_count(1)
-        expect(page.locator("#aa-sources .aa-card header")).to_contain_text("Zebra Transformers")
+        latest = page.locator("#aa-sources .aa-card:not(.aa-earlier .aa-card)")  # the first answer's are folded below
+        expect(latest).to_have_count(1)
+        expect(latest.locator("header")).to_contain_text("Zebra Transformers")
         expect(page.locator("#aa-sources")).to_contain_text("All 1 retrieved papers")
         expect(page.locator("#aa-filter-venue input, #aa-filter-venue textarea").first).to_be_visible()
         shot(page, "chat-filters.png")

@@ -240,15 +240,30 @@ def test_unconfigured_answer_mode_is_a_gradio_error(assistant: object) -> None:
         list(h.respond(NTK, [], [], "openai", "hybrid", 5))
 
 
-def test_follow_up_uses_the_conversation_and_retires_old_links(assistant: object) -> None:
+def test_follow_up_uses_the_conversation_and_keeps_the_earlier_answers_sources(assistant: object) -> None:
     h = Handlers(assistant)  # type: ignore[arg-type]
-    _, chat, turns, _, _ = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5)))
-    assert 'href="#src-1-1"' in chat[1]["content"]
+    _, chat, turns, first, _ = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5)))
+    assert 'href="#src-1-1"' in chat[1]["content"] and "aa-earlier" not in first
     _, chat, turns, sources, _ = final(list(h.respond("How do they prove it?", chat, turns, "extractive", "hybrid", 5)))
     assert len(turns) == 4 and len(chat) == 4
-    assert "aa-cite" not in chat[1]["content"].replace("aa-cite-old", "") and "aa-cite-old" in chat[1]["content"]
     assert 'href="#src-2-1"' in chat[3]["content"] and 'id="src-2-1"' in sources
     assert "Neural Tangent Kernel" in sources  # "they" was read as the NTK papers of the first question
+    # The first answer's [1] still opens its own quote: its sources are folded under its question, after the new ones
+    assert 'href="#src-1-1"' in chat[1]["content"] and "aa-cite-old" not in chat[1]["content"]
+    latest, earlier = sources.split('<div class="aa-earlier-list">')
+    assert 'id="src-2-1"' in latest and 'id="src-1-1"' not in latest
+    assert f"Answer 1: {NTK}" in earlier and 'id="src-1-1"' in earlier
+
+
+def test_the_panel_keeps_the_sources_of_the_last_answers_and_their_links_alone() -> None:
+    panels = [(n, f"Question {n}?", f'<div class="aa-sources"><mark id="src-{n}-1">q{n}</mark></div>') for n in range(1, 14)]
+    html = render.render_panel("<div>latest</div>", panels)
+    kept = re.findall(r'data-turn="(\d+)"', html)
+    assert kept == [str(n) for n in range(13, 13 - render.EARLIER_KEPT, -1)]  # newest first, EARLIER_KEPT of them
+    assert html.startswith("<div>latest</div>") and "Question 3?" not in html
+    bubble = render.render_answer("A [1].", 3) + render.render_answer("B [1].", 4)
+    retired = render.retire_links(bubble, kept_from=4)  # turn 3's sources left the panel, turn 4's are in it
+    assert 'href="#src-4-1"' in retired and 'href="#src-3-1"' not in retired and retired.count("aa-cite-old") == 1
 
 
 @pytest.mark.parametrize(("question", "says"), [("  ", "the question is empty"), ("Why? " * 500, "the limit is 2,000")])
@@ -744,3 +759,19 @@ def test_the_papers_tab_exports_the_papers_its_search_finds(assistant: object) -
         h.export_papers("tangent kernel", "JSON")
     pid = found[0].id
     assert assistant.export([pid, pid], "ris").count("TY  -") == 1  # an id given twice is one record
+
+
+def test_a_long_conversation_keeps_only_the_panels_it_shows(assistant: object) -> None:
+    h = Handlers(assistant)  # type: ignore[arg-type]
+    chat: list = []
+    turns: list = []
+    for _ in range(render.EARLIER_KEPT + 2):
+        _, chat, turns, sources, _ = final(list(h.respond(NTK, chat, turns, "extractive", "hybrid", 5)))
+    last = render.EARLIER_KEPT + 2
+    assert sources.count('class="aa-earlier"') == render.EARLIER_KEPT and f'data-turn="{last - 1}"' in sources
+    assert 'data-turn="1"' not in sources
+    # what left the panel leaves the saved conversation too, and its links turn into labels
+    kept = [n for n, said in enumerate(turns[1::2], start=1) if "sources" in said]
+    assert kept == list(range(last - render.EARLIER_KEPT + 1, last + 1))
+    assert "aa-cite-old" in chat[1]["content"] and "aa-cite-old" not in chat[2 * last - 1]["content"]
+    assert 'href="#src-3-1"' in chat[5]["content"]

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,12 +27,14 @@ from ..filters import Filters
 from ..latex import readable_latex
 from ..types import Answer, Event, Final, Paper, Passage, Status, TextDelta
 from .render import (
+    EARLIER_KEPT,
     EMPTY_SOURCES,
     STAGES,
     esc,
     md_literal,
     paper_rows,
     render_answer,
+    render_panel,
     render_paper,
     render_progress,
     render_question,
@@ -129,6 +131,16 @@ def _content(message: dict[str, Any]) -> str:
 SHOWN_PAPERS = 1_000  # table rows sent to the page: 100k rows would be tens of MB of JSON per visit
 
 
+def earlier_sources(turns: Sequence[dict[str, Any]]) -> list[tuple[int, str, str]]:
+    """(turn, question, its sources panel) of each answer in `turns` that kept its panel, oldest first."""
+    pairs = zip(turns[::2], turns[1::2])
+    return [
+        (n, str(asked.get("content") or ""), str(said["sources"]))
+        for n, (asked, said) in enumerate(pairs, start=1)
+        if isinstance(said, dict) and said.get("sources")
+    ]
+
+
 def conversation_markdown(turns: list[dict[str, Any]]) -> str:
     """# Conversation, then per exchange: the question as a heading, the answer, its references."""
     parts = ["# Conversation with Abstract Assistant", ""]
@@ -207,9 +219,10 @@ class Handlers:
             log.info("question refused: %s", str(exc).split(";")[0])
             yield gr.update(), gr.update(), gr.update(), gr.update(), render_refusal(str(exc))
             return
-        chat = [{"role": m["role"], "content": retire_links(_content(m))} for m in chat or []]
         turns = list(turns or [])
         turn = len(turns) // 2 + 1
+        # An earlier answer's [n] keeps its link while its sources are still in the panel (render_panel)
+        chat = [{"role": m["role"], "content": retire_links(_content(m), turn - EARLIER_KEPT)} for m in chat or []]
         chat += [
             {"role": "user", "content": render_question(question)},
             {"role": "assistant", "content": render_progress("retrieving")},
@@ -249,6 +262,10 @@ class Handlers:
         if answer is None:
             raise user_error("The answer stream ended early; try again.")
         chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer)}
+        shown = render_sources(answer, self.papers_of(answer), turn, self.similar_of(answer))
+        earlier = earlier_sources(turns)
+        for old in turns[: max(0, len(turns) - 2 * (EARLIER_KEPT - 1))]:  # out of the panel: not kept either
+            old.pop("sources", None)
         turns += [
             {"role": "user", "content": question},
             # The references ride along for the export; the conversation history reads role and content.
@@ -261,10 +278,11 @@ class Handlers:
                 "mode": answer.mode,
                 "support": answer.support,
                 "notice": answer.notice or "",
+                "sources": shown,  # for the panel, folded, while later answers come (render_panel)
             },
         ]
         status = self.summary(answer) + (f" · only papers with {esc(filters.describe())}" if filters else "")
-        yield gr.update(), chat, turns, render_sources(answer, self.papers_of(answer), turn, self.similar_of(answer)), status
+        yield gr.update(), chat, turns, render_panel(shown, earlier), status
 
     @staticmethod
     def summary(answer: Answer) -> str:

@@ -108,9 +108,20 @@ def _clipped(text: str) -> str:
     return text if len(text) <= HOVER_CHARS else text[:HOVER_CHARS].rsplit(" ", 1)[0] + " …"
 
 
-def retire_links(bubble: str) -> str:
-    """An earlier answer's `[n]` links as plain labels: the sources panel now shows a newer answer."""
-    return _CITE_LINK.sub(r'<span class="aa-cite-old" title="a source of an earlier answer">[\1]</span>', bubble)
+_LINKED_TURN = re.compile(r'href="#src-(\d+)-')
+
+
+def retire_links(bubble: str, kept_from: int | None = None) -> str:
+    """An earlier answer's `[n]` links as plain labels once its sources have left the panel: every link, or
+    those of turns before `kept_from` (render_panel keeps the sources of the EARLIER_KEPT answers before the last)."""
+
+    def repl(m: re.Match[str]) -> str:
+        turn = _LINKED_TURN.search(m.group(0))
+        if kept_from is not None and turn and int(turn.group(1)) >= kept_from:
+            return m.group(0)
+        return f'<span class="aa-cite-old" title="a source of an earlier answer">[{m.group(1)}]</span>'
+
+    return _CITE_LINK.sub(repl, bubble)
 
 
 def render_question(text: str) -> str:
@@ -310,6 +321,21 @@ def render_sources(
         f'<div class="aa-sources"><h3>{heading} <span class="aa-count">{len(cards)}</span></h3>{"".join(cards)}'
         f"{render_retrieved(answer.passages, cited)}</div>"
     )
+
+
+EARLIER_KEPT = 10  # earlier answers whose sources stay in the panel (each a few kB of the page and its saved copy)
+
+
+def render_panel(latest: str, earlier: Sequence[tuple[int, str, str]] = ()) -> str:
+    """The sources panel: the last answer's sources, then each earlier answer's folded under its question,
+    newest first (`earlier`: (turn, question, its render_sources), oldest first), so an earlier answer's [n]
+    still opens its own quote (style.CITE_JS unfolds it)."""
+    folds = "".join(
+        f'<details class="aa-earlier" data-turn="{turn}"><summary>Answer {turn}: {esc(_clipped(question))}</summary>'
+        f"{html}</details>"
+        for turn, question, html in reversed(list(earlier)[-EARLIER_KEPT:])
+    )
+    return latest + (f'<div class="aa-earlier-list"><h3>Earlier answers</h3>{folds}</div>' if folds else "")
 
 
 def _folded(text: str) -> str:

@@ -62,6 +62,12 @@ a.aa-cite:hover { text-decoration: underline; }
 .aa-retrieved { font-size: 0.85em; color: var(--body-text-color-subdued); }
 .aa-retrieved summary { cursor: pointer; }
 .aa-retrieved ol { margin: 4px 0 0 0; padding-left: 1.4em; }
+.aa-earlier-list { display: flex; flex-direction: column; gap: 6px; margin-top: 18px; padding-top: 10px;
+  border-top: 1px solid var(--border-color-primary); }
+.aa-earlier-list h3 { margin: 0; font-size: 0.85em; text-transform: uppercase; letter-spacing: .05em;
+  color: var(--body-text-color-subdued); }
+.aa-earlier > summary { cursor: pointer; font-size: 0.88em; color: var(--body-text-color-subdued); }
+.aa-earlier[open] > summary { margin-bottom: 6px; }
 .aa-abstract-view { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 12px 16px;
   background: var(--background-fill-primary); }
 .aa-abstract-view h3 { margin: 0 0 4px 0; }
@@ -97,6 +103,10 @@ CITE_JS = """
       for (const [el, top] of kept) if (el.scrollTop !== top) el.scrollTop = top;
       window.scrollTo(0, y);
       const mark = document.getElementById(id), panel = document.getElementById("aa-sources");
+      // An earlier answer's quote is folded under its question (render.render_panel): unfold it first
+      for (let el = mark && mark.parentElement; el && el !== panel; el = el.parentElement) {
+        if (el.tagName === "DETAILS") el.open = true;
+      }
       if (mark && panel) {
         panel.scrollTop += mark.getBoundingClientRect().top - panel.getBoundingClientRect().top - 60;
         // The panel itself off screen (a phone stacks it under the chat; a long page scrolled past it):
