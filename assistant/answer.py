@@ -341,7 +341,9 @@ class ExtractiveComposer:
         named: set[str] = set()
         for before, cand in zip([None, *chosen], chosen):
             follows = before is not None and (before.paper.id, before.position) == (cand.paper.id, cand.position - 1)
-            body = answer_sentence(cand.text, cand.paper, name_it=cand.paper.id not in named, follows=follows).rstrip()
+            body = answer_sentence(
+                cand.text, cand.paper, name_it=cand.paper.id not in named, follows=follows, introduce=len(paper_order) > 1
+            ).rstrip()
             named.add(cand.paper.id)
             if body[-1:] in ".!?":
                 pieces.append(f"{body[:-1]} [{numbers[cand.paper.id]}]{body[-1]}")

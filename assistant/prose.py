@@ -164,10 +164,24 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
+def _lower_first(sentence: str, abstract: str) -> str:
+    """The sentence's first letter in lower case, as it reads after "In “…”, ", unless its first word is a
+    name: an acronym or a mixed-case word ("PROSE", "ReLU"), a word of a capitalised phrase ("Neural Tangent
+    Kernel"), or one the abstract capitalises mid-sentence too ("Gaussian")."""
+    first = re.match(r"(\w+)\W*(\w*)", sentence)
+    if not first or not first[1][:1].isupper():
+        return sentence
+    word, after = first[1], first[2]
+    if any(c.isupper() for c in word[1:]) or after[:1].isupper() or re.search(rf"(?:[\w,;:)] |\w-){re.escape(word)}\b", abstract):
+        return sentence
+    return sentence[:1].lower() + sentence[1:]
+
+
+def third_person(sentence: str, paper: Paper, name_it: bool, introduce: bool = False) -> str:
     """The authors' "we"/"our" as "the authors"/"their"; `name_it` names the paper on the way, once. The title
     is inserted as text, never as a pattern's replacement (a title's `\\epsilon` is no escape) and never
-    rewritten itself ("What We Learned…" keeps its "We")."""
+    rewritten itself ("What We Learned…" keeps its "We"). `introduce`: name it even where the sentence has no
+    "we" ("In “…”, the optimization of …"): an answer from several papers says which paper says what."""
     titled = paper.has_title and name_it
     title = readable_latex(paper.title) if titled else ""
 
@@ -193,6 +207,8 @@ def third_person(sentence: str, paper: Paper, name_it: bool) -> str:
     if titled and (_FIRST_PERSON.search(sentence) or sentence.startswith("The authors' ")):
         body = sentence[:1].lower() + sentence[1:] if not sentence[:2].isupper() else sentence
         return f"In “{title}”, " + rest(body)
+    if titled and introduce:
+        return f"In “{title}”, " + _lower_first(rest(sentence), paper.abstract)
     return _capital(rest(sentence))
 
 
@@ -203,13 +219,14 @@ _ORDINAL = re.compile(r"^(?:First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly),\s+"
 _WE_LINKING = re.compile(r"^(\s*[Ww]e)\s+(?:therefore|thus|hence|also|then|further|additionally|furthermore|moreover|finally|next|consequently|accordingly|in turn)\b,?(?=\s)")
 
 
-def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = False) -> str:
+def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = False, introduce: bool = False) -> str:
     """One abstract sentence as it reads in an answer. `follows`: the answer's sentence before it is the one
-    before it in the abstract, so a link to it ("However, …", "To address this issue, …") still reads."""
+    before it in the abstract, so a link to it ("However, …", "To address this issue, …") still reads.
+    `introduce`: the answer cites several papers, so the sentence naming this one (`name_it`) always names it."""
     if follows:  # an ordinal still goes: "Second, …" after a "First, …" that was dropped reads as a gap
         text = _ORDINAL.sub("", sentence)
-        return third_person(round_brackets(readable_latex(_capital(text) if text != sentence else text)), paper, name_it)
+        return third_person(round_brackets(readable_latex(_capital(text) if text != sentence else text)), paper, name_it, introduce)
     text = _BACK_CLAUSE.sub("", _LINKING.sub("", sentence), count=1)
     text = _capital(text) if text != sentence else text
     text = _ALSO.sub(r"\1", _WE_LINKING.sub(r"\1", text))
-    return third_person(round_brackets(readable_latex(text)), paper, name_it)
+    return third_person(round_brackets(readable_latex(text)), paper, name_it, introduce)

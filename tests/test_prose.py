@@ -248,3 +248,21 @@ def test_references_and_metadata_answers_show_a_titles_latex_readable() -> None:
     assert "[1] Sparse Gaussian Mixtures for ℓ_1-Regularised Clustering — Ana Rivera, 2021" in answer_footer(answer)
     assert authors_answer("Who wrote it?", answer, paper, "h").text.startswith("“Sparse Gaussian Mixtures for ℓ_1-Regularised")
     assert answer.citations[0].title == paper.title  # the record keeps the title as its source wrote it
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The optimization of the exponent remains hard.", "In “NUPES”, the optimization of the exponent remains hard."),
+        ("PROSE learns operators.", "In “NUPES”, PROSE learns operators."),  # an acronym keeps its case
+        ("Neural Tangent Kernel theory applies.", "In “NUPES”, Neural Tangent Kernel theory applies."),  # a named phrase
+        ("Gaussian priors help.", "In “NUPES”, Gaussian priors help."),  # capitalised mid-sentence in the abstract too
+        ("We search the exponent.", "The authors of “NUPES” search the exponent."),  # "we" is named as before
+    ],
+)
+def test_an_answer_from_several_papers_names_each_paper_where_it_first_cites_it(sentence: str, expected: str) -> None:
+    paper = Paper(id="p", title="NUPES", abstract=f"Quantization with non-Gaussian priors. {sentence}")
+    assert answer_sentence(sentence, paper, name_it=True, introduce=True) == expected
+    assert answer_sentence(sentence, paper, name_it=False, introduce=True) == answer_sentence(sentence, paper, name_it=False)
+    if not sentence.startswith("We"):  # one paper's answer does not name it where its sentence does not speak of it
+        assert answer_sentence(sentence, paper, name_it=True) == sentence
