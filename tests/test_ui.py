@@ -166,6 +166,7 @@ def test_examples_are_offered_only_where_the_store_answers_them(assistant: objec
     from assistant.ui.app import EXAMPLES
 
     assert Handlers(assistant).answerable(EXAMPLES) == EXAMPLES  # type: ignore[arg-type]
+    assert Handlers(assistant).examples(EXAMPLES) == EXAMPLES  # type: ignore[arg-type]  # four: none drawn
     assert Handlers(Assistant(Settings(store_dir=tmp_path / "empty", seeds_dir=tmp_path / "none"))).answerable(EXAMPLES) == []  # no seeds
     library = tmp_path / "zebras.jsonl"
     library.write_text(json.dumps({"title": "Zebra stripes", "abstract": "We show that stripes deter biting flies "
@@ -775,3 +776,24 @@ def test_a_long_conversation_keeps_only_the_panels_it_shows(assistant: object) -
     assert kept == list(range(last - render.EARLIER_KEPT + 1, last + 1))
     assert "aa-cite-old" in chat[1]["content"] and "aa-cite-old" not in chat[2 * last - 1]["content"]
     assert 'href="#src-3-1"' in chat[5]["content"]
+
+
+def test_a_library_of_ones_own_is_offered_questions_about_the_methods_its_titles_name(tmp_path: Path) -> None:
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from assistant.ui.app import EXAMPLES
+
+    papers = [
+        ("ZebraNet: Detecting Stripes with Convolutional Networks", "We propose ZebraNet, a convolutional network that "
+         "detects stripe patterns on animal coats. ZebraNet counts stripes in field photographs with high accuracy."),
+        ("HoofFormer : Gait Transformers", "HoofFormer is a transformer that reads hoof-beat recordings. It classifies "
+         "the gait of a horse from the rhythm of its hooves."),
+        ("Grazing Ecology: A Review", "This review surveys grazing ecology of wild equids across savanna habitats."),
+    ]
+    library = tmp_path / "equids.jsonl"
+    library.write_text("".join(json.dumps({"title": t, "abstract": a}) + "\n" for t, a in papers), encoding="utf-8")
+    equids = Assistant(Settings(store_dir=tmp_path / "equids", seeds_dir=tmp_path / "none"))
+    equids.ingest([library])
+    offered = Handlers(equids).examples(EXAMPLES)
+    assert offered == ["What is ZebraNet?", "What is HoofFormer?"]  # no seed question; "Grazing Ecology" names no method
+    assert all(not equids.ask(q).abstained for q in offered)

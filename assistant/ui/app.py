@@ -111,7 +111,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             export_btn = gr.DownloadButton(
                                 "Export (.md)", size="sm", variant="secondary", interactive=False, elem_id="aa-export"
                             )
-                        offered = h.answerable(EXAMPLES)  # at start: the store's papers then
+                        offered = h.examples(EXAMPLES)  # at start: the store's papers then
                         with gr.Column(visible=bool(offered), elem_id="aa-examples") as examples_box:
                             examples = (
                                 gr.Examples(offered, inputs=[question], label="Example questions (click to ask)")

@@ -131,6 +131,19 @@ def _content(message: dict[str, Any]) -> str:
 SHOWN_PAPERS = 1_000  # table rows sent to the page: 100k rows would be tens of MB of JSON per visit
 
 
+EXAMPLES_SHOWN = 4
+NAMES_SCANNED = 200  # papers whose titles are read for names to ask about: a start at 100k papers reads no more
+# "PowerNorm: Rethinking …", "NUPES : Non-Uniform …": a coined name (a capital or digit after its first letter:
+# PowerNorm, SaRA, LC-PFN), maybe with one more word, before a colon; "Deep Learning: A Review" names nothing.
+_NAMED_TITLE = re.compile(r"^\s*([A-Za-z][\w-]*?(?:[A-Z]|\d)[\w-]*(?: [A-Z][\w-]*)?)\s*:\s+\S")
+
+
+def named_in_title(title: str) -> str | None:
+    """The name a title gives its method before a colon, or None."""
+    m = _NAMED_TITLE.match(title or "")
+    return m[1] if m else None
+
+
 def earlier_sources(turns: Sequence[dict[str, Any]]) -> list[tuple[int, str, str]]:
     """(turn, question, its sources panel) of each answer in `turns` that kept its panel, oldest first."""
     pairs = zip(turns[::2], turns[1::2])
@@ -422,6 +435,21 @@ class Handlers:
         return {key: data[key] for key in API_KEYS}
 
     # -- papers ---------------------------------------------------------------------------------------
+    def examples(self, fixed: Sequence[str], shown: int = EXAMPLES_SHOWN) -> list[str]:
+        """The example questions to offer: those of `fixed` the store answers, then, for a library of one's own,
+        "What is X?" for the names its papers' titles give their methods ("PowerNorm: Rethinking …"), as many as
+        it answers, up to `shown` in all."""
+        offered = self.answerable(list(fixed))
+        if len(offered) < shown:
+            try:
+                named = dict.fromkeys(n for p in self.assistant.papers(limit=NAMES_SCANNED) if (n := named_in_title(p.title)))
+            except Exception as exc:  # noqa: BLE001 - a nicety, as in answerable
+                log.warning("example questions not drawn from the papers (%s)", type(exc).__name__)
+                named = {}
+            drawn = [f"What is {name}?" for name in named if f"What is {name}?" not in offered]
+            offered += self.answerable(drawn[: 2 * (shown - len(offered))])
+        return offered[:shown]
+
     def answerable(self, questions: list[str]) -> list[str]:
         """The questions this store's abstracts answer (offline and extractive, whatever the answer mode): a
         library without the seed papers is not offered examples about them that would only abstain."""
