@@ -263,7 +263,7 @@ def test_the_panel_keeps_the_sources_of_the_last_answers_and_their_links_alone()
     assert kept == [str(n) for n in range(13, 13 - render.EARLIER_KEPT, -1)]  # newest first, EARLIER_KEPT of them
     assert html.startswith("<div>latest</div>") and "Question 3?" not in html
     bubble = render.render_answer("A [1].", 3) + render.render_answer("B [1].", 4)
-    retired = render.retire_links(bubble, kept_from=4)  # turn 3's sources left the panel, turn 4's are in it
+    retired = render.retire_links(bubble, kept={4})  # turn 3's sources left the panel, turn 4's are in it
     assert 'href="#src-4-1"' in retired and 'href="#src-3-1"' not in retired and retired.count("aa-cite-old") == 1
 
 
@@ -797,3 +797,12 @@ def test_a_library_of_ones_own_is_offered_questions_about_the_methods_its_titles
     offered = Handlers(equids).examples(EXAMPLES)
     assert offered == ["What is ZebraNet?", "What is HoofFormer?"]  # no seed question; "Grazing Ecology" names no method
     assert all(not equids.ask(q).abstained for q in offered)
+
+
+def test_an_earlier_answer_saved_without_its_sources_has_its_links_turned_into_labels(assistant: object) -> None:
+    h = Handlers(assistant)  # type: ignore[arg-type]
+    _, chat, turns, _, _ = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5)))
+    del turns[1]["sources"]  # a conversation saved by an earlier version of the page
+    _, chat, turns, sources, _ = final(list(h.respond("What is PowerNorm?", chat, turns, "extractive", "hybrid", 5)))
+    assert "aa-cite-old" in chat[1]["content"] and 'href="#src-1-' not in chat[1]["content"]
+    assert "aa-earlier" not in sources and 'href="#src-2-1"' in chat[3]["content"]

@@ -234,8 +234,10 @@ class Handlers:
             return
         turns = list(turns or [])
         turn = len(turns) // 2 + 1
-        # An earlier answer's [n] keeps its link while its sources are still in the panel (render_panel)
-        chat = [{"role": m["role"], "content": retire_links(_content(m), turn - EARLIER_KEPT)} for m in chat or []]
+        earlier = earlier_sources(turns)[-EARLIER_KEPT:]  # the panel keeps these answers' sources, folded
+        # An earlier answer's [n] keeps its link while its sources are still in the panel
+        kept = {n for n, _, _ in earlier}
+        chat = [{"role": m["role"], "content": retire_links(_content(m), kept)} for m in chat or []]
         chat += [
             {"role": "user", "content": render_question(question)},
             {"role": "assistant", "content": render_progress("retrieving")},
@@ -276,7 +278,6 @@ class Handlers:
             raise user_error("The answer stream ended early; try again.")
         chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer)}
         shown = render_sources(answer, self.papers_of(answer), turn, self.similar_of(answer))
-        earlier = earlier_sources(turns)
         for old in turns[: max(0, len(turns) - 2 * (EARLIER_KEPT - 1))]:  # out of the panel: not kept either
             old.pop("sources", None)
         turns += [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ..cite import cited_sentences
@@ -111,13 +111,13 @@ def _clipped(text: str) -> str:
 _LINKED_TURN = re.compile(r'href="#src-(\d+)-')
 
 
-def retire_links(bubble: str, kept_from: int | None = None) -> str:
-    """An earlier answer's `[n]` links as plain labels once its sources have left the panel: every link, or
-    those of turns before `kept_from` (render_panel keeps the sources of the EARLIER_KEPT answers before the last)."""
+def retire_links(bubble: str, kept: Collection[int] = ()) -> str:
+    """An earlier answer's `[n]` links as plain labels once its sources have left the panel: those of every
+    turn not in `kept` (the turns whose sources render_panel still shows)."""
 
     def repl(m: re.Match[str]) -> str:
         turn = _LINKED_TURN.search(m.group(0))
-        if kept_from is not None and turn and int(turn.group(1)) >= kept_from:
+        if turn and int(turn.group(1)) in kept:
             return m.group(0)
         return f'<span class="aa-cite-old" title="a source of an earlier answer">[{m.group(1)}]</span>'
 
