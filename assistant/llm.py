@@ -34,7 +34,7 @@ from .followup import Turn, format_history, not_to_repeat, search_query
 from .prompts import CANNOT_ANSWER, render
 from .providers import llm_host
 from .text import content_terms, count_tokens, split_sentences
-from .types import Answer, Citation, Event, Final, Paper, Status, Support, TextDelta
+from .types import Answer, Citation, Event, Final, Paper, Passage, Reading, Status, Support, TextDelta
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
@@ -228,7 +228,8 @@ class LLMEngine(CitingEngine):
         return answer.model_copy(update={"question": question})
 
     def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
-        """Status("retrieving"), Status("waiting") for the model, Status("writing") at its first token, the
+        """Status("retrieving"), Reading (the papers the model is given), Status("waiting") for the model,
+        Status("writing") at its first token, the
         answer's text as the final answer will number it
         (LiveText), then Final with the validated answer, whose text a reader shows in place of the streamed
         one when they differ (an abstention, an offline answer for an empty reply).
@@ -249,6 +250,10 @@ class LLMEngine(CitingEngine):
         nodes, papers = self.retrieve_papers(query)
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)
         budget.exclude(since)  # the budget is the model's: retrieval is not charged to it
+        if prompt.sources:  # what the model reads, shown while it reads: a local model may take half a minute
+            found = {p.paper_id: p for p in to_passages(nodes)}
+            read = [found.get(p.id) or Passage(paper_id=p.id, title=p.title, score=0.0, text="") for p in prompt.sources]
+            yield Reading(papers=read)
         yield Status(stage="waiting")  # a local model may read the prompt for half a minute before it writes
         usage = Usage()
         live = LiveText(len(prompt.sources), self.settings.answer_sentences)

@@ -231,6 +231,14 @@ class Status(_Record):
     stage: str
 
 
+class Reading(_Record):
+    """The papers an answer is being written from, best first: sent before a model starts reading them, so a
+    reader sees the sources while the answer is still to come."""
+
+    kind: Literal["reading"] = "reading"
+    papers: list[Passage]
+
+
 class Final(_Record):
     """Last event of a stream: the validated answer."""
 
@@ -238,4 +246,4 @@ class Final(_Record):
     answer: Answer
 
 
-Event = TextDelta | Status | Final
+Event = TextDelta | Status | Reading | Final

@@ -195,3 +195,16 @@ def test_a_follow_up_naming_a_paper_by_its_place_answers_from_that_paper(small_s
     assert cited_paper_text("Is there a reference 3D model?", [(first, previous.text)]) is None
     assert cited_paper_text("What does the second one propose?", [(first, "A holds [1]. B holds [2]. C too [1][2].")]) == "B holds C too"
     assert names("What is SaRA? Summarize it. And PowerNorm?") == ["SaRA", "PowerNorm"]  # not "Summarize"
+
+
+def test_an_injected_llm_stream_names_the_papers_it_reads_before_it_writes(small_store: Path) -> None:
+    from assistant.types import Reading
+
+    a, llm = scripted(small_store, "It describes gradient descent in function space [1].")
+    events = list(a.stream(QUESTION))
+    kinds = [e.stage if isinstance(e, Status) else e.kind for e in events]
+    assert kinds[:3] == ["retrieving", "reading", "waiting"]  # the sources come before the model is waited for
+    (reading,) = [e for e in events if isinstance(e, Reading)]
+    (prompt,) = llm.prompts
+    assert reading.papers and all(p.title in prompt for p in reading.papers)  # what the model was given
+    assert reading.papers[0].paper_id in {c.paper_id for c in events[-1].answer.citations}  # type: ignore[union-attr]

@@ -806,3 +806,19 @@ def test_an_earlier_answer_saved_without_its_sources_has_its_links_turned_into_l
     _, chat, turns, sources, _ = final(list(h.respond("What is PowerNorm?", chat, turns, "extractive", "hybrid", 5)))
     assert "aa-cite-old" in chat[1]["content"] and 'href="#src-1-' not in chat[1]["content"]
     assert "aa-earlier" not in sources and 'href="#src-2-1"' in chat[3]["content"]
+
+
+def test_a_models_sources_are_shown_while_it_reads_and_writes(small_store: Path) -> None:
+    from scripted_llm import ScriptedLLM
+
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    llm = ScriptedLLM(script=["It describes gradient descent in function space [1]."])
+    a = Assistant(Settings(store_dir=small_store, seeds_dir=small_store.parent), llm=llm, auto_ingest=False)
+    updates = list(Handlers(a).respond(NTK, [], [], a.settings.llm, "hybrid", 5))
+    panels = [u[3] for u in updates if isinstance(u[3], str)]
+    reading = [p for p in panels if "aa-reading" in p]
+    assert reading and panels.index(reading[0]) < len(panels) - 1  # before the answer's own cards
+    assert "Reading" in reading[0] and 'class="aa-open"' in reading[0]  # the titles, each opening its abstract
+    assert "aa-reading" not in panels[-1] and "aa-card" in panels[-1]  # then the cards of what it cited

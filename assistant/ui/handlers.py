@@ -25,7 +25,7 @@ from ..corpus import SUPPORTED
 from ..errors import AssistantError, ConfigError, InvalidQuestion
 from ..filters import Filters
 from ..latex import readable_latex
-from ..types import Answer, Event, Final, Paper, Passage, Status, TextDelta
+from ..types import Answer, Event, Final, Paper, Passage, Reading, Status, TextDelta
 from .render import (
     EARLIER_KEPT,
     EMPTY_SOURCES,
@@ -38,6 +38,7 @@ from .render import (
     render_paper,
     render_progress,
     render_question,
+    render_reading,
     render_sources,
     retire_links,
 )
@@ -261,6 +262,9 @@ class Handlers:
                     text = "" if event.stage == "fallback" else text  # a broken-off reply is dropped, not kept above
                     chat[-1] = {"role": "assistant", "content": render_progress(event.stage)}
                     yield gr.update(), chat, turns, gr.update(), STAGES.get(event.stage, event.stage)
+                elif isinstance(event, Reading):  # a model's sources, shown while it reads and writes
+                    found = {p.paper_id: paper for p in event.papers if (paper := self.assistant.paper(p.paper_id))}
+                    yield gr.update(), chat, turns, render_panel(render_reading(event.papers, found), earlier), gr.update()
                 elif isinstance(event, TextDelta):
                     text += event.text
                     chat[-1] = {"role": "assistant", "content": render_answer(text, turn)}

@@ -323,6 +323,21 @@ def render_sources(
     )
 
 
+def render_reading(passages: Sequence[Passage], papers: Mapping[str, Paper]) -> str:
+    """The papers a model is given, while it reads them and writes: the answer's cards replace them."""
+    rows = []
+    for p in passages:
+        paper = papers.get(p.paper_id)
+        meta = [esc(", ".join(paper.authors))] if paper and paper.authors else []
+        if paper and (when := _published(paper)):
+            meta.append(when)
+        rows.append(f'<li>{open_link(p.paper_id, p.title)} <span class="aa-meta">{" · ".join(meta)}</span></li>')
+    return (
+        f'<div class="aa-sources aa-reading"><h3>Reading <span class="aa-count">{len(rows)}</span></h3>'
+        f'<ol>{"".join(rows)}</ol></div>'
+    )
+
+
 EARLIER_KEPT = 10  # earlier answers whose sources stay in the panel (each a few kB of the page and its saved copy)
 
 

@@ -62,6 +62,8 @@ a.aa-cite:hover { text-decoration: underline; }
 .aa-retrieved { font-size: 0.85em; color: var(--body-text-color-subdued); }
 .aa-retrieved summary { cursor: pointer; }
 .aa-retrieved ol { margin: 4px 0 0 0; padding-left: 1.4em; }
+.aa-reading ol { margin: 4px 0 0 0; padding-left: 1.4em; font-size: 0.9em; }
+.aa-reading li { margin-bottom: 4px; }
 .aa-earlier-list { display: flex; flex-direction: column; gap: 6px; margin-top: 18px; padding-top: 10px;
   border-top: 1px solid var(--border-color-primary); }
 .aa-earlier-list h3 { margin: 0; font-size: 0.85em; text-transform: uppercase; letter-spacing: .05em;
