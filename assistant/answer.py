@@ -272,10 +272,14 @@ class ExtractiveComposer:
         keep = (SEVERAL_KEEP_RATIO if several or summary else KEEP_RATIO) * best
         new_paper = (SEVERAL_KEEP_RATIO if several else OTHER_PAPER_RATIO) * best
         per_paper_cap = (2 if summary else 1) if several else (self.settings.answer_sentences if summary else 3)
+        # "Which papers …?": a sentence from each relevant paper, as many papers as an answer may cite (5)
+        most = self.settings.answer_sentences
+        if several and not summary:
+            most = max(most, self.settings.answer_papers)
         chosen: list[Candidate] = []
         per_paper: dict[str, int] = {}
         for cand in candidates:
-            if len(chosen) >= self.settings.answer_sentences:
+            if len(chosen) >= most:
                 break
             by_title = (  # "Which papers study X?": a paper whose title names X studies it, however its sentences score
                 several and cand.title_share >= TITLE_SHARE and cand.paper.id not in per_paper

@@ -102,7 +102,10 @@ class Settings(BaseSettings):
         0.3, description="Evidence score below which the assistant abstains (see benchmarks/QUALITY.md)."
     )
     answer_sentences: int = Field(4, ge=1, le=12, description="Most sentences in an extractive answer.")
-    answer_papers: int = Field(3, ge=1, le=10, description="Most papers an extractive answer cites.")
+    answer_papers: int = Field(
+        5, ge=1, le=10,
+        description="Most papers an extractive answer cites; a \"which papers …\" question gets a sentence from each.",
+    )
     max_question_chars: int = Field(
         2000, ge=50, description="Longer questions are rejected with a message (ask a shorter question)."
     )

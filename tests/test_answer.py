@@ -248,3 +248,18 @@ def test_a_third_sentence_of_one_paper_only_on_a_near_tie_with_the_best() -> Non
 
     assert chosen([1.0, 0.99, NEAR_TIE + 0.01, NEAR_TIE]) == [0, 1, 2]  # never a fourth from one paper
     assert chosen([1.0, 0.99, NEAR_TIE - 0.01, 0.9]) == [0, 1]  # a third the scores can tell apart stays out
+
+
+def test_which_papers_gets_a_sentence_from_each_of_up_to_five_papers() -> None:
+    import numpy as np
+
+    from assistant.answer import Candidate, ExtractiveComposer, TermWeights
+    from assistant.config import Settings
+
+    settings = Settings()
+    assert (settings.answer_papers, settings.answer_sentences) == (5, 4)
+    papers = [Paper(id=f"p{i}", title=f"Diffusion paper {i}", abstract="") for i in range(7)]
+    cands = [Candidate(p, i, 0, f"Finding {i}.", np.eye(7)[i], 1 - i / 100, rank_score=1 - i / 100) for i, p in enumerate(papers)]
+    composer = ExtractiveComposer(settings, lambda ids: {}, TermWeights(()))
+    assert [c.paper.id for c in composer.select(cands, several=True)] == ["p0", "p1", "p2", "p3", "p4"]
+    assert len(composer.select(cands, several=True, summary=True)) == 4  # a summary keeps the sentence limit
