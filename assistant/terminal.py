@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from .cite import cited_sentences, format_references
 from .errors import AssistantError
 from .latex import readable_latex
-from .types import Answer, Event, Final, Paper, Status, TextDelta
+from .types import Answer, Event, Final, Paper, Reading, Status, TextDelta
 
 if TYPE_CHECKING:
     from .api import Assistant
@@ -70,14 +70,16 @@ class Waiting:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
+    def start(self, reading: int = 0) -> None:
+        """`reading`: how many abstracts the model was given (the stream's Reading event), said on the line."""
         if self._thread is not None or not self.err.isatty():
             return
         started = time.monotonic()
+        what = f" ({reading} abstract{'s' * (reading != 1)} to read)" if reading else ""
 
         def tick() -> None:
             while not self._stop.wait(1.0):
-                self.err.write(f"\rwaiting for the model… {time.monotonic() - started:.0f} s")
+                self.err.write(f"\rwaiting for the model{what}… {time.monotonic() - started:.0f} s")
                 self.err.flush()
 
         self._stop.clear()
@@ -105,10 +107,12 @@ def show(events: Iterator[Event], out: TextIO, err: TextIO | None = None) -> Ans
 
 
 def _show(events: Iterator[Event], out: TextIO, waiting: Waiting) -> Answer:
-    answer, streamed = None, ""
+    answer, streamed, reading = None, "", 0
     for event in events:
+        if isinstance(event, Reading):
+            reading = len(event.papers)
         if isinstance(event, Status) and event.stage in ("waiting", "rewriting"):  # the model is at work
-            waiting.start()
+            waiting.start(reading if event.stage == "waiting" else 0)
         else:
             waiting.stop()
         if isinstance(event, TextDelta):

@@ -290,13 +290,14 @@ def test_a_terminal_shows_the_wait_for_the_model_and_clears_it() -> None:
     import time
 
     from assistant import terminal
-    from assistant.types import Answer, Final, Status, TextDelta
+    from assistant.types import Answer, Final, Passage, Reading, Status, TextDelta
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     def events() -> Iterator[object]:
+        yield Reading(papers=[Passage(paper_id=f"p{i}", title="T", score=0.0, text="") for i in range(3)])
         yield Status(stage="waiting")
         time.sleep(2.3)
         yield Status(stage="writing")
@@ -309,7 +310,8 @@ def test_a_terminal_shows_the_wait_for_the_model_and_clears_it() -> None:
         assert out.getvalue().startswith("An answer.")
         said = err.getvalue()
         if shown:  # a line a second (the second may come late on a loaded machine), then cleared
-            assert said.startswith("\rwaiting for the model… 1 s") and said.endswith("s\r\033[K"), repr(said)
+            assert said.startswith("\rwaiting for the model (3 abstracts to read)… 1 s"), repr(said)
+            assert said.endswith("s\r\033[K"), repr(said)
         else:
             assert said == ""
 
