@@ -332,6 +332,7 @@ class ExtractiveComposer:
         chosen = self.select(fresh or candidates, several, asks_for_summary(question))
         term = asks_for_definition(question)
         chosen = with_introduction(chosen, candidates, term)
+        chosen = with_contrast(chosen, candidates, own)
         answered = [part for part in parts if part not in unstated]
         if len(parts) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
             chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
@@ -448,6 +449,54 @@ def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], 
     if intro is None:
         return chosen
     return [intro, *(c for c in chosen if c is not intro)][: max(2, len(chosen))]
+
+
+# "Compare X and Y", "How does X compare with Y?", "X versus Y": the two things compared.
+_COMPARED = re.compile(
+    r"^\s*(?:compare|contrast)\s+(?P<a>.+?)\s+(?:and|with|to|against)\s+(?P<b>.+?)\W*$"
+    r"|^\s*(?:how\s+(?:does|do|did|is|are)\s+)?(?P<c>.+?)\s+(?:compare|differ|contrast)s?\s+(?:with|to|from|against)\s+(?P<d>.+?)\W*$"
+    r"|^\s*(?P<e>.+?)\s+(?:vs\.?|versus)\s+(?P<f>.+?)\W*$",
+    re.IGNORECASE,
+)
+# A sentence that sets one thing against another
+_CONTRAST = re.compile(
+    r"\b(?:unlike|in contrast|whereas|compared (?:to|with)|than|versus|vs\.?|instead of|differs?|differences?"
+    r"|outperform\w*|comparable)\b",
+    re.IGNORECASE,
+)
+
+
+def compared(question: str) -> tuple[set[str], set[str]] | None:
+    """The content terms of the two things a question compares, or None when it compares nothing."""
+    m = _COMPARED.match(question)
+    if not m:
+        return None
+    a, b = (x for x in m.groups() if x)
+    sides = set(content_terms(a)), set(content_terms(b))
+    return sides if all(sides) and sides[0] != sides[1] else None
+
+
+def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], question: str) -> list[Candidate]:
+    """For "compare X and Y": a sentence of a cited paper that sets X against Y ("Unlike diffusion models,
+    which …, FM employs …") joins the answer, unless one of its sentences already does."""
+    sides = compared(question)
+    if sides is None or not chosen:
+        return chosen
+
+    def contrasts(cand: Candidate, defined: Mapping[str, str]) -> bool:
+        said = set(content_terms(cand.text)) | _expansions(cand.text, defined)
+        return bool(_CONTRAST.search(cand.text)) and all(2 * len(side & said) >= len(side) for side in sides)
+
+    papers = {c.paper.id: c.paper for c in chosen}  # in the answer's order
+    for pid, paper in papers.items():
+        defined = abbreviations(paper.abstract)
+        if any(contrasts(c, defined) for c in chosen if c.paper.id == pid):
+            return chosen
+        own = sorted((c for c in candidates if c.paper.id == pid), key=lambda c: c.position)
+        found = next((c for c in own if c not in chosen and contrasts(c, defined)), None)
+        if found is not None:
+            return [*chosen, found]
+    return chosen
 
 
 SAID_FROM = 0.8  # share of an answer text's content terms a paper's title and abstract hold when it was said from it

@@ -263,3 +263,35 @@ def test_which_papers_gets_a_sentence_from_each_of_up_to_five_papers() -> None:
     composer = ExtractiveComposer(settings, lambda ids: {}, TermWeights(()))
     assert [c.paper.id for c in composer.select(cands, several=True)] == ["p0", "p1", "p2", "p3", "p4"]
     assert len(composer.select(cands, several=True, summary=True)) == 4  # a summary keeps the sentence limit
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("Compare flow matching and diffusion models", ({"flow", "match"}, {"diffus", "model"})),
+        ("How does batch normalization compare with layer normalization?", ({"batch", "normal"}, {"layer", "normal"})),
+        ("PowerNorm vs LayerNorm", ({"powernorm"}, {"layernorm"})),
+        ("What does flow matching compare?", None),
+        ("Which papers study diffusion models?", None),
+    ],
+)
+def test_the_two_things_a_question_compares(question: str, sides: tuple[set[str], set[str]] | None) -> None:
+    from assistant.answer import compared
+
+    assert compared(question) == sides
+
+
+def test_compare_x_and_y_brings_the_sentence_that_sets_x_against_y() -> None:
+    import numpy as np
+
+    from assistant.answer import Candidate, with_contrast
+
+    abstract = ("Flow matching (FM) has gained attention. Unlike diffusion models, which are based on stochastic "
+                "differential equations, FM employs a simpler approach. We establish convergence rates of FM.")
+    paper = Paper(id="p", title="Flow matching rates", abstract=abstract)
+    texts = [s.strip() + "." for s in abstract.split(".") if s.strip()]
+    cands = [Candidate(paper, 0, i, t, np.eye(3)[i], 0.5) for i, t in enumerate(texts)]
+    question = "Compare flow matching and diffusion models"
+    assert [c.position for c in with_contrast([cands[2]], cands, question)] == [2, 1]  # "Unlike diffusion models, … FM"
+    assert with_contrast([cands[1]], cands, question) == [cands[1]]  # it already sets them against each other
+    assert with_contrast([cands[2]], cands, "What rates does flow matching reach?") == [cands[2]]  # no comparison asked
