@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .latex import readable_latex
+from .text import STOPWORDS
 from .types import Paper
 
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
@@ -172,6 +173,8 @@ def _lower_first(sentence: str, abstract: str) -> str:
     if not first or not first[1][:1].isupper():
         return sentence
     word, after = first[1], first[2]
+    if word.lower() in STOPWORDS:  # "The NTK regime …", "A ReLU network …": the capital is the sentence's
+        return sentence[:1].lower() + sentence[1:]
     if any(c.isupper() for c in word[1:]) or after[:1].isupper() or re.search(rf"(?:[\w,;:)] |\w-){re.escape(word)}\b", abstract):
         return sentence
     return sentence[:1].lower() + sentence[1:]

@@ -47,7 +47,7 @@ def cases(assistant: Assistant, path: Path) -> list[Case]:
         cands = composer.candidates(case["question"], query.embedding or [], papers)
         best = cands[0].rank_score if cands else float("-inf")
         ruled = composer.why_not(case["question"], cands, papers, float("-inf")) is not None
-        out.append((path.name, bool(case.get("answerable", True)), best, ruled))
+        out.append((str(path), bool(case.get("answerable", True)), best, ruled))
     return out
 
 
@@ -79,8 +79,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as store:
         assistant = Assistant(Settings(store_dir=Path(store), quiet=True))
         assistant.ingest()
-        by_file = {f.name: cases(assistant, f) for f in args.files}
-        report = {f.name: cases(assistant, f) for f in args.report}
+        by_file = {str(f): cases(assistant, f) for f in args.files}
+        report = {str(f): cases(assistant, f) for f in args.report}
     pooled = [c for rows in by_file.values() for c in rows]
     print("threshold: right abstentions / unanswerable, wrong / answerable, pooled" + "".join(f" | {n}" for n in report))
     for t in GRID[::2]:

@@ -271,6 +271,7 @@ def test_which_papers_gets_a_sentence_from_each_of_up_to_five_papers() -> None:
         ("Compare flow matching and diffusion models", ({"flow", "match"}, {"diffus", "model"})),
         ("How does batch normalization compare with layer normalization?", ({"batch", "normal"}, {"layer", "normal"})),
         ("PowerNorm vs LayerNorm", ({"powernorm"}, {"layernorm"})),
+        ("  compare   flow matching  with diffusion models?! ", ({"flow", "match"}, {"diffus", "model"})),
         ("What does flow matching compare?", None),
         ("Which papers study diffusion models?", None),
     ],
@@ -295,3 +296,17 @@ def test_compare_x_and_y_brings_the_sentence_that_sets_x_against_y() -> None:
     assert [c.position for c in with_contrast([cands[2]], cands, question)] == [2, 1]  # "Unlike diffusion models, … FM"
     assert with_contrast([cands[1]], cands, question) == [cands[1]]  # it already sets them against each other
     assert with_contrast([cands[2]], cands, "What rates does flow matching reach?") == [cands[2]]  # no comparison asked
+    other = Paper(id="q", title="Generative flows", abstract="Flow matching outperforms diffusion models on speed.")
+    said = Candidate(other, 1, 0, other.abstract, np.eye(3)[0], 0.6)
+    assert with_contrast([cands[2], said], [*cands, said], question) == [cands[2], said]  # another paper's sentence does
+
+
+def test_a_long_run_of_spaces_is_no_work_for_the_comparison_pattern() -> None:
+    import time
+
+    from assistant.answer import compared
+
+    started = time.perf_counter()
+    assert compared("compare" + " " * 5000 + "x") is None
+    assert compared("compare " + "kernel " * 3000 + "and attention") is not None
+    assert time.perf_counter() - started < 1.0  # backtracking took over a minute on 2,000 spaces

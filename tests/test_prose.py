@@ -257,6 +257,8 @@ def test_references_and_metadata_answers_show_a_titles_latex_readable() -> None:
         ("PROSE learns operators.", "In “NUPES”, PROSE learns operators."),  # an acronym keeps its case
         ("Neural Tangent Kernel theory applies.", "In “NUPES”, Neural Tangent Kernel theory applies."),  # a named phrase
         ("Gaussian priors help.", "In “NUPES”, Gaussian priors help."),  # capitalised mid-sentence in the abstract too
+        ("The NTK regime is studied.", "In “NUPES”, the NTK regime is studied."),  # a capital after "The" is no phrase
+        ("A ReLU network fits it.", "In “NUPES”, a ReLU network fits it."),
         ("We search the exponent.", "The authors of “NUPES” search the exponent."),  # "we" is named as before
     ],
 )

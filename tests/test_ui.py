@@ -822,3 +822,27 @@ def test_a_models_sources_are_shown_while_it_reads_and_writes(small_store: Path)
     assert reading and panels.index(reading[0]) < len(panels) - 1  # before the answer's own cards
     assert "Reading" in reading[0] and 'class="aa-open"' in reading[0]  # the titles, each opening its abstract
     assert "aa-reading" not in panels[-1] and "aa-card" in panels[-1]  # then the cards of what it cited
+
+
+def test_a_stopped_answer_puts_back_the_sources_its_reading_list_replaced(small_store: Path) -> None:
+    from types import SimpleNamespace
+
+    from scripted_llm import ScriptedLLM
+
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    llm = ScriptedLLM(script=["It describes gradient descent in function space [1].", "PowerNorm normalizes [1]."])
+    a = Assistant(Settings(store_dir=small_store, seeds_dir=small_store.parent), llm=llm, auto_ingest=False)
+    h, me = Handlers(a), SimpleNamespace(session_hash="me")
+    _, chat, turns, before, _ = final(list(h.respond(NTK, [], [], a.settings.llm, "hybrid", 5, request=me)))
+    assert "aa-card" in before
+    updates = h.respond("What is PowerNorm?", chat, turns, a.settings.llm, "hybrid", 5, request=me)
+    for update in updates:
+        if isinstance(update[3], str) and "aa-reading" in update[3]:
+            h.stop(me)  # type: ignore[arg-type]  # Stop while the model reads
+            break
+    else:
+        raise AssertionError("no Reading list was shown")
+    stopped = final(list(updates))
+    assert "Stopped" in stopped[4] and stopped[3] == before  # the first answer's cards again, not the Reading list

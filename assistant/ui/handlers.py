@@ -244,7 +244,13 @@ class Handlers:
             {"role": "assistant", "content": render_progress("retrieving")},
         ]
         yield "", chat, turns, gr.update(), STAGES["retrieving"]
-        text, answer = "", None
+        text, answer, read = "", None, False
+
+        def panel_before() -> Any:  # what the panel showed before a Reading list replaced it
+            if not read:
+                return gr.update()
+            return render_panel(earlier[-1][2], earlier[:-1]) if earlier else EMPTY_SOURCES
+
         overrides = {"llm": answer_mode, "retrieval_mode": retrieval_mode, "top_k": int(top_k)}
         session = request.session_hash if request is not None else None
         with self._lock:  # this answer's own: a Stop of an earlier one cannot end it, nor it that one's
@@ -256,7 +262,7 @@ class Handlers:
                 return
             for event in self._until_stopped(self.assistant.stream(question, history=turns, filters=filters, **overrides), stop):
                 if event is None:  # Stop: nothing of this exchange stays
-                    yield question, chat[:-2], turns, gr.update(), STAGES["stopped"]
+                    yield question, chat[:-2], turns, panel_before(), STAGES["stopped"]
                     return
                 if isinstance(event, Status):
                     text = "" if event.stage == "fallback" else text  # a broken-off reply is dropped, not kept above
@@ -264,6 +270,7 @@ class Handlers:
                     yield gr.update(), chat, turns, gr.update(), STAGES.get(event.stage, event.stage)
                 elif isinstance(event, Reading):  # a model's sources, shown while it reads and writes
                     found = {p.paper_id: paper for p in event.papers if (paper := self.assistant.paper(p.paper_id))}
+                    read = True
                     yield gr.update(), chat, turns, render_panel(render_reading(event.papers, found), earlier), gr.update()
                 elif isinstance(event, TextDelta):
                     text += event.text
@@ -272,13 +279,14 @@ class Handlers:
                 elif isinstance(event, Final):
                     answer = event.answer
         except AssistantError as exc:  # give the question back to be fixed, then say what went wrong
-            yield question, chat[:-2], turns, gr.update(), ""
+            yield question, chat[:-2], turns, panel_before(), ""
             raise user_error(str(exc)) from None
         finally:
             with self._lock:
                 if self._running.get(session) is stop:
                     del self._running[session]
         if answer is None:
+            yield question, chat[:-2], turns, panel_before(), ""
             raise user_error("The answer stream ended early; try again.")
         chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer)}
         shown = render_sources(answer, self.papers_of(answer), turn, self.similar_of(answer))

@@ -347,8 +347,8 @@ def render_panel(latest: str, earlier: Sequence[tuple[int, str, str]] = ()) -> s
     still opens its own quote (style.CITE_JS unfolds it)."""
     folds = "".join(
         f'<details class="aa-earlier" data-turn="{turn}"><summary>Answer {turn}: {esc(_clipped(question))}</summary>'
-        f"{html}</details>"
-        for turn, question, html in reversed(list(earlier)[-EARLIER_KEPT:])
+        f"{part}</details>"
+        for turn, question, part in reversed(list(earlier)[-EARLIER_KEPT:])
     )
     return latest + (f'<div class="aa-earlier-list"><h3>Earlier answers</h3>{folds}</div>' if folds else "")
 
