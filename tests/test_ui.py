@@ -784,10 +784,10 @@ def test_a_library_of_ones_own_is_offered_questions_about_the_methods_its_titles
     from assistant.ui.app import EXAMPLES
 
     papers = [
-        ("ZebraNet: Detecting Stripes with Convolutional Networks", "We propose ZebraNet, a convolutional network that "
-         "detects stripe patterns on animal coats. ZebraNet counts stripes in field photographs with high accuracy."),
-        ("HoofFormer : Gait Transformers", "HoofFormer is a transformer that reads hoof-beat recordings. It classifies "
-         "the gait of a horse from the rhythm of its hooves."),
+        ("ZebraNet: Detecting Stripes with Convolutional Networks", ("We propose ZebraNet, a convolutional network that "
+         "detects stripe patterns on animal coats. ZebraNet counts stripes in field photographs with high accuracy.")),
+        ("HoofFormer : Gait Transformers", ("HoofFormer is a transformer that reads hoof-beat recordings. It classifies "
+         "the gait of a horse from the rhythm of its hooves.")),
         ("Grazing Ecology: A Review", "This review surveys grazing ecology of wild equids across savanna habitats."),
     ]
     library = tmp_path / "equids.jsonl"
