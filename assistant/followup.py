@@ -172,6 +172,17 @@ def followup_query(question: str, history: Sequence[Turn] | None) -> str:
 _CONTINUES = re.compile(r"^\W*(?:and|also|so|then|but|what\s+about|how\s+about)\b", re.IGNORECASE)
 
 
+# "Which papers study quantization?", "Any works on pruning?": a search of the library names its own topic, however
+# short ("Which papers study quantization?" was answered from the previous answer's NTK papers); "Which papers did you
+# cite?", "Which papers were used?" ask about the answer before
+_SEARCHES = re.compile(
+    r"^\W*(?:which|what|any|are\s+there(?:\s+any)?|is\s+there\s+(?:a|any)|list|find|show\s+me)\s+(?:other\s+)?"
+    r"(?:papers?|works?|studies|articles|publications|abstracts)\s+"
+    r"(?!(?:did|do|does|have|has|had|you|were|was)\b)(?!(?:are|is)\s+[a-z]+ed\b)",
+    re.IGNORECASE,
+)
+
+
 # "What is grokking?", "Define dropout", "Explain distillation.": a definition names its own topic, however
 # short; "What are the limitations?" asks about the earlier one's
 _DEFINES = re.compile(
@@ -193,7 +204,7 @@ def leans_on_earlier(question: str) -> bool:
     if _REFERS_BACK.search(question) or _CONTINUES.match(question) or _ORDINAL_REF.search(question):
         return True
     words = question.split()
-    if len(words) > 6 or _DEFINES.match(question):
+    if len(words) > 6 or _DEFINES.match(question) or (_SEARCHES.match(question) and content_terms(question)):
         return False
     named = any(w[:1].isupper() or any(c.isupper() for c in w[1:]) for w in words[1:])  # PowerNorm, NTK, Jacot
     return len(content_terms(question)) <= 1 and not named

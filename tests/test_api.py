@@ -77,11 +77,13 @@ def test_followups_carry_the_previous_subject() -> None:
     ntk = [("What does the neural tangent kernel describe?", "...")]
     for new in ("How does quantization reduce model size?", "What is symbolic autoencoding?", "What is PowerNorm?",
                 "What is grokking?", "Define dropout.", "What is a transformer?", "Describe grokking.",
-                "Can you explain grokking?"):  # a definition names its own topic
+                "Can you explain grokking?",  # a definition names its own topic
+                "Which papers study quantization?", "Any papers on pruning?", "Which work studies grokking?"):  # a search
         assert followup_query(new, ntk) == new
     for more in ("Which datasets were used?", "What about training cost?", "Limitations?", "What are the limitations?",
                  "What is it?", "Explain this.", "What is proposed?", "What is new here?", "What is missing?",
-                 "Explain further.", "Explain in detail."):  # no topic of their own
+                 "Explain further.", "Explain in detail.", "Which papers did you cite?", "Which papers were used?",
+                 "Which papers are cited?", "Which papers?"):  # no topic of their own
         assert followup_query(more, ntk) == f"{ntk[0][0]} {more}"
 
 
@@ -94,6 +96,9 @@ def test_a_new_short_question_in_a_conversation_is_answered_on_its_own_topic(ass
     after = assistant.ask("What is grokking?", history=[("Which papers study post-training quantization?", "…")])
     cited = [assistant.paper(c.paper_id) for c in after.citations]  # was: quantization papers, support "strong"
     assert cited and all(p is not None and "grokking" in (p.title + p.abstract).lower() for p in cited)
+    searched = assistant.ask("Which papers study quantization?", history=history)  # was: the NTK papers again
+    found = [assistant.paper(c.paper_id) for c in searched.citations]
+    assert found and all(p is not None and "quantiz" in (p.title + p.abstract).lower() for p in found)
 
 
 def test_followup_answer_stays_on_subject(assistant: Assistant) -> None:
