@@ -63,6 +63,15 @@ def test_bibtex_is_ordinary_bibtex_for_other_tools() -> None:
     assert "{x : x > 0" not in text and "(x : x > 0" in text  # an unbalanced brace cannot stay a brace
 
 
+def test_a_reference_to_an_untitled_abstract_is_no_empty_entry() -> None:
+    untitled = Paper(id="u1", title="In this paper, we study 50% of the…", abstract="In this paper, we study 50% of it.",
+                     has_title=False)
+    entry = bibtexparser.parse_string(to_bibtex([untitled], abstracts=False)).entries[0]
+    assert entry.fields_dict["note"].value == "Untitled abstract beginning ``In this paper, we study 50\\% of the…''"
+    whole = bibtexparser.parse_string(to_bibtex([untitled])).entries[0]  # the export keeps the abstract instead
+    assert "note" not in whole.fields_dict and "title" not in whole.fields_dict
+
+
 def test_our_bibtex_reads_back_verbatim() -> None:
     (_, record), = [item for item in parse_bibtex(to_bibtex([ACCENTED])) if isinstance(item[1], dict)]
     assert record["title"] == ACCENTED.title and record["abstract"] == ACCENTED.abstract
