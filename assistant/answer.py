@@ -558,15 +558,19 @@ def _says_again(cand: Candidate, chosen: Sequence[Candidate]) -> bool:
 def lead_group(lead: Candidate | None, chosen: Sequence[Candidate]) -> set[tuple[str, int]]:
     """Where the leading sentence and the antecedents it points back at stand (paper, position): they read
     first, in the abstract's order ("Neural networks … They can … They can undergo … (“grokking”)"), not the
-    lead first with its "They" dangling."""
+    lead first with its "They" dangling. A lead that solves a problem the answer's sentences before it name
+    ("… PN, a scheme that resolves this issue by …", with_antecedents) reads after them too."""
     if lead is None:
         return set()
     pid, at = lead.paper.id, lead.position
     texts = {c.position: c.text for c in chosen if c.paper.id == pid}
     group = {(pid, at)}
-    while leans_back(texts[at]) and at - 1 in texts:
+    solving = solves_earlier(texts[at]) and not leans_back(texts[at])
+    while at - 1 in texts and (leans_back(texts[at]) or (solving and lead.position - at < SOLVED_CONTEXT)):
         at -= 1
         group.add((pid, at))
+        if solving and not leans_back(texts[at]):
+            break  # the problem, read from a sentence that stands alone
     return group
 
 

@@ -170,7 +170,10 @@ def test_what_is_x_leads_with_the_sentence_that_introduces_x(assistant: Assistan
     # A name only the title holds: the abstract says "Power Normalization", the question the title's word.
     answer = assistant.ask("What is PowerNorm?")
     assert not answer.abstained and answer.citations[0].title.startswith("PowerNorm")
-    assert "propose Power Normalization (PN)" in answer.text.split("[1]")[0]
+    text = answer.text
+    assert text.index("propose Power Normalization (PN)") < text.index("Lipschitz")  # the definition before the rest
+    # ... right after the issue it "resolves", which it does not leave dangling
+    assert text.index("large fluctuations") < text.index("This results in instability") < text.index("propose Power")
 
 
 def test_an_answer_says_what_the_paper_found_not_the_background_it_sets_out_from(assistant: Assistant) -> None:
@@ -214,6 +217,11 @@ def test_a_leading_sentence_that_points_back_reads_after_its_antecedents(assista
     assert lead_group(cands[3], cands) == {("p", 3)}
     assert lead_group(cands[2], [cands[2], cands[3]]) == {("p", 2)}  # only antecedents the answer holds
     assert lead_group(None, cands) == set()
+    # "What is PowerNorm?": the definition resolves "this issue", which the two sentences before it name
+    texts = ["Batch statistics fluctuate.", "This causes instability.", "We propose PN, which resolves this issue.", "PN wins."]
+    cands = [Candidate(paper, 0, i, t, np.zeros(3), 0.0) for i, t in enumerate(texts)]
+    assert lead_group(cands[2], cands) == {("p", 0), ("p", 1), ("p", 2)}
+    assert lead_group(cands[2], cands[2:]) == {("p", 2)}  # the issue not in the answer: the definition leads alone
     # "What is grokking?": the sentence naming it says "They can undergo …"; its "They" reads after its subject
     text = assistant.ask("What is grokking?").text
     assert text.index("Neural networks trained by gradient descent") < text.index("(\"grokking\")")
