@@ -165,7 +165,31 @@ def followup_query(question: str, history: Sequence[Turn] | None) -> str:
     if said := cited_paper_text(question, history):  # "the second one": what the last answer said from it
         return f"{said}. {question}"
     subject = next((q for q in reversed(earlier) if not leans_on_earlier(q)), earlier[0])
+    if (switched := asked_of(subject, question)) is not None:
+        return switched
     return f"{subject} {question}"
+
+
+def _names(text: str) -> list[str]:
+    """Words with a capital after the first word: "PowerNorm", "SaRA", "MgNO", "NTK"."""
+    return [w for w in (t.strip("?.,!:;\"“”‘’()") for t in text.split()[1:]) if any(c.isupper() for c in w)]
+
+
+def asked_of(subject: str, question: str) -> str | None:
+    """The earlier question asked of the new thing a "What about X?" / "And X?" names, or None when it names
+    nothing new: after "What is PowerNorm?", "What about SaRA?" is "What is SaRA?" (searched as "What is PowerNorm?
+    What about SaRA?" it found PowerNorm and abstained); after "Which datasets does PowerNorm use?", "Which datasets
+    does SaRA use?". An earlier question with several names or none to swap gives the question on its own."""
+    opener = _CONTINUES.match(question)
+    old = _names(subject)
+    if opener is None or not [n for n in _names(question) if n not in old]:
+        return None
+    topic = question[opener.end() :].strip(" ?.!,;:")
+    if defined := _DEFINES.match(subject):  # the pattern ends on the term's first character
+        return f"{subject[: defined.end() - 1]}{topic}?"
+    if len(set(old)) == 1:
+        return re.sub(rf"(?<![\w-]){re.escape(old[0])}(?![\w-])", lambda _: topic, subject)
+    return question
 
 
 # "And …", "What about …": a question that continues the one before, whatever it names.

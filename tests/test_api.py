@@ -87,6 +87,26 @@ def test_followups_carry_the_previous_subject() -> None:
         assert followup_query(more, ntk) == f"{ntk[0][0]} {more}"
 
 
+def test_what_about_x_asks_the_earlier_question_of_x() -> None:
+    def after(earlier: str, question: str) -> str:
+        return followup_query(question, [{"role": "user", "content": earlier}, {"role": "assistant", "content": "…"}])
+
+    assert after("What is PowerNorm?", "What about SaRA?") == "What is SaRA?"
+    assert after("Which datasets does PowerNorm use?", "And SaRA?") == "Which datasets does SaRA use?"
+    assert after("Tell me about PowerNorm.", "What about Todyformer?") == "Tell me about Todyformer."
+    assert after("Compare MemControl and SaRA", "And PowerNorm?") == "And PowerNorm?"  # two names: asked on its own
+    # nothing new named: the earlier subject is carried as before
+    assert after("What is PowerNorm?", "What about training cost?") == "What is PowerNorm? What about training cost?"
+    assert after("What is PowerNorm?", "And its limits?") == "What is PowerNorm? And its limits?"
+
+
+def test_a_topic_switch_by_what_about_is_answered_on_the_new_topic(assistant: Assistant) -> None:
+    """"What is PowerNorm?" then "What about SaRA?" abstained: "… PowerNorm? What about SaRA?" found PowerNorm."""
+    first = assistant.ask("What is PowerNorm?")
+    switched = assistant.ask("What about SaRA?", history=[("What is PowerNorm?", first.text)])
+    assert not switched.abstained and [c.title.split(":")[0] for c in switched.citations] == ["SaRA"]
+
+
 def test_a_new_short_question_in_a_conversation_is_answered_on_its_own_topic(assistant: Assistant) -> None:
     """After an NTK question, "How does quantization reduce model size?" was answered from NTK papers."""
     history = [("What does the neural tangent kernel describe?", "…")]
