@@ -23,8 +23,10 @@ from .cite import validate
 from .latex import readable_latex
 from .config import Settings
 from .followup import (
+    ACKNOWLEDGED,
     NEEDS_EARLIER,
     Turn,
+    acknowledges,
     cited_paper_text,
     cited_texts,
     followup_query,
@@ -606,11 +608,12 @@ def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -
 
 
 def needs_earlier(question: str, history: Sequence[Turn] | None, settings_hash: str) -> Answer | None:
-    """For a follow-up asked with no conversation before it ("How do they differ?"), an answer saying so."""
+    """For a follow-up asked with no conversation before it ("How do they differ?"), an answer saying so; for
+    thanks or an "ok", one that invites the next question: neither has anything to search for."""
     word = missing_antecedent(question, history)
-    if word is None:
+    if word is None and not acknowledges(question):
         return None
-    text = NEEDS_EARLIER.format(word=word)
+    text = NEEDS_EARLIER.format(word=word) if word is not None else ACKNOWLEDGED
     return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash)
 
 

@@ -77,6 +77,21 @@ def not_to_repeat(question: str, history: Sequence[Turn] | None) -> list[str]:
 
 
 _LEANS_BACK = re.compile(r"\b(it|its|they|them|their|theirs|this|these|those|he|she|his|her)\b", re.IGNORECASE)
+# "Thanks!", "ok", "Got it.": nothing to look up (each was answered with a fresh cited answer from its nearest
+# abstracts). "No" and "Yes" too: the assistant asks nothing, so they answer nothing it asked.
+_ACKNOWLEDGES = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|thanks?|thank\s+you|thx|ty|many\s+thanks|(?:so|very)\s+much|great|cool|nice|perfect|got\s+it|i\s+see"
+    r"|understood|yes|no|yep|nope|sure|alright|all\s+right|awesome|excellent|good|fine|bye|goodbye)(?:\W+|$))+$",
+    re.IGNORECASE,
+)
+ACKNOWLEDGED = "Glad to help. Ask another question about the abstracts whenever you like."
+
+
+def acknowledges(question: str) -> bool:
+    """Whether the question only thanks or acknowledges ("Thanks!", "ok, got it"): nothing to search for."""
+    return bool(_ACKNOWLEDGES.match(question))
+
+
 NEEDS_EARLIER = (
     "This reads like a follow-up to an earlier question (it says “{word}” without saying what that is). "
     "Ask it right after the question it follows, or name the paper or method it refers to."

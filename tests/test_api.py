@@ -100,6 +100,17 @@ def test_what_about_x_asks_the_earlier_question_of_x() -> None:
     assert after("What is PowerNorm?", "And its limits?") == "What is PowerNorm? And its limits?"
 
 
+def test_thanks_or_ok_is_no_question_to_search(assistant: Assistant) -> None:
+    """"Thanks!" after an answer was answered with three cited sentences of its nearest abstracts."""
+    from assistant.followup import ACKNOWLEDGED, acknowledges
+
+    for said in ("Thanks!", "thank you", "ok", "OK, got it.", "Great, thanks so much."):
+        answer = assistant.ask(said, history=[("What is PowerNorm?", "…")])
+        assert answer.text == ACKNOWLEDGED and not answer.citations, said
+    for asked in ("Thanks for that; what about SaRA?", "Is it good?", "No idea what PN does: what is it?"):
+        assert not acknowledges(asked)
+
+
 def test_a_topic_switch_by_what_about_is_answered_on_the_new_topic(assistant: Assistant) -> None:
     """"What is PowerNorm?" then "What about SaRA?" abstained: "… PowerNorm? What about SaRA?" found PowerNorm."""
     first = assistant.ask("What is PowerNorm?")
