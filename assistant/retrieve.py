@@ -273,10 +273,16 @@ class PaperRetriever(BaseRetriever):
                     rank += 1
                     s.ranks["chunks"], s.scores["chunks"], s.best_chunk = rank, cosine, chunk
         if keyword is not None:
-            for rank, (pid, score) in enumerate(keyword.result(), start=1):
+            hits = keyword.result()
+            for rank, (pid, score) in enumerate(hits, start=1):
                 s = signals.setdefault(pid, Signals())
                 s.ranks["bm25"] = rank
                 s.scores["bm25"] = score
+            if self.mode == "hybrid" and len(hits) < depth:
+                # BM25 returned every paper holding a word of the question: the others score 0, exactly, and
+                # count so in fusion ("SaRA" is in one abstract; z-scored alone it stood level with the rest)
+                for s in signals.values():
+                    s.scores.setdefault("bm25", 0.0)
         if self.mode in ("dense", "hybrid"):
             # The sentence signal of every paper found above, exactly: no second vector search.
             best = self.sentences.best(list(signals), query_bundle.embedding)

@@ -337,6 +337,15 @@ def test_zscore_fusion_standardises_each_list_and_fills_a_missing_score_with_the
 
 
 
+def test_a_name_in_one_abstract_finds_it_first(assistant: Assistant) -> None:
+    """BM25 returns every paper holding a word of the question; the others score 0, and fusion counts them so.
+    "SaRA" is in one abstract: z-scored over that one paper alone it stood level with the rest (0), and the
+    dense lists' noise ranked MgNO first; "MemControl vs SaRA" then never saw SaRA."""
+    signals = assistant.retrieve("SaRA", k=3)
+    assert signals[0].title.startswith("SaRA:"), [p.title for p in signals]
+    assert assistant.retrieve("SaRA", k=3, mode="bm25")[0].title.startswith("SaRA:")  # as BM25 alone ranks it
+
+
 @pytest.mark.parametrize("mode", ["dense", "hybrid"])
 def test_one_vector_query_per_question_where_stock_does_one(assistant: Assistant, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sentence signal comes from the sentence matrix, scored exactly for the papers found: the only
