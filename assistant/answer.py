@@ -324,7 +324,9 @@ class ExtractiveComposer:
         own = asked or question
         candidates = self.candidates(question, query_vector, papers)
         several = asks_for_several(question)
-        if self.why_not(question, candidates, papers, self.settings.abstain_threshold, asked=own):
+        named = names_the_papers(own, papers)
+        threshold = -math.inf if named else self.settings.abstain_threshold
+        if self.why_not(question, candidates, papers, threshold, asked=own):
             return self.abstain(question, papers, settings_hash)
         parts = asking_parts(own)
         sources = [f"{p.title} {p.abstract}" for p in self.drawn(question, candidates, papers, own)]
@@ -335,6 +337,8 @@ class ExtractiveComposer:
         term = asks_for_definition(question)
         chosen = with_introduction(chosen, candidates, term)
         chosen = with_contrast(chosen, candidates, own)
+        if named:  # "Compare MemControl and SaRA": each paper named, however little its sentences share with two names
+            chosen = with_each_named(chosen, candidates, own)
         answered = [part for part in parts if part not in unstated]
         if len(parts) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
             chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
@@ -459,7 +463,8 @@ def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], 
 _COMPARED = re.compile(
     r"^(?:compare|contrast) (?P<a>.+?) (?:and|with|to|against) (?P<b>.+)$"
     r"|^(?:how (?:does|do|did|is|are) )?(?P<c>.+?) (?:compare|differ|contrast)s? (?:with|to|from|against) (?P<d>.+)$"
-    r"|^(?P<e>.+?) (?:vs\.?|versus) (?P<f>.+)$",
+    r"|^(?P<e>.+?) (?:vs\.?|versus) (?P<f>.+)$"
+    r"|^(?:what(?:'s| is| are) )?(?:the )?differences? between (?P<g>.+?) and (?P<h>.+)$",
     re.IGNORECASE,
 )
 # A sentence that sets one thing against another
@@ -470,14 +475,40 @@ _CONTRAST = re.compile(
 )
 
 
-def compared(question: str) -> tuple[set[str], set[str]] | None:
-    """The content terms of the two things a question compares, or None when it compares nothing."""
+def compared_sides(question: str) -> tuple[str, str] | None:
+    """The two things a question compares, as written ("Compare MemControl and SaRA": MemControl, SaRA)."""
     m = _COMPARED.match(" ".join(question.split()).rstrip("?!.;: "))
     if not m:
         return None
     a, b = (x for x in m.groups() if x)
-    sides = set(content_terms(a)), set(content_terms(b))
+    return a, b
+
+
+def compared(question: str) -> tuple[set[str], set[str]] | None:
+    """The content terms of the two things a question compares, or None when it compares nothing."""
+    found = compared_sides(question)
+    if found is None:
+        return None
+    sides = set(content_terms(found[0])), set(content_terms(found[1]))
     return sides if all(sides) and sides[0] != sides[1] else None
+
+
+def named_sides(question: str) -> tuple[str, str] | None:
+    """The two things a question compares when it names one ("MemControl vs SaRA", "NUPES and the layer-wise
+    calibration paper"): each is searched for on its own (CitingEngine.retrieve_papers)."""
+    found = compared_sides(question) if compared(question) else None
+    if found is None or not any(any(c.isupper() for c in w) for side in found for w in side.split()):
+        return None
+    return found
+
+
+def names_the_papers(question: str, papers: Sequence[Paper]) -> bool:
+    """Whether each thing the question compares is named in the title of one of the first papers ("Compare
+    MemControl and SaRA"): the papers are what is asked about, however little their sentences share with the
+    question's two words."""
+    sides = compared(question)
+    titles = [set(content_terms(p.title)) for p in papers[:3] if p.has_title]
+    return sides is not None and all(any(2 * len(side & t) >= len(side) for t in titles) for side in sides)
 
 
 def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], question: str) -> list[Candidate]:
@@ -501,6 +532,20 @@ def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], ques
         if found is not None:
             return [*chosen, found]
     return chosen
+
+
+def with_each_named(chosen: list[Candidate], candidates: Sequence[Candidate], question: str) -> list[Candidate]:
+    """For "compare X and Y" where X and Y are named in titles: the best sentence of the paper each names joins
+    the answer, unless a sentence of a paper it names is there already."""
+    out = list(chosen)
+    for side in compared(question) or ():
+
+        def names(paper: Paper, side: set[str] = side) -> bool:
+            return paper.has_title and 2 * len(side & set(content_terms(paper.title))) >= len(side)
+
+        if not any(names(c.paper) for c in out):
+            out += [c for c in candidates if names(c.paper)][:1]  # candidates come best first
+    return out
 
 
 SAID_FROM = 0.8  # share of an answer text's content terms a paper's title and abstract hold when it was said from it
@@ -646,8 +691,17 @@ class CitingEngine(BaseQueryEngine):
 
     def retrieve_papers(self, query: QueryBundle) -> tuple[list[NodeWithScore], list[Paper]]:
         """The retrieved nodes of papers the store holds, and those papers, best first."""
-        nodes = [n for n in self.retriever.retrieve(query) if n.node.node_id in self.papers]
+        nodes = self._known(self.retriever.retrieve(query))
+        if sides := named_sides(query.query_str):  # "MemControl vs SaRA": the best paper for each side leads
+            firsts = [found[0] for side in sides if (found := self._known(self.retriever.retrieve(QueryBundle(query_str=side))))]
+            by_id = {n.node.node_id: n for n in [*firsts, *nodes]}
+            by_id.update({n.node.node_id: n for n in nodes})  # scored for the question where it found them
+            order = dict.fromkeys(n.node.node_id for n in [*firsts, *nodes])
+            nodes = [by_id[i] for i in order][: max(len(nodes), len(firsts))]  # still k papers
         return nodes, [self.papers[n.node.node_id] for n in nodes]
+
+    def _known(self, nodes: Sequence[NodeWithScore]) -> list[NodeWithScore]:
+        return [n for n in nodes if n.node.node_id in self.papers]
 
     @abstractmethod
     def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer: ...

@@ -309,6 +309,23 @@ def test_compare_x_and_y_brings_the_sentence_that_sets_x_against_y() -> None:
     assert with_contrast([cands[2], said], [*cands, said], question) == [cands[2], said]  # another paper's sentence does
 
 
+def test_comparing_two_papers_by_name_cites_both(assistant: Assistant) -> None:
+    """"Compare MemControl and SaRA." abstained (two names make a weak match for any sentence) or cited one."""
+    from assistant.answer import named_sides, names_the_papers
+
+    assert named_sides("MemControl vs SaRA") == ("MemControl", "SaRA")
+    assert named_sides("What is the difference between NUPES and the layer-wise calibration paper?") == (
+        "NUPES", "the layer-wise calibration paper")
+    assert named_sides("Compare flow matching and diffusion models") is None  # no name: one search, as before
+    memcontrol = Paper(id="m", title="MemControl: Mitigating Memorization", abstract="")
+    sara = Paper(id="s", title="SaRA: Sparse Low-Rank Adaptation", abstract="")
+    assert names_the_papers("Compare MemControl and SaRA.", [memcontrol, sara])
+    assert not names_the_papers("Compare MemControl and LoRA.", [memcontrol, sara])
+    for question in ("Compare MemControl and SaRA.", "MemControl vs SaRA", "How does SaRA differ from MemControl?"):
+        answer = assistant.ask(question)
+        assert sorted(c.title.split(":")[0] for c in answer.citations) == ["MemControl", "SaRA"], (question, answer.text)
+
+
 def test_a_long_run_of_spaces_is_no_work_for_the_comparison_pattern() -> None:
     import time
 
