@@ -324,8 +324,8 @@ class ExtractiveComposer:
         own = asked or question
         candidates = self.candidates(question, query_vector, papers)
         several = asks_for_several(question)
-        named = names_the_papers(own, papers)
-        threshold = -math.inf if named else self.settings.abstain_threshold
+        by_title = names_the_papers(own, papers)
+        threshold = -math.inf if by_title else self.settings.abstain_threshold
         if self.why_not(question, candidates, papers, threshold, asked=own):
             return self.abstain(question, papers, settings_hash)
         parts = asking_parts(own)
@@ -337,7 +337,7 @@ class ExtractiveComposer:
         term = asks_for_definition(question)
         chosen = with_introduction(chosen, candidates, term)
         chosen = with_contrast(chosen, candidates, own)
-        if named:  # "Compare MemControl and SaRA": each paper named, however little its sentences share with two names
+        if by_title:  # "Compare MemControl and SaRA": each paper named, however little its sentences share with two names
             chosen = with_each_named(chosen, candidates, own)
         answered = [part for part in parts if part not in unstated]
         if len(parts) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each

@@ -126,10 +126,13 @@ def _give_back_freed_memory() -> None:
 
 @lru_cache(maxsize=1)
 def _authorship_terms() -> frozenset[str]:
-    """What "Who wrote it?" says besides pointing back: no topic of its own."""
+    """What "Who wrote it?" ("When was it published?") says besides pointing back: no topic of its own."""
     from .text import content_terms
 
-    return frozenset(content_terms("who wrote write written authors author paper papers work article study it this that one"))
+    return frozenset(content_terms(
+        "who wrote write written authors author paper papers work article study it this that one "
+        "when where year published publish released release come came out appear appeared presented venue"
+    ))
 
 
 def _unrecorded(filters: Filters, headers: Collection[Header]) -> list[str]:
@@ -638,11 +641,21 @@ class Assistant:
     def _authorship(
         self, state: _State, question: str, filters: Filters | None, settings: Settings, history: Sequence[Turn] | None
     ) -> Answer | None:
-        """"Who wrote the paper on …?": the extractive answer decides whether the store has that paper (or
-        abstains as for any question), then its first cited paper's author list answers."""
-        from .listing import asks_for_authors, authors_answer
+        """"Who wrote the paper on …?" ("When was it published?"): the extractive answer decides whether the store
+        has that paper (or abstains as for any question), then its first cited paper's author list (year and
+        venue) answers."""
+        from .listing import (
+            asks_for_authors,
+            asks_for_publication,
+            authors_answer,
+            publication_answer,
+        )
 
-        if not asks_for_authors(question):
+        if asks_for_authors(question):
+            record = authors_answer
+        elif asks_for_publication(question):
+            record = publication_answer
+        else:
             return None
         extractive = settings.model_copy(update={"llm": "extractive"})  # a metadata answer needs no LLM
         earlier = self._first_cited(state, question, history, filters, settings)  # "Who wrote it?"
@@ -650,11 +663,11 @@ class Assistant:
         # NTK question searched "… neural tangent kernel … Who wrote the paper on grokking?" and named the NTK paper
         answered = self._engine(state, extractive, filters).answer(question, history if earlier is not None else None)
         if earlier is not None:
-            return authors_answer(question, answered.model_copy(update={"support": "strong"}), earlier, settings.settings_hash())
+            return record(question, answered.model_copy(update={"support": "strong"}), earlier, settings.settings_hash())
         if answered.abstained or not answered.citations:
             return answered
         paper = state.papers.get(answered.citations[0].paper_id)
-        return authors_answer(question, answered, paper, settings.settings_hash()) if paper else answered
+        return record(question, answered, paper, settings.settings_hash()) if paper else answered
 
     def _first_cited(
         self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None, settings: Settings

@@ -11,7 +11,7 @@ from dataclasses import replace
 from .filters import VENUE_NAMES, Filters, fold
 from .latex import readable_latex
 from .text import content_terms, rough_sentences, spelling_site, stem, words
-from .types import Answer, Citation, Header, Paper, named_authors
+from .types import Answer, Citation, Header, Paper, named_authors, venue_and_year
 
 _BY = re.compile(
     r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+(?:both\s+|either\s+)?"
@@ -49,6 +49,13 @@ _WHO_WROTE = re.compile(
     r"^\W*(?:who\s+(?:wrote|authored|co-?authored|are\s+the\s+authors|were\s+the\s+authors|is\s+the\s+author)"
     r"|(?:what|which)\s+(?:are|were)\s+the\s+(?:names\s+of\s+the\s+)?authors"
     r"|(?:list|name|give)\s+(?:me\s+)?the\s+authors)\b",
+    re.IGNORECASE,
+)
+# "When was it published?", "What year is the NTK paper from?", "Where did it appear?": its record's year and venue
+_WHEN_PUBLISHED = re.compile(
+    r"^\W*(?:when\s+(?:was|were|did|is|are)\b.*\b(?:published|publish|released|release|come\s+out|came\s+out|appear\w*|written|presented)"
+    r"|(?:in\s+)?(?:what|which)\s+year\b"
+    r"|where\s+(?:was|were|did|is|are)\b.*\b(?:published|publish|appear\w*|presented)\b)",
     re.IGNORECASE,
 )
 _LISTS = re.compile(r"\b(?:papers?|works?|articles?|abstracts?|publications?|anything|what)\b", re.IGNORECASE)
@@ -269,6 +276,12 @@ def asks_for_authors(question: str) -> bool:
     return bool(_WHO_WROTE.match(question))
 
 
+def asks_for_publication(question: str) -> bool:
+    """"When was it published?", "In what year …?", "Where was it published?": a paper's year and venue, its
+    metadata, which its abstract rarely states (each was answered with a sentence of the abstract)."""
+    return bool(_WHEN_PUBLISHED.match(question))
+
+
 def byline(paper: Paper) -> str:
     """"A. Author, B. Author and C. Author, 2021" with what is known."""
     names, more = named_authors(paper.authors)
@@ -318,6 +331,24 @@ def list_papers(
         question=question, text=text, raw_text=text, citations=citations, abstained=False,
         settings_hash=settings_hash, support="strong", mode="metadata",
     )
+
+
+def publication_answer(question: str, answered: Answer, paper: Paper, settings_hash: str) -> Answer:
+    """"When was it published?" answered from the record of the paper the ordinary answer cites first, as
+    authors_answer does; a record without year or venue gets an abstention that says so."""
+    where = venue_and_year(paper.venue, paper.year)
+    if not where:
+        text = (
+            f"The store has no year or venue for the closest paper, “{readable_latex(paper.title)}”; its source file gave "
+            "none, and its abstract does not say."
+        )
+        return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
+                      settings_hash=settings_hash, support="none", mode="metadata", passages=answered.passages)
+    said = f"appeared in {where}" if paper.venue else f"is from {where}"
+    text = f"“{readable_latex(paper.title)}” {said} [1]."
+    return Answer(question=question, text=text, raw_text=text, citations=[Citation.of(1, paper, opening(paper.abstract))],
+                  abstained=False, settings_hash=settings_hash, support=answered.support, mode="metadata",
+                  passages=answered.passages)
 
 
 def authors_answer(question: str, answered: Answer, paper: Paper, settings_hash: str) -> Answer:

@@ -271,6 +271,20 @@ def test_a_filtered_chunk_search_is_exact_however_many_papers_the_filter_admits(
     assert found(set(), 5, len(papers)) == []
 
 
+def test_when_a_paper_was_published_is_answered_from_its_record(lib_assistant: Assistant, assistant: Assistant) -> None:
+    """"When was it published?" was answered with sentences of the abstract, which never say."""
+    paper = lib_assistant.papers()[1]
+    first = lib_assistant.ask(f"What does “{paper.title}” show?")
+    cited = lib_assistant.paper(first.citations[0].paper_id)
+    assert cited is not None and cited.year
+    for follow in ("When was it published?", "What year is it from?"):
+        answer = lib_assistant.ask(follow, history=[(first.question, first.text)])
+        assert answer.mode == "metadata" and [c.paper_id for c in answer.citations] == [cited.id], follow
+        assert str(cited.year) in answer.text and answer.text.startswith(f"“{cited.title}”")
+    seeds = assistant.ask("When was the neural tangent kernel paper published?")  # the seeds record no year
+    assert seeds.abstained and "no year or venue" in seeds.text and "Neural Tangent Kernel" in seeds.text
+
+
 def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assistant, tmp_path: Path) -> None:
     paper = lib_assistant.papers()[1]  # AUTHORS[1]: Bo Chen alone
     answer = lib_assistant.ask(f"Who wrote the paper “{paper.title}”?")
