@@ -93,9 +93,18 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
 _DATA_WORDS = frozenset(stem(w) for w in ("dataset", "benchmark", "corpus", "corpora"))
 
 
+# A sentence reporting results: the numbered names it evaluates "on" are data ("0.4/0.6 BLEU on IWSLT14/WMT14").
+_RESULT_WORDS = frozenset(stem(w) for w in (
+    "outperform", "outperforms", "achieve", "achieves", "evaluate", "evaluated", "experiments", "results", "accuracy",
+    "error", "bleu", "perplexity", "ppl", "score", "scores", "tested", "improves", "improvement",
+))
+_DATA_NAME = re.compile(r"^(?:[A-Z][A-Za-z]*\d[\w-]*|[A-Z]{2,}[\w-]*|[A-Z][a-z]+[A-Z][\w-]*)$")  # CIFAR-10, PTB, WikiText-103
+
+
 def _names_a_dataset(abstract: str) -> bool:
     """Whether a name stands within six words of "dataset"/"benchmark"/"corpus" in a sentence ("on CIFAR-10
-    and ImageNet datasets", "benchmarks (LCBench, NAS-Bench-201)"): "which datasets?" asks for names."""
+    and ImageNet datasets", "benchmarks (LCBench, NAS-Bench-201)"), or follows "on" in a sentence reporting
+    results ("… BLEU on IWSLT14/WMT14 and … PPL on PTB/WikiText-103"): "which datasets?" asks for names."""
     for sentence in rough_sentences(abstract):
         tokens = [t.strip("()[],;:.") for t in sentence.split()]
         near = [i for i, t in enumerate(tokens) if stem(t.lower()) in _DATA_WORDS]
@@ -103,6 +112,12 @@ def _names_a_dataset(abstract: str) -> bool:
             i for i, t in enumerate(tokens) if i and _NAME.match(t) and not t.isdigit() and t.lower() not in STOPWORDS
         ]
         if any(abs(i - j) <= 6 for i in named for j in near):
+            return True
+        if any(stem(t.lower()) in _RESULT_WORDS for t in tokens) and any(
+            before.lower() == "on" and all(_DATA_NAME.match(part) for part in after.split("/") if part)
+            and any(c.isdigit() for c in after)  # a numbered name: "on BERT", "on NTK" name models and theories
+            for before, after in zip(tokens, tokens[1:]) if after
+        ):
             return True
     return False
 

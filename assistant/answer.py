@@ -18,7 +18,7 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .abstain import abstention_reason, asking_parts, name_parts, names, unstated_parts
+from .abstain import abstention_reason, asking_parts, missing_details, name_parts, names, unstated_parts
 from .cite import validate
 from .latex import readable_latex
 from .config import Settings
@@ -337,6 +337,7 @@ class ExtractiveComposer:
         term = asks_for_definition(question)
         chosen = with_introduction(chosen, candidates, term)
         chosen = with_contrast(chosen, candidates, own)
+        chosen = with_stated_details(chosen, candidates, own)
         if by_title:  # "Compare MemControl and SaRA": each paper named, however little its sentences share with two names
             chosen = with_each_named(chosen, candidates, own)
         answered = [part for part in parts if part not in unstated]
@@ -532,6 +533,21 @@ def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], ques
         if found is not None:
             return [*chosen, found]
     return chosen
+
+
+def with_stated_details(chosen: list[Candidate], candidates: Sequence[Candidate], question: str) -> list[Candidate]:
+    """For "Which datasets does PowerNorm use?" (a number, a dataset, a percentage asked for): when none of the
+    answer's sentences states it and a cited paper's sentence does ("… BLEU on IWSLT14/WMT14 …"), the best such
+    sentence joins the answer."""
+    wanted = missing_details(question, " ".join(c.text for c in chosen)) if chosen else []
+    if not wanted:
+        return chosen
+    cited = {c.paper.id for c in chosen}
+    found = next(
+        (c for c in candidates if c.paper.id in cited and c not in chosen and len(missing_details(question, c.text)) < len(wanted)),
+        None,
+    )
+    return chosen if found is None else [*chosen, found]
 
 
 def with_each_named(chosen: list[Candidate], candidates: Sequence[Candidate], question: str) -> list[Candidate]:

@@ -107,6 +107,15 @@ def test_which_datasets_needs_a_dataset_named() -> None:
     assert missing_details(question, "We evaluate on the CIFAR-10 and ImageNet datasets.") == []
     assert missing_details(question, "It holds for a range of datasets (MNIST, CIFAR10, and random data).") == []
     assert missing_details(question, "On four learning curve benchmarks (LCBench, NAS-Bench-201) it wins.") == []
+    # named where results are reported "on" them, without the word "dataset"; a model or theory "on" is no data
+    assert missing_details(question, "PN outperforms LN by 0.4/0.6 BLEU on IWSLT14/WMT14 and 3.0 PPL on PTB/WikiText-103.") == []
+    assert missing_details(question, "We build on BERT and NTK theory, and our results improve.") == ["dataset"]
+
+
+def test_an_answer_to_which_datasets_brings_the_sentence_naming_them(assistant: object) -> None:
+    """"Which datasets does PowerNorm use?" abstained; then it answered without the sentence naming them."""
+    answer = assistant.ask("Which datasets does PowerNorm use?")  # type: ignore[attr-defined]
+    assert not answer.abstained and "IWSLT14/WMT14" in answer.text
 
 
 def test_a_question_in_two_parts_is_answered_when_one_part_is() -> None:
