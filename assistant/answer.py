@@ -334,6 +334,9 @@ class ExtractiveComposer:
         unstated = [part for part, _ in unstated_parts(own, sources[0])] if sources else []
         fresh = not_yet_said(candidates, said)
         chosen = self.select(fresh or candidates, several, asks_for_summary(question))
+        selected = chosen
+        chosen = with_answer_said_before(chosen, candidates, fresh, own)
+        again = chosen is not selected  # that sentence answers the follow-up: it reads first
         term = asks_for_definition(question)
         chosen = with_introduction(chosen, candidates, term)
         chosen = with_contrast(chosen, candidates, own)
@@ -343,7 +346,7 @@ class ExtractiveComposer:
         answered = [part for part in parts if part not in unstated]
         if len(parts) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
             chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
-        lead = chosen[0] if term and chosen else None  # a definition reads first, then what else is said
+        lead = chosen[0] if (term or again) and chosen else None  # a definition reads first, then what else is said
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         chosen = with_antecedents(chosen, candidates)
         leading = lead_group(lead, chosen)
@@ -533,6 +536,25 @@ def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], ques
         if found is not None:
             return [*chosen, found]
     return chosen
+
+
+def with_answer_said_before(
+    chosen: list[Candidate], candidates: Sequence[Candidate], fresh: Sequence[Candidate], question: str
+) -> list[Candidate]:
+    """A follow-up whose every word a sentence of an earlier answer holds ("What convergence rate does it
+    achieve?" after an answer that gave it) is answered by that sentence again, first: left out as said before,
+    the answer gave everything but the rate. The rest stays new; "Tell me more" names nothing and repeats nothing."""
+    asked = set(content_terms(question))
+    if not asked or len(fresh) == len(candidates):
+        return chosen
+
+    def holds(cand: Candidate) -> bool:
+        return asked <= set(content_terms(cand.text))
+
+    if any(holds(c) for c in chosen):
+        return chosen
+    said = [c for c in candidates if all(c is not f for f in fresh) and holds(c)]  # best first
+    return [said[0], *chosen] if said else chosen
 
 
 def with_stated_details(chosen: list[Candidate], candidates: Sequence[Candidate], question: str) -> list[Candidate]:

@@ -100,6 +100,17 @@ def test_what_about_x_asks_the_earlier_question_of_x() -> None:
     assert after("What is PowerNorm?", "And its limits?") == "What is PowerNorm? And its limits?"
 
 
+def test_a_follow_up_the_last_answer_already_answered_gets_that_sentence_again_first(assistant: Assistant) -> None:
+    """"What convergence rate does it achieve?" after an answer that gave the rate: everything but the rate, as
+    the rate's sentence had been said; "Tell me more" still repeats nothing."""
+    first = assistant.ask("What is flow matching?")
+    assert "minmax optimal convergence rate" in first.text
+    again = assistant.ask("What convergence rate does it achieve?", history=[("What is flow matching?", first.text)])
+    assert again.text.startswith("The authors establish that FM can achieve the minmax optimal convergence rate")
+    more = assistant.ask("Tell me more.", history=[("What is flow matching?", first.text)])
+    assert "minmax optimal convergence rate" not in more.text
+
+
 def test_thanks_or_ok_is_no_question_to_search(assistant: Assistant) -> None:
     """"Thanks!" after an answer was answered with three cited sentences of its nearest abstracts."""
     from assistant.followup import ACKNOWLEDGED, acknowledges
