@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 
 from .filters import VENUE_NAMES, fold
 from .text import STOPWORDS, rough_sentences, stem, words
@@ -116,7 +117,7 @@ def _names_a_dataset(abstract: str) -> bool:
         if any(stem(t.lower()) in _RESULT_WORDS for t in tokens) and any(
             before.lower() == "on" and all(_DATA_NAME.match(part) for part in after.split("/") if part)
             and any(c.isdigit() for c in after)  # a numbered name: "on BERT", "on NTK" name models and theories
-            for before, after in zip(tokens, tokens[1:]) if after
+            for before, after in pairwise(tokens) if after
         ):
             return True
     return False

@@ -27,17 +27,17 @@ from .text import SPELLING_VERSION
 from .types import Answer, Event, Final, Header, IngestReport, Paper, ParseIssue, Passage
 
 if TYPE_CHECKING:
-    from .exports import ExportFormat
-    from .filters import Filters
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.llms import LLM
 
     from .answer import AnswerEngine, TermWeights
     from .catalog import Catalog
     from .evaluate import EvalOptions, EvalResult
-    from .store import Store
+    from .exports import ExportFormat
+    from .filters import Filters
     from .retrieve import KeywordIndex, PaperRetriever
     from .sentences import SentenceMatrix
+    from .store import Store
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?)")  # terminal colours, titles
@@ -131,7 +131,8 @@ def _authorship_terms() -> frozenset[str]:
 
     return frozenset(content_terms(
         "who wrote write written authors author paper papers work article study it this that one "
-        "when where year published publish released release come came out appear appeared presented venue"
+        "when where year published publish released release come came out appear appeared presented venue "
+        "first second third fourth fifth last"
     ))
 
 
@@ -648,6 +649,7 @@ class Assistant:
             asks_for_authors,
             asks_for_publication,
             authors_answer,
+            joined_records,
             publication_answer,
         )
 
@@ -661,9 +663,10 @@ class Assistant:
         earlier = self._first_cited(state, question, history, filters, settings)  # "Who wrote it?"
         # a question with a topic of its own is answered on it alone: "Who wrote the paper on grokking?" after an
         # NTK question searched "… neural tangent kernel … Who wrote the paper on grokking?" and named the NTK paper
-        answered = self._engine(state, extractive, filters).answer(question, history if earlier is not None else None)
-        if earlier is not None:
-            return record(question, answered.model_copy(update={"support": "strong"}), earlier, settings.settings_hash())
+        answered = self._engine(state, extractive, filters).answer(question, history if earlier else None)
+        if earlier:  # "Who wrote them?": each paper the last answer cited, in its order
+            strong = answered.model_copy(update={"support": "strong"})
+            return joined_records([record(question, strong, paper, settings.settings_hash()) for paper in earlier])
         if answered.abstained or not answered.citations:
             return answered
         paper = state.papers.get(answered.citations[0].paper_id)
@@ -671,24 +674,27 @@ class Assistant:
 
     def _first_cited(
         self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None, settings: Settings
-    ) -> Paper | None:
+    ) -> list[Paper]:
         """For a question about authorship that names no topic of its own ("Who wrote it?", "Who are the
-        authors?"; not "Who wrote the paper on grokking?"), the paper the last answer cited first: found by what
-        it said from it, the paper's own sentence (the follow-up's search for "What is grokking? Who wrote it?"
-        ranked another paper first)."""
+        authors?"; not "Who wrote the paper on grokking?"), the paper the last answer cited first, or the one it
+        points at ("Who wrote the second one?"), or every paper it cited ("Who wrote them?"): each found by what
+        the answer said from it, the paper's own sentence (the follow-up's search for "What is grokking? Who wrote
+        it?" ranked another paper first)."""
         from .answer import the_papers_said
-        from .followup import previous_answers, said_from_each
+        from .followup import cited_paper_text, cited_texts, previous_answers, said_from_each
         from .text import content_terms
 
         answers = previous_answers(history)
         if not answers or set(content_terms(question)) - _authorship_terms():
-            return None
-        said = said_from_each(answers[-1]).get(1)
-        if not said:
-            return None
+            return []
+        first = said_from_each(answers[-1]).get(1)
+        texts = cited_texts(question, history) or [t for t in [cited_paper_text(question, history) or first] if t]
         retriever = self._retriever(state, settings.retrieval_mode, settings.top_k, filters)
-        found = [p for p in (state.papers.get(n.node.node_id) for n in retriever.retrieve(said)[:3]) if p]
-        return next(iter(the_papers_said([said], found)), None)
+        papers: list[Paper] = []
+        for said in texts:
+            found = [p for p in (state.papers.get(n.node.node_id) for n in retriever.retrieve(said)[:3]) if p]
+            papers += [p for p in the_papers_said([said], found)[:1] if p not in papers]
+        return papers
 
     def _listing(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
         """A metadata question ("papers by Rivera", "published in 2024") answered from the metadata."""

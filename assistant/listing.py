@@ -333,6 +333,28 @@ def list_papers(
     )
 
 
+def joined_records(answers: Sequence[Answer]) -> Answer:
+    """Metadata answers about several papers ("Who wrote them?"), one after another, each [1] renumbered in
+    turn; it abstains only when every one does (no paper's record has what was asked)."""
+    if len(answers) == 1:
+        return answers[0]
+    texts: list[str] = []
+    citations: list[Citation] = []
+    for answer in answers:
+        if answer.citations:
+            n = len(citations) + 1
+            citations.append(answer.citations[0].model_copy(update={"n": n}))
+            texts.append(answer.text.replace("[1]", f"[{n}]"))
+        else:
+            texts.append(answer.text)
+    text = " ".join(texts)
+    abstained = all(a.abstained for a in answers)
+    return answers[0].model_copy(update={
+        "text": text, "raw_text": text, "citations": citations, "abstained": abstained,
+        "support": "none" if abstained else answers[0].support if not any(a.abstained for a in answers) else "partial",
+    })
+
+
 def publication_answer(question: str, answered: Answer, paper: Paper, settings_hash: str) -> Answer:
     """"When was it published?" answered from the record of the paper the ordinary answer cites first, as
     authors_answer does; a record without year or venue gets an abstention that says so."""

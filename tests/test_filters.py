@@ -271,6 +271,21 @@ def test_a_filtered_chunk_search_is_exact_however_many_papers_the_filter_admits(
     assert found(set(), 5, len(papers)) == []
 
 
+def test_who_wrote_them_names_the_authors_of_each_paper_the_last_answer_cited(lib_assistant: Assistant) -> None:
+    """"Who wrote them?" named the first paper's authors only; "Who wrote the second one?" said it needed an
+    earlier question, asked right after one."""
+    from assistant.listing import opening
+
+    first, second = lib_assistant.papers()[0], lib_assistant.papers()[1]
+    said = f"{opening(first.abstract).rstrip('.')} [1]. {opening(second.abstract).rstrip('.')} [2]."
+    history = [("Which papers are about these topics?", said)]
+    both = lib_assistant.ask("Who wrote them?", history=history)
+    assert [c.paper_id for c in both.citations] == [first.id, second.id] and "[1]" in both.text and "[2]" in both.text
+    assert f"is by {first.authors[0]}" in both.text and f"is by {second.authors[0]}" in both.text
+    one = lib_assistant.ask("Who wrote the second one?", history=history)
+    assert [c.paper_id for c in one.citations] == [second.id] and one.text.startswith(f"“{second.title}” is by")
+
+
 def test_when_a_paper_was_published_is_answered_from_its_record(lib_assistant: Assistant, assistant: Assistant) -> None:
     """"When was it published?" was answered with sentences of the abstract, which never say."""
     paper = lib_assistant.papers()[1]
