@@ -120,11 +120,11 @@ _DEFINITION = re.compile(
 )
 
 
-def asks_for_definition(question: str) -> str | None:
-    """The term a "what is X?" question asks about (at most four words), or None."""
+def asks_for_definition(question: str, most: int = 4) -> str | None:
+    """The term a "what is X?" question asks about (at most `most` words), or None."""
     found = _DEFINITION.match(question)
     term = next((g for g in found.groups() if g), None) if found else None
-    return term.strip() if term and len(term.split()) <= 4 and not asks_for_summary(question) else None
+    return term.strip() if term and len(term.split()) <= most and not asks_for_summary(question) else None
 
 
 def mentions(term: str, sentence: str, defined: Mapping[str, str]) -> bool:
@@ -399,7 +399,13 @@ class ExtractiveComposer:
         sources = [f"{p.title} {p.abstract}" for p in drawn]
         # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
         published = [venue_and_year(p.venue, p.year) for p in drawn]
-        return abstention_reason(question, best, sources, threshold, published, asked=own)
+        reason = abstention_reason(question, best, sources, threshold, published, asked=own)
+        # "What is contrastive learning?" was answered from a paper that never names it: a definition needs the term
+        # (one question: "What is PowerNorm? How does NUPES …?" is no term of six words)
+        term = asks_for_definition(own, most=6) if len(asking_parts(own)) == 1 else None
+        if reason is None and term and drawn and not any(mentions(term, s, abbreviations(s)) for s in sources):
+            return f"the closest abstracts do not mention {term}"
+        return reason
 
     @staticmethod
     def drawn(question: str, candidates: Sequence[Candidate], papers: Sequence[Paper], own: str) -> list[Paper]:

@@ -176,3 +176,13 @@ def test_a_part_answered_beside_one_that_is_not_gets_its_sentence_and_a_quoted_t
     assert any(c.title.startswith("PowerNorm") for c in answer.citations)
     title = "How many neurons does “How Powerful are Shallow Neural Networks with Bandlimited Random Weights?” use?"
     assert asking_parts(title) == [title]
+
+
+def test_what_is_x_abstains_when_no_abstract_it_would_quote_names_x(assistant: object) -> None:
+    """"What is contrastive learning?" was answered from the active-learning paper, which never names it."""
+    for unnamed in ("What is contrastive learning?", "What is differential privacy?",
+                    "What is reinforcement learning from human feedback?"):
+        answer = assistant.ask(unnamed)  # type: ignore[attr-defined]
+        assert answer.abstained, (unnamed, answer.text)
+    for named in ("What is grokking?", "What is PowerNorm?", "What is neural collapse?", "What is a hypernetwork?"):
+        assert not assistant.ask(named).abstained, named  # type: ignore[attr-defined]
