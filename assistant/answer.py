@@ -337,7 +337,8 @@ class ExtractiveComposer:
         selected = chosen
         chosen = with_answer_said_before(chosen, candidates, fresh, own)
         again = chosen is not selected  # that sentence answers the follow-up: it reads first
-        term = asks_for_definition(question)
+        # a follow-up's query ends on the user's own words: "What is grokking? Tell me more." asks no definition
+        term = asks_for_definition(own if question.endswith(own) else question)
         chosen = with_introduction(chosen, candidates, term)
         chosen = with_contrast(chosen, candidates, own)
         chosen = with_stated_details(chosen, candidates, own)
@@ -348,7 +349,11 @@ class ExtractiveComposer:
             chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
         lead = chosen[0] if (term or again) and chosen else None  # a definition reads first, then what else is said
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
-        chosen = with_antecedents(chosen, candidates)
+        context = with_antecedents(chosen, candidates)
+        if fresh and len(fresh) < len(candidates):  # a follow-up: what the last answers said, the reader has read
+            kept = {id(c) for c in (*chosen, *fresh)}
+            context = [c for c in context if id(c) in kept]
+        chosen = context
         leading = lead_group(lead, chosen)
         chosen.sort(key=lambda c: (paper_order.index(c.paper.id), (c.paper.id, c.position) not in leading, c.position))
         numbers = {pid: i for i, pid in enumerate(paper_order, start=1)}

@@ -111,6 +111,19 @@ def test_a_follow_up_the_last_answer_already_answered_gets_that_sentence_again_f
     assert "minmax optimal convergence rate" not in more.text
 
 
+
+def test_tell_me_more_says_nothing_the_last_answer_said(assistant: Assistant) -> None:
+    """"What is grokking?" then "Tell me more." began with the first answer's three sentences again: the
+    query "What is grokking? Tell me more." was read as a definition, and a new sentence brought back the
+    sentences before it as context."""
+    from assistant.text import split_sentences
+
+    first = assistant.ask("What is grokking?")
+    more = assistant.ask("Tell me more.", history=[("What is grokking?", first.text)])
+    said = set(split_sentences(first.text))
+    assert more.citations and not said & set(split_sentences(more.text)), more.text
+
+
 def test_thanks_or_ok_is_no_question_to_search(assistant: Assistant) -> None:
     """"Thanks!" after an answer was answered with three cited sentences of its nearest abstracts."""
     from assistant.followup import ACKNOWLEDGED, acknowledges
