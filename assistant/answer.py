@@ -234,7 +234,11 @@ class ExtractiveComposer:
             titled = named & title_terms
             title_share = self.weights.overlap(asked, title_terms)
             q_terms = asked | _expansions(question, defined)
-            kept = [(position, text) for position, (text, _) in enumerate(rows) if keep_meta or not is_meta(text)]
+            # A question the abstract asks ("… and how do we find them?") poses the problem; it answers nothing
+            kept = [
+                (position, text) for position, (text, _) in enumerate(rows)
+                if (keep_meta or not is_meta(text)) and not text.rstrip().endswith("?")
+            ]
             plain = [set(content_terms(text)) for _, text in kept]
             local = _local_overlaps(asked, plain)
             own_voice = next((i for i, (_, text) in enumerate(kept) if in_own_voice(text)), len(kept))

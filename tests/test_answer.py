@@ -335,3 +335,10 @@ def test_a_long_run_of_spaces_is_no_work_for_the_comparison_pattern() -> None:
     assert compared("compare" + " " * 5000 + "x") is None
     assert compared("compare " + "kernel " * 3000 + "and attention") is not None
     assert time.perf_counter() - started < 1.0  # backtracking took over a minute on 2,000 spaces
+
+
+def test_a_question_the_abstract_asks_is_no_answer_sentence(assistant: Assistant) -> None:
+    """Data Diet's "… which examples are important for generalization, and how do we find them?" became "…
+    how do the authors find them [1]?": a question about the authors that the abstract never asked."""
+    answer = assistant.ask("What is the Data Diet paper about?")
+    assert answer.citations and "?" not in answer.text and "find them" not in answer.text
