@@ -120,6 +120,9 @@ _DEFINITION = re.compile(
 )
 
 
+_PAPER_WORDS = re.compile(r"\b(?:papers?|works?|articles?|stud(?:y|ies)|abstracts?|about)\b", re.IGNORECASE)
+
+
 def asks_for_definition(question: str, most: int = 4) -> str | None:
     """The term a "what is X?" question asks about (at most `most` words), or None."""
     found = _DEFINITION.match(question)
@@ -412,6 +415,7 @@ class ExtractiveComposer:
         # "What is contrastive learning?" was answered from a paper that never names it: a definition needs the term
         # (one question: "What is PowerNorm? How does NUPES …?" is no term of six words)
         term = asks_for_definition(own, most=6) if len(asking_parts(own)) == 1 else None
+        term = _PAPER_WORDS.sub(" ", term or "").strip()  # "What is the Self-Tuning Networks paper about?": its name
         if reason is None and term and drawn and not any(mentions(term, s, abbreviations(s)) for s in sources):
             return f"the closest abstracts do not mention {term}"
         return reason

@@ -687,7 +687,9 @@ class Assistant:
         answers = previous_answers(history)
         if not answers or set(content_terms(question)) - _authorship_terms():
             return []
-        first = said_from_each(answers[-1]).get(1)
+        # the latest answer that cited a paper: "Who wrote it?" after "What datasets?" was refused is about the
+        # paper before
+        first = next((each[1] for answer in reversed(answers) if 1 in (each := said_from_each(answer))), None)
         texts = cited_texts(question, history) or [t for t in [cited_paper_text(question, history) or first] if t]
         retriever = self._retriever(state, settings.retrieval_mode, settings.top_k, filters)
         papers: list[Paper] = []

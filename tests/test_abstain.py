@@ -184,5 +184,17 @@ def test_what_is_x_abstains_when_no_abstract_it_would_quote_names_x(assistant: o
                     "What is reinforcement learning from human feedback?"):
         answer = assistant.ask(unnamed)  # type: ignore[attr-defined]
         assert answer.abstained, (unnamed, answer.text)
-    for named in ("What is grokking?", "What is PowerNorm?", "What is neural collapse?", "What is a hypernetwork?"):
+    for named in ("What is grokking?", "What is PowerNorm?", "What is neural collapse?", "What is a hypernetwork?",
+                  "What is the Self-Tuning Networks paper about?"):  # a paper's name, not "paper about"
         assert not assistant.ask(named).abstained, named  # type: ignore[attr-defined]
+
+
+def test_who_wrote_it_after_a_refused_question_is_about_the_paper_before(assistant: object) -> None:
+    """"What is the Self-Tuning Networks paper about?", "What GPUs did it use?" (refused), "Who wrote it?": the
+    last answer cited nothing, and the question was taken for one with no conversation before it."""
+    first = "What is the Self-Tuning Networks paper about?"
+    answered = assistant.ask(first)  # type: ignore[attr-defined]
+    refused = assistant.ask("What GPUs did it use?", history=[(first, answered.text)])  # type: ignore[attr-defined]
+    assert refused.abstained
+    who = assistant.ask("Who wrote it?", history=[(first, answered.text), ("What GPUs did it use?", refused.text)])  # type: ignore[attr-defined]
+    assert "Self-Tuning Networks" in who.text and "follow-up" not in who.text
