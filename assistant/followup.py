@@ -110,10 +110,11 @@ _ORDINAL_REF = re.compile(
     # not "the first paper to prove …", "the last work on …": those name papers of their own
     r"\b(?:the\s+)?(?P<word>first|second|third|fourth|fifth|last)\s+(?:one|paper|work|article|study|reference|source)\b"
     r"(?!\s+(?:to|that|which|who|whose|where|on|about|in|from|by|of|for|with)\b)"
-    r"|\b(?:paper|reference|source)\s*\[?(?P<n>[1-9])\]?(?!\w)",  # not "reference 3D models", "paper 2019"
+    r"|\b(?:paper|reference|source)\s*\[?(?P<n>[1-9])\]?(?!\w)"  # not "reference 3D models", "paper 2019"
+    r"|\bthe\s+(?P<which>former|latter)\b(?!\s+(?:is|are|was|were|has|have)\s+(?:one|paper|work|article|study)\b)",
     re.IGNORECASE,
 )
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
+_ORDINALS = {"first": 1, "former": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
 _CITED = re.compile(r"([^\[\]]+?)\s*((?:\[\d+\])+)")
 
 
@@ -125,8 +126,9 @@ def cited_paper_text(question: str, history: Sequence[Turn] | None) -> str | Non
     if match is None or not answers:
         return None
     said = said_from_each(answers[-1])
-    word = (match["word"] or "").lower()
-    wanted = int(match["n"]) if match["n"] else (max(said) if word == "last" and said else _ORDINALS.get(word, 0))
+    word = (match["word"] or match["which"] or "").lower()
+    last = word in ("last", "latter")  # of two papers, "the latter" is the second
+    wanted = int(match["n"]) if match["n"] else (max(said) if last and said else _ORDINALS.get(word, 0))
     return said.get(wanted)
 
 

@@ -182,9 +182,10 @@ def test_a_follow_up_naming_a_paper_by_its_place_answers_from_that_paper(small_s
     first = "Which papers study post-training quantization?"
     previous = a.ask(first)
     assert len(previous.citations) >= 2
-    for follow in ("What about the second one?", "Tell me more about paper [2].", "And the last one?"):
+    for follow in ("What about the second one?", "Tell me more about paper [2].", "And the last one?",
+                   "Tell me about the latter.", "What does the former propose?"):
         answer = a.ask(follow, history=[(first, previous.text)])
-        wanted = previous.citations[-1 if "last" in follow else 1].paper_id
+        wanted = previous.citations[-1 if "last" in follow or "latter" in follow else 0 if "former" in follow else 1].paper_id
         assert [c.paper_id for c in answer.citations] == [wanted], follow
     # asked first, it needs the earlier question; a paper of its own ("the first paper to …") is no reference
     assert missing_antecedent("What about the second one?", None) == "the second one"
