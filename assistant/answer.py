@@ -121,6 +121,24 @@ _DEFINITION = re.compile(
 
 
 _PAPER_WORDS = re.compile(r"\b(?:papers?|works?|articles?|stud(?:y|ies)|abstracts?|about)\b", re.IGNORECASE)
+# "What is the role of …", "What is the main idea?", "What are the advantages?": what they ask about is no term
+_NOT_A_TERM = re.compile(
+    r"\b(?:of|for|in|on|over|with|to|by|between|under|used|being|main|key|proposed|new|novel|central|core"
+    r"|overall|primary|idea|ideas|finding|findings|method|methods|contribution|contributions|advantages?"
+    r"|disadvantages?|limitations?|results?|goal|goals|problem|approach|difference|differences|purpose|point)\b",
+    re.IGNORECASE,
+)
+
+
+def defined_term(question: str) -> str | None:
+    """The term a single "What is X?" asks to define, when it is one (up to six words: "reinforcement learning
+    from human feedback"; a paper's name without "paper about"), or None: "What is the role of …?", "What is
+    the main idea?" and "What is PowerNorm? How does …?" name no term to look for."""
+    term = asks_for_definition(question, most=6) if len(asking_parts(question)) == 1 else None
+    term = _PAPER_WORDS.sub(" ", term or "").strip()
+    if not term or _NOT_A_TERM.search(term):
+        return None
+    return term if content_terms(term) else None
 
 
 def asks_for_definition(question: str, most: int = 4) -> str | None:
@@ -413,10 +431,10 @@ class ExtractiveComposer:
         published = [venue_and_year(p.venue, p.year) for p in drawn]
         reason = abstention_reason(question, best, sources, threshold, published, asked=own)
         # "What is contrastive learning?" was answered from a paper that never names it: a definition needs the term
-        # (one question: "What is PowerNorm? How does NUPES …?" is no term of six words)
-        term = asks_for_definition(own, most=6) if len(asking_parts(own)) == 1 else None
-        term = _PAPER_WORDS.sub(" ", term or "").strip()  # "What is the Self-Tuning Networks paper about?": its name
-        if reason is None and term and drawn and not any(mentions(term, s, abbreviations(s)) for s in sources):
+        term = defined_term(own)
+        # each word as a word's start ("contrastive", not the "contrast" of "in contrast"); a plural as its singular
+        one = " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in (term or "").split())
+        if reason is None and term and drawn and not any(mentions(one, s, abbreviations(s)) for s in sources):
             return f"the closest abstracts do not mention {term}"
         return reason
 
@@ -520,18 +538,34 @@ def named_sides(question: str) -> tuple[str, str] | None:
     """The two things a question compares when it names one ("MemControl vs SaRA", "NUPES and the layer-wise
     calibration paper"): each is searched for on its own (CitingEngine.retrieve_papers)."""
     found = compared_sides(question) if compared(question) else None
-    if found is None or not any(any(c.isupper() for c in w) for side in found for w in side.split()):
+    if found is None or not any(_named_in(side, question) for side in found):
         return None
     return found
+
+
+def _named_in(side: str, question: str) -> list[str]:
+    """The words of one side of a comparison that are names: a capital inside a word ("SaRA", "NUPES",
+    "PowerNorm") or a capitalised word that does not open the question ("Flow matching vs …" names nothing)."""
+    opening = " ".join(question.split()).lstrip(" \"“").startswith(side)
+    return [
+        w for i, w in enumerate(side.split())
+        if any(c.isupper() for c in w[1:]) or (w[:1].isupper() and not (opening and i == 0))
+    ]
 
 
 def names_the_papers(question: str, papers: Sequence[Paper]) -> bool:
     """Whether each thing the question compares is named in the title of one of the first papers ("Compare
     MemControl and SaRA"): the papers are what is asked about, however little their sentences share with the
     question's two words."""
-    sides = compared(question)
+    sides, written = compared(question), named_sides(question)
+    if sides is None or written is None:
+        return False  # "Compare neural networks and kernels": words many titles hold name no paper
     titles = [set(content_terms(p.title)) for p in papers[:3] if p.has_title]
-    return sides is not None and all(any(2 * len(side & t) >= len(side) for t in titles) for side in sides)
+    named = [set(content_terms(" ".join(_named_in(w, question)))) for w in written]
+    # a side with a name is named in a title by that name; the other side by half its words, as with_contrast reads
+    return all(
+        any((name <= t) if name else (2 * len(side & t) >= len(side)) for t in titles) for side, name in zip(sides, named)
+    )
 
 
 def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], question: str) -> list[Candidate]:

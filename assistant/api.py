@@ -132,7 +132,7 @@ def _authorship_terms() -> frozenset[str]:
     return frozenset(content_terms(
         "who wrote write written authors author paper papers work article study it this that one "
         "when where year published publish released release come came out appear appeared presented venue "
-        "first second third fourth fifth last"
+        "first second third fourth fifth last latter former reference source"
     ))
 
 

@@ -150,9 +150,11 @@ def to_bibtex(papers: Sequence[Paper], abstracts: bool = True) -> str:
             # arXiv's BibTeX names the primary category, which arXiv lists first (read back before the keywords)
             "primaryclass": paper.categories[0]
             if eprint and paper.work_type == "preprint" and paper.categories and is_arxiv_category(paper.categories[0]) else "",
-            "note": "Preprint" if paper.work_type == "preprint" and not eprint
-            # a reference with no title would be an empty entry: say what it is and how it begins
-            else "" if paper.has_title or abstracts else f"Untitled abstract beginning ``{tex_escape(paper.title)}''",
+            "note": "; ".join(filter(None, [
+                "Preprint" if paper.work_type == "preprint" and not eprint else "",
+                # a reference with no title would be an empty entry: say what it is and how it begins
+                "" if paper.has_title or abstracts else f"Untitled abstract beginning ``{tex_escape(paper.title)}''",
+            ])),
             "keywords": ", ".join(paper.categories),
             "abstract": tex_escape(paper.abstract) if abstracts else "",  # "50% & more" would end at the % for a LaTeX tool
         }

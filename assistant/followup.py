@@ -111,7 +111,9 @@ _ORDINAL_REF = re.compile(
     r"\b(?:the\s+)?(?P<word>first|second|third|fourth|fifth|last)\s+(?:one|paper|work|article|study|reference|source)\b"
     r"(?!\s+(?:to|that|which|who|whose|where|on|about|in|from|by|of|for|with)\b)"
     r"|\b(?:paper|reference|source)\s*\[?(?P<n>[1-9])\]?(?!\w)"  # not "reference 3D models", "paper 2019"
-    r"|\bthe\s+(?P<which>former|latter)\b(?!\s+(?:is|are|was|were|has|have)\s+(?:one|paper|work|article|study)\b)",
+    # "Tell me about the latter.", "What does the former propose?"; not "the latter stages of training"
+    r"|\bthe\s+(?P<which>former|latter)(?:\s+(?:one|paper|work|article|study))?(?=\s*[?.!,;:]|\s*$"
+    r"|\s+(?:propose|proposes|show|shows|use|uses|do|does|find|finds|claim|claims|say|says|study|studies)\b)",
     re.IGNORECASE,
 )
 _ORDINALS = {"first": 1, "former": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
@@ -187,6 +189,17 @@ def followup_query(question: str, history: Sequence[Turn] | None) -> str:
     return f"{subject} {question}"
 
 
+# "What about SaRA?", "How about the LoRA paper?", "And PowerNorm?": a new subject, asked the earlier question
+_SWITCHES = re.compile(r"^\W*(?:and|what\s+about|how\s+about)\s+", re.IGNORECASE)
+# ... but not a question of its own after "And …" / a preposition ("on CIFAR-10"), a pronoun or a verb
+_NOT_A_TOPIC = re.compile(
+    r"^(?:how|what|why|which|who|when|where|whether|is|are|was|were|do|does|did|can|could|would|will|should|has"
+    r"|have|had|on|in|for|with|at|to|by|from|under|over|it|its|they|them|their|this|that|these|those)\b"
+    r"|\b(?:it|its|they|them|their|is|are|was|were|do|does|did|can|could|would|will|should|compare|compared)\b",
+    re.IGNORECASE,
+)
+
+
 def _names(text: str) -> list[str]:
     """Words with a capital after the first word: "PowerNorm", "SaRA", "MgNO", "NTK"."""
     return [w for w in (t.strip("?.,!:;\"“”‘’()") for t in text.split()[1:]) if any(c.isupper() for c in w)]
@@ -197,11 +210,13 @@ def asked_of(subject: str, question: str) -> str | None:
     nothing new: after "What is PowerNorm?", "What about SaRA?" is "What is SaRA?" (searched as "What is PowerNorm?
     What about SaRA?" it found PowerNorm and abstained); after "Which datasets does PowerNorm use?", "Which datasets
     does SaRA use?". An earlier question with several names or none to swap gives the question on its own."""
-    opener = _CONTINUES.match(question)
+    opener = _SWITCHES.match(question)
     old = _names(subject)
     if opener is None or not [n for n in _names(question) if n not in old]:
         return None
     topic = question[opener.end() :].strip(" ?.!,;:")
+    if _NOT_A_TOPIC.match(topic) or _NOT_A_TOPIC.search(topic.split(" ", 1)[-1] if " " in topic else ""):
+        return None  # "And how does it compare to BatchNorm?", "What about on CIFAR-10?": not a new subject
     if defined := _DEFINES.match(subject):  # the pattern ends on the term's first character
         return f"{subject[: defined.end() - 1]}{topic}?"
     if len(set(old)) == 1:
@@ -218,8 +233,10 @@ _CONTINUES = re.compile(r"^\W*(?:and|also|so|then|but|what\s+about|how\s+about)\
 # cite?", "Which papers were used?" ask about the answer before
 _SEARCHES = re.compile(
     r"^\W*(?:which|what|any|are\s+there(?:\s+any)?|is\s+there\s+(?:a|any)|list|find|show\s+me)\s+(?:other\s+)?"
-    r"(?:papers?|works?|studies|articles|publications|abstracts)\s+"
-    r"(?!(?:did|do|does|have|has|had|you|were|was)\b)(?!(?:are|is)\s+[a-z]+ed\b)",
+    r"(?:papers?|works?|studies|articles?|publications?|abstracts?)\b"
+    r"(?!\s+(?:did|do|does|have|has|had|you|were|was|is)\b)(?!\s+are\s+[a-z]+ed\b)"
+    r"(?!\s+(?:are\s+)?(?:better|best|worse|worst|faster|slower|stronger|weaker|larger|smaller|higher|lower|more"
+    r"|less|most|least)\b)\s+\S",
     re.IGNORECASE,
 )
 

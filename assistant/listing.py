@@ -52,11 +52,19 @@ _WHO_WROTE = re.compile(
     re.IGNORECASE,
 )
 # "When was it published?", "What year is the NTK paper from?", "Where did it appear?": its record's year and venue
+# ... when it asks of a paper: "it", "they", "the NTK paper", a title or a name ("When was PowerNorm published?"),
+# not "When did grokking appear during training?" or "When did the loss spikes appear?"
 _WHEN_PUBLISHED = re.compile(
-    r"^\W*(?:when\s+(?:was|were|did|is|are)\b.*\b(?:published|publish|released|release|come\s+out|came\s+out|appear\w*|written|presented)"
-    r"|(?:in\s+)?(?:what|which)\s+year\b"
-    r"|where\s+(?:was|were|did|is|are)\b.*\b(?:published|publish|appear\w*|presented)\b)",
+    r"^\W*(?:(?:when|where)\s+(?:was|were|did|is|are)\s+(?P<subject>.+?)\s+"
+    r"(?:published|publish|released|release|come\s+out|appear\w*|written|presented)\b"
+    r"|(?:in\s+)?(?:what|which)\s+year\s+(?:was|were|did|is|are)\s+(?P<of>.+?)\s+"
+    r"(?:published|publish|released|release|come\s+out|appear\w*|written|presented|from)\b"
+    r"|(?:in\s+)?(?:what|which)\s+year\s+(?:is|was)\s+(?P<from>.+?)\s+from\b)",
     re.IGNORECASE,
+)
+_A_PAPER = re.compile(  # case matters in the last part only: a name has capitals ("PowerNorm", "NTK")
+    r"(?i:^(?:it|they|this|that|these|those|this\s+one|that\s+one|the\s+(?:first|second|third|fourth|fifth|last"
+    r"|former|latter)(?:\s+one)?)$|\bthe\b.*\b(?:paper|work|article|study|preprint)s?\b)|[“\"]|\b[A-Za-z]*[A-Z][\w-]*[A-Z0-9]"
 )
 _LISTS = re.compile(r"\b(?:papers?|works?|articles?|abstracts?|publications?|anything|what)\b", re.IGNORECASE)
 
@@ -279,7 +287,9 @@ def asks_for_authors(question: str) -> bool:
 def asks_for_publication(question: str) -> bool:
     """"When was it published?", "In what year …?", "Where was it published?": a paper's year and venue, its
     metadata, which its abstract rarely states (each was answered with a sentence of the abstract)."""
-    return bool(_WHEN_PUBLISHED.match(question))
+    found = _WHEN_PUBLISHED.match(question)
+    subject = next((g for g in found.groups() if g), "") if found else ""
+    return bool(subject) and bool(_A_PAPER.search(subject.strip()))
 
 
 def byline(paper: Paper) -> str:

@@ -189,6 +189,16 @@ def test_what_is_x_abstains_when_no_abstract_it_would_quote_names_x(assistant: o
         assert not assistant.ask(named).abstained, named  # type: ignore[attr-defined]
 
 
+def test_only_a_term_is_looked_for_in_the_abstracts() -> None:
+    from assistant.answer import defined_term
+
+    for asked in ("What is the main idea?", "What are the advantages?", "What is the role of the discrete bottleneck?",
+                  "What is the proposed method?", "What is PowerNorm? How does NUPES quantize weights?"):
+        assert defined_term(asked) is None, asked
+    assert defined_term("What are neural tangent kernels?") == "neural tangent kernels"
+    assert defined_term("What is the Self-Tuning Networks paper about?") == "Self-Tuning Networks"
+
+
 def test_who_wrote_it_after_a_refused_question_is_about_the_paper_before(assistant: object) -> None:
     """"What is the Self-Tuning Networks paper about?", "What GPUs did it use?" (refused), "Who wrote it?": the
     last answer cited nothing, and the question was taken for one with no conversation before it."""

@@ -317,6 +317,9 @@ def test_comparing_two_papers_by_name_cites_both(assistant: Assistant) -> None:
     assert named_sides("What is the difference between NUPES and the layer-wise calibration paper?") == (
         "NUPES", "the layer-wise calibration paper")
     assert named_sides("Compare flow matching and diffusion models") is None  # no name: one search, as before
+    assert named_sides("Flow matching vs diffusion models") is None  # the question's own capital names nothing
+    ntk = Paper(id="n", title="Neural Tangent Kernel: Convergence and Generalization in Neural Networks", abstract="")
+    assert not names_the_papers("Compare neural networks and kernels", [ntk])  # words many titles hold
     memcontrol = Paper(id="m", title="MemControl: Mitigating Memorization", abstract="")
     sara = Paper(id="s", title="SaRA: Sparse Low-Rank Adaptation", abstract="")
     assert names_the_papers("Compare MemControl and SaRA.", [memcontrol, sara])

@@ -83,7 +83,8 @@ def test_followups_carry_the_previous_subject() -> None:
     for more in ("Which datasets were used?", "What about training cost?", "Limitations?", "What are the limitations?",
                  "What is it?", "Explain this.", "What is proposed?", "What is new here?", "What is missing?",
                  "Explain further.", "Explain in detail.", "Which papers did you cite?", "Which papers were used?",
-                 "Which papers are cited?", "Which papers?"):  # no topic of their own
+                 "Which papers are cited?", "Which papers?", "Which paper is better?", "What works best?",
+                 "Which works better?"):  # no topic of their own
         assert followup_query(more, ntk) == f"{ntk[0][0]} {more}"
 
 
@@ -98,6 +99,9 @@ def test_what_about_x_asks_the_earlier_question_of_x() -> None:
     # nothing new named: the earlier subject is carried as before
     assert after("What is PowerNorm?", "What about training cost?") == "What is PowerNorm? What about training cost?"
     assert after("What is PowerNorm?", "And its limits?") == "What is PowerNorm? And its limits?"
+    # a question of its own after "And", or no subject named: the earlier subject is carried, not swapped
+    for more in ("And how does it compare to BatchNorm?", "What about on CIFAR-10?", "And is it better than LayerNorm?"):
+        assert after("What is PowerNorm?", more) == f"What is PowerNorm? {more}"
 
 
 def test_a_follow_up_the_last_answer_already_answered_gets_that_sentence_again_first(assistant: Assistant) -> None:

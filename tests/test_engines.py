@@ -194,6 +194,8 @@ def test_a_follow_up_naming_a_paper_by_its_place_answers_from_that_paper(small_s
     assert a.ask("Who wrote it?").text.startswith("This reads like a follow-up to an earlier question (it says “it”")
     assert cited_paper_text("Which is the first paper to prove grokking?", [(first, previous.text)]) is None
     assert cited_paper_text("Is there a reference 3D model?", [(first, previous.text)]) is None
+    assert cited_paper_text("How does grokking emerge in the latter stages of training?", [(first, previous.text)]) is None
+    assert missing_antecedent("Between PowerNorm and BatchNorm, why is the latter unstable?", None) is None
     assert cited_paper_text("What does the second one propose?", [(first, "A holds [1]. B holds [2]. C too [1][2].")]) == "B holds C too"
     assert names("What is SaRA? Summarize it. And PowerNorm?") == ["SaRA", "PowerNorm"]  # not "Summarize"
 

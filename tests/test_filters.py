@@ -296,6 +296,10 @@ def test_when_a_paper_was_published_is_answered_from_its_record(lib_assistant: A
         answer = lib_assistant.ask(follow, history=[(first.question, first.text)])
         assert answer.mode == "metadata" and [c.paper_id for c in answer.citations] == [cited.id], follow
         assert str(cited.year) in answer.text and answer.text.startswith(f"“{cited.title}”")
+    from assistant.listing import asks_for_publication
+
+    for other in ("When did grokking appear during training?", "When did the loss spikes appear?"):
+        assert not asks_for_publication(other), other  # a question about training, not a paper's date
     seeds = assistant.ask("When was the neural tangent kernel paper published?")  # the seeds record no year
     assert seeds.abstained and "no year or venue" in seeds.text and "Neural Tangent Kernel" in seeds.text
 
