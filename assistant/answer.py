@@ -534,6 +534,11 @@ def compared(question: str) -> tuple[set[str], set[str]] | None:
     return sides if all(sides) and sides[0] != sides[1] else None
 
 
+def _half_said(side: set[str], said: set[str]) -> bool:
+    """Whether `said` holds at least half the content terms of one side of a comparison."""
+    return 2 * len(side & said) >= len(side)
+
+
 def named_sides(question: str) -> tuple[str, str] | None:
     """The two things a question compares when it names one ("MemControl vs SaRA", "NUPES and the layer-wise
     calibration paper"): each is searched for on its own (CitingEngine.retrieve_papers)."""
@@ -564,7 +569,7 @@ def names_the_papers(question: str, papers: Sequence[Paper]) -> bool:
     named = [set(content_terms(" ".join(_named_in(w, question)))) for w in written]
     # a side with a name is named in a title by that name; the other side by half its words, as with_contrast reads
     return all(
-        any((name <= t) if name else (2 * len(side & t) >= len(side)) for t in titles) for side, name in zip(sides, named)
+        any((name <= t) if name else _half_said(side, t) for t in titles) for side, name in zip(sides, named)
     )
 
 
@@ -577,7 +582,7 @@ def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], ques
 
     def contrasts(cand: Candidate, defined: Mapping[str, str]) -> bool:
         said = set(content_terms(cand.text)) | _expansions(cand.text, defined)
-        return bool(_CONTRAST.search(cand.text)) and all(2 * len(side & said) >= len(side) for side in sides)
+        return bool(_CONTRAST.search(cand.text)) and all(_half_said(side, said) for side in sides)
 
     papers = {c.paper.id: c.paper for c in chosen}  # in the answer's order
     defined = {pid: abbreviations(paper.abstract) for pid, paper in papers.items()}
@@ -632,7 +637,7 @@ def with_each_named(chosen: list[Candidate], candidates: Sequence[Candidate], qu
     for side in compared(question) or ():
 
         def names(paper: Paper, side: set[str] = side) -> bool:
-            return paper.has_title and 2 * len(side & set(content_terms(paper.title))) >= len(side)
+            return paper.has_title and _half_said(side, set(content_terms(paper.title)))
 
         if not any(names(c.paper) for c in out):
             out += [c for c in candidates if names(c.paper)][:1]  # candidates come best first
@@ -785,8 +790,7 @@ class CitingEngine(BaseQueryEngine):
         nodes = self._known(self.retriever.retrieve(query))
         if sides := named_sides(query.query_str):  # "MemControl vs SaRA": the best paper for each side leads
             firsts = [found[0] for side in sides if (found := self._known(self.retriever.retrieve(QueryBundle(query_str=side))))]
-            by_id = {n.node.node_id: n for n in [*firsts, *nodes]}
-            by_id.update({n.node.node_id: n for n in nodes})  # scored for the question where it found them
+            by_id = {n.node.node_id: n for n in [*firsts, *nodes]}  # scored for the question where it found them
             order = dict.fromkeys(n.node.node_id for n in [*firsts, *nodes])
             nodes = [by_id[i] for i in order][: max(len(nodes), len(firsts))]  # still k papers
         return nodes, [self.papers[n.node.node_id] for n in nodes]

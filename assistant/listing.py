@@ -343,6 +343,12 @@ def list_papers(
     )
 
 
+def _record_lacks(question: str, text: str, answered: Answer, settings_hash: str) -> Answer:
+    """An abstention saying what the closest paper's record lacks; the papers found stay, shown as closest."""
+    return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
+                  settings_hash=settings_hash, support="none", mode="metadata", passages=answered.passages)
+
+
 def joined_records(answers: Sequence[Answer]) -> Answer:
     """Metadata answers about several papers ("Who wrote them?"), one after another, each [1] renumbered in
     turn; it abstains only when every one does (no paper's record has what was asked)."""
@@ -359,10 +365,10 @@ def joined_records(answers: Sequence[Answer]) -> Answer:
             texts.append(answer.text)
     text = " ".join(texts)
     abstained = all(a.abstained for a in answers)
-    return answers[0].model_copy(update={
-        "text": text, "raw_text": text, "citations": citations, "abstained": abstained,
-        "support": "none" if abstained else answers[0].support if not any(a.abstained for a in answers) else "partial",
-    })
+    support = "none" if abstained else "partial" if any(a.abstained for a in answers) else answers[0].support
+    return answers[0].model_copy(
+        update={"text": text, "raw_text": text, "citations": citations, "abstained": abstained, "support": support}
+    )
 
 
 def publication_answer(question: str, answered: Answer, paper: Paper, settings_hash: str) -> Answer:
@@ -374,8 +380,7 @@ def publication_answer(question: str, answered: Answer, paper: Paper, settings_h
             f"The store has no year or venue for the closest paper, “{readable_latex(paper.title)}”; its source file gave "
             "none, and its abstract does not say."
         )
-        return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
-                      settings_hash=settings_hash, support="none", mode="metadata", passages=answered.passages)
+        return _record_lacks(question, text, answered, settings_hash)
     said = f"appeared in {where}" if paper.venue else f"is from {where}"
     text = f"“{readable_latex(paper.title)}” {said} [1]."
     return Answer(question=question, text=text, raw_text=text, citations=[Citation.of(1, paper, opening(paper.abstract))],
@@ -395,8 +400,7 @@ def authors_answer(question: str, answered: Answer, paper: Paper, settings_hash:
             f"The store has no author list for the closest paper, “{readable_latex(paper.title)}”; its source file gave none, "
             "and its abstract does not name its authors."
         )
-        return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,  # the papers found stay:
-                      settings_hash=settings_hash, support="none", mode="metadata", passages=answered.passages)  # shown as closest
+        return _record_lacks(question, text, answered, settings_hash)
     who = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
     if more:  # the source named only these: say so rather than pass them off as all
         who = ", ".join(names) + " and others"

@@ -250,16 +250,20 @@ def _strength(percent: int) -> str:
 BACK_LINK = ' <a href="#" class="aa-back" title="Back to the answer">↑ answer</a>'
 
 
+def _record(paper: Paper | None) -> list[str]:
+    """A card's or list row's byline: the authors, then where and when the paper appeared, as far as known."""
+    meta = [esc(", ".join(paper.authors))] if paper and paper.authors else []
+    if paper and (when := _published(paper)):
+        meta.append(when)
+    return meta
+
+
 def _card(
     paper: Paper | None, title: str, body: str, numbers: Sequence[int], ranked: tuple[int, int] | None,
     of: int, closest: bool,
 ) -> str:
     label = "".join(f"[{n}]" for n in numbers)
-    meta = []
-    if paper and paper.authors:
-        meta.append(esc(", ".join(paper.authors)))
-    if paper and (when := _published(paper)):
-        meta.append(when)
+    meta = _record(paper)
     if ranked is not None:  # beside an abstention the dots would rate papers none of which answers: rank only
         meta.append(f"rank {ranked[0]} of {of}" + ("" if closest else f" {_strength(ranked[1])}"))
     if paper:
@@ -328,9 +332,7 @@ def render_reading(passages: Sequence[Passage], papers: Mapping[str, Paper]) -> 
     rows = []
     for p in passages:
         paper = papers.get(p.paper_id)
-        meta = [esc(", ".join(paper.authors))] if paper and paper.authors else []
-        if paper and (when := _published(paper)):
-            meta.append(when)
+        meta = _record(paper)
         rows.append(f'<li>{open_link(p.paper_id, p.title)} <span class="aa-meta">{" · ".join(meta)}</span></li>')
     return (
         f'<div class="aa-sources aa-reading"><h3>Reading <span class="aa-count">{len(rows)}</span></h3>'
