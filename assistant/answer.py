@@ -27,6 +27,7 @@ from .followup import (
     NEEDS_EARLIER,
     Turn,
     acknowledges,
+    beyond_cited,
     cited_paper_text,
     cited_texts,
     followup_query,
@@ -341,11 +342,13 @@ class ExtractiveComposer:
         settings_hash: str,
         said: Sequence[str] = (),
         asked: str | None = None,
+        each: bool = False,
     ) -> tuple[Answer, list[str]]:
         """The answer, and its sentences one by one (for streaming). `said`: earlier answers in the
         conversation, whose sentences a follow-up's answer does not repeat (unless nothing else is left).
         `asked`: the user's own question when `question` is a follow-up's search query (the earlier question
-        and this one): its parts, and the details it asks for, are this question's alone."""
+        and this one): its parts, and the details it asks for, are this question's alone. `each`: `papers` are
+        what the question asks about ("How do they differ?"), and each of them is answered from."""
         own = asked or question
         candidates = self.candidates(question, query_vector, papers)
         several = asks_for_several(question)
@@ -357,7 +360,13 @@ class ExtractiveComposer:
         sources = [f"{p.title} {p.abstract}" for p in self.drawn(question, candidates, papers, own)]
         # "How many bits …? Can that be estimated …?": the second is answered, the first is said to be not
         unstated = [part for part, _ in unstated_parts(own, sources[0])] if sources else []
-        fresh = not_yet_said(candidates, said)
+        unsaid = fresh = not_yet_said(candidates, said)
+        if said and candidates and (not fresh or drifts(fresh[0], candidates[0])):
+            # the earlier answers gave what the best paper says on this, and another paper's leftovers are weaker
+            # than a second paper needs: the best paper's unsaid sentences, or its best sentence once more ("Is that
+            # better than diffusion models?" after two answers from the flow-matching paper was answered from two
+            # fine-tuning papers' leftovers)
+            fresh = [c for c in fresh if c.paper.id == candidates[0].paper.id] or candidates[:1]
         chosen = self.select(fresh or candidates, several, asks_for_summary(question))
         selected = chosen
         chosen = with_answer_said_before(chosen, candidates, fresh, own)
@@ -369,6 +378,8 @@ class ExtractiveComposer:
         chosen = with_stated_details(chosen, candidates, own)
         if by_title:  # "Compare MemControl and SaRA": each paper named, however little its sentences share with two names
             chosen = with_each_named(chosen, candidates, own)
+        if each:
+            chosen = with_every_paper(chosen, [*fresh, *candidates], papers)
         answered = [part for part in parts if part not in unstated]
         if len(parts) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
             chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
@@ -413,8 +424,10 @@ class ExtractiveComposer:
             settings_hash=settings_hash,
             support="strong" if candidates[0].rank_score >= STRONG_EVIDENCE and not unstated else "partial",
             mode="extractive",
-            notice=" ".join(f"The closest abstract does not answer this part of the question: “{part.strip()}”" for part in unstated)
-            or None,
+            notice=" ".join(
+                [f"The closest abstract does not answer this part of the question: “{part.strip()}”" for part in unstated]
+                + [SAID_BEFORE] * (bool(said) and not any(c is u for c in chosen for u in unsaid))
+            ) or None,
         )
         return answer, [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
 
@@ -454,8 +467,16 @@ class ExtractiveComposer:
         return answer, [text]
 
 
+SAID_BEFORE = (
+    "The earlier answers already quoted what the abstracts say on this; this answer repeats the closest of those sentences."
+)
 PART_HELD = 0.5  # share of a question part's term weight a weakly scored sentence must hold to answer it (with_each_part)
 REPEAT = 0.8  # content-term F1 from which an answer sentence says what an earlier one said
+
+
+def drifts(fresh: Candidate, best: Candidate) -> bool:
+    """Whether a follow-up's best unsaid sentence leaves the best paper for one weaker than a second paper needs."""
+    return fresh.paper.id != best.paper.id and fresh.rank_score < OTHER_PAPER_RATIO * best.rank_score
 
 
 def not_yet_said(candidates: Sequence[Candidate], said: Sequence[str]) -> list[Candidate]:
@@ -644,6 +665,17 @@ def with_each_named(chosen: list[Candidate], candidates: Sequence[Candidate], qu
     return out
 
 
+def with_every_paper(chosen: list[Candidate], candidates: Sequence[Candidate], papers: Sequence[Paper]) -> list[Candidate]:
+    """For "How do they differ?" about the papers the last answer cited: the best of `candidates` of each paper
+    joins the answer, unless one of its sentences is there already (the pruning papers' comparison quoted one
+    of the two, whose sentences outscored the other's)."""
+    out = list(chosen)
+    for paper in papers:
+        if not any(c.paper.id == paper.id for c in out):
+            out += [c for c in candidates if c.paper.id == paper.id][:1]  # candidates come best first
+    return out
+
+
 SAID_FROM = 0.8  # share of an answer text's content terms a paper's title and abstract hold when it was said from it
 
 
@@ -748,9 +780,18 @@ def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -
     return out
 
 
+BEYOND_CITED = "The last answer cited only {papers}, not “{words}”. Ask about {which}, or name the paper you mean."
+
+
 def needs_earlier(question: str, history: Sequence[Turn] | None, settings_hash: str) -> Answer | None:
-    """For a follow-up asked with no conversation before it ("How do they differ?"), an answer saying so; for
-    thanks or an "ok", one that invites the next question: neither has anything to search for."""
+    """For a follow-up asked with no conversation before it ("How do they differ?"), an answer saying so; for one
+    pointing past the papers the last answer cited ("the second one" of one), an answer saying that; for thanks or
+    an "ok", one that invites the next question: none has anything to search for."""
+    if (beyond := beyond_cited(question, history)) is not None:
+        words, cited = beyond
+        papers = "one paper ([1])" if cited == 1 else f"{cited} papers ([1]–[{cited}])"
+        text = BEYOND_CITED.format(words=words.strip(), papers=papers, which="it" if cited == 1 else "one of those")
+        return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash)
     word = missing_antecedent(question, history)
     if word is None and not acknowledges(question):
         return None
@@ -827,13 +868,15 @@ class ExtractiveEngine(CitingEngine):
             return unresolved, [unresolved.text]
         query = QueryBundle(query_str=followup_query(question, history))  # the retriever embeds it
         nodes, papers = self.retrieve_papers(query)
+        cited: list[Paper] = []
         if cited_paper_text(question, history):  # "the second one": the paper its sentences find first, alone
             papers = papers[:1]
         elif texts := cited_texts(question, history):  # "How do they differ?": the papers just cited, only
-            papers = the_papers_said(texts, papers) or papers
+            cited = the_papers_said(texts, papers)
+            papers = cited or papers
         said = not_to_repeat(question, history)
         answer, pieces = self.composer.compose(
-            query.query_str, query.embedding or [], papers, self.settings_hash, said, asked=question
+            query.query_str, query.embedding or [], papers, self.settings_hash, said, asked=question, each=len(cited) > 1
         )
         return answer.model_copy(update={"passages": to_passages(nodes), "question": question}), pieces
 

@@ -645,6 +645,7 @@ class Assistant:
         """"Who wrote the paper on …?" ("When was it published?"): the extractive answer decides whether the store
         has that paper (or abstains as for any question), then its first cited paper's author list (year and
         venue) answers."""
+        from .answer import needs_earlier
         from .listing import (
             asks_for_authors,
             asks_for_publication,
@@ -659,6 +660,8 @@ class Assistant:
             record = publication_answer
         else:
             return None
+        if (unresolved := needs_earlier(question, history, settings.settings_hash())) is not None:
+            return unresolved  # "Who wrote the second one?" after an answer citing one
         extractive = settings.model_copy(update={"llm": "extractive"})  # a metadata answer needs no LLM
         earlier = self._first_cited(state, question, history, filters, settings)  # "Who wrote it?"
         # a question with a topic of its own is answered on it alone: "Who wrote the paper on grokking?" after an

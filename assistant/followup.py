@@ -120,18 +120,35 @@ _ORDINALS = {"first": 1, "former": 1, "second": 2, "third": 3, "fourth": 4, "fif
 _CITED = re.compile(r"([^\[\]]+?)\s*((?:\[\d+\])+)")
 
 
-def cited_paper_text(question: str, history: Sequence[Turn] | None) -> str | None:
-    """For a question pointing at one paper of the previous answer by its place ("the second one", "paper
-    [2]"), what that answer said from it, or None: the words that find the paper again."""
+def _pointed_at(question: str, history: Sequence[Turn] | None) -> tuple[str, int, dict[int, str]] | None:
+    """For a question pointing at a paper of the previous answer by its place ("the second one", "paper [2]"):
+    its words, the number it points at, and what that answer said from each paper it cited. The previous answer
+    is the latest that cited a paper: after a refusal or a "no paper matches", "the second one" is of the list
+    before."""
     match = _ORDINAL_REF.search(question)
-    answers = previous_answers(history)
-    if match is None or not answers:
+    if match is None:
         return None
-    said = said_from_each(answers[-1])
+    said = next((each for answer in reversed(previous_answers(history)) if (each := said_from_each(answer))), {})
     word = (match["word"] or match["which"] or "").lower()
     last = word in ("last", "latter")  # of two papers, "the latter" is the second
     wanted = int(match["n"]) if match["n"] else (max(said) if last and said else _ORDINALS.get(word, 0))
-    return said.get(wanted)
+    return match.group(0), wanted, said
+
+
+def cited_paper_text(question: str, history: Sequence[Turn] | None) -> str | None:
+    """For a question pointing at one paper of the previous answer by its place ("the second one", "paper
+    [2]"), what that answer said from it, or None: the words that find the paper again."""
+    pointed = _pointed_at(question, history)
+    return pointed[2].get(pointed[1]) if pointed else None
+
+
+def beyond_cited(question: str, history: Sequence[Turn] | None) -> tuple[str, int] | None:
+    """For a question pointing past the papers the previous answer cited ("Who wrote the second one?" after an
+    answer citing one, which named the first), its words and how many papers that answer cited."""
+    pointed = _pointed_at(question, history)
+    if pointed is None or not pointed[2] or pointed[1] in pointed[2]:  # no answer cited a paper: searched as before
+        return None
+    return pointed[0], len(pointed[2])
 
 
 def said_from_each(answer: str) -> dict[int, str]:

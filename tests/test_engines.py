@@ -174,6 +174,56 @@ def test_a_follow_up_about_them_answers_from_the_papers_just_cited(assistant: As
     assert cited_texts("What about the second one?", [(first, "A holds [1]. B holds [2].")]) == []
 
 
+def test_how_do_they_differ_quotes_each_paper_the_last_answer_cited(assistant: Assistant) -> None:
+    """"How do they differ?" after two pruning papers quoted one of them: the other's unsaid sentences scored
+    under the keep ratio of the first's."""
+    first = "Which papers study pruning?"
+    previous = assistant.ask(first)
+    cited = [c.paper_id for c in previous.citations]
+    assert len(cited) == 2
+    answer = assistant.ask("How do they differ?", history=[(first, previous.text)])
+    assert sorted(c.paper_id for c in answer.citations) == sorted(cited), answer.text
+
+
+def test_a_follow_up_stays_with_its_paper_once_the_earlier_answers_quoted_it(assistant: Assistant) -> None:
+    """The third question on flow matching was answered from two fine-tuning papers: the earlier answers had
+    quoted every sentence of its abstract that bears on diffusion models, and what was left of the others ranked
+    first. It now repeats the closest sentence, and says so."""
+    from assistant.answer import SAID_BEFORE
+    from assistant.text import split_sentences
+
+    history: list[tuple[str, str]] = []
+    for question in ("What is flow matching?", "How does it compare to diffusion models?"):
+        history.append((question, assistant.ask(question, history=history).text))
+    paper = assistant.ask("What is flow matching?").citations[0].paper_id
+    answer = assistant.ask("Is that better than diffusion models?", history=history)
+    assert [c.paper_id for c in answer.citations] == [paper], answer.text
+    said = {s for _, text in history for s in split_sentences(text)}
+    assert set(split_sentences(answer.text)) <= said and answer.notice == SAID_BEFORE
+    # a follow-up with something unsaid to give gives it, with no such notice
+    more = assistant.ask("Tell me more.", history=history[:1])
+    first_said = set(split_sentences(history[0][1]))
+    assert more.citations[0].paper_id == paper and not set(split_sentences(more.text)) & first_said and more.notice is None
+
+
+def test_a_follow_up_pointing_past_the_papers_cited_says_so(assistant: Assistant) -> None:
+    """"Who wrote the second one?" after an answer citing one paper named the authors of that one."""
+    first = "What is neural collapse?"
+    previous = assistant.ask(first)
+    assert len(previous.citations) == 1
+    for follow in ("Who wrote the second one?", "Tell me more about paper [3].", "What does the third one propose?"):
+        answer = assistant.ask(follow, history=[(first, previous.text)])
+        assert answer.abstained and not answer.citations, follow
+        assert answer.text.startswith("The last answer cited only one paper ([1]), not “"), answer.text
+    # "the last one" of one paper is that paper; a refusal between cites none, so the list before is meant
+    assert assistant.ask("Tell me about the last one.", history=[(first, previous.text)]).citations
+    refused = assistant.ask("What is the main limitation of PowerNorm?")
+    assert refused.abstained
+    history = [(first, previous.text), ("What is the main limitation of PowerNorm?", refused.text)]
+    answer = assistant.ask("What about the third one?", history=history)
+    assert answer.text.startswith("The last answer cited only one paper"), answer.text
+
+
 def test_a_follow_up_naming_a_paper_by_its_place_answers_from_that_paper(small_store: Path) -> None:
     from assistant.abstain import names
     from assistant.followup import cited_paper_text, missing_antecedent
