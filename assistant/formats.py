@@ -197,6 +197,11 @@ def _latex_decoder() -> Any:
 _CONTAINER_FIELDS = {"year", "date", "booktitle", "journal", "journaltitle", "publisher", "month", "series", "volume"}
 
 
+# A "%" no backslash escapes: BibTeX files written by hand or by tools that do not escape it ("over 90%") mean
+# a percent sign; read as LaTeX, it started a comment that dropped the rest of the line (often the whole abstract).
+_BARE_PERCENT = re.compile(r"(?<!\\)%")
+
+
 def parse_bibtex(text: str) -> Parsed:
     import bibtexparser
     from bibtexparser.middlewares import (
@@ -224,7 +229,14 @@ def parse_bibtex(text: str) -> Parsed:
             duplicates[unique], block.key = block.key, unique
         blocks.append(block)
     library = bibtexparser.Library(blocks, fail_on_duplicate_key=False)
-    for middleware in [*default_parse_stack(), *decode, SeparateCoAuthors()]:
+    for middleware in default_parse_stack():
+        library = middleware.transform(library)
+    if decode:  # "by over 90%, decreasing …": a percent sign, not a LaTeX comment eating the rest of the abstract
+        for entry in library.entries:
+            for field in entry.fields:
+                if isinstance(field.value, str):
+                    field.value = _BARE_PERCENT.sub(r"\\%", field.value)
+    for middleware in [*decode, SeparateCoAuthors()]:
         library = middleware.transform(library)
     for block in library.failed_blocks:
         head = (block.raw or "").strip().split("\n", 1)[0].rstrip(",")[:60]

@@ -271,6 +271,20 @@ def test_bibtex_decodes_latex_outside_math_and_keeps_math_verbatim(tmp_path: Pat
     )
 
 
+def test_a_bare_percent_sign_in_bibtex_is_a_percent_not_a_comment_ending_the_abstract(tmp_path: Path) -> None:
+    """"by over 90%, decreasing …" was stored as "… by over 90": read as LaTeX, the sign began a comment."""
+    (tmp_path / "pct.bib").write_text(
+        "@article{p, title = {A 100% Sparse Net}, author = {Doe, Jane}, url = {http://x.org/a%20b},\n"
+        "  abstract = {Pruning removes over 90% of weights, and 95\\% intervals hold. "
+        "Accuracy is kept on every benchmark we tried.}\n}\n"
+    )
+    (paper,) = load_corpus([tmp_path / "pct.bib"]).papers
+    assert paper.title == "A 100% Sparse Net" and paper.url == "http://x.org/a%20b"
+    assert paper.abstract == (
+        "Pruning removes over 90% of weights, and 95% intervals hold. Accuracy is kept on every benchmark we tried."
+    )
+
+
 def test_bibtex_keywords_are_split_on_commas_and_semicolons_not_on_spaces(tmp_path: Path) -> None:
     """Zotero writes arXiv subjects as keywords: "Computer Science - Machine Learning" is one category."""
     (tmp_path / "zotero.bib").write_text(
