@@ -91,6 +91,7 @@ SOLVED_CONTEXT = 2
 _SEVERAL = re.compile(
     r"\b(?:papers|works|studies|abstracts|articles|authors)\b"
     r"|\b(?:which|what|different|several|multiple|various|other|two|both)\s+(?:\w+\s+)?(?:approaches|methods|models)\b"
+    r"|\b(?:main|major|key|existing|common)\s+(?:approaches|methods|techniques)\b"
     # "how do they differ", "the difference": a comparison; "a different model" is one thing, not several
     r"|\b(?:compar\w*|differ(?:s|ed|ing|ences?)?|contrast\w*|versus|vs\.?|both|either)\b",
     re.IGNORECASE,
@@ -151,12 +152,13 @@ def asks_for_definition(question: str, most: int = 4) -> str | None:
 
 def mentions(term: str, sentence: str, defined: Mapping[str, str]) -> bool:
     """Whether the sentence names the term: as written, by the long form of an abbreviation the abstract
-    defines, or by words starting with each of its parts ("PowerNorm": "Power Normalization")."""
+    defines, or by words starting with each of its parts ("PowerNorm": "Power Normalization"), a hyphen read as
+    a space ("state space models": "a state-space model")."""
     low = sentence.lower()
     if term.lower() in low or (term in defined and defined[term].lower() in low):
         return True
     parts = [p for word in term.split() for p in name_parts(word) if p not in STOPWORDS]
-    said = words(sentence)
+    said = [part for word in words(sentence) for part in (word, *word.split("-"))]
     return bool(parts) and all(any(w.startswith(p) for w in said) for p in parts)
 
 
