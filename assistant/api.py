@@ -671,9 +671,22 @@ class Assistant:
             strong = answered.model_copy(update={"support": "strong"})
             return joined_records([record(question, strong, paper, settings.settings_hash()) for paper in earlier])
         if answered.abstained or not answered.citations:
-            return answered
+            # "Who wrote the lottery ticket paper?" of a paper whose abstract is one short sentence: its title says it
+            if (titled := self._titled(state, question, answered)) is None:
+                return answered
+            return record(question, answered.model_copy(update={"support": "strong"}), titled, settings.settings_hash())
         paper = state.papers.get(answered.citations[0].paper_id)
         return record(question, answered, paper, settings.settings_hash()) if paper else answered
+
+    @staticmethod
+    def _titled(state: _State, question: str, answered: Answer) -> Paper | None:
+        """The closest paper, when its title holds every word of the question's topic ("Who wrote the paper on the
+        lottery ticket hypothesis?"): a metadata question names its paper, whatever the abstract's sentences say."""
+        from .text import content_terms
+
+        topic = set(content_terms(question)) - _authorship_terms()
+        paper = state.papers.get(answered.passages[0].paper_id) if answered.passages else None
+        return paper if paper and paper.has_title and topic and topic <= set(content_terms(paper.title)) else None
 
     def _first_cited(
         self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None, settings: Settings

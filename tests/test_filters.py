@@ -304,6 +304,25 @@ def test_when_a_paper_was_published_is_answered_from_its_record(lib_assistant: A
     assert seeds.abstained and "no year or venue" in seeds.text and "Neural Tangent Kernel" in seeds.text
 
 
+def test_who_wrote_a_paper_whose_title_names_the_topic_is_answered_however_short_its_abstract(tmp_path: Path) -> None:
+    """"Who wrote the lottery ticket paper?" abstained (no sentence close enough) on a paper whose abstract is one
+    short sentence, while its card beside the refusal showed its authors."""
+    rows = [{"title": p.title, "abstract": p.abstract} for p in load_corpus([SEEDS]).papers[:8]]
+    rows.append({
+        "title": "The Lottery Ticket Hypothesis: Finding Sparse, Trainable Neural Networks",
+        "abstract": "Neural network pruning techniques can reduce the parameter counts of trained networks by over ninety.",
+        "authors": ["Jonathan Frankle", "Michael Carbin"], "year": 2019,
+    })
+    (tmp_path / "lib.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    a = Assistant(Settings(store_dir=tmp_path / "store", seeds_dir=tmp_path))
+    for asked in ("Who wrote the lottery ticket paper?", "Who wrote the paper on the lottery ticket hypothesis?"):
+        answer = a.ask(asked)
+        assert not answer.abstained and answer.text.startswith("“The Lottery Ticket Hypothesis"), answer.text
+        assert "is by Jonathan Frankle and Michael Carbin (2019) [1]." in answer.text
+    assert a.ask("When was the lottery ticket paper published?").text.endswith("2019 [1].")
+    assert a.ask("Who wrote the paper on the lottery ticket hypothesis for BERT?").abstained  # BERT: in no title
+
+
 def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assistant, tmp_path: Path) -> None:
     paper = lib_assistant.papers()[1]  # AUTHORS[1]: Bo Chen alone
     answer = lib_assistant.ask(f"Who wrote the paper “{paper.title}”?")
