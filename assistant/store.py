@@ -241,6 +241,31 @@ def _written_by_us(entry: Path) -> bool:
         return False
 
 
+_SEGMENT_FILES = ("header.bin", "data_level0.bin", "length.bin", "link_lists.bin")
+
+
+def sweep_deleted_segments(store: Path) -> None:
+    """Remove the vector-index folders of collections Chroma deleted: its `delete_collection` drops their rows
+    but leaves their folders on disk (chroma-core/chroma#5520), so each `ingest --rebuild` kept another full copy
+    of the vectors. A folder goes only when its name is a segment id the database no longer lists and it holds
+    nothing but Chroma's index files."""
+    import sqlite3
+    from contextlib import closing
+
+    try:
+        with closing(sqlite3.connect(f"file:{store / 'chroma.sqlite3'}?mode=ro", uri=True)) as db:
+            live = {str(row[0]) for row in db.execute("SELECT id FROM segments")}
+    except sqlite3.Error:
+        return  # not a schema we know: leave everything as it is
+    for entry in store.iterdir():
+        try:
+            named = str(uuid.UUID(entry.name)) == entry.name
+        except ValueError:
+            continue
+        if named and entry.is_dir() and entry.name not in live and all(f.name in _SEGMENT_FILES for f in entry.iterdir()):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def reset_local_store(store: Path) -> None:
     """Remove only what the assistant and Chroma wrote in `store`; anything else stays."""
     if not store.exists():
@@ -415,6 +440,7 @@ class Store:
             if not settings.chroma_url:
                 shutil.rmtree(self.layout.bm25, ignore_errors=True)
                 shutil.rmtree(self.layout.sentence_matrix, ignore_errors=True)
+                sweep_deleted_segments(self.layout.root)
         self._migrate_sentences()
         self.papers = self._collection(PAPERS, signed=True)
         self.chunks = self._collection(CHUNKS)

@@ -122,6 +122,31 @@ def test_rebuild_embeds_every_paper_again_and_counts_what_it_drops(tmp_path: Pat
     assert Assistant(settings).retrieve("topic 7", k=1)[0].paper_id == kept.id  # and embedded again
 
 
+def test_a_rebuild_leaves_no_copy_of_the_old_vectors_on_disk(tmp_path: Path) -> None:
+    """Chroma's delete_collection kept each deleted collection's index folder: every rebuild grew the store by
+    a full copy of its vectors (3 folders, then 6, then 9)."""
+    import uuid
+
+    seeds = tmp_path / "mine"
+    _write(seeds, [1, 2, 3])
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    Assistant(settings).ingest()
+
+    def folders() -> set[str]:
+        return {p.name for p in settings.store_dir.iterdir() if p.is_dir() and p.name.count("-") == 4}
+
+    before = folders()
+    assert before and all(str(uuid.UUID(name)) == name for name in before)
+    (settings.store_dir / "notes").mkdir()  # a folder not named as a segment is not Chroma's to sweep
+    for _ in range(2):
+        Assistant(settings).ingest(rebuild=True)
+        after = folders()
+        assert len(after) == len(before) and not after & before
+        before = after
+    assert (settings.store_dir / "notes").is_dir()
+    assert Assistant(settings).retrieve("topic 2", k=1)  # the new index answers
+
+
 def test_a_killed_rebuild_loses_no_paper(tmp_path: Path) -> None:
     """A rebuild removes the store's records before it embeds them again: they wait in a file beside the
     store until it has, so the next ingest after a kill brings back what was left."""
