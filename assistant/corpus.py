@@ -255,6 +255,8 @@ def _records_to_drafts(items: Iterable[tuple[int | None, dict[str, Any] | str]],
         if not isinstance(item, str) and item.get("duplicate_key"):  # a BibTeX key used twice: both are kept
             message = f"duplicate key {item['key']!r}: this entry is kept as {paper_id(draft.abstract)}"
             issues.append(ParseIssue(source=source, line=line, message=message, kept=True))
+        if not isinstance(item, str) and item.get("_remark"):  # read all the same, with a word on how
+            issues.append(ParseIssue(source=source, line=line, message=str(item["_remark"]), kept=True))
     return drafts, issues
 
 

@@ -401,11 +401,37 @@ def _report_number(entry: Record) -> str | None:
     return None if re.fullmatch(r"[\dXx -]{8,17}", sn) else sn or None
 
 
+_RIS_TAG = re.compile(r"\s*(TY|ER)  -")
+
+
+def _closed_ris(text: str) -> tuple[str, list[int]]:
+    """The RIS text with an "ER  -" line closing each reference that lacks one, and the lines those references
+    start on: rispy dropped a last reference with no "ER" (a file cut off) without a word."""
+    out: list[str] = []
+    unclosed: list[int] = []
+    open_at: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        tag = _RIS_TAG.match(line)
+        if tag and tag[1] == "TY":
+            if open_at is not None:
+                unclosed.append(open_at)
+                out.append("ER  - ")
+            open_at = number
+        elif tag:
+            open_at = None
+        out.append(line)
+    if open_at is not None:
+        unclosed.append(open_at)
+        out.append("ER  - ")
+    return "\n".join(out) + "\n", unclosed
+
+
 def parse_ris(text: str) -> Parsed:
     import rispy
 
+    closed, unclosed = _closed_ris(text)
     try:
-        entries = rispy.loads(text)
+        entries = rispy.loads(closed)
     except Exception as exc:  # rispy raises plain IOError/ValueError on a broken file
         yield None, f"unreadable RIS ({exc})"
         return
@@ -444,6 +470,7 @@ def parse_ris(text: str) -> Parsed:
             "work_type": kind,
             "citation_key": entry.get("id"),  # ID: a key (Mendeley's, our export's); EndNote's record numbers are none
             "key_may_be_ours": True,  # our RIS export writes derived keys too
+            "_remark": "no closing “ER  -” line (a file cut off?): read up to the next reference" if where in unclosed else None,
         }
 
 

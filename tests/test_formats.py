@@ -533,6 +533,21 @@ def test_where_a_thesis_appeared_and_a_csl_date_written_as_text(tmp_path: Path) 
     assert (papers["T3"].year, papers["T4"].year) == (2020, 2019)
 
 
+def test_a_ris_reference_with_no_closing_er_line_is_read_with_a_warning(tmp_path: Path) -> None:
+    """A cut-off RIS file's last reference (no "ER  -") was dropped without a word; one missing its "ER" before the
+    next "TY" ran into it."""
+    abstract = "The {} reference has an abstract long enough to be ingested, about pruning and quantization."
+    (tmp_path / "cut.ris").write_text(
+        f"TY  - JOUR\nTI  - First\nAB  - {abstract.format('first')}\n"  # no ER before the next TY
+        f"TY  - JOUR\nTI  - Second\nAB  - {abstract.format('second')}\nER  - \n\n"
+        f"TY  - JOUR\nTI  - Third\nAB  - {abstract.format('third')}\n"  # the file ends here
+    )
+    found = load_corpus([tmp_path / "cut.ris"])
+    assert [p.title for p in found.papers] == ["First", "Second", "Third"]
+    assert [(i.line, i.kept) for i in found.issues] == [(1, True), (9, True)]
+    assert all("no closing “ER  -” line" in i.message for i in found.issues)
+
+
 def test_ris_venues_where_zotero_endnote_and_books_keep_them(tmp_path: Path) -> None:
     """Zotero's CONF with the proceedings in C3, EndNote's full journal name in JF, a book's title in BT."""
     def record(n: int, kind: str, tag: str, venue: str) -> str:
