@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .types import MORE_AUTHORS, PUBLISHED_BY, WorkType
@@ -197,6 +197,38 @@ def _latex_decoder() -> Any:
 _CONTAINER_FIELDS = {"year", "date", "booktitle", "journal", "journaltitle", "publisher", "month", "series", "volume"}
 
 
+_BIBTEX_PART = re.compile(r'\s*(\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}|"[^"]*"|[^\s#"{}]+)\s*(#|$)')
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _joined(value: str, macros: Mapping[str, str]) -> str | None:
+    """A value BibTeX joins with "#" (`pre # "Neural Information Processing Systems"`), as one braced value,
+    each macro (an @string, a month) put in; None when the value joins nothing. bibtexparser resolves a value
+    that is one macro only, and kept the rest as written ("pre # …" was a paper's venue)."""
+    parts: list[str] = []
+    at = 0
+    while at < len(value):
+        part = _BIBTEX_PART.match(value, at)
+        if part is None or part.end() == at:
+            return None
+        parts.append(part[1])
+        at = part.end()
+    if len(parts) < 2:
+        return None
+    text = []
+    for piece in parts:
+        macro = macros.get(piece.lower())
+        if piece[:1] in "{\"":
+            text.append(piece[1:-1])
+        elif macro is not None:
+            text.append(macro[1:-1] if macro[:1] in "{\"" else macro)
+        elif piece.lower() in _MONTHS:
+            text.append(piece.capitalize())
+        else:
+            text.append(piece)  # a number, or a macro nobody defined: as written
+    return "{" + "".join(text) + "}"
+
+
 # A "%" no backslash escapes: BibTeX files written by hand or by tools that do not escape it ("over 90%") mean
 # a percent sign; read as LaTeX, it started a comment that dropped the rest of the line (often the whole abstract).
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
@@ -229,6 +261,11 @@ def parse_bibtex(text: str) -> Parsed:
             duplicates[unique], block.key = block.key, unique
         blocks.append(block)
     library = bibtexparser.Library(blocks, fail_on_duplicate_key=False)
+    macros = {block.key.lower(): block.value for block in library.strings}
+    for entry in library.entries:
+        for field in entry.fields:
+            if isinstance(field.value, str) and (joined := _joined(field.value, macros)) is not None:
+                field.value = joined
     for middleware in default_parse_stack():
         library = middleware.transform(library)
     if decode:  # "by over 90%, decreasing …": a percent sign, not a LaTeX comment eating the rest of the abstract

@@ -285,6 +285,20 @@ def test_a_bare_percent_sign_in_bibtex_is_a_percent_not_a_comment_ending_the_abs
     )
 
 
+def test_bibtex_strings_joined_with_hash_are_put_together(tmp_path: Path) -> None:
+    """`booktitle = pre # "Neural …"` was stored as the venue "pre # \"Neural …\"" (one macro alone was resolved)."""
+    abstract = "An abstract long enough to be read, about how BibTeX joins strings, macros and months: {}."
+    (tmp_path / "join.bib").write_text(
+        '@string{pre = "Proceedings of the "}\n@string{nips = {Neural Information Processing Systems}}\n'
+        f'@inproceedings{{a, title = {{A}}, booktitle = pre # "Neural Information " # {{Processing Systems}}, '
+        f'year = 2020, abstract = {{{abstract.format("one")}}}}}\n'
+        f"@inproceedings{{b, title = {{B # 2}}, booktitle = pre # nips, year = 2019, abstract = {{{abstract.format('#')}}}}}\n"
+    )
+    papers = load_corpus([tmp_path / "join.bib"]).papers
+    assert {p.venue for p in papers} == {"Proceedings of the Neural Information Processing Systems"}
+    assert sorted(p.title for p in papers) == ["A", "B # 2"] and any(p.abstract.endswith("months: #.") for p in papers)
+
+
 def test_bibtex_keywords_are_split_on_commas_and_semicolons_not_on_spaces(tmp_path: Path) -> None:
     """Zotero writes arXiv subjects as keywords: "Computer Science - Machine Learning" is one category."""
     (tmp_path / "zotero.bib").write_text(
