@@ -159,7 +159,8 @@ def _log_request(answer: Answer, started: float) -> None:
 # Words (stems) of a listing question that name no topic: the store and its papers ("Which papers in the
 # collection …"), so a listing is ordered by relevance only when a topic is left (Assistant._listing).
 _NOT_A_TOPIC = frozenset({
-    "paper", "papers", "work", "works", "publish", "publication", "written", "author", "year", "categori",
+    "paper", "papers", "work", "works", "publish", "publication", "written", "write", "wrote", "togeth", "author",
+    "year", "categori",
     "store", "collect", "librari", "corpus", "databas", "list", "show", "hold", "contain", "includ", "avail",
 })
 
@@ -716,17 +717,22 @@ class Assistant:
 
     def _listing(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
         """A metadata question ("papers by Rivera", "published in 2024") answered from the metadata."""
-        from .listing import list_papers, metadata_filters
+        from .filters import Filters
+        from .listing import asks_for_a_list, list_papers, metadata_filters
         from .text import content_terms
 
         asked = metadata_filters(question, state.papers.headers)
         if asked is None:
-            return None
+            # "Which papers are here?" with --author Rivera: the papers the filters admit (it abstained)
+            if not (filters and asks_for_a_list(question) and set(content_terms(question)) <= _NOT_A_TOPIC):
+                return None
+            asked = Filters()
 
         def admits(header: Header) -> bool:  # what the question asks for, within the filters set beside it
             return asked.admits(header) and (not filters or filters.admits(header))
 
-        wanted = asked.describe() + (f" within the filters ({filters.describe()})" if filters else "")
+        within = f"the filters ({filters.describe()})" if filters else ""
+        wanted = f"{asked.describe()} within {within}" if asked and within else asked.describe() or within
         headers = state.papers.headers()
         matching = [h for h in headers.values() if admits(h)]
         if not matching:

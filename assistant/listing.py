@@ -13,19 +13,31 @@ from .latex import readable_latex
 from .text import content_terms, rough_sentences, spelling_site, stem, words
 from .types import Answer, Citation, Header, Paper, named_authors, venue_and_year
 
+# A name as a question writes it: capitalised words, with the lower-case particles of "Pieter van der Berg" and
+# "Ana de la Cruz" between them or before them ("van der Berg"); "Pieter van Dijk" was read as "Pieter".
+_PARTICLES = r"(?:van|von|der|den|de|del|della|di|da|du|la|le|dos|das|ten|ter|zu|bin|al|el)"
+_NAME = rf"((?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*(?:\s+(?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*){{0,2}})"
 _BY = re.compile(
     r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+(?:both\s+|either\s+)?"
-    r"((?:[A-Z][\w'’.-]*\s*){1,3})"
+    + _NAME
 )
+# "What has Rivera written?", "Which papers did Ana Rivera write?", "How many papers did Rivera write?"
 _WROTE = re.compile(
-    r"\b(?i:what|which)\s+(?:has|did|have)\s+((?:[A-Z][\w'’.-]*\s*){1,3})\s*(?:write|written|publish(?:ed)?|author(?:ed)?)\b"
+    r"\b(?i:what|which|how\s+many)\s+(?:(?i:papers?|works?|articles?|publications?)\s+)?(?:has|did|have)\s+"
+    + _NAME + r"\s*(?:write|written|publish(?:ed)?|author(?:ed)?)\b"
 )
-# "published in 2024", "papers from 2019 to 2021" — not any "in 2019" ("What did X achieve in 2019?").
+# "Bo Chen's papers", "Show me Rivera's work"
+_POSSESSIVE = re.compile(_NAME + r"['’]s\s+(?i:papers|works?|articles|publications|abstracts)\b")
+# "published in 2024", "papers from 2019 to 2021", "2021 papers" — not any "in 2019" ("What did X achieve in
+# 2019?"), but that too in a question that lists already ("What did Rivera publish in 2021?", "papers by Rivera in
+# 2021": _LISTED_YEAR)
+_YEARS = r"((?:19|20)\d\d)(?:\s*(?:-|–|to|and|\.\.)\s*((?:19|20)\d\d))?\b"
 _YEAR = re.compile(
-    r"\b(?:(?:published|appeared|written|released)\s+(?:in\s+|between\s+)?"
-    r"|(?:papers?|works?|articles?|abstracts?)\s+(?:(?:are|is|were|was)\s+)?(?:from|of)\s+)"
-    r"((?:19|20)\d\d)(?:\s*(?:-|–|to|and|\.\.)\s*((?:19|20)\d\d))?\b"
+    r"\b(?:(?:published|publish|appeared|written|wrote|released)\s+(?:in\s+|between\s+)?"
+    r"|(?:papers?|works?|articles?|abstracts?)\s+(?:(?:are|is|were|was)\s+)?(?:from|of)\s+)" + _YEARS
+    + r"|\b((?:19|20)\d\d)()\s+(?:papers|works|articles|publications)\b"
 )
+_LISTED_YEAR = re.compile(r"\b(?:in|from|during|between)\s+" + _YEARS)
 # "NeurIPS papers", "ICML 2021 papers", "papers at ICLR", "published in JMLR": a big venue by its short name
 # (filters.VENUE_NAMES), as written (capitals), with the year that may follow it.
 # Papers in the plural, or published somewhere: "What does the ICML paper on X propose?" asks about one paper.
@@ -42,7 +54,7 @@ _NAMED_VENUE = re.compile(
 )
 _CONNECTORS = frozenset({"of", "on", "and", "for", "in", "the", "&"})
 _CATEGORY = re.compile(r"\b(?:category|categories|in)\s+([a-z]{2,8}\.[A-Z]{2})\b")
-_AUTHORSHIP = re.compile(r"\b(?:authors?|authored|co-?authors?|co-?authored|wrote|written)\b", re.IGNORECASE)
+_AUTHORSHIP = re.compile(r"\b(?:authors?|authored|co-?authors?|co-?authored|wrote|written|write)\b", re.IGNORECASE)
 _PLURAL = re.compile(r"\b(?:papers|works|articles|abstracts|publications)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\s,;:?!()\"“”]+")
 _WHO_WROTE = re.compile(
@@ -91,6 +103,14 @@ def placed_paper_filters(question: str, papers: Callable[[], Mapping[str, Header
     return filters if any(filters.admits(h) for h in papers().values()) else None
 
 
+_LIST_OPENING = re.compile(r"^\W*(?:which|what|list|show|give|find)\b", re.IGNORECASE)
+
+
+def asks_for_a_list(question: str) -> bool:
+    """"Which papers are here?", "List the papers", "Show me the papers": a question asking for papers."""
+    return bool(_LIST_OPENING.match(question)) and bool(_LISTS.search(question))
+
+
 def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) -> Filters | None:
     """The filters a listing question asks for, when the store holds papers they match; else None.
     `papers` is only called for a question that reads like a listing: a start at 100k papers must not
@@ -98,11 +118,11 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
     if not _LISTS.search(question):
         return None
     authors: list[str] = []
-    for pattern in (_BY, _WROTE):
+    for pattern in (_BY, _WROTE, _POSSESSIVE):
         match = pattern.search(question)
         if match:
             authors.append(match.group(1).strip().rstrip("?.!,"))
-    year = _YEAR.search(question)
+    year = _YEAR.search(question) or (_LISTED_YEAR.search(question) if authors else None)
     category = _CATEGORY.search(question)
     venue, venue_year = _venue(question)
     if venue is None and (named_venue := _NAMED_VENUE.search(question)):
@@ -117,7 +137,8 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
         authors, every = named, len(named) > 1 and not re.search(r"\b(?:or|either)\b", question)
     else:
         authors = authors[:1]
-    years = f"{year.group(1)}..{year.group(2) or year.group(1)}" if year else venue_year
+    found = [g for g in year.groups() if g] if year else []  # a year, or the two ends of a range
+    years = f"{found[0]}..{found[-1]}" if found else venue_year
     parsed = Filters.parse(years, authors, [category.group(1)] if category else [], [venue] if venue else [])
     filters = replace(parsed, every_author=every, whole_names=True)  # a name a question gives is whole
     if not filters:

@@ -123,6 +123,14 @@ def test_the_cli_filters_and_refuses_a_bad_year(
         ("Which papers list both Ana Rivera and Bo Chen among their authors?", lambda p: {"Ana Rivera", "Bo Chen"} <= set(p.authors)),
         ("Which papers have Carla Diaz or Dan Rivers as an author?", lambda p: bool({"Carla Diaz", "Dan Rivers"} & set(p.authors))),
         ("What has Carla Díaz written?", lambda p: "Carla Diaz" in p.authors),  # accents aside
+        # each of these abstained, or listed an author's papers of every year
+        ("What did Ana Rivera publish in 2021?", lambda p: "Ana Rivera" in p.authors and p.year == 2021),
+        ("Which papers by Rivera in 2019?", lambda p: "Ana Rivera" in p.authors and p.year == 2019),
+        ("Which 2023 papers did Ana Rivera write?", lambda p: "Ana Rivera" in p.authors and p.year == 2023),
+        ("Which papers did Carla Diaz write?", lambda p: "Carla Diaz" in p.authors),
+        ("How many papers did Dan Rivers write?", lambda p: "Dan Rivers" in p.authors),
+        ("Show me Bo Chen's papers", lambda p: "Bo Chen" in p.authors),
+        ("What papers did Ana Rivera and Bo Chen write together?", lambda p: {"Ana Rivera", "Bo Chen"} <= set(p.authors)),
     ],
 )
 def test_metadata_questions_are_answered_from_the_metadata(lib_assistant: Assistant, question: str, admits) -> None:  # type: ignore[no-untyped-def]
@@ -368,6 +376,11 @@ def test_a_listing_question_with_filters_beside_it_lists_what_both_admit(lib_ass
     assert answer.mode == "metadata" and not answer.abstained
     assert answer.text.startswith(f"{len(both)} paper") and "year 2023 within the filters (category stat.ML)" in answer.text
     assert {c.paper_id for c in answer.citations} <= {p.id for p in both}
+    # a question asking only for papers lists what the filters admit ("Which papers are here?" --author Diaz)
+    diaz = lib_assistant.ask("Which papers are here?", filters=Filters.parse(authors=["Diaz"]))
+    hers = [p for p in lib_assistant.papers() if "Carla Diaz" in p.authors]
+    assert diaz.mode == "metadata" and diaz.text.startswith(f"{len(hers)} papers in the store match the filters (author Diaz)")
+    assert {c.paper_id for c in diaz.citations} <= {p.id for p in hers}
     none = lib_assistant.ask("What was published in 2023?", filters=Filters.parse("2016"))
     assert none.abstained and none.text.startswith("No paper in the store matches year 2023 within the filters (year 2016)")
 
@@ -382,6 +395,17 @@ def test_a_listing_with_one_topic_word_lists_the_closest_first(lib_assistant: As
     assert [c.paper_id for c in answer.citations] == [from2019[1].id, from2019[0].id]  # not in title order
     published = lib_assistant.ask("What did Diaz publish?")
     assert published.mode == "metadata" and all("Carla Diaz" in lib_assistant.paper(c.paper_id).authors for c in published.citations)  # type: ignore[union-attr]
+
+
+def test_a_name_with_particles_is_read_whole() -> None:
+    """"Which papers by Pieter van Dijk?" listed the papers of any Pieter: the name ended at "van"."""
+    from assistant.listing import _BY, _POSSESSIVE, _WROTE
+
+    assert _BY.search("Which papers by Pieter van Dijk?")[1] == "Pieter van Dijk"  # type: ignore[index]
+    assert _BY.search("Which papers by van der Berg are here?")[1] == "van der Berg"  # type: ignore[index]
+    assert _WROTE.search("What did Ana de la Cruz write?")[1] == "Ana de la Cruz"  # type: ignore[index]
+    assert _POSSESSIVE.search("Show me Ludwig van Beethoven's papers")[1] == "Ludwig van Beethoven"  # type: ignore[index]
+    assert _BY.search("Which papers by Rivera on kernels?")[1] == "Rivera"  # type: ignore[index]
 
 
 def test_a_name_no_paper_has_is_not_a_listing(lib_assistant: Assistant) -> None:
