@@ -111,6 +111,21 @@ def shot(page: Page, name: str, full_page: bool = True) -> None:
         (ARTIFACTS / f"{name}.missing.txt").write_text(f"screenshot not taken: {exc}\n", encoding="utf-8")
 
 
+# The contrast of an element's text with the first opaque background behind it (WCAG 2 relative luminance).
+CONTRAST_JS = """el => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let back = el, bg = [255, 255, 255];
+  for (; back; back = back.parentElement) {
+    const c = rgb(getComputedStyle(back).backgroundColor);
+    if (c.length < 4 || c[3] > 0) { bg = c.slice(0, 3); break; }
+  }
+  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
 def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, shared_url: str, assistant: Any) -> None:
     page, outside = open_page(browser, shared_url)
     expect(page.get_by_role("textbox", name="Question")).to_be_visible()  # named for screen readers
@@ -123,6 +138,9 @@ def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, sh
     expect(page.locator("#aa-question textarea")).to_be_focused()  # the next question can be typed at once
     assert re.search(r"rank \d of \d", card.inner_text()) and "Neural Tangent Kernel" in bubble.inner_text()
     shot(page, "chat-answer.png")
+    # text a reader needs is legible: WCAG AA, 4.5:1 (Gradio's grey and blue gave 2.6:1 and 3.5:1)
+    for selector in ("#aa-sources .aa-meta", "#aa-chat a.aa-cite", "#aa-status", "#aa-ask"):
+        assert page.locator(selector).first.evaluate(CONTRAST_JS) >= 4.5, selector
 
     link = bubble.locator("a.aa-cite").first
     assert link.inner_text() == "[1]"
@@ -143,8 +161,11 @@ def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, sh
     assert earlier.get_attribute("open") is None and NTK in earlier.locator("> summary").inner_text()
     old = page.locator("#aa-chat .aa-answer").first.locator("a.aa-cite").first
     assert old.get_attribute("href") == target
+    old.scroll_into_view_if_needed()
+    where = page.evaluate("window.scrollY"), old.bounding_box()["y"]  # type: ignore[index]
     old.click()
     expect(page.locator(f"#aa-sources details.aa-earlier mark{target}")).to_be_in_viewport()
+    assert (page.evaluate("window.scrollY"), old.bounding_box()["y"]) == where  # type: ignore[index]  # the answer stays put
     assert earlier.get_attribute("open") is not None and page.evaluate("location.hash") == target
     shot(page, "chat-earlier-citation-clicked.png", full_page=False)
     page.locator("#aa-settings").get_by_text("Settings").filter(visible=True).first.click()

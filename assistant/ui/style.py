@@ -9,12 +9,23 @@ import gradio as gr
 
 
 def theme() -> gr.themes.Base:
-    """System fonts only: the page requests nothing beyond the server it came from."""
+    """System fonts only: the page requests nothing beyond the server it came from. Text a shade darker than
+    Gradio's default in light mode: its grey (slate 400, 2.6:1 on white) carried the cards' authors and years,
+    and its blue (3.5:1) the [n] links and the Ask button; slate 500 and blue 600 pass WCAG AA (4.8:1, 5.2:1)."""
     return gr.themes.Default(
         primary_hue="blue",
         neutral_hue="slate",
         font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
         font_mono=["ui-monospace", "SFMono-Regular", "Consolas", "monospace"],
+    ).set(
+        body_text_color_subdued="*neutral_500",
+        body_text_color_subdued_dark="*neutral_400",
+        input_placeholder_color="*neutral_500",
+        input_placeholder_color_dark="*neutral_400",
+        color_accent="*primary_600",
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
+        button_primary_background_fill_dark="*primary_600",
     )
 
 
@@ -27,6 +38,7 @@ CSS = """
 .aa-by-paper li { margin: 0.15em 0; }
 .aa-pending { color: var(--body-text-color-subdued); font-style: italic; }
 a.aa-cite { font-weight: 600; text-decoration: none; padding: 0 1px; color: var(--color-accent) !important; }
+.dark a.aa-cite, .dark .aa-n { color: var(--primary-400) !important; }  /* blue 600 is too dark on a dark page */
 a.aa-cite:hover { text-decoration: underline; }
 .aa-cite-old { color: var(--body-text-color-subdued); }
 .aa-abstain { border-left: 4px solid #d97706; padding: 4px 10px; background: rgba(217, 119, 6, 0.08); }
@@ -77,6 +89,9 @@ a.aa-cite:hover { text-decoration: underline; }
 /* A phone: the Papers table keeps id and title (authors, year, link and sources are in the abstract view). */
 .aa-back { display: none; }
 @media (max-width: 800px) { .aa-back { display: inline; } }  /* where the sources stack under the chat */
+/* Beside the chat, room below the last card: a quote near the end can scroll up to where the panel shows on screen
+   (an earlier answer's quote could not, and the page scrolled instead, moving the answer: CITE_JS) */
+@media (min-width: 801px) { .aa-sources { padding-bottom: 45vh; } }
 @media (max-width: 640px) {
   #aa-papers th:nth-child(n+3), #aa-papers td:nth-child(n+3),
   #aa-papers .virtual-row > .body-cell:nth-of-type(n+3) { display: none; }
@@ -101,16 +116,21 @@ CITE_JS = """
     for (let el = link.parentElement; el; el = el.parentElement) kept.push([el, el.scrollTop]);
     const y = window.scrollY;
     const id = (link.getAttribute("href") || "").slice(1);
+    const mark = document.getElementById(id), panel = document.getElementById("aa-sources");
+    // An earlier answer's quote is folded under its question (render.render_panel): unfolded before the link is
+    // followed, since Chromium unfolds a folded target itself and scrolls to it after this handler's frame
+    for (let el = mark && mark.parentElement; el && el !== panel; el = el.parentElement) {
+      if (el.tagName === "DETAILS") el.open = true;
+    }
     requestAnimationFrame(() => {
       for (const [el, top] of kept) if (el.scrollTop !== top) el.scrollTop = top;
       window.scrollTo(0, y);
-      const mark = document.getElementById(id), panel = document.getElementById("aa-sources");
-      // An earlier answer's quote is folded under its question (render.render_panel): unfold it first
-      for (let el = mark && mark.parentElement; el && el !== panel; el = el.parentElement) {
-        if (el.tagName === "DETAILS") el.open = true;
-      }
       if (mark && panel) {
-        panel.scrollTop += mark.getBoundingClientRect().top - panel.getBoundingClientRect().top - 60;
+        // The quote goes near the top of the part of the panel on screen: the panel may run past the window's
+        // bottom (the column's heading above it), and a quote put there made the page scroll (by 340 px at
+        // 1440x900, an earlier answer's [2]).
+        const shown = panel.getBoundingClientRect();
+        panel.scrollTop += mark.getBoundingClientRect().top - Math.max(shown.top, 0) - 60;
         // The panel itself off screen (a phone stacks it under the chat; a long page scrolled past it):
         // then the page moves to the quote, since keeping the answer in place would show nothing.
         const box = mark.getBoundingClientRect();
