@@ -200,10 +200,23 @@ def followup_query(question: str, history: Sequence[Turn] | None) -> str:
         return question
     if said := cited_paper_text(question, history):  # "the second one": what the last answer said from it
         return f"{said}. {question}"
-    subject = next((q for q in reversed(earlier) if not leans_on_earlier(q)), earlier[0])
+    subject = conversation_subject(earlier)
     if (switched := asked_of(subject, question)) is not None:
         return switched
     return f"{subject} {question}"
+
+
+def conversation_subject(earlier: Sequence[str]) -> str:
+    """The question the conversation is about by now: the latest that stands on its own, or what a later "What
+    about X?" made of it ("How do they differ?" after "Which papers study pruning?" and "What about quantization?"
+    compared the pruning papers)."""
+    subject = earlier[0]
+    for question in earlier:
+        if not leans_on_earlier(question):
+            subject = question
+        elif (switched := asked_of(subject, question)) is not None:
+            subject = switched
+    return subject
 
 
 # "What about SaRA?", "How about the LoRA paper?", "And PowerNorm?": a new subject, asked the earlier question
@@ -228,12 +241,16 @@ def asked_of(subject: str, question: str) -> str | None:
     What about SaRA?" it found PowerNorm and abstained); after "Which datasets does PowerNorm use?", "Which datasets
     does SaRA use?". An earlier question with several names or none to swap gives the question on its own."""
     opener = _SWITCHES.match(question)
-    old = _names(subject)
-    if opener is None or not [n for n in _names(question) if n not in old]:
+    if opener is None:
         return None
     topic = question[opener.end() :].strip(" ?.!,;:")
-    if _NOT_A_TOPIC.match(topic) or _NOT_A_TOPIC.search(topic.split(" ", 1)[-1] if " " in topic else ""):
+    if not topic or _NOT_A_TOPIC.match(topic) or _NOT_A_TOPIC.search(topic.split(" ", 1)[-1] if " " in topic else ""):
         return None  # "And how does it compare to BatchNorm?", "What about on CIFAR-10?": not a new subject
+    if _SEARCHES.match(subject):  # after "Which papers study pruning?", "What about quantization?" searches anew
+        return f"Which papers are about {topic}?"
+    old = _names(subject)
+    if not [n for n in _names(question) if n not in old]:
+        return None
     if defined := _DEFINES.match(subject):  # the pattern ends on the term's first character
         return f"{subject[: defined.end() - 1]}{topic}?"
     if len(set(old)) == 1:

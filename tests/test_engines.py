@@ -185,6 +185,23 @@ def test_how_do_they_differ_quotes_each_paper_the_last_answer_cited(assistant: A
     assert sorted(c.paper_id for c in answer.citations) == sorted(cited), answer.text
 
 
+def test_what_about_after_a_library_search_searches_the_new_topic(assistant: Assistant) -> None:
+    """"What about quantization?" after "Which papers study pruning?" quoted a pruning sentence first: the query
+    was both questions; and "How do they differ?" next compared the pruning papers."""
+    from assistant.followup import followup_query
+
+    history = [("Which papers study pruning?", assistant.ask("Which papers study pruning?").text)]
+    about = assistant.ask("What about quantization?", history=history)
+    wanted = {c.paper_id for c in assistant.ask("Which papers are about quantization?").citations}
+    assert {c.paper_id for c in about.citations} == wanted, about.text
+    history.append(("What about quantization?", about.text))
+    differ = assistant.ask("How do they differ?", history=history)
+    assert {c.paper_id for c in differ.citations} == wanted, differ.text
+    # what the earlier papers did, and a place, stay with the earlier subject
+    for aside in ("What about their datasets?", "What about on ImageNet?", "And how do they compare?"):
+        assert followup_query(aside, history[:1]).startswith("Which papers study pruning? "), aside
+
+
 def test_a_follow_up_stays_with_its_paper_once_the_earlier_answers_quoted_it(assistant: Assistant) -> None:
     """The third question on flow matching was answered from two fine-tuning papers: the earlier answers had
     quoted every sentence of its abstract that bears on diffusion models, and what was left of the others ranked
