@@ -493,6 +493,33 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
     return drafts, issues
 
 
+def combined(incoming: Paper, held: Paper) -> Paper:
+    """One paper read from a file now, and its record from another file ingested before (an arXiv metadata file,
+    then a .bib of the same paper): as merge() combines two copies read together, the published version's year,
+    venue, DOI and kind over the preprint's, and what one lacks from the other (a link, categories, a key, authors).
+    Each ingest replaced the record with the last file's: the .bib took the arXiv link and categories away, and
+    the arXiv file the venue and key back."""
+    def rank(p: Paper) -> tuple[bool, bool, bool]:
+        return (p.work_type is None, p.work_type == "preprint", not p.venue)
+
+    published, other = (incoming, held) if rank(incoming) <= rank(held) else (held, incoming)
+    same = other.work_type in (None, published.work_type)  # the same version: it fills what the published lacks
+    placed = {
+        name: getattr(published, name) or (getattr(other, name) if same else None)
+        for name in ("year", "doi", "venue", *LOCATOR_FIELDS)
+    }
+    return incoming.model_copy(update={
+        **placed,
+        "work_type": published.work_type,
+        "title": published.title if published.has_title or not other.has_title else other.title,  # not one per file
+        "has_title": incoming.has_title or held.has_title,
+        "authors": max((published.authors, other.authors), key=len),  # a list one file cut short ("et al.")
+        "url": incoming.url or held.url,
+        "categories": incoming.categories or held.categories,
+        "key": incoming.key or held.key,
+    })
+
+
 def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[Paper]:
     """One paper per distinct abstract, in order of first appearance, keeping every source."""
     groups: dict[str, list[_Draft]] = {}
@@ -509,7 +536,7 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
         published = min(copies, key=lambda c: (c.work_type is None, c.work_type == "preprint", not c.venue))
         same = [published, *(c for c in copies if c is not published and c.work_type in (None, published.work_type))]
         others = [published, *(c for c in copies if c is not published)]
-        title = next((c.title for c in copies if c.title), None)
+        title = published.title or next((c.title for c in copies if c.title), None)  # as the published version has it
         given = next((c.given_id for c in copies if c.given_id), None)
         pid = given if given and given not in used else paper_id(first.abstract)
         if given and pid != given and issues is not None:  # two abstracts under one id: keep both
@@ -520,7 +547,7 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
             title=title or label_for(first.abstract),
             has_title=title is not None,
             abstract=first.abstract,
-            authors=next((c.authors for c in copies if c.authors), []),
+            authors=max((c.authors for c in copies), key=len),  # the fullest list: a file may cut it short
             sources=list(dict.fromkeys(c.source for c in copies)),
             url=next((c.url for c in others if c.url), None),
             year=next((c.year for c in same if c.year), None),

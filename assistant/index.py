@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .config import Settings
+from .corpus import combined
 from .errors import ConfigError
 from .store import Store, corpus_fingerprint
 from .text import split_sentences
@@ -78,6 +79,7 @@ class Indexer:
             self.store.recover_journal()
             stored = self.store.stored_meta()
             incoming: dict[str, Paper] = {}
+            shared: list[str] = []  # papers another file outside this ingest's scope holds too
             for paper in papers:
                 previous = stored.get(paper.id)
                 outside = [p for p in (previous.paths if previous else ()) if not within(p, scope)]
@@ -89,7 +91,11 @@ class Indexer:
                     if keep_sources
                     else paper
                 )
+                shared += [paper.id] if keep_sources else []
                 paths_of[paper.id] = sorted(set(outside) | set(paths_of.get(paper.id, [])))
+            for start in range(0, len(shared), 500):  # what each file says of a paper, combined (corpus.combined)
+                for pid, held in self.store.papers_by_id(shared[start : start + 500]).items():
+                    incoming[pid] = combined(incoming[pid], held)
             new = [p for pid, p in incoming.items() if pid not in stored]
             changed = [p for pid, p in incoming.items() if pid in stored and stored[pid].content_hash != p.content_hash]
             # The model reads a paper's title and abstract only (embed_text; the id is the abstract's): a new

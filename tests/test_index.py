@@ -48,6 +48,33 @@ def test_second_ingest_embeds_nothing_then_updates_and_removes(tmp_path: Path) -
     assert chunk_ids == ids  # no orphans left by the removal
 
 
+def test_a_paper_in_two_files_ingested_apart_keeps_what_each_says(tmp_path: Path) -> None:
+    """An arXiv metadata file, then a .bib of the same paper: each ingest replaced the record with the last file's
+    (the .bib took the arXiv link and categories away, the arXiv file the venue and key), and flipped back at the
+    next; files read together were combined (corpus.merge)."""
+    abstract = ("The dominant sequence transduction models are based on complex recurrent networks. We propose the "
+                "Transformer, based solely on attention, and show it trains faster.")
+    arxiv, bib = tmp_path / "arxiv.jsonl", tmp_path / "mine.bib"
+    arxiv.write_text(json.dumps({"id": "1706.03762", "title": "Attention Is All You Need", "authors": "A. Vaswani, N. Shazeer",
+                                 "categories": "cs.CL cs.LG", "abstract": abstract}) + "\n")
+    bib.write_text("@inproceedings{vaswani2017attention, title = {Attention is All you Need},\n"
+                   "  author = {Vaswani, Ashish and Shazeer, Noam and Parmar, Niki}, year = {2017},\n"
+                   f"  booktitle = {{Advances in Neural Information Processing Systems}}, abstract = {{{abstract}}}}}\n")
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=tmp_path / "none")
+    together = Assistant(Settings(store_dir=tmp_path / "t", seeds_dir=tmp_path / "none"))
+    together.ingest([arxiv, bib])
+    (expected,) = together.papers()
+    for path in (arxiv, bib, arxiv, bib):
+        report = Assistant(settings).ingest([path])
+        (paper,) = Assistant(settings).papers()
+    assert (report.new, report.updated) == (0, 0)  # settled: the same record whichever file comes last
+    assert paper.url == "https://arxiv.org/abs/1706.03762" and paper.categories == ["cs.CL", "cs.LG"]
+    assert paper.venue == "Advances in Neural Information Processing Systems" and paper.key == "vaswani2017attention"
+    assert (paper.year, paper.work_type, len(paper.authors), paper.title) == (2017, "conference", 3, "Attention is All you Need")
+    for field in ("url", "categories", "venue", "year", "work_type", "authors", "title", "key"):
+        assert getattr(paper, field) == getattr(expected, field), field  # as if read together
+
+
 def test_adding_a_file_keeps_the_seeds(tmp_path: Path, store_copy: Path) -> None:
     extra = tmp_path / "extra.jsonl"
     extra.write_text(json.dumps({"title": "Purring kittens", "abstract": TEMPLATE.format(n=9)[9:]}) + "\n")
