@@ -122,6 +122,10 @@ def build_prompt(question: str, papers: Sequence[Paper], settings: Settings) -> 
 _SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?=\s)|\S(?=\n\s*\n)")  # a sentence's or a paragraph's end
 
 
+# Three words of a new sentence, not a list of sources, references or notes that may still attach to the last one.
+_UNDER_WAY = re.compile(r"\s+(?!(?:sources?|references?|citations?|bibliography|notes?|cited)\b)[\"“(]?[A-Za-z]\w*(?:\s+[\w,;:'’-]+){2}\s", re.I)
+
+
 def capped(text: str, limit: int) -> tuple[str, int]:
     """The text cut to its first `limit` sentences, and how many it had."""
     sentences = split_sentences(text)
@@ -156,7 +160,11 @@ class LiveText:
         self.raw.append(delta)
         shown = self._shown()
         ends = [m.end() for m in _SENTENCE_END.finditer(shown)]
-        # One sentence is held back: what follows it can still change it ("It holds.\nSources: 1, 2").
+        # The last complete sentence waits while what follows could still change it ("It holds.\nSources: 1, 2"),
+        # not once a new sentence is under way: held until the next one ended, a two-sentence answer showed nothing
+        # for most of a slow model's reply (a page test: the first sentence 3 s late, then 10 s without a word).
+        if ends and _UNDER_WAY.match(shown[ends[-1] :]):
+            return self._release(shown[: ends[-1]])
         return self._release(shown[: ends[-2]]) if len(ends) > 1 else ""
 
     def finish(self) -> str:

@@ -150,14 +150,29 @@ def test_stream_yields_model_deltas_then_the_validated_final(fake: FakeOpenAI, s
     assert isinstance(events[-1], Final)
     final = events[-1].answer
     assert final.text == "Kernels describe training [1]. Unknown. They stay fixed [2]." and final.dropped_markers == 1
-    # Released sentence by sentence as the final answer reads, the last complete one held back until the next
-    # ends (what follows can change it); the unknown [7] never reaches the reader.
-    assert deltas == ["Kernels describe training [1].", " Unknown. They stay fixed [2]."]
+    # Released sentence by sentence as the final answer reads, each once the next is under way (what follows
+    # can change it); the unknown [7] never reaches the reader.
+    assert deltas == ["Kernels describe training [1].", " Unknown.", " They stay fixed [2]."]
     assert "".join(deltas) == final.text
     assert final.question == QUESTION and len(final.citations) == 2
     assert (final.prompt_tokens, final.completion_tokens) == (50, 20)  # usage from the stream's last chunk
     assert fake.requests[0]["stream_options"] == {"include_usage": True}
     assert fake.requests[0]["stream"] is True
+
+
+def test_a_streamed_sentence_is_shown_once_the_next_is_under_way_not_when_it_ends() -> None:
+    """A slow model's two-sentence answer showed nothing until its second sentence ended, then froze on the first
+    until the reply was complete: the last complete sentence waited for the next one to end."""
+    from assistant.llm import LiveText
+
+    live = LiveText(n_sources=2, max_sentences=5)
+    words = "Kernels describe training [1]. They stay fixed during training [2].".split(" ")
+    shown = [live.feed(("" if i == 0 else " ") + w) for i, w in enumerate(words)]
+    assert shown[:7] == [""] * 7 and shown[7] == "Kernels describe training [1]."  # at "They stay fixed during"
+    assert "".join(shown) + live.finish() == "Kernels describe training [1]. They stay fixed during training [2]."
+    # ... but a list of sources that may still attach to the sentence before it keeps it waiting
+    trailer = LiveText(n_sources=2, max_sentences=5)
+    assert [trailer.feed(d) for d in ("It holds.", "\nSources: ", "1, 2 ", "and more")] == ["", "", "", ""]
 
 
 @pytest.mark.parametrize(
