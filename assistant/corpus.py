@@ -481,6 +481,8 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
                 mapped["citation_key"], mapped["key_may_be_ours"] = formats.csv_key(mapped["citation_key"]), True
             if "start_page" in mapped or "end_page" in mapped:  # Scopus' pages, else its article number
                 mapped["pages"] = formats.ris_pages(mapped) or mapped.get("pages")
+            if (note := mapped.pop("note", None)) and (arxiv := formats.arxiv_in_text(note)):  # Zotero's "Extra"
+                mapped.setdefault("arxiv_id", arxiv)
             if isinstance(tags := mapped.get("categories"), str):  # Zotero's tags: "cs.LG; cs.IR"
                 mapped["categories"] = [t.strip() for t in re.split(r"[;,]", tags) if t.strip()]
             draft = _draft_from_record({k: v for k, v in mapped.items() if v is not None}, source)

@@ -342,10 +342,14 @@ def _bibtex_arxiv(fields: dict[str, Any]) -> str | None:
     archive = str(fields.get("archiveprefix") or fields.get("eprinttype") or "").lower()  # BibLaTeX: eprinttype
     if eprint and (archive == "arxiv" or is_arxiv_id(eprint)):
         return eprint
-    for name in ("note", "journal", "journaltitle", "url", "doi", "howpublished"):
-        if (match := _ARXIV_IN_TEXT.search(_clean(fields.get(name)))) and is_arxiv_id(match.group(1)):
-            return match.group(1)
-    return None
+    return next((found for name in ("note", "journal", "journaltitle", "url", "doi", "howpublished")
+                 if (found := arxiv_in_text(fields.get(name)))), None)
+
+
+def arxiv_in_text(text: object) -> str | None:
+    """The arXiv id a note gives ("arXiv: 2203.15556", "arXiv:2201.11903 [cs]"), if any."""
+    match = _ARXIV_IN_TEXT.search(_clean(text))
+    return match.group(1) if match and is_arxiv_id(match.group(1)) else None
 
 
 def _bibtex_venue(fields: dict[str, Any], kind: WorkType | None, verbatim: bool = False) -> str:
@@ -831,6 +835,7 @@ CSV_ALIASES = {
     "start_page": ("page start", "start page", "bp"),  # Scopus, Web of Science: the first and last page apart
     "end_page": ("page end", "end page", "ep"),
     "work_type": ("item type", "document type", "publication type", "type"),  # Zotero, Scopus, WoS ("J", unknown)
+    "note": ("extra", "note", "notes"),  # Zotero's "Extra" holds "arXiv: 2203.15556" (parse_csv reads the id)
 }
 
 

@@ -123,7 +123,10 @@ _SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?=\s)|\S(?=\n\s*\n)")  # a sen
 
 
 # Three words of a new sentence, not a list of sources, references or notes that may still attach to the last one.
-_UNDER_WAY = re.compile(r"\s+(?!(?:sources?|references?|citations?|bibliography|notes?|cited)\b)[\"“(]?[A-Za-z]\w*(?:\s+[\w,;:'’-]+){2}\s", re.I)
+_UNDER_WAY = re.compile(
+    r"\s+(?!(?:sources?|references?|citations?|bibliography|notes?|cited)\b)[\"“(]?[A-Za-z]\w*(?:\s+[\w,;:'’-]+){2}\s",
+    re.IGNORECASE,
+)
 
 
 def capped(text: str, limit: int) -> tuple[str, int]:

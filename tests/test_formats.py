@@ -353,15 +353,18 @@ def test_metadata_is_found_where_dblp_biblatex_and_zotero_csv_keep_it(tmp_path: 
         f"  eprinttype = {{arxiv}}, eprint = {{cs/0112017}}, abstract = {{{ABSTRACT.replace('Transformer', 'BibLaTeX net')}}}}}\n"
     )
     (tmp_path / "zotero.csv").write_text(
-        '"Key","Publication Year","Date","Title","Abstract Note"\n'
-        f'"K1","","2021-07-15","Dated only","{ABSTRACT.replace("Transformer", "Zotero net")}"\n'
+        '"Key","Publication Year","Date","Title","Abstract Note","Extra"\n'
+        f'"K1","","2021-07-15","Dated only","{ABSTRACT.replace("Transformer", "Zotero net")}",""\n'
+        # an arXiv id only in "Extra": the citation had no link
+        f'"K2","2022","","Preprint","{ABSTRACT.replace("Transformer", "Extra net")}","arXiv: 2203.15556"\n'
     )
     result = load_corpus([tmp_path])
     by_title = {p.title: p for p in result.papers}
     assert (by_title["Fixup"].year, by_title["Fixup"].venue) == (2019, "ICML 2019")
     biblatex = by_title["BibLaTeX"]
     assert (biblatex.year, biblatex.venue, biblatex.url) == (2021, "Journal of Machine Learning Research", "https://arxiv.org/abs/cs/0112017")
-    assert by_title["Dated only"].year == 2021
+    assert by_title["Dated only"].year == 2021 and by_title["Dated only"].url is None
+    assert by_title["Preprint"].url == "https://arxiv.org/abs/2203.15556"
     assert result.issues == []  # the @proceedings is a container, not a paper without an abstract
 
 

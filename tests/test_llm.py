@@ -166,7 +166,7 @@ def test_a_streamed_sentence_is_shown_once_the_next_is_under_way_not_when_it_end
     from assistant.llm import LiveText
 
     live = LiveText(n_sources=2, max_sentences=5)
-    words = "Kernels describe training [1]. They stay fixed during training [2].".split(" ")
+    words = ["Kernels", "describe", "training", "[1].", "They", "stay", "fixed", "during", "training", "[2]."]
     shown = [live.feed(("" if i == 0 else " ") + w) for i, w in enumerate(words)]
     assert shown[:7] == [""] * 7 and shown[7] == "Kernels describe training [1]."  # at "They stay fixed during"
     assert "".join(shown) + live.finish() == "Kernels describe training [1]. They stay fixed during training [2]."
