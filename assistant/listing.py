@@ -83,9 +83,9 @@ _LISTS = re.compile(r"\b(?:papers?|works?|articles?|abstracts?|publications?|any
 
 # "the ICML paper on attention", "the 2019 paper on …", "the NeurIPS 2021 work on …": one paper, placed by its
 # record (an abstract rarely says where or when it appeared).
-_THE_PAPER = re.compile(
+_THE_PAPER = re.compile(  # ... or papers: "What did the 2021 papers on attention propose?" cited an undated one
     r"\bthe\s+(?:(?P<venue>[A-Z][A-Za-z]*[A-Z][A-Za-z]*)\s+)?(?:'?(?P<year>(?:19|20)\d\d)\s+)?"
-    r"(?:paper|work|article|study|preprint)\b"
+    r"(?:papers?|works?|articles?|study|studies|preprints?)\b"
 )
 
 

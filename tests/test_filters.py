@@ -644,6 +644,7 @@ def test_the_venue_and_year_of_the_paper_a_question_asks_about_filter_its_answer
         return {p.id: p for p in papers}
 
     assert placed_paper_filters(f"What does the {icml.year} paper on kernels show?", headers) is not None
+    assert placed_paper_filters(f"What did the {icml.year} papers on kernels propose?", headers) == Filters.parse(str(icml.year))
     assert placed_paper_filters("What does the 2031 paper on kernels show?", headers) is None  # no such paper: no filter
     assert placed_paper_filters("What does the Nature paper on kernels show?", headers) is None  # not a big venue's name
     assert placed_paper_filters("What does the paper on kernels show?", headers) is None
