@@ -91,7 +91,7 @@ SOLVED_CONTEXT = 2
 _SEVERAL = re.compile(
     r"\b(?:papers|works|studies|abstracts|articles|authors)\b"
     r"|\b(?:which|what|different|several|multiple|various|other|two|both)\s+(?:\w+\s+)?(?:approaches|methods|models)\b"
-    r"|\b(?:main|major|key|existing|common)\s+(?:approaches|methods|techniques)\b"
+    r"|\b(?:main|major|key|existing|common)\s+(?:approaches|methods|techniques)\s+(?:to|for)\b"  # not "… of the X paper"
     # "how do they differ", "the difference": a comparison; "a different model" is one thing, not several
     r"|\b(?:compar\w*|differ(?:s|ed|ing|ences?)?|contrast\w*|versus|vs\.?|both|either)\b",
     re.IGNORECASE,

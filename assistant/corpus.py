@@ -498,9 +498,10 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
 def combined(incoming: Paper, held: Paper) -> Paper:
     """One paper read from a file now, and its record from another file ingested before (an arXiv metadata file,
     then a .bib of the same paper): as merge() combines two copies read together, the published version's year,
-    venue, DOI and kind over the preprint's, and what one lacks from the other (a link, categories, a key, authors).
+    venue, DOI, kind and authors over the preprint's, and what one lacks from the other (a link, categories, a key).
     Each ingest replaced the record with the last file's: the .bib took the arXiv link and categories away, and
-    the arXiv file the venue and key back."""
+    the arXiv file the venue and key back. `held` is what both said before, so a value one file gives is
+    corrected there; one a file drops stays while the record holds it."""
     def rank(p: Paper) -> tuple[bool, bool, bool]:
         return (p.work_type is None, p.work_type == "preprint", not p.venue)
 
@@ -515,7 +516,7 @@ def combined(incoming: Paper, held: Paper) -> Paper:
         "work_type": published.work_type,
         "title": published.title if published.has_title or not other.has_title else other.title,  # not one per file
         "has_title": incoming.has_title or held.has_title,
-        "authors": max((published.authors, other.authors), key=len),  # a list one file cut short ("et al.")
+        "authors": published.authors or other.authors,
         "url": incoming.url or held.url,
         "categories": incoming.categories or held.categories,
         "key": incoming.key or held.key,
@@ -549,7 +550,7 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
             title=title or label_for(first.abstract),
             has_title=title is not None,
             abstract=first.abstract,
-            authors=max((c.authors for c in copies), key=len),  # the fullest list: a file may cut it short
+            authors=published.authors or next((c.authors for c in copies if c.authors), []),  # as the published version has them
             sources=list(dict.fromkeys(c.source for c in copies)),
             url=next((c.url for c in others if c.url), None),
             year=next((c.year for c in same if c.year), None),

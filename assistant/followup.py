@@ -230,6 +230,18 @@ _NOT_A_TOPIC = re.compile(
 )
 
 
+# What a "What about …?" asks of the papers already found, not a topic of its own: a determiner, or an aspect
+_ASPECT = re.compile(
+    r"^(?:the|a|an|any|some|other|its|their|each|all|more|further)\b"
+    r"|^(?:limitations?|drawbacks?|weaknesses?|advantages?|strengths?|results?|findings?|datasets?|data|benchmarks?"
+    r"|baselines?|experiments?|evaluations?|performance|accuracy|metrics?|code|implementations?|methods?|approach(?:es)?"
+    r"|contributions?|assumptions?|proofs?|applications?|complexity|costs?|speed|runtime|training|architectures?"
+    r"|hyperparameters?|settings?|setups?|tasks?|examples?|details?|authors?|years?|venues?|citations?|references?"
+    r"|sources?|conclusions?|future\s+work|open\s+problems?)\b",
+    re.IGNORECASE,
+)
+
+
 def _names(text: str) -> list[str]:
     """Words with a capital after the first word: "PowerNorm", "SaRA", "MgNO", "NTK"."""
     return [w for w in (t.strip("?.,!:;\"“”‘’()") for t in text.split()[1:]) if any(c.isupper() for c in w)]
@@ -246,7 +258,9 @@ def asked_of(subject: str, question: str) -> str | None:
     topic = question[opener.end() :].strip(" ?.!,;:")
     if not topic or _NOT_A_TOPIC.match(topic) or _NOT_A_TOPIC.search(topic.split(" ", 1)[-1] if " " in topic else ""):
         return None  # "And how does it compare to BatchNorm?", "What about on CIFAR-10?": not a new subject
-    if _SEARCHES.match(subject):  # after "Which papers study pruning?", "What about quantization?" searches anew
+    # after "Which papers study pruning?", "What about quantization?" searches anew; "What about limitations?", "And
+    # the results?" ask more of the same papers
+    if _SEARCHES.match(subject) and not _ASPECT.match(topic):
         return f"Which papers are about {topic}?"
     old = _names(subject)
     if not [n for n in _names(question) if n not in old]:

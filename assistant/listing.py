@@ -16,6 +16,7 @@ from .types import Answer, Citation, Header, Paper, named_authors, venue_and_yea
 # A name as a question writes it: capitalised words, with the lower-case particles of "Pieter van der Berg" and
 # "Ana de la Cruz" between them or before them ("van der Berg"); "Pieter van Dijk" was read as "Pieter".
 _PARTICLES = r"(?:van|von|der|den|de|del|della|di|da|du|la|le|dos|das|ten|ter|zu|bin|al|el)"
+_PARTICLE = re.compile(_PARTICLES)
 _NAME = rf"((?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*(?:\s+(?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*){{0,2}})"
 _BY = re.compile(
     r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+(?:both\s+|either\s+)?"
@@ -26,6 +27,7 @@ _WROTE = re.compile(
     r"\b(?i:what|which|how\s+many)\s+(?:(?i:papers?|works?|articles?|publications?)\s+)?(?:has|did|have)\s+"
     + _NAME + r"\s*(?:write|written|publish(?:ed)?|author(?:ed)?)\b"
 )
+_OPENING_VERB = re.compile(r"^(?:show|list|find|give|get|display|see|name)\s+(?:me\s+)?", re.IGNORECASE)
 # "Bo Chen's papers", "Show me Rivera's work"
 _POSSESSIVE = re.compile(_NAME + r"['’]s\s+(?i:papers|works?|articles|publications|abstracts)\b")
 # "published in 2024", "papers from 2019 to 2021", "2021 papers" — not any "in 2019" ("What did X achieve in
@@ -35,7 +37,7 @@ _YEARS = r"((?:19|20)\d\d)(?:\s*(?:-|–|to|and|\.\.)\s*((?:19|20)\d\d))?\b"
 _YEAR = re.compile(
     r"\b(?:(?:published|publish|appeared|written|wrote|released)\s+(?:in\s+|between\s+)?"
     r"|(?:papers?|works?|articles?|abstracts?)\s+(?:(?:are|is|were|was)\s+)?(?:from|of)\s+)" + _YEARS
-    + r"|\b((?:19|20)\d\d)()\s+(?:papers|works|articles|publications)\b"
+    + r"|\b(?i:which|what|the|all|any|list|show|me)\s+((?:19|20)\d\d)()\s+(?:papers|works|articles|publications)\b"
 )
 _LISTED_YEAR = re.compile(r"\b(?:in|from|during|between)\s+" + _YEARS)
 # "NeurIPS papers", "ICML 2021 papers", "papers at ICLR", "published in JMLR": a big venue by its short name
@@ -104,11 +106,12 @@ def placed_paper_filters(question: str, papers: Callable[[], Mapping[str, Header
 
 
 _LIST_OPENING = re.compile(r"^\W*(?:which|what|list|show|give|find)\b", re.IGNORECASE)
+_PAPERS_NAMED = re.compile(r"\b(?:papers?|works?|articles?|abstracts?|publications?)\b", re.IGNORECASE)  # not "What about it?"
 
 
 def asks_for_a_list(question: str) -> bool:
     """"Which papers are here?", "List the papers", "Show me the papers": a question asking for papers."""
-    return bool(_LIST_OPENING.match(question)) and bool(_LISTS.search(question))
+    return bool(_LIST_OPENING.match(question)) and bool(_PAPERS_NAMED.search(question))
 
 
 def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) -> Filters | None:
@@ -120,8 +123,8 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
     authors: list[str] = []
     for pattern in (_BY, _WROTE, _POSSESSIVE):
         match = pattern.search(question)
-        if match:
-            authors.append(match.group(1).strip().rstrip("?.!,"))
+        if match:  # "Show Bo Chen's papers": the opening verb is no part of the name
+            authors.append(_OPENING_VERB.sub("", match.group(1)).strip().rstrip("?.!,"))
     year = _YEAR.search(question) or (_LISTED_YEAR.search(question) if authors else None)
     category = _CATEGORY.search(question)
     venue, venue_year = _venue(question)
@@ -175,7 +178,7 @@ def _full_names(question: str, papers: Callable[[], Iterable[Header]]) -> list[s
     question spells them: runs of capitalised words, each run's longest stretch that is a stored name."""
     runs: list[list[str]] = [[]]
     for token in _TOKEN.findall(question):
-        if token[0].isupper():
+        if token[0].isupper() or (runs[-1] and _PARTICLE.fullmatch(token)):  # "Pieter van Dijk" is one run
             runs[-1].append(token.rstrip(",;:?!"))
         elif runs[-1]:
             runs.append([])

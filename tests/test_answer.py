@@ -66,6 +66,7 @@ def test_every_marker_resolves_on_the_whole_question_set(assistant: Assistant) -
         ("Which different approaches to pruning exist?", True),
         ("What are the main approaches to post-training quantization in this collection?", True),
         ("What are the main methods for fine-tuning diffusion models?", True),
+        ("What are the main methods proposed in the neural tangent kernel paper?", False),  # one paper's
         # "different" as a plain adjective asks about one thing
         ("Can a network be rescued by imitating a different, better-suited model?", False),
         ("When test inputs come from a different distribution, what does re-weighting do?", False),

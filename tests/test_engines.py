@@ -198,7 +198,8 @@ def test_what_about_after_a_library_search_searches_the_new_topic(assistant: Ass
     differ = assistant.ask("How do they differ?", history=history)
     assert {c.paper_id for c in differ.citations} == wanted, differ.text
     # what the earlier papers did, and a place, stay with the earlier subject
-    for aside in ("What about their datasets?", "What about on ImageNet?", "And how do they compare?"):
+    for aside in ("What about their datasets?", "What about on ImageNet?", "And how do they compare?",
+                  "What about limitations?", "What about the datasets?", "And the results?"):
         assert followup_query(aside, history[:1]).startswith("Which papers study pruning? "), aside
 
 

@@ -130,6 +130,7 @@ def test_the_cli_filters_and_refuses_a_bad_year(
         ("Which papers did Carla Diaz write?", lambda p: "Carla Diaz" in p.authors),
         ("How many papers did Dan Rivers write?", lambda p: "Dan Rivers" in p.authors),
         ("Show me Bo Chen's papers", lambda p: "Bo Chen" in p.authors),
+        ("List Carla Diaz's papers", lambda p: "Carla Diaz" in p.authors),  # "List" is no part of her name
         ("What papers did Ana Rivera and Bo Chen write together?", lambda p: {"Ana Rivera", "Bo Chen"} <= set(p.authors)),
     ],
 )
@@ -376,7 +377,10 @@ def test_a_listing_question_with_filters_beside_it_lists_what_both_admit(lib_ass
     assert answer.mode == "metadata" and not answer.abstained
     assert answer.text.startswith(f"{len(both)} paper") and "year 2023 within the filters (category stat.ML)" in answer.text
     assert {c.paper_id for c in answer.citations} <= {p.id for p in both}
-    # a question asking only for papers lists what the filters admit ("Which papers are here?" --author Diaz)
+    # a question asking only for papers lists what the filters admit ("Which papers are here?" --author Diaz);
+    # a follow-up naming no papers is no listing, and "2000 papers" is a count, not a year
+    assert lib_assistant.ask("What about it?", history=[("What is shown?", "x [1].")], filters=filters).mode != "metadata"
+    assert lib_assistant.ask("Which datasets contain 2000 papers?").mode != "metadata"
     diaz = lib_assistant.ask("Which papers are here?", filters=Filters.parse(authors=["Diaz"]))
     hers = [p for p in lib_assistant.papers() if "Carla Diaz" in p.authors]
     assert diaz.mode == "metadata" and diaz.text.startswith(f"{len(hers)} papers in the store match the filters (author Diaz)")
@@ -406,6 +410,11 @@ def test_a_name_with_particles_is_read_whole() -> None:
     assert _WROTE.search("What did Ana de la Cruz write?")[1] == "Ana de la Cruz"  # type: ignore[index]
     assert _POSSESSIVE.search("Show me Ludwig van Beethoven's papers")[1] == "Ludwig van Beethoven"  # type: ignore[index]
     assert _BY.search("Which papers by Rivera on kernels?")[1] == "Rivera"  # type: ignore[index]
+    # and a full name with particles beside another is read whole
+    from assistant.listing import _full_names
+
+    headers = [Paper(id="a", title="T", abstract="x" * 90, authors=["Pieter van Dijk", "Ana Rivera"])]
+    assert _full_names("Which papers by Pieter van Dijk and Ana Rivera?", lambda: headers) == ["Pieter van Dijk", "Ana Rivera"]
 
 
 def test_a_name_no_paper_has_is_not_a_listing(lib_assistant: Assistant) -> None:

@@ -73,6 +73,12 @@ def test_a_paper_in_two_files_ingested_apart_keeps_what_each_says(tmp_path: Path
     assert (paper.year, paper.work_type, len(paper.authors), paper.title) == (2017, "conference", 3, "Attention is All you Need")
     for field in ("url", "categories", "venue", "year", "work_type", "authors", "title", "key"):
         assert getattr(paper, field) == getattr(expected, field), field  # as if read together
+    # a correction to one file takes effect: its authors and year, not the record's old ones
+    bib.write_text(bib.read_text().replace(" and Parmar, Niki", "").replace("2017", "2018"))
+    Assistant(settings).ingest([bib])
+    (paper,) = Assistant(settings).papers()
+    assert (paper.authors, paper.year) == (["Ashish Vaswani", "Noam Shazeer"], 2018)
+    assert paper.url == "https://arxiv.org/abs/1706.03762"  # what the other file gives stays
 
 
 def test_adding_a_file_keeps_the_seeds(tmp_path: Path, store_copy: Path) -> None:
