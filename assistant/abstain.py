@@ -188,13 +188,26 @@ _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|‘[^’]*’")
 _HIDDEN = "\ue001"
 
 
+# "What is grokking and what does X achieve?": two questions joined by "and", each opening on a wh-word and its
+# verb (not "What GPU hardware and how many GPU hours …", nor "Which papers …, and what does each …?")
+_WH_VERB = r"(?:what|which|how|why|who|when|where)\s+(?:is|are|was|were|does|do|did|can|could|would|will|should|has|have)\b"
+_JOINED = re.compile(r",?\s+and\s+(?=" + _WH_VERB + ")", re.IGNORECASE)
+_OPENS_ASKING = re.compile(r"^\W*" + _WH_VERB, re.IGNORECASE)
+
+
 def asking_parts(question: str) -> list[str]:
-    """The sentences of a question that ask something ("How many bits …? Can that be estimated …?" has two),
-    or the whole question when it asks once (or only states: "reward hacking in RLHF"). Split at question
-    marks, not by split_sentences: its tokenizer (NLTK's punkt) took 2 s to import on a cold `assistant ask`."""
+    """The sentences of a question that ask something ("How many bits …? Can that be estimated …?" has two; so
+    has "What is grokking and what does X achieve?"), or the whole question when it asks once (or only states:
+    "reward hacking in RLHF"). Split at question marks, not by split_sentences: its tokenizer (NLTK's punkt) took
+    2 s to import on a cold `assistant ask`."""
     quoted = _QUOTED.sub(lambda m: m[0].replace("?", _HIDDEN), question)  # a title's "?" ends no part
-    parts = [p.strip().replace(_HIDDEN, "?") for p in _ASKING.findall(quoted)]
-    return parts if len(parts) > 1 else [question]
+    parts = [p.strip().replace(_HIDDEN, "?") for p in _ASKING.findall(quoted)] or [question]
+    joined = [
+        piece if piece.endswith("?") else f"{piece}?"
+        for part in parts
+        for piece in (_JOINED.split(part) if _OPENS_ASKING.match(part) else [part])
+    ]
+    return joined if len(joined) > 1 else [question]
 
 
 def unstated_parts(question: str, best_abstract: str) -> list[tuple[str, list[str]]]:

@@ -828,10 +828,14 @@ class CitingEngine(BaseQueryEngine):
     def _get_prompt_modules(self) -> dict[str, Any]:
         return {}
 
-    def retrieve_papers(self, query: QueryBundle) -> tuple[list[NodeWithScore], list[Paper]]:
-        """The retrieved nodes of papers the store holds, and those papers, best first."""
+    def retrieve_papers(self, query: QueryBundle, own: bool = False) -> tuple[list[NodeWithScore], list[Paper]]:
+        """The retrieved nodes of papers the store holds, and those papers, best first. `own`: the query is the
+        user's question as asked (not a follow-up's query, whose parts are the earlier question and this one)."""
         nodes = self._known(self.retriever.retrieve(query))
-        if sides := named_sides(query.query_str):  # "MemControl vs SaRA": the best paper for each side leads
+        parts = asking_parts(query.query_str) if own else []
+        # "MemControl vs SaRA", "What is grokking? How does SaRA fine-tune …?": the best paper for each side, or each
+        # part, leads (searched as a whole, SaRA's paper filled the list and the grokking part went unanswered)
+        if sides := named_sides(query.query_str) or (parts if len(parts) > 1 else None):
             firsts = [found[0] for side in sides if (found := self._known(self.retriever.retrieve(QueryBundle(query_str=side))))]
             by_id = {n.node.node_id: n for n in [*firsts, *nodes]}  # scored for the question where it found them
             order = dict.fromkeys(n.node.node_id for n in [*firsts, *nodes])
@@ -869,7 +873,7 @@ class ExtractiveEngine(CitingEngine):
         if unresolved is not None:
             return unresolved, [unresolved.text]
         query = QueryBundle(query_str=followup_query(question, history))  # the retriever embeds it
-        nodes, papers = self.retrieve_papers(query)
+        nodes, papers = self.retrieve_papers(query, own=query.query_str == question)
         cited: list[Paper] = []
         if cited_paper_text(question, history):  # "the second one": the paper its sentences find first, alone
             papers = papers[:1]

@@ -226,7 +226,7 @@ class LLMEngine(CitingEngine):
         budget = Budget(self.settings.llm_timeout)
         query = QueryBundle(query_str=self.search_query(question, history, budget))
         since = time.monotonic()
-        nodes, papers = self.retrieve_papers(query)
+        nodes, papers = self.retrieve_papers(query, own=query.query_str == question)
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)
         budget.exclude(since)  # the budget is the model's: retrieval is not charged to it
         usage = Usage()
@@ -258,7 +258,7 @@ class LLMEngine(CitingEngine):
         if rewriting:
             yield Status(stage="retrieving")
         since = time.monotonic()
-        nodes, papers = self.retrieve_papers(query)
+        nodes, papers = self.retrieve_papers(query, own=query.query_str == question)
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)
         budget.exclude(since)  # the budget is the model's: retrieval is not charged to it
         if prompt.sources:  # what the model reads, shown while it reads: a local model may take half a minute

@@ -152,6 +152,24 @@ def test_each_part_of_a_question_in_several_parts_gets_a_sentence(assistant: Ass
     two = assistant.ask("What is PowerNorm? How does NUPES quantize weights?")
     titles = [c.title for c in two.citations]
     assert any(t.startswith("PowerNorm") for t in titles) and any(t.startswith("NUPES") for t in titles)
+    # joined by "and" they are two questions too; and a part whose paper the whole question's search missed gets
+    # its own search ("What is grokking?" went unanswered beside SaRA's paper)
+    for asked in ("What is grokking, and how does SaRA fine-tune diffusion models?",
+                  "What is grokking? How does SaRA fine-tune diffusion models?"):
+        titles = [c.title for c in assistant.ask(asked).citations]
+        assert any("Grokking" in t for t in titles) and any(t.startswith("SaRA") for t in titles), (asked, titles)
+
+
+def test_two_questions_joined_by_and_are_two_parts_and_nothing_else_is() -> None:
+    from assistant.abstain import asking_parts
+
+    assert asking_parts("What is grokking and what does PowerNorm propose?") == [
+        "What is grokking?", "what does PowerNorm propose?"
+    ]
+    for one in ("What GPU hardware and how many GPU hours were used to train the models?",
+                "Which papers study pruning, and what does each propose?",
+                "Why are hypernetworks slow to train, and is there a simple fix?"):
+        assert asking_parts(one) == [one]
 
 
 def test_a_follow_up_is_checked_for_the_details_it_asks_not_those_of_the_question_before(assistant: Assistant) -> None:

@@ -357,9 +357,9 @@ def test_retrieval_time_is_not_charged_to_the_model(seeded_store: Path, monkeypa
 
     slow_retrieval = CitingEngine.retrieve_papers
 
-    def retrieve_papers(self: CitingEngine, query: Any) -> Any:
+    def retrieve_papers(self: CitingEngine, query: Any, own: bool = False) -> Any:
         time.sleep(1.2)  # a cold store, a big corpus: longer than the model's whole budget
-        return slow_retrieval(self, query)
+        return slow_retrieval(self, query, own)
 
     monkeypatch.setattr(CitingEngine, "retrieve_papers", retrieve_papers)
     with FakeOpenAI(default=Reply(text=GOOD)) as fake:
