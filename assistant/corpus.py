@@ -495,6 +495,12 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
     return drafts, issues
 
 
+def _published_first(copy: Paper | _Draft) -> tuple[bool, bool, bool]:
+    """How a copy of a paper ranks as its version of record: typed before untyped, published before a preprint,
+    one with a venue before one without (merge and combined take where, when and as what it appeared from it)."""
+    return (copy.work_type is None, copy.work_type == "preprint", not copy.venue)
+
+
 def combined(incoming: Paper, held: Paper) -> Paper:
     """One paper read from a file now, and its record from another file ingested before (an arXiv metadata file,
     then a .bib of the same paper): as merge() combines two copies read together, the published version's year,
@@ -502,10 +508,7 @@ def combined(incoming: Paper, held: Paper) -> Paper:
     Each ingest replaced the record with the last file's: the .bib took the arXiv link and categories away, and
     the arXiv file the venue and key back. `held` is what both said before, so a value one file gives is
     corrected there; one a file drops stays while the record holds it."""
-    def rank(p: Paper) -> tuple[bool, bool, bool]:
-        return (p.work_type is None, p.work_type == "preprint", not p.venue)
-
-    published, other = (incoming, held) if rank(incoming) <= rank(held) else (held, incoming)
+    published, other = (incoming, held) if _published_first(incoming) <= _published_first(held) else (held, incoming)
     same = other.work_type in (None, published.work_type)  # the same version: it fills what the published lacks
     placed = {
         name: getattr(published, name) or (getattr(other, name) if same else None)
@@ -536,7 +539,7 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
         # over the preprint (arXiv's record) over an untyped one, so a year or DOI never belongs to another version
         # than the venue (ICLR 2015 with arXiv's 2014 and its DOI); copies of the same kind, or of none, fill what
         # it lacks; a link may come from any (the preprint's is still the paper).
-        published = min(copies, key=lambda c: (c.work_type is None, c.work_type == "preprint", not c.venue))
+        published = min(copies, key=_published_first)
         same = [published, *(c for c in copies if c is not published and c.work_type in (None, published.work_type))]
         others = [published, *(c for c in copies if c is not published)]
         title = published.title or next((c.title for c in copies if c.title), None)  # as the published version has it
