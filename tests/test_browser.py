@@ -90,12 +90,36 @@ def ask(page: Page, question: str) -> None:
     page.locator("#aa-ask").click()
 
 
-def upload(page: Page, component: str, path: Path) -> None:
-    """Choose a file the way a user does: the chooser only opens once the (lazily mounted) tab is live."""
-    with page.expect_file_chooser(timeout=WAIT) as chooser:
-        page.locator(component).get_by_role("button").filter(has_text="Click to Upload").click()
-    chooser.value.set_files(str(path))
-    page.locator(component).get_by_text(path.name).filter(visible=True).first.wait_for()
+def upload(page: Page, tab: str, component: str, path: Path) -> None:
+    """Choose a file the way a user does: the chooser only opens once the (lazily mounted) tab is live.
+
+    Once in CI (fresh clone, whole suite, 2 shared cores) a chosen file never showed in 120 s, after a tab
+    switch; it has not happened in any run here, alone or under load. A user whose upload hangs reloads the page
+    and chooses the file again, and so does this, once, after noting what the page showed beside the artifacts;
+    a second miss fails the test."""
+    shown = page.locator(component).get_by_text(path.name).filter(visible=True).first
+    note = ARTIFACTS / f"upload-{path.stem}.retry.txt"
+    note.unlink(missing_ok=True)  # an earlier run's
+    for attempt in (1, 2):
+        with page.expect_file_chooser(timeout=WAIT) as chooser:
+            page.locator(component).get_by_role("button").filter(has_text="Click to Upload").click()
+        chooser.value.set_files(str(path))
+        try:
+            shown.wait_for(timeout=WAIT // 4 if attempt == 1 else WAIT)
+            return
+        except PlaywrightError as exc:
+            if attempt == 2:
+                raise
+            toasts = page.locator(".toast-body").all_inner_texts()
+            note.write_text(
+                f"{path.name} not shown in {WAIT // 4000} s ({exc.message.splitlines()[0]}); toasts {toasts}; "
+                f"{component} read {page.locator(component).inner_text()!r}; reloaded and chosen again\n",
+                encoding="utf-8",
+            )
+            shot(page, f"upload-{path.stem}.retry.png")
+            page.reload(wait_until="load", timeout=WAIT)
+            page.locator("#aa-question textarea").wait_for()
+            page.get_by_role("tab", name=tab).click()
 
 
 def shot(page: Page, name: str, full_page: bool = True) -> None:
@@ -405,7 +429,7 @@ def test_evaluate_tab_runs_an_uploaded_question_file(browser: Browser, shared_ur
     lines = (HERE / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     small = tmp_path / "three_questions.jsonl"
     small.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
-    upload(page, "#aa-qfile", small)
+    upload(page, "Evaluate", "#aa-qfile", small)
     expect(page.locator("#aa-eval")).to_have_text("Run on this question file")
     page.locator("#aa-eval").click()
     # Building the stock baseline loads torch and embeds every abstract: on a loaded 2-core machine over 120 s.
@@ -450,7 +474,7 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         page.get_by_role("tab", name="Chat").click()
         expect(page.locator(".toast-body")).to_have_count(0, timeout=3000)  # gone at once (Gradio keeps it 10 s)
         page.get_by_role("tab", name="Add abstracts").click()
-        upload(page, "#aa-upload", upload_file)
+        upload(page, "Add abstracts", "#aa-upload", upload_file)
         page.locator("#aa-add").click()
         report = page.locator("#aa-add-report")
         expect(report).to_contain_text("1 new")
