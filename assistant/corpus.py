@@ -67,6 +67,7 @@ class _Draft:
     source: str
     title: str | None = None
     authors: list[str] = field(default_factory=list)
+    families: dict[str, str] = field(default_factory=dict)  # Paper.families
     url: str | None = None
     year: int | None = None
     given_id: str | None = None
@@ -345,32 +346,37 @@ def parse_page(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
     issues: list[ParseIssue] = []
     title: str | None = None
     authors: list[str] = []
+    families: dict[str, str] = {}
     for block in _blocks(text):
         label = _LABEL.match(block)
         kind = label.group(1).lower() if label else None
         body = block[label.end():].strip() if label else block
         if kind in ("author", "authors"):
-            authors = split_authors(body)
+            authors, families = split_authors(body)
         elif kind == "title":
             title = body or None
         elif kind == "abstract" or (kind is None and _looks_like_abstract(block)):
             if len(body) < MIN_ABSTRACT_CHARS:
                 issues.append(ParseIssue(source=source, message=f"abstract too short to use: {body[:60]!r}"))
             else:
-                drafts.append(_Draft(abstract=body[:MAX_ABSTRACT_CHARS], source=source, title=title, authors=authors))
-            title, authors = None, []
+                drafts.append(_Draft(
+                    abstract=body[:MAX_ABSTRACT_CHARS], source=source, title=title, authors=authors,
+                    families=formats.unguessed_families(authors, families),
+                ))
+            title, authors, families = None, [], {}
         elif not _is_noise(block) and len(block) <= 300:
             title = block  # a short line is a title only if an abstract follows it
     return drafts, issues
 
 
-def split_authors(value: object) -> list[str]:
-    """Authors from a list, or a string separated by "and", semicolons or commas (formats.split_and)."""
+def split_authors(value: object) -> formats.People:
+    """Authors from a list, or a string separated by "and", semicolons or commas (formats.split_people), with
+    the family names its "Last, First" forms give."""
     if isinstance(value, list):  # names from JSON lists: no terminal escapes either
-        return [printable(str(a)).strip() for a in value if printable(str(a)).strip()]
+        return [printable(str(a)).strip() for a in value if printable(str(a)).strip()], {}
     if not isinstance(value, str):
-        return []
-    return formats.split_and(value)
+        return [], {}
+    return formats.split_people(value)
 
 
 def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
@@ -390,11 +396,15 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
     categories = keys.get("categories") or []
     # the parsers' work_type, or a JSON file's own "type" / "entrytype" in any of the sources' spellings
     kind = formats.work_type(keys.get("work_type") or keys.get("type") or keys.get("entrytype"))
+    authors, families = split_authors(keys.get("authors"))
+    given_families = keys.get("author_families")  # the parsers' (formats), over what split_authors found
+    families.update(given_families if isinstance(given_families, dict) else {})
     return _Draft(
         abstract=" ".join(abstract.split())[:MAX_ABSTRACT_CHARS],
         source=source,
         title=" ".join(title.split()) if title else None,
-        authors=split_authors(keys.get("authors")),
+        authors=authors,
+        families=formats.unguessed_families(authors, families),
         url=formats.link({k: str(v).strip() for k, v in keys.items() if k in ("url", "doi", "arxiv_id") and v}),
         year=year,
         given_id=given,
@@ -520,6 +530,7 @@ def combined(incoming: Paper, held: Paper) -> Paper:
         "title": published.title if published.has_title or not other.has_title else other.title,  # not one per file
         "has_title": incoming.has_title or held.has_title,
         "authors": published.authors or other.authors,
+        "families": published.families if published.authors else other.families,
         "url": incoming.url or held.url,
         "categories": incoming.categories or held.categories,
         "key": incoming.key or held.key,
@@ -548,12 +559,14 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
         if given and pid != given and issues is not None:  # two abstracts under one id: keep both
             issues.append(ParseIssue(source=first.source, message=f"id {given!r} is already used by another abstract; this one is stored as {pid}", kept=True))
         used.add(pid)
+        authored = published if published.authors else next((c for c in copies if c.authors), published)
         paper = Paper(
             id=pid,
             title=title or label_for(first.abstract),
             has_title=title is not None,
             abstract=first.abstract,
-            authors=published.authors or next((c.authors for c in copies if c.authors), []),  # as the published version has them
+            authors=authored.authors,  # as the published version has them
+            families=authored.families,
             sources=list(dict.fromkeys(c.source for c in copies)),
             url=next((c.url for c in others if c.url), None),
             year=next((c.year for c in same if c.year), None),

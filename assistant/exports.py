@@ -37,7 +37,8 @@ CSV_COLUMNS = [
 
 def derived_key(paper: Paper) -> str:
     """author-year-word, e.g. jacot2018neural (the paper id when nothing better is known)."""
-    last = re.sub(r"[^a-z]", "", _ascii(paper.authors[0].split()[-1]).lower()) if paper.authors else ""
+    first = paper.authors[0] if paper.authors else ""
+    last = re.sub(r"[^a-z]", "", _ascii(paper.families.get(first) or first.split()[-1]).lower()) if first else ""
     words = [w for w in re.findall(r"[a-z]+", _ascii(paper.title).lower()) if len(w) > 3] if paper.has_title else []
     return f"{last}{paper.year or ''}{words[0] if words else ''}" if (last or paper.year) else paper.id
 
@@ -134,7 +135,8 @@ def to_bibtex(papers: Sequence[Paper], abstracts: bool = True) -> str:
             # typeset by LaTeX: & % # _ escaped, and the whole title in braces so a style that lower-cases
             # titles keeps "BERT" and "ImageNet" as the source wrote them
             "title": "{" + _balance(tex_escape(paper.title)) + "}" if paper.has_title else "",
-            "author": " and ".join([*map(_bibtex_name, names), *(["others"] if more else [])]),  # BibTeX's own "et al."
+            # BibTeX's own "et al."
+            "author": " and ".join([*(_bibtex_name(n, paper.families.get(n)) for n in names), *(["others"] if more else [])]),
             "year": str(paper.year or ""),
             venue_field: tex_escape(paper.venue or ""),
             "volume": tex_escape(paper.volume or ""),
@@ -180,7 +182,7 @@ def to_ris(papers: Sequence[Paper]) -> str:
             entry["title"] = paper.title
         names, more = named_authors(paper.authors)
         if names:
-            entry["authors"] = [_ris_name(n) for n in names]
+            entry["authors"] = [_ris_name(n, paper.families.get(n)) for n in names]
         if more:  # no "et al." author: reference managers would make it a person
             entry["notes"] = [RIS_MORE_AUTHORS]
         if paper.year:
@@ -233,22 +235,33 @@ CSL_TYPES: dict[WorkType | None, str] = {
 }
 
 
-def _csl_name(name: str) -> dict[str, str]:
-    given, particle, family, suffix = split_name(name)
+def _csl_name(name: str, family: str | None = None) -> dict[str, str]:
+    """CSL's parts of a name; a group's name (all of it a family name, or one word) and "et al." as a literal."""
+    given, particle, family, suffix = split_name(name, family)
+    if name == MORE_AUTHORS or not given:
+        return {"literal": name}
     parts = {"given": given, "non-dropping-particle": particle, "family": family, "suffix": suffix}
     return {key: value for key, value in parts.items() if value}
 
 
-def _bibtex_name(name: str) -> str:
+def _bibtex_name(name: str, family: str | None = None) -> str:
     """BibTeX's "von Last, Jr, First" when there is a suffix ("John Smith Jr." would read as first name "John
-    Smith", last name "Jr."); otherwise the name as written, which BibTeX splits right ("Jan van der Berg")."""
-    given, particle, family, suffix = split_name(name)
-    return f"{' '.join(p for p in (particle, family) if p)}, {suffix}, {given}" if suffix else name
+    Smith", last name "Jr.") or a family name of several words ("García Márquez, Gabriel"); a group's name in
+    braces, as one last name ("{The ATLAS Collaboration}"); otherwise the name as written, which BibTeX splits
+    right ("Jan van der Berg")."""
+    given, particle, family, suffix = split_name(name, family)
+    if not given and " " in family:
+        return "{" + family + "}"
+    if not (suffix or (given and " " in family)):
+        return name
+    last = " ".join(p for p in (particle, family) if p)
+    return f"{last}, {suffix}, {given}" if suffix else f"{last}, {given}"
 
 
-def _ris_name(name: str) -> str:
-    """RIS's "Last, First" (Zotero's and EndNote's importers split on the comma): "van der Berg, Jan"."""
-    given, particle, family, suffix = split_name(name)
+def _ris_name(name: str, family: str | None = None) -> str:
+    """RIS's "Last, First" (Zotero's and EndNote's importers split on the comma): "van der Berg, Jan"; a group's
+    name without a comma (Zotero reads it as one field)."""
+    given, particle, family, suffix = split_name(name, family)
     last = " ".join(p for p in (particle, family) if p)
     return ", ".join(p for p in (last, given, suffix) if p) if given else name
 
@@ -263,7 +276,7 @@ def to_csl(papers: Sequence[Paper]) -> str:
         if paper.has_title:
             item["title"] = paper.title
         if paper.authors:  # "Jan van der Berg" -> given, particle, family; a list cut short ends in a literal "et al."
-            item["author"] = [{"literal": name} if name == MORE_AUTHORS or " " not in name else _csl_name(name) for name in paper.authors]
+            item["author"] = [_csl_name(name, paper.families.get(name)) for name in paper.authors]
         if paper.year:
             item["issued"] = {"date-parts": [[paper.year]]}
         if paper.venue:

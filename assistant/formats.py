@@ -249,7 +249,8 @@ def parse_bibtex(text: str) -> Parsed:
     verbatim = BIBTEX_MARK in text[:500]  # our own export: its fields are the papers' text as it was
     plain: Callable[[str], str] = tex_unescape if verbatim else str  # but for its titles' and venues' escapes
     # The decoder drops the braces outside math itself; math ($…$, \(…\), \[…\]) stays as written.
-    decode = [] if verbatim else [LatexDecodingMiddleware(decoder=_latex_decoder())]
+    decoder = _latex_decoder()
+    decode = [] if verbatim else [LatexDecodingMiddleware(decoder=decoder)]
     # bibtexparser sets an entry whose key was used before aside, undecoded: it is an abstract all the same,
     # so it gets a key of its own (no BibTeX key holds a space) before the middleware runs.
     blocks = []
@@ -268,6 +269,15 @@ def parse_bibtex(text: str) -> Parsed:
                 field.value = joined
     for middleware in default_parse_stack():
         library = middleware.transform(library)
+    # The names are split before the decoder drops their braces: "{The ATLAS Collaboration}" is one name, all of
+    # it a family name, and "{Barnes and Noble}" one author, not two
+    people = {
+        entry.key: str(field.value) for entry in library.entries for field in entry.fields
+        if field.key.lower() == "author" and isinstance(field.value, str)
+    }
+    name_text: Callable[[str], str] = (
+        (lambda part: tex_unescape(part.replace("{", "").replace("}", ""))) if verbatim else decoder.latex_to_text
+    )
     if decode:  # "by over 90%, decreasing …": a percent sign, not a LaTeX comment eating the rest of the abstract
         for entry in library.entries:
             for field in entry.fields:
@@ -297,7 +307,7 @@ def parse_bibtex(text: str) -> Parsed:
             if entry.key.lower() not in parents:  # a crossref'd @proceedings is a container, not a paper
                 yield where, f"entry {key!r} has no abstract field"
             continue
-        authors = fields.get("author") or []
+        authors, families = _bibtex_people(people.get(entry.key, ""), name_text)
         arxiv = _bibtex_arxiv(fields)
         # Google Scholar's `journal={arXiv preprint arXiv:1412.6980}`, DBLP's `journal={CoRR}`: no journal
         on_arxiv = bool(re.match(r"(?:arxiv|corr)\b", _clean(fields.get("journal") or fields.get("journaltitle")), re.IGNORECASE))
@@ -310,7 +320,8 @@ def parse_bibtex(text: str) -> Parsed:
         yield where, {
             "title": plain(unwrap(_clean(fields.get("title"))) if verbatim else _clean(fields.get("title"))),
             "abstract": plain(_clean(fields.get("abstract"))),
-            "authors": _bibtex_names([_clean(a) for a in (authors if isinstance(authors, list) else [authors])]),
+            "authors": authors,
+            "author_families": families,
             "year": year_of(fields.get("year") or fields.get("date")),
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),
@@ -485,7 +496,8 @@ def parse_ris(text: str) -> Parsed:
             yield where, f"reference {number} ({_clean(entry.get('title') or entry.get('primary_title'))[:60]!r}) has no abstract (AB)"
             continue
         urls = entry.get("urls") or []
-        authors = [_first_last(_clean(a)) if _clean(a).count(",") in (1, 2) else _clean(a) for a in (entry.get("authors") or entry.get("first_authors") or [])]
+        people = [inverted(_clean(a)) if _clean(a).count(",") in (1, 2) else (_clean(a), "") for a in (entry.get("authors") or entry.get("first_authors") or [])]
+        authors = [name for name, _ in people]
         if authors and RIS_MORE_AUTHORS in (entry.get("notes") or []):
             authors.append(MORE_AUTHORS)
         kind = with_degree(work_type(entry.get("type_of_reference")), entry.get("type_of_work"))
@@ -493,6 +505,7 @@ def parse_ris(text: str) -> Parsed:
             "title": _clean(entry.get("title") or entry.get("primary_title")),
             "abstract": _clean(abstract),
             "authors": authors,
+            "author_families": {name: family for name, family in people if family},
             "year": year_of(entry.get("year") or entry.get("publication_year") or entry.get("date")),
             "url": urls[0] if urls else None,
             "doi": bare_doi(entry.get("doi")),
@@ -522,31 +535,42 @@ def openalex_abstract(index: dict[str, list[int]]) -> str:
     return " ".join(word for _, word in placed)
 
 
-def _bibtex_names(authors: list[str]) -> list[str]:
-    """bibtexparser's split names; BibTeX's "and others" (a list cut short) becomes MORE_AUTHORS."""
-    names = [_bibtex_name(a) for a in authors]
-    return [MORE_AUTHORS if i == len(names) - 1 and i and n.lower() == "others" else n for i, n in enumerate(names) if n]
-
-
-def _bibtex_name(name: str) -> str:
-    """One BibTeX name, in reading order with its generational part last: "Smith, Jr., John" -> "John Smith Jr."."""
+def _bibtex_people(raw: str, text: Callable[[str], str]) -> People:
+    """A BibTeX author field's names in reading order ("Smith, Jr., John" -> "John Smith Jr."), with their
+    family names (von and last parts, as BibTeX splits them); "and others" (a list cut short) is MORE_AUTHORS."""
     from bibtexparser.middlewares.names import (
         InvalidNameError,
         parse_single_name_into_parts,
+        split_multiple_persons_names,
     )
 
-    try:
-        parts = parse_single_name_into_parts(name)
-    except InvalidNameError:  # too many commas, or a trailing one: read as "Last, First" at the first comma
-        return _first_last(name)
-    return " ".join([*parts.first, *parts.von, *parts.last, *parts.jr])
+    persons = split_multiple_persons_names(raw) if raw.strip() else []
+    names: list[str] = []
+    families: dict[str, str] = {}
+    for i, person in enumerate(persons):
+        if i and i == len(persons) - 1 and person.strip().lower() == "others":
+            names.append(MORE_AUTHORS)
+            continue
+        try:
+            parts = parse_single_name_into_parts(person)
+        except InvalidNameError:  # too many commas, or a trailing one: read as "Last, First" at the first comma
+            name, family = inverted(_clean(text(person)))
+        else:
+            first, von, last, jr = (_clean(text(" ".join(words))) for words in (parts.first, parts.von, parts.last, parts.jr))
+            name, family = _clean(f"{first} {von} {last} {jr}"), _clean(f"{von} {last}")
+        if name:
+            names.append(name)
+            families[name] = family
+    return names, families
 
 
-def _arxiv_authors(record: Record) -> list[str]:
+def _arxiv_authors(record: Record) -> People:
+    """arXiv's authors_parsed ([last, first, suffix] each), else its authors string."""
     parsed = record.get("authors_parsed")
     if isinstance(parsed, list) and parsed:
-        return [_clean(f"{' '.join(p[1:2])} {p[0]}") for p in parsed if isinstance(p, list) and p]
-    return split_and(str(record.get("authors") or ""))
+        people = [(_clean(f"{' '.join(p[1:2])} {p[0]}"), _clean(p[0])) for p in parsed if isinstance(p, list) and p]
+        return [name for name, _ in people], dict(people)
+    return split_people(str(record.get("authors") or ""))
 
 
 def from_json(record: Record) -> Record:
@@ -602,7 +626,8 @@ def from_json(record: Record) -> Record:
         return {
             "title": record.get("title"),
             "abstract": record.get("abstract") or "",
-            "authors": _arxiv_authors(record),
+            "authors": (people := _arxiv_authors(record))[0],
+            "author_families": people[1],
             "year": year_of(first) or year_of(record.get("update_date")),
             "arxiv_id": arxiv_id or None,
             "doi": bare_doi(record.get("doi")),
@@ -659,11 +684,14 @@ def citation_key(value: object) -> str | None:
 
 
 def _from_csl(record: Record) -> Record:
-    def name(person: object) -> str:
+    def name(person: object) -> tuple[str, str]:
         if not isinstance(person, dict):
-            return _clean(person)
+            return _clean(person), ""
+        if person.get("literal"):  # a group's name, all of it a family name
+            return _clean(person["literal"]), _clean(person["literal"])
         parts = ("given", "dropping-particle", "non-dropping-particle", "family", "suffix")
-        return _clean(person.get("literal") or " ".join(str(person.get(k) or "") for k in parts))
+        family = " ".join(str(person.get(k) or "") for k in ("non-dropping-particle", "family"))
+        return _clean(" ".join(str(person.get(k) or "") for k in parts)), _clean(family)
 
     issued = record.get("issued") or {}
     parts = issued.get("date-parts") if isinstance(issued, dict) else None
@@ -674,10 +702,12 @@ def _from_csl(record: Record) -> Record:
     # Zotero keeps a preprint's arXiv id as its number: "arXiv:2101.00001 [cs]"
     number = (re.sub(r"^arxiv:\s*", "", _clean(record.get("number")), flags=re.IGNORECASE).split() or [""])[0]
     keywords = record.get("keyword")
+    people = [name(p) for p in record.get("author") or []]
     return {
         "title": record.get("title"),
         "abstract": record.get("abstract") or "",
-        "authors": [n for n in map(name, record.get("author") or []) if n],
+        "authors": [n for n, _ in people if n],
+        "author_families": {n: family for n, family in people if n and family},
         "year": year,
         "doi": bare_doi(record.get("DOI")),
         "url": record.get("URL") or None,
@@ -758,53 +788,71 @@ def parse_atom(text: str) -> Parsed:
 _TRUNCATED = re.compile(r"\s*\(\+\s*\d+\s+more\)|(?:^|,?\s+)et\s+al\b\.?|,?\s+and\s+others\s*$", re.IGNORECASE)
 
 
+# A list of people: their names in reading order, and the family name of each where its source said which
+# words it is ("García Márquez, Gabriel", CSL's "family", BibTeX's braces around a group's name).
+People = tuple[list[str], dict[str, str]]
+
+
 def split_and(value: str) -> list[str]:
     """'Vaswani, Ashish and Shazeer, Noam', 'A. Vaswani, N. Shazeer, and N. Parmar' or 'A; B' -> names."""
+    return split_people(value)[0]
+
+
+def split_people(value: str) -> People:
+    """split_and's names, with the family names the "Last, First" forms give."""
     # What a list cut short says instead of the rest ("(+3 more)" on arXiv pages, "et al.", BibTeX's
     # "and others") names nobody: the names given are kept, then MORE_AUTHORS.
     cleaned = _clean(value)
-    names = _names(_TRUNCATED.sub("", cleaned).strip().rstrip(",;").strip())
-    return [*names, MORE_AUTHORS] if names and _TRUNCATED.search(cleaned) else names
+    people = _people(_TRUNCATED.sub("", cleaned).strip().rstrip(",;").strip())
+    names = [name for name, _ in people]
+    families = {name: family for name, family in people if family}
+    return ([*names, MORE_AUTHORS] if names and _TRUNCATED.search(cleaned) else names), families
 
 
-def _names(value: str) -> list[str]:
+def _people(value: str) -> list[tuple[str, str]]:
     if not value:
         return []
     if re.search(r"\sand\s", value):
         parts = re.split(r",?\s+and\s+", value)
         if all(part.count(",") == 1 for part in parts):  # BibTeX's "Last, First and Last, First"
-            return [_first_last(p) for p in parts]
-        return [n.strip() for part in parts for n in part.split(",") if n.strip()]
+            return [inverted(p) for p in parts]
+        return [(n.strip(), "") for part in parts for n in part.split(",") if n.strip()]
     if ";" in value:  # Zotero's "Rivera, Ana; Chen, Bo"
         parts = [n.strip() for n in value.split(";") if n.strip()]
-        return [_first_last(p) if p.count(",") == 1 else p for p in parts]
+        return [inverted(p) if p.count(",") == 1 else (p, "") for p in parts]
     before, _, after = value.partition(",")
     if value.count(",") == 1 and before.strip() and " " not in before.strip() and after.strip():
-        return [_first_last(value)]  # one author as Zotero and Mendeley write one: "Kowalski, Piotr"
-    return [n.strip() for n in value.split(",") if n.strip()]
+        return [inverted(value)]  # one author as Zotero and Mendeley write one: "Kowalski, Piotr"
+    return [(n.strip(), "") for n in value.split(",") if n.strip()]
 
 
-def _first_last(name: str) -> str:
-    """'Vaswani, Ashish' -> 'Ashish Vaswani'; RIS's 'Smith, John, Jr.' -> 'John Smith Jr.'."""
+def inverted(name: str) -> tuple[str, str]:
+    """A "Last, First" name in reading order, and its family name: 'García Márquez, Gabriel' -> ('Gabriel
+    García Márquez', 'García Márquez'); RIS's 'Smith, John, Jr.' -> ('John Smith Jr.', 'Smith'); a name
+    without a comma as it is, family unknown ("")."""
     parts = [p.strip() for p in name.split(",")]
     if len(parts) == 3 and parts[2].rstrip(".").lower() in _SUFFIXES:
-        return f"{parts[1]} {parts[0]} {parts[2]}".strip()
+        return f"{parts[1]} {parts[0]} {parts[2]}".strip(), parts[0]
     if "," in name:
         last, first = (p.strip() for p in name.split(",", 1))
-        return f"{first} {last}".strip()
-    return name.strip()
+        return f"{first} {last}".strip(), last
+    return name.strip(), ""
 
 
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 _PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "del", "della", "du", "la", "le", "ten", "ter", "zu", "dos", "das"}
 
 
-def split_name(name: str) -> tuple[str, str, str, str]:
+def split_name(name: str, family: str | None = None) -> tuple[str, str, str, str]:
     """A name in reading order as (given, particle, family, suffix): "Jan van der Berg" -> ("Jan", "van der",
     "Berg", ""), "Martin Luther King Jr." -> ("Martin Luther", "", "King", "Jr."); one word is a family name
-    (a group, "DeepMind")."""
+    (a group, "DeepMind"). `family`, when the source said it (Paper.families), is taken as it is: "Gabriel
+    García Márquez" with "García Márquez" -> ("Gabriel", "", "García Márquez", ""); a group's whole name ->
+    ("", "", name, "")."""
     words = name.split()
     suffix = words.pop() if len(words) > 2 and words[-1].rstrip(".").lower() in _SUFFIXES else ""
+    if family and ((whole := " ".join(words)) == family or whole.endswith(f" {family}")):
+        return whole[: len(whole) - len(family)].strip(), "", family, suffix
     if len(words) < 2:
         return "", "", " ".join(words), suffix
     family = words.pop()
@@ -812,6 +860,26 @@ def split_name(name: str) -> tuple[str, str, str, str]:
     while len(words) > 1 and words[-1].lower() in _PARTICLES:
         particles.insert(0, words.pop())
     return " ".join(words), " ".join(particles), family, suffix
+
+
+def unguessed_families(names: list[str], families: object) -> dict[str, str]:
+    """Of the family names a source gave (`families`: name -> family), those split_name would not find itself:
+    what Paper.families keeps."""
+    given = families if isinstance(families, dict) else {}
+    kept = {name: unguessed_family(name, str(given.get(name) or "")) for name in names if name != MORE_AUTHORS}
+    return {name: family for name, family in kept.items() if family}
+
+
+def unguessed_family(name: str, family: str) -> str | None:
+    """`family`, as a source gave it for `name`, when split_name would not find it in the name itself:
+    "García Márquez" in "Gabriel García Márquez", a group's whole name ("The ATLAS Collaboration"); None when
+    it would ("van der Berg" in "Jan van der Berg"), or when `family` is not the end of the name."""
+    family = _clean(family)
+    _, particle, guessed, suffix = split_name(name)
+    reading = _clean(name).removesuffix(suffix).strip()
+    if not family or family in (guessed, f"{particle} {guessed}".strip()):
+        return None
+    return family if reading == family or reading.endswith(f" {family}") else None
 
 
 # -- CSV columns --------------------------------------------------------------------------------------

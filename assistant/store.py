@@ -315,6 +315,7 @@ def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPap
         title=str(meta.get("title", "")),
         abstract=abstract,
         authors=json.loads(str(meta.get("authors", "[]"))),
+        families=json.loads(str(meta.get("families") or "{}")),  # older stores: none
         sources=list(kept.sources),
         url=str(meta.get("url") or "") or None,
         year=int(meta["year"]) if meta.get("year") else None,
@@ -334,6 +335,7 @@ def _paper_metadata(paper: Paper, paths: Iterable[str]) -> dict[str, Any]:
         "title": paper.title,
         "has_title": paper.has_title,
         "authors": json.dumps(paper.authors),
+        "families": json.dumps(paper.families),
         "sources": json.dumps(paper.sources),
         "paths": json.dumps(sorted(set(paths))),
         "url": paper.url or "",

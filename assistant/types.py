@@ -71,6 +71,10 @@ class Paper(_Record):
     title: str
     abstract: str
     authors: list[str] = Field(default_factory=list)
+    # An author's family name where the source said it and the name's own words would not ("Gabriel García
+    # Márquez" -> "García Márquez"; a group's whole name, "The ATLAS Collaboration"), so an export splits it
+    # as the source did; names whose family is their last word (after a particle) are not here
+    families: dict[str, str] = Field(default_factory=dict)
     sources: list[str] = Field(default_factory=list)
     url: str | None = None
     year: int | None = None
@@ -99,6 +103,8 @@ class Paper(_Record):
             parts.append(f"key:{self.key}")
         if any(located := [getattr(self, name) for name in LOCATOR_FIELDS]):  # and one with none of these
             parts.append("in:" + "|".join(value or "" for value in located))
+        if self.families:  # and one whose names split as their words say
+            parts.append("families:" + "|".join(f"{name}={family}" for name, family in sorted(self.families.items())))
         return sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 

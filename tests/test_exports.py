@@ -327,6 +327,69 @@ def test_names_with_particles_and_suffixes_are_written_as_each_format_splits_the
     assert not isinstance(draft, str) and draft.authors == paper.authors
 
 
+GROUPS_BIB = r"""
+@article{realism2021,
+  title = {Magic Realism for Language Models}, year = {2021}, journal = {Journal of Fiction},
+  author = {Garc{\'i}a M{\'a}rquez, Gabriel and {The ATLAS Collaboration} and {Barnes and Noble} and van der Berg, Jan},
+  abstract = {We study magic realism in language models and find that large models narrate improbable events as mundane facts.}
+}
+"""
+
+
+def test_a_family_name_of_several_words_and_a_groups_name_survive_the_store_and_every_export(
+    store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name was one string: "Gabriel García Márquez" went out as family "Márquez", "The ATLAS Collaboration" as
+    family "Collaboration", and "{Barnes and Noble}" came in as two authors."""
+    from bibtexparser.middlewares import SeparateCoAuthors, SplitNameParts
+
+    monkeypatch.setenv("ASSISTANT_STORE_DIR", str(store_copy))
+    bib = tmp_path / "groups.bib"
+    bib.write_text(GROUPS_BIB, encoding="utf-8")
+    assert _ingest_json(capsys, str(bib))["new"] == 1
+    assert main(["papers", "--json"]) == 0
+    (paper,) = [p for p in json.loads(capsys.readouterr().out) if p["title"] == "Magic Realism for Language Models"]
+    assert paper["authors"] == ["Gabriel García Márquez", "The ATLAS Collaboration", "Barnes and Noble", "Jan van der Berg"]
+
+    exported = {}
+    for fmt in ("bibtex", "ris", "csl"):
+        assert main(["export", paper["id"], "--format", fmt]) == 0
+        exported[fmt] = capsys.readouterr().out
+    library = bibtexparser.parse_string(exported["bibtex"], append_middleware=[SeparateCoAuthors(), SplitNameParts()])
+    names = library.entries[0].fields_dict["author"].value
+    assert [(n.first, n.last) for n in names] == [
+        (["Gabriel"], ["García", "Márquez"]), ([], ["{The ATLAS Collaboration}"]), ([], ["{Barnes and Noble}"]), (["Jan"], ["Berg"]),
+    ]
+    (entry,) = rispy.loads(exported["ris"])
+    assert entry["authors"] == ["García Márquez, Gabriel", "The ATLAS Collaboration", "Barnes and Noble", "van der Berg, Jan"]
+    (item,) = json.loads(exported["csl"])
+    assert item["author"][:3] == [
+        {"given": "Gabriel", "family": "García Márquez"}, {"literal": "The ATLAS Collaboration"}, {"literal": "Barnes and Noble"},
+    ]
+    for fmt, suffix in (("bibtex", "bib"), ("csl", "json")):  # each read back as the same paper: nothing to update
+        (tmp_path / f"out.{suffix}").write_text(exported[fmt], encoding="utf-8")
+        assert _ingest_json(capsys, str(tmp_path / f"out.{suffix}"))["unchanged"] == 1
+    (read,) = load_corpus([bib]).papers
+    assert cite_key(read.model_copy(update={"key": None}), set()) == "garciamarquez2021magic"
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("names.ris", "TY  - JOUR\nAU  - García Márquez, Gabriel\nAU  - Rivera, Ana\nTI  - Realism\nAB  - {abstract}\nER  - \n"),
+    ("names.json", json.dumps([{"type": "article-journal", "title": "Realism", "abstract": "{abstract}", "author": [
+        {"family": "García Márquez", "given": "Gabriel"}, {"family": "Rivera", "given": "Ana"}]}])),
+    ("names.jsonl", json.dumps({"id": "2101.00001", "title": "Realism", "abstract": "{abstract}", "update_date": "2021-01-02",
+                                "authors_parsed": [["García Márquez", "Gabriel", ""], ["Rivera", "Ana", ""]]})),
+    ("names.csv", "Title,Author,Abstract Note\nRealism,\"García Márquez, Gabriel; Rivera, Ana\",{abstract}\n"),
+], ids=["ris", "csl-json", "arxiv", "zotero-csv"])
+def test_every_format_that_says_a_family_name_keeps_it(tmp_path: Path, name: str, text: str) -> None:
+    abstract = "We study magic realism in language models and find that large models narrate improbable events as facts."
+    (tmp_path / name).write_text(text.replace("{abstract}", abstract), encoding="utf-8")
+    (paper,) = load_corpus([tmp_path / name]).papers
+    assert paper.authors == ["Gabriel García Márquez", "Ana Rivera"]
+    assert paper.families == {"Gabriel García Márquez": "García Márquez"}  # Rivera is the name's last word anyway
+    assert to_bibtex([paper]).count("García Márquez, Gabriel and Ana Rivera") == 1
+
+
 KEYED = r"""
 @inproceedings{okafor2021thesis,
   title={Calibrated Graph Ensembles under Covariate Shift}, author={Okafor, Ada and Lin, Bo}, year={2021},
