@@ -56,7 +56,8 @@ _NAMED_VENUE = re.compile(
 )
 _CONNECTORS = frozenset({"of", "on", "and", "for", "in", "the", "&"})
 _CATEGORY = re.compile(r"\b(?:category|categories|in)\s+([a-z]{2,8}\.[A-Z]{2})\b")
-_AUTHORSHIP = re.compile(r"\b(?:authors?|authored|co-?authors?|co-?authored|wrote|written|write)\b", re.IGNORECASE)
+# ... not "Which papers write about pruning?", which asks about a topic
+_AUTHORSHIP = re.compile(r"\b(?:authors?|authored|co-?authors?|co-?authored|wrote|written|write)\b(?!\s+about\b)", re.IGNORECASE)
 _PLURAL = re.compile(r"\b(?:papers|works|articles|abstracts|publications)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\s,;:?!()\"“”]+")
 _WHO_WROTE = re.compile(

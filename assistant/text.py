@@ -118,10 +118,16 @@ def stem(word: str) -> str:
     return _stemmer()(american(word))
 
 
+# "Which papers talk about pruning?": the verb before "about" only says the papers are about it, as "study" or
+# "discuss" do, but a rare word weighs most in a question's terms ("talk" took half of it: no sentence reached
+# the abstention threshold). Not a stopword: "memory reads and writes" is a topic.
+_SAYING_ABOUT = re.compile(r"\b(?:talk(?:s|ed|ing)?|writ(?:e|es|ing|ten)|wrote|speak(?:s|ing)?|spoke)\s+(?=about\b)")
+
+
 def content_terms(text: str) -> list[str]:
     """Stemmed words that carry meaning; a hyphenated word also counts as its parts."""
     out: list[str] = []
-    for w in words(text):
+    for w in words(_SAYING_ABOUT.sub("", text.lower())):
         if w in STOPWORDS or len(w) < 2:
             continue
         out.append(stem(w))

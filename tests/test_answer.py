@@ -124,6 +124,25 @@ def test_which_papers_study_x_cites_each_paper_whose_title_names_x(assistant: As
     assert len(titles) == 2 and all("Quantization" in t for t in titles), titles
 
 
+@pytest.mark.parametrize("verb", ["talk", "write", "speak"])
+def test_a_verb_before_about_is_no_part_of_the_topic(assistant: Assistant, verb: str) -> None:
+    """"Which papers talk about pruning?" abstained where "… are about pruning?" cited two papers: the rare word
+    "talk" took most of the question's weight, and no sentence reached the threshold."""
+    about = assistant.ask("Which papers are about pruning?")
+    asked = assistant.ask(f"Which papers {verb} about pruning?")
+    assert not about.abstained and not asked.abstained
+    assert {c.paper_id for c in asked.citations} == {c.paper_id for c in about.citations}
+
+
+def test_a_listing_question_that_writes_about_a_topic_does_not_read_the_author_lists() -> None:
+    from assistant.listing import metadata_filters
+
+    def every_record() -> dict[str, object]:
+        raise AssertionError("the author lists were read for a question about a topic")
+
+    assert metadata_filters("Which papers write about Neural Collapse?", every_record) is None
+
+
 @pytest.mark.parametrize(
     ("question", "summary"),
     [
