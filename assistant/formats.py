@@ -238,7 +238,6 @@ def parse_bibtex(text: str) -> Parsed:
     import bibtexparser
     from bibtexparser.middlewares import (
         LatexDecodingMiddleware,
-        SeparateCoAuthors,
         default_parse_stack,
     )
     from bibtexparser.model import DuplicateBlockKeyBlock, Entry, ParsingFailedBlock
@@ -271,19 +270,23 @@ def parse_bibtex(text: str) -> Parsed:
         library = middleware.transform(library)
     # The names are split before the decoder drops their braces: "{The ATLAS Collaboration}" is one name, all of
     # it a family name, and "{Barnes and Noble}" one author, not two
-    people = {
-        entry.key: str(field.value) for entry in library.entries for field in entry.fields
-        if field.key.lower() == "author" and isinstance(field.value, str)
-    }
-    name_text: Callable[[str], str] = (
-        (lambda part: tex_unescape(part.replace("{", "").replace("}", ""))) if verbatim else decoder.latex_to_text
-    )
+    # (and taken out of the fields the decoder reads: each name part is decoded alone, and only when it holds LaTeX)
+    people: dict[str, str] = {}
+    for entry in library.entries:
+        for field in [f for f in entry.fields if f.key.lower() == "author" and isinstance(f.value, str)]:
+            people[entry.key] = str(entry.pop(field.key).value)
+
+    def name_text(part: str) -> str:
+        if verbatim:
+            return tex_unescape(part.replace("{", "").replace("}", ""))
+        return str(decoder.latex_to_text(part)) if any(c in part for c in "\\{}$~") else part
+
     if decode:  # "by over 90%, decreasing …": a percent sign, not a LaTeX comment eating the rest of the abstract
         for entry in library.entries:
             for field in entry.fields:
                 if isinstance(field.value, str):
                     field.value = _BARE_PERCENT.sub(r"\\%", field.value)
-    for middleware in [*decode, SeparateCoAuthors()]:
+    for middleware in decode:
         library = middleware.transform(library)
     for block in library.failed_blocks:
         head = (block.raw or "").strip().split("\n", 1)[0].rstrip(",")[:60]
