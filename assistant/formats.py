@@ -274,7 +274,8 @@ def parse_bibtex(text: str) -> Parsed:
     people: dict[str, str] = {}
     for entry in library.entries:
         for field in [f for f in entry.fields if f.key.lower() == "author" and isinstance(f.value, str)]:
-            people[entry.key] = str(entry.pop(field.key).value)
+            entry.pop(field.key)
+            people[entry.key] = str(field.value)
 
     def name_text(part: str) -> str:
         if verbatim:
