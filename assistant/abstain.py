@@ -27,7 +27,7 @@ from .text import STOPWORDS, rough_sentences, stem, words
 DETAIL_CUES = frozenset(
     stem(w)
     for w in """accuracy top-1 top-5 fid bleu auc f1 perplexity score scores gpu gpus tpu tpus hardware hours
-    flops optimizer optimiser learning-rate schedule university universities affiliation affiliated
+    flops optimizer optimiser learning-rate batch-size schedule university universities affiliation affiliated
     institution company github license licence venue conference dataset datasets percentage
     limitation limitations drawback drawbacks weakness weaknesses shortcoming shortcomings downside downsides""".split()
 )
@@ -44,6 +44,7 @@ _NAME = re.compile(r"\b(?:[A-Z][\w-]+|[\w-]*\d[\w-]*)")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _MODIFIERS = frozenset({"like", "style", "type", "based", "wise"})  # "XOR-like" names XOR
 _PERCENT = re.compile(r"\d\s?%|\bper\s?cent", re.I)
+YEAR = re.compile(r"(?:19|20)\d\d")  # a publication year, as a question names one
 
 
 # Cues that ask for one kind of fact, in its word: "What drawbacks …?" is answered by "it is limited to …"
@@ -55,9 +56,24 @@ _ASKING_FOR = frozenset({
 })
 
 
+# Cues written as two words as often as hyphenated ("What learning rate did PowerNorm use?" asked for none)
+_TWO_WORD_CUES = {("learning", "rate"): "learning-rate", ("batch", "size"): "batch-size"}
+
+
+def _cue_words(text: str) -> list[str]:
+    """The text's words, a two-word cue ("learning rate") as its hyphenated one."""
+    out: list[str] = []
+    for word in words(text):
+        if out and (joined := _TWO_WORD_CUES.get((out[-1], word))):
+            out[-1] = joined
+        else:
+            out.append(word)
+    return out
+
+
 def asked_details(question: str) -> set[str]:
     """Detail words the question asks for: a cue within four words after 'what' or 'which'."""
-    tokens = words(question)
+    tokens = _cue_words(question)
     asked: set[str] = set()
     for i, token in enumerate(tokens):
         if token in _ASKS or (token == "how" and i + 1 < len(tokens) and tokens[i + 1] in ("many", "much")):
@@ -72,7 +88,7 @@ def asked_details(question: str) -> set[str]:
 
 def missing_details(question: str, best_abstract: str) -> list[str]:
     """What the question asks for that the best abstract never states."""
-    present = {_SAME_KIND.get(s, s) for s in map(stem, words(best_abstract))}
+    present = {_SAME_KIND.get(s, s) for s in map(stem, _cue_words(best_abstract))}
     if _PERCENT.search(best_abstract):  # "by more than 99%" states a percentage
         present.add(stem("percentage"))
     asked = {_SAME_KIND.get(s, s) for s in asked_details(question)}
@@ -159,11 +175,13 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(_NAME.findall(body)))
 
 
-def absent_names(question: str, texts: Sequence[str], published: Sequence[str] = ()) -> list[str]:
+def absent_names(question: str, texts: Sequence[str], published: Sequence[str] = (), undated: bool = False) -> list[str]:
     """Capitalised words, acronyms and numbered names in the question that none of `texts` mentions in
     any spelling. Short tokens other than acronyms ("l1", the "1" of a formula) are notation, not names. A big
     venue's short name ("NeurIPS") names where a paper appeared, not what its abstract says, and a year or
-    venue the papers' records give (`published`: "NeurIPS 2020") is theirs too."""
+    venue the papers' records give (`published`: "NeurIPS 2020") is theirs too. `undated`: a paper of `texts`
+    has no year on record, so a year ("the 2018 NTK paper") cannot be checked: it is not counted absent (a
+    store of pages or plain abstracts holds no years, and every such question abstained)."""
     joined = " ".join([*texts, *published])
     low, text_words = joined.lower(), words(joined)
     have = {stem(w) for w in text_words} | {stem(p) for w in text_words for p in w.split("-") if p}
@@ -171,7 +189,7 @@ def absent_names(question: str, texts: Sequence[str], published: Sequence[str] =
     for token in names(question):
         if (len(token) <= 2 and not token.isupper()) or token.lower() in STOPWORDS or token.lower() in low:
             continue
-        if fold(token) in VENUE_NAMES:
+        if fold(token) in VENUE_NAMES or (undated and YEAR.fullmatch(token)):
             continue
         parts = name_parts(token)
         parts = [p for p in parts if p not in STOPWORDS and p not in _MODIFIERS and len(p) > 2]
@@ -225,6 +243,7 @@ def abstention_reason(
     threshold: float,
     published: Sequence[str] = (),
     asked: str | None = None,
+    undated: bool = False,
 ) -> str | None:
     """Why the evidence cannot answer the question, or None when it can (`best_evidence`: the best
     sentence's score, None when there is no sentence at all; `sources`: title and abstract of the papers
@@ -238,7 +257,7 @@ def abstention_reason(
     if unstated and len(unstated) == len(asking_parts(own)):
         missing = list(dict.fromkeys(m for _, found in unstated for m in found))
         return f"the closest abstract does not mention {', '.join(missing)}"
-    absent = absent_names(own, sources, published)
+    absent = absent_names(own, sources, published, undated)
     if absent:
         return f"the closest abstracts do not mention {', '.join(absent)}"
     return None

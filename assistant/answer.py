@@ -18,7 +18,7 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .abstain import abstention_reason, asking_parts, missing_details, name_parts, names, unstated_parts
+from .abstain import YEAR, abstention_reason, asking_parts, missing_details, name_parts, names, unstated_parts
 from .cite import validate
 from .latex import readable_latex
 from .config import Settings
@@ -36,10 +36,11 @@ from .followup import (
 )
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
+from .spelling import Speller, read_as
 from .prose import (
     abbreviations, answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, solves_earlier, states_a_claim,
 )
-from .text import STOPWORDS, content_terms, split_sentences, words
+from .text import STOPWORDS, american, content_terms, split_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
 
 if TYPE_CHECKING:
@@ -157,9 +158,18 @@ def mentions(term: str, sentence: str, defined: Mapping[str, str]) -> bool:
     low = sentence.lower()
     if term.lower() in low or (term in defined and defined[term].lower() in low):
         return True
-    parts = [p for word in term.split() for p in name_parts(word) if p not in STOPWORDS]
-    said = [part for word in words(sentence) for part in (word, *word.split("-"))]
-    return bool(parts) and all(any(w.startswith(p) for w in said) for p in parts)
+    # British and American spellings alike ("quantisation": "quantization"), and a word written as it is counts
+    # whatever its parts ("GraNd and EL2N": "(GraNd)", "(EL2N)")
+    said = [american(part) for word in words(sentence) for part in (word, *word.split("-"))]
+
+    def named(word: str) -> bool:
+        if re.search(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", low):
+            return True
+        parts = [american(p) for p in name_parts(word) if p not in STOPWORDS]
+        return bool(parts) and all(any(w.startswith(p) for w in said) for p in parts)
+
+    wanted = [word for word in term.split() if [p for p in name_parts(word) if p not in STOPWORDS]]
+    return bool(wanted) and all(named(word) for word in wanted)
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: the vector is an array
@@ -429,7 +439,8 @@ class ExtractiveComposer:
             notice=" ".join(
                 [f"The closest abstract does not answer this part of the question: “{part.strip()}”" for part in unstated]
                 + [SAID_BEFORE] * (bool(said) and not any(c is u for c in chosen for u in unsaid))
-            ) or None,
+                + [unchecked_years(own, [by_id[pid] for pid in paper_order])]
+            ).strip() or None,
         )
         return answer, [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
 
@@ -444,7 +455,8 @@ class ExtractiveComposer:
         sources = [f"{p.title} {p.abstract}" for p in drawn]
         # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
         published = [venue_and_year(p.venue, p.year) for p in drawn]
-        reason = abstention_reason(question, best, sources, threshold, published, asked=own)
+        undated = any(p.year is None for p in drawn)
+        reason = abstention_reason(question, best, sources, threshold, published, asked=own, undated=undated)
         # "What is contrastive learning?" was answered from a paper that never names it: a definition needs the term
         term = defined_term(own)
         # each word as a word's start ("contrastive", not the "contrast" of "in contrast"); a plural as its singular
@@ -467,6 +479,17 @@ class ExtractiveComposer:
             question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash
         )
         return answer, [text]
+
+
+def unchecked_years(question: str, cited: Sequence[Paper]) -> str:
+    """What an answer says when the question names a year ("the 2018 NTK paper") that no record of the papers it
+    cites can confirm (abstain.absent_names lets such a year pass), or ""."""
+    years = [token for token in names(question) if YEAR.fullmatch(token)]
+    undated = [p for p in cited if p.year is None]
+    if not years or not undated:
+        return ""
+    which = "the cited paper" if len(cited) == 1 else "some of the cited papers"
+    return f"No year is on record for {which}: the question's {' and '.join(years)} was not checked."
 
 
 SAID_BEFORE = (
@@ -816,14 +839,48 @@ class CitedResponse(Response):
     answer: Answer | None = None
 
 
+@dataclass(frozen=True)
+class Found:
+    """What a question found: the question as the abstracts spell it, the query searched, the retrieved nodes and
+    their papers, and the typos read as other words (typed, read)."""
+
+    question: str
+    query: QueryBundle
+    nodes: list[NodeWithScore]
+    papers: list[Paper]
+    read: list[tuple[str, str]]
+
+    def noted(self, answer: Answer) -> Answer:
+        """The answer, saying which typos it read as other words."""
+        if not self.read:
+            return answer
+        return answer.model_copy(update={"notice": " ".join(filter(None, [read_as(self.read), answer.notice]))})
+
+
 class CitingEngine(BaseQueryEngine):
     """A LlamaIndex query engine assembled from a retriever and the papers it ranks; `query()` gives a
-    CitedResponse, `answer()` the Answer itself."""
+    CitedResponse, `answer()` the Answer itself. `speller`: reads a question's typos as the words the retrieved
+    abstracts use (spelling.py); None leaves questions as typed."""
 
-    def __init__(self, retriever: PaperRetriever, papers: Mapping[str, Paper]) -> None:
+    def __init__(self, retriever: PaperRetriever, papers: Mapping[str, Paper], speller: Speller | None = None) -> None:
         super().__init__(callback_manager=None)
         self.retriever = retriever
         self.papers = papers
+        self.speller = speller
+
+    def find(self, question: str, query_for: Callable[[str], str]) -> Found:
+        """retrieve_papers for `query_for(question)` (a follow-up's search query, or the question); when the
+        papers found spell a word of the question otherwise, the question respelled is searched instead."""
+        query = QueryBundle(query_str=query_for(question))
+        nodes, papers = self.retrieve_papers(query, own=query.query_str == question)
+        if self.speller is None:
+            return Found(question, query, nodes, papers, [])
+        respelled, read = self.speller(question, (f"{p.title} {p.abstract}" for p in papers))
+        if respelled == question:
+            return Found(question, query, nodes, papers, [])
+        query = QueryBundle(query_str=query_for(respelled))
+        nodes, papers = self.retrieve_papers(query, own=query.query_str == respelled)
+        return Found(respelled, query, nodes, papers, read)
 
     def _get_prompt_modules(self) -> dict[str, Any]:
         return {}
@@ -862,18 +919,19 @@ class ExtractiveEngine(CitingEngine):
     """The offline mode: retrieve papers, then compose the answer from their sentences."""
 
     def __init__(
-        self, retriever: PaperRetriever, composer: ExtractiveComposer, papers: Mapping[str, Paper], settings_hash: str
+        self, retriever: PaperRetriever, composer: ExtractiveComposer, papers: Mapping[str, Paper], settings_hash: str,
+        speller: Speller | None = None,
     ) -> None:
-        super().__init__(retriever, papers)
+        super().__init__(retriever, papers, speller)
         self.composer = composer
         self.settings_hash = settings_hash
 
-    def _compose(self, question: str, history: Sequence[Turn] | None) -> tuple[Answer, list[str]]:
-        unresolved = needs_earlier(question, history, self.settings_hash)
+    def _compose(self, typed: str, history: Sequence[Turn] | None) -> tuple[Answer, list[str]]:
+        unresolved = needs_earlier(typed, history, self.settings_hash)
         if unresolved is not None:
             return unresolved, [unresolved.text]
-        query = QueryBundle(query_str=followup_query(question, history))  # the retriever embeds it
-        nodes, papers = self.retrieve_papers(query, own=query.query_str == question)
+        found = self.find(typed, lambda q: followup_query(q, history))  # the retriever embeds the query
+        question, query, nodes, papers = found.question, found.query, found.nodes, found.papers
         cited: list[Paper] = []
         if cited_paper_text(question, history):  # "the second one": the paper its sentences find first, alone
             papers = papers[:1]
@@ -884,7 +942,7 @@ class ExtractiveEngine(CitingEngine):
         answer, pieces = self.composer.compose(
             query.query_str, query.embedding or [], papers, self.settings_hash, said, asked=question, each=len(cited) > 1
         )
-        return answer.model_copy(update={"passages": to_passages(nodes), "question": question}), pieces
+        return found.noted(answer).model_copy(update={"passages": to_passages(nodes), "question": typed}), pieces
 
     def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
         return self._compose(question, history)[0]

@@ -521,16 +521,20 @@ class Assistant:
 
     def _assemble(self, state: _State, settings: Settings, filters: Filters | None) -> AnswerEngine:
         from .answer import ExtractiveComposer, ExtractiveEngine
+        from .providers import everyday_words
+        from .spelling import Speller
+        from .text import stem
 
         retriever = self._retriever(state, settings.retrieval_mode, settings.top_k, filters)
         composer = ExtractiveComposer(settings, state.sentences.of, state.weights)
+        speller = Speller(stem, state.weights.df, everyday_words(settings.embed_model))
         if settings.llm == "extractive":
-            return ExtractiveEngine(retriever, composer, state.papers, settings.settings_hash())
+            return ExtractiveEngine(retriever, composer, state.papers, settings.settings_hash(), speller)
         from .llm import LLMEngine  # the openai client and httpx load only for LLM answers
 
         llm = self.llm
         assert llm is not None  # settings.llm names a model
-        return LLMEngine(retriever, composer, state.papers, llm, settings)
+        return LLMEngine(retriever, composer, state.papers, llm, settings, speller)
 
     def retrieve(
         self, question: str, k: int | None = None, mode: RetrievalMode | None = None, filters: Filters | None = None

@@ -33,6 +33,7 @@ from .errors import ConfigError, LLMUnavailable
 from .followup import Turn, format_history, not_to_repeat, search_query
 from .prompts import CANNOT_ANSWER, render
 from .providers import llm_host
+from .spelling import Speller
 from .text import content_terms, count_tokens, split_sentences
 from .types import Answer, Citation, Event, Final, Paper, Passage, Reading, Status, Support, TextDelta
 
@@ -186,8 +187,9 @@ class LLMEngine(CitingEngine):
         papers: Mapping[str, Paper],
         llm: LLM,
         settings: Settings,
+        speller: Speller | None = None,
     ) -> None:
-        super().__init__(retriever, papers)
+        super().__init__(retriever, papers, speller)
         self.composer = composer
         self.llm = llm
         self.settings = settings
@@ -218,15 +220,17 @@ class LLMEngine(CitingEngine):
         return [p for i, p in enumerate(papers) if i == 0 or best.get(p.id, threshold - 1) >= threshold]
 
     # -- answering --------------------------------------------------------------------------------
-    def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
+    def answer(self, typed: str, history: Sequence[Turn] | None = None) -> Answer:
         """One non-streaming request."""
-        unresolved = needs_earlier(question, history, self.settings_hash)
+        unresolved = needs_earlier(typed, history, self.settings_hash)
         if unresolved is not None:
             return unresolved
         budget = Budget(self.settings.llm_timeout)
-        query = QueryBundle(query_str=self.search_query(question, history, budget))
+        condensed = self.search_query(typed, history, budget)
         since = time.monotonic()
-        nodes, papers = self.retrieve_papers(query, own=query.query_str == question)
+        # the rewrite is asked again only when the papers found spell a word of the question otherwise
+        found = self.find(typed, lambda q: condensed if q == typed else self.search_query(q, history, budget))
+        question, query, nodes, papers = found.question, found.query, found.nodes, found.papers
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)
         budget.exclude(since)  # the budget is the model's: retrieval is not charged to it
         usage = Usage()
@@ -236,7 +240,7 @@ class LLMEngine(CitingEngine):
             answer = self.fallback(query, nodes, papers, failure, not_to_repeat(question, history), asked=question)
         else:
             answer = self.finish(query, nodes, prompt, raw, usage, not_to_repeat(question, history), asked=question)
-        return answer.model_copy(update={"question": question})
+        return found.noted(answer).model_copy(update={"question": typed})
 
     def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Event]:
         """Status("retrieving"), Reading (the papers the model is given), Status("waiting") for the model,
@@ -247,23 +251,26 @@ class LLMEngine(CitingEngine):
 
         If the model fails, Status("fallback") is followed by the extractive answer's text and Final.
         """
-        unresolved = needs_earlier(question, history, self.settings_hash)
+        typed = question
+        unresolved = needs_earlier(typed, history, self.settings_hash)
         if unresolved is not None:
             yield Final(answer=unresolved)
             return
         budget = Budget(self.settings.llm_timeout)
         rewriting = bool(format_history(history or []))  # the model first reads the conversation (search_query)
         yield Status(stage="rewriting" if rewriting else "retrieving")
-        query = QueryBundle(query_str=self.search_query(question, history, budget))
+        condensed = self.search_query(typed, history, budget)
         if rewriting:
             yield Status(stage="retrieving")
         since = time.monotonic()
-        nodes, papers = self.retrieve_papers(query, own=query.query_str == question)
+        # the rewrite is asked again only when the papers found spell a word of the question otherwise
+        found = self.find(typed, lambda q: condensed if q == typed else self.search_query(q, history, budget))
+        question, query, nodes, papers = found.question, found.query, found.nodes, found.papers
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)
         budget.exclude(since)  # the budget is the model's: retrieval is not charged to it
         if prompt.sources:  # what the model reads, shown while it reads: a local model may take half a minute
-            found = {p.paper_id: p for p in to_passages(nodes)}
-            read = [found.get(p.id) or Passage(paper_id=p.id, title=p.title, score=0.0, text="") for p in prompt.sources]
+            passages = {p.paper_id: p for p in to_passages(nodes)}
+            read = [passages.get(p.id) or Passage(paper_id=p.id, title=p.title, score=0.0, text="") for p in prompt.sources]
             yield Reading(papers=read)
         yield Status(stage="waiting")  # a local model may read the prompt for half a minute before it writes
         usage = Usage()
@@ -286,7 +293,7 @@ class LLMEngine(CitingEngine):
                 query, nodes, prompt, "".join(live.raw) if prompt.sources else None, usage, not_to_repeat(question, history),
                 asked=question,
             )
-        yield Final(answer=answer.model_copy(update={"question": question}))
+        yield Final(answer=found.noted(answer).model_copy(update={"question": typed}))
 
     def finish(
         self, query_bundle: QueryBundle, nodes: Sequence[NodeWithScore], prompt: Prompt, raw: str | None, usage: Usage,

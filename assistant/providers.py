@@ -92,6 +92,20 @@ def word_pieces(name: str) -> Any:
     return lambda text: slow(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
 
 
+@lru_cache(maxsize=4)
+def everyday_words(name: str) -> frozenset[str] | None:
+    """The whole words of the model's word-piece vocabulary (30k for BERT's: everyday English, "planes" and
+    "plans" but not "nueral"), which a question's words are never read as typos of; None when the model has
+    no word-piece vocabulary."""
+    try:
+        spec = json.loads((embed_model_path(name) / "tokenizer.json").read_text(encoding="utf-8"))["model"]
+    except (OSError, ValueError, KeyError, TypeError, ConfigError):
+        return None
+    if not isinstance(spec, dict) or spec.get("type") != "WordPiece" or not isinstance(spec.get("vocab"), dict):
+        return None
+    return frozenset(piece.lower() for piece in spec["vocab"] if piece.isalpha())
+
+
 def build_embedder(settings: Settings) -> BaseEmbedding:
     """The embedding model, loaded once per process and shared by every Assistant."""
     offline_environment()

@@ -227,3 +227,29 @@ def test_who_wrote_it_after_a_refused_question_is_about_the_paper_before(assista
     assert refused.abstained
     who = assistant.ask("Who wrote it?", history=[(first, answered.text), ("What GPUs did it use?", refused.text)])  # type: ignore[attr-defined]
     assert "Self-Tuning Networks" in who.text and "follow-up" not in who.text
+
+
+def test_a_year_no_record_can_confirm_is_not_an_absent_name(assistant: Assistant) -> None:
+    """The seeds hold no years: "What did the 2018 NTK paper show?" abstained ("do not mention 2018")."""
+    from assistant.abstain import absent_names
+
+    text = "Neural Tangent Kernel: Convergence and Generalization. We show that the NTK converges."
+    asked = "What did the 2018 NTK paper show?"
+    assert absent_names(asked, [text], [""], undated=True) == []
+    assert absent_names(asked, [text], ["NeurIPS 2020"]) == ["2018"]  # a year on record, another one asked
+    answer = assistant.ask(asked)
+    assert not answer.abstained and "Tangent Kernel" in answer.citations[0].title
+    assert answer.notice == "No year is on record for the cited paper: the question's 2018 was not checked."
+
+
+@pytest.mark.parametrize(
+    ("question", "cue"),
+    [("What learning rate did PowerNorm use?", "learning-rate"), ("What batch size does it train with?", "batch-size")],
+)
+def test_a_detail_asked_for_in_two_words_is_a_detail(question: str, cue: str) -> None:
+    from assistant.abstain import asked_details
+    from assistant.text import stem
+
+    assert asked_details(question) == {stem(cue)}
+    assert missing_details(question, "We train transformers with a new normalization.") == [stem(cue)]
+    assert missing_details(question, f"We train with a {cue.replace('-', ' ')} of 0.1.") == []

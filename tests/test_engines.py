@@ -51,6 +51,17 @@ def test_an_injected_llm_streams_the_answer_as_it_will_be_numbered(small_store: 
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == final.answer.text
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_the_model_is_asked_the_question_as_the_abstracts_spell_it(small_store: Path, streamed: bool) -> None:
+    a, llm = scripted(small_store, "It describes the training of wide networks [1].")
+    typed = "What does the neural tangent kernal describe?"
+    answer = a.ask(typed) if not streamed else next(e for e in a.stream(typed) if isinstance(e, Final)).answer
+    (prompt,) = llm.prompts
+    assert "neural tangent kernel describe" in prompt and "kernal" not in prompt
+    assert answer.question == typed and (answer.notice or "").startswith("Read “kernal” as “kernel”")
+    assert "tangent kernel" in answer.citations[0].title.lower()
+
+
 def test_the_shared_sentence_from_an_injected_llm_is_an_abstention(small_store: Path) -> None:
     a, _ = scripted(small_store, CANNOT_ANSWER)
     answer = a.ask("What GPU did the NTK authors use?")
