@@ -430,14 +430,15 @@ class Assistant:
         }
 
     def export(self, paper_ids: Sequence[str] | None = None, fmt: ExportFormat = "bibtex") -> str:
-        """The papers (all of them, or `paper_ids` in that order) as BibTeX, RIS, CSV or CSL JSON ("csl")."""
+        """The papers (all of them for None, or `paper_ids` in that order: none for an empty list) as BibTeX,
+        RIS, CSV or CSL JSON ("csl")."""
         from .exports import export
 
         return self._exported(paper_ids, fmt, export)
 
     def references(self, paper_ids: Sequence[str]) -> str:
-        """The papers as BibTeX to cite (an answer's references): no abstracts, nothing a manuscript's .bib
-        does without (`export` writes whole records, to read back)."""
+        """The papers as BibTeX to cite (an answer's references; "" for none, an abstention's): no abstracts,
+        nothing a manuscript's .bib does without (`export` writes whole records, to read back)."""
         from .exports import to_bibtex
 
         return self._exported(paper_ids, "bibtex", lambda papers, _: to_bibtex(papers, abstracts=False))
@@ -451,9 +452,10 @@ class Assistant:
         if fmt not in FORMATS:
             raise ConfigError(f"export format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         # an id given twice is one paper: two records under one cite key would be two entries to a manager
-        paper_ids = list(dict.fromkeys(_one_or_many(paper_ids, "paper_ids"))) if paper_ids is not None else None
-        if not paper_ids:
+        if paper_ids is None:
             return write(self.papers(), fmt)
+        # An empty list is no paper: an abstention's references were once the whole store
+        paper_ids = list(dict.fromkeys(_one_or_many(paper_ids, "paper_ids")))
         known = self._ready().papers.many(list(paper_ids))
         missing = [pid for pid in paper_ids if pid not in known]
         if missing:

@@ -296,7 +296,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    text = _assistant().export(args.paper_ids, args.format)
+    text = _assistant().export(args.paper_ids or None, args.format)  # no ids: every paper
     if args.out:
         from pathlib import Path
 

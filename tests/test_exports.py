@@ -203,6 +203,18 @@ def test_export_by_id_and_ask_bibtex(
     assert "no paper 'no-such-id'" in capsys.readouterr().err
 
 
+def test_an_answer_citing_nothing_has_no_references_and_an_empty_list_exports_no_paper(seeded_store: Path) -> None:
+    """An abstention's references were the whole store: an empty list of ids read as "every paper"."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    a = Assistant(Settings(store_dir=seeded_store))
+    answer = a.ask("What is the recipe for sourdough bread?")
+    assert answer.abstained and a.references([c.paper_id for c in answer.citations]) == ""
+    assert json.loads(a.export([], "csl")) == [] and len(list(csv.reader(a.export([], "csv").splitlines()))) == 1
+    assert a.export(None, "ris").count("TY  -") == a.paper_count()  # None is every paper
+
+
 def test_the_page_takes_a_bibtex_upload(store_copy: Path, tmp_path: Path) -> None:
     from assistant.api import Assistant
     from assistant.config import Settings
