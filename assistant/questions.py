@@ -139,9 +139,13 @@ def _shape_hint(text: str) -> str:
 def load_questions(path: str | Path, papers: Sequence[Paper]) -> QuestionFile:
     """Read and resolve a question file; a missing file or one with no usable case is an error."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    try:  # a byte-order mark (PowerShell 5's and older Notepad's UTF-8) is no part of the first line
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise QuestionFileError(
+            f"the question file {file} is not UTF-8 text (byte {exc.start}); save it as UTF-8 and run again"
+        ) from exc
+    except OSError as exc:
         raise QuestionFileError(f"cannot read the question file {file}: {exc}") from exc
     result = parse_questions(text, papers, source=str(path))
     if not result.cases:

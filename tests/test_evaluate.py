@@ -122,6 +122,17 @@ def test_a_file_with_no_usable_case_is_an_error(tmp_path: Path) -> None:
         load_questions(path, PAPERS)
     with pytest.raises(QuestionFileError, match="cannot read"):
         load_questions(tmp_path / "missing.jsonl", PAPERS)
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(_line(id="cafe", expected_papers=["Both Worlds"]).encode().replace(b"cafe", b"caf\xe9"))  # Latin-1
+    with pytest.raises(QuestionFileError, match="is not UTF-8 text .*save it as UTF-8"):
+        load_questions(latin, PAPERS)
+
+
+def test_a_question_file_saved_with_a_byte_order_mark_keeps_its_first_line(tmp_path: Path) -> None:
+    """PowerShell 5 and older Notepad write UTF-8 with a BOM: line 1 was "not valid JSON (Unexpected UTF-8 BOM …)"."""
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + _line(id="first", expected_papers=["Both Worlds"]).encode())
+    assert [c.id for c in load_questions(path, PAPERS).cases] == ["first"]
 
 
 @pytest.mark.parametrize("path", [QUESTIONS, ROOT / "benchmarks" / "heldout.jsonl"], ids=lambda p: p.name)
