@@ -221,6 +221,11 @@ def build_llm(settings: Settings) -> LLM:
             "ASSISTANT_LLM_API_KEY holds a character that is not ASCII (a quote or letter copied with it?); "
             "set it to the key alone"
         )
+    if not key.isprintable():  # nor a line break or tab inside it: httpx refuses the header ("could not connect")
+        raise ConfigError(
+            "ASSISTANT_LLM_API_KEY holds a line break or another control character (two lines pasted?); "
+            "set it to the key alone"
+        )
     if settings.llm == "openai" and not key:
         raise ConfigError(
             "ASSISTANT_LLM=openai needs an API key: set ASSISTANT_LLM_API_KEY (or OPENAI_API_KEY), "

@@ -630,6 +630,14 @@ def test_openai_compatible_needs_a_base_url() -> None:
     assert "ASSISTANT_LLM_BASE_URL" in str(info.value)
 
 
+@pytest.mark.parametrize(("key", "said"), [("sk-abc\nX", "line break"), ("sk-abc\tX", "control character"), ("sk-“abc”", "not ASCII")])
+def test_a_key_no_http_header_can_carry_is_refused_naming_the_key(key: str, said: str) -> None:
+    """A key with a line break inside was tried twice and reported as "could not connect" to a server that was up."""
+    with pytest.raises(ConfigError) as info:
+        build_llm(Settings(llm="openai-compatible", llm_base_url="http://127.0.0.1:9/v1", llm_api_key=key))
+    assert "ASSISTANT_LLM_API_KEY" in str(info.value) and said in str(info.value) and "abc" not in str(info.value)
+
+
 def test_providers_pick_the_llamaindex_class(monkeypatch: pytest.MonkeyPatch) -> None:
     from llama_index.llms.openai import OpenAI
     from llama_index.llms.openai_like import OpenAILike
