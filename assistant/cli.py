@@ -39,7 +39,7 @@ EXAMPLES = {
 
 
 SERVED = (
-    " Uses a running `assistant serve` on the same store and settings when there is one (no start-up"
+    " Uses a running `assistant serve` on the same store, settings and LLM key when there is one (no start-up"
     " wait), else answers in this process."
 )
 
@@ -248,7 +248,7 @@ def _server(args: argparse.Namespace) -> dict[str, Any] | None:
     from .remote import find_server, supports
 
     settings = Settings()
-    server = find_server(Path(settings.store_dir), settings.settings_hash())
+    server = find_server(Path(settings.store_dir), settings.serving_hash())
     filters = _filters(args)
     needs = [f for f, used in (("filters", filters), ("venues", filters and filters.venues)) if used]
     return None if server is None or not all(supports(server, f) for f in needs) else server
@@ -486,8 +486,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     token = remote.new_token()
     ui.add_cli_routes(app, assistant, token)
     port = urlsplit(url).port or args.port
-    # `assistant ask` and `retrieve` with the same store and settings now answer through this process.
-    with remote.published(Path(settings.store_dir), remote.loopback_url(args.host, port), settings.settings_hash(), token,
+    # `assistant ask` and `retrieve` with the same store, settings and LLM key now answer through this process.
+    with remote.published(Path(settings.store_dir), remote.loopback_url(args.host, port), settings.serving_hash(), token,
                           settings.llm_timeout if settings.llm != "extractive" else 0.0):
         print(f"serving on http://{args.host}:{port}  (Ctrl-C to stop)", file=sys.stderr)
         _log_requests()

@@ -163,6 +163,15 @@ class Settings(BaseSettings):
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
+    def serving_hash(self) -> str:
+        """settings_hash, and for an LLM mode a fingerprint of its API key: what a running `assistant serve` must
+        match for the CLI to ask it (remote.py). A server started with another key (a wrong one since fixed, or a
+        revoked one) answered with it; the key itself is never written (serve.json holds this hash)."""
+        key = self.llm_api_key.get_secret_value().strip() if self.llm_api_key else ""
+        if self.llm == "extractive" or not key:
+            return self.settings_hash()
+        return hashlib.sha256(f"{self.settings_hash()}\x1fkey:{key}".encode()).hexdigest()[:12]
+
     def index_signature(self) -> dict[str, str]:
         """The settings that shaped the vectors; a store built with others must not be mixed."""
         return {

@@ -1,8 +1,8 @@
 """`assistant ask` and `retrieve` through a running `assistant serve` on the same store: no cold start.
 
 A serving process publishes itself in the store folder (`serve.json`: its pid, a loopback URL, a random
-token, and the settings hash its answers are made with; readable by the file's owner only). The CLI
-uses it when it was started with the same settings, and otherwise, or when nothing answers, answers in
+token, and the settings hash its answers are made with, its LLM key's fingerprint in it: Settings.serving_hash;
+readable by the file's owner only). The CLI uses it when it was started with the same settings and key, and otherwise, or when nothing answers, answers in
 its own process as before. Only the standard library is imported here: a cold `assistant ask`
 spent most of its 2.3 s importing LlamaIndex, Chroma and bm25s, which a running server has loaded.
 """

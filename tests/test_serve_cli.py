@@ -130,6 +130,25 @@ def test_filtered_questions_go_through_the_server_unless_it_predates_filters(
     (store / SERVE_FILE).write_text(json.dumps(published))  # for the fixture's check that the server withdraws it
 
 
+def test_a_server_started_with_another_llm_key_is_not_asked(tmp_path: Path) -> None:
+    """A server started with a wrong key (since fixed) answered every `assistant ask` with "HTTP 401, check
+    ASSISTANT_LLM_API_KEY"; a client with a revoked key got answers through the server's."""
+    from assistant.config import Settings
+    from assistant.remote import find_server
+
+    def llm(key: str | None) -> Settings:
+        return Settings(llm="openai-compatible", llm_base_url="http://127.0.0.1:9/v1", llm_api_key=key)
+
+    served = llm("sk-WRONG-1")
+    (tmp_path / SERVE_FILE).write_text(json.dumps({"pid": os.getpid(), "url": "http://127.0.0.1:9", "token": "t",
+                                                   "settings_hash": served.serving_hash()}))
+    assert find_server(tmp_path, llm("sk-WRONG-1 ").serving_hash()) is not None  # the same key, as build_llm strips it
+    assert find_server(tmp_path, llm("sk-right").serving_hash()) is None
+    assert find_server(tmp_path, llm(None).serving_hash()) is None
+    assert "WRONG" not in (tmp_path / SERVE_FILE).read_text()
+    assert Settings().serving_hash() == Settings().settings_hash()  # offline: no key to tell apart
+
+
 @pytest.mark.slow
 def test_a_stale_server_file_falls_back_to_answering_here(small_store: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"
