@@ -50,6 +50,8 @@ def markers(text: str) -> list[int]:
 
 
 _BEFORE_STOP = re.compile(rf"[ \t]*({MARKER.pattern})(?=[.,;:!?])")
+# "… by Smith et al. [7]." : the abbreviation's stop ends the sentence once the marker is gone (not "et al..")
+_AFTER_ABBREVIATION = re.compile(rf"(?<=\.)[ \t]*({MARKER.pattern})\.(?!\.)")
 
 
 def _drop_unknown(text: str, n_sources: int) -> tuple[str, int]:
@@ -67,8 +69,12 @@ def _drop_unknown(text: str, n_sources: int) -> tuple[str, int]:
         marker = MARKER.sub(repl, match.group(1))
         return match.group(0)[: match.start(1) - match.start(0)] + marker if marker else ""
 
+    def after_abbreviation(match: re.Match[str]) -> str:
+        marker = MARKER.sub(repl, match.group(1))
+        return match.group(0)[: match.start(1) - match.start(0)] + marker + "." if marker else ""
+
     # "Second [7]." -> "Second.": only where a marker went; the sources' own "p : R^d" keeps its space.
-    text = _BEFORE_STOP.sub(before_stop, text)
+    text = _BEFORE_STOP.sub(before_stop, _AFTER_ABBREVIATION.sub(after_abbreviation, text))
     # Removing a marker can join its neighbours into a new one ("[[9]1]" -> "[1]"): repeat until none is
     # left. Each pass removes digits, so this ends.
     while not all_resolve(text, n_sources):

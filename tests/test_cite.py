@@ -39,3 +39,10 @@ def test_ranges_of_markers_cite_every_source_in_them() -> None:
     # not ranges of sources: a backwards or overlong one keeps its ends, prose and years are left alone
     assert markers("A [3-1]. B [1-40].") == [3, 1, 1, 40]
     assert validate("Pages 1-3, as [Foster, 2020-2021] say [1].", n_sources=1).text == "Pages 1-3, as [Foster, 2020-2021] say [1]."
+
+
+def test_a_marker_dropped_after_an_abbreviation_leaves_one_stop() -> None:
+    """"… by Smith et al. [7]." with 3 sources read "… by Smith et al.." once the marker went."""
+    checked = validate("It was proposed by Smith et al. [7]. It holds [1].", 3)
+    assert checked.text == "It was proposed by Smith et al. It holds [1]." and checked.dropped == 1
+    assert validate("Shown by Smith et al. [2]. It holds [1].", 3).text == "Shown by Smith et al. [1]. It holds [2]."
