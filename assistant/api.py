@@ -74,6 +74,19 @@ def _one_or_many(values: object, name: str) -> list[Any]:
     return list(values)  # a generator too: `ingest(folder.glob("*.bib"))`
 
 
+def _checked_filters(filters: object) -> Filters | None:
+    """`filters` as given, when it is Filters or None: a dict ({"year": "2020"}) failed deep inside with an
+    AttributeError."""
+    from .filters import Filters
+
+    if filters is None or isinstance(filters, Filters):
+        return filters
+    raise TypeError(
+        f"filters must be a Filters, e.g. Filters.parse(year=\"2020\", authors=[\"Rivera\"]) (from assistant.filters), "
+        f"not {type(filters).__name__}"
+    )
+
+
 def _count(value: object, name: str, least: int = 1) -> int:
     """A whole number (a numpy integer too) of at least `least`."""
     try:
@@ -486,8 +499,10 @@ class Assistant:
             raise ConfigError(f"retrieval mode must be one of {', '.join(get_args(RetrievalMode))}")
         if top_k is not None and not 1 <= top_k <= 50:
             raise ConfigError("top-k must be between 1 and 50")
+        if llm is not None and llm not in get_args(AnswerMode):
+            raise ConfigError(f"answer mode must be one of {', '.join(get_args(AnswerMode))}, not {llm!r}")
         if llm is not None and llm not in ("extractive", self.settings.llm):
-            raise ConfigError(f"answer mode {llm!r} is not configured; set ASSISTANT_LLM to use it")
+            raise ConfigError(f"answer mode {llm!r} is not configured; set ASSISTANT_LLM={llm} to use it")
         changes = {"retrieval_mode": retrieval_mode, "top_k": top_k, "llm": llm}
         changes = {key: value for key, value in changes.items() if value is not None}
         return self.settings.model_copy(update=changes) if changes else self.settings
@@ -547,6 +562,7 @@ class Assistant:
         from .answer import to_passages
 
         text = clean_question(question, self.settings.max_question_chars)
+        filters = _checked_filters(filters)
         if mode is not None and mode not in get_args(RetrievalMode):
             raise ConfigError(f"retrieval mode must be one of {', '.join(get_args(RetrievalMode))}, not {mode!r}")
         k = _count(k, "k") if k is not None else None  # no upper bound: `retrieve -k 100` lists 100
@@ -564,7 +580,7 @@ class Assistant:
         check_history(history)
         started = time.perf_counter()
         state = self._ready()
-        filters = filters or self._placed(state, text)
+        filters = _checked_filters(filters) or self._placed(state, text)
         direct = self._direct(state, text, filters, settings, history)
         answer = direct or self._engine(state, settings, filters).answer(text, history)
         _log_request(answer, started)
@@ -579,7 +595,7 @@ class Assistant:
         check_history(history)
         started = time.perf_counter()
         state = self._ready()
-        filters = filters or self._placed(state, text)
+        filters = _checked_filters(filters) or self._placed(state, text)
         direct = self._direct(state, text, filters, settings, history)
         events = iter([Final(answer=direct)]) if direct is not None else self._engine(state, settings, filters).stream(text, history)
         for event in events:

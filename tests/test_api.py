@@ -253,6 +253,8 @@ def test_one_string_is_one_name_path_or_id_never_a_list_of_letters(assistant: As
         (lambda a: a.similar(a.papers(limit=1)[0].id, k=-2), "k must be a whole number"),
         (lambda a: a.papers(limit=-1), "limit must be a whole number of 0 or more"),
         (lambda a: a.export(None, "json"), "export format must be one of bibtex, ris, csv"),
+        (lambda a: a.ask("kernels", llm="gpt"), "answer mode must be one of extractive, openai, openai-compatible, not 'gpt'"),
+        (lambda a: a.ask("kernels", llm="openai"), "set ASSISTANT_LLM=openai to use it"),
     ],
 )
 def test_bad_arguments_are_refused_with_what_is_accepted(assistant: Assistant, call: object, error: str) -> None:
@@ -260,6 +262,14 @@ def test_bad_arguments_are_refused_with_what_is_accepted(assistant: Assistant, c
 
     with pytest.raises(ConfigError, match=error):
         call(assistant)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("call", ["ask", "stream", "retrieve"])
+def test_filters_that_are_no_filters_are_refused_saying_how_to_make_them(assistant: Assistant, call: str) -> None:
+    """filters={"year": "2020"} failed with "'dict' object has no attribute 'admits'"."""
+    with pytest.raises(TypeError, match=r"filters must be a Filters, e\.g\. Filters\.parse\(year=.*not dict"):
+        result = getattr(assistant, call)("kernels", filters={"year": "2020"})
+        list(result) if call == "stream" else None
 
 
 @pytest.mark.parametrize("history", ["What is symbolic autoencoding?", ["What is symbolic autoencoding?"], [{"q": "x"}]])
