@@ -285,8 +285,11 @@ class LLMEngine(CitingEngine):
                 if rest := live.finish():
                     yield TextDelta(text=rest)
         except LLMFailure as failure:
+            # readers drop what streamed before this: it was abandoned (said first: the fallback's warning on
+            # stderr then starts on a line of its own, not after the broken-off sentence)
+            if self.settings.llm_fallback == "extractive":
+                yield Status(stage="fallback")
             answer = self.fallback(query, nodes, papers, failure, not_to_repeat(question, history), asked=question)
-            yield Status(stage="fallback")  # readers drop what streamed before this: it was abandoned
             yield TextDelta(text=answer.text)
         else:
             answer = self.finish(

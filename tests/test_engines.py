@@ -76,6 +76,20 @@ def test_a_failing_injected_llm_falls_back_to_the_offline_answer(small_store: Pa
     assert answer.citations and all_resolve(answer.text, len(answer.citations))
 
 
+def test_a_failed_stream_says_it_fell_back_before_its_warning_is_logged(
+    small_store: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The warning on stderr landed on the line of the broken-off streamed text ("… [1].the LLM at … was
+    unavailable"): the terminal ends that line when it reads the fallback status, so the status comes first."""
+    a, _ = scripted(small_store, *[ValueError("garbage")] * 3)
+    warned = lambda: [r for r in caplog.records if "was unavailable" in r.getMessage()]  # noqa: E731
+    at_fallback = None
+    for event in a.stream(QUESTION):
+        if isinstance(event, Status) and event.stage == "fallback":
+            at_fallback = warned()
+    assert at_fallback == [] and len(warned()) == 1
+
+
 def test_follow_ups_are_rewritten_by_the_injected_llm_before_retrieval(small_store: Path) -> None:
     standalone = "What problem do martingale posterior neural processes address?"
     a, llm = scripted(small_store, standalone, "They address uncertainty [1].")
