@@ -286,6 +286,10 @@ def render_markdown(report: EvalReport, rows: Sequence[CaseRow], plots: Sequence
                      "(see judge_error in per_question.jsonl).")
     if report.interrupted:
         parts.insert(1, f"**Interrupted**: the figures cover the {report.cases} cases that ran.")
+    if report.issues:  # said where the figures are read, not only in the list at the end
+        skipped = len(report.issues)
+        parts.insert(1, f"**{skipped} line{'s' if skipped != 1 else ''} of the question file did not run** "
+                        "(see “Question-file problems” below); the figures cover the cases that did.")
     modes = report.modes
     parts += [
         "## By question kind",

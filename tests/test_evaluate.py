@@ -549,6 +549,8 @@ def test_real_eval_writes_all_reports(assistant: Assistant, small_set: Path, tmp
     markdown = (out / "report.md").read_text()
     assert "| mode | hit@1 | recall@5 | mrr | ndcg@10 |" in markdown and f"| {STOCK} |" in markdown
     assert (out / "retrieval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the line that did not run is said beside the case counts, not only in the list at the end
+    assert markdown.splitlines()[2].startswith("**1 line of the question file did not run**")
 
 
 def test_cli_eval_prints_json(
