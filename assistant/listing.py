@@ -22,10 +22,16 @@ _BY = re.compile(
     r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+(?:both\s+|either\s+)?"
     + _NAME
 )
-# "What has Rivera written?", "Which papers did Ana Rivera write?", "How many papers did Rivera write?"
+# "What has Rivera written?", "Which papers did Ana Rivera write?", "How many papers did Rivera write?", "What has
+# Christopher Ré worked on?", "What did Michael Poli propose?" (a name that is no author is answered as any question)
 _WROTE = re.compile(
     r"\b(?i:what|which|how\s+many)\s+(?:(?i:papers?|works?|articles?|publications?)\s+)?(?:has|did|have)\s+"
-    + _NAME + r"\s*(?:write|written|publish(?:ed)?|author(?:ed)?)\b"
+    + _NAME + r"\s*(?:write|written|publish(?:ed)?|author(?:ed)?|work(?:ed)?\s+on|propos(?:e|ed)|introduc(?:e|ed)"
+    r"|present(?:ed)?|stud(?:y|ied))\b"
+)
+# "Stefano Ermon papers", "Show me Bo Chen publications"
+_NAMED_PAPERS = re.compile(
+    r"^\W*(?:(?i:show|list|find|give)\s+(?:me\s+)?)?" + _NAME + r"\s+(?i:papers|publications|works|articles)\W*$"
 )
 _OPENING_VERB = re.compile(r"^(?:show|list|find|give|get|display|see|name)\s+(?:me\s+)?", re.IGNORECASE)
 # "Bo Chen's papers", "Show me Rivera's work"
@@ -122,7 +128,7 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
     if not _LISTS.search(question):
         return None
     authors: list[str] = []
-    for pattern in (_BY, _WROTE, _POSSESSIVE):
+    for pattern in (_BY, _WROTE, _POSSESSIVE, _NAMED_PAPERS):
         match = pattern.search(question)
         if match:  # "Show Bo Chen's papers": the opening verb is no part of the name
             authors.append(_OPENING_VERB.sub("", match.group(1)).strip().rstrip("?.!,"))

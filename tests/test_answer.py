@@ -367,3 +367,9 @@ def test_a_question_the_abstract_asks_is_no_answer_sentence(assistant: Assistant
     how do the authors find them [1]?": a question about the authors that the abstract never asked."""
     answer = assistant.ask("What is the Data Diet paper about?")
     assert answer.citations and "?" not in answer.text and "find them" not in answer.text
+
+
+def test_what_a_name_that_is_no_author_proposed_is_answered_from_the_abstracts(assistant: Assistant) -> None:
+    """"What did Michael Poli propose?" lists his papers (test_filters); a method's name in that place is no author."""
+    answer = assistant.ask("What did PowerNorm propose?")
+    assert answer.mode == "extractive" and not answer.abstained and "PowerNorm" in answer.citations[0].title
