@@ -111,9 +111,13 @@ def asks_for_resources(question: str) -> bool:
 # A problem named only in the sentence before, solved later in this one: "PN, a scheme that resolves this issue
 # by …" reads as an answer only with the issue it resolves.
 _SOLVES_EARLIER = re.compile(
-    r"\b(?:resolv|solv|address|overc[oa]m|mitigat|tackl|alleviat|fix|remed|circumvent|avoid)\w*\s+"
+    r"\b(?:resolv|solv|address|overc[oa]m|mitigat|tackl|alleviat|fix|remed|circumvent|avoid"
+    # ... or answers, studies or eases what they name: "attempt to answer this question by …", "simplify this
+    # process", "we study this phenomenon" read as fragments without it
+    r"|answer|stud|investigat|explor|examin|simplif|explain|understand|characteri[sz]|analy[sz])\w*\s+"
     r"(?:this|these|that|those|such|the\s+above)\s+(?:\w+\s+)?(?:issues?|problems?|limitations?|challenges?|"
-    r"drawbacks?|shortcomings?|difficult(?:y|ies)|bottlenecks?|deficienc(?:y|ies))\b",
+    r"drawbacks?|shortcomings?|difficult(?:y|ies)|bottlenecks?|deficienc(?:y|ies)|questions?|phenomen(?:on|a)|"
+    r"process(?:es)?|gaps?|puzzles?|behaviou?rs?)\b",
     re.IGNORECASE,
 )
 
