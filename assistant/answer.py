@@ -379,12 +379,12 @@ class ExtractiveComposer:
             # better than diffusion models?" after two answers from the flow-matching paper was answered from two
             # fine-tuning papers' leftovers)
             fresh = [c for c in fresh if c.paper.id == candidates[0].paper.id] or candidates[:1]
-        chosen = self.select(fresh or candidates, several, asks_for_summary(question))
+        # a follow-up's query ends on the user's own words: "What is grokking? Tell me more." asks no definition
+        term = asks_for_definition(own if question.endswith(own) else question)
+        chosen = self.select(naming_first(fresh or candidates, term), several, asks_for_summary(question))
         selected = chosen
         chosen = with_answer_said_before(chosen, candidates, fresh, own)
         again = chosen is not selected  # that sentence answers the follow-up: it reads first
-        # a follow-up's query ends on the user's own words: "What is grokking? Tell me more." asks no definition
-        term = asks_for_definition(own if question.endswith(own) else question)
         chosen = with_introduction(chosen, candidates, term)
         chosen = with_contrast(chosen, candidates, own)
         chosen = with_stated_details(chosen, candidates, own)
@@ -528,6 +528,32 @@ def _local_overlaps(asked: set[str], sentences: Sequence[set[str]]) -> list[floa
 def _expansions(text: str, defined: Mapping[str, str]) -> set[str]:
     """Content terms of the long forms of the abbreviations `text` uses."""
     return {t for short, long in defined.items() if re.search(rf"\b{re.escape(short)}\b", text) for t in content_terms(long)}
+
+
+# How close the best sentence of a paper naming a defined term must come to the best of one that names only its
+# words apart to answer instead (naming_first)
+NAMING_RATIO = 0.7
+_ARTICLE = re.compile(r"^(?:an?|the)\s+", re.IGNORECASE)
+
+
+def names_as_phrase(term: str, paper: Paper) -> bool:
+    """Whether the paper's title or abstract writes the term's words together, in any inflection ("Neural
+    Processes" names "neural process"; "Neural Network Gaussian Processes" does not)."""
+    parts = _ARTICLE.sub("", term).split()
+    if not parts:
+        return False
+    pattern = r"[\s-]+".join(re.escape(w.lower()[: max(4, len(w) - 2)]) + r"\w*" for w in parts)
+    return re.search(rf"\b{pattern}\b", f"{paper.title} {paper.abstract}".lower()) is not None
+
+
+def naming_first(candidates: Sequence[Candidate], term: str | None) -> Sequence[Candidate]:
+    """For "What is a neural process?" (a term of two words or more): when the best paper names only the term's
+    words apart ("Neural Network Gaussian Processes") and a close one names the term itself ("A Neural Process
+    (NP) estimates …"), the candidates of the papers naming it; else the candidates as they are."""
+    if not term or len(content_terms(term)) < 2 or not candidates or names_as_phrase(term, candidates[0].paper):
+        return candidates
+    naming = [c for c in candidates if names_as_phrase(term, c.paper)]
+    return naming if naming and naming[0].rank_score >= NAMING_RATIO * candidates[0].rank_score else candidates
 
 
 def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], term: str | None) -> list[Candidate]:

@@ -373,3 +373,23 @@ def test_what_a_name_that_is_no_author_proposed_is_answered_from_the_abstracts(a
     """"What did Michael Poli propose?" lists his papers (test_filters); a method's name in that place is no author."""
     answer = assistant.ask("What did PowerNorm propose?")
     assert answer.mode == "extractive" and not answer.abstained and "PowerNorm" in answer.citations[0].title
+
+
+@pytest.mark.parametrize("question", ["What is a neural process?", "What are neural processes?"])
+def test_a_definition_comes_from_a_paper_naming_the_term_not_only_its_words(assistant: Assistant, question: str) -> None:
+    """Both cited "Scale Mixtures of Neural Network Gaussian Processes" (the words apart), not the paper whose first
+    sentence says what a neural process is."""
+    answer = assistant.ask(question)
+    assert [c.title for c in answer.citations] == ["Martingale Posterior Neural Processes"]
+    assert answer.text.startswith("A Neural Process (NP) estimates a stochastic process")
+
+
+def test_a_paper_names_a_term_in_any_inflection_but_not_its_words_apart() -> None:
+    from assistant.answer import names_as_phrase
+
+    def paper(text: str) -> Paper:
+        return Paper(id="p", title="T", abstract=text)
+
+    assert names_as_phrase("a neural process", paper("A Neural Process (NP) estimates a stochastic process."))
+    assert names_as_phrase("neural processes", paper("We study neural-process models."))
+    assert not names_as_phrase("neural process", paper("Neural Network Gaussian Processes (NNGPs) are priors."))
