@@ -97,6 +97,8 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
         if _names_a_dataset(best_abstract):
             present.add(stem("dataset"))
     missing = sorted(asked - present)
+    if _LIMITATION in missing and _states_a_problem_of(question, best_abstract):
+        missing.remove(_LIMITATION)
     opening = " ".join(question.split()[:6])  # "How many ...?", not "is there a way ... how many ..."
     if _QUANTITY.search(opening) and not _NUMBER.search(best_abstract):
         missing.append("any number")
@@ -105,6 +107,34 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
     ):
         missing.append(f"a number of {counted}")  # "six OoD methods" does not count "episodes"
     return missing
+
+
+_LIMITATION = stem("limitation")
+# Words that state what is wrong with something: "existing hypernetworks are challenging to train, converge slowly"
+# states their shortcomings without the word
+_PROBLEM_WORDS = frozenset(stem(w) for w in """challenging difficult slow slowly expensive costly sensitive suffer
+    suffers suffering fail fails failure unstable instability degradation degrade degrades restrictive inefficient
+    inefficiency bottleneck struggle struggles poor poorly brittle prohibitive hinder hinders over-smoothing
+    over-squashing overfitting""".split())
+_NOT_THE_SUBJECT = frozenset(stem(w) for w in """limitation limitations drawback drawbacks weakness weaknesses
+    shortcoming shortcomings downside downsides main key biggest major primary existing current standard
+    traditional conventional prior previous""".split())
+
+
+def _states_a_problem_of(question: str, abstract: str) -> bool:
+    """Whether a sentence of the abstract says what is wrong with what the question asks the limitations of, in
+    other words: a problem word, and at least half of the question's subject ("What are the shortcomings of
+    existing hypernetworks?": "… hypernetworks … are challenging to train"). "What is the main limitation of
+    PowerNorm?" is not answered by what its abstract says is wrong with batch normalization."""
+    subject = {t for t in map(stem, _cue_words(question)) if t not in _NOT_THE_SUBJECT and t not in map(stem, STOPWORDS)}
+    subject = {t for t in subject if t.isalnum() or "-" in t}
+    if not subject:
+        return False
+    for sentence in rough_sentences(abstract):
+        said = {stem(w) for w in words(sentence)} | {stem(p) for w in words(sentence) for p in w.split("-") if p}
+        if said & _PROBLEM_WORDS and 2 * len(subject & said) >= len(subject):
+            return True
+    return False
 
 
 _DATA_WORDS = frozenset(stem(w) for w in ("dataset", "benchmark", "corpus", "corpora"))

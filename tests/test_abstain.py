@@ -12,6 +12,7 @@ from assistant.abstain import (
     unstated_parts,
 )
 from assistant.api import Assistant
+from assistant.text import stem
 
 SSM = (
     "We approach designing a state-space model for deep learning through its transfer function and report "
@@ -248,8 +249,34 @@ def test_a_year_no_record_can_confirm_is_not_an_absent_name(assistant: Assistant
 )
 def test_a_detail_asked_for_in_two_words_is_a_detail(question: str, cue: str) -> None:
     from assistant.abstain import asked_details
-    from assistant.text import stem
 
     assert asked_details(question) == {stem(cue)}
     assert missing_details(question, "We train transformers with a new normalization.") == [stem(cue)]
     assert missing_details(question, f"We train with a {cue.replace('-', ' ')} of 0.1.") == []
+
+
+def test_shortcomings_stated_in_other_words_answer_a_limitations_question() -> None:
+    """"What are the shortcomings of existing hypernetworks?" abstained: the abstract says they are "challenging
+    to train" and "converge far more slowly", never "limitation"."""
+    abstract = ("Hypernetworks are powerful models. However, existing hypernetworks are often challenging to train and "
+                "converge far more slowly than non-hypernetwork models. We propose a fix.")
+    assert missing_details("What are the shortcomings of existing hypernetworks?", abstract) == []
+    # what the abstract says is wrong with another thing is no limitation of the paper's own method
+    powernorm = ("Naively using batch normalization in NLP leads to significant performance degradation. We propose "
+                 "PowerNorm, which outperforms layer normalization.")
+    assert missing_details("What is the main limitation of PowerNorm?", powernorm) == [stem("limitation")]
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("What are the shortcomings of existing hypernetworks?", "Magnitude Invariant Parametrizations Improve Hypernetwork Learning"),
+        ("What are the limitations of existing learning curve extrapolation methods?", "Efficient Bayesian Learning Curve Extrapolation"),
+    ],
+)
+def test_a_limitations_question_the_abstract_answers_in_other_words_is_answered(
+    assistant: Assistant, question: str, title: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained and answer.citations[0].title.startswith(title)
+    assert assistant.ask("What is the main limitation of PowerNorm?").abstained  # not stated: still abstains
