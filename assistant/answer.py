@@ -582,7 +582,7 @@ _COMPARED = re.compile(
 )
 # A sentence that sets one thing against another
 _CONTRAST = re.compile(
-    r"\b(?:unlike|in contrast|whereas|compared (?:to|with)|than|versus|vs\.?|instead of|differs?|differences?"
+    r"\b(?:unlike|in contrast|whereas|compared (?:to|with)|than|versus|vs\.?|instead of|differs?|differences?|different"
     r"|outperform\w*|comparable)\b",
     re.IGNORECASE,
 )
@@ -652,9 +652,16 @@ def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], ques
     if sides is None or not chosen:
         return chosen
 
+    by_place = {(c.paper.id, c.position): c for c in candidates}
+    # what tells the two apart: "layer normalization" and "batch normalization" share a word that says neither
+    apart = [side - other or side for side, other in (sides, sides[::-1])]
+
     def contrasts(cand: Candidate, defined: Mapping[str, str]) -> bool:
         said = set(content_terms(cand.text)) | _expansions(cand.text, defined)
-        return bool(_CONTRAST.search(cand.text)) and all(_half_said(side, said) for side in sides)
+        before = by_place.get((cand.paper.id, cand.position - 1))
+        if before is not None and leans_back(cand.text):  # "This is different than BN": "this" is LN, said before
+            said |= set(content_terms(before.text)) | _expansions(before.text, defined)
+        return bool(_CONTRAST.search(cand.text)) and all(_half_said(side, said) for side in apart)
 
     papers = {c.paper.id: c.paper for c in chosen}  # in the answer's order
     defined = {pid: abbreviations(paper.abstract) for pid, paper in papers.items()}

@@ -393,3 +393,12 @@ def test_a_paper_names_a_term_in_any_inflection_but_not_its_words_apart() -> Non
     assert names_as_phrase("a neural process", paper("A Neural Process (NP) estimates a stochastic process."))
     assert names_as_phrase("neural processes", paper("We study neural-process models."))
     assert not names_as_phrase("neural process", paper("Neural Network Gaussian Processes (NNGPs) are priors."))
+
+
+def test_a_comparison_of_two_things_sharing_a_word_quotes_the_sentence_setting_them_apart(assistant: Assistant) -> None:
+    """"… layer normalization and batch normalization?" counted "instead of per batch statistics" as the contrast (the
+    shared "normalization" stood for both sides), and the abstract's "This is different than batch normalization
+    (BN)" — "this" being layer normalization, named the sentence before — was left out."""
+    answer = assistant.ask("What is the difference between layer normalization and batch normalization?")
+    assert "This is different than batch normalization (BN)" in answer.text
+    assert answer.text.index("layer normalization (LN)") < answer.text.index("This is different than")
