@@ -112,13 +112,17 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
 _LIMITATION = stem("limitation")
 # Words that state what is wrong with something: "existing hypernetworks are challenging to train, converge slowly"
 # states their shortcomings without the word
-_PROBLEM_WORDS = frozenset(stem(w) for w in """challenging difficult slow slowly expensive costly sensitive suffer
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in text.split())
+
+
+_PROBLEM_WORDS = _stems("""challenging difficult slow slowly expensive costly sensitive suffer
     suffers suffering fail fails failure unstable instability degradation degrade degrades restrictive inefficient
     inefficiency bottleneck struggle struggles poor poorly brittle prohibitive hinder hinders over-smoothing
-    over-squashing overfitting""".split())
-_NOT_THE_SUBJECT = frozenset(stem(w) for w in """limitation limitations drawback drawbacks weakness weaknesses
+    over-squashing overfitting""")
+_NOT_THE_SUBJECT = _stems("""limitation limitations drawback drawbacks weakness weaknesses
     shortcoming shortcomings downside downsides main key biggest major primary existing current standard
-    traditional conventional prior previous""".split())
+    traditional conventional prior previous""")
 
 
 def _states_a_problem_of(question: str, abstract: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -82,7 +83,10 @@ def test_a_failed_stream_says_it_fell_back_before_its_warning_is_logged(
     """The warning on stderr landed on the line of the broken-off streamed text ("… [1].the LLM at … was
     unavailable"): the terminal ends that line when it reads the fallback status, so the status comes first."""
     a, _ = scripted(small_store, *[ValueError("garbage")] * 3)
-    warned = lambda: [r for r in caplog.records if "was unavailable" in r.getMessage()]  # noqa: E731
+
+    def warned() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "was unavailable" in r.getMessage()]
+
     at_fallback = None
     for event in a.stream(QUESTION):
         if isinstance(event, Status) and event.stage == "fallback":
