@@ -19,8 +19,22 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MIN_TYPO_LETTERS = 5
 
 
+# Contractions typed without their apostrophe are words, not typos ("arent" is no "parent")
+_CONTRACTIONS = frozenset("""arent isnt wasnt werent dont doesnt didnt cant couldnt wouldnt shouldnt wont hasnt havent
+    hadnt mustnt neednt theyre youre thats whats theres heres lets""".split())
+# Endings of a regular form whose base is a word ("sampler": sample, "merges": merge, "grained": grain)
+_ENDINGS = ("ings", "ing", "ers", "er", "ed", "es", "s", "d", "r")
+
+
 def edits1(word: str) -> set[str]:
-    """Every string one deletion, transposition, replacement or insertion away (Norvig's spelling corrector)."""
+    """Every string one deletion, transposition, replacement or insertion away (Norvig's spelling corrector),
+    the first letter kept: a typo rarely starts a word wrong, and words one letter apart at the start are other
+    words ("imitations", "limitations"; "arent", "parent"; "router", "outer")."""
+    first, word = word[:1], word[1:]
+    return {first + w for w in _edits1(word)} if first else set()
+
+
+def _edits1(word: str) -> set[str]:
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     deletes = [a + b[1:] for a, b in splits if b]
     transposes = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
@@ -56,6 +70,8 @@ class Speller:
         def respell(found: re.Match[str]) -> str:
             word = found.group(0)
             low = word.lower()
+            if word != low and found.start() > len(question) - len(question.lstrip(" \t\"'“‘(")):
+                return word  # capitalised inside the question: a name as typed ("How does Imagen …?")
             if low in forms:
                 written = forms[low]
                 # only ever written as a name there (never in lower case): "powernorm" is PowerNorm; an everyday
@@ -90,9 +106,14 @@ class Speller:
         return self.everyday is not None and low not in self.everyday
 
     def _may_be_a_typo(self, word: str, low: str) -> bool:
-        """A lower-case (or capitalised) word of letters, long enough, that everyday English does not know (and
-        the texts do not use: the caller's)."""
-        return len(low) >= MIN_TYPO_LETTERS and low.isalpha() and word in (low, low.capitalize()) and self._rare(low)
+        """A lower-case (or capitalised) word of letters, long enough, that everyday English does not know, nor
+        its base with a regular ending taken off, nor as a contraction (and the texts do not use: the caller's)."""
+        if not (len(low) >= MIN_TYPO_LETTERS and low.isalpha() and word in (low, low.capitalize()) and self._rare(low)):
+            return False
+        # a base of five letters or more: "mach" + "ing" is a misspelt "matching", "replay" + "ed" no typo
+        bases = [low[: -len(end)] for end in _ENDINGS if low.endswith(end) and len(low) - len(end) >= 4]
+        known = [b for b in (*bases, *(b + "e" for b in bases)) if len(b) >= 5 and not self._rare(b)]
+        return low not in _CONTRACTIONS and not known
 
 
 def read_as(read: list[tuple[str, str]]) -> str:

@@ -35,6 +35,24 @@ def test_an_everyday_word_a_short_word_or_a_name_is_never_read_as_another() -> N
     assert speller(None)("What is nueral collapse?", TEXTS) == ("What is nueral collapse?", [])  # no vocabulary: no guess
 
 
+@pytest.mark.parametrize(
+    ("question", "texts"),
+    [
+        ("How does Imagen generate images?", ["Diffusion models generate images."]),  # a name, capitalised inside
+        ("Which papers propose a new sampler?", ["A simpler sample of the data."]),  # sample + r
+        ("Which methods merge layers and what merges?", ["Abilities that emerges from scale."]),  # merge + s
+        ("Which papers study fine grained sparsity?", ["Networks trained with sparsity."]),  # grain + ed
+        ("Why arent sparse networks worse?", ["The parent network is dense."]),  # a contraction
+        ("What are the imitations here?", ["The limitations of the model."]),  # the first letter is kept
+    ],
+)
+def test_real_words_the_vocabulary_lacks_are_not_read_as_typos(question: str, texts: list[str]) -> None:
+    """Each was "corrected" (Imagen: Images, sampler: simpler, merges: emerges, grained: trained, arent: parent,
+    imitations: limitations); "How does Imagen generate images?" then answered instead of abstaining."""
+    everyday = EVERYDAY | {"sample", "merge", "grain", "imitation", "fine", "sparse", "networks", "worse"}
+    assert Speller(stem, STEMS, everyday)(question, texts) == (question, [])
+
+
 def test_a_name_typed_in_lower_case_is_written_as_the_abstracts_write_it() -> None:
     # the link's "powernorm" is no way of writing the name
     assert speller()("what is powernorm", TEXTS) == ("what is PowerNorm", [])
