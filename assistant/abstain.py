@@ -57,7 +57,10 @@ _ASKING_FOR = frozenset({
 
 
 # Cues written as two words as often as hyphenated ("What learning rate did PowerNorm use?" asked for none)
-_TWO_WORD_CUES = {("learning", "rate"): "learning-rate", ("batch", "size"): "batch-size"}
+_TWO_WORD_CUES = {
+    ("learning", "rate"): "learning-rate", ("learning", "rates"): "learning-rate", ("step", "size"): "learning-rate",
+    ("step", "sizes"): "learning-rate", ("batch", "size"): "batch-size", ("batch", "sizes"): "batch-size",
+}
 
 
 def _cue_words(text: str) -> list[str]:
@@ -132,13 +135,31 @@ def _states_a_problem_of(question: str, abstract: str) -> bool:
     PowerNorm?" is not answered by what its abstract says is wrong with batch normalization."""
     subject = {t for t in map(stem, _cue_words(question)) if t not in _NOT_THE_SUBJECT and t not in map(stem, STOPWORDS)}
     subject = {t for t in subject if t.isalnum() or "-" in t}
+    # a name the question gives is what is asked about: all of it ("Weight Compander": "weight" alone is not it)
+    named = {stem(p) for token in names(question) for p in name_parts(token)} & subject
     if not subject:
         return False
     for sentence in rough_sentences(abstract):
         said = {stem(w) for w in words(sentence)} | {stem(p) for w in words(sentence) for p in w.split("-") if p}
-        if said & _PROBLEM_WORDS and 2 * len(subject & said) >= len(subject):
+        about = named <= said if named else 2 * len(subject & said) >= len(subject)
+        if about and _states_a_problem(sentence):
             return True
     return False
+
+
+# What undoes a problem: "reduced susceptibility to overfitting", "less sensitive", "without instability"
+_UNDONE = re.compile(
+    r"\b(?:reduc|avoid|less|lower|mitigat|obviat|without|alleviat|overc[oa]m|prevent|robust|free|no)\w*\b", re.IGNORECASE
+)
+
+
+def _states_a_problem(sentence: str) -> bool:
+    """A problem word in the sentence that no "reduces", "avoids", "less" or "without" just before undoes."""
+    return any(
+        stem(found.group(0).lower()) in _PROBLEM_WORDS
+        and not _UNDONE.search(" ".join(sentence[: found.start()].split()[-3:]))  # within three words before
+        for found in re.finditer(r"[\w-]+", sentence)
+    )
 
 
 _DATA_WORDS = frozenset(stem(w) for w in ("dataset", "benchmark", "corpus", "corpora"))

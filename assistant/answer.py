@@ -369,7 +369,7 @@ class ExtractiveComposer:
         if self.why_not(question, candidates, papers, threshold, asked=own):
             return self.abstain(question, papers, settings_hash)
         parts = asking_parts(own)
-        sources = [f"{p.title} {p.abstract}" for p in self.drawn(question, candidates, papers, own)]
+        sources = [titled_text(p) for p in self.drawn(question, candidates, papers, own)]
         # "How many bits …? Can that be estimated …?": the second is answered, the first is said to be not
         unstated = [part for part, _ in unstated_parts(own, sources[0])] if sources else []
         unsaid = fresh = not_yet_said(candidates, said)
@@ -452,10 +452,10 @@ class ExtractiveComposer:
         own = asked or question
         best = candidates[0].rank_score if candidates else None  # the best evidence score (see candidates)
         drawn = self.drawn(question, candidates, papers, own)
-        sources = [f"{p.title} {p.abstract}" for p in drawn]
+        sources = [titled_text(p) for p in drawn]
         # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
         published = [venue_and_year(p.venue, p.year) for p in drawn]
-        undated = any(p.year is None for p in drawn)
+        undated = bool(drawn) and all(p.year is None for p in drawn)  # a year on record is checked against it
         reason = abstention_reason(question, best, sources, threshold, published, asked=own, undated=undated)
         # "What is contrastive learning?" was answered from a paper that never names it: a definition needs the term
         term = defined_term(own)
@@ -481,6 +481,13 @@ class ExtractiveComposer:
         return answer, [text]
 
 
+def titled_text(paper: Paper) -> str:
+    """The title and abstract as one text of sentences: the title ends with a stop, so it is no part of the
+    abstract's first sentence ("MemControl: … Selection Diffusion models excel …" read as one)."""
+    title = paper.title.rstrip()
+    return f"{title}{'' if title.endswith(('.', '?', '!')) else '.'} {paper.abstract}"
+
+
 def unchecked_years(question: str, cited: Sequence[Paper]) -> str:
     """What an answer says when the question names a year ("the 2018 NTK paper") that no record of the papers it
     cites can confirm (abstain.absent_names lets such a year pass), or ""."""
@@ -488,7 +495,7 @@ def unchecked_years(question: str, cited: Sequence[Paper]) -> str:
     undated = [p for p in cited if p.year is None]
     if not years or not undated:
         return ""
-    which = "the cited paper" if len(cited) == 1 else "some of the cited papers"
+    which = "the cited paper" if len(cited) == 1 else "the cited papers" if len(undated) == len(cited) else "some of the cited papers"
     return f"No year is on record for {which}: the question's {' and '.join(years)} was not checked."
 
 

@@ -249,6 +249,8 @@ def _bibtex_name(name: str, family: str | None = None) -> str:
     Smith", last name "Jr.") or a family name of several words ("García Márquez, Gabriel"); a group's name in
     braces, as one last name ("{The ATLAS Collaboration}"); otherwise the name as written, which BibTeX splits
     right ("Jan van der Berg")."""
+    if re.search(r"\sand\s", name, re.IGNORECASE) and not family:  # BibTeX would read "Barnes and Noble" as two
+        return "{" + name + "}"
     given, particle, family, suffix = split_name(name, family)
     if not given and " " in family:
         return "{" + family + "}"

@@ -500,7 +500,10 @@ def parse_ris(text: str) -> Parsed:
             yield where, f"reference {number} ({_clean(entry.get('title') or entry.get('primary_title'))[:60]!r}) has no abstract (AB)"
             continue
         urls = entry.get("urls") or []
-        people = [inverted(_clean(a)) if _clean(a).count(",") in (1, 2) else (_clean(a), "") for a in (entry.get("authors") or entry.get("first_authors") or [])]
+        people = [
+            inverted(_clean(a)) if _clean(a).count(",") in (1, 2) else (_clean(a), _clean(a) if group_name(_clean(a)) else "")
+            for a in (entry.get("authors") or entry.get("first_authors") or [])
+        ]
         authors = [name for name, _ in people]
         if authors and RIS_MORE_AUTHORS in (entry.get("notes") or []):
             authors.append(MORE_AUTHORS)
@@ -813,17 +816,37 @@ def split_people(value: str) -> People:
     return ([*names, MORE_AUTHORS] if names and _TRUNCATED.search(cleaned) else names), families
 
 
+# Words that make a name a group's ("The ATLAS Collaboration", "Barnes and Noble"): all of it a family name
+_GROUP = re.compile(
+    r"\b(?:and|collaboration|consortium|group|team|project|initiative|society|association|institute|laboratory"
+    r"|committee|council|network|inc|ltd|llc|corporation|university|foundation)\b",
+    re.IGNORECASE,
+)
+
+
+def group_name(name: str) -> bool:
+    """Whether a name written without a comma is a group's (a word like Collaboration, Consortium or "and")."""
+    return "," not in name and len(name.split()) > 1 and bool(_GROUP.search(name))
+
+
+def _person(name: str) -> tuple[str, str]:
+    """One name as a list writes it: "Last, First" turned around, a group's name whole, else as written."""
+    name = name.strip()
+    if name.count(",") == 1:
+        return inverted(name)
+    return (name, name) if group_name(name) else (name, "")
+
+
 def _people(value: str) -> list[tuple[str, str]]:
     if not value:
         return []
+    if ";" in value:  # Zotero's "Rivera, Ana; Chen, Bo" (a group's "Barnes and Noble" among them is one name)
+        return [_person(n) for n in value.split(";") if n.strip()]
     if re.search(r"\sand\s", value):
         parts = re.split(r",?\s+and\s+", value)
         if all(part.count(",") == 1 for part in parts):  # BibTeX's "Last, First and Last, First"
             return [inverted(p) for p in parts]
         return [(n.strip(), "") for part in parts for n in part.split(",") if n.strip()]
-    if ";" in value:  # Zotero's "Rivera, Ana; Chen, Bo"
-        parts = [n.strip() for n in value.split(";") if n.strip()]
-        return [inverted(p) if p.count(",") == 1 else (p, "") for p in parts]
     before, _, after = value.partition(",")
     if value.count(",") == 1 and before.strip() and " " not in before.strip() and after.strip():
         return [inverted(value)]  # one author as Zotero and Mendeley write one: "Kowalski, Piotr"

@@ -26,12 +26,19 @@ _BY = re.compile(
 # Christopher Ré worked on?", "What did Michael Poli propose?" (a name that is no author is answered as any question)
 _WROTE = re.compile(
     r"\b(?i:what|which|how\s+many)\s+(?:(?i:papers?|works?|articles?|publications?)\s+)?(?:has|did|have)\s+"
-    + _NAME + r"\s*(?:write|written|publish(?:ed)?|author(?:ed)?|work(?:ed)?\s+on|propos(?:e|ed)|introduc(?:e|ed)"
-    r"|present(?:ed)?|stud(?:y|ied))\b"
+    + _NAME + r"\s*(?:write|written|publish(?:ed)?|author(?:ed)?)\b"
+)
+# A person's name in full (two words or more: "What did PowerNorm propose?" names no author, and must not read every
+# record at 100k papers to find so) ...
+_FULL_NAME = rf"((?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*(?:\s+(?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*){{1,2}})"
+# ... whose work the whole question asks for ("What did Stefano Ermon study about SSMs?" asks about a topic)
+_WORKED_ON = re.compile(
+    r"^\W*(?i:what)\s+(?:has|did|have)\s+" + _FULL_NAME
+    + r"\s+(?:work(?:ed)?\s+on|propos(?:e|ed)|introduc(?:e|ed)|present(?:ed)?|stud(?:y|ied))\W*$"
 )
 # "Stefano Ermon papers", "Show me Bo Chen publications"
 _NAMED_PAPERS = re.compile(
-    r"^\W*(?:(?i:show|list|find|give)\s+(?:me\s+)?)?" + _NAME + r"\s+(?i:papers|publications|works|articles)\W*$"
+    r"^\W*(?:(?i:show|list|find|give)\s+(?:me\s+)?)?" + _FULL_NAME + r"\s+(?i:papers|publications|works|articles)\W*$"
 )
 _OPENING_VERB = re.compile(r"^(?:show|list|find|give|get|display|see|name)\s+(?:me\s+)?", re.IGNORECASE)
 # "Bo Chen's papers", "Show me Rivera's work"
@@ -128,7 +135,7 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
     if not _LISTS.search(question):
         return None
     authors: list[str] = []
-    for pattern in (_BY, _WROTE, _POSSESSIVE, _NAMED_PAPERS):
+    for pattern in (_BY, _WROTE, _WORKED_ON, _POSSESSIVE, _NAMED_PAPERS):
         match = pattern.search(question)
         if match:  # "Show Bo Chen's papers": the opening verb is no part of the name
             authors.append(_OPENING_VERB.sub("", match.group(1)).strip().rstrip("?.!,"))

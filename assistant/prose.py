@@ -112,11 +112,11 @@ def asks_for_resources(question: str) -> bool:
 # by …" reads as an answer only with the issue it resolves.
 _SOLVES_EARLIER = re.compile(
     r"\b(?:resolv|solv|address|overc[oa]m|mitigat|tackl|alleviat|fix|remed|circumvent|avoid"
-    # ... or answers, studies or eases what they name: "attempt to answer this question by …", "simplify this
-    # process", "we study this phenomenon" read as fragments without it
-    r"|answer|stud|investigat|explor|examin|simplif|explain|understand|characteri[sz]|analy[sz])\w*\s+"
+    # ... or studies or eases what they name: "simplify this process", "we study this phenomenon" read as fragments
+    # without it ("answer this question" points at a question, which is never evidence to bring)
+    r"|stud|investigat|explor|examin|simplif|explain|understand|characteri[sz]|analy[sz])\w*\s+"
     r"(?:this|these|that|those|such|the\s+above)\s+(?:\w+\s+)?(?:issues?|problems?|limitations?|challenges?|"
-    r"drawbacks?|shortcomings?|difficult(?:y|ies)|bottlenecks?|deficienc(?:y|ies)|questions?|phenomen(?:on|a)|"
+    r"drawbacks?|shortcomings?|difficult(?:y|ies)|bottlenecks?|deficienc(?:y|ies)|phenomen(?:on|a)|"
     r"process(?:es)?|gaps?|puzzles?|behaviou?rs?)\b",
     re.IGNORECASE,
 )

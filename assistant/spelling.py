@@ -20,8 +20,10 @@ MIN_TYPO_LETTERS = 5
 
 
 # Contractions typed without their apostrophe are words, not typos ("arent" is no "parent")
-_CONTRACTIONS = frozenset("""arent isnt wasnt werent dont doesnt didnt cant couldnt wouldnt shouldnt wont hasnt havent
-    hadnt mustnt neednt theyre youre thats whats theres heres lets""".split())
+_CONTRACTIONS = frozenset((
+    "arent", "isnt", "wasnt", "werent", "dont", "doesnt", "didnt", "cant", "couldnt", "wouldnt", "shouldnt", "wont",
+    "hasnt", "havent", "hadnt", "mustnt", "neednt", "theyre", "youre", "thats", "whats", "theres", "heres", "lets",
+))
 # Endings of a regular form whose base is a word ("sampler": sample, "merges": merge, "grained": grain)
 _ENDINGS = ("ings", "ing", "ers", "er", "ed", "es", "s", "d", "r")
 

@@ -245,7 +245,11 @@ def test_a_year_no_record_can_confirm_is_not_an_absent_name(assistant: Assistant
 
 @pytest.mark.parametrize(
     ("question", "cue"),
-    [("What learning rate did PowerNorm use?", "learning-rate"), ("What batch size does it train with?", "batch-size")],
+    [
+        ("What learning rate did PowerNorm use?", "learning-rate"), ("What batch size does it train with?", "batch-size"),
+        ("What learning rates did PowerNorm use?", "learning-rate"), ("What batch sizes were used?", "batch-size"),
+        ("What step size does SGD take?", "learning-rate"),
+    ],
 )
 def test_a_detail_asked_for_in_two_words_is_a_detail(question: str, cue: str) -> None:
     from assistant.abstain import asked_details
@@ -280,3 +284,41 @@ def test_a_limitations_question_the_abstract_answers_in_other_words_is_answered(
     answer = assistant.ask(question)
     assert not answer.abstained and answer.citations[0].title.startswith(title)
     assert assistant.ask("What is the main limitation of PowerNorm?").abstained  # not stated: still abstains
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What are the limitations of MemControl?", "What are the limitations of MgNO?",
+     "What is the biggest weakness of Weight Compander?"],
+)
+def test_a_limitations_question_is_not_answered_by_strengths_or_the_title_run_into_a_sentence(
+    assistant: Assistant, question: str
+) -> None:
+    """Each was answered: "reduced susceptibility to overfitting" read as a problem, "weight" alone as the
+    subject, and MemControl's title run into the abstract's first sentence ("… sensitive domains")."""
+    assert assistant.ask(question).abstained
+
+
+def test_a_year_a_record_contradicts_is_still_absent() -> None:
+    from assistant.abstain import absent_names
+
+    asked = "Compare the 2015 NTK paper with kernel ridge regression."
+    # one of the papers has a year on record (2018): the question's 2015 is checked against it, and absent
+    assert absent_names(asked, ["Neural Tangent Kernel. The NTK …", "Kernel ridge regression …"], ["NeurIPS 2018", ""]) == ["2015"]
+
+
+@pytest.mark.parametrize(("ntk_year", "absent"), [(2018, True), (None, False)])
+def test_an_undated_paper_beside_a_dated_one_does_not_let_any_year_through(ntk_year: int | None, absent: bool) -> None:
+    """One undated paper among those an answer draws on switched the year check off for all of them: "the 2015 NTK
+    paper" was answered from the NTK paper on record as 2018."""
+    import numpy as np
+
+    from assistant.answer import Candidate, ExtractiveComposer
+    from assistant.types import Paper
+
+    ntk = Paper(id="n", title="Neural Tangent Kernel", abstract="We show that the NTK converges.", year=ntk_year)
+    other = Paper(id="o", title="Kernel ridge regression", abstract="Kernel ridge regression is a method.")
+    best = Candidate(paper=ntk, rank=0, position=0, text=ntk.abstract, vector=np.zeros(2), score=0.9, rank_score=0.9)
+    composer = ExtractiveComposer.__new__(ExtractiveComposer)
+    reason = composer.why_not("Compare the 2015 NTK paper with kernel ridge regression.", [best], [ntk, other], 0.3)
+    assert (reason is not None and "2015" in reason) is absent

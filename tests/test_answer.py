@@ -141,6 +141,9 @@ def test_a_listing_question_that_writes_about_a_topic_does_not_read_the_author_l
         raise AssertionError("the author lists were read for a question about a topic")
 
     assert metadata_filters("Which papers write about Neural Collapse?", every_record) is None
+    # a one-word name is no person's in full: "What did PowerNorm propose?" read every record at 100k papers
+    assert metadata_filters("What did PowerNorm propose?", every_record) is None
+    assert metadata_filters("Diffusion papers", every_record) is None
 
 
 @pytest.mark.parametrize(

@@ -580,3 +580,20 @@ def test_a_bib_key_wins_over_a_ris_id_whatever_order_the_files_come_in(tmp_path:
     (tmp_path / "a.ris").write_text(f"TY  - JOUR\nID  - Vaswani2017\nTI  - T\nAB  - {LOCATED.abstract}\nER  - \n")
     for order in ([tmp_path / "a.ris", tmp_path / "b.bib"], [tmp_path / "b.bib", tmp_path / "a.ris"]):
         assert [p.key for p in load_corpus(order).papers] == ["vaswani2017attention"]
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("csv", "csv"), ("ris", "ris")])
+def test_a_groups_name_survives_a_csv_or_ris_round_trip(tmp_path: Path, fmt: ExportFormat, suffix: str) -> None:
+    """CSV: "Barnes and Noble" split the author cell at " and " ("…; Barnes", "Noble; …"); RIS: a group's name came
+    back as a person's ("Collaboration, The ATLAS" in CSL, "Barnes and Noble" two BibTeX authors)."""
+    bib = tmp_path / "groups.bib"
+    bib.write_text(GROUPS_BIB, encoding="utf-8")
+    (paper,) = load_corpus([bib]).papers
+    out = tmp_path / f"back.{suffix}"
+    out.write_text(export([paper], fmt), encoding="utf-8")
+    (back,) = load_corpus([out]).papers
+    assert back.authors == paper.authors
+    assert {n: back.families.get(n) for n in ("The ATLAS Collaboration", "Barnes and Noble")} == {
+        "The ATLAS Collaboration": "The ATLAS Collaboration", "Barnes and Noble": "Barnes and Noble",
+    }
+    assert "{Barnes and Noble}" in to_bibtex([back]) and "{The ATLAS Collaboration}" in to_bibtex([back])

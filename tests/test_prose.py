@@ -189,7 +189,7 @@ def test_a_motive_clause_pointing_back_is_dropped_a_condition_is_not(
         ("To overcome these limitations, we propose Y, which also avoids this bottleneck.", True),
         # answering, studying or easing what the sentence before names: a fragment without it
         ("We set out to simplify this process by grounding it in a mechanistic pipeline.", True),
-        ("In this paper we attempt to answer this question by training networks in a subspace.", True),
+        ("In this paper we attempt to answer this question by training networks in a subspace.", False),  # a question
         ("We study this phenomenon in deep linear networks.", True),
         ("We study the phenomenon of neural collapse in deep linear networks.", False),
     ],
