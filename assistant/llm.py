@@ -121,6 +121,7 @@ def build_prompt(question: str, papers: Sequence[Paper], settings: Settings) -> 
 
 # -- streaming -----------------------------------------------------------------------------------
 _SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?=\s)|\S(?=\n\s*\n)")  # a sentence's or a paragraph's end
+_ABBREVIATION_END = re.compile(r"\b(?:et al|e\.g|i\.e|cf|vs|resp|approx|etc|Fig|Eq|Sec)\.$", re.IGNORECASE)
 
 
 # Three words of a new sentence, not a list of sources, references or notes that may still attach to the last one.
@@ -163,7 +164,8 @@ class LiveText:
     def feed(self, delta: str) -> str:
         self.raw.append(delta)
         shown = self._shown()
-        ends = [m.end() for m in _SENTENCE_END.finditer(shown)]
+        # not after "e.g." or "et al.": the stream paused mid-sentence there ("Many models, e.g." shown alone)
+        ends = [m.end() for m in _SENTENCE_END.finditer(shown) if not _ABBREVIATION_END.search(shown[: m.end()])]
         # The last complete sentence waits while what follows could still change it ("It holds.\nSources: 1, 2"),
         # not once a new sentence is under way: held until the next one ended, a two-sentence answer showed nothing
         # for most of a slow model's reply (a page test: the first sentence 3 s late, then 10 s without a word).

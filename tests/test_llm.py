@@ -173,6 +173,11 @@ def test_a_streamed_sentence_is_shown_once_the_next_is_under_way_not_when_it_end
     # ... but a list of sources that may still attach to the sentence before it keeps it waiting
     trailer = LiveText(n_sources=2, max_sentences=5)
     assert [trailer.feed(d) for d in ("It holds.", "\nSources: ", "1, 2 ", "and more")] == ["", "", "", ""]
+    # ... and "e.g." or "et al." ends no sentence: the stream showed "Many models, e.g." alone, then paused
+    abbreviated = LiveText(n_sources=2, max_sentences=5)
+    words = "Many models, e.g. state space models by Gu et al. and others, scale well [1]. They also hold up here".split(" ")
+    shown = [abbreviated.feed(("" if i == 0 else " ") + w) for i, w in enumerate(words)]
+    assert [s for s in shown if s] == ["Many models, e.g. state space models by Gu et al. and others, scale well [1]."]
 
 
 @pytest.mark.parametrize(
