@@ -175,7 +175,8 @@ def test_a_streamed_sentence_is_shown_once_the_next_is_under_way_not_when_it_end
     assert [trailer.feed(d) for d in ("It holds.", "\nSources: ", "1, 2 ", "and more")] == ["", "", "", ""]
     # ... and "e.g." or "et al." ends no sentence: the stream showed "Many models, e.g." alone, then paused
     abbreviated = LiveText(n_sources=2, max_sentences=5)
-    words = "Many models, e.g. state space models by Gu et al. and others, scale well [1]. They also hold up here".split(" ")
+    reply = "Many models, e.g. state space models by Gu et al. and others, scale well [1]. They also hold up here"
+    words = reply.split(" ")
     shown = [abbreviated.feed(("" if i == 0 else " ") + w) for i, w in enumerate(words)]
     assert [s for s in shown if s] == ["Many models, e.g. state space models by Gu et al. and others, scale well [1]."]
 
