@@ -123,6 +123,7 @@ _PROBLEM_WORDS = _stems("""challenging difficult slow slowly expensive costly se
     suffers suffering fail fails failure unstable instability degradation degrade degrades restrictive inefficient
     inefficiency bottleneck struggle struggles poor poorly brittle prohibitive hinder hinders over-smoothing
     over-squashing overfitting""")
+_STOPPED = frozenset(map(stem, STOPWORDS))  # stopwords as stems: once, not per word of a question
 _NOT_THE_SUBJECT = _stems("""limitation limitations drawback drawbacks weakness weaknesses
     shortcoming shortcomings downside downsides main key biggest major primary existing current standard
     traditional conventional prior previous""")
@@ -133,7 +134,7 @@ def _states_a_problem_of(question: str, abstract: str) -> bool:
     other words: a problem word, and at least half of the question's subject ("What are the shortcomings of
     existing hypernetworks?": "… hypernetworks … are challenging to train"). "What is the main limitation of
     PowerNorm?" is not answered by what its abstract says is wrong with batch normalization."""
-    subject = {t for t in map(stem, _cue_words(question)) if t not in _NOT_THE_SUBJECT and t not in map(stem, STOPWORDS)}
+    subject = {t for t in map(stem, _cue_words(question)) if t not in _NOT_THE_SUBJECT and t not in _STOPPED}
     subject = {t for t in subject if t.isalnum() or "-" in t}
     # a name the question gives is what is asked about: all of it ("Weight Compander": "weight" alone is not it)
     named = {stem(p) for token in names(question) for p in name_parts(token)} & subject

@@ -915,7 +915,7 @@ class CitingEngine(BaseQueryEngine):
         nodes, papers = self.retrieve_papers(query, own=query.query_str == question)
         if self.speller is None:
             return Found(question, query, nodes, papers, [])
-        respelled, read = self.speller(question, (f"{p.title} {p.abstract}" for p in papers))
+        respelled, read = self.speller(question, map(titled_text, papers))
         if respelled == question:
             return Found(question, query, nodes, papers, [])
         query = QueryBundle(query_str=query_for(respelled))

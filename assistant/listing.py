@@ -17,7 +17,14 @@ from .types import Answer, Citation, Header, Paper, named_authors, venue_and_yea
 # "Ana de la Cruz" between them or before them ("van der Berg"); "Pieter van Dijk" was read as "Pieter".
 _PARTICLES = r"(?:van|von|der|den|de|del|della|di|da|du|la|le|dos|das|ten|ter|zu|bin|al|el)"
 _PARTICLE = re.compile(_PARTICLES)
-_NAME = rf"((?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*(?:\s+(?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*){{0,2}})"
+
+
+def _name_of(least: int) -> str:
+    """A name of one word and up to two more (`least` of them at least), particles among them ("Pieter van Dijk")."""
+    return rf"((?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*(?:\s+(?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*){{{least},2}})"
+
+
+_NAME = _name_of(0)
 _BY = re.compile(
     r"\b(?:papers?|works?|articles?|abstracts?|publications?|written|authored|co-?authored)\s+(?:\w+\s+){0,2}?by\s+(?:both\s+|either\s+)?"
     + _NAME
@@ -30,7 +37,7 @@ _WROTE = re.compile(
 )
 # A person's name in full (two words or more: "What did PowerNorm propose?" names no author, and must not read every
 # record at 100k papers to find so) ...
-_FULL_NAME = rf"((?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*(?:\s+(?:{_PARTICLES}\s+)*[A-Z][\w'’.-]*){{1,2}})"
+_FULL_NAME = _name_of(1)
 # ... whose work the whole question asks for ("What did Stefano Ermon study about SSMs?" asks about a topic)
 _WORKED_ON = re.compile(
     r"^\W*(?i:what)\s+(?:has|did|have)\s+" + _FULL_NAME
