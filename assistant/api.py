@@ -618,7 +618,7 @@ class Assistant:
         conversation a "Who wrote it?" points back into)."""
         return (
             self._unmatched(state, question, filters, settings)
-            or self._listing(state, question, filters, settings)
+            or self._listing(state, question, filters, settings, scoped=not history)
             or self._topic_count(state, question, filters, settings)
             or self._authorship(state, question, filters, settings, history)
         )
@@ -737,16 +737,31 @@ class Assistant:
             papers += [p for p in the_papers_said([said], found)[:1] if p not in papers]
         return papers
 
-    def _listing(self, state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:
-        """A metadata question ("papers by Rivera", "published in 2024") answered from the metadata."""
+    def _listing(
+        self, state: _State, question: str, filters: Filters | None, settings: Settings, scoped: bool = False
+    ) -> Answer | None:
+        """A metadata question ("papers by Rivera", "published in 2024") answered from the metadata; "What did
+        Rivera propose?" and "What is each about?" with what each paper is about (prose.gist). `scoped`: no
+        conversation before, so "What do the authors propose?" or "Summarize these papers" with filters set asks
+        about the papers the filters admit (a question with no topic, which retrieval cannot rank by)."""
+        from .answer import asks_for_summary
         from .filters import Filters
-        from .listing import asks_for_a_list, list_papers, metadata_filters
+        from .listing import (
+            GIST_TERMS,
+            asks_for_a_list,
+            asks_for_gist,
+            list_papers,
+            metadata_filters,
+        )
+        from .prose import gist
         from .text import content_terms
 
+        gisted = asks_for_gist(question)
         asked = metadata_filters(question, state.papers.headers)
         if asked is None:
             # "Which papers are here?" with --author Rivera: the papers the filters admit (it abstained)
-            if not (filters and asks_for_a_list(question) and set(content_terms(question)) <= _NOT_A_TOPIC):
+            untopical = set(content_terms(question)) <= _NOT_A_TOPIC | (GIST_TERMS if gisted else frozenset())
+            if not (filters and (asks_for_a_list(question) or (gisted and scoped)) and untopical):
                 return None
             asked = Filters()
 
@@ -772,7 +787,12 @@ class Assistant:
                 headers = state.papers.headers()
                 return [headers[p.paper_id] for p in found if p.paper_id in headers and admits(headers[p.paper_id])] or matching
 
-        return list_papers(question, wanted, matching, state.papers.many, settings.settings_hash(), settings.top_k, ranked)
+        most = 3 if asks_for_summary(question) and len(matching) <= 2 else 1  # "Summarize it": more than its gist
+        # ... not "Which papers from 2019 study attention?", which asks for papers on a topic: their titles say it
+        describe = (lambda paper: gist(paper, most)) if gisted and not set(topic) - GIST_TERMS else None
+        return list_papers(
+            question, wanted, matching, state.papers.many, settings.settings_hash(), settings.top_k, ranked, describe=describe
+        )
 
     @staticmethod
     def _unmatched(state: _State, question: str, filters: Filters | None, settings: Settings) -> Answer | None:

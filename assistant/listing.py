@@ -361,17 +361,25 @@ def list_papers(
     limit: int,
     ranked: Callable[[], Sequence[Header]] | None = None,
     head: str | None = None,
+    describe: Callable[[Paper], Sequence[tuple[str, str]]] | None = None,
 ) -> Answer:
     """One cited line per matching paper (newest first, or in `ranked` order when the question also names
     a topic), at most `limit`, and how many more there are; `wanted` says what they match ("year 2021"), or
     `head` says the whole opening instead. Only the listed papers are read whole (`fetch`), for the opening
-    sentence each citation quotes."""
+    sentence each citation quotes. `describe`: a paper's sentences saying what it is about, each as (abstract
+    sentence, answer sentence), for a question asking what the papers propose or are about."""
     listed = list(ranked() if ranked else sorted(matching, key=lambda p: (-(p.year or 0), p.title)))[:limit]
     whole = fetch([h.id for h in listed])
     chosen = [whole[h.id] for h in listed if h.id in whole]  # one removed meanwhile is left out
     lines = []
+    quotes: dict[str, str] = {}
     for n, paper in enumerate(chosen, start=1):
         details = byline(paper)
+        said = describe(paper) if describe else []
+        if said:
+            lines.append(_described(paper, details, [text for _, text in said], n))
+            quotes[paper.id] = said[0][0]
+            continue
         lines.append(f"“{readable_latex(paper.title)}”" + (f" ({details})" if details else "") + f" [{n}].")
     more = len(matching) - len(chosen)
     one = len(matching) == 1
@@ -379,13 +387,46 @@ def list_papers(
     which = f"the {len(chosen)} closest to the question" if ranked else f"the first {len(chosen)}"  # ranked: by relevance
     text = f"{head}{f'; {which}' if more > 0 else ''}: " + " ".join(lines)
     citations = [
-        Citation.of(n, paper, opening(paper.abstract))
+        Citation.of(n, paper, quotes.get(paper.id) or opening(paper.abstract))
         for n, paper in enumerate(chosen, start=1)
     ]
     return Answer(
         question=question, text=text, raw_text=text, citations=citations, abstained=False,
         settings_hash=settings_hash, support="strong", mode="metadata",
     )
+
+
+def _described(paper: Paper, details: str, sentences: Sequence[str], n: int) -> str:
+    """A listed paper's sentences, each cited [n], its byline after the title the first one names ("The authors
+    of “T” (A. Rivera et al., 2021) propose …"), or before them for a paper without a title."""
+    marked = [f"{s[:-1]} [{n}]{s[-1]}" if s[-1:] in ".!?" else f"{s} [{n}]." for s in (t.rstrip() for t in sentences)]
+    title = f"“{readable_latex(paper.title)}”"
+    if details and paper.has_title and title in marked[0]:
+        marked[0] = marked[0].replace(title, f"{title} ({details})", 1)
+    elif details:
+        marked[0] = f"{details}: {marked[0]}"
+    return " ".join(marked)
+
+
+# "What is each about?", "What did Michael Poli propose?", "Summarize these papers", "What are their main
+# contributions?": the question asks what the papers say, so each listed paper says it (prose.gist) — not "Show me
+# Bo Chen's papers" or "papers presented at ICML", which ask for the papers.
+_GIST = re.compile(
+    r"\b(?:what\s+(?:is|are|was|were)\s+(?:each|they|it|these|those|them|the(?:se|ir)?\s+(?:papers?|works?))(?:\s+one)?\s+about"
+    r"|propos(?:e|es|ed|als?)|introduc(?:e|es|ed)|contributions?|contribute[sd]?|presents?|stud(?:y|ies|ied)"
+    r"|work(?:s|ed)?\s+on|findings?|find|shows|showed|summar\w*|overview|gist|main\s+ideas?|key\s+ideas?"
+    r"|describe[sd]?|tl;?dr)\b",
+    re.IGNORECASE,
+)
+# A gist question's own words (stems, as text.content_terms gives them): none of them a topic
+GIST_TERMS = frozenset({
+    "main", "key", "idea", "contribut", "propos", "introduc", "present", "find", "show", "summar", "summari",
+    "overview", "gist", "give", "describ", "report", "tl", "dr", "novel", "new", "each", "say", "claim",
+})
+
+
+def asks_for_gist(question: str) -> bool:
+    return bool(_GIST.search(question))
 
 
 def _record_lacks(question: str, text: str, answered: Answer, settings_hash: str) -> Answer:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from .latex import readable_latex
-from .text import STOPWORDS
+from .text import STOPWORDS, rough_sentences
 from .types import Paper
 
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
@@ -237,3 +237,57 @@ def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = 
     text = _capital(text) if text != sentence else text
     text = _ALSO.sub(r"\1", _WE_LINKING.sub(r"\1", text))
     return third_person(round_brackets(readable_latex(text)), paper, name_it, introduce)
+
+
+# What a paper contributes, said by its authors: "We propose X", "This doctoral thesis provides Y", "Our key
+# contribution is Z" (a gist's first choice), then what it studies or proves ("We study …", "We prove …").
+_AUTHORS_ACT = r"\b(?:we|(?:this|the present|our)\s+(?:[\w-]+\s+)?(?:paper|work|study|article|note|thesis|dissertation))\s+(?:\w+ly\s+)?(?:also\s+)?"
+_CONTRIBUTES = re.compile(
+    _AUTHORS_ACT + r"(?:propose|introduce|present|develop|design|set out|put forward|provide|offer|build|construct)"
+    r"|\bour\s+(?:\w+\s+){0,2}contributions?\s+(?:is|are|include)\b",
+    re.IGNORECASE,
+)
+_STUDIES = re.compile(_AUTHORS_ACT + r"(?:study|investigate|examine|analy[sz]e|explore|establish|derive|prove|show)", re.IGNORECASE)
+# "We consider …", "This paper delves into …": the authors doing anything ("our era" is not them acting)
+_ACTS = re.compile(_AUTHORS_ACT + r"(?!are\b|is\b|was\b|were\b|have\b|had\b)[a-z]+", re.IGNORECASE)
+# "We achieve this using …", "This allows …": a demonstrative standing for what the sentence before said.
+_BARE_DEMONSTRATIVE = re.compile(
+    r"\b(?:this|these)\s*(?:[,.;]|\b(?:by|using|through|via|with|is|are|was|were|allows?|enables?|means|leads?)\b)",
+    re.IGNORECASE,
+)
+
+
+_LIST_ITEM = re.compile(r"^\s*\(?(?:\d|[ivx]+|[a-e])\)")  # "(3) While …": an item of a list the reader never saw
+
+
+def _needs_before(sentence: str) -> bool:
+    text = _BACK_CLAUSE.sub("", sentence, count=1)
+    return solves_earlier(sentence) or leans_back(text) or bool(_BARE_DEMONSTRATIVE.search(text))
+
+
+def gist(paper: Paper, most: int = 1) -> list[tuple[str, str]]:
+    """What a paper is about, as an answer says it: its first sentence saying what the authors contribute, study or
+    prove ("We propose …", "This paper studies …"), else the first of them acting, else the first claim, else the
+    opening (past the first three, one that reads alone: not "We achieve this …"); the sentence before it too when
+    it points back ("simplify this process"), and up to `most` - 1 further claims after it (a summary). Each as (the abstract's sentence, as it reads in an answer), in abstract order; the first names the
+    paper. Split without the sentence tokenizer: a listing must not wait 2 s for its import."""
+    said = [s for s in rough_sentences(paper.abstract) if s]
+    usable = [
+        i for i, s in enumerate(said) if not is_meta(s) and not s.rstrip().endswith("?") and not _LIST_ITEM.match(s)
+    ]
+    if not usable:
+        return []
+    alone = [i for i in usable if not _needs_before(said[i])]
+    def contributes(text: str) -> bool:
+        return bool(_CONTRIBUTES.search(text) or _STUDIES.search(text))
+
+    tiers = ((contributes, usable), (_ACTS.search, alone), (states_a_claim, alone))
+    first = next((i for test, pool in tiers for i in pool if test(said[i])), (alone or usable)[0])
+    chosen = [first, *[i for i in usable if i > first and states_a_claim(said[i])][: max(0, most - 1)]]
+    if first > 0 and _needs_before(said[first]) and not _needs_before(said[first - 1]):  # "simplify this process"
+        chosen.insert(0, first - 1)
+    out: list[tuple[str, str]] = []
+    for n, i in enumerate(chosen):
+        follows = n > 0 and chosen[n - 1] == i - 1
+        out.append((said[i], answer_sentence(said[i], paper, name_it=n == 0, follows=follows, introduce=n == 0)))
+    return out

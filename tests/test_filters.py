@@ -393,6 +393,37 @@ def test_a_listing_question_with_filters_beside_it_lists_what_both_admit(lib_ass
     assert none.abstained and none.text.startswith("No paper in the store matches year 2023 within the filters (year 2016)")
 
 
+def test_what_an_author_proposed_is_answered_with_what_each_paper_is_about(lib_assistant: Assistant) -> None:
+    """"What did Bo Chen propose?" and "… and what is each about?" listed titles only (an untitled record's first
+    words); a question with no topic of its own asked with filters ("What is the main contribution?" --author Diaz,
+    "Summarize these papers") abstained: retrieval has nothing to rank by. Each now says what each paper is about."""
+    from assistant.prose import gist
+
+    chen = [p for p in lib_assistant.papers() if "Bo Chen" in p.authors]
+    for question, filters in [
+        ("What did Bo Chen propose?", None),
+        ("Which papers list Bo Chen among their authors, and what is each about?", None),
+        ("What is the main contribution?", Filters.parse(authors=["Bo Chen"])),
+        ("Summarize these papers", Filters.parse(authors=["Bo Chen"])),
+        ("What do the authors propose?", Filters.parse(authors=["Bo Chen"])),
+    ]:
+        answer = lib_assistant.ask(question, filters=filters)
+        assert answer.mode == "metadata" and not answer.abstained, question
+        assert answer.text.startswith(f"{len(chen)} papers"), question
+        for c in answer.citations:
+            paper = lib_assistant.paper(c.paper_id)
+            assert paper is not None and "Bo Chen" in paper.authors
+            said = gist(paper)
+            assert c.quote == said[0][0] and all(text[-40:-1] in answer.text for _, text in said), question  # byline aside
+    # after an answer, "What do the authors propose?" asks about the papers it cited, not the filters' papers
+    followed = lib_assistant.ask("What do the authors propose?", history=[("What is shown?", "x [1].")], filters=Filters.parse(authors=["Bo Chen"]))
+    assert followed.mode != "metadata"
+    # a listing that asks for papers, or for papers on a topic, stays a list of titles
+    titles = lib_assistant.ask("Which papers did Bo Chen write?")
+    assert all(f"“{lib_assistant.paper(c.paper_id).title}”" in titles.text for c in titles.citations)  # type: ignore[union-attr]
+    assert lib_assistant.ask("Show me Bo Chen's papers").text == titles.text
+
+
 def test_a_listing_with_one_topic_word_lists_the_closest_first(lib_assistant: Assistant) -> None:
     """"Which papers from 2019 study neural representations?" listed 2019's papers by title, the one it asks for anywhere:
     ranking waited for two topic words. "What did Diaz publish?" was not read as a listing at all."""

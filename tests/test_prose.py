@@ -9,6 +9,7 @@ from assistant.latex import readable_latex
 from assistant.prose import (
     abbreviations,
     answer_sentence,
+    gist,
     in_own_voice,
     is_meta,
     leans_back,
@@ -273,3 +274,38 @@ def test_an_answer_from_several_papers_names_each_paper_where_it_first_cites_it(
     assert answer_sentence(sentence, paper, name_it=False, introduce=True) == answer_sentence(sentence, paper, name_it=False)
     if not sentence.startswith("We"):  # one paper's answer does not name it where its sentence does not speak of it
         assert answer_sentence(sentence, paper, name_it=True) == sentence
+
+
+GIST_ABSTRACT = (
+    "Training large models is a costly process. "
+    "We set out to simplify this process by grounding it in small proxy tasks. "
+    "(2) While the tasks are synthetic, they predict scaling. "
+    "Our code is available at https://github.com/x/y. "
+    "We show that the proxies correlate with perplexity. "
+    "We also find that hybrid models scale best."
+)
+
+
+def test_a_gist_is_what_the_authors_contribute_with_what_it_points_back_to() -> None:
+    """"What did X propose?" is answered by the sentence saying what the paper contributes, not its opening;
+    "simplify this process" needs the process first; a list item or a code link is never a gist."""
+    paper = Paper(id="g", title="Proxy Tasks", abstract=GIST_ABSTRACT)
+    raw = [r for r, _ in gist(paper)]
+    assert raw == ["Training large models is a costly process.", "We set out to simplify this process by grounding it in small proxy tasks."]
+    said = [t for _, t in gist(paper)]
+    assert said[0].startswith("In “Proxy Tasks”, training large models") and said[1].startswith("The authors set out")
+    assert [r for r, _ in gist(paper, most=2)][2:] == ["We show that the proxies correlate with perplexity."]
+    assert len(gist(paper, most=3)) == 4  # the process it points back to is no claim of its own
+    listed = Paper(id="h", title="T", abstract="(1) We propose a list item. We introduce a method that reads alone.")
+    assert [r for r, _ in gist(listed)] == ["We introduce a method that reads alone."]
+
+
+def test_a_gist_prefers_the_proposal_and_a_sentence_that_reads_alone() -> None:
+    paper = Paper(id="p", title="PN", abstract=(
+        "Batch statistics fluctuate. This results in instability. "
+        "To address this, we propose PN, a scheme that resolves this issue. We show PN is stable."
+    ))
+    assert [r for r, _ in gist(paper)] == ["To address this, we propose PN, a scheme that resolves this issue."]
+    acting = Paper(id="a", title="A", abstract="Fields grow. We achieve this using a trick. We consider a model of growth.")
+    assert [r for r, _ in gist(acting)] == ["We consider a model of growth."]  # "achieve this" needs what came before
+    assert gist(Paper(id="e", title="E", abstract="See https://github.com/x/y.")) == []
