@@ -215,6 +215,17 @@ def _spells(acronym: str, text_words: list[str]) -> bool:
     )
 
 
+_PLURAL_ACRONYM = re.compile(r"([A-Z]{2,})s")
+
+
+def _acronym(token: str) -> str | None:
+    """An acronym, its plural read as the acronym ("GNNs" -> "GNN")."""
+    if token.isupper() and token.isalpha():
+        return token
+    plural = _PLURAL_ACRONYM.fullmatch(token)
+    return plural[1] if plural else None
+
+
 def name_parts(token: str) -> list[str]:
     """A name's camel-case and hyphen parts, lower-cased: "PowerNorm" -> power, norm; "LC-PFN" -> lc, pfn."""
     return [p.lower() for piece in token.split("-") for p in _CAMEL.findall(piece)]
@@ -247,11 +258,21 @@ def absent_names(question: str, texts: Sequence[str], published: Sequence[str] =
             continue
         if fold(token) in VENUE_NAMES or (undated and YEAR.fullmatch(token)):
             continue
-        parts = name_parts(token)
-        parts = [p for p in parts if p not in STOPWORDS and p not in _MODIFIERS and len(p) > 2]
-        if parts and all(stem(p) in have or any(w.startswith(p) for w in text_words) for p in parts):
+        single = _acronym(token) or token  # "CNNs" is the plural of CNN: "convolutional neural networks" names it
+        if single.lower() in low:
+            continue
+        raw = [p for piece in single.split("-") for p in _CAMEL.findall(piece)]
+        parts = [p for p in raw if p.lower() not in STOPWORDS and p.lower() not in _MODIFIERS and len(p) > 2]
+
+        def said(part: str) -> bool:  # "SDE-based": the SDE part spelled out as stochastic differential equation
+            low_part = part.lower()
+            return stem(low_part) in have or any(w.startswith(low_part) for w in text_words) or (
+                part.isupper() and part.isalpha() and _spells(part, text_words)
+            )
+
+        if parts and all(said(p) for p in parts):
             continue  # "XOR-like", "LayerNorm" (layer normalization): the text names it in other words
-        if token.isupper() and token.isalpha() and _spells(token, text_words):
+        if single.isupper() and single.isalpha() and _spells(single, text_words):
             continue
         absent.append(token)
     return absent

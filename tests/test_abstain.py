@@ -32,6 +32,13 @@ SSM = (
         ("Why do XOR-like clusters overfit?", "two-layer networks on XOR cluster data", []),
         ("What does an l1 loss buy the method?", "robust recovery with an absolute loss", []),
         ("Does the S4 layer help?", SSM, []),
+        # an acronym's plural, and an acronym inside a hyphenated word, spelled out (each abstained)
+        ("How can CNNs be compressed before training?", "a priori compression of convolutional neural networks", []),
+        ("Do VQCs leak gradients?", "expressive variational quantum circuits in federated learning", []),
+        ("Does it use an ODE, unlike SDE-based models?", "based on stochastic differential equations, it solves an "
+         "ordinary differential equation", []),
+        ("How do GNNs over-squash?", "convolutional neural networks", ["GNNs"]),
+        ("Is it SDE-based?", "based on ordinary differential equations", ["SDE-based"]),
     ],
 )
 def test_absent_names(question: str, text: str, absent: list[str]) -> None:
