@@ -35,8 +35,7 @@ SSM = (
         # an acronym's plural, and an acronym inside a hyphenated word, spelled out (each abstained)
         ("How can CNNs be compressed before training?", "a priori compression of convolutional neural networks", []),
         ("Do VQCs leak gradients?", "expressive variational quantum circuits in federated learning", []),
-        ("Does it use an ODE, unlike SDE-based models?", "based on stochastic differential equations, it solves an "
-         "ordinary differential equation", []),
+        ("Does it use an ODE, unlike SDE-based models?", "based on stochastic differential equations, it solves an ODE", []),
         ("How do GNNs over-squash?", "convolutional neural networks", ["GNNs"]),
         ("Is it SDE-based?", "based on ordinary differential equations", ["SDE-based"]),
     ],
