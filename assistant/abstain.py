@@ -47,6 +47,13 @@ _PERCENT = re.compile(r"\d\s?%|\bper\s?cent", re.I)
 YEAR = re.compile(r"(?:19|20)\d\d")  # a publication year, as a question names one
 
 
+# A metric's short name, as abstracts write it, and the metrics a "score" may be (each a cue stem)
+_METRIC_NAMES = {"ppl": stem("perplexity"), "acc": stem("accuracy")}
+_METRICS = frozenset(stem(w) for w in "accuracy top-1 top-5 fid bleu auc f1 perplexity".split())
+# A percentage said of a result against another: "outperforms ViT by 1.5%", "a 2% higher accuracy"
+_COMPARES = re.compile(r"\b(?:outperform|improv|gain|better|higher|lower|error|accura|surpass|beat)", re.I)
+
+
 # Cues that ask for one kind of fact, in its word: "What drawbacks …?" is answered by "it is limited to …"
 _SAME_KIND = {stem(w): stem("limitation") for w in ("limitation", "drawback", "weakness", "shortcoming", "downside")}
 # The words that may stand between "what"/"which" and what it asks for
@@ -92,8 +99,13 @@ def asked_details(question: str) -> set[str]:
 def missing_details(question: str, best_abstract: str) -> list[str]:
     """What the question asks for that the best abstract never states."""
     present = {_SAME_KIND.get(s, s) for s in map(stem, _cue_words(best_abstract))}
+    present |= {_METRIC_NAMES[w.lower()] for w in words(best_abstract) if w.lower() in _METRIC_NAMES}  # "PPL"
     if _PERCENT.search(best_abstract):  # "by more than 99%" states a percentage
         present.add(stem("percentage"))
+    if any(_PERCENT.search(s) and _COMPARES.search(s) for s in rough_sentences(best_abstract)):
+        present.add(stem("accuracy"))  # "outperforms ViT by 1.5%": an accuracy gain, as abstracts state one
+    if present & _METRICS:
+        present.add(stem("score"))  # "What BLEU score …?" is stated by "0.4 BLEU"
     asked = {_SAME_KIND.get(s, s) for s in asked_details(question)}
     if stem("dataset") in asked:  # stated by a name: "on various datasets" says which no more than silence does
         present.discard(stem("dataset"))

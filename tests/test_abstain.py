@@ -56,6 +56,17 @@ def test_a_percentage_is_stated_by_a_percent_sign() -> None:
     assert missing_details(question, "It can be reduced a lot without loss.") == ["percentag", "any number"]
 
 
+def test_a_metric_stated_by_its_short_name_or_as_a_percentage_gain_is_stated() -> None:
+    """"What BLEU score …?" against "0.4 BLEU", "What perplexity …?" against "5.6 PPL", "What accuracy improvement
+    …?" against "outperforms ViT by 1.5%" each abstained; a percentage of anything else states no accuracy."""
+    pn = "PN outperforms LN by 0.4/0.6 BLEU on IWSLT14/WMT14 and 5.6/3.0 PPL on PTB/WikiText-103."
+    assert missing_details("What BLEU score improvement does PN give?", pn) == []
+    assert missing_details("What perplexity improvement does PN get?", pn) == []
+    assert missing_details("What accuracy improvement does it get over ViT?", "It outperforms ViT by 1.5%.") == []
+    assert missing_details("What accuracy does it reach?", "It cuts memory use by 50%.") == ["accuraci"]
+    assert missing_details("What FID score does it reach?", pn) == ["fid"]
+
+
 @pytest.mark.parametrize(
     ("abstract", "states_a_number"),
     [
