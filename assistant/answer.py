@@ -395,7 +395,11 @@ class ExtractiveComposer:
         answered = [part for part in parts if part not in unstated]
         if len(parts) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
             chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
-        lead = chosen[0] if (term or again) and chosen else None  # a definition reads first, then what else is said
+        # a definition reads first, then what else is said; so does the best evidence of a question asking one thing
+        # (the sentences beside it in the abstract's order read as background before the answer: "A line of work
+        # has studied … Ω(N) neurons" opened the answer to how many neurons the paper's bound needs)
+        one_thing = not (several or asks_for_summary(question) or each or len(parts) > 1)
+        lead = chosen[0] if (term or again or one_thing) and chosen else None
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         context = with_antecedents(chosen, candidates)
         if fresh and len(fresh) < len(candidates):  # a follow-up: what the last answers said, the reader has read

@@ -263,6 +263,15 @@ def test_a_sentence_resolving_this_issue_brings_the_issue_only_when_it_reads_on_
     assert "tackle this limitation" in nupes and "It consists in" not in nupes
 
 
+def test_a_question_asking_one_thing_reads_its_best_evidence_first(assistant: Assistant) -> None:
+    """The sentences of one paper read in the abstract's order put prior work's "at least a layer with Ω(N)
+    neurons" before the paper's own Ω(√N); a summary keeps the abstract's order (the problem, then the fix)."""
+    neurons = assistant.ask("How many neurons are needed for the smallest NTK eigenvalue lower bound?").text
+    assert neurons.startswith("The authors' key technical contribution is a lower bound") and "A line of work" in neurons
+    summary = assistant.ask("Summarize the PowerNorm paper").text
+    assert summary.index("large fluctuations") < summary.index("propose Power Normalization")
+
+
 def test_a_third_sentence_of_one_paper_only_on_a_near_tie_with_the_best() -> None:
     import numpy as np
 
