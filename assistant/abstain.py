@@ -254,13 +254,21 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(_NAME.findall(body)))
 
 
-def absent_names(question: str, texts: Sequence[str], published: Sequence[str] = (), undated: bool = False) -> list[str]:
+# "Jacot's NTK paper": a name owning a paper, its author's
+POSSESSIVE = re.compile(r"\b([A-Z][\w-]+)['’]s\b")
+
+
+def absent_names(
+    question: str, texts: Sequence[str], published: Sequence[str] = (), undated: bool = False, unauthored: bool = False
+) -> list[str]:
     """Capitalised words, acronyms and numbered names in the question that none of `texts` mentions in
     any spelling. Short tokens other than acronyms ("l1", the "1" of a formula) are notation, not names. A big
     venue's short name ("NeurIPS") names where a paper appeared, not what its abstract says, and a year or
     venue the papers' records give (`published`: "NeurIPS 2020") is theirs too. `undated`: a paper of `texts`
     has no year on record, so a year ("the 2018 NTK paper") cannot be checked: it is not counted absent (a
-    store of pages or plain abstracts holds no years, and every such question abstained)."""
+    store of pages or plain abstracts holds no years, and every such question abstained). `unauthored`: as
+    `undated`, for a name owning a paper ("Jacot's NTK paper") where no paper of `texts` has authors on record."""
+    owners = set(POSSESSIVE.findall(question)) if unauthored else set()
     joined = " ".join([*texts, *published])
     low, text_words = joined.lower(), words(joined)
     have = {stem(w) for w in text_words} | {stem(p) for w in text_words for p in w.split("-") if p}
@@ -268,7 +276,7 @@ def absent_names(question: str, texts: Sequence[str], published: Sequence[str] =
     for token in names(question):
         if (len(token) <= 2 and not token.isupper()) or token.lower() in STOPWORDS or token.lower() in low:
             continue
-        if fold(token) in VENUE_NAMES or (undated and YEAR.fullmatch(token)):
+        if fold(token) in VENUE_NAMES or (undated and YEAR.fullmatch(token)) or token in owners:
             continue
         single = _acronym(token) or token  # "CNNs" is the plural of CNN: "convolutional neural networks" names it
         if single.lower() in low:
@@ -333,6 +341,7 @@ def abstention_reason(
     published: Sequence[str] = (),
     asked: str | None = None,
     undated: bool = False,
+    unauthored: bool = False,
 ) -> str | None:
     """Why the evidence cannot answer the question, or None when it can (`best_evidence`: the best
     sentence's score, None when there is no sentence at all; `sources`: title and abstract of the papers
@@ -346,7 +355,7 @@ def abstention_reason(
     if unstated and len(unstated) == len(asking_parts(own)):
         missing = list(dict.fromkeys(m for _, found in unstated for m in found))
         return f"the closest abstract does not mention {', '.join(missing)}"
-    absent = absent_names(own, sources, published, undated)
+    absent = absent_names(own, sources, published, undated, unauthored)
     if absent:
         return f"the closest abstracts do not mention {', '.join(absent)}"
     return None

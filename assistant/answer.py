@@ -18,7 +18,9 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .abstain import YEAR, abstention_reason, asking_parts, missing_details, name_parts, names, unstated_parts
+from .abstain import (
+    POSSESSIVE, YEAR, abstention_reason, asking_parts, missing_details, name_parts, names, unstated_parts,
+)
 from .cite import validate
 from .latex import readable_latex
 from .config import Settings
@@ -444,6 +446,7 @@ class ExtractiveComposer:
                 [f"The closest abstract does not answer this part of the question: “{part.strip()}”" for part in unstated]
                 + [SAID_BEFORE] * (bool(said) and not any(c is u for c in chosen for u in unsaid))
                 + [unchecked_years(own, [by_id[pid] for pid in paper_order])]
+                + [unchecked_owners(own, [by_id[pid] for pid in paper_order])]
             ).strip() or None,
         )
         return answer, [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
@@ -458,9 +461,13 @@ class ExtractiveComposer:
         drawn = self.drawn(question, candidates, papers, own)
         sources = [titled_text(p) for p in drawn]
         # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
-        published = [venue_and_year(p.venue, p.year) for p in drawn]
+        # ... and who wrote it: "Jacot's NTK paper" names an author, not a word of the abstract
+        published = [venue_and_year(p.venue, p.year) for p in drawn] + [" ".join(p.authors) for p in drawn]
         undated = bool(drawn) and all(p.year is None for p in drawn)  # a year on record is checked against it
-        reason = abstention_reason(question, best, sources, threshold, published, asked=own, undated=undated)
+        unauthored = bool(drawn) and not any(p.authors for p in drawn)
+        reason = abstention_reason(
+            question, best, sources, threshold, published, asked=own, undated=undated, unauthored=unauthored
+        )
         # "What is contrastive learning?" was answered from a paper that never names it: a definition needs the term
         term = defined_term(own)
         # each word as a word's start ("contrastive", not the "contrast" of "in contrast"); a plural as its singular
@@ -501,6 +508,16 @@ def unchecked_years(question: str, cited: Sequence[Paper]) -> str:
         return ""
     which = "the cited paper" if len(cited) == 1 else "the cited papers" if len(undated) == len(cited) else "some of the cited papers"
     return f"No year is on record for {which}: the question's {' and '.join(years)} was not checked."
+
+
+def unchecked_owners(question: str, cited: Sequence[Paper]) -> str:
+    """As unchecked_years, for a name owning a paper ("Jacot's NTK paper") when no cited paper has authors on
+    record (abstain.absent_names lets it pass), or ""."""
+    owners = list(dict.fromkeys(POSSESSIVE.findall(question)))
+    if not owners or not cited or any(p.authors for p in cited):
+        return ""
+    which = "the cited paper" if len(cited) == 1 else "the cited papers"
+    return f"No authors are on record for {which}: the question's {' and '.join(owners)} was not checked."
 
 
 SAID_BEFORE = (

@@ -260,6 +260,22 @@ def test_a_year_no_record_can_confirm_is_not_an_absent_name(assistant: Assistant
     assert answer.notice == "No year is on record for the cited paper: the question's 2018 was not checked."
 
 
+def test_an_author_no_record_can_confirm_is_not_an_absent_name(assistant: Assistant) -> None:
+    """The seeds hold no authors: "According to Jacot's NTK paper, …" abstained ("do not mention Jacot"). An author
+    on record is checked: the drawn papers' author lists count as their words, and another name stays absent."""
+    from assistant.abstain import absent_names
+
+    text = "Neural Tangent Kernel. We show that the NTK converges."
+    asked = "According to Jacot's NTK paper, what happens to the kernel?"
+    assert absent_names(asked, [text], unauthored=True) == []
+    assert absent_names(asked, [text], ["Arthur Jacot Franck Gabriel"]) == []
+    assert absent_names(asked, [text], ["Greg Yang"]) == ["Jacot"]
+    assert absent_names("Does Jacot show it?", [text], unauthored=True) == ["Jacot"]  # no paper of his named
+    answer = assistant.ask(asked)
+    assert not answer.abstained and "Tangent Kernel" in answer.citations[0].title
+    assert answer.notice == "No authors are on record for the cited paper: the question's Jacot was not checked."
+
+
 @pytest.mark.parametrize(
     ("question", "cue"),
     [
