@@ -117,17 +117,22 @@ def _match_score(claim: set[str], sentence: set[str]) -> float:
     return 2 * shared / (len(claim) + len(sentence)) if shared else 0.0
 
 
-def cited_sentences(text: str, citations: Sequence[Citation], papers: Mapping[str, Paper]) -> dict[str, list[str]]:
+def cited_sentences(
+    text: str, citations: Sequence[Citation], papers: Mapping[str, Paper], first: bool = False
+) -> dict[str, list[str]]:
     """Per cited paper id, the abstract sentences the answer cites, in abstract order.
 
     Each citation's quote and each answer sentence carrying its [n] (markers and the attributed title
     removed) count as the abstract sentence closest to them by content-term F1: the extractive composer's
-    sentences are abstract sentences (first person rewritten), an LLM's paraphrase them, so one rule fits both."""
+    sentences are abstract sentences (first person rewritten), an LLM's paraphrase them, so one rule fits both.
+    `first`: only what the answer's first cited sentence cites (what a reader reads first), no quote."""
     claims: dict[int, list[str]] = {}
     for sentence in split_sentences(text):
         plain = MARKER.sub(" ", sentence)
         for n in dict.fromkeys(markers(sentence)):
             claims.setdefault(n, []).append(plain)
+        if first and claims:
+            break
     out: dict[str, list[str]] = {}
     for citation in citations:
         paper = papers.get(citation.paper_id)
@@ -137,7 +142,7 @@ def cited_sentences(text: str, citations: Sequence[Citation], papers: Mapping[st
         terms = [set(content_terms(s)) for s in abstract]
         chosen = set(out.get(paper.id, []))
         answered = [claim.replace(paper.title, " ") for claim in claims.get(citation.n, [])]  # the attribution
-        for claim in [citation.quote, *answered]:
+        for claim in [*([] if first else [citation.quote]), *answered]:
             claim_terms = set(content_terms(claim))
             scores = [_match_score(claim_terms, t) for t in terms]
             if scores and max(scores) > 0:

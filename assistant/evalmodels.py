@@ -112,6 +112,7 @@ class CaseAnswer(_Judged):
     evidence_overlap: list[float | None] | None = None
     evidence_hit: list[bool] | None = None
     evidence_share: float | None = None  # share of the case's quotes hit
+    evidence_first: bool | None = None  # the answer's first cited sentence holds one of them (what is read first)
     judge_error: str | None = None  # why the LLM judge gave no figure for this case (timeout, unreadable reply)
     mode: str = "extractive"  # who wrote the answer
     fallback: bool = False  # the offline composer, because the LLM was unavailable
@@ -169,6 +170,7 @@ class AnswerSummary(_Judged):
     dropped_markers: int
     evidence_hit_rate: float | None = None  # expected quotes whose sentence the answer cites, all pooled
     evidence_hit_rate_cited: float | None = None  # the same, over quotes whose paper the answer cites
+    evidence_first_rate: float | None = None  # cases with quotes whose answer's first cited sentence holds one
     paper_coverage: float | None = None  # citation recall of the multi and summary cases
 
 

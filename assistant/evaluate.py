@@ -348,10 +348,12 @@ def _evidence(case: EvalCase, answer: Answer, papers: dict[str, Paper]) -> dict[
     cited = cited_sentences(answer.text, answer.citations, papers)
     overlaps = [None if o is None else round(o, 4) for o in evidence_overlaps(case.expected_quotes, cited, papers)]
     hits = [evidence_hit(o) for o in overlaps]  # on the rounded figure, so the row reads consistently
+    first = cited_sentences(answer.text, answer.citations, papers, first=True)
     return {
         "evidence_overlap": overlaps,
         "evidence_hit": hits,
         "evidence_share": mean(float(h) for h in hits),
+        "evidence_first": any(evidence_hit(o) for o in evidence_overlaps(case.expected_quotes, first, papers)),
     }
 
 

@@ -72,6 +72,7 @@ def answer_summary(rows: Sequence[CaseRow], judged: bool = False) -> AnswerSumma
                 if overlap is not None  # the answer cites a paper that holds the quote
             )
         ),
+        evidence_first_rate=_r(mean(float(a.evidence_first) for a in answerable if a.evidence_first is not None)),
         paper_coverage=_r(mean(a.citation_recall for r, a in ran if r.answerable and r.kind in SEVERAL_PAPERS)),
         faithfulness=_r(mean(a.faithfulness for a in answerable)) if judged else None,
         correctness=_r(mean(a.correctness for a in answerable)) if judged else None,
@@ -199,6 +200,7 @@ ANSWER_KEYS = (
     "unresolved_markers",
     "evidence_hit_rate",
     "evidence_hit_rate_cited",
+    "evidence_first_rate",
     "paper_coverage",
 )
 
@@ -245,6 +247,8 @@ def glossary(k: int) -> str:
         f"the quote or at least {EVIDENCE_SHARE:.0%} of its words",
         "evidence_hit_rate_cited": "the same, over the quotes whose paper the answer cites (is the right sentence "
         "chosen once the right paper is)",
+        "evidence_first_rate": "share of the cases with expected quotes whose answer's first cited sentence holds one "
+        "(what a reader reads first; an abstention holds none)",
         "paper_coverage": "citation recall of the multi and summary cases",
         "faithfulness / correctness": "the LLM judge's YES share (answer supported by its sources) and mean 1-5 "
         "score against the reference answer",

@@ -58,7 +58,7 @@ ANSWER_KEYS = {
     "cases", "errors", "citation_precision", "citation_recall", "cited_sentence_share", "abstention_accuracy",
     "false_abstention_rate", "reference_cosine", "reference_rouge_l", "latency_p50_ms", "latency_p95_ms",
     "unresolved_markers", "dropped_markers",
-} | {"evidence_hit_rate", "evidence_hit_rate_cited", "paper_coverage"}  # the sentence-level keys, added
+} | {"evidence_hit_rate", "evidence_hit_rate_cited", "paper_coverage", "evidence_first_rate"}  # the sentence-level keys, added
 
 
 def _line(**case: object) -> str:
@@ -394,10 +394,24 @@ def test_a_case_scores_evidence_per_quote() -> None:
         citations=[_cite(1, WIDE, W1)], abstained=False, settings_hash="x",
     )
     assert _evidence(case, answer, BY_ID) == {
-        "evidence_overlap": [1.0, None], "evidence_hit": [True, False], "evidence_share": 0.5,
+        "evidence_overlap": [1.0, None], "evidence_hit": [True, False], "evidence_share": 0.5, "evidence_first": True,
     }
     abstained = answer.model_copy(update={"text": "The abstracts do not say.", "citations": [], "abstained": True})
     assert _evidence(case, abstained, BY_ID)["evidence_hit"] == [False, False]  # nothing cited, nothing held
+    assert _evidence(case, abstained, BY_ID)["evidence_first"] is False
+
+
+def test_the_first_cited_sentence_is_scored_on_its_own() -> None:
+    """The answer holds the quote, but in its second sentence: a reader meets the background first."""
+    case = EvalCase(id="e2", question="?", expected_quotes=["kernel stays constant"], gold=("w",))
+    second = Answer(
+        question="?", text=f"{W0[:-1]} [1]. In “{WIDE.title}”, their kernel stays constant during training [1].",
+        citations=[_cite(1, WIDE, W1)], abstained=False, settings_hash="x",
+    )
+    scored = _evidence(case, second, BY_ID)
+    assert scored["evidence_hit"] == [True] and scored["evidence_first"] is False
+    first = second.model_copy(update={"text": f"Their kernel stays constant during training [1]. {W0[:-1]} [1]."})
+    assert _evidence(case, first, BY_ID)["evidence_first"] is True
 
 
 # -- the report, from rows small enough to add up by hand -------------------------------------------
@@ -492,7 +506,7 @@ def test_write_report_writes_every_file_failures_first(tmp_path: Path) -> None:
     assert set(written[0]["answer"]) == {
         "text", "abstained", "cited", "citation_precision", "citation_recall", "cited_sentence_share",
         "unresolved_markers", "dropped_markers", "rouge_l", "reference_cosine", "latency_ms", "settings_hash",
-    } | {"evidence_overlap", "evidence_hit", "evidence_share", "judge_error", "mode", "fallback", "notice"}
+    } | {"evidence_overlap", "evidence_hit", "evidence_share", "evidence_first", "judge_error", "mode", "fallback", "notice"}
     assert (written[0]["expected_quotes"], written[0]["answer"]["evidence_hit"]) == (["quote 0"], [False])
     assert "| evidence_hit_rate | 0.500 |" in (out / "report.md").read_text()
     assert all(r["settings_hash"] == "abc123" for r in written)
