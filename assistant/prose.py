@@ -144,9 +144,13 @@ _OPENS_ON_IT = re.compile(r"it\s+(?!is\b|was\b|has\s+been\b|remains\b)", re.IGNO
 
 
 def leans_back(sentence: str) -> bool:
-    """points_back, or an opening "It" that is not an impersonal "It is known that …": a sentence that needs the
-    one before it, to be read first (answer.with_antecedents, answer.lead_group)."""
-    return points_back(sentence) or bool(_OPENS_ON_IT.match(_LINKING.sub("", sentence)))
+    """points_back, an opening "It" that is not an impersonal "It is known that …", or a "this" standing alone for
+    what was said before ("We achieve this using …"): a sentence that needs the one before it, to be read first
+    (answer.with_antecedents, answer.lead_group)."""
+    text = _LINKING.sub("", sentence)
+    return points_back(sentence) or bool(_OPENS_ON_IT.match(text)) or bool(
+        _BARE_DEMONSTRATIVE.search(_BACK_CLAUSE.sub("", text, count=1))
+    )
 
 
 def abbreviations(abstract: str) -> dict[str, str]:

@@ -205,6 +205,14 @@ def test_an_opening_it_leans_back_unless_impersonal() -> None:
     assert leans_back("This process is called uniform quantization.") and not leans_back("Quantization saves memory.")
 
 
+def test_a_this_standing_alone_leans_back() -> None:
+    """"We achieve this using …" opened an answer about training speed, "this" never said."""
+    assert leans_back("We achieve this using a frequency-domain parametrization.")
+    assert leans_back("Moreover, we show that this is optimal.")
+    assert not leans_back("This paper shows a speed-up.") and not leans_back("We prove this bound is tight.")
+    assert not leans_back("To achieve this, we use a frequency-domain parametrization.")  # the clause goes, the rest reads
+
+
 @pytest.mark.parametrize(
     ("sentence", "own", "claim"),
     [
