@@ -173,6 +173,10 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# An adjective made from a name: Gaussian, Bayesian, Hessian, Euclidean, Laplacian, Jacobian
+_NAMED_ADJECTIVE = re.compile(r"[A-Z][a-z]{3,}(?:ian|ean)")  # not "Median", "Clean"
+
+
 def _lower_first(sentence: str, abstract: str) -> str:
     """The sentence's first letter in lower case, as it reads after "In “…”, ", unless its first word is a
     name: an acronym or a mixed-case word ("PROSE", "ReLU"), a word of a capitalised phrase ("Neural Tangent
@@ -183,6 +187,8 @@ def _lower_first(sentence: str, abstract: str) -> str:
     word, after = first[1], first[2]
     if word.lower() in STOPWORDS:  # "The NTK regime …", "A ReLU network …": the capital is the sentence's
         return sentence[:1].lower() + sentence[1:]
+    if _NAMED_ADJECTIVE.fullmatch(word):  # "Gaussian processes …" opened the abstract, never mid-sentence
+        return sentence
     if any(c.isupper() for c in word[1:]) or after[:1].isupper() or re.search(rf"(?:[\w,;:)] |\w-){re.escape(word)}\b", abstract):
         return sentence
     return sentence[:1].lower() + sentence[1:]

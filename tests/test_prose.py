@@ -273,6 +273,8 @@ def test_references_and_metadata_answers_show_a_titles_latex_readable() -> None:
         ("Gaussian priors help.", "In “NUPES”, Gaussian priors help."),  # capitalised mid-sentence in the abstract too
         ("The NTK regime is studied.", "In “NUPES”, the NTK regime is studied."),  # a capital after "The" is no phrase
         ("A ReLU network fits it.", "In “NUPES”, a ReLU network fits it."),
+        ("Bayesian priors help.", "In “NUPES”, Bayesian priors help."),  # an adjective made from a name
+        ("Median filters help.", "In “NUPES”, median filters help."),
         ("We search the exponent.", "The authors of “NUPES” search the exponent."),  # "we" is named as before
     ],
 )
