@@ -49,9 +49,9 @@ YEAR = re.compile(r"(?:19|20)\d\d")  # a publication year, as a question names o
 
 # A metric's short name, as abstracts write it, and the metrics a "score" may be (each a cue stem)
 _METRIC_NAMES = {"ppl": stem("perplexity"), "acc": stem("accuracy")}
-_METRICS = frozenset(stem(w) for w in "accuracy top-1 top-5 fid bleu auc f1 perplexity".split())
+_METRICS = frozenset(stem(w) for w in ("accuracy", "top-1", "top-5", "fid", "bleu", "auc", "f1", "perplexity"))
 # A percentage said of a result against another: "outperforms ViT by 1.5%", "a 2% higher accuracy"
-_COMPARES = re.compile(r"\b(?:outperform|improv|gain|better|higher|lower|error|accura|surpass|beat)", re.I)
+_COMPARES = re.compile(r"\b(?:outperform|improv|gain|better|higher|lower|error|accura|surpass|beat)", re.IGNORECASE)
 
 
 # Cues that ask for one kind of fact, in its word: "What drawbacks …?" is answered by "it is limited to …"
