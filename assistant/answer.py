@@ -400,7 +400,8 @@ class ExtractiveComposer:
         # a definition reads first, then what else is said; so does the best evidence of a question asking one thing
         # (the sentences beside it in the abstract's order read as background before the answer: "A line of work
         # has studied … Ω(N) neurons" opened the answer to how many neurons the paper's bound needs)
-        one_thing = not (several or asks_for_summary(question) or each or len(parts) > 1)
+        # A comparison reads in the abstract's order: its contrast ("Unlike diffusion models, …") before the rest
+        one_thing = not (several or asks_for_summary(question) or each or len(parts) > 1 or compared(own))
         lead = chosen[0] if (term or again or one_thing) and chosen else None
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         context = with_antecedents(chosen, candidates)
@@ -605,13 +606,19 @@ _COMPARED = re.compile(
     r"^(?:compare|contrast) (?P<a>.+?) (?:and|with|to|against) (?P<b>.+)$"
     r"|^(?:how (?:does|do|did|is|are) )?(?P<c>.+?) (?:compare|differ|contrast)s? (?:with|to|from|against) (?P<d>.+)$"
     r"|^(?P<e>.+?) (?:vs\.?|versus) (?P<f>.+)$"
-    r"|^(?:what(?:'s| is| are) )?(?:the )?differences? between (?P<g>.+?) and (?P<h>.+)$",
+    r"|^(?:what(?:'s| is| are) )?(?:the )?differences? between (?P<g>.+?) and (?P<h>.+)$"
+    r"|^(?:how (?:is|are) )?(?P<i>.+?) (?:different|distinct) from (?P<j>.+)$",
     re.IGNORECASE,
 )
 # A sentence that sets one thing against another
 _CONTRAST = re.compile(
     r"\b(?:unlike|in contrast|whereas|compared (?:to|with)|than|versus|vs\.?|instead of|differs?|differences?|different"
     r"|outperform\w*|comparable)\b",
+    re.IGNORECASE,
+)
+# ... and says how they differ, not only which scores higher or that they are alike ("comparable to", "outperforms")
+_DIFFERENCE = re.compile(
+    r"\b(?:unlike|in contrast|whereas|instead of|rather than|as opposed to|differs?|differences?|different)\b",
     re.IGNORECASE,
 )
 
@@ -675,7 +682,10 @@ def names_the_papers(question: str, papers: Sequence[Paper]) -> bool:
 
 def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], question: str) -> list[Candidate]:
     """For "compare X and Y": a sentence of a cited paper that sets X against Y ("Unlike diffusion models,
-    which …, FM employs …") joins the answer, unless one of its sentences already does."""
+    which …, FM employs …") joins the answer, unless one of its sentences already does. One saying how they
+    differ comes before one saying only that they are alike or which scores higher: "FM can reach convergence
+    rates comparable to those of diffusion models" answered "Compare flow matching and diffusion models" without
+    the abstract's "Unlike diffusion models, which are based on stochastic differential equations, FM employs …"."""
     sides = compared(question)
     if sides is None or not chosen:
         return chosen
@@ -684,22 +694,23 @@ def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], ques
     # what tells the two apart: "layer normalization" and "batch normalization" share a word that says neither
     apart = [side - other or side for side, other in (sides, sides[::-1])]
 
-    def contrasts(cand: Candidate, defined: Mapping[str, str]) -> bool:
+    def contrasts(cand: Candidate, defined: Mapping[str, str], marker: re.Pattern[str] = _CONTRAST) -> bool:
         said = set(content_terms(cand.text)) | _expansions(cand.text, defined)
         before = by_place.get((cand.paper.id, cand.position - 1))
         if before is not None and leans_back(cand.text):  # "This is different than BN": "this" is LN, said before
             said |= set(content_terms(before.text)) | _expansions(before.text, defined)
-        return bool(_CONTRAST.search(cand.text)) and all(_half_said(side, said) for side in apart)
+        return bool(marker.search(cand.text)) and all(_half_said(side, said) for side in apart)
 
     papers = {c.paper.id: c.paper for c in chosen}  # in the answer's order
     defined = {pid: abbreviations(paper.abstract) for pid, paper in papers.items()}
-    if any(contrasts(c, defined[c.paper.id]) for c in chosen):
-        return chosen
-    for pid in papers:
-        own = sorted((c for c in candidates if c.paper.id == pid), key=lambda c: c.position)
-        found = next((c for c in own if c not in chosen and contrasts(c, defined[pid])), None)
-        if found is not None:
-            return [*chosen, found]
+    for marker in (_DIFFERENCE, _CONTRAST):
+        if any(contrasts(c, defined[c.paper.id], marker) for c in chosen):
+            return chosen
+        for pid in papers:
+            own = sorted((c for c in candidates if c.paper.id == pid), key=lambda c: c.position)
+            found = next((c for c in own if c not in chosen and contrasts(c, defined[pid], marker)), None)
+            if found is not None:
+                return [*chosen, found]
     return chosen
 
 

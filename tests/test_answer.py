@@ -314,6 +314,8 @@ def test_which_papers_gets_a_sentence_from_each_of_up_to_five_papers() -> None:
         ("How does batch normalization compare with layer normalization?", ({"batch", "normal"}, {"layer", "normal"})),
         ("PowerNorm vs LayerNorm", ({"powernorm"}, {"layernorm"})),
         ("  compare   flow matching  with diffusion models?! ", ({"flow", "match"}, {"diffus", "model"})),
+        ("How is flow matching different from diffusion?", ({"flow", "match"}, {"diffus"})),
+        ("What is different from batch normalization?", None),  # one thing named, nothing to compare it with
         ("What does flow matching compare?", None),
         ("Which papers study diffusion models?", None),
     ],
@@ -338,9 +340,13 @@ def test_compare_x_and_y_brings_the_sentence_that_sets_x_against_y() -> None:
     assert [c.position for c in with_contrast([cands[2]], cands, question)] == [2, 1]  # "Unlike diffusion models, … FM"
     assert with_contrast([cands[1]], cands, question) == [cands[1]]  # it already sets them against each other
     assert with_contrast([cands[2]], cands, "What rates does flow matching reach?") == [cands[2]]  # no comparison asked
-    other = Paper(id="q", title="Generative flows", abstract="Flow matching outperforms diffusion models on speed.")
+    other = Paper(id="q", title="Generative flows", abstract="Flow matching differs from diffusion models in speed.")
     said = Candidate(other, 1, 0, other.abstract, np.eye(3)[0], 0.6)
     assert with_contrast([cands[2], said], [*cands, said], question) == [cands[2], said]  # another paper's sentence does
+    # "… rates comparable to those of diffusion models" says they are alike, not how they differ: the contrast joins
+    alike = Candidate(paper, 0, 2, "FM reaches rates comparable to those of diffusion models.", np.eye(3)[2], 0.5)
+    assert with_contrast([alike], [*cands[:2], alike], question) == [alike, cands[1]]
+    assert with_contrast([alike], [cands[0], alike], question) == [alike]  # ... and it is all that compares them
 
 
 def test_comparing_two_papers_by_name_cites_both(assistant: Assistant) -> None:
