@@ -305,8 +305,11 @@ _HIDDEN = "\ue001"
 
 # "What is grokking and what does X achieve?": two questions joined by "and", each opening on a wh-word and its
 # verb (not "What GPU hardware and how many GPU hours …", nor "Which papers …, and what does each …?")
-_WH_VERB = r"(?:what|which|how|why|who|when|where)\s+(?:is|are|was|were|does|do|did|can|could|would|will|should|has|have)\b"
-_JOINED = re.compile(r",?\s+and\s+(?=" + _WH_VERB + ")", re.IGNORECASE)
+_VERB = r"(?:is|are|was|were|does|do|did|can|could|would|will|should|has|have)\b"
+_WH_VERB = r"(?:what|which|how|why|who|when|where)\s+" + _VERB
+# "…, and what GPU does it train on?", "… and how many parameters does it need?": a wh-word, its noun, the verb
+_WH_NOUN_VERB = r"(?:what|which|how\s+(?:many|much))\s+(?:[\w-]+\s+){1,3}?" + _VERB
+_JOINED = re.compile(r",?\s+and\s+(?=" + _WH_VERB + "|" + _WH_NOUN_VERB + ")", re.IGNORECASE)
 _OPENS_ASKING = re.compile(r"^\W*" + _WH_VERB, re.IGNORECASE)
 
 
@@ -325,12 +328,28 @@ def asking_parts(question: str) -> list[str]:
     return joined if len(joined) > 1 else [question]
 
 
-def unstated_parts(question: str, best_abstract: str) -> list[tuple[str, list[str]]]:
-    """The parts of a question that ask for a detail the best abstract never states, each with what is
-    missing: (part, missing details). When every part misses something the question is not answered; when
-    only some do, the rest is, and the answer says what it leaves out."""
-    found = ((part, missing_details(part, best_abstract)) for part in asking_parts(question))
-    return [(part, missing) for part, missing in found if missing]
+def unstated_parts(
+    question: str,
+    best_abstract: str,
+    sources: Sequence[str] = (),
+    published: Sequence[str] = (),
+    undated: bool = False,
+    unauthored: bool = False,
+) -> list[tuple[str, list[str]]]:
+    """The parts of a question that ask for a detail the best abstract never states, or (in a question of
+    several parts, given the answer's `sources` and their records as for absent_names) name what none of them
+    mentions, each with what is missing: (part, missing). When every part misses something the question is not
+    answered; when only some do, the rest is, and the answer says what it leaves out ("What is PowerNorm, and
+    what GPU does it train on?" abstained whole for the GPU)."""
+    parts = asking_parts(question)
+    out: list[tuple[str, list[str]]] = []
+    for part in parts:
+        missing = missing_details(part, best_abstract)
+        if len(parts) > 1 and sources:
+            missing += [n for n in absent_names(part, sources, published, undated, unauthored) if n.lower() not in missing]
+        if missing:
+            out.append((part, missing))
+    return out
 
 
 def abstention_reason(
@@ -351,11 +370,14 @@ def abstention_reason(
     if best_evidence is None or best_evidence < threshold:
         return "no abstract is close enough to the question"
     own = asked or question
-    unstated = unstated_parts(own, sources[0] if sources else "")
-    if unstated and len(unstated) == len(asking_parts(own)):
+    parts = asking_parts(own)
+    unstated = unstated_parts(own, sources[0] if sources else "", sources, published, undated, unauthored)
+    if unstated and len(unstated) == len(parts):
         missing = list(dict.fromkeys(m for _, found in unstated for m in found))
         return f"the closest abstract does not mention {', '.join(missing)}"
-    absent = absent_names(own, sources, published, undated, unauthored)
+    # the names of a part said to go unanswered do not stop the rest of the question being answered
+    answered = " ".join(part for part in parts if part not in {p for p, _ in unstated}) if len(parts) > 1 else own
+    absent = absent_names(answered, sources, published, undated, unauthored)
     if absent:
         return f"the closest abstracts do not mention {', '.join(absent)}"
     return None

@@ -371,9 +371,10 @@ class ExtractiveComposer:
         if self.why_not(question, candidates, papers, threshold, asked=own):
             return self.abstain(question, papers, settings_hash)
         parts = asking_parts(own)
-        sources = [titled_text(p) for p in self.drawn(question, candidates, papers, own)]
+        drawn = self.drawn(question, candidates, papers, own)
+        sources = [titled_text(p) for p in drawn]
         # "How many bits …? Can that be estimated …?": the second is answered, the first is said to be not
-        unstated = [part for part, _ in unstated_parts(own, sources[0])] if sources else []
+        unstated = [part for part, _ in unstated_parts(own, sources[0], sources, *records(drawn))] if sources else []
         unsaid = fresh = not_yet_said(candidates, said)
         if said and candidates and (not fresh or drifts(fresh[0], candidates[0])):
             # the earlier answers gave what the best paper says on this, and another paper's leftovers are weaker
@@ -461,11 +462,7 @@ class ExtractiveComposer:
         best = candidates[0].rank_score if candidates else None  # the best evidence score (see candidates)
         drawn = self.drawn(question, candidates, papers, own)
         sources = [titled_text(p) for p in drawn]
-        # "the NeurIPS 2020 paper on diffusion": where and when it appeared is in its record, not its abstract
-        # ... and who wrote it: "Jacot's NTK paper" names an author, not a word of the abstract
-        published = [venue_and_year(p.venue, p.year) for p in drawn] + [" ".join(p.authors) for p in drawn]
-        undated = bool(drawn) and all(p.year is None for p in drawn)  # a year on record is checked against it
-        unauthored = bool(drawn) and not any(p.authors for p in drawn)
+        published, undated, unauthored = records(drawn)
         reason = abstention_reason(
             question, best, sources, threshold, published, asked=own, undated=undated, unauthored=unauthored
         )
@@ -491,6 +488,16 @@ class ExtractiveComposer:
             question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash
         )
         return answer, [text]
+
+
+def records(drawn: Sequence[Paper]) -> tuple[list[str], bool, bool]:
+    """What the papers' records say beside their abstracts, as abstain.absent_names reads it: venues, years and
+    authors ("the NeurIPS 2020 paper on diffusion", "Jacot's NTK paper" name a record, not a word of the
+    abstract); whether none has a year on record (a year cannot be checked), or authors."""
+    published = [venue_and_year(p.venue, p.year) for p in drawn] + [" ".join(p.authors) for p in drawn]
+    undated = bool(drawn) and all(p.year is None for p in drawn)  # a year on record is checked against it
+    unauthored = bool(drawn) and not any(p.authors for p in drawn)
+    return published, undated, unauthored
 
 
 def titled_text(paper: Paper) -> str:

@@ -184,10 +184,34 @@ def test_two_questions_joined_by_and_are_two_parts_and_nothing_else_is() -> None
     assert asking_parts("What is grokking and what does PowerNorm propose?") == [
         "What is grokking?", "what does PowerNorm propose?"
     ]
+    # ... and when the second names its thing between the wh-word and the verb
+    assert asking_parts("What is PowerNorm, and what GPU does it train on?") == ["What is PowerNorm?", "what GPU does it train on?"]
+    assert asking_parts("What does NUPES do and how many bits per weight does it use?")[1] == "how many bits per weight does it use?"
     for one in ("What GPU hardware and how many GPU hours were used to train the models?",
                 "Which papers study pruning, and what does each propose?",
                 "Why are hypernetworks slow to train, and is there a simple fix?"):
         assert asking_parts(one) == [one]
+
+
+def test_a_part_naming_what_no_abstract_mentions_leaves_the_other_part_answered() -> None:
+    """"What is PowerNorm, and what GPU does it train on?" abstained whole: the GPU no abstract names counted
+    against the question. Now that part is said to go unanswered and the other is answered; a question asking
+    once about something absent still abstains, and so does one whose every part names something absent."""
+    source = "PowerNorm: Rethinking Batch Normalization. We propose Power Normalization (PN) for transformers."
+    two = "What is PowerNorm, and what GPU does it train on?"
+    assert unstated_parts(two, source, [source]) == [("what GPU does it train on?", ["gpu"])]  # a detail and a name: once
+    assert abstention_reason(two, 0.9, [source], 0.3) is None
+    named = "What is PowerNorm, and what does SmoothQuant add?"  # a name, no detail asked for
+    assert unstated_parts(named, source, [source]) == [("what does SmoothQuant add?", ["SmoothQuant"])]
+    assert unstated_parts(named, source) == []  # no sources given: names are not looked for (as before)
+    assert abstention_reason("What GPU does PowerNorm train on?", 0.9, [source], 0.3)
+    assert abstention_reason("What is PowerNorm on TPUs, and what GPU does it train on?", 0.9, [source], 0.3)
+
+
+def test_the_answer_says_which_part_naming_something_absent_it_leaves_out(assistant: Assistant) -> None:
+    answer = assistant.ask("What is PowerNorm, and what GPU does it train on?")
+    assert not answer.abstained and answer.citations[0].title.startswith("PowerNorm") and answer.support == "partial"
+    assert answer.notice and "what GPU does it train on?" in answer.notice
 
 
 def test_a_follow_up_is_checked_for_the_details_it_asks_not_those_of_the_question_before(assistant: Assistant) -> None:
