@@ -34,9 +34,10 @@ DETAIL_CUES = frozenset(
 _ASKS = ("what", "which")
 _QUANTITY = re.compile(r"\b(how (many|much)|what (percentage|fraction|share|proportion)|by what factor)\b", re.I)
 # A stated quantity: a numeral not glued to a name ("Camelyon17", "WikiText-103", "ResNet-50" state no
-# count; "3-layer", "10^5", "2x" do) or a number word.
+# count; "3-layer", "10^5", "2x" do), a number word, or an order of growth ("as little as Ω(√(N))", "O(log T)").
 _NUMBER = re.compile(
-    r"(?<![\w-])\d|\b(twice|half|double|triple|times|fold|percent|two|three|four|five|six|seven|eight|nine|ten"
+    r"(?<![\w-])\d|(?<![\w-])(?:[OΩΘ]|\\?Omega|\\?Theta|\\mathcal\{O\})\s?\("
+    r"|\b(twice|half|double|triple|times|fold|percent|two|three|four|five|six|seven|eight|nine|ten"
     r"|dozens?|hundreds?|thousands?|millions?|billions?)\b",
     re.I,
 )

@@ -390,7 +390,9 @@ class ExtractiveComposer:
         again = chosen is not selected  # that sentence answers the follow-up: it reads first
         chosen = with_introduction(chosen, candidates, term)
         chosen = with_contrast(chosen, candidates, own)
+        detailed = chosen
         chosen = with_stated_details(chosen, candidates, own)
+        stated = chosen[-1] if chosen is not detailed else None  # the one sentence stating what is asked for
         if by_title:  # "Compare MemControl and SaRA": each paper named, however little its sentences share with two names
             chosen = with_each_named(chosen, candidates, own)
         if each:
@@ -404,6 +406,10 @@ class ExtractiveComposer:
         # A comparison reads in the abstract's order: its contrast ("Unlike diffusion models, …") before the rest
         one_thing = not (several or asks_for_summary(question) or each or len(parts) > 1 or compared(own))
         lead = chosen[0] if (term or again or one_thing) and chosen else None
+        if one_thing and not term and not again and stated is not None and stated in chosen:
+            # "What datasets … and by how much does it beat LayerNorm?": "PN outperforms LN by 0.4/0.6 BLEU on
+            # IWSLT14/WMT14 …" is the answer, and read last, after four sentences of the paper's story
+            lead = stated
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         context = with_antecedents(chosen, candidates)
         if fresh and len(fresh) < len(candidates):  # a follow-up: what the last answers said, the reader has read

@@ -130,10 +130,22 @@ def test_which_datasets_needs_a_dataset_named() -> None:
     assert missing_details(question, "We build on BERT and NTK theory, and our results improve.") == ["dataset"]
 
 
+def test_an_order_of_growth_states_how_many() -> None:
+    """"How many neurons does the NTK eigenvalue bound need?": "… as little as $\\Omega(\\sqrt{N})$" answers it; the
+    sentence counted as stating no number was followed, and then preceded, by background naming "two-layer"."""
+    question = "How many neurons does the NTK eigenvalue bound need?"
+    for stated in ("the number of neurons is as little as $\\Omega(\\sqrt{N})$.", "neurons: Ω(√(N)) suffice",
+                   "with $\\mathcal{O}(d)$ neurons", "we need Theta (d log d) neurons"):
+        assert missing_details(question, stated) == [], stated
+    for unstated in ("Our BOOK(x) needs neurons.", "An Ontology (of neurons)."):
+        assert missing_details(question, unstated) == ["any number"], unstated
+
+
 def test_an_answer_to_which_datasets_brings_the_sentence_naming_them(assistant: object) -> None:
-    """"Which datasets does PowerNorm use?" abstained; then it answered without the sentence naming them."""
+    """"Which datasets does PowerNorm use?" abstained; then it answered without the sentence naming them; then
+    that sentence, the answer, read last, after four sentences of the paper's story."""
     answer = assistant.ask("Which datasets does PowerNorm use?")  # type: ignore[attr-defined]
-    assert not answer.abstained and "IWSLT14/WMT14" in answer.text
+    assert not answer.abstained and "IWSLT14/WMT14" in answer.text.split("[1]")[0]
 
 
 def test_a_question_in_two_parts_is_answered_when_one_part_is() -> None:
