@@ -19,6 +19,11 @@ _OPENING_WE = re.compile(
 )
 _OPENING_PAPER = re.compile(r"^(?:This|The present|Our) (?:paper|work|study|article|note)\b")
 _THIS_PAPER = re.compile(r"\b[Ii]n (?:this|the present) (?:paper|work|study|article|note)\b")
+# "The network is shown to …", "The proposed method …": the paper's own thing, which an answer names it for
+_ITS_OWN = re.compile(
+    r"^(?:The|This|These|Its|Their)\s+(?:[\w-]+\s+){0,2}?(?:network|model|method|approach|framework|algorithm"
+    r"|architecture|system|technique|scheme|estimator|procedure)s?\b"
+)
 _PRONOUNS = {"we": "the authors", "us": "them", "our": "their", "ours": "theirs", "ourselves": "themselves"}
 _FIRST_PERSON = re.compile(r"\b(we|us|our|ours|ourselves)\b", re.IGNORECASE)
 # "if we can represent a network …": anyone, not the authors ("if the authors can represent" reads as a doubt
@@ -224,7 +229,7 @@ def third_person(sentence: str, paper: Paper, name_it: bool, introduce: bool = F
     if titled and (_FIRST_PERSON.search(sentence) or sentence.startswith("The authors' ")):
         body = sentence[:1].lower() + sentence[1:] if not sentence[:2].isupper() else sentence
         return f"In “{title}”, " + rest(body)
-    if titled and introduce:
+    if titled and (introduce or _ITS_OWN.match(sentence)):
         return f"In “{title}”, " + _lower_first(rest(sentence), paper.abstract)
     return _capital(rest(sentence))
 

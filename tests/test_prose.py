@@ -31,6 +31,12 @@ UNTITLED = Paper(id="y", title="label", abstract="...", has_title=False)
         ("We prove Y.", UNTITLED, True, "The authors prove Y."),
         ("This paper studies Z.", TITLED, True, "“Go Wider” studies Z."),
         ("Weights matter.", TITLED, True, "Weights matter."),
+        # "The network is shown to …" opened an answer from one paper: which network, the reader could not tell
+        ("The network is shown to handle noise.", TITLED, True, "In “Go Wider”, the network is shown to handle noise."),
+        ("The proposed method wins.", TITLED, True, "In “Go Wider”, the proposed method wins."),
+        ("The network is shown to handle noise.", TITLED, False, "The network is shown to handle noise."),
+        ("The networks of the brain differ.", TITLED, True, "In “Go Wider”, the networks of the brain differ."),
+        ("The brain differs.", TITLED, True, "The brain differs."),
         ("Our method enhances Z.", TITLED, True, "In “Go Wider”, the authors' method enhances Z."),
         ("Our method enhances Z.", TITLED, False, "The authors' method enhances Z."),
         ("To this end, we show that our bound holds for us.", TITLED, False, "To this end, the authors show that their bound holds for them."),
