@@ -30,6 +30,7 @@ from .followup import (
     Turn,
     acknowledges,
     beyond_cited,
+    cited_before,
     cited_paper_text,
     cited_texts,
     followup_query,
@@ -953,19 +954,24 @@ class CitingEngine(BaseQueryEngine):
         self.papers = papers
         self.speller = speller
 
-    def find(self, question: str, query_for: Callable[[str], str]) -> Found:
+    def find(self, question: str, query_for: Callable[[str], str], history: Sequence[Turn] | None = None) -> Found:
         """retrieve_papers for `query_for(question)` (a follow-up's search query, or the question); when the
-        papers found spell a word of the question otherwise, the question respelled is searched instead."""
+        papers found spell a word of the question otherwise, the question respelled is searched instead. A
+        question asking for other papers than the conversation's (followup.cited_before) finds only others."""
         query = QueryBundle(query_str=query_for(question))
         nodes, papers = self.retrieve_papers(query, own=query.query_str == question)
-        if self.speller is None:
-            return Found(question, query, nodes, papers, [])
-        respelled, read = self.speller(question, map(titled_text, papers))
-        if respelled == question:
-            return Found(question, query, nodes, papers, [])
-        query = QueryBundle(query_str=query_for(respelled))
-        nodes, papers = self.retrieve_papers(query, own=query.query_str == respelled)
-        return Found(respelled, query, nodes, papers, read)
+        read: list[tuple[str, str]] = []
+        if self.speller is not None:
+            respelled, read = self.speller(question, map(titled_text, papers))
+            if respelled != question:
+                question, query = respelled, QueryBundle(query_str=query_for(respelled))
+                nodes, papers = self.retrieve_papers(query, own=query.query_str == respelled)
+            else:
+                read = []
+        if before := the_papers_said(cited_before(question, history), papers):
+            nodes = [n for n in nodes if all(n.node.node_id != p.id for p in before)]
+            papers = [p for p in papers if p not in before]
+        return Found(question, query, nodes, papers, read)
 
     def _get_prompt_modules(self) -> dict[str, Any]:
         return {}
@@ -1015,7 +1021,7 @@ class ExtractiveEngine(CitingEngine):
         unresolved = needs_earlier(typed, history, self.settings_hash)
         if unresolved is not None:
             return unresolved, [unresolved.text]
-        found = self.find(typed, lambda q: followup_query(q, history))  # the retriever embeds the query
+        found = self.find(typed, lambda q: followup_query(q, history), history)  # the retriever embeds the query
         question, query, nodes, papers = found.question, found.query, found.nodes, found.papers
         cited: list[Paper] = []
         if cited_paper_text(question, history):  # "the second one": the paper its sentences find first, alone

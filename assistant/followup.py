@@ -135,6 +135,23 @@ def _pointed_at(question: str, history: Sequence[Turn] | None) -> tuple[str, int
     return match.group(0), wanted, said
 
 
+# "Which other papers study X?", "Is there another work on it?", "anything besides these?": past those cited so far
+_OTHERS = re.compile(
+    r"\b(?:other|another|further|additional)\s+(?:[\w-]+\s+){0,2}?(?:papers?|works?|studies|abstracts|articles)\b"
+    r"|\b(?:besides|apart from|aside from|other than|except(?: for)?)\s+(?:this|that|these|those|it|them|the ones?)\b",
+    re.IGNORECASE,
+)
+
+
+def cited_before(question: str, history: Sequence[Turn] | None) -> list[str]:
+    """For a question asking past the papers cited so far ("Which other papers study the geometry of last-layer
+    features?"), what the earlier answers said from each paper they cited (the words that find each again), else
+    none: it was answered from the paper the conversation had just quoted three times."""
+    if not _OTHERS.search(question):
+        return []
+    return [said for answer in previous_answers(history) for said in said_from_each(answer).values()]
+
+
 def cited_paper_text(question: str, history: Sequence[Turn] | None) -> str | None:
     """For a question pointing at one paper of the previous answer by its place ("the second one", "paper
     [2]"), what that answer said from it, or None: the words that find the paper again."""

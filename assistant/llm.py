@@ -231,7 +231,7 @@ class LLMEngine(CitingEngine):
         condensed = self.search_query(typed, history, budget)
         since = time.monotonic()
         # the rewrite is asked again only when the papers found spell a word of the question otherwise
-        found = self.find(typed, lambda q: condensed if q == typed else self.search_query(q, history, budget))
+        found = self.find(typed, lambda q: condensed if q == typed else self.search_query(q, history, budget), history)
         question, query, nodes, papers = found.question, found.query, found.nodes, found.papers
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)
         budget.exclude(since)  # the budget is the model's: retrieval is not charged to it
@@ -266,7 +266,7 @@ class LLMEngine(CitingEngine):
             yield Status(stage="retrieving")
         since = time.monotonic()
         # the rewrite is asked again only when the papers found spell a word of the question otherwise
-        found = self.find(typed, lambda q: condensed if q == typed else self.search_query(q, history, budget))
+        found = self.find(typed, lambda q: condensed if q == typed else self.search_query(q, history, budget), history)
         question, query, nodes, papers = found.question, found.query, found.nodes, found.papers
         prompt = build_prompt(query.query_str, self.relevant(query, papers), self.settings)
         budget.exclude(since)  # the budget is the model's: retrieval is not charged to it

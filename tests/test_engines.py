@@ -308,3 +308,35 @@ def test_an_injected_llm_stream_names_the_papers_it_reads_before_it_writes(small
     (prompt,) = llm.prompts
     assert reading.papers and all(p.title in prompt for p in reading.papers)  # what the model was given
     assert reading.papers[0].paper_id in {c.paper_id for c in events[-1].answer.citations}  # type: ignore[union-attr]
+
+
+def test_other_papers_are_papers_the_conversation_has_not_cited(assistant: Assistant) -> None:
+    """"Which other papers study the geometry of last-layer features?" after an answer quoting the neural collapse
+    paper three times was answered from that paper again."""
+    from assistant.followup import cited_before
+
+    first = "Which papers study pruning?"
+    previous = assistant.ask(first)
+    cited = {c.paper_id for c in previous.citations}
+    assert cited
+    for other in ("Are there any other papers on pruning?", "Which other works study pruning?",
+                  "Anything on pruning besides these?"):
+        answer = assistant.ask(other, history=[(first, previous.text)])
+        assert not {c.paper_id for c in answer.citations} & cited, (other, answer.text)
+        assert not {p.paper_id for p in answer.passages} & cited, other
+    # asked without "other", the same papers may answer again; with no conversation nothing is left out
+    again = assistant.ask("Which papers study pruning again?", history=[(first, previous.text)])
+    assert {c.paper_id for c in again.citations} & cited
+    assert cited_before("Which other papers study pruning?", None) == []
+    assert cited_before("Which papers study pruning?", [(first, "A prunes [1].")]) == []
+    assert cited_before("Which other papers study pruning?", [(first, "A prunes [1]. B too [2].")]) == ["A prunes", "B too"]
+
+
+def test_other_papers_are_left_out_of_what_the_model_reads(small_store: Path, assistant: Assistant) -> None:
+    first = "What does the neural tangent kernel describe?"
+    said = assistant.ask(first)
+    ntk = said.citations[0].paper_id
+    a, llm = scripted(small_store, "Which other papers study the neural tangent kernel?", "None of them do [1].")
+    a.ask("Which other papers study the neural tangent kernel?", history=[(first, said.text)])
+    title = assistant.paper(ntk).title  # type: ignore[union-attr]
+    assert title not in llm.prompts[-1], "the paper the conversation cited was given to the model again"
