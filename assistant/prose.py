@@ -158,6 +158,9 @@ def leans_back(sentence: str) -> bool:
     )
 
 
+_JOINING = frozenset({"and", "of", "the", "for", "in", "on", "to", "a", "an", "with", "via", "by"})
+
+
 def abbreviations(abstract: str) -> dict[str, str]:
     """Abbreviation -> long form, for those the abstract defines ("Neural Collapse (NC)"): the long
     form is the shortest run of words before the parenthesis whose initials spell the abbreviation."""
@@ -167,7 +170,10 @@ def abbreviations(abstract: str) -> dict[str, str]:
         letters = [c.lower() for c in short.rstrip("s") if c.isalpha()]
         words = match.group(1).split()
         for n in range(1, len(words) + 1):
-            initials = [w[0].lower() for w in words[-n:]] + [p[0].lower() for w in words[-n:] for p in w.split("-")[1:] if p]
+            if words[-n].lower() in _JOINING:  # "and Reasoning Corpus (ARC)": the long form opens on a word of its own
+                continue
+            spelling = [w for w in words[-n:] if w.lower() not in _JOINING]  # "Abstraction and Reasoning Corpus"
+            initials = [w[0].lower() for w in spelling] + [p[0].lower() for w in spelling for p in w.split("-")[1:] if p]
             if sorted(initials) == sorted(letters) or [w[0].lower() for w in words[-n:]] == letters:
                 found[short] = " ".join(words[-n:])
                 break

@@ -126,6 +126,9 @@ def test_openers_that_point_back(sentence: str, back: bool) -> None:
 def test_abbreviations_the_abstract_defines() -> None:
     found = abbreviations("Flow matching (FM) is simple. We study Neural Collapse (NC) with mixture-of-experts (MoE) and large language models (LLMs) at 5 (V100) GPUs.")
     assert found == {"FM": "Flow matching", "NC": "Neural Collapse", "MoE": "mixture-of-experts", "LLMs": "large language models"}
+    # a joining word is spelled by no letter, and opens no long form ("and Reasoning Corpus" was ARC)
+    assert abbreviations("The Abstraction and Reasoning Corpus (ARC) measures it.") == {"ARC": "Abstraction and Reasoning Corpus"}
+    assert abbreviations("We use Quality of Service (QoS) and the Bag of Words (BoW).") == {"QoS": "Quality of Service", "BoW": "Bag of Words"}
 
 
 def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
