@@ -49,7 +49,7 @@ def markers(text: str) -> list[int]:
     return [int(n) for group in MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", group.strip())]
 
 
-_BEFORE_STOP = re.compile(rf"[ \t]*({MARKER.pattern})(?=[.,;:!?])")
+_BEFORE_STOP = re.compile(rf"[ \t]*((?:{MARKER.pattern}[ \t]*)+?)[ \t]*(?=[.,;:!?])")  # "[2][3]." is one run
 # "… by Smith et al. [7]." : the abbreviation's stop ends the sentence once the marker is gone (not "et al..")
 _AFTER_ABBREVIATION = re.compile(rf"(?<=\.)[ \t]*({MARKER.pattern})\.(?!\.)")
 
@@ -67,6 +67,9 @@ def _drop_unknown(text: str, n_sources: int) -> tuple[str, int]:
 
     def before_stop(match: re.Match[str]) -> str:  # a marker removed whole takes the space before it along
         marker = MARKER.sub(repl, match.group(1))
+        if marker == match.group(1):
+            return match.group(0)  # nothing dropped: the text's own spacing stays
+        marker = marker.rstrip()
         return match.group(0)[: match.start(1) - match.start(0)] + marker if marker else ""
 
     def after_abbreviation(match: re.Match[str]) -> str:

@@ -21,6 +21,9 @@ def test_validate_leaves_the_sources_spacing_where_no_marker_went() -> None:
     text = "Targets h = g circ p where p : R^d maps ; and more [1]."  # an abstract's own spacing
     assert validate(text, n_sources=1).text == text
     assert validate("Claim [9]; next [1] .", n_sources=1).text == "Claim; next [1] ."
+    # markers side by side are one run: both dropped, no space is left before the stop ("uses SDEs .")
+    assert validate("Diffusion uses SDEs [2][3].", n_sources=1).text == "Diffusion uses SDEs."
+    assert validate("Diffusion uses SDEs [1] [3]!", n_sources=1).text == "Diffusion uses SDEs [1]!"
 
 
 def test_validate_without_markers_is_identity() -> None:
