@@ -83,7 +83,10 @@ class Indexer:
             for paper in papers:
                 previous = stored.get(paper.id)
                 outside = [p for p in (previous.paths if previous else ()) if not within(p, scope)]
-                keep_sources = [s for s, p in zip(previous.sources, previous.paths) if p in outside] if previous else []
+                # a source is a file's name as the ingest that read it called it ("x.jsonl", "sub/x.jsonl"): kept
+                # when a file outside this ingest's scope holds the paper under that name (sources keep the order
+                # they were read in, paths are sorted, so the two lists do not pair up)
+                keep_sources = [s for s in previous.sources if any(named(p, s) for p in outside)] if previous else []
                 # A copy only when sources from outside this ingest's scope are kept: at 100k papers a copy
                 # of every one was 0.5 GB of the ingest's peak.
                 incoming[paper.id] = (
@@ -251,6 +254,11 @@ class Indexer:
         for i, vector in zip(order, self.embedder.get_text_embedding_batch([texts[i] for i in order])):
             vectors[i] = vector
         return vectors
+
+
+def named(path: str, source: str) -> bool:
+    """Whether `source` is the name an ingest gave the file at `path` (its name, or its path under a folder)."""
+    return Path(path).as_posix() == source or Path(path).as_posix().endswith("/" + source)
 
 
 def within(path: str, scope: Sequence[Path]) -> bool:

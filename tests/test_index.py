@@ -81,6 +81,24 @@ def test_a_paper_in_two_files_ingested_apart_keeps_what_each_says(tmp_path: Path
     assert paper.url == "https://arxiv.org/abs/1706.03762"  # what the other file gives stays
 
 
+def test_a_file_ingested_again_keeps_the_names_of_the_other_files_holding_its_papers(tmp_path: Path) -> None:
+    """x and z, then y, then z again, all holding one paper: its sources became [x, z] (y lost), because the
+    sources (in reading order) were paired with the sorted paths."""
+    folder = tmp_path / "r"
+    folder.mkdir()
+    record = json.dumps({"title": "One paper", "abstract": TEMPLATE.format(n=7).removeprefix("Abstract:")}) + "\n"
+    for name in ("x.jsonl", "z.jsonl", "y.jsonl"):
+        (folder / name).write_text(record)
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=tmp_path / "none")
+    Assistant(settings).ingest([folder / "x.jsonl", folder / "z.jsonl"])
+    Assistant(settings).ingest([folder / "y.jsonl"])
+    (paper,) = Assistant(settings).papers()
+    assert paper.sources == ["x.jsonl", "z.jsonl", "y.jsonl"]
+    Assistant(settings).ingest([folder / "z.jsonl"])
+    (paper,) = Assistant(settings).papers()
+    assert sorted(paper.sources) == ["x.jsonl", "y.jsonl", "z.jsonl"]
+
+
 def test_adding_a_file_keeps_the_seeds(tmp_path: Path, store_copy: Path) -> None:
     extra = tmp_path / "extra.jsonl"
     extra.write_text(json.dumps({"title": "Purring kittens", "abstract": TEMPLATE.format(n=9)[9:]}) + "\n")
