@@ -482,27 +482,49 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
         return [], [ParseIssue(source=source, message=f"CSV has no 'abstract' column (columns: {shown}); accepted names: {accepted}")]
     drafts: list[_Draft] = []
     issues: list[ParseIssue] = []
-    try:
-        for number, row in enumerate(reader, start=2):
-            mapped: dict[str, object] = {
-                field: next((row[c] for c in columns if (row.get(c) or "").strip()), None) for field, columns in chosen.items()
-            }
-            if "citation_key" in mapped:  # our export's keys, derived ones among them (merge drops those)
-                mapped["citation_key"], mapped["key_may_be_ours"] = formats.csv_key(mapped["citation_key"]), True
-            if "start_page" in mapped or "end_page" in mapped:  # Scopus' pages, else its article number
-                mapped["pages"] = formats.ris_pages(mapped) or mapped.get("pages")
-            if (note := mapped.pop("note", None)) and (arxiv := formats.arxiv_in_text(note)):  # Zotero's "Extra"
-                mapped.setdefault("arxiv_id", arxiv)
-            if isinstance(tags := mapped.get("categories"), str):  # Zotero's tags: "cs.LG; cs.IR"
-                mapped["categories"] = [t.strip() for t in re.split(r"[;,]", tags) if t.strip()]
-            draft = _draft_from_record({k: v for k, v in mapped.items() if v is not None}, source)
-            if isinstance(draft, str):
-                issues.append(ParseIssue(source=source, line=number, message=draft))
-            else:
-                drafts.append(draft)
-    except csv.Error as exc:
-        issues.append(ParseIssue(source=source, message=f"CSV stopped being readable ({exc})"))
+    for number, row in _csv_rows(reader, source, issues):
+        mapped: dict[str, object] = {
+            field: next((row[c] for c in columns if (row.get(c) or "").strip()), None) for field, columns in chosen.items()
+        }
+        if "citation_key" in mapped:  # our export's keys, derived ones among them (merge drops those)
+            mapped["citation_key"], mapped["key_may_be_ours"] = formats.csv_key(mapped["citation_key"]), True
+        if "start_page" in mapped or "end_page" in mapped:  # Scopus' pages, else its article number
+            mapped["pages"] = formats.ris_pages(mapped) or mapped.get("pages")
+        if (note := mapped.pop("note", None)) and (arxiv := formats.arxiv_in_text(note)):  # Zotero's "Extra"
+            mapped.setdefault("arxiv_id", arxiv)
+        if isinstance(tags := mapped.get("categories"), str):  # Zotero's tags: "cs.LG; cs.IR"
+            mapped["categories"] = [t.strip() for t in re.split(r"[;,]", tags) if t.strip()]
+        draft = _draft_from_record({k: v for k, v in mapped.items() if v is not None}, source)
+        if isinstance(draft, str):
+            issues.append(ParseIssue(source=source, line=number, message=draft))
+        else:
+            drafts.append(draft)
     return drafts, issues
+
+
+CSV_ROW_ERRORS = 20  # unreadable rows after which a CSV is read no further: its quoting is broken, not one row
+
+
+def _csv_rows(reader: csv.DictReader[str], source: str, issues: list[ParseIssue]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for each readable row; an unreadable one (a field over the csv module's limit of
+    131,072 characters) is reported by its line and the rows after it are still read: one such row dropped
+    every row after it."""
+    errors = read = 0
+    while True:
+        line = max(reader.line_num, read) + 1  # the reader does not count a line it failed on
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors += 1
+            if errors > CSV_ROW_ERRORS:
+                issues.append(ParseIssue(source=source, line=line, message=f"CSV stopped being readable ({exc})"))
+                return
+            issues.append(ParseIssue(source=source, line=line, message=f"row skipped: unreadable CSV ({exc})"))
+            read = line
+            continue
+        yield line, row
 
 
 def _published_first(copy: Paper | _Draft) -> tuple[bool, bool, bool]:

@@ -204,3 +204,15 @@ def test_a_text_file_with_no_abstract_says_what_an_abstract_looks_like(tmp_path:
     assert not result.papers and "no abstracts found; in a text or HTML file an abstract is a paragraph" in str(result.issues[0])
     (tmp_path / "refs.bib").write_text("% no entries\n")
     assert "refs.bib: no abstracts found" in [str(i) for i in load_corpus([tmp_path / "refs.bib"]).issues]  # no page advice
+
+
+def test_a_csv_row_over_the_field_limit_is_skipped_and_the_rows_after_it_are_read() -> None:
+    """One 145,000-character field made the csv module stop: the five good rows after it were lost, and the
+    warning named no line."""
+    from assistant.corpus import parse_csv
+
+    abstract = "This is abstract {} about a method that is long enough to be read and kept as a paper here."
+    rows = [f'a0,"{abstract.format(0)}"', f'big,"{"x" * 145_000}"', *(f'a{n},"{abstract.format(n)}"' for n in range(1, 6))]
+    drafts, issues = parse_csv("title,abstract\n" + "\n".join(rows) + "\n", "big.csv")
+    assert [d.title for d in drafts] == ["a0", "a1", "a2", "a3", "a4", "a5"]
+    assert [(i.line, i.message.split(":")[0]) for i in issues] == [(3, "row skipped")]
