@@ -82,6 +82,15 @@ def _each(values: str | Iterable[str]) -> tuple[str, ...]:
     return (values,) if isinstance(values, str) else tuple(values)
 
 
+def _first_name_first(name: str) -> str:
+    """ "Hinton, Geoffrey" (family name first, as Zotero and BibTeX show it) as "Geoffrey Hinton"; a name with
+    no comma, or more than one, as it is."""
+    family, comma, given = name.partition(",")
+    if not comma or "," in given or not family.strip() or not given.strip():
+        return name
+    return f"{given.strip()} {family.strip()}"
+
+
 _VENUE_YEAR = re.compile(r"^(.*\S)\s+((?:19|20)\d\d)$")  # "NeurIPS 2021": a venue and its year
 _YEARS = re.compile(r"^\s*(\d{4})?\s*(\.\.|-|–)?\s*(\d{4})?\s*$")
 
@@ -108,10 +117,19 @@ class Filters:
 
     @classmethod
     def parse(
-        cls, year: str | None = None, authors: Sequence[str] = (), categories: Sequence[str] = (), venues: Sequence[str] = ()
+        cls,
+        year: str | int | None = None,
+        authors: Sequence[str] = (),
+        categories: Sequence[str] = (),
+        venues: Sequence[str] = (),
     ) -> Filters:
-        """From the CLI's strings: year "2019", "2019..2021", "2019..", "..2021"; a venue may end in its year
-        ("NeurIPS 2021"), which is then the year filter (when no other is given and the venues name one year)."""
+        """From the CLI's strings: year "2019" (or 2019), "2019..2021", "2019..", "..2021"; a venue may end in its
+        year ("NeurIPS 2021"), which is then the year filter (when no other is given and the venues name one year).
+        An author as reference managers show one, "Hinton, Geoffrey", is read as "Geoffrey Hinton"."""
+        if isinstance(year, int) and not isinstance(year, bool):
+            year = str(year)
+        elif year is not None and not isinstance(year, str):
+            raise TypeError(f"year must be a year (2019 or \"2019\") or a range like \"2019..2021\", not a {type(year).__name__}")
         venues = _each(venues)
         dated = [_VENUE_YEAR.match(v.strip()) for v in venues]
         years_named = {m.group(2) for m in dated if m}
@@ -130,7 +148,7 @@ class Filters:
         def kept(values: str | Iterable[str]) -> tuple[str, ...]:
             return tuple(v.strip() for v in _each(values) if v.strip())
 
-        return cls(first, last, kept(authors), kept(categories), venues=kept(venues))
+        return cls(first, last, tuple(_first_name_first(a) for a in kept(authors)), kept(categories), venues=kept(venues))
 
     def admits(self, paper: Paper | Header) -> bool:
         if self.first_year or self.last_year:

@@ -692,3 +692,19 @@ def test_the_venue_and_year_of_the_paper_a_question_asks_about_filter_its_answer
     assert placed_paper_filters("What does the 2031 paper on kernels show?", headers) is None  # no such paper: no filter
     assert placed_paper_filters("What does the Nature paper on kernels show?", headers) is None  # not a big venue's name
     assert placed_paper_filters("What does the paper on kernels show?", headers) is None
+
+
+def test_a_year_as_a_number_and_an_author_family_name_first() -> None:
+    """`Filters.parse(year=2020)` raised a bare regex TypeError; `--author "Hinton, Geoffrey"` (as Zotero shows a
+    name) matched nothing."""
+    from assistant.filters import Filters
+    from assistant.types import Paper
+
+    assert Filters.parse(year=2020) == Filters.parse(year="2020")
+    with pytest.raises(TypeError, match="year must be"):
+        Filters.parse(year=2020.5)  # type: ignore[arg-type]
+    paper = Paper(id="p", title="T", abstract="A " * 50, authors=["Geoffrey Hinton", "Yann LeCun"], year=2020)
+    for typed in ("Hinton, Geoffrey", "Geoffrey Hinton", "Hinton", "LeCun, Yann"):
+        assert Filters.parse(authors=[typed]).admits(paper), typed
+    assert not Filters.parse(authors=["Hinton, Yann"]).admits(paper)
+    assert Filters.parse(authors=["Smith, J., Jones, K."]).authors == ("Smith, J., Jones, K.",)  # not one name
