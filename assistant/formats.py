@@ -34,7 +34,8 @@ def is_arxiv_id(text: str) -> bool:
 
 
 def year_of(value: object) -> int | None:
-    match = re.search(r"\b(1[89]\d\d|20\d\d)\b", str(value or ""))
+    """The year a field gives: "2021", "2021-05-03", "May 2021", and "2021a" (BibTeX's second paper of a year)."""
+    match = re.search(r"\b(1[89]\d\d|20\d\d)(?:[a-z]\b|\b)", str(value or ""))
     return int(match.group(1)) if match else None
 
 

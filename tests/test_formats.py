@@ -681,3 +681,12 @@ def test_pages_and_numbers_as_reference_managers_write_them(tmp_path: Path) -> N
         "Pp": (None, None, "45–67"), "Open": (None, None, "123"), "Zero": ("0", None, "101"),
         "Scopus": (None, None, "12"), "Zotero report": (None, "UTML TR 2010-003", None), "EndNote report": (None, None, None),
     }
+
+
+def test_a_bibtex_year_with_a_letter_keeps_its_year() -> None:
+    """`year = {2021a}` (a second paper of one author and year, as BibTeX styles write it) was stored with no
+    year, and so never matched `--year`."""
+    from assistant.formats import year_of
+
+    assert [year_of(v) for v in ("2021a", "2021b, revised", "2021", "May 2021")] == [2021, 2021, 2021, 2021]
+    assert [year_of(v) for v in ("2021ab", "12021", "20215", "arXiv:2101.00001")] == [None, None, None, None]
