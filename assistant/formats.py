@@ -849,9 +849,20 @@ def _people(value: str) -> list[tuple[str, str]]:
             return [inverted(p) for p in parts]
         return [(n.strip(), "") for part in parts for n in part.split(",") if n.strip()]
     before, _, after = value.partition(",")
-    if value.count(",") == 1 and before.strip() and " " not in before.strip() and after.strip():
-        return [inverted(value)]  # one author as Zotero and Mendeley write one: "Kowalski, Piotr"
-    return [(n.strip(), "") for n in value.split(",") if n.strip()]
+    if value.count(",") == 1 and before.strip() and after.strip() and (
+        " " not in before.strip()
+        or ((" " not in after.strip() or _INITIALS.match(after.strip())) and not re.match(r"[A-Z]\.", before.strip()))
+    ):
+        # one author as Zotero and Mendeley write one: "Kowalski, Piotr", "van der Berg, Jan", "García Márquez,
+        # Gabriel", "Smith, J. R."; "Geoffrey Hinton, Yann LeCun" is two
+        return [inverted(value)]
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) >= 4 and len(parts) % 2 == 0 and all(_INITIALS.match(p) for p in parts[1::2]):
+        return [inverted(f"{last}, {first}") for last, first in zip(parts[::2], parts[1::2])]  # "Smith, J., Jones, K."
+    return [(n, "") for n in parts if n]
+
+
+_INITIALS = re.compile(r"^(?:[A-Z]\.?(?:\s*-\s*|\s+)?)+$")  # "J.", "J. R.", "J.-P.", "JR"
 
 
 def inverted(name: str) -> tuple[str, str]:

@@ -690,3 +690,22 @@ def test_a_bibtex_year_with_a_letter_keeps_its_year() -> None:
 
     assert [year_of(v) for v in ("2021a", "2021b, revised", "2021", "May 2021")] == [2021, 2021, 2021, 2021]
     assert [year_of(v) for v in ("2021ab", "12021", "20215", "arXiv:2101.00001")] == [None, None, None, None]
+
+
+def test_csv_authors_with_a_family_name_of_several_words_or_initials_stay_one_person() -> None:
+    """Zotero's "van der Berg, Jan" became two authors, "van der Berg" and "Jan" (export then wrote
+    `author = {van der Berg and Jan}`), and "Smith, J., Jones, K." four."""
+    from assistant.corpus import parse_csv
+
+    abstract = "An abstract long enough to be read as one, about a method, its analysis and experiments on data."
+
+    def authors(cell: str) -> list[str]:
+        drafts, issues = parse_csv(f'Title,Author,Abstract Note\nT,"{cell}","{abstract}"\n', "z.csv")
+        assert not issues and len(drafts) == 1
+        return drafts[0].authors
+
+    assert authors("van der Berg, Jan") == ["Jan van der Berg"]
+    assert authors("García Márquez, Gabriel") == ["Gabriel García Márquez"]
+    assert authors("Smith, J. R.") == ["J. R. Smith"]
+    assert authors("Smith, J., Jones, K., van der Berg, J.") == ["J. Smith", "K. Jones", "J. van der Berg"]
+    assert authors("Geoffrey Hinton, Yann LeCun") == ["Geoffrey Hinton", "Yann LeCun"]  # two, as before
