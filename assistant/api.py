@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .answer import AnswerEngine, TermWeights
     from .catalog import Catalog
     from .evaluate import EvalOptions, EvalResult
-    from .exports import ExportFormat
+    from .exports import ExportFormat, KeyGroups
     from .filters import Filters
     from .retrieve import KeywordIndex, PaperRetriever
     from .sentences import SentenceMatrix
@@ -447,17 +447,20 @@ class Assistant:
         RIS, CSV or CSL JSON ("csl")."""
         from .exports import export
 
-        return self._exported(paper_ids, fmt, export)
+        return self._exported(paper_ids, fmt, lambda papers, fmt, groups: export(papers, fmt, groups))
 
     def references(self, paper_ids: Sequence[str]) -> str:
         """The papers as BibTeX to cite (an answer's references; "" for none, an abstention's): no abstracts,
         nothing a manuscript's .bib does without (`export` writes whole records, to read back)."""
         from .exports import to_bibtex
 
-        return self._exported(paper_ids, "bibtex", lambda papers, _: to_bibtex(papers, abstracts=False))
+        return self._exported(paper_ids, "bibtex", lambda papers, _, groups: to_bibtex(papers, abstracts=False, groups=groups))
 
     def _exported(
-        self, paper_ids: Sequence[str] | None, fmt: ExportFormat, write: Callable[[Sequence[Paper], ExportFormat], str]
+        self,
+        paper_ids: Sequence[str] | None,
+        fmt: ExportFormat,
+        write: Callable[[Sequence[Paper], ExportFormat, KeyGroups], str],
     ) -> str:
         from .exports import FORMATS
 
@@ -465,15 +468,16 @@ class Assistant:
         if fmt not in FORMATS:
             raise ConfigError(f"export format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         # an id given twice is one paper: two records under one cite key would be two entries to a manager
+        groups = self._ready().papers.key_groups()  # a paper's cite key, whichever papers are exported with it
         if paper_ids is None:
-            return write(self.papers(), fmt)
+            return write(self.papers(), fmt, groups)
         # An empty list is no paper: an abstention's references were once the whole store
         paper_ids = list(dict.fromkeys(_one_or_many(paper_ids, "paper_ids")))
         known = self._ready().papers.many(list(paper_ids))
         missing = [pid for pid in paper_ids if pid not in known]
         if missing:
             raise PaperNotFound(f"no paper {', '.join(map(repr, missing))} in the store; `assistant papers` lists the ids")
-        return write([known[pid] for pid in paper_ids], fmt)
+        return write([known[pid] for pid in paper_ids], fmt, groups)
 
     def paper_count(self) -> int:
         return len(self._ready().papers)

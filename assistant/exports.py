@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from .filters import fold
@@ -28,6 +28,8 @@ from .types import MORE_AUTHORS, PUBLISHED_BY, Paper, WorkType, named_authors
 
 ExportFormat = Literal["bibtex", "ris", "csv", "csl"]
 FORMATS: tuple[ExportFormat, ...] = ("bibtex", "ris", "csv", "csl")
+# key_group -> the ids of every paper of the store in it, sorted (cite_keys)
+KeyGroups = Mapping[tuple[str, "int | None", str], Sequence[str]]
 # Zotero's column names, which formats.CSV_ALIASES reads back.
 CSV_COLUMNS = [
     "Key", "Item Type", "Title", "Author", "Publication Year", "Abstract Note", "DOI", "Url", "Publication Title", "Manual Tags",
@@ -43,24 +45,46 @@ def derived_key(paper: Paper) -> str:
     return f"{last}{paper.year or ''}{words[0] if words else ''}" if (last or paper.year) else paper.id
 
 
-def cite_key(paper: Paper, taken: set[str]) -> str:
+def _suffixed(base: str, n: int) -> str:
+    """The n-th key of a base (n from 1): the base, then base + "a", "b", …, then base + number."""
+    return base if n <= 1 else f"{base}{chr(ord('a') + n - 2)}" if n <= 27 else f"{base}{n}"
+
+
+def cite_key(paper: Paper, taken: set[str], place: int = 1) -> str:
     """The key the paper's .bib or CSL JSON gave it, so a manuscript's \\cite{…} still finds it, else
-    `derived_key`; unique in `taken`."""
+    `derived_key` (as the `place`-th paper deriving it: "maaten2019visualizinga" for the second); unique in `taken`."""
     base = paper.key or derived_key(paper)
-    key, n = base, 1
-    while key in taken:
+    n = 1 if paper.key else place
+    while (key := _suffixed(base, n)) in taken:
         n += 1
-        key = f"{base}{chr(ord('a') + n - 2)}" if n <= 27 else f"{base}{n}"
     taken.add(key)
     return key
 
 
-def cite_keys(papers: Sequence[Paper]) -> list[str]:
+def key_group(authors: Sequence[str], year: int | None, title: str) -> tuple[str, int | None, str]:
+    """What papers deriving the same cite key share, from what a Header holds: the first author's last word,
+    the year and the title's (or an untitled record's label's) first word of four letters or more."""
+    last = _ascii(authors[0].split()[-1]).lower() if authors and authors[0].split() else ""
+    words = [w for w in re.findall(r"[a-z]+", _ascii(title).lower()) if len(w) > 3]
+    return last, year, words[0] if words else ""
+
+
+def cite_keys(papers: Sequence[Paper], groups: KeyGroups | None = None) -> list[str]:
     """Each paper's cite key (cite_key), the keys papers were given claimed first: a key derived for another
-    paper that happens to equal one ("rivera2020deep") must not take it, or \\cite{rivera2020deep} cites it."""
+    paper that happens to equal one ("rivera2020deep") must not take it, or \\cite{rivera2020deep} cites it.
+    `groups` (key_group -> the ids of every paper of the store in it, sorted): two papers deriving one key get
+    their letters by their place there, so a paper's key is the same whichever papers are exported, in whatever
+    order (`ask --bibtex` gave "maaten2019visualizing" to the paper `export` called "maaten2019visualizinga")."""
     taken: set[str] = set()
     given = {i: cite_key(p, taken) for i, p in enumerate(papers) if p.key}
-    return [given[i] if i in given else cite_key(p, taken) for i, p in enumerate(papers)]
+
+    def place(paper: Paper) -> int:
+        if not groups or not (paper.authors or paper.year):
+            return 1  # a key made of the paper id (derived_key) is its own
+        ids = groups.get(key_group(paper.authors, paper.year, paper.title), ())
+        return ids.index(paper.id) + 1 if paper.id in ids else 1
+
+    return [given[i] if i in given else cite_key(p, taken, place(p)) for i, p in enumerate(papers)]
 
 
 def _ascii(text: str) -> str:
@@ -120,14 +144,14 @@ def arxiv_id(paper: Paper) -> str | None:
     return None
 
 
-def to_bibtex(papers: Sequence[Paper], abstracts: bool = True) -> str:
+def to_bibtex(papers: Sequence[Paper], abstracts: bool = True, groups: KeyGroups | None = None) -> str:
     """The papers as BibTeX entries; `abstracts=False`: references to cite, without the abstracts and without
     the mark that has our own reader take the fields verbatim (they are what a manuscript's .bib needs)."""
     from bibtexparser import Library, write_string
     from bibtexparser.model import Entry, ExplicitComment, Field
 
     library = Library([ExplicitComment(BIBTEX_MARK)] if abstracts else [])
-    for paper, key in zip(papers, cite_keys(papers)):
+    for paper, key in zip(papers, cite_keys(papers, groups)):
         names, more = named_authors(paper.authors)
         entry_type, venue_field = BIBTEX_TYPES[paper.work_type]
         eprint = arxiv_id(paper)
@@ -165,7 +189,7 @@ def to_bibtex(papers: Sequence[Paper], abstracts: bool = True) -> str:
     return str(write_string(library))
 
 
-def to_ris(papers: Sequence[Paper]) -> str:
+def to_ris(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
     import rispy
     from rispy.writer import RisWriter
 
@@ -174,7 +198,7 @@ def to_ris(papers: Sequence[Paper]) -> str:
             return ""
 
     entries = []
-    for paper, key in zip(papers, cite_keys(papers)):
+    for paper, key in zip(papers, cite_keys(papers, groups)):
         kind, venue_tags = RIS_TYPES[paper.work_type]
         # ID: the reference's id, which reference managers keep; a key a .bib gave survives the round trip
         entry: dict[str, object] = {"type_of_reference": kind, "id": key, "abstract": paper.abstract}
@@ -212,11 +236,11 @@ def _ris_located(paper: Paper, venue_tags: tuple[str, ...]) -> dict[str, str]:
     return {tag: value for tag, value in tags.items() if value}
 
 
-def to_csv(papers: Sequence[Paper]) -> str:
+def to_csv(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for p, key in zip(papers, cite_keys(papers)):
+    for p, key in zip(papers, cite_keys(papers, groups)):
         published, report = p.work_type in PUBLISHED_BY, p.work_type == "report"
         writer.writerow([
             key, ZOTERO_TYPES[p.work_type], p.title if p.has_title else "", "; ".join(p.authors), p.year or "", p.abstract,
@@ -268,12 +292,12 @@ def _ris_name(name: str, family: str | None = None) -> str:
     return ", ".join(p for p in (last, given, suffix) if p) if given else name
 
 
-def to_csl(papers: Sequence[Paper]) -> str:
+def to_csl(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
     """CSL JSON, as Zotero exports it and pandoc's citeproc reads it: one item a paper, keyed by its cite key."""
     import json
 
     items = []
-    for paper, key in zip(papers, cite_keys(papers)):
+    for paper, key in zip(papers, cite_keys(papers, groups)):
         item: dict[str, object] = {"id": key, "type": CSL_TYPES[paper.work_type], "abstract": paper.abstract}
         if paper.has_title:
             item["title"] = paper.title
@@ -302,5 +326,7 @@ def to_csl(papers: Sequence[Paper]) -> str:
     return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
 
 
-def export(papers: Sequence[Paper], fmt: ExportFormat) -> str:
-    return {"bibtex": to_bibtex, "ris": to_ris, "csv": to_csv, "csl": to_csl}[fmt](papers)
+def export(papers: Sequence[Paper], fmt: ExportFormat, groups: KeyGroups | None = None) -> str:
+    if fmt == "bibtex":
+        return to_bibtex(papers, groups=groups)
+    return {"ris": to_ris, "csv": to_csv, "csl": to_csl}[fmt](papers, groups)

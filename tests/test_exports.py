@@ -597,3 +597,34 @@ def test_a_groups_name_survives_a_csv_or_ris_round_trip(tmp_path: Path, fmt: Exp
         "The ATLAS Collaboration": "The ATLAS Collaboration", "Barnes and Noble": "Barnes and Noble",
     }
     assert "{Barnes and Noble}" in to_bibtex([back]) and "{The ATLAS Collaboration}" in to_bibtex([back])
+
+
+def test_a_papers_cite_key_is_the_same_whichever_papers_are_exported_with_it(tmp_path: Path) -> None:
+    """Two papers deriving maaten2019visualizing: `export B` called B maaten2019visualizing, `export A B` called it
+    maaten2019visualizinga, and `ask --bibtex` citing B gave it the key `export` gave A: a \\cite pasted from an
+    answer pointed at another paper in library.bib."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    rows = [
+        {"title": f"Visualizing {what} with t-SNE", "authors": "Laurens van der Maaten", "year": 2019,
+         "abstract": f"We visualize {what} in two dimensions with a method that preserves neighbourhoods, and we "
+                     "study how its parameters change the maps it draws across many data sets and models."}
+        for what in ("data", "embeddings")
+    ]
+    (tmp_path / "two.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    a = Assistant(Settings(store_dir=tmp_path / "s", seeds_dir=tmp_path / "none"))
+    a.ingest([tmp_path / "two.jsonl"])
+    first, second = sorted(p.id for p in a.papers())
+
+    def keys(ids: list[str] | None, how: str = "export") -> dict[str, str]:
+        library = bibtexparser.parse_string(a.export(ids) if how == "export" else a.references(ids or []))
+        return {e["title"].strip("{}"): e.key for e in library.entries}
+
+    both = keys(None)
+    assert sorted(both.values()) == ["maaten2019visualizing", "maaten2019visualizinga"]
+    for ids in ([first], [second], [second, first]):
+        alone = keys(ids)
+        assert all(both[title] == key for title, key in alone.items()), (ids, alone, both)
+        cited = keys(ids, "references")
+        assert all(both[title] == key for title, key in cited.items()), (ids, cited, both)
