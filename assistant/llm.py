@@ -354,6 +354,13 @@ class LLMEngine(CitingEngine):
             )
         if not cited:
             notices.append("The model cited none of the abstracts; treat this answer as unsupported.")
+        loose = unbacked(checked.text, cited)
+        if loose:
+            notices.append(
+                f"{len(loose)} of the answer's sentences share{'s' if len(loose) == 1 else ''} few words with the "
+                "abstract it cites; read the quoted sentences before relying on "
+                f"{'it' if len(loose) == 1 else 'them'}: “{loose[0]}”"
+            )
         if usage.choices_seen and usage.finish_reason is None:  # the stream ended cleanly, but mid-reply
             notices.append("The model's reply ended without saying it was complete: the answer may be cut off.")
         if cut:
@@ -367,7 +374,7 @@ class LLMEngine(CitingEngine):
             citations=self.citations(checked.text, cited),
             abstained=False,
             settings_hash=self.settings_hash,
-            support=model_support(checked.text, len(cited), checked.dropped),
+            support=model_support(checked.text, len(cited), checked.dropped, len(loose)),
             dropped_markers=checked.dropped,
             notice=" ".join(notices) or None,
             **common,
@@ -432,14 +439,37 @@ def without_unfinished_end(text: str) -> str:
     return text[: ends[-1]] if ends else text
 
 
-def model_support(text: str, n_cited: int, dropped: int) -> Support:
-    """Strong when every sentence of the model's answer cites a source and no marker pointed nowhere;
-    partial when some do; none when it cites nothing."""
+# A sentence of the model's whose content terms the abstracts it cites hold less than this share of is not backed
+# by them: "Flow matching trains a continuous normalizing flow … [1]" citing a quantization abstract was "strong".
+GROUNDED = 0.3
+GROUNDED_TERMS = 4  # ... judged only for a sentence of at least this many content terms
+
+
+def unbacked(text: str, cited: Sequence[Paper]) -> list[str]:
+    """The sentences of an answer (markers numbered 1..len(cited)) that share little with what they cite: fewer
+    than GROUNDED of their content terms in the cited papers' titles and abstracts. A paraphrase keeps most of
+    its source's terms; a claim the abstract never makes keeps few."""
+    held = [set(content_terms(f"{p.title} {p.abstract}")) for p in cited]
+    out: list[str] = []
+    for sentence in split_sentences(text):
+        numbers = [n for n in markers(sentence) if 1 <= n <= len(cited)]
+        terms = set(content_terms(MARKER.sub("", sentence)))
+        if numbers and len(terms) >= GROUNDED_TERMS:
+            backed = set().union(*(held[n - 1] for n in numbers))
+            if len(terms & backed) < GROUNDED * len(terms):
+                out.append(sentence.strip())
+    return out
+
+
+def model_support(text: str, n_cited: int, dropped: int, unbacked_sentences: int = 0) -> Support:
+    """Strong when every sentence of the model's answer cites a source, no marker pointed nowhere and every
+    cited sentence shares enough with what it cites (`unbacked_sentences`: those that do not); partial when
+    some do; none when it cites nothing."""
     if not n_cited:
         return "none"
     sentences = [s for s in split_sentences(text) if MARKER.sub("", s).strip()]
     every = all(markers(s) for s in sentences)
-    return "strong" if every and not dropped else "partial"
+    return "strong" if every and not dropped and not unbacked_sentences else "partial"
 
 
 def abstains(text: str, n_sources: int) -> bool:

@@ -19,7 +19,7 @@ from assistant.cite import all_resolve  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.llm import LLMEngine  # noqa: E402
 from assistant.prompts import CANNOT_ANSWER  # noqa: E402
-from assistant.types import Final, Status, TextDelta  # noqa: E402
+from assistant.types import Final, Paper, Status, TextDelta  # noqa: E402
 
 QUESTION = "What does the neural tangent kernel describe?"
 
@@ -136,7 +136,9 @@ def test_an_llm_mode_that_is_not_configured_is_refused(small_store: Path, overri
 @pytest.mark.parametrize(
     ("reply", "support"),
     [
-        ("The NTK describes how a network trains [1]. It stays constant in the infinite-width limit [2].", "strong"),
+        ("The NTK describes how a network trains [1]. It stays constant in the infinite-width limit [1].", "strong"),
+        # the second source never says so: a marker on a claim its abstract does not hold backs nothing
+        ("The NTK describes how a network trains [1]. It stays constant in the infinite-width limit [2].", "partial"),
         ("The NTK describes how a network trains [1]. It stays constant in the infinite-width limit.", "partial"),
         ("The NTK describes how a network trains [1]. It stays constant in the infinite-width limit [9].", "partial"),
         ("The NTK describes how a network trains.", "none"),
@@ -340,3 +342,20 @@ def test_other_papers_are_left_out_of_what_the_model_reads(small_store: Path, as
     a.ask("Which other papers study the neural tangent kernel?", history=[(first, said.text)])
     title = assistant.paper(ntk).title  # type: ignore[union-attr]
     assert title not in llm.prompts[-1], "the paper the conversation cited was given to the model again"
+
+
+def test_an_llm_claim_its_source_does_not_hold_is_not_strong_support(small_store: Path) -> None:
+    """Asked about post-training quantization, a model wrote about flow matching and cited a quantization
+    abstract: the page said "support strong", as every sentence carried a marker."""
+    from assistant.llm import unbacked
+
+    a, _ = scripted(small_store, "Flow matching trains a continuous normalizing flow by solving an ordinary differential equation [1].")
+    answer = a.ask("Which papers study post-training quantization?")
+    assert not answer.abstained and answer.support == "partial"
+    assert answer.notice and "few words with the abstract it cites" in answer.notice
+    paper = Paper(id="q", title="Post-training quantization", abstract="We quantize weights after training with a calibration set.")
+    assert unbacked("Weights are quantized after training using a small calibration set [1].", [paper]) == []
+    assert unbacked("Flow matching solves an ordinary differential equation [1].", [paper]) == [
+        "Flow matching solves an ordinary differential equation [1]."
+    ]
+    assert unbacked("It works [1].", [paper]) == []  # too short to judge

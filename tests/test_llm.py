@@ -30,7 +30,8 @@ from assistant.types import Final, Paper, Status, TextDelta  # noqa: E402
 
 KEY = "sk-test-SECRET123"
 QUESTION = "What does the neural tangent kernel describe?"
-GOOD = "The NTK describes how a network evolves during gradient descent training [1]. It stays constant in the infinite-width limit [2]."
+GOOD = ("The NTK describes how a network evolves during gradient descent training [1]. It gives memorization, optimization "
+        "and generalization guarantees for deep networks [2].")
 
 
 @pytest.fixture
