@@ -483,12 +483,19 @@ def _closed_ris(text: str) -> tuple[str, list[int]]:
     return "\n".join(out) + "\n", unclosed
 
 
+def _each_line(value: object) -> list[str]:
+    """A RIS tag's lines as a list of their texts (one line is a string, none is None)."""
+    values = value if isinstance(value, list) else [value]
+    return [str(v).strip() for v in values if v and str(v).strip()]
+
+
 def parse_ris(text: str) -> Parsed:
     import rispy
 
     closed, unclosed = _closed_ris(text)
     try:
-        entries = rispy.loads(closed)
+        # an abstract in several AB (or N2) lines is one abstract: rispy kept the first line only
+        entries = rispy.loads(closed, list_tags=[*rispy.LIST_TYPE_TAGS, "AB", "N2"])
     except Exception as exc:  # rispy raises plain IOError/ValueError on a broken file
         yield None, f"unreadable RIS ({exc})"
         return
@@ -496,7 +503,7 @@ def parse_ris(text: str) -> Parsed:
     starts = [i for i, line in enumerate(text.splitlines(), start=1) if re.match(r"\s*TY  -", line)]
     for number, entry in enumerate(entries, start=1):
         where = starts[number - 1] if len(starts) == len(entries) else None
-        abstract = entry.get("abstract") or entry.get("notes_abstract")
+        abstract = " ".join(_each_line(entry.get("abstract"))) or " ".join(_each_line(entry.get("notes_abstract")))
         if not abstract:
             yield where, f"reference {number} ({_clean(entry.get('title') or entry.get('primary_title'))[:60]!r}) has no abstract (AB)"
             continue

@@ -709,3 +709,15 @@ def test_csv_authors_with_a_family_name_of_several_words_or_initials_stay_one_pe
     assert authors("Smith, J. R.") == ["J. R. Smith"]
     assert authors("Smith, J., Jones, K., van der Berg, J.") == ["J. Smith", "K. Jones", "J. van der Berg"]
     assert authors("Geoffrey Hinton, Yann LeCun") == ["Geoffrey Hinton", "Yann LeCun"]  # two, as before
+
+
+def test_a_ris_abstract_in_several_ab_lines_is_read_whole() -> None:
+    """A record with two `AB  -` lines was stored with the first line only, and no warning."""
+    from assistant.formats import parse_ris
+
+    text = ("TY  - JOUR\nTI  - Two lines\nAU  - Rivera, Ana\nAB  - We study a method for reading abstracts whole.\n"
+            "AB  - Its second line says what the experiments show, and must not be lost.\nER  - \n")
+    ((_, record),) = list(parse_ris(text))
+    assert isinstance(record, dict)
+    assert record["abstract"] == ("We study a method for reading abstracts whole. Its second line says what the "
+                                  "experiments show, and must not be lost.")
