@@ -120,6 +120,31 @@ def _match_score(claim: set[str], sentence: set[str]) -> float:
     return 2 * shared / (len(claim) + len(sentence)) if shared else 0.0
 
 
+def marked_sentences(text: str, citations: Sequence[Citation], papers: Mapping[str, Paper]) -> list[tuple[int, str | None]]:
+    """Each `[n]` of the answer in order, with the abstract sentence of paper n its answer sentence came from (the
+    rule of cited_sentences), or None where paper n is unknown: a reader's click on that [n] shows that sentence,
+    not the paper's first quote."""
+    by_n = {c.n: papers.get(c.paper_id) for c in citations}
+    split: dict[int, tuple[list[str], list[set[str]]]] = {}
+    out: list[tuple[int, str | None]] = []
+    for sentence in split_sentences(text):
+        plain = MARKER.sub(" ", sentence)
+        for found in MARKER.finditer(sentence):
+            for n in (int(raw) for raw in re.split(r"\s*[,;]\s*", found.group(1).strip())):
+                paper = by_n.get(n)
+                if paper is None:
+                    out.append((n, None))
+                    continue
+                if n not in split:
+                    abstract = split_sentences(paper.abstract)
+                    split[n] = abstract, [set(content_terms(s)) for s in abstract]
+                abstract, terms = split[n]
+                claim = set(content_terms(plain.replace(paper.title, " ")))
+                scores = [_match_score(claim, t) for t in terms]
+                out.append((n, abstract[scores.index(max(scores))] if scores and max(scores) > 0 else None))
+    return out
+
+
 def cited_sentences(
     text: str, citations: Sequence[Citation], papers: Mapping[str, Paper], first: bool = False
 ) -> dict[str, list[str]]:

@@ -444,16 +444,21 @@ def test_unsafe_urls_are_dropped(url: str | None) -> None:
     assert render.safe_url(url) is None
 
 
-def test_every_sentence_an_answer_cites_is_marked_and_the_marker_links_to_the_first() -> None:
+def test_every_sentence_an_answer_cites_is_marked_and_each_marker_links_to_its_own() -> None:
+    """Every [1] of an answer led to the paper's first quote, whichever sentence it closed."""
     p = paper(None, abstract="Intro sentence here. We show that wide nets train fast. Next, we prove a rate for deep nets. Experiments on four data sets agree.")
     answer = cited(p, quote="We show that wide nets train fast.").model_copy(
         update={"text": "The authors show that wide nets train fast [1]. Next, the authors prove a rate for deep nets [1]."}
     )
     html = render.render_sources(answer, {"p1": p}, turn=3)
-    quotes = re.findall(r'<p class="aa-quote"><mark( id="[^"]+")? title="quoted as \[1\]">(.*?)</mark>', html)
-    assert quotes == [(' id="src-3-1"', "We show that wide nets train fast."), ("", "Next, we prove a rate for deep nets.")]
+    quotes = re.findall(r'<p class="aa-quote"><mark id="([^"]+)" title="quoted as \[1\]">(.*?)</mark>', html)
+    second = render.quote_anchor(3, 1, "Next, we prove a rate for deep nets.")
+    assert quotes == [("src-3-1", "We show that wide nets train fast."), (second, "Next, we prove a rate for deep nets.")]
     assert html.count('class="aa-in-abstract"') == 2  # both marked in the whole abstract too
     assert '<span class="aa-n">[1]</span>' in html  # its number once, not "[1][1]"
+    bubble = render.render_answer(answer.text, 3, answer, {"p1": p})
+    assert re.findall(r'href="#([^"]+)"', bubble) == ["src-3-1", second]
+    assert re.findall(r'href="#([^"]+)"', render.render_answer(answer.text, 3, answer)) == ["src-3-1", "src-3-1"]  # no papers
 
 
 def test_a_quote_not_in_the_abstract_still_gets_its_anchor() -> None:

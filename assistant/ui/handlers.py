@@ -288,8 +288,9 @@ class Handlers:
         if answer is None:
             yield question, chat[:-2], turns, panel_before(), ""
             raise user_error("The answer stream ended early; try again.")
-        chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer)}
-        shown = render_sources(answer, self.papers_of(answer), turn, self.similar_of(answer))
+        papers = self.papers_of(answer)
+        chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer, papers)}
+        shown = render_sources(answer, papers, turn, self.similar_of(answer))
         for old in turns[: max(0, len(turns) - 2 * (EARLIER_KEPT - 1))]:  # out of the panel: not kept either
             old.pop("sources", None)
         turns += [

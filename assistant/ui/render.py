@@ -9,12 +9,13 @@ the KaTeX Gradio bundles, untrusted (no \\href, \\url, \\includegraphics or HTML
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from ..cite import cited_sentences
+from ..cite import cited_sentences, marked_sentences
 from ..latex import readable_latex
 from ..types import Answer, Paper, Passage, venue_and_year, volume_and_pages
 
@@ -88,18 +89,28 @@ def anchor(turn: int, n: int) -> str:
     return f"src-{turn}-{n}"
 
 
+def quote_anchor(turn: int, n: int, sentence: str) -> str:
+    """The id of one quoted sentence of source n: where an [n] closing an answer sentence taken from it links."""
+    return f"{anchor(turn, n)}-{hashlib.sha1(' '.join(sentence.split()).encode()).hexdigest()[:10]}"
+
+
 HOVER_CHARS = 160  # characters of the title a marker shows on hover
 
 
-def link_markers(encoded: str, turn: int, known: Mapping[int, str]) -> str:
+def link_markers(
+    encoded: str, turn: int, known: Mapping[int, str], targets: Iterator[tuple[int, str]] | None = None
+) -> str:
     """Turn the entity-encoded `[n]` markers that resolve into in-page links to the quote; `known`: each
-    resolving number's hover text (its paper's title and year, as a citation preview shows them)."""
+    resolving number's hover text (its paper's title and year, as a citation preview shows them); `targets`: the
+    markers in order, each with the id of the quoted sentence it closes (render_answer), else source n's first."""
 
     def repl(m: re.Match[str]) -> str:
         n = int(m.group(1))
+        marked, where = next(targets, (n, "")) if targets is not None else (n, "")
         if n not in known:
             return m.group(0)
-        return f'<a class="aa-cite" href="#{anchor(turn, n)}" title="{esc(known[n])}">[{n}]</a>'
+        where = where if where and marked == n else anchor(turn, n)
+        return f'<a class="aa-cite" href="#{where}" title="{esc(known[n])}">[{n}]</a>'
 
     return _ENCODED_MARKER.sub(repl, encoded)
 
@@ -153,18 +164,28 @@ def by_paper(text: str) -> list[str] | None:
     return [" ".join(group) for _, group in groups] if len(groups) > 1 else None
 
 
-def render_answer(text: str, turn: int, answer: Answer | None = None) -> str:
-    """A Chatbot bubble: the partial or final answer, markers linked, abstentions marked."""
+def render_answer(text: str, turn: int, answer: Answer | None = None, papers: Mapping[str, Paper] | None = None) -> str:
+    """A Chatbot bubble: the partial or final answer, markers linked (with the cited `papers`, each [n] to the
+    sentence its answer sentence came from), abstentions marked."""
     if answer is not None:
         # the paper, not a quote: a second [1] closes another sentence of that paper than the citation's quote
         known = {c.n: f"[{c.n}] {_clipped(readable_latex(c.title))}" + (f" ({c.year})" if c.year else "") for c in answer.citations}
     else:  # still streaming: the citations come with the final answer
         known = {int(n): f"show source {n}" for n in _MARKER.findall(text)}
     items = by_paper(text) if answer is not None and not answer.abstained else None
+    targets = None
+    if answer is not None and papers:  # each [n] to the sentence it closes: a later quote's own id, the first's is n's
+        first = {c.n: " ".join(c.quote.split()) for c in answer.citations}
+        targets = iter([
+            (n, anchor(turn, n) if not sentence or " ".join(sentence.split()) == first.get(n) else quote_anchor(turn, n, sentence))
+            for n, sentence in marked_sentences(text, answer.citations, papers)
+        ])
     if items:
-        body = '<ul class="aa-by-paper">' + "".join(f"<li>{link_markers(md_math(i), turn, known)}</li>" for i in items) + "</ul>"
+        body = '<ul class="aa-by-paper">' + "".join(
+            f"<li>{link_markers(md_math(i), turn, known, targets)}</li>" for i in items
+        ) + "</ul>"
     else:
-        body = link_markers(md_math(text), turn, known)
+        body = link_markers(md_math(text), turn, known, targets)
     if answer is not None and answer.abstained:
         body = f'<div class="aa-abstain"><div class="aa-abstain-label">Not answered by the abstracts</div>{body}</div>'
     else:
@@ -204,12 +225,12 @@ def _title(paper: Paper | None, title: str) -> str:
 def highlight(abstract: str, quotes: Sequence[tuple[int, str]], turn: int) -> str:
     """Each cited quote as a short highlighted snippet that its [n] link points at, then the whole abstract
     on demand (folded) with the quotes marked in place."""
-    linked: set[int] = set()  # [n] links to its first quote; a paper's further quotes are marked too
+    linked: set[int] = set()
     snippets = ""
-    for n, q in quotes:
-        target = "" if n in linked else f' id="{anchor(turn, n)}"'
+    for n, q in quotes:  # the first quote of n is where [n] leads; a further one, where the [n] closing it does
+        target = anchor(turn, n) if n not in linked else quote_anchor(turn, n, q)
         linked.add(n)
-        snippets += f'<p class="aa-quote"><mark{target} title="quoted as [{n}]">{with_math(q.strip())}</mark></p>'
+        snippets += f'<p class="aa-quote"><mark id="{target}" title="quoted as [{n}]">{with_math(q.strip())}</mark></p>'
 
     spans: list[tuple[int, int, int]] = []
     for n, quote in quotes:
