@@ -57,9 +57,9 @@ ROWS = {
     "reference list and prefix": Row("Answer: Kernels train [1].\n\nReferences:\n[1] NTK\n[2] Other", "Kernels train [1].", 1),
     "code fence": Row("```\nKernels train [1].\n```", "Kernels train [1].", 1),
     "echoed source tags": Row('<source n="1">Kernels train [1].</source>', "Kernels train [1].", 1),
-    "twelve sentences": Row(
-        " ".join(f"Kernel fact number {i} holds [1]." for i in range(12)),
-        " ".join(f"Kernel fact number {i} holds [1]." for i in range(4)),
+    "twelve sentences": Row(  # each a claim its source holds ("support strong"), numbered
+        " ".join(f"The neural tangent kernel describes training, fact {i} [1]." for i in range(12)),
+        " ".join(f"The neural tangent kernel describes training, fact {i} [1]." for i in range(4)),
         1,
         notice="wrote 12 sentences",
     ),
