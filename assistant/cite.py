@@ -120,6 +120,14 @@ def _match_score(claim: set[str], sentence: set[str]) -> float:
     return 2 * shared / (len(claim) + len(sentence)) if shared else 0.0
 
 
+def _closest(claim: str, abstract: Sequence[str], terms: Sequence[set[str]]) -> str | None:
+    """The abstract sentence (with its content `terms`) closest to `claim` by content-term F1, the earlier one
+    on a tie; None when none shares a term."""
+    claim_terms = set(content_terms(claim))
+    scores = [_match_score(claim_terms, t) for t in terms]
+    return abstract[scores.index(max(scores))] if scores and max(scores) > 0 else None
+
+
 def marked_sentences(text: str, citations: Sequence[Citation], papers: Mapping[str, Paper]) -> list[tuple[int, str | None]]:
     """Each `[n]` of the answer in order, with the abstract sentence of paper n its answer sentence came from (the
     rule of cited_sentences), or None where paper n is unknown: a reader's click on that [n] shows that sentence,
@@ -130,7 +138,7 @@ def marked_sentences(text: str, citations: Sequence[Citation], papers: Mapping[s
     for sentence in split_sentences(text):
         plain = MARKER.sub(" ", sentence)
         for found in MARKER.finditer(sentence):
-            for n in (int(raw) for raw in re.split(r"\s*[,;]\s*", found.group(1).strip())):
+            for n in markers(found.group(0)):
                 paper = by_n.get(n)
                 if paper is None:
                     out.append((n, None))
@@ -138,10 +146,7 @@ def marked_sentences(text: str, citations: Sequence[Citation], papers: Mapping[s
                 if n not in split:
                     abstract = split_sentences(paper.abstract)
                     split[n] = abstract, [set(content_terms(s)) for s in abstract]
-                abstract, terms = split[n]
-                claim = set(content_terms(plain.replace(paper.title, " ")))
-                scores = [_match_score(claim, t) for t in terms]
-                out.append((n, abstract[scores.index(max(scores))] if scores and max(scores) > 0 else None))
+                out.append((n, _closest(plain.replace(paper.title, " "), *split[n])))
     return out
 
 
@@ -171,10 +176,8 @@ def cited_sentences(
         chosen = set(out.get(paper.id, []))
         answered = [claim.replace(paper.title, " ") for claim in claims.get(citation.n, [])]  # the attribution
         for claim in [*([] if first else [citation.quote]), *answered]:
-            claim_terms = set(content_terms(claim))
-            scores = [_match_score(claim_terms, t) for t in terms]
-            if scores and max(scores) > 0:
-                chosen.add(abstract[scores.index(max(scores))])  # ties: the earlier sentence
+            if (closest := _closest(claim, abstract, terms)) is not None:
+                chosen.add(closest)
         if chosen:
             out[paper.id] = [s for s in abstract if s in chosen]
     return out
