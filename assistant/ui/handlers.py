@@ -175,6 +175,11 @@ def conversation_markdown(turns: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
+def wrote_by_model(answer: Answer) -> bool:
+    """Whether a model wrote the answer's text (not the extractive composer, its fallback or a record lookup)."""
+    return answer.mode not in ("extractive", "metadata")
+
+
 def render_refusal(reason: str) -> str:
     """The status line for a question that was not asked: why, and how to fix it."""
     stop = "" if re.search(r"[.?!][\"”’]?$", reason) else "."  # "… like "What is X?"" ends already
@@ -245,6 +250,7 @@ class Handlers:
         ]
         yield "", chat, turns, gr.update(), STAGES["retrieving"]
         text, answer, read = "", None, False
+        model = answer_mode != "extractive"  # the text streams from a model: its Markdown is laid out
 
         def panel_before() -> Any:  # what the panel showed before a Reading list replaced it
             if not read:
@@ -266,6 +272,7 @@ class Handlers:
                     return
                 if isinstance(event, Status):
                     text = "" if event.stage == "fallback" else text  # a broken-off reply is dropped, not kept above
+                    model = model and event.stage != "fallback"
                     chat[-1] = {"role": "assistant", "content": render_progress(event.stage)}
                     yield gr.update(), chat, turns, gr.update(), STAGES.get(event.stage, event.stage)
                 elif isinstance(event, Reading):  # a model's sources, shown while it reads and writes
@@ -274,7 +281,7 @@ class Handlers:
                     yield gr.update(), chat, turns, render_panel(render_reading(event.papers, found), earlier), gr.update()
                 elif isinstance(event, TextDelta):
                     text += event.text
-                    chat[-1] = {"role": "assistant", "content": render_answer(text, turn)}
+                    chat[-1] = {"role": "assistant", "content": render_answer(text, turn, model=model)}
                     yield gr.update(), chat, turns, gr.update(), STAGES["writing"]
                 elif isinstance(event, Final):
                     answer = event.answer
@@ -289,7 +296,7 @@ class Handlers:
             yield question, chat[:-2], turns, panel_before(), ""
             raise user_error("The answer stream ended early; try again.")
         papers = self.papers_of(answer)
-        chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer, papers)}
+        chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer, papers, model=wrote_by_model(answer))}
         shown = render_sources(answer, papers, turn, self.similar_of(answer))
         for old in turns[: max(0, len(turns) - 2 * (EARLIER_KEPT - 1))]:  # out of the panel: not kept either
             old.pop("sources", None)

@@ -1,8 +1,9 @@
 """Answers, source cards and abstracts as safe HTML for the page. Pure functions; no gradio here.
 
 Model and abstract text is always shown as the literal text it is: every character HTML or markdown
-could act on becomes an entity, so no tag, image, link or emphasis survives. The only markup is what this
-module writes: `[n]` links to in-page anchors, links to a paper's own http(s) URL, and math spans
+could act on becomes an entity, so no tag, image or link survives. The only markup is what this module
+writes: `[n]` links to in-page anchors, links to a paper's own http(s) URL, a model's paragraphs, lists,
+headings, bold, italics and code (markdown.py reads them; never in an abstract's text), and math spans
 (`<span class="aa-math">` holding the escaped LaTeX) that the page's script typesets with
 the KaTeX Gradio bundles, untrusted (no \\href, \\url, \\includegraphics or HTML extensions).
 """
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from ..cite import cited_sentences, marked_sentences
 from ..latex import readable_latex
 from ..types import Answer, Paper, Passage, venue_and_year, volume_and_pages
+from .markdown import blocks, has_blocks, runs
 
 STAGES = {
     "retrieving": "Retrieving abstracts…",
@@ -82,6 +84,29 @@ def with_math(text: str, literal: Callable[[str], str] = esc) -> str:
 def md_math(text: str) -> str:
     """md_literal with math typeset (for Chatbot bubbles)."""
     return with_math(text, md_literal)
+
+
+def md_inline(text: str) -> str:
+    """A model's line as md_math shows it, with its bold, italics and code as such (markdown.runs)."""
+    out = []
+    for style, part in runs(text, _MATH):
+        if style == "code":
+            out.append(f"<code>{md_literal(part)}</code>")
+        else:
+            out.append(f"<{style}>{md_math(part)}</{style}>" if style else md_math(part))
+    return "".join(out)
+
+
+def md_model(text: str) -> str:
+    """A model's answer with the Markdown it wrote laid out (paragraphs, lists, headings, emphasis: markdown.py);
+    everything else shown verbatim, as md_math shows it."""
+    html_blocks = []
+    for kind, items in blocks(text):
+        if kind in ("ul", "ol"):
+            html_blocks.append(f"<{kind}>" + "".join(f"<li>{md_inline(i)}</li>" for i in items) + f"</{kind}>")
+        else:
+            html_blocks.append(f'<p class="aa-{"heading" if kind == "h" else "para"}">{md_inline(items[0])}</p>')
+    return "".join(html_blocks)
 
 
 def anchor(turn: int, n: int) -> str:
@@ -164,15 +189,19 @@ def by_paper(text: str) -> list[str] | None:
     return [" ".join(group) for _, group in groups] if len(groups) > 1 else None
 
 
-def render_answer(text: str, turn: int, answer: Answer | None = None, papers: Mapping[str, Paper] | None = None) -> str:
+def render_answer(
+    text: str, turn: int, answer: Answer | None = None, papers: Mapping[str, Paper] | None = None, model: bool = False
+) -> str:
     """A Chatbot bubble: the partial or final answer, markers linked (with the cited `papers`, each [n] to the
-    sentence its answer sentence came from), abstentions marked."""
+    sentence its answer sentence came from), abstentions marked. `model`: a model wrote the text, so its Markdown
+    (lists, bold, …) is laid out; an abstract's sentences are shown as they are ("f_*" is not italics)."""
     if answer is not None:
         # the paper, not a quote: a second [1] closes another sentence of that paper than the citation's quote
         known = {c.n: f"[{c.n}] {_clipped(readable_latex(c.title))}" + (f" ({c.year})" if c.year else "") for c in answer.citations}
     else:  # still streaming: the citations come with the final answer
         known = {int(n): f"show source {n}" for n in _MARKER.findall(text)}
-    items = by_paper(text) if answer is not None and not answer.abstained else None
+    laid_out = model and has_blocks(text)  # the model's own layout, not one item per paper
+    items = by_paper(text) if answer is not None and not answer.abstained and not laid_out else None
     targets = None
     if answer is not None and papers:  # each [n] to the sentence it closes: a later quote's own id, the first's is n's
         first = {c.n: " ".join(c.quote.split()) for c in answer.citations}
@@ -180,12 +209,13 @@ def render_answer(text: str, turn: int, answer: Answer | None = None, papers: Ma
             (n, anchor(turn, n) if not sentence or " ".join(sentence.split()) == first.get(n) else quote_anchor(turn, n, sentence))
             for n, sentence in marked_sentences(text, answer.citations, papers)
         ])
+    inline = md_inline if model else md_math
     if items:
         body = '<ul class="aa-by-paper">' + "".join(
-            f"<li>{link_markers(md_math(i), turn, known, targets)}</li>" for i in items
+            f"<li>{link_markers(inline(i), turn, known, targets)}</li>" for i in items
         ) + "</ul>"
     else:
-        body = link_markers(md_math(text), turn, known, targets)
+        body = link_markers(md_model(text) if laid_out else inline(text), turn, known, targets)
     if answer is not None and answer.abstained:
         body = f'<div class="aa-abstain"><div class="aa-abstain-label">Not answered by the abstracts</div>{body}</div>'
     else:

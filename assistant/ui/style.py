@@ -36,6 +36,10 @@ CSS = """
 .aa-answer, .aa-abstain { line-height: 1.6; }
 .aa-by-paper { margin: 0; padding-left: 1.2em; }
 .aa-by-paper li { margin: 0.15em 0; }
+/* a model's own layout (render.md_model) */
+.aa-answer p.aa-para, .aa-answer p.aa-heading { margin: 0 0 0.5em; }
+.aa-answer p.aa-heading { font-weight: 600; }
+.aa-answer ul, .aa-answer ol { margin: 0 0 0.5em; padding-left: 1.4em; }
 .aa-pending { color: var(--body-text-color-subdued); font-style: italic; }
 a.aa-cite { font-weight: 600; text-decoration: none; padding: 0 1px; color: var(--color-accent) !important; }
 .dark a.aa-cite, .dark .aa-n { color: var(--primary-400) !important; }  /* blue 600 is too dark on a dark page */
