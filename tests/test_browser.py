@@ -608,7 +608,7 @@ def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
 
         for where in ("#aa-chat", "#aa-sources"):
             assert page.locator(f"{where} img, {where} iframe, {where} script, {where} .x").count() == 0, where
-        chat_links = page.locator("#aa-chat a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+        chat_links = page.locator("#aa-chat a:not(.aa-copy)").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         # only the resolved marker ([9] resolves to nothing), to the quoted sentence it closes, which the page holds
         assert len(chat_links) == 1 and chat_links[0].startswith("#src-1-1"), chat_links
         assert page.locator(f"#aa-sources mark{chat_links[0]}").count() == 1, chat_links
@@ -653,8 +653,18 @@ def test_a_models_markdown_is_laid_out_on_the_page_and_still_cannot_inject(brows
         expect(bubble).to_contain_text("<script>document.title='owned'</script>")
         shot(page, "model-markdown.png")
         assert page.locator("#aa-chat img, #aa-chat iframe, #aa-chat script, #aa-chat .x").count() == 0
-        chat_links = page.locator("#aa-chat a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+        chat_links = page.locator("#aa-chat a:not(.aa-copy)").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         assert chat_links and all(h.startswith("#src-1-1") for h in chat_links), chat_links
+        # Copy puts the model's words, as written, and the numbered references on the clipboard
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        copy = page.locator("#aa-chat a.aa-copy").last
+        expect(copy).to_be_visible()
+        copy.click()
+        expect(copy).to_have_text("Copied")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith(LAID_OUT.strip()), copied[:200]
+        assert copied.endswith("\n\nReferences:\n[1] Stripes <img src=https://evil.example/t.png>\n[2] Trap"), copied[-200:]
+        assert page.url.endswith("/"), page.url  # the link's "#" was not followed
         assert page.title() == "Abstract Assistant"
         assert outside == [], outside
         page.close()

@@ -368,6 +368,20 @@ def test_a_models_answer_streams_and_ends_with_its_layout(small_store: Path) -> 
     assert "**" not in bubbles[-1]
 
 
+def test_an_answer_carries_its_text_and_references_to_copy_and_an_abstention_does_not() -> None:
+    citations = [
+        Citation(n=1, paper_id="a", title="On $\\ell_1$ <b>", quote="q", authors=["Ann Lee", "Bo Chen", "Cy Dan"], year=2020),
+        Citation(n=2, paper_id="b", title="Two", quote="r"),
+    ]
+    answer = Answer(question="q", text="First line [1].\n\nSecond [2].", citations=citations, abstained=False, settings_hash="h")
+    assert render.copy_text(answer) == "First line [1].\n\nSecond [2].\n\nReferences:\n[1] On ℓ_1 <b> — Ann Lee et al., 2020\n[2] Two"
+    html = render.render_answer(answer.text, 1, answer)
+    tool = html[html.index('<div class="aa-tools">') :]
+    assert "\n" not in tool and "<b>" not in tool and "&#10;&#10;References" in tool  # one HTML block, all of it text
+    refused = answer.model_copy(update={"abstained": True, "citations": []})
+    assert "aa-copy" not in render.render_answer("The abstracts do not say.", 1, refused)
+
+
 def test_a_marker_previews_its_paper_on_hover() -> None:
     p = paper(None, title="Kernels & <Wide> Nets " + "and more " * 30, year=2021)
     answer = cited(p).model_copy(update={"citations": [Citation(n=1, paper_id=p.id, title=p.title, quote="q", year=2021)]})

@@ -222,7 +222,26 @@ def render_answer(
         body = f'<div class="aa-answer">{body}</div>'
     if answer is not None and answer.notice:
         body += f'<div class="aa-notice">{md_literal(answer.notice)}</div>'
+    if answer is not None and not answer.abstained:
+        body += copy_tool(answer)
     return body
+
+
+def copy_text(answer: Answer) -> str:
+    """What Copy puts on the clipboard: the answer as written, then its numbered references, as the export has them."""
+    refs = [f"[{c.n}] {c.reference(readable_latex(c.title))}" for c in sorted(answer.citations, key=lambda c: c.n)]
+    return answer.text.strip() + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
+
+
+def copy_tool(answer: Answer) -> str:
+    """A Copy link under an answer (style.COPY_JS), with the text it copies beside it, hidden. The page cannot carry
+    it in a data attribute (Gradio's sanitiser drops them); its newlines are entities, since a blank line in the
+    bubble's HTML would end it as Markdown reads it."""
+    hidden = md_literal(copy_text(answer)).replace("<br>", "&#10;")
+    return (
+        '<div class="aa-tools"><a href="#" class="aa-copy" title="Copy the answer with its references">Copy</a>'
+        f'<span class="aa-copy-text">{hidden}</span></div>'
+    )
 
 
 def safe_url(url: str | None) -> str | None:

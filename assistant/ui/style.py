@@ -36,6 +36,10 @@ CSS = """
 .aa-answer, .aa-abstain { line-height: 1.6; }
 .aa-by-paper { margin: 0; padding-left: 1.2em; }
 .aa-by-paper li { margin: 0.15em 0; }
+.aa-tools { margin-top: 0.35em; font-size: 0.85em; }
+.aa-tools a.aa-copy { color: var(--body-text-color-subdued); text-decoration: none; }
+.aa-tools a.aa-copy:hover, .aa-tools a.aa-copy:focus { text-decoration: underline; }
+.aa-copy-text { display: none; }
 /* a model's own layout (render.md_model) */
 .aa-answer p.aa-para, .aa-answer p.aa-heading { margin: 0 0 0.5em; }
 .aa-answer p.aa-heading { font-weight: 600; }
@@ -190,6 +194,29 @@ BACK_JS = """
 """
 
 
+# "Copy" under an answer (render.copy_tool): the answer and its references onto the clipboard. The Clipboard API
+# needs a secure context (https or localhost); a server reached at http://<its address> gets the older way.
+COPY_JS = """
+  onLink("a.aa-copy", (link) => {
+    const text = link.parentElement.querySelector(".aa-copy-text")?.textContent || "";
+    const said = (word) => { link.textContent = word; setTimeout(() => { link.textContent = "Copy"; }, 1500); };
+    const older = () => {
+      const box = document.createElement("textarea");
+      box.value = text;
+      box.style.position = "fixed";
+      box.style.opacity = "0";
+      document.body.appendChild(box);
+      box.select();
+      const ok = document.execCommand("copy");
+      box.remove();
+      said(ok ? "Copied" : "Copy failed: select the text instead");
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(() => said("Copied"), older);
+    else older();
+  });
+"""
+
+
 # After an answer: the question box again, if the focus fell to the page while the box was disabled.
 REFOCUS_JS = """() => {
   const box = document.querySelector("#aa-question textarea");
@@ -296,4 +323,4 @@ def katex_assets(folder: Path | None = None) -> dict[str, str] | None:
 def page_js() -> str:
     """The page's script: [n] clicks that keep the answer in place, paper links, the wait counted, a server lost
     mid-answer said, and math typesetting."""
-    return "() => {" + CITE_JS + OPEN_JS + BACK_JS + ELAPSED_JS + LOST_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
+    return "() => {" + CITE_JS + OPEN_JS + BACK_JS + COPY_JS + ELAPSED_JS + LOST_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
