@@ -443,8 +443,8 @@ class Assistant:
         }
 
     def export(self, paper_ids: Sequence[str] | None = None, fmt: ExportFormat = "bibtex") -> str:
-        """The papers (all of them for None, or `paper_ids` in that order: none for an empty list) as BibTeX,
-        RIS, CSV or CSL JSON ("csl")."""
+        """The papers (all of them for None, or `paper_ids`, ids or cite keys, in that order: none for an empty
+        list) as BibTeX, RIS, CSV or CSL JSON ("csl")."""
         from .exports import export
 
         return self._exported(paper_ids, fmt, lambda papers, fmt, groups: export(papers, fmt, groups))
@@ -467,17 +467,29 @@ class Assistant:
         fmt = fmt.lower() if isinstance(fmt, str) else fmt  # type: ignore[assignment]
         if fmt not in FORMATS:
             raise ConfigError(f"export format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-        # an id given twice is one paper: two records under one cite key would be two entries to a manager
         groups = self._ready().papers.key_groups()  # a paper's cite key, whichever papers are exported with it
         if paper_ids is None:
             return write(self.papers(), fmt, groups)
         # An empty list is no paper: an abstention's references were once the whole store
-        paper_ids = list(dict.fromkeys(_one_or_many(paper_ids, "paper_ids")))
-        known = self._ready().papers.many(list(paper_ids))
-        missing = [pid for pid in paper_ids if pid not in known]
+        return write(self._named(_one_or_many(paper_ids, "paper_ids")), fmt, groups)
+
+    def _named(self, names: Sequence[str]) -> list[Paper]:
+        """The papers `names` give by id or by cite key (as `ask --bibtex` and `export` write it), in order. A
+        paper named twice (an id given twice, or its id and its key) is one: two records under one cite key would
+        be two entries to a reference manager."""
+        catalog = self._ready().papers
+        known = catalog.many(list(names))
+        keyed = catalog.ids_by_cite_key() if any(name not in known for name in names) else {}  # reads every record
+        ids = {name: name if name in known else keyed.get(name) for name in names}
+        missing = [name for name, pid in ids.items() if pid is None]
         if missing:
-            raise PaperNotFound(f"no paper {', '.join(map(repr, missing))} in the store; `assistant papers` lists the ids")
-        return write([known[pid] for pid in paper_ids], fmt, groups)
+            raise PaperNotFound(
+                f"no paper {', '.join(map(repr, missing))} in the store (by id or cite key); `assistant papers` lists "
+                "the ids, and `assistant export` writes every paper under its cite key"
+            )
+        order = [pid for pid in dict.fromkeys(ids.values()) if pid]
+        found = catalog.many(order)  # a dict in the order the store returned them: put back in the order named
+        return [found[pid] for pid in order]
 
     def paper_count(self) -> int:
         return len(self._ready().papers)

@@ -130,6 +130,14 @@ class Catalog(Mapping[str, Paper]):
             self._key_groups = {group: sorted(ids) for group, ids in groups.items() if len(ids) > 1}
         return self._key_groups
 
+    def ids_by_cite_key(self) -> dict[str, str]:
+        """Each paper's cite key, as `export` writes it for the whole store (exports.cite_keys) -> its id. Reads
+        every record: a key given by a .bib is in no header."""
+        from .exports import cite_keys
+
+        papers = list(self.all().values())
+        return dict(zip(cite_keys(papers, self.key_groups()), (p.id for p in papers)))
+
     def headers(self) -> dict[str, Header]:
         """Every paper's metadata without its abstract, in store order; read once (from the header file, else
         the store's metadata only), then kept. What a filter or a listing reads: a filtered question at 100k

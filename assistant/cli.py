@@ -29,7 +29,8 @@ EXAMPLES = {
     "llm": "example: ASSISTANT_LLM=openai-compatible ASSISTANT_LLM_BASE_URL=http://localhost:11434/v1 "
     "ASSISTANT_LLM_MODEL=llama3.2 assistant llm check",
     "similar": "example: assistant similar a77fca7394f9 -k 3 --json",
-    "export": "example: assistant export --format bibtex -o library.bib   # and back: assistant ingest library.bib",
+    "export": "example: assistant export --format bibtex -o library.bib   # and back: assistant ingest library.bib\n"
+    "         assistant export vaswani2017attention --format ris   # a cite key from `ask --bibtex`",
     "model": "example: assistant model install all-mpnet-base-v2\n"
     "         ASSISTANT_EMBED_MODEL=all-mpnet-base-v2 assistant ingest --rebuild",
     "chat": "example: assistant chat   # then: What is the neural tangent kernel?  /  How is it computed?  /  /sources",
@@ -82,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     p = add("ingest", "Parse, chunk and embed abstracts into the store (only new papers and changed titles are embedded; new metadata is written as it is).")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders: .txt, .jsonl, .json, .csv, .tsv, .bib, .ris, .atom, .xml (default: the seeds folder)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders: .txt, .jsonl, .json, .csv, .tsv, .bib, .bibtex, .ris, .atom, .xml (default: the seeds folder)")
     p.add_argument("--rebuild", action="store_true", help="embed every paper again (the files named or the seeds are re-read; the store's other papers come from their records)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -122,8 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print report.json to stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = add("export", "Write papers as BibTeX, RIS, CSV (Zotero's columns) or CSL JSON (pandoc, Zotero), all of them or the ids given.")
-    p.add_argument("paper_ids", nargs="*", metavar="PAPER_ID", help="papers to export (default: every paper)")
+    p = add("export", "Write papers as BibTeX, RIS, CSV (Zotero's columns) or CSL JSON (pandoc, Zotero), all of them or those given.")
+    p.add_argument("paper_ids", nargs="*", metavar="PAPER_ID", help="papers to export, by id or cite key (default: every paper)")
     p.add_argument("--format", choices=["bibtex", "ris", "csv", "csl"], default="bibtex", help="csl: CSL JSON, for pandoc and Zotero (default: bibtex)")
     p.add_argument("-o", "--out", default=None, help="write to this file instead of standard output")
 

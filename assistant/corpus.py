@@ -26,10 +26,11 @@ from . import formats
 from .exports import derived_key
 from .types import LOCATOR_FIELDS, PUBLISHED_BY, Paper, ParseIssue, WorkType
 
-SUPPORTED = (".txt", ".jsonl", ".json", ".csv", ".tsv", ".bib", ".ris", ".xml", ".atom")
+BIBTEX_SUFFIXES = (".bib", ".bibtex")  # both name BibTeX files (`assistant export -o refs.bibtex` writes one)
+SUPPORTED = (".txt", ".jsonl", ".json", ".csv", ".tsv", *BIBTEX_SUFFIXES, ".ris", ".xml", ".atom")
 FORMATS = (
     ".txt (abstract pages), .jsonl/.json (our records, arXiv metadata, OpenAlex works, Semantic Scholar papers, CSL JSON), "
-    ".csv/.tsv (Zotero, Mendeley or any table with an abstract column), .bib (BibTeX), .ris, .xml/.atom (arXiv API)"
+    ".csv/.tsv (Zotero, Mendeley or any table with an abstract column), .bib/.bibtex (BibTeX), .ris, .xml/.atom (arXiv API)"
 )
 # Whole-document formats (BibTeX, RIS, Atom, a JSON array, pages) are parsed in memory, up to this size.
 # JSON lines and CSV are read a line at a time, at any size (an arXiv snapshot is several GB).
@@ -228,7 +229,7 @@ def sniff(suffix: str, text: str) -> str:
     """The format of a file: its extension, checked against its first characters (a .txt export of
     BibTeX or RIS, JSON lines saved as .json, a feed saved as .xml)."""
     head = text.lstrip()[:2000]
-    if suffix in (".bib",) or (suffix == ".txt" and re.match(r"@\w+\s*[{(]", head)):
+    if suffix in BIBTEX_SUFFIXES or (suffix == ".txt" and re.match(r"@\w+\s*[{(]", head)):
         return "bib"
     if suffix == ".ris" or (suffix == ".txt" and re.match(r"TY\s{2}- ", head)):
         return "ris"
@@ -490,8 +491,12 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
             mapped["citation_key"], mapped["key_may_be_ours"] = formats.csv_key(mapped["citation_key"]), True
         if "start_page" in mapped or "end_page" in mapped:  # Scopus' pages, else its article number
             mapped["pages"] = formats.ris_pages(mapped) or mapped.get("pages")
-        if (note := mapped.pop("note", None)) and (arxiv := formats.arxiv_in_text(note)):  # Zotero's "Extra"
+        note = mapped.pop("note", None)
+        if note and (arxiv := formats.arxiv_in_text(note)):  # Zotero's "Extra"
             mapped.setdefault("arxiv_id", arxiv)
+        if isinstance(mapped.get("authors"), str):  # a list cut short ends where our export's Notes say so
+            names, families = formats.split_people(printable(str(mapped["authors"])))
+            mapped["authors"], mapped["author_families"] = formats.noted_more(names, note), families
         if isinstance(tags := mapped.get("categories"), str):  # Zotero's tags: "cs.LG; cs.IR"
             mapped["categories"] = [t.strip() for t in re.split(r"[;,]", tags) if t.strip()]
         draft = _draft_from_record({k: v for k, v in mapped.items() if v is not None}, source)

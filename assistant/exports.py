@@ -17,14 +17,14 @@ from typing import Literal
 from .filters import fold
 from .formats import (
     BIBTEX_MARK,
-    RIS_MORE_AUTHORS,
+    MORE_AUTHORS_NOTE,
     balanced,
     is_arxiv_category,
     is_arxiv_id,
     split_name,
     tex_escape,
 )
-from .types import MORE_AUTHORS, PUBLISHED_BY, Paper, WorkType, named_authors
+from .types import PUBLISHED_BY, Paper, WorkType, named_authors
 
 ExportFormat = Literal["bibtex", "ris", "csv", "csl"]
 FORMATS: tuple[ExportFormat, ...] = ("bibtex", "ris", "csv", "csl")
@@ -33,7 +33,7 @@ KeyGroups = Mapping[tuple[str, "int | None", str], Sequence[str]]
 # Zotero's column names, which formats.CSV_ALIASES reads back.
 CSV_COLUMNS = [
     "Key", "Item Type", "Title", "Author", "Publication Year", "Abstract Note", "DOI", "Url", "Publication Title", "Manual Tags",
-    "Volume", "Issue", "Number", "Pages", "Publisher",
+    "Volume", "Issue", "Number", "Pages", "Publisher", "Notes",
 ]
 
 
@@ -178,8 +178,8 @@ def to_bibtex(papers: Sequence[Paper], abstracts: bool = True, groups: KeyGroups
             if eprint and paper.work_type == "preprint" and paper.categories and is_arxiv_category(paper.categories[0]) else "",
             "note": "; ".join(filter(None, [
                 "Preprint" if paper.work_type == "preprint" and not eprint else "",
-                # a reference with no title would be an empty entry: say what it is and how it begins
-                "" if paper.has_title or abstracts else f"Untitled abstract beginning ``{tex_escape(paper.title)}''",
+                # a reference with no title would be an empty entry: say what it is, how it begins and its id
+                "" if paper.has_title or abstracts else f"Untitled abstract beginning ``{tex_escape(paper.title)}'' (id {tex_escape(paper.id)})",
             ])),
             "keywords": ", ".join(paper.categories),
             "abstract": tex_escape(paper.abstract) if abstracts else "",  # "50% & more" would end at the % for a LaTeX tool
@@ -206,9 +206,9 @@ def to_ris(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
             entry["title"] = paper.title
         names, more = named_authors(paper.authors)
         if names:
-            entry["authors"] = [_ris_name(n, paper.families.get(n)) for n in names]
+            entry["authors"] = [_last_first(n, paper.families.get(n)) for n in names]
         if more:  # no "et al." author: reference managers would make it a person
-            entry["notes"] = [RIS_MORE_AUTHORS]
+            entry["notes"] = [MORE_AUTHORS_NOTE]
         if paper.year:
             entry["year"] = str(paper.year)
         if paper.doi:
@@ -242,12 +242,16 @@ def to_csv(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
     writer.writerow(CSV_COLUMNS)
     for p, key in zip(papers, cite_keys(papers, groups)):
         published, report = p.work_type in PUBLISHED_BY, p.work_type == "report"
+        names, more = named_authors(p.authors)  # as in RIS: a list cut short says so in a note, not as a person
         writer.writerow([
-            key, ZOTERO_TYPES[p.work_type], p.title if p.has_title else "", "; ".join(p.authors), p.year or "", p.abstract,
+            # Zotero's "Last, First; Last, First", which keeps a family name of several words whole
+            key, ZOTERO_TYPES[p.work_type], p.title if p.has_title else "",
+            "; ".join(_last_first(n, p.families.get(n)) for n in names), p.year or "", p.abstract,
             # as Zotero's own: a book's, thesis's or report's venue is its Publisher, a report's number its Number
             p.doi or "", p.url or "", "" if published else p.venue or "", "; ".join(p.categories),
             p.volume or "", "" if report else p.issue or "", p.issue or "" if report else "",
             (p.pages or "").replace("–", "-"), (p.venue if published else p.publisher) or "",  # Zotero's hyphen
+            MORE_AUTHORS_NOTE if more else "",
         ])
     return out.getvalue()
 
@@ -260,9 +264,9 @@ CSL_TYPES: dict[WorkType | None, str] = {
 
 
 def _csl_name(name: str, family: str | None = None) -> dict[str, str]:
-    """CSL's parts of a name; a group's name (all of it a family name, or one word) and "et al." as a literal."""
+    """CSL's parts of a name; a group's name (all of it a family name, or one word) as a literal."""
     given, particle, family, suffix = split_name(name, family)
-    if name == MORE_AUTHORS or not given:
+    if not given:
         return {"literal": name}
     parts = {"given": given, "non-dropping-particle": particle, "family": family, "suffix": suffix}
     return {key: value for key, value in parts.items() if value}
@@ -284,9 +288,9 @@ def _bibtex_name(name: str, family: str | None = None) -> str:
     return f"{last}, {suffix}, {given}" if suffix else f"{last}, {given}"
 
 
-def _ris_name(name: str, family: str | None = None) -> str:
-    """RIS's "Last, First" (Zotero's and EndNote's importers split on the comma): "van der Berg, Jan"; a group's
-    name without a comma (Zotero reads it as one field)."""
+def _last_first(name: str, family: str | None = None) -> str:
+    """RIS's and Zotero CSV's "Last, First" (Zotero's and EndNote's importers split on the comma): "van der Berg,
+    Jan", "King, Martin Luther, Jr."; a group's name without a comma (Zotero reads it as one field)."""
     given, particle, family, suffix = split_name(name, family)
     last = " ".join(p for p in (particle, family) if p)
     return ", ".join(p for p in (last, given, suffix) if p) if given else name
@@ -301,8 +305,11 @@ def to_csl(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
         item: dict[str, object] = {"id": key, "type": CSL_TYPES[paper.work_type], "abstract": paper.abstract}
         if paper.has_title:
             item["title"] = paper.title
-        if paper.authors:  # "Jan van der Berg" -> given, particle, family; a list cut short ends in a literal "et al."
-            item["author"] = [_csl_name(name, paper.families.get(name)) for name in paper.authors]
+        names, more = named_authors(paper.authors)
+        if names:  # "Jan van der Berg" -> given, particle, family
+            item["author"] = [_csl_name(name, paper.families.get(name)) for name in names]
+        if more:  # as in RIS: citeproc would print an author {"literal": "et al."} as a name
+            item["note"] = MORE_AUTHORS_NOTE
         if paper.year:
             item["issued"] = {"date-parts": [[paper.year]]}
         if paper.venue:

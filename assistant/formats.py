@@ -447,11 +447,6 @@ def arxiv_code(tag: str) -> str:
 
 
 # -- RIS --------------------------------------------------------------------------------------------
-# How our RIS export says an author list was cut short: as a note (N1), since an "et al." author (AU) would
-# become a person named "et al." in Zotero or EndNote; parse_ris reads it back as MORE_AUTHORS.
-RIS_MORE_AUTHORS = "Author list incomplete (et al.)"
-
-
 def _report_number(entry: Record) -> str | None:
     """A report's number as Zotero writes it (SN); EndNote's SN is an ISBN or ISSN there too: not a number."""
     sn = _clean(entry.get("issn"))
@@ -512,9 +507,7 @@ def parse_ris(text: str) -> Parsed:
             inverted(_clean(a)) if _clean(a).count(",") in (1, 2) else (_clean(a), _clean(a) if group_name(_clean(a)) else "")
             for a in (entry.get("authors") or entry.get("first_authors") or [])
         ]
-        authors = [name for name, _ in people]
-        if authors and RIS_MORE_AUTHORS in (entry.get("notes") or []):
-            authors.append(MORE_AUTHORS)
+        authors = noted_more([name for name, _ in people], entry.get("notes"))
         kind = with_degree(work_type(entry.get("type_of_reference")), entry.get("type_of_work"))
         yield where, {
             "title": _clean(entry.get("title") or entry.get("primary_title")),
@@ -721,7 +714,7 @@ def _from_csl(record: Record) -> Record:
     return {
         "title": record.get("title"),
         "abstract": record.get("abstract") or "",
-        "authors": [n for n, _ in people if n],
+        "authors": noted_more([n for n, _ in people if n], record.get("note")),
         "author_families": {n: family for n, family in people if n and family},
         "year": year,
         "doi": bare_doi(record.get("DOI")),
@@ -803,6 +796,17 @@ def parse_atom(text: str) -> Parsed:
 _TRUNCATED = re.compile(r"\s*\(\+\s*\d+\s+more\)|(?:^|,?\s+)et\s+al\b\.?|,?\s+and\s+others\s*$", re.IGNORECASE)
 
 
+# How our RIS (N1), CSV ("Notes") and CSL JSON ("note") say an author list was cut short: an "et al." author
+# would be a person of that name to Zotero, EndNote and citeproc. noted_more reads it back as MORE_AUTHORS.
+MORE_AUTHORS_NOTE = "Author list incomplete (et al.)"
+
+
+def noted_more(authors: list[str], notes: object) -> list[str]:
+    """`authors`, then MORE_AUTHORS when `notes` (one note or a list of them) holds MORE_AUTHORS_NOTE."""
+    said = any(_clean(note) == MORE_AUTHORS_NOTE for note in (notes if isinstance(notes, list) else [notes]))
+    return [*authors, MORE_AUTHORS] if said and authors and authors[-1] != MORE_AUTHORS else authors
+
+
 # A list of people: their names in reading order, and the family name of each where its source said which
 # words it is ("García Márquez, Gabriel", CSL's "family", BibTeX's braces around a group's name).
 People = tuple[list[str], dict[str, str]]
@@ -840,7 +844,7 @@ def group_name(name: str) -> bool:
 def _person(name: str) -> tuple[str, str]:
     """One name as a list writes it: "Last, First" turned around, a group's name whole, else as written."""
     name = name.strip()
-    if name.count(",") == 1:
+    if name.count(",") == 1 or _suffixed(name):
         return inverted(name)
     return (name, name) if group_name(name) else (name, "")
 
@@ -855,6 +859,8 @@ def _people(value: str) -> list[tuple[str, str]]:
         if all(part.count(",") == 1 for part in parts):  # BibTeX's "Last, First and Last, First"
             return [inverted(p) for p in parts]
         return [(n.strip(), "") for part in parts for n in part.split(",") if n.strip()]
+    if _suffixed(value):  # one author, "King, Martin Luther, Jr.", not three
+        return [inverted(value)]
     before, _, after = value.partition(",")
     if value.count(",") == 1 and before.strip() and after.strip() and (
         " " not in before.strip()
@@ -877,7 +883,7 @@ def inverted(name: str) -> tuple[str, str]:
     García Márquez', 'García Márquez'); RIS's 'Smith, John, Jr.' -> ('John Smith Jr.', 'Smith'); a name
     without a comma as it is, family unknown ("")."""
     parts = [p.strip() for p in name.split(",")]
-    if len(parts) == 3 and parts[2].rstrip(".").lower() in _SUFFIXES:
+    if _suffixed(name):
         return f"{parts[1]} {parts[0]} {parts[2]}".strip(), parts[0]
     if "," in name:
         last, first = (p.strip() for p in name.split(",", 1))
@@ -887,6 +893,12 @@ def inverted(name: str) -> tuple[str, str]:
 
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 _PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "del", "della", "du", "la", "le", "ten", "ter", "zu", "dos", "das"}
+
+
+def _suffixed(name: str) -> bool:
+    """Whether a name is RIS's and Zotero's "Last, First, Jr.": one person, the suffix after a second comma."""
+    parts = name.split(",")
+    return len(parts) == 3 and parts[2].strip().rstrip(".").lower() in _SUFFIXES
 
 
 def split_name(name: str, family: str | None = None) -> tuple[str, str, str, str]:

@@ -142,15 +142,16 @@ class Citation(_Record):
     year: int | None = None
     url: str | None = None
     venue: str | None = None
+    has_title: bool = True  # False when `title` is the label made from the abstract (Paper.has_title)
 
     @classmethod
     def of(cls, n: int, paper: Paper, quote: str) -> Citation:
         return cls(n=n, paper_id=paper.id, title=paper.title, quote=quote, authors=paper.authors, year=paper.year,
-                   url=paper.url, venue=paper.venue)
+                   url=paper.url, venue=paper.venue, has_title=paper.has_title)
 
     def reference(self, title: str | None = None) -> str:
         """`Title — A. Author et al., NeurIPS 2021, url`, with what is known; `title`: the title as the reader
-        is shown it (its LaTeX made readable), when not as stored."""
+        is shown it (its LaTeX made readable), when not as stored. An untitled paper's label carries its id."""
         who = ""
         names, more = named_authors(self.authors)
         if names:
@@ -158,6 +159,8 @@ class Citation(_Record):
         when = venue_and_year(self.venue, self.year)
         details = ", ".join(part for part in (who, when, self.url or "") if part)
         title = title or self.title
+        if not self.has_title:  # the abstract's first words: the id finds the record (`assistant similar`, `export`)
+            title = f"{title} (id {self.paper_id})"
         return f"{title} — {details}" if details else title
 
 
@@ -192,7 +195,7 @@ class Answer(_Record):
             "answer": self.text,
             "abstained": self.abstained,
             "support": self.support,
-            "citations": [c.model_dump() for c in self.citations],
+            "citations": [c.model_dump(exclude={"has_title"}) for c in self.citations],  # the shape as documented
             "settings_hash": self.settings_hash,
             "mode": self.mode,
             "notice": self.notice,

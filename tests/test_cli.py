@@ -209,6 +209,23 @@ def test_export_to_a_folder_that_does_not_exist_exits_2_without_traceback(
     assert err.startswith(f"error: cannot write {tmp_path / 'missing' / 'library.bib'} (No such file or directory)")
 
 
+def test_export_takes_the_cite_key_ask_bibtex_gave_wherever_it_takes_an_id(
+    on_seeded_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A researcher holding a key from `ask --bibtex` could not export the paper by it: ids only."""
+    code, out, _ = _run(capsys, "ask", "How should a state-space model for deep learning be designed?", "--json", "--bibtex", "--local")
+    data = json.loads(out)
+    key, paper_id = data["bibtex"].split("{", 1)[1].split(",", 1)[0], data["citations"][0]["paper_id"]  # the first entry's
+    assert key == "parnichkun" != paper_id  # derived from its authors: a key that is no id
+    by_id = _run(capsys, "export", paper_id, "--format", "ris")
+    assert _run(capsys, "export", key, "--format", "ris") == by_id and by_id[0] == 0 and f"ID  - {key}" in by_id[1]
+    code, out, _ = _run(capsys, "export", key, paper_id, "--format", "csl")  # one paper, named twice
+    assert code == 0 and [item["id"] for item in json.loads(out)] == [key]
+    code, out, err = _run(capsys, "export", key, "nobody2099unknown")
+    assert code == 2 and out == "" and "no paper 'nobody2099unknown'" in err
+    assert "assistant papers" in err and "cite key" in err  # how to find either
+
+
 def test_the_package_exports_what_the_readme_imports() -> None:
     import assistant
     from assistant.filters import Filters

@@ -216,3 +216,12 @@ def test_a_csv_row_over_the_field_limit_is_skipped_and_the_rows_after_it_are_rea
     drafts, issues = parse_csv("title,abstract\n" + "\n".join(rows) + "\n", "big.csv")
     assert [d.title for d in drafts] == ["a0", "a1", "a2", "a3", "a4", "a5"]
     assert [(i.line, i.message.split(":")[0]) for i in issues] == [(3, "row skipped")]
+
+
+def test_a_dot_bibtex_file_is_read_as_bibtex_alone_and_in_a_folder(tmp_path: Path) -> None:
+    """`assistant export -o refs.bibtex` wrote a file `assistant ingest refs.bibtex` refused: an unsupported type."""
+    entry = f"@article{{wide2024, title = {{Wide Feature Learning}}, author = {{Rivera, Ana}}, year = {{2024}}, abstract = {{{ABSTRACT_A}}}}}\n"
+    (tmp_path / "refs.bibtex").write_text(entry)
+    for given in (tmp_path / "refs.bibtex", tmp_path):
+        result = load_corpus([given])
+        assert not result.issues and [(p.title, p.authors, p.key) for p in result.papers] == [("Wide Feature Learning", ["Ana Rivera"], "wide2024")]

@@ -24,7 +24,7 @@ from assistant.exports import (
     to_ris,
 )
 from assistant.formats import parse_bibtex, parse_ris
-from assistant.types import Paper, WorkType
+from assistant.types import MORE_AUTHORS, Paper, WorkType
 
 ACCENTED = Paper(
     id="p1", title="Über {Kernels} and $\\Sigma$-models", abstract="We show that {a} 50% -- \"quoted\" <b> claim holds.",
@@ -39,7 +39,7 @@ def _ingest_json(capsys: pytest.CaptureFixture[str], *paths: str) -> dict[str, o
     return json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize(("fmt", "suffix"), [("bibtex", "bib"), ("ris", "ris"), ("csv", "csv"), ("csl", "json")])
+@pytest.mark.parametrize(("fmt", "suffix"), [("bibtex", "bib"), ("bibtex", "bibtex"), ("ris", "ris"), ("csv", "csv"), ("csl", "json")])
 def test_an_export_ingests_back_unchanged(
     store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     fmt: str, suffix: str,
@@ -67,7 +67,7 @@ def test_a_reference_to_an_untitled_abstract_is_no_empty_entry() -> None:
     untitled = Paper(id="u1", title="In this paper, we study 50% of the…", abstract="In this paper, we study 50% of it.",
                      has_title=False)
     entry = bibtexparser.parse_string(to_bibtex([untitled], abstracts=False)).entries[0]
-    assert entry.fields_dict["note"].value == "Untitled abstract beginning ``In this paper, we study 50\\% of the…''"
+    assert entry.fields_dict["note"].value == "Untitled abstract beginning ``In this paper, we study 50\\% of the…'' (id u1)"
     whole = bibtexparser.parse_string(to_bibtex([untitled])).entries[0]  # the export keeps the abstract instead
     assert "note" not in whole.fields_dict and "title" not in whole.fields_dict
 
@@ -101,7 +101,7 @@ def test_ris_and_csv_carry_the_metadata() -> None:
     assert entry["authors"] == ["Müller, Jürgen", "O'Neil, Ana"] and entry["year"] == "2021" and entry["urls"] == [ACCENTED.url]
     assert not to_ris([ACCENTED]).startswith("1.")  # no record numbers: reference managers do not expect them
     header, row = to_csv([ACCENTED]).splitlines()[:2]
-    assert header.startswith("Key,Item Type,Title,Author,Publication Year,Abstract Note") and "Jürgen Müller; Ana O'Neil" in row
+    assert header.startswith("Key,Item Type,Title,Author,Publication Year,Abstract Note") and "Müller, Jürgen; O'Neil, Ana" in row
     assert row.startswith("muller2021uber,conferencePaper,")  # Zotero's Item Type
 
 
@@ -628,3 +628,58 @@ def test_a_papers_cite_key_is_the_same_whichever_papers_are_exported_with_it(tmp
         assert all(both[title] == key for title, key in alone.items()), (ids, alone, both)
         cited = keys(ids, "references")
         assert all(both[title] == key for title, key in cited.items()), (ids, cited, both)
+
+
+NAMED = Paper(
+    id="p5", title="Names", abstract=LOCATED.abstract,
+    authors=["Jan van der Berg", "Gabriel García Márquez", "John Smith Jr.", "DeepMind"],
+    families={"Gabriel García Márquez": "García Márquez"},
+)
+
+
+def test_a_csv_export_writes_authors_last_name_first_and_reads_them_back_whole(tmp_path: Path) -> None:
+    """CSV wrote "Gabriel García Márquez; …", which our reader (as Zotero's) takes as "First Last": he came back
+    with the family name "Márquez"."""
+    (row,) = csv.DictReader(to_csv([NAMED]).splitlines())
+    assert row["Author"] == "van der Berg, Jan; García Márquez, Gabriel; Smith, John, Jr.; DeepMind"
+    (back,) = _read_back([NAMED], "csv", tmp_path)
+    assert (back.authors, back.families, back.content_hash) == (NAMED.authors, NAMED.families, NAMED.content_hash)
+    alone = NAMED.model_copy(update={"authors": ["John Smith Jr."], "families": {}})  # one person, not three
+    assert [p.authors for p in _read_back([alone], "csv", tmp_path)] == [["John Smith Jr."]]
+
+
+INCOMPLETE = "Author list incomplete (et al.)"  # the note RIS's N1 holds for a list cut short
+
+
+def test_a_list_cut_short_is_no_author_named_et_al_in_csv_or_csl(tmp_path: Path) -> None:
+    """CSV wrote a person "et al." and CSL an author {"literal": "et al."}, which citeproc prints as a name; as in
+    RIS, a note says the list is incomplete, and our reader takes it back."""
+    cut = LOCATED.model_copy(update={"authors": ["Sepp Hochreiter", "Jürgen Schmidhuber", MORE_AUTHORS]})
+    (row,) = csv.DictReader(to_csv([cut]).splitlines())
+    assert row["Author"] == "Hochreiter, Sepp; Schmidhuber, Jürgen" and row["Notes"] == INCOMPLETE
+    (item,) = json.loads(to_csl([cut]))
+    assert item["author"] == [{"given": "Sepp", "family": "Hochreiter"}, {"given": "Jürgen", "family": "Schmidhuber"}]
+    assert item["note"] == INCOMPLETE
+    for fmt in ("csv", "csl"):
+        assert [p.authors for p in _read_back([cut], fmt, tmp_path)] == [cut.authors], fmt
+    whole = json.loads(to_csl([LOCATED]))[0]
+    assert "note" not in whole and next(csv.DictReader(to_csv([LOCATED]).splitlines()))["Notes"] == ""  # only when cut short
+
+
+def test_a_reference_to_an_untitled_abstract_names_its_id() -> None:
+    """Its label, the abstract's first words, was all an answer's reference list, the conversation's Markdown
+    and `ask --bibtex` said of it: nothing to find the record by."""
+    from assistant.terminal import answer_footer
+    from assistant.types import Answer, Citation
+
+    untitled = LOCATED.model_copy(update={"id": "a77fca7394f9", "title": "Learning to store information…", "has_title": False})
+    cited = Citation.of(1, untitled, "quote")
+    assert cited.reference() == "Learning to store information… (id a77fca7394f9) — Sepp Hochreiter and Jürgen Schmidhuber, Neural Computation, 1997"
+    assert Citation.of(1, LOCATED, "quote").reference().startswith("Long Short-Term Memory — ")  # a title is enough
+    answer = Answer(question="q", text="It stores [1].", citations=[cited], abstained=False, settings_hash="h")
+    assert "[1] Learning to store information… (id a77fca7394f9) — " in answer_footer(answer)
+    served = Answer.model_validate(answer.model_dump(mode="json"))  # as `assistant serve` sends it to `ask`
+    assert served.citations[0].reference() == cited.reference()
+    assert set(answer.to_json()["citations"][0]) == {"n", "paper_id", "title", "quote", "authors", "year", "url", "venue"}
+    note = bibtexparser.parse_string(to_bibtex([untitled], abstracts=False)).entries[0].fields_dict["note"].value
+    assert note == "Untitled abstract beginning ``Learning to store information…'' (id a77fca7394f9)"

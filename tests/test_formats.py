@@ -152,7 +152,7 @@ def test_a_named_file_nothing_could_be_read_from_exits_4_after_ingesting_the_res
     code = main(["ingest", str(library / "refs.bib"), str(library / "notes.docx"), "--quiet"])
     out, err = capsys.readouterr()
     assert code == 4 and out.startswith("1 new")
-    assert "notes.docx: unsupported file type; the formats we read: .txt" in err and ".bib (BibTeX)" in err
+    assert "notes.docx: unsupported file type; the formats we read: .txt" in err and ".bib/.bibtex (BibTeX)" in err
     assert "refs.bib:12: entry 'noabstract' has no abstract field" in err
     assert "error: nothing could be ingested from notes.docx" in err
     main(["papers", "--json"])

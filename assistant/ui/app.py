@@ -195,7 +195,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
             with gr.Tab("Add abstracts", id="add"):
                 gr.Markdown(
-                    "Upload your library: BibTeX (`.bib`), RIS (`.ris`), Zotero or Mendeley CSV or CSL JSON, arXiv or "
+                    "Upload your library: BibTeX (`.bib`, `.bibtex`), RIS (`.ris`), Zotero or Mendeley CSV or CSL JSON, arXiv or "
                     "OpenAlex JSON lines, arXiv API Atom (`.xml`), `.txt` pages, or `.jsonl` with one `{\"title\", \"abstract\", "
                     "\"authors\", \"url\", \"year\"}` per line. New papers are embedded into the store and searchable at "
                     "once; records without an abstract and unreadable files are listed."
