@@ -241,17 +241,23 @@ def test_an_earlier_answers_citation_near_the_panels_end_does_not_scroll_the_pag
 def test_a_reload_keeps_the_conversation_and_export_downloads_it(browser: Browser, shared_url: str) -> None:
     page, outside = open_page(browser, shared_url)
     expect(page.locator("#aa-export")).to_be_disabled()  # nothing to export yet
+    expect(page.locator("#aa-retry")).to_be_disabled()  # nor to retry
     ask(page, NTK)
     bubble = page.locator("#aa-chat .aa-answer:not(.aa-pending)").last
     bubble.locator("a.aa-cite").first.wait_for()
     answer_text = bubble.inner_text()
     expect(page.locator("#aa-export")).to_be_enabled()
+    expect(page.locator("#aa-retry")).to_be_enabled()
+    status = page.locator("#aa-status").inner_text()
+    assert "support" in status, status
     expect(page.locator("#aa-bibtex")).to_contain_text("@misc{")  # the references as BibTeX, to copy (a text file types no paper)
     page.reload(wait_until="load")
     restored = page.locator("#aa-chat .aa-answer:not(.aa-pending)")
     expect(restored).to_have_count(1)
     expect(restored.first).to_contain_text(answer_text[:60])
     expect(page.locator("#aa-sources .aa-card").first).to_be_visible()
+    expect(page.locator("#aa-status")).to_have_text(status)  # the last answer's line, as before the reload
+    expect(page.locator("#aa-retry")).to_be_enabled()
     with page.expect_download(timeout=WAIT) as download:
         page.locator("#aa-export").click()
     markdown = Path(download.value.path()).read_text(encoding="utf-8")
@@ -262,6 +268,7 @@ def test_a_reload_keeps_the_conversation_and_export_downloads_it(browser: Browse
     page.locator("#aa-clear").click()
     expect(page.locator("#aa-chat .aa-answer")).to_have_count(0)
     expect(page.locator("#aa-export")).to_be_disabled()  # the cleared conversation is saved (this step follows)
+    expect(page.locator("#aa-retry")).to_be_disabled()  # a Retry here raised an "Error" toast
     page.reload(wait_until="load")
     page.locator("#aa-question textarea").wait_for()
     expect(page.locator("#aa-sources")).to_contain_text("The sources of an answer appear here")

@@ -58,9 +58,10 @@ def lock() -> tuple[Any, ...]:
     return off, off, off, off, gr.update(visible=True), gr.update(visible=False)
 
 
-def unlock(examples: bool) -> tuple[Any, ...]:
+def unlock(examples: bool, retry: bool = True) -> tuple[Any, ...]:
+    """The controls back; Retry only with an exchange to retry (after a Clear it raised an "Error" toast)."""
     on = gr.update(interactive=True)
-    return on, on, on, on, gr.update(visible=False), gr.update(visible=examples)
+    return on, on, gr.update(interactive=retry), on, gr.update(visible=False), gr.update(visible=examples)
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -104,7 +105,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             )
                             ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="aa-ask")
                         with gr.Row():
-                            retry_btn = gr.Button("↻ Retry", size="sm", variant="secondary", elem_id="aa-retry")
+                            retry_btn = gr.Button(
+                                "↻ Retry", size="sm", variant="secondary", interactive=False, elem_id="aa-retry"
+                            )
                             # Shown while an answer is on its way (a local model may take a minute).
                             stop_btn = gr.Button("■ Stop", size="sm", variant="stop", visible=False, elem_id="aa-stop")
                             clear_btn = gr.Button("Clear", size="sm", variant="secondary", elem_id="aa-clear")
@@ -264,9 +267,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             h.sent(request)
             return lock()
 
-        def unlocked(request: gr.Request) -> tuple[Any, ...]:
+        def unlocked(conversation: list[dict[str, Any]], request: gr.Request) -> tuple[Any, ...]:
             h.settled(request)
-            return unlock(bool(offered))
+            return unlock(bool(offered), bool(conversation))
 
         # An example clicked is asked at once, as a suggested question is in other cited-answer apps: filling the
         # box and waiting for Ask left readers wondering whether anything happened.
@@ -278,25 +281,25 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             kept(answered)
             # the box was disabled while the answer ran, so the focus fell to the page: give it back, so the next
             # question can be typed at once (unless the reader has since clicked elsewhere)
-            answered.then(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
+            answered.then(unlocked, [turns], controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
             # Gradio 6.31 runs no `.then` after an answer that failed (a dead model endpoint): the controls
             # stayed off and Stop on until a reload. `.failure` does run (tests/test_browser.py).
-            answered.failure(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
+            answered.failure(unlocked, [turns], controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
         popped = retry_btn.click(locked, None, controls, queue=False, **private).then(
             h.pop_last, [chat, turns], [question, chat, turns], **private
         )
         # nothing to retry: say so, unlocked
-        popped.failure(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
+        popped.failure(unlocked, [turns], controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
         retried = popped.success(h.respond, chat_inputs, chat_outputs, show_progress="hidden", **private)
         kept(retried)
-        retried.then(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
-        retried.failure(unlocked, None, controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
+        retried.then(unlocked, [turns], controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
+        retried.failure(unlocked, [turns], controls, queue=False, **private).then(None, None, None, js=REFOCUS_JS)
         # Stop asks the running answer to end (Handlers.respond checks between its events and while it waits):
         # Gradio's own `cancels` left the next click on Ask without effect.
         stop_btn.click(h.stop, None, None, queue=False, **private)
-        kept(clear_btn.click(h.clear, None, chat_outputs, **private))
-        kept(chat.clear(h.clear, None, chat_outputs, **private))  # the chat box's own trash icon clears all of it
-        app.load(h.restore, [saved], [chat, turns, sources, export_btn], **private).then(
+        for cleared in (clear_btn.click, chat.clear):  # the chat box's own trash icon clears all of it too
+            kept(cleared(h.clear, None, [*chat_outputs, retry_btn], **private))
+        app.load(h.restore, [saved], [chat, turns, sources, export_btn, status, retry_btn], **private).then(
             h.references_bibtex, [turns], [bibtex], **private
         )
 

@@ -316,6 +316,7 @@ class Handlers:
             },
         ]
         status = self.summary(answer) + (f" · only papers with {esc(filters.describe())}" if filters else "")
+        turns[-1]["status"] = status  # shown again after a reload
         yield gr.update(), chat, turns, render_panel(shown, earlier), status
 
     @staticmethod
@@ -330,7 +331,7 @@ class Handlers:
 
     @staticmethod
     def clear() -> tuple[Any, ...]:
-        return "", [], [], EMPTY_SOURCES, ""
+        return "", [], [], EMPTY_SOURCES, "", gr.update(interactive=False)  # nothing left to retry
 
     # -- keeping and sharing a conversation ------------------------------------------------------------
     @staticmethod
@@ -339,9 +340,11 @@ class Handlers:
         return {"chat": chat or [], "turns": turns or [], "sources": sources or EMPTY_SOURCES}
 
     def restore(self, saved: dict[str, Any] | None) -> tuple[Any, ...]:
+        """The conversation a reload left, with the last answer's status line, and Retry on when there is one."""
         saved = saved if isinstance(saved, dict) else {}
         chat, turns = list(saved.get("chat") or []), list(saved.get("turns") or [])
-        return chat, turns, saved.get("sources") or EMPTY_SOURCES, self.export_file(turns)
+        status = str(turns[-1].get("status") or "") if turns else ""
+        return chat, turns, saved.get("sources") or EMPTY_SOURCES, self.export_file(turns), status, gr.update(interactive=bool(turns))
 
     def references_bibtex(self, turns: list[dict[str, Any]]) -> Any:
         """The last answer's references as BibTeX, for the copy box under the sources (hidden when none)."""
