@@ -351,6 +351,9 @@ def test_answer_and_sources_stay_visible_together_and_the_narrow_page_reaches_ev
     links.last.click()
     expect(mark).to_be_in_viewport()
     shot(page, "cite-phone-390.png", full_page=False)
+    scroller = page.locator("#aa-bibtex .cm-scroller")  # the references' BibTeX wraps: nothing to scroll sideways
+    scroller.scroll_into_view_if_needed()
+    assert scroller.evaluate("s => s.scrollWidth <= s.clientWidth + 1"), scroller.evaluate("s => [s.scrollWidth, s.clientWidth]")
     expect(bubble).not_to_be_in_viewport()  # the quote is far below the answer: its card leads back
     back = page.locator(f"#aa-sources .aa-card:has(mark{target}) a.aa-back")
     expect(back).to_be_visible()

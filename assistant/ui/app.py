@@ -158,6 +158,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         bibtex = gr.Code(
                             "", language=None, label="References as BibTeX (copy button at the top right)",
                             interactive=False, visible=False, max_lines=12, elem_id="aa-bibtex",
+                            wrap_lines=True,  # a long title is read whole on a phone, not scrolled sideways
                         )
 
             with gr.Tab("Papers", id="papers") as papers_tab:
