@@ -626,6 +626,10 @@ def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
         assert source_links == ["https://example.org/stripes"], source_links  # never javascript:, nor \\href
         opening = page.locator("#aa-sources a.aa-open").evaluate_all("as => as.map(a => a.getAttribute('href'))")
         assert opening and set(opening) == {"#"}  # a retrieved paper's title opens it here, in the Papers tab
+        # what a screen reader announces for each message is its text, never the page's HTML
+        labels = page.locator("#aa-chat [aria-label*='message']")
+        expect(labels.last).to_have_attribute("aria-label", re.compile(r"^bot's message: Zebras stripe \[1\]\. !\[leak\]"))
+        assert not [a for a in labels.evaluate_all("es => es.map(e => e.getAttribute('aria-label'))") if "class=" in a]
         bibtex = page.locator("#aa-bibtex")
         expect(bibtex).to_contain_text("title = {{Stripes <img src=https://evil.example/t.png>}}")  # the references' BibTeX, as text too
         assert page.title() == "Abstract Assistant"

@@ -217,6 +217,30 @@ COPY_JS = """
 """
 
 
+# Gradio labels each chat message for screen readers with its content, which here is HTML ("bot's message: <div
+# class=…"): the tags were read out. The label becomes the text a reader sees (hidden parts, as Copy's, left out).
+LABEL_JS = """
+  const relabel = (el) => {
+    const said = (el.getAttribute("aria-label") || "").match(/^(.*?message: )\\s*</);
+    if (!said || !el.closest("#aa-chat")) return;
+    setTimeout(() => {  // after the update that set the label has written the message too
+      const text = (el.innerText || "").replace(/\\s+/g, " ").trim().slice(0, 1000);
+      el.setAttribute("aria-label", said[1] + text);
+    }, 0);
+  };
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      if (change.type === "attributes") relabel(change.target);
+      for (const node of change.addedNodes || []) {
+        if (!node.querySelectorAll) continue;
+        if (node.hasAttribute("aria-label")) relabel(node);
+        node.querySelectorAll("[aria-label]").forEach(relabel);
+      }
+    }
+  }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"] });
+"""
+
+
 # After an answer: the question box again, if the focus fell to the page while the box was disabled.
 REFOCUS_JS = """() => {
   const box = document.querySelector("#aa-question textarea");
@@ -323,4 +347,4 @@ def katex_assets(folder: Path | None = None) -> dict[str, str] | None:
 def page_js() -> str:
     """The page's script: [n] clicks that keep the answer in place, paper links, the wait counted, a server lost
     mid-answer said, and math typesetting."""
-    return "() => {" + CITE_JS + OPEN_JS + BACK_JS + COPY_JS + ELAPSED_JS + LOST_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
+    return "() => {" + CITE_JS + OPEN_JS + BACK_JS + COPY_JS + LABEL_JS + ELAPSED_JS + LOST_JS + MATH_JS % json.dumps(katex_assets()) + "}\n"
