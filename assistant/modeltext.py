@@ -22,6 +22,9 @@ _FOOTNOTE = re.compile(r"\[\^(\d{1,3})\]")
 _TRAILER = re.compile(r"\n\s*(?:\*\*)?(sources?|references?|citations?)(?:\*\*)?\s*:?\s*(?:\*\*)?\s*([\d\s,;\[\]]*)$", re.IGNORECASE)
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]\d][^\]]*)\]\((?:https?|ftp|javascript|data):[^)]*\)", re.IGNORECASE)
+# A marker written as a Markdown link, "[1](https://arxiv.org/abs/…)" or "[2](#source-2)": the marker, without the
+# target (its text "(https://…)" was left after the [1] link on the page).
+_MARKER_LINK = re.compile(r"(\[\d{1,3}\])\((?:(?:https?|ftp|javascript|data):|#|www\.)[^)\s]*\)", re.IGNORECASE)
 _SCRIPT = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9_-]*(\s[^<>]*)?/?>")
 _FENCE = re.compile(r"^```[\w-]*\s*\n?(.*?)\n?(?:```\s*)?$", re.DOTALL)  # unclosed while it streams
@@ -76,6 +79,7 @@ def clean(raw: str) -> Cleaned:
     text = _SCRIPT.sub("", text)
     text = _IMAGE.sub("", text)
     text = _LINK.sub(r"\1", text)
+    text = _MARKER_LINK.sub(r"\1", text)
     text = _TAG.sub("", text)  # echoed <source id=…> tags, HTML
     text = _PREFIX.sub("", text)
     text = markers_to_brackets(text)

@@ -28,9 +28,15 @@ from assistant.prompts import CANNOT_ANSWER  # noqa: E402
     ("According to Source 2, kernels describe training.", [2]),
     ("Kernels describe training.\n\nSources: 1, 2", [1, 2]),
     ("Kernels describe training [1].\n\nReferences:\n[1] A paper\n[2] Another paper", [1]),
+    ("Kernels describe training [1](https://arxiv.org/abs/1806.07572) and converge [2](#source-2).", [1, 2]),
 ])
 def test_citation_styles_become_markers(raw: str, cited: list[int]) -> None:
     assert sorted(set(markers(clean(raw).text))) == cited
+
+
+def test_a_marker_written_as_a_link_keeps_no_trace_of_its_target() -> None:
+    raw = "Kernels describe training [1](https://arxiv.org/abs/1806.07572), and converge [2](#source-2)."
+    assert clean(raw).text == "Kernels describe training [1], and converge [2]."
 
 
 def test_reasoning_is_kept_apart_and_its_markers_do_not_count() -> None:
