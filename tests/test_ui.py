@@ -347,6 +347,18 @@ def test_emphasis_is_read_only_where_a_writer_means_it(text: str, shown: str) ->
     assert shown in render.render_answer(text, turn=1, model=True)
 
 
+def test_a_models_uncited_sentences_are_marked_once_it_has_answered() -> None:
+    text = "## What it finds\nKernels describe training [1]. They also explain why everything generalises. In short:\n\nThe abstracts say as follows:\n- wide nets are linear [1]\n- nobody measured the constants here"
+    answer = Answer(question="q", text=text, citations=[Citation(n=1, paper_id="a", title="T", quote="q")],
+                    abstained=False, settings_hash="h", mode="openai", support="partial")
+    html = render.render_answer(text, 2, answer, model=True)
+    flagged = re.findall(r'<span class="aa-uncited"[^>]*>(.*?)</span>', html)
+    assert flagged == ["They also explain why everything generalises&#46;", "nobody measured the constants here"], flagged
+    assert "What it finds" not in "".join(flagged)  # a heading and "… as follows:" lead in; they claim nothing
+    assert "aa-uncited" not in render.render_answer(text, 2, model=True)  # streaming: its marker may still come
+    assert "aa-uncited" not in render.render_answer(text, 2, answer.model_copy(update={"mode": "extractive"}))
+
+
 def test_an_abstracts_sentences_are_not_read_as_markdown() -> None:
     quoted = "We learn f_* with *no* labels [1].\n- a list item [1]."
     html = render.render_answer(quoted, turn=1)  # the extractive composer's text: the abstract's characters

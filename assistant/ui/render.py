@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from ..cite import cited_sentences, marked_sentences
+from ..cite import MARKER, cited_sentences, marked_sentences, markers
 from ..latex import readable_latex
 from ..types import Answer, Paper, Passage, venue_and_year, volume_and_pages
 from .markdown import blocks, has_blocks, runs
@@ -97,15 +97,36 @@ def md_inline(text: str) -> str:
     return "".join(out)
 
 
-def md_model(text: str) -> str:
+UNCITED = "This sentence cites no source: the abstracts may not say it"
+# Where a model's sentence ends: a stop (and its markers) before a capital. Not text.split_sentences, which glues
+# a short sentence to the one before ("… generalises. In short:" is one there) and would flag or spare both.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[]?[A-Z])")
+
+
+def md_flagged(text: str) -> str:
+    """md_inline, each sentence that makes a claim (four words or more, not a lead-in ending in ":") without
+    citing a source marked as such, so a reader sees which part of a "partial" answer stands on nothing."""
+    out = []
+    for sentence in (s for s in _SENTENCE_END.split(text.strip()) if s):
+        shown = md_inline(sentence)
+        size = len(MARKER.sub("", sentence).split())
+        claim = size >= 4 and not sentence.rstrip().endswith(":")  # "The abstracts say this:" leads in
+        out.append(f'<span class="aa-uncited" title="{UNCITED}">{shown}</span>' if claim and not markers(sentence) else shown)
+    return " ".join(out)
+
+
+def md_model(text: str, flag: bool = False) -> str:
     """A model's answer with the Markdown it wrote laid out (paragraphs, lists, headings, emphasis: markdown.py);
-    everything else shown verbatim, as md_math shows it."""
+    everything else shown verbatim, as md_math shows it. `flag`: its uncited sentences marked (md_flagged)."""
+    inline = md_flagged if flag else md_inline
     html_blocks = []
     for kind, items in blocks(text):
         if kind in ("ul", "ol"):
-            html_blocks.append(f"<{kind}>" + "".join(f"<li>{md_inline(i)}</li>" for i in items) + f"</{kind}>")
+            html_blocks.append(f"<{kind}>" + "".join(f"<li>{inline(i)}</li>" for i in items) + f"</{kind}>")
+        elif kind == "h":
+            html_blocks.append(f'<p class="aa-heading">{md_inline(items[0])}</p>')
         else:
-            html_blocks.append(f'<p class="aa-{"heading" if kind == "h" else "para"}">{md_inline(items[0])}</p>')
+            html_blocks.append(f'<p class="aa-para">{inline(items[0])}</p>')
     return "".join(html_blocks)
 
 
@@ -209,13 +230,15 @@ def render_answer(
             (n, anchor(turn, n) if not sentence or " ".join(sentence.split()) == first.get(n) else quote_anchor(turn, n, sentence))
             for n, sentence in marked_sentences(text, answer.citations, papers)
         ])
-    inline = md_inline if model else md_math
+    # a model's final answer marks the sentences it left uncited (not while it streams: the marker may follow)
+    flag = model and answer is not None and not answer.abstained
+    inline = (md_flagged if flag else md_inline) if model else md_math
     if items:
         body = '<ul class="aa-by-paper">' + "".join(
             f"<li>{link_markers(inline(i), turn, known, targets)}</li>" for i in items
         ) + "</ul>"
     else:
-        body = link_markers(md_model(text) if laid_out else inline(text), turn, known, targets)
+        body = link_markers(md_model(text, flag) if laid_out else inline(text), turn, known, targets)
     if answer is not None and answer.abstained:
         body = f'<div class="aa-abstain"><div class="aa-abstain-label">Not answered by the abstracts</div>{body}</div>'
     else:

@@ -40,6 +40,8 @@ CSS = """
 .aa-tools a.aa-copy { color: var(--body-text-color-subdued); text-decoration: none; }
 .aa-tools a.aa-copy:hover, .aa-tools a.aa-copy:focus { text-decoration: underline; }
 .aa-copy-text { display: none; }
+/* a model's sentence that cites nothing (render.md_flagged) */
+.aa-uncited { text-decoration: underline dotted var(--body-text-color-subdued); text-underline-offset: 3px; }
 /* a model's own layout (render.md_model) */
 .aa-answer p.aa-para, .aa-answer p.aa-heading { margin: 0 0 0.5em; }
 .aa-answer p.aa-heading { font-weight: 600; }
