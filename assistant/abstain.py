@@ -362,17 +362,19 @@ def abstention_reason(
     asked: str | None = None,
     undated: bool = False,
     unauthored: bool = False,
+    unstated: Sequence[tuple[str, list[str]]] | None = None,
 ) -> str | None:
     """Why the evidence cannot answer the question, or None when it can (`best_evidence`: the best
     sentence's score, None when there is no sentence at all; `sources`: title and abstract of the papers
     the answer would come from, the best first; `published`: their venues and years; `asked`: the user's
     own question when `question` is a follow-up's search query: the details and names of the question
-    before it are not asked again)."""
+    before it are not asked again; `unstated`: its unstated_parts for these sources, when the caller has them)."""
     if best_evidence is None or best_evidence < threshold:
         return "no abstract is close enough to the question"
     own = asked or question
     parts = asking_parts(own)
-    unstated = unstated_parts(own, sources[0] if sources else "", sources, published, undated, unauthored)
+    if unstated is None:
+        unstated = unstated_parts(own, sources[0] if sources else "", sources, published, undated, unauthored)
     if unstated and len(unstated) == len(parts):
         missing = list(dict.fromkeys(m for _, found in unstated for m in found))
         return f"the closest abstract does not mention {', '.join(missing)}"

@@ -8,7 +8,7 @@ import json
 import math
 import re
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -33,9 +33,13 @@ from .followup import (
     cited_before,
     cited_paper_text,
     cited_texts,
+    conversation_subject,
     followup_query,
+    leans_on_earlier,
     missing_antecedent,
     not_to_repeat,
+    points_back,
+    previous_questions,
 )
 from .store import write_atomic
 from .prompts import CANNOT_ANSWER
@@ -324,10 +328,8 @@ class ExtractiveComposer:
         for cand in candidates:
             if len(chosen) >= most:
                 break
-            by_title = (  # "Which papers study X?": a paper whose title names X studies it, however its sentences score
-                several and cand.title_share >= TITLE_SHARE and cand.paper.id not in per_paper
-                and cand.score >= self.settings.abstain_threshold
-            )
+            # "Which papers study X?": a paper whose title names X studies it, however its sentences score
+            by_title = several and cand.paper.id not in per_paper and self.titled(cand)
             if cand.rank_score < keep and not by_title:
                 continue
             if per_paper.get(cand.paper.id, 0) >= per_paper_cap:
@@ -349,6 +351,26 @@ class ExtractiveComposer:
                     break
         return chosen
 
+    def titled(self, cand: Candidate) -> bool:
+        """Whether the candidate's paper has a title naming what is asked (TITLE_SHARE) and the sentence is evidence."""
+        return cand.title_share >= TITLE_SHARE and cand.score >= self.settings.abstain_threshold
+
+    def beside(
+        self, question: str, query_vector: Sequence[float], papers: Sequence[Paper], given: Sequence[Paper]
+    ) -> list[Paper]:
+        """Of `papers` (found for "Which other papers study X?", `given` among them: those the conversation cited),
+        the others a "Which papers study X?" answer citing `given` would cite too, as select reads several papers:
+        best evidence within SEVERAL_KEEP_RATIO of the best paper's and over the abstention threshold, or a title
+        naming X. Left out of the ranking, the cited papers no longer set the bar: the rest moved up a rank and
+        past the threshold, and a paper on single-index models answered which others study flow matching."""
+        candidates = self.candidates(question, query_vector, papers)
+        if not candidates:
+            return []
+        bar = max(SEVERAL_KEEP_RATIO * candidates[0].rank_score, self.settings.abstain_threshold)
+        cited = {p.id for p in given}
+        others = {c.paper.id for c in candidates if c.paper.id not in cited and (c.rank_score >= bar or self.titled(c))}
+        return [p for p in papers if p.id in others]
+
     def compose(
         self,
         question: str,
@@ -358,24 +380,28 @@ class ExtractiveComposer:
         said: Sequence[str] = (),
         asked: str | None = None,
         each: bool = False,
+        compares: str | None = None,
     ) -> tuple[Answer, list[str]]:
         """The answer, and its sentences one by one (for streaming). `said`: earlier answers in the
         conversation, whose sentences a follow-up's answer does not repeat (unless nothing else is left).
         `asked`: the user's own question when `question` is a follow-up's search query (the earlier question
         and this one): its parts, and the details it asks for, are this question's alone. `each`: `papers` are
-        what the question asks about ("How do they differ?"), and each of them is answered from."""
+        what the question asks about ("How do they differ?"), and each of them is answered from. `compares`:
+        the question naming the two things a follow-up compares ("Compare X and Y" before "How do they differ?")."""
         own = asked or question
+        sides = compares or own  # what is compared, if anything
         candidates = self.candidates(question, query_vector, papers)
         several = asks_for_several(question)
-        by_title = names_the_papers(own, papers)
+        by_title = names_the_papers(sides, papers)
         threshold = -math.inf if by_title else self.settings.abstain_threshold
-        if self.why_not(question, candidates, papers, threshold, asked=own):
-            return self.abstain(question, papers, settings_hash)
-        parts = asking_parts(own)
         drawn = self.drawn(question, candidates, papers, own)
         sources = [titled_text(p) for p in drawn]
         # "How many bits …? Can that be estimated …?": the second is answered, the first is said to be not
-        unstated = [part for part, _ in unstated_parts(own, sources[0], sources, *records(drawn))] if sources else []
+        missing = unstated_parts(own, sources[0], sources, *records(drawn)) if sources else []
+        if self.why_not(question, candidates, papers, threshold, asked=own, unstated=missing):
+            return self.abstain(question, papers, settings_hash)
+        parts = asking_parts(own)
+        unstated = [part for part, _ in missing]
         unsaid = fresh = not_yet_said(candidates, said)
         if said and candidates and (not fresh or drifts(fresh[0], candidates[0])):
             # the earlier answers gave what the best paper says on this, and another paper's leftovers are weaker
@@ -390,22 +416,27 @@ class ExtractiveComposer:
         chosen = with_answer_said_before(chosen, candidates, fresh, own)
         again = chosen is not selected  # that sentence answers the follow-up: it reads first
         chosen = with_introduction(chosen, candidates, term)
-        chosen = with_contrast(chosen, candidates, own)
+        uncontrasted = chosen
+        chosen = with_contrast(chosen, candidates, sides)
+        if said and chosen is not uncontrasted and all(chosen[-1] is not c for c in fresh):
+            # "How do they differ?" after the answer that quoted how: that sentence answers it again, first
+            chosen, again = [chosen[-1], *uncontrasted], True
         detailed = chosen
         chosen = with_stated_details(chosen, candidates, own)
         stated = chosen[-1] if chosen is not detailed else None  # the one sentence stating what is asked for
         if by_title:  # "Compare MemControl and SaRA": each paper named, however little its sentences share with two names
-            chosen = with_each_named(chosen, candidates, own)
+            chosen = with_each_named(chosen, candidates, sides)
         if each:
             chosen = with_every_paper(chosen, [*fresh, *candidates], papers)
-        answered = [part for part in parts if part not in unstated]
         if len(parts) > 1:  # "What is Sign-RIP? What does small initialization do?": a sentence for each
-            chosen = with_each_part(chosen, fresh or candidates, answered, self.weights, self.settings.abstain_threshold)
+            chosen = with_each_part(
+                chosen, fresh or candidates, parts, self.weights, self.settings.abstain_threshold, unanswered=unstated
+            )
         # a definition reads first, then what else is said; so does the best evidence of a question asking one thing
         # (the sentences beside it in the abstract's order read as background before the answer: "A line of work
         # has studied … Ω(N) neurons" opened the answer to how many neurons the paper's bound needs)
         # A comparison reads in the abstract's order: its contrast ("Unlike diffusion models, …") before the rest
-        one_thing = not (several or asks_for_summary(question) or each or len(parts) > 1 or compared(own))
+        one_thing = not (several or asks_for_summary(question) or each or len(parts) > 1 or compared(sides))
         lead = chosen[0] if (term or again or one_thing) and chosen else None
         if one_thing and not term and not again and stated is not None and stated in chosen:
             # "What datasets … and by how much does it beat LayerNorm?": "PN outperforms LN by 0.4/0.6 BLEU on
@@ -461,17 +492,20 @@ class ExtractiveComposer:
         return answer, [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
 
     def why_not(
-        self, question: str, candidates: Sequence[Candidate], papers: Sequence[Paper], threshold: float, asked: str | None = None
+        self, question: str, candidates: Sequence[Candidate], papers: Sequence[Paper], threshold: float,
+        asked: str | None = None, unstated: Sequence[tuple[str, list[str]]] | None = None,
     ) -> str | None:
         """Why these candidates cannot answer the question (abstain.abstention_reason), or None. `threshold`
-        is the evidence score to reach: benchmarks/fit_abstention.py calibrates it through this method."""
+        is the evidence score to reach: benchmarks/fit_abstention.py calibrates it through this method.
+        `unstated`: the question's unstated_parts for the papers drawn on, when the caller has worked them out."""
         own = asked or question
         best = candidates[0].rank_score if candidates else None  # the best evidence score (see candidates)
         drawn = self.drawn(question, candidates, papers, own)
         sources = [titled_text(p) for p in drawn]
         published, undated, unauthored = records(drawn)
         reason = abstention_reason(
-            question, best, sources, threshold, published, asked=own, undated=undated, unauthored=unauthored
+            question, best, sources, threshold, published, asked=own, undated=undated, unauthored=unauthored,
+            unstated=unstated,
         )
         # "What is contrastive learning?" was answered from a paper that never names it: a definition needs the term
         term = defined_term(own)
@@ -635,6 +669,20 @@ _DIFFERENCE = re.compile(
     r"\b(?:unlike|in contrast|whereas|instead of|rather than|as opposed to|differs?|differences?|different)\b",
     re.IGNORECASE,
 )
+
+
+# "How do they differ?", "What is the difference?", "How do they compare?": a comparison, whatever it names
+_ASKS_TO_COMPARE = re.compile(r"\b(?:compar\w*|contrast\w*|differ(?:s|ed|ing|ences?)?)\b", re.IGNORECASE)
+
+
+def compared_earlier(question: str, history: Sequence[Turn] | None) -> str | None:
+    """For a follow-up asking how two things differ without naming them ("How do they differ?"), the question of
+    the conversation that names them ("Compare flow matching and diffusion models"), or None."""
+    if compared(question) is not None or not _ASKS_TO_COMPARE.search(question) or not leans_on_earlier(question):
+        return None
+    earlier = previous_questions(history)
+    subject = conversation_subject(earlier) if earlier else None
+    return subject if subject is not None and compared(subject) is not None else None
 
 
 def compared_sides(question: str) -> tuple[str, str] | None:
@@ -810,29 +858,43 @@ def the_papers_said(texts: Sequence[str], papers: Sequence[Paper]) -> list[Paper
 
 
 def with_each_part(
-    chosen: list[Candidate], candidates: Sequence[Candidate], parts: Sequence[str], weights: TermWeights, floor: float
+    chosen: list[Candidate], candidates: Sequence[Candidate], parts: Sequence[str], weights: TermWeights, floor: float,
+    unanswered: Collection[str] = (),
 ) -> list[Candidate]:
     """For a question in several parts, the sentence that best holds each part's words joins the answer
     unless a chosen sentence holds them as well: the best sentences for the whole question all answered "What
     is Sign-RIP?", and "What does small initialization do for SubGM?" went unanswered without a word. A
     sentence scored against the whole question is diluted by the other parts, so one whose evidence is under
-    `floor` (the abstention threshold) joins only when it holds at least half the part's term weight."""
+    `floor` (the abstention threshold) joins only when it holds at least half the part's term weight. A part
+    pointing back ("What is PowerNorm? And what does it improve?") asks about the subject of the part before it:
+    it is answered from the paper that part was answered from, or not at all (NUPES's "an improvement over …"
+    answered what PowerNorm improves). `unanswered`: parts said to go unanswered, which add no sentence."""
     out = list(chosen)
     pool = list(candidates)
+    subject: str | None = None  # the paper the latest part with a subject of its own was answered from
     for part in parts:
+        pointing = subject is not None and points_back(part) is not None
         asked = set(content_terms(part))
         named = set(content_terms(" ".join(names(part))))  # "What is PowerNorm?": a name only the title holds
         holds = {
             id(c): weights.overlap(asked, set(content_terms(c.text)) | (named & set(content_terms(c.paper.title))))
             for c in [*pool, *out]
         }
-        best = max(pool, key=lambda c: (holds[id(c)], c.rank_score), default=None)
-        if best is None or holds[id(best)] == 0 or any(holds[id(c)] >= holds[id(best)] for c in out):
-            continue
-        if best.score < floor and holds[id(best)] < PART_HELD:
-            continue
-        if not _says_again(best, out):
+        from_pool, from_out = (
+            ([c for c in pool if c.paper.id == subject], [c for c in out if c.paper.id == subject]) if pointing else (pool, out)
+        )
+        best = max(from_pool, key=lambda c: (holds[id(c)], c.rank_score), default=None)
+        said = max(from_out, key=lambda c: holds[id(c)], default=None)
+        joins = (
+            part not in unanswered and best is not None and holds[id(best)] > 0
+            and (said is None or holds[id(said)] < holds[id(best)])
+            and (best.score >= floor or holds[id(best)] >= PART_HELD) and not _says_again(best, out)
+        )
+        if joins and best is not None:
             out.append(best)
+        if not pointing:
+            answering = best if joins else said if said is not None and holds[id(said)] > 0 else out[0] if out else None
+            subject = answering.paper.id if answering is not None else None
     return out
 
 
@@ -910,6 +972,17 @@ def needs_earlier(question: str, history: Sequence[Turn] | None, settings_hash: 
     return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash)
 
 
+NO_OTHER_PAPER = "No other paper in the store addresses this beyond {which} the conversation already cited: {titles}."
+
+
+def no_other_paper(question: str, given: Sequence[Paper], settings_hash: str) -> Answer:
+    """For "Which other papers study X?" when no paper but those the conversation cited (`given`) does: an answer
+    saying so, naming them (it cites nothing: what they say was said)."""
+    which = "the one" if len(given) == 1 else f"the {len(given)}"
+    text = NO_OTHER_PAPER.format(which=which, titles="; ".join(f"“{readable_latex(p.title)}”" for p in given))
+    return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash)
+
+
 class AnswerEngine(Protocol):
     """What the Assistant asks a question of: a typed Answer, or the same as a stream of typed events."""
 
@@ -935,6 +1008,9 @@ class Found:
     nodes: list[NodeWithScore]
     papers: list[Paper]
     read: list[tuple[str, str]]
+    # "Which other papers …?": the papers the conversation cited, left out of `papers`, and every paper found, best first
+    given: list[Paper] = field(default_factory=list)
+    ranked: list[Paper] = field(default_factory=list)
 
     def noted(self, answer: Answer) -> Answer:
         """The answer, saying which typos it read as other words."""
@@ -968,10 +1044,11 @@ class CitingEngine(BaseQueryEngine):
                 nodes, papers = self.retrieve_papers(query, own=query.query_str == respelled)
             else:
                 read = []
+        ranked = papers
         if before := the_papers_said(cited_before(question, history), papers):
             nodes = [n for n in nodes if all(n.node.node_id != p.id for p in before)]
             papers = [p for p in papers if p not in before]
-        return Found(question, query, nodes, papers, read)
+        return Found(question, query, nodes, papers, read, before, ranked)
 
     def _get_prompt_modules(self) -> dict[str, Any]:
         return {}
@@ -981,9 +1058,12 @@ class CitingEngine(BaseQueryEngine):
         user's question as asked (not a follow-up's query, whose parts are the earlier question and this one)."""
         nodes = self._known(self.retriever.retrieve(query))
         parts = asking_parts(query.query_str) if own else []
+        # a part pointing back ("What is ΣAE? And what does it improve?") names nothing to search for: searched on its
+        # own, it found an unrelated paper, which took the place of the first part's
+        searched = [part for i, part in enumerate(parts) if i == 0 or points_back(part) is None]
         # "MemControl vs SaRA", "What is grokking? How does SaRA fine-tune …?": the best paper for each side, or each
         # part, leads (searched as a whole, SaRA's paper filled the list and the grokking part went unanswered)
-        if sides := named_sides(query.query_str) or (parts if len(parts) > 1 else None):
+        if sides := named_sides(query.query_str) or (searched if len(parts) > 1 else None):
             firsts = [found[0] for side in sides if (found := self._known(self.retriever.retrieve(QueryBundle(query_str=side))))]
             by_id = {n.node.node_id: n for n in [*firsts, *nodes]}  # scored for the question where it found them
             order = dict.fromkeys(n.node.node_id for n in [*firsts, *nodes])
@@ -1023,6 +1103,12 @@ class ExtractiveEngine(CitingEngine):
             return unresolved, [unresolved.text]
         found = self.find(typed, lambda q: followup_query(q, history), history)  # the retriever embeds the query
         question, query, nodes, papers = found.question, found.query, found.nodes, found.papers
+        if found.given:  # "Which other papers …?": those a "Which papers …?" answer would cite beside the ones given
+            beside = self.composer.beside(query.query_str, query.embedding or [], found.ranked, found.given)
+            if not beside:
+                none = no_other_paper(typed, found.given, self.settings_hash)
+                return found.noted(none).model_copy(update={"passages": to_passages(nodes)}), [none.text]
+            papers = [p for p in papers if p in beside]
         cited: list[Paper] = []
         if cited_paper_text(question, history):  # "the second one": the paper its sentences find first, alone
             papers = papers[:1]
@@ -1031,7 +1117,8 @@ class ExtractiveEngine(CitingEngine):
             papers = cited or papers
         said = not_to_repeat(question, history)
         answer, pieces = self.composer.compose(
-            query.query_str, query.embedding or [], papers, self.settings_hash, said, asked=question, each=len(cited) > 1
+            query.query_str, query.embedding or [], papers, self.settings_hash, said, asked=question, each=len(cited) > 1,
+            compares=compared_earlier(question, history),
         )
         return found.noted(answer).model_copy(update={"passages": to_passages(nodes), "question": typed}), pieces
 

@@ -199,12 +199,18 @@ def missing_antecedent(question: str, history: Sequence[Turn] | None) -> str | N
         return None
     if ordinal := _ORDINAL_REF.search(question):  # "What about the second one?" asked first
         return ordinal.group(0)
+    word = points_back(question)
+    return word if word is not None and len(set(content_terms(_LEANS_BACK.sub(" ", question)))) <= 2 else None
+
+
+def points_back(question: str) -> str | None:
+    """The pronoun a question (or a part of one) leans on when nothing before it in the question names what it
+    points at ("And what does it improve?", "What GPU does it train on?"), or None ("… by sampling random models and
+    looking at how their losses are distributed?" names them first)."""
     match = _LEANS_BACK.search(question)
     # "What problem do they address?": the words a wh-question asks about are not what "they" points at
     before = _ASKED_ABOUT.sub("", question[: match.start()]) if match else ""
-    if match is None or content_terms(before):
-        return None
-    return match.group(1) if len(set(content_terms(_LEANS_BACK.sub(" ", question)))) <= 2 else None
+    return match.group(1) if match is not None and not content_terms(before) else None
 
 
 def followup_query(question: str, history: Sequence[Turn] | None) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import threading
+import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
@@ -137,6 +139,7 @@ class KeywordIndex:
         """(paper id, BM25 score) best first; empty when no query term is in the corpus. `allowed`: only
         these papers are scored (bm25s' weight mask), so k of them come back when there are k."""
         mask = None if allowed is None else np.fromiter((pid in allowed for pid in self.ids), dtype=np.float32)
+        query = " ".join([query, *_greek_spelled(query)])
         found, scores = self.bm25.retrieve(_tokenize([query]), k=min(k, self.size), show_progress=False, weight_mask=mask)
         return [(self.ids[int(i)], float(score)) for i, score in zip(found[0], scores[0]) if score > 0]
 
@@ -173,6 +176,23 @@ def _lean_csc(
     np.cumsum(np.bincount(cols, minlength=shape[1]), out=indptr[1:])
     order = np.argsort(cols, kind="stable")
     return data[order], rows[order], indptr
+
+
+def _greek_spelled(text: str) -> list[str]:
+    """The words of `text` holding a Greek letter, each letter spelled as the abstracts' LaTeX names it: "ΣAE", as
+    answers print it, is "$\\Sigma$AE" in the abstract, indexed as "sigma" and "ae" (the question's "σae" matched
+    nothing, and "What is ΣAE?" found the paper by its embedding alone)."""
+    out: list[str] = []
+    for word in text.split():
+        spelled = "".join(
+            f" {letter[1].lower()} " if (letter := _GREEK_LETTER.match(unicodedata.name(ch, ""))) else ch for ch in word
+        )
+        if spelled != word:
+            out.append(spelled)
+    return out
+
+
+_GREEK_LETTER = re.compile(r"GREEK (?:CAPITAL |SMALL )?LETTER (?:FINAL )?([A-Z]+)$")
 
 
 def _tokenize(texts: list[str]) -> bm25s.tokenization.Tokenized:

@@ -422,3 +422,111 @@ def test_a_comparison_of_two_things_sharing_a_word_quotes_the_sentence_setting_t
     answer = assistant.ask("What is the difference between layer normalization and batch normalization?")
     assert "This is different than batch normalization (BN)" in answer.text
     assert answer.text.index("layer normalization (LN)") < answer.text.index("This is different than")
+
+
+def _conversation(*turns: str) -> list[dict[str, str]]:
+    """Role/content turns, user and assistant alternating, as the Python API takes a conversation."""
+    return [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(turns)]
+
+
+def test_how_do_they_differ_after_a_comparison_one_paper_answered_quotes_how_they_differ(assistant: Assistant) -> None:
+    """"Compare flow matching and diffusion models" cited the flow-matching abstract alone; "How do they differ?" then
+    gave its background sentences ("Flow matching (FM) has gained significant attention …") and left out "Unlike
+    diffusion models, …": the follow-up was no comparison of the two things the conversation compared."""
+    question = "Compare flow matching and diffusion models"
+    first = assistant.ask(question)
+    assert len(first.citations) == 1 and "Unlike diffusion models" in first.text
+    follow = assistant.ask("How do they differ?", history=_conversation(question, first.text))
+    assert [c.paper_id for c in follow.citations] == [first.citations[0].paper_id]
+    assert follow.text.startswith("Unlike diffusion models, which are based on stochastic differential equations"), follow.text
+
+
+def test_how_do_they_differ_after_comparing_two_papers_by_name_answers_from_both(assistant: Assistant) -> None:
+    """After "Compare MemControl and SaRA" (both cited), "How do they differ?" abstained: the follow-up's query names
+    the two papers and nothing their sentences say, and was not read as the comparison of two named papers."""
+    question = "Compare MemControl and SaRA"
+    first = assistant.ask(question)
+    follow = assistant.ask("How do they differ?", history=_conversation(question, first.text))
+    assert not follow.abstained, follow.text
+    assert sorted(c.title.split(":")[0] for c in follow.citations) == ["MemControl", "SaRA"], follow.text
+
+
+@pytest.mark.parametrize("question", ["What is PowerNorm? And what does it improve?", "What is ΣAE?\nAnd what does it improve?"])
+def test_a_part_saying_it_is_answered_from_the_paper_the_first_part_was(assistant: Assistant, question: str) -> None:
+    """"… And what does it improve?" was answered from NUPES ("propose an improvement over …"), or the whole question
+    abstained: "it" is what the first part asks about, and that part's paper says what it improves."""
+    alone = assistant.ask(question.split("?")[0] + "?")
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.text
+    assert [c.paper_id for c in answer.citations] == [alone.citations[0].paper_id], answer.text
+
+
+def test_a_part_pointing_back_takes_its_sentence_from_the_first_parts_paper() -> None:
+    import numpy as np
+
+    from assistant.answer import Candidate, TermWeights, with_each_part
+
+    norm = Paper(id="n", title="PowerNorm: batch normalization", abstract="")
+    other = Paper(id="q", title="Quantization", abstract="")
+    intro = Candidate(norm, 0, 0, "We propose PowerNorm, a normalization.", np.eye(4)[0], 0.6, rank_score=0.6)
+    gain = Candidate(norm, 0, 1, "PowerNorm improves accuracy on translation.", np.eye(4)[1], 0.4, rank_score=0.4)
+    elsewhere = Candidate(other, 1, 0, "We propose an improvement over rounding.", np.eye(4)[2], 0.5, rank_score=0.5)
+    weights = TermWeights([norm, other])
+    parts = ["What is PowerNorm?", "And what does it improve?"]
+    pool = [intro, elsewhere, gain]
+    assert with_each_part([intro], pool, parts, weights, 0.3) == [intro, gain]
+    # the first part's paper says nothing for it: no other paper's sentence answers what "it" improves
+    assert with_each_part([intro], [intro, elsewhere], parts, weights, 0.3) == [intro]
+    # a part naming its own subject is answered from any paper, as before
+    named = ["What is PowerNorm?", "What improvement over rounding is proposed?"]
+    assert with_each_part([intro], pool, named, weights, 0.3) == [intro, elsewhere]
+
+
+@pytest.mark.parametrize(
+    ("first", "other"),
+    [
+        ("What is flow matching?", "Which other papers study flow matching?"),
+        ("What is PowerNorm?", "Which other papers study this?"),
+        ("Which papers study post-training quantization?", "Which other papers study post-training quantization?"),
+    ],
+)
+def test_which_other_papers_when_none_is_relevant_says_so_and_names_those_given(
+    assistant: Assistant, first: str, other: str
+) -> None:
+    """"Which other papers study flow matching?" after an answer from the flow-matching abstract was answered, support
+    "partial", from a paper on single-index models and the neural-ODE thesis: with the cited paper left out, the best
+    of the rest passed the abstention threshold, though it scored under a third of the cited paper's evidence."""
+    given = assistant.ask(first)
+    answer = assistant.ask(other, history=_conversation(first, given.text))
+    assert answer.abstained and answer.support == "none" and not answer.citations, answer.text
+    assert answer.text.startswith("No other paper in the store")
+    assert all(c.title in answer.text for c in given.citations), answer.text
+
+
+def test_which_other_papers_still_cites_those_that_pass_the_evidence_bar(assistant: Assistant) -> None:
+    first = "What does the neural tangent kernel describe?"
+    given = assistant.ask(first)
+    answer = assistant.ask("Which other papers study the neural tangent kernel?", history=_conversation(first, given.text))
+    cited = {c.paper_id for c in given.citations}
+    assert not answer.abstained and answer.citations, answer.text
+    assert all(c.paper_id not in cited for c in answer.citations)
+    assert all("NTK" in c.quote or "tangent kernel" in c.quote.lower() for c in answer.citations), answer.text
+
+
+def test_a_question_in_parts_is_checked_for_unstated_parts_once(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """abstention_reason and the composer each worked out which parts the abstracts leave unanswered."""
+    from assistant import abstain
+    from assistant import answer as composing
+
+    calls: list[str] = []
+    original = abstain.unstated_parts
+
+    def counted(question: str, *args: object, **kwargs: object) -> list[tuple[str, list[str]]]:
+        calls.append(question)
+        return original(question, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(abstain, "unstated_parts", counted)
+    monkeypatch.setattr(composing, "unstated_parts", counted)
+    answer = assistant.ask("What is PowerNorm, and what GPU does it train on?")
+    assert not answer.abstained and answer.notice and "GPU" in answer.notice
+    assert len(calls) == 1, calls

@@ -114,13 +114,15 @@ def test_keyword_rankings_and_scores_are_those_of_llama_index_bm25(assistant: As
     """bm25s used directly ranks and scores exactly as llama-index's BM25Retriever did (English stop words,
     Snowball stemmer, bm25s defaults): tests/bm25_rankings.jsonl holds BM25Retriever's top 30 over the seed
     papers in store order, recorded before the switch, for 15 questions (two with no hit at all). Since then
-    British spellings stem as American ones (the next test); without that step the rest is unchanged."""
+    British spellings stem as American ones (the next test) and a question's Greek letter is also searched by its
+    LaTeX name (test_a_greek_letter_finds_the_latex_that_names_it); without those steps the rest is unchanged."""
     import json
 
-    from assistant import text
+    from assistant import retrieve, text
     from assistant.retrieve import KeywordIndex
 
     monkeypatch.setattr(text, "american", lambda word: word)
+    monkeypatch.setattr(retrieve, "_greek_spelled", lambda query: [])
     index = KeywordIndex("seeds", assistant.papers)
     cases = [json.loads(line) for line in (Path(__file__).parent / "bm25_rankings.jsonl").read_text().splitlines()]
     assert len(cases) == 15 and sum(not c["hits"] for c in cases) == 2
@@ -128,6 +130,17 @@ def test_keyword_rankings_and_scores_are_those_of_llama_index_bm25(assistant: As
         hits = index.search(case["query"], 30)
         assert [pid for pid, _ in hits] == [pid for pid, _ in case["hits"]], case["query"]
         assert [score for _, score in hits] == pytest.approx([score for _, score in case["hits"]], rel=1e-6), case["query"]
+
+
+def test_a_greek_letter_finds_the_latex_that_names_it(assistant: Assistant) -> None:
+    """Answers print "$\\Sigma$AE" as "ΣAE", and a question copying it matched no indexed word ("σae"): "What is ΣAE?"
+    found the symbolic autoencoding paper by its embedding alone, fourth, and a question in two parts not at all."""
+    from assistant.retrieve import KeywordIndex, _greek_spelled
+
+    assert _greek_spelled("What is ΣAE? Is α-entmax (naïve) sparse?") == [" sigma AE?", " alpha -entmax"]
+    index = KeywordIndex("seeds", assistant.papers)
+    found = assistant.paper(index.search("What is ΣAE?", 5)[0][0])
+    assert found is not None and "symbolic autoencoding" in found.abstract
 
 
 def test_british_and_american_spellings_find_each_other(assistant: Assistant, tmp_path: Path) -> None:
