@@ -241,7 +241,8 @@ class Assistant:
             return state
         with self._lock:
             if self._state is state and state is not None:  # changed by another process: read it again
-                self._state = self._load_state(self._open_store())
+                self._store = self._open_store().reopened()
+                self._state = self._load_state(self._store)
             if self._state is None:
                 store = self._open_store()
                 if store.count() == 0 and self.auto_ingest:

@@ -453,6 +453,17 @@ class Store:
         _fit_search(self.papers, papers)
         _fit_search(self.chunks, papers if papers > EF_SEARCH else self.chunks.count())
 
+    def reopened(self) -> Store:
+        """This store opened afresh, to read what another process wrote since it was opened. Chroma's local
+        client keeps each collection's vector index in memory as it was loaded: vectors another process added
+        are missing from its searches, and reading them failed ("Error finding id"; the page's similar papers
+        under an answer citing a new paper). Forgotten, the directory's cached system is loaded again from
+        disk; this handle is left open, not closed, for a question another thread is answering with it (it is freed
+        with the last reference). A Chroma server needs none of it."""
+        if not self.settings.chroma_url:
+            _forget_client(self.layout.root)
+        return Store(self.settings)
+
     def _held_papers(self) -> list[StoredPaper] | None:
         """Every paper record, whatever settings built it: a rebuild embeds them again, so papers added from
         files that are gone since (a page upload's temporary copy) are not lost. None: they cannot be read."""

@@ -22,8 +22,15 @@ api.FRESHNESS_S = 0.0
 a = Assistant(Settings(store_dir=sys.argv[1]), auto_ingest=False)
 for line in sys.stdin:
     top = a.retrieve(line.strip(), k=1)[0]
+    dense = a.retrieve(line.strip(), k=1, mode="dense")[0]  # the vector index alone, no keyword match to help
     answer = a.ask(line.strip())
-    print(json.dumps({"top": top.title, "count": a.paper_count(), "cited": [c.title for c in answer.citations]}), flush=True)
+    cited = [c.paper_id for c in answer.citations]
+    near = a.similar_to_each(cited, 2)  # the page's "similar papers" under an answer
+    print(json.dumps({
+        "top": top.title, "dense": dense.title, "count": a.paper_count(), "cited": [c.title for c in answer.citations],
+        "similar": {pid: [p.title for p in found] for pid, found in near.items()},
+        "record": [a.paper(pid).title for pid in cited],  # the Papers tab opening a cited paper
+    }), flush=True)
 """
 
 KITTENS = {
@@ -62,8 +69,12 @@ def test_a_serving_process_sees_an_ingest_made_by_another_process(small_store: P
         )
         assert done.returncode == 0 and done.stdout.startswith("1 new"), done.stderr
         after = ask("Which benchmark uses purring kittens?")
+        assert after["dense"] == "Purring kittens"
         assert after["top"] == "Purring kittens" and after["count"] == int(before["count"]) + 1  # type: ignore[call-overload]
         assert after["cited"] and after["cited"][0] == "Purring kittens"  # type: ignore[index]
+        # the new paper's neighbours: its vector is one this process's store handle never saw loaded
+        assert list(after["similar"].values())[0] and "Purring kittens" not in list(after["similar"].values())[0]  # type: ignore[attr-defined]
+        assert after["record"][0] == "Purring kittens"  # type: ignore[index]
     finally:
         server.kill()
         server.wait(timeout=30)
