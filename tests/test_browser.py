@@ -194,6 +194,11 @@ def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, sh
     page.locator("#aa-retrieval-mode").get_by_text("bm25", exact=True).click()
     shot(page, "chat-followup-settings.png")
 
+    # the choice holds after a reload: the radio read bm25 again but the reload had set it back, so the next
+    # question went another way than the page showed
+    page.reload(wait_until="load")
+    page.locator("#aa-settings").get_by_text("Settings").filter(visible=True).first.click()
+    expect(page.locator("#aa-retrieval-mode input[value='bm25']")).to_be_checked()
     page.locator("#aa-retry").click()  # the last question again, answered with bm25 now
     expect(page.locator("#aa-status")).to_contain_text(assistant.settings_for(retrieval_mode="bm25").settings_hash())
     expect(page.locator("#aa-sources")).to_contain_text("All 5 retrieved papers")

@@ -24,7 +24,7 @@ from assistant import ui
 from assistant.errors import ConfigError
 from assistant.types import Answer, Citation, Paper, Passage
 from assistant.ui import handlers, render
-from assistant.ui.handlers import KEPT_EXPORTS, Handlers
+from assistant.ui.handlers import KEPT_EXPORTS, Handlers, remembered_settings, restored_settings
 from conftest import free_port
 
 NTK = "What does the neural tangent kernel describe?"
@@ -156,6 +156,16 @@ def test_settings_panel_changes_the_answer_retrieval(assistant: object) -> None:
     assert "All 5 retrieved papers" in default[3] and "All 2 retrieved papers" in narrow[3]
     assert default[4] != narrow[4]  # the status line names a different settings hash
     assert assistant.settings_for(retrieval_mode="bm25", top_k=2).settings_hash() in narrow[4]  # type: ignore[attr-defined]
+
+
+def test_the_settings_a_reload_left_come_back_unless_this_server_no_longer_offers_them() -> None:
+    kept = remembered_settings("extractive", "bm25", 8)
+    answer, retrieval, top_k = restored_settings(kept, ["extractive", "openai"], ["hybrid", "dense", "bm25"], (1, 20))
+    assert (answer["value"], retrieval["value"], top_k["value"]) == ("extractive", "bm25", 8)
+    # the LLM mode chosen before the server lost its LLM, a mode and a depth it does not offer: left as they are
+    gone = restored_settings(remembered_settings("openai", "splade", 50), ["extractive"], ["hybrid", "dense", "bm25"], (1, 20))
+    assert all("value" not in update for update in gone)
+    assert all("value" not in update for update in restored_settings(None, ["extractive"], ["hybrid"], (1, 20)))
 
 
 def test_examples_are_offered_only_where_the_store_answers_them(assistant: object, tmp_path: Path) -> None:
@@ -778,6 +788,20 @@ def test_the_export_keeps_each_answers_mode_support_and_notice() -> None:
     assert ("It describes training [1].\n\n*extractive answer, support: partial*  \nNote: The LLM at localhost:11434 "
             "was unavailable (could not connect); this answer was composed offline.\n\nReferences:") in markdown
     assert "Saved before these fields [1].\n\nReferences:" in markdown  # a turn saved by an older page
+
+
+def test_a_models_headings_sit_under_the_exports_question_headings() -> None:
+    from assistant.ui.handlers import conversation_markdown
+
+    answer = "## Summary\nIt trains [1].\n\n```python\n# a comment, not a heading\n```\n##### Deep\n#hashtag"
+    turns = [{"role": "user", "content": "Q one"}, {"role": "assistant", "content": answer, "references": ["R"]},
+             {"role": "user", "content": "Q two"}]
+    markdown = conversation_markdown(turns)
+    outside_code = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    headings = [line for line in outside_code.splitlines() if re.match(r"#{1,2} ", line)]
+    assert headings == ["# Conversation with Abstract Assistant", "## 1. Q one", "## 2. Q two"]  # the model's is not one
+    assert "#### Summary\nIt trains [1]." in markdown and "###### Deep" in markdown
+    assert "# a comment, not a heading" in markdown and "\n#hashtag" in markdown  # code and a hashtag are left alone
 
 
 def test_a_stopped_or_abandoned_answer_lets_go_of_its_stream() -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from .access import browser_secret
-from .handlers import EXPORT_CHOICES, PLOT_SLOTS, UPLOAD_TYPES, Handlers
+from .handlers import EXPORT_CHOICES, PLOT_SLOTS, UPLOAD_TYPES, Handlers, remembered_settings, restored_settings
 from .render import EMPTY_SOURCES, public_url, render_paper
 from .style import CSS, REFOCUS_JS, page_js, theme
 
@@ -46,6 +46,7 @@ def answer_mode_choices(assistant: Assistant) -> list[tuple[str, str]]:
     return choices
 
 
+RETRIEVAL_MODES = ["hybrid", "dense", "bm25"]
 RUN_BUNDLED = "Run on the bundled questions"
 RUN_FILE = "Run on this question file"
 
@@ -69,6 +70,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     h = Handlers(assistant)
     s = assistant.settings
     initial_rows, initial_count = h.filter_papers("")
+    top_k_range = (1, max(20, s.top_k))
     # Gradio's copies of downloads and uploads: gone after an hour, not kept for the life of the server
     with gr.Blocks(title="Abstract Assistant", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(
@@ -80,7 +82,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             with gr.Tab("Chat", id="chat"):
                 turns = gr.State([])
                 # Survives a reload, and a restart of the server: the key is kept in the store folder.
-                saved = gr.BrowserState(None, storage_key="aa-conversation", secret=browser_secret(Path(assistant.settings.store_dir)))
+                secret = browser_secret(Path(assistant.settings.store_dir))
+                saved = gr.BrowserState(None, storage_key="aa-conversation", secret=secret)
+                saved_settings = gr.BrowserState(None, storage_key="aa-settings", secret=secret)
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
                         chat = gr.Chatbot(
@@ -146,11 +150,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             )
                             with gr.Row():
                                 retrieval_mode = gr.Radio(
-                                    ["hybrid", "dense", "bm25"], value=s.retrieval_mode, label="Retrieval mode",
+                                    RETRIEVAL_MODES, value=s.retrieval_mode, label="Retrieval mode",
                                     info="hybrid fuses dense vectors with BM25 keywords", elem_id="aa-retrieval-mode",
                                 )
                                 top_k = gr.Slider(
-                                    1, max(20, s.top_k), value=s.top_k, step=1, label="Top-k",
+                                    *top_k_range, value=s.top_k, step=1, label="Top-k",
                                     info="papers retrieved per question", elem_id="aa-top-k",
                                 )
                     with gr.Column(scale=2, elem_id="aa-sources-col"):
@@ -302,6 +306,15 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             kept(cleared(h.clear, None, [*chat_outputs, retry_btn], **private))
         app.load(h.restore, [saved], [chat, turns, sources, export_btn, status, retry_btn], **private).then(
             h.references_bibtex, [turns], [bibtex], **private
+        )
+
+        # The Settings survive a reload too: chosen once, they hold for the questions after it.
+        chosen = [answer_mode, retrieval_mode, top_k]
+        for control in chosen:
+            control.change(remembered_settings, chosen, [saved_settings], show_progress="hidden", **private)
+        app.load(
+            lambda kept: restored_settings(kept, [v for _, v in answer_mode_choices(assistant)], RETRIEVAL_MODES, top_k_range),
+            [saved_settings], chosen, show_progress="hidden", **private,
         )
 
         search.change(h.filter_papers, [search], [table, count], show_progress="hidden", **private)

@@ -74,6 +74,28 @@ def page_filters(year: str | None, author: str | None, category: str | None, ven
         raise ConfigError(str(exc).replace("--year", "the Years box", 1)) from None
 
 
+def remembered_settings(answer_mode: str | None, retrieval_mode: str | None, top_k: float | None) -> dict[str, Any]:
+    """The Settings the reader chose, as the browser keeps them across a reload."""
+    return {"answer_mode": answer_mode, "retrieval_mode": retrieval_mode, "top_k": top_k}
+
+
+def restored_settings(
+    saved: object, answer_modes: Sequence[str], retrieval_modes: Sequence[str], top_k_range: tuple[int, int]
+) -> tuple[Any, Any, Any]:
+    """The Settings a reload left, for the answer mode radio, the retrieval mode radio and the Top-k slider: a
+    reload set them back to the defaults while the page still looked chosen-for, so the next question went to
+    the LLM after the reader had picked extractive. A value this server no longer offers (its LLM unset since)
+    leaves the control at its default."""
+    kept = saved if isinstance(saved, dict) else {}
+    answer, retrieval, top_k = kept.get("answer_mode"), kept.get("retrieval_mode"), kept.get("top_k")
+    low, high = top_k_range
+    return (
+        gr.update(value=answer) if answer in answer_modes else gr.update(),
+        gr.update(value=retrieval) if retrieval in retrieval_modes else gr.update(),
+        gr.update(value=int(top_k)) if isinstance(top_k, (int, float)) and low <= top_k <= high else gr.update(),
+    )
+
+
 def user_error(message: str) -> gr.Error:
     """An error the reader can fix, shown on the page. Gradio would print its traceback on the server's
     terminal too, where the README promises one line per answer; an unexpected error is logged instead."""
@@ -155,6 +177,25 @@ def earlier_sources(turns: Sequence[dict[str, Any]]) -> list[tuple[int, str, str
     ]
 
 
+_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def demoted_headings(markdown: str) -> str:
+    """A model's headings two levels down (at most ######), outside code fences: under the export's "## 2. question",
+    its "## Summary" read as the next exchange of the conversation."""
+    out: list[str] = []
+    fence: str | None = None
+    for line in markdown.split("\n"):
+        if opened := _FENCE.match(line):
+            mark = opened.group(1)
+            fence = mark[0] * 3 if fence is None else (None if mark.startswith(fence) else fence)
+        elif fence is None:
+            line = _HEADING.sub(lambda m: m.group(1) + "#" * min(6, len(m.group(2)) + 2), line, count=1)
+        out.append(line)
+    return "\n".join(out)
+
+
 def conversation_markdown(turns: list[dict[str, Any]]) -> str:
     """# Conversation, then per exchange: the question as a heading, the answer, its references."""
     parts = ["# Conversation with Abstract Assistant", ""]
@@ -164,7 +205,7 @@ def conversation_markdown(turns: list[dict[str, Any]]) -> str:
             number += 1
             parts += [f"## {number}. {' '.join(str(turn.get('content', '')).split())}", ""]
         elif turn.get("role") == "assistant":
-            parts += [str(turn.get("content", "")).strip(), ""]
+            parts += [demoted_headings(str(turn.get("content", "")).strip()), ""]
             said = [f"*{turn['mode']} answer, support: {turn['support']}*"] if turn.get("mode") and turn.get("support") else []
             if turn.get("notice"):
                 said.append(f"Note: {' '.join(str(turn['notice']).split())}")
