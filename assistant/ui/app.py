@@ -309,7 +309,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         )
 
         # The Settings survive a reload too: chosen once, they hold for the questions after it.
-        chosen = [answer_mode, retrieval_mode, top_k]
+        chosen: list[gr.Radio | gr.Slider] = [answer_mode, retrieval_mode, top_k]
         for control in chosen:
             control.change(remembered_settings, chosen, [saved_settings], show_progress="hidden", **private)
         app.load(
