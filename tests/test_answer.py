@@ -230,6 +230,31 @@ def test_a_sentence_pointing_back_brings_the_sentences_it_points_at_down_a_chain
     assert [c.position for c in with_antecedents([cands[2]], cands)] == [2, 1, 0]  # "This" -> "It" -> what it is
 
 
+def test_a_demonstrative_in_the_middle_of_a_sentence_brings_the_sentence_naming_it_once() -> None:
+    """"The authors demonstrate that this approach is much less susceptible …" opened answers with "this approach"
+    never said; the sentence before it says what it is. One step only, unless that one opens on its own link."""
+    import numpy as np
+
+    from assistant.answer import Candidate, lead_group, with_antecedents
+
+    paper = Paper(id="p", title="Calibration", abstract="")
+    texts = [
+        "Quantization loses accuracy.",
+        "If the guide is trained, this transfers its prior.",
+        "We minimize each layer's error over a calibration set.",
+        "We demonstrate that this approach is robust to over-fitting.",
+        "In this manner, we can study priors.",
+        "We show that this method trains plain CNNs.",
+        "Methods such as ours and those of others need no labels.",
+    ]
+    cands = [Candidate(paper, 0, i, t, np.zeros(3), 0.0) for i, t in enumerate(texts)]
+    assert [c.position for c in with_antecedents([cands[3]], cands)] == [3, 2]  # not on to "this transfers" and before
+    assert lead_group(cands[3], cands) == {("p", 3)}  # the answer still leads, what "this approach" is right after
+    assert [c.position for c in with_antecedents([cands[5]], cands)] == [5, 4, 3]  # "In this manner, …" leans on its own
+    assert [c.position for c in with_antecedents([cands[6]], cands)] == [6]  # "such as", "those of": nothing before
+    assert [c.position for c in with_antecedents([cands[2]], cands)] == [2]
+
+
 def test_a_leading_sentence_that_points_back_reads_after_its_antecedents(assistant: Assistant) -> None:
     import numpy as np
 

@@ -13,6 +13,7 @@ from assistant.prose import (
     in_own_voice,
     is_meta,
     leans_back,
+    refers_back,
     points_back,
     solves_earlier,
     states_a_claim,
@@ -220,6 +221,25 @@ def test_a_this_standing_alone_leans_back() -> None:
     assert leans_back("Moreover, we show that this is optimal.")
     assert not leans_back("This paper shows a speed-up.") and not leans_back("We prove this bound is tight.")
     assert not leans_back("To achieve this, we use a frequency-domain parametrization.")  # the clause goes, the rest reads
+
+
+@pytest.mark.parametrize(
+    ("sentence", "back"),
+    [
+        ("The authors demonstrate that this approach is robust.", True),
+        ("Both of these phenomena provably occur in ReLU networks.", True),
+        ("PFNs are applied for the first time in this context.", True),
+        ("Features collapse to their class-means, and those class-means form a simplex.", False),  # named before it
+        ("If we can represent a network sparsely, then this representation is interpretable.", False),  # same stem
+        ("Bounds are converted to regret, and these respectively give O(KT).", False),  # an adverb
+        ("Rates match those of diffusion models for losses such as the hinge loss.", False),
+        ("We anticipate this thesis will interest many.", False),  # the work itself
+        ("To overcome this limitation, we propose X.", False),  # the motive clause goes (answer_sentence)
+        ("This phenomenon is known as grokking.", True),  # leans_back
+    ],
+)
+def test_a_demonstrative_anywhere_refers_back_unless_the_sentence_names_it(sentence: str, back: bool) -> None:
+    assert refers_back(sentence) is back
 
 
 @pytest.mark.parametrize(
