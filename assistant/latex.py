@@ -60,6 +60,10 @@ _LOST = [
     (re.compile(r"\b(rightarrow|leftarrow|rtimes|nabla|infty)\b"), lambda m: {"rightarrow": "→", "leftarrow": "←", "rtimes": "⋊", "nabla": "∇", "infty": "∞"}[m[1]]),
     (re.compile(r"\b([A-Za-z]\w?) (ll|gg|circ|leq|geq) (?=[A-Za-z]\w?\b|min\b|max\b)"), lambda m: f"{m[1]} {_RELATIONS[m[2]]} "),
     (re.compile(r"(?<=[\w}]) times (?=[\w{][^{}]*\})"), lambda m: " × "),  # inside braces: R^{n times n}
+    # "Oleft(left(dB_Lright)^{…}right)": sizing words glued to their delimiters, never English ("to the right)",
+    # "Albright)" keep theirs: a "right" goes only after a closing delimiter or a one-letter script)
+    (re.compile(r"(?:(?<=[(\[{])|(?<=\b[A-Z]))left(?=[(\[|])|(?:(?<=[)\]}])|(?<=[_^]\w))right(?=[)\]|])"), lambda m: ""),
+    (re.compile(r"(?<=/)\s?(" + "|".join(_SCRIPT_GREEK) + r")\b"), lambda m: _SCRIPT_GREEK[m[1]]),  # "log(1/ epsilon)"
 ]
 
 

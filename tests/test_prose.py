@@ -274,7 +274,9 @@ def test_math_whose_backslashes_were_lost_reads_as_math() -> None:
         "the network function f_θ follows x^α, beta_2 and a_betamax"
     )
     assert readable_latex("defined by mathcal O_i(u) = sum_j mathcal W_{ij} u") == "defined by O_i(u) = sum_j W_{ij} u"
-    for english in ("It is 2 times faster, as we'll see.", "all good times", "the Omega team", "a well known result", "as well_"):
+    assert readable_latex("norm Oleft(left(dB_Lright)^{max{p log(1/ epsilon), p}}right).") == "norm O((dB_L)^{max{p log(1/ϵ), p}})."
+    for english in ("It is 2 times faster, as we'll see.", "all good times", "the Omega team", "a well known result", "as well_",
+                    "(shown to the right)", "(Albright)", "the left|right split"):
         assert readable_latex(english) == english
 
 
