@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .markdown import blocks
 from .text import content_terms, split_sentences
 from .types import Citation, Paper
 
@@ -101,6 +102,30 @@ def validate(text: str, n_sources: int) -> Validated:
     cleaned = MARKER.sub(repl, text)
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
     return Validated(text=cleaned, sources=sorted(order, key=order.__getitem__), dropped=dropped)
+
+
+# Where a model's sentence ends: a stop (and its markers) before a capital. Not text.split_sentences, which glues
+# a short sentence to the one before ("… generalises. In short:" is one there) and would flag or spare both.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[]?[A-Z])")
+
+
+def is_claim(sentence: str) -> bool:
+    """Whether a sentence of a model's answer claims something a source should back: four words or more, and
+    not a lead-in ending in ":" ("The abstracts say this:")."""
+    return len(MARKER.sub("", sentence).split()) >= 4 and not sentence.rstrip().endswith(":")
+
+
+def uncited_claims(text: str) -> list[str]:
+    """The claims in a model's answer that cite nothing, read as the page lays the answer out: per paragraph and
+    list item (an item's end ends its sentence even without a stop), headings aside."""
+    return [
+        sentence
+        for kind, items in blocks(text)
+        if kind != "h"
+        for item in items
+        for sentence in SENTENCE_END.split(item.strip())
+        if sentence and is_claim(sentence) and not markers(sentence)
+    ]
 
 
 def all_resolve(text: str, n_citations: int) -> bool:

@@ -26,7 +26,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from .answer import LEXICAL_WEIGHT, CitingEngine, ExtractiveComposer, needs_earlier, to_passages
 from .chat import Budget, LLMFailure, Usage, chat, stream_chat
-from .cite import MARKER, expand_ranges, markers, validate
+from .cite import MARKER, expand_ranges, markers, uncited_claims, validate
 from .modeltext import clean, refuses
 from .config import Settings
 from .errors import ConfigError, LLMUnavailable
@@ -462,14 +462,12 @@ def unbacked(text: str, cited: Sequence[Paper]) -> list[str]:
 
 
 def model_support(text: str, n_cited: int, dropped: int, unbacked_sentences: int = 0) -> Support:
-    """Strong when every sentence of the model's answer cites a source, no marker pointed nowhere and every
-    cited sentence shares enough with what it cites (`unbacked_sentences`: those that do not); partial when
-    some do; none when it cites nothing."""
+    """Strong when every claim of the model's answer cites a source (cite.uncited_claims: the sentences the page
+    marks as citing nothing), no marker pointed nowhere and every cited sentence shares enough with what it cites
+    (`unbacked_sentences`: those that do not); partial when some do; none when it cites nothing."""
     if not n_cited:
         return "none"
-    sentences = [s for s in split_sentences(text) if MARKER.sub("", s).strip()]
-    every = all(markers(s) for s in sentences)
-    return "strong" if every and not dropped and not unbacked_sentences else "partial"
+    return "strong" if not uncited_claims(text) and not dropped and not unbacked_sentences else "partial"
 
 
 def abstains(text: str, n_sources: int) -> bool:

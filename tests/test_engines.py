@@ -133,6 +133,9 @@ def test_an_llm_mode_that_is_not_configured_is_refused(small_store: Path, overri
         a.ask(QUESTION, llm=override)  # type: ignore[arg-type]
 
 
+LISTED = "The NTK has two properties [1]:\n\n1. it describes how a network trains [1]\n2. it stays constant in the infinite-width limit [1]"
+
+
 @pytest.mark.parametrize(
     ("reply", "support"),
     [
@@ -142,12 +145,22 @@ def test_an_llm_mode_that_is_not_configured_is_refused(small_store: Path, overri
         ("The NTK describes how a network trains [1]. It stays constant in the infinite-width limit.", "partial"),
         ("The NTK describes how a network trains [1]. It stays constant in the infinite-width limit [9].", "partial"),
         ("The NTK describes how a network trains.", "none"),
+        # read as the page lays it out: a list item ends its sentence, so the claim after the list cites nothing
+        (LISTED + "\n\nIt also explains why wide networks generalise so well.", "partial"),
+        (LISTED, "strong"),
+        # a short aside or a lead-in claims nothing a source must back, and the page marks neither
+        ("The NTK describes how a network trains [1]. In short, yes. It stays constant in the infinite-width limit [1].", "strong"),
     ],
 )
 def test_an_llm_answer_says_how_well_the_abstracts_support_it(small_store: Path, reply: str, support: str) -> None:
+    from assistant.ui import render
+
     a, _ = scripted(small_store, reply)
     answer = a.ask(QUESTION)
     assert answer.support == support and answer.to_json()["support"] == support
+    if not answer.dropped_markers and "[2]" not in reply:  # what the page marks agrees with the label
+        page = render.render_answer(answer.text, 1, answer, model=True)
+        assert (page.count('class="aa-uncited"') == 1) == (support != "strong"), page
 
 
 def test_an_extractive_answer_carries_a_support_level(small_store: Path) -> None:

@@ -3,7 +3,7 @@
 Model and abstract text is always shown as the literal text it is: every character HTML or markdown
 could act on becomes an entity, so no tag, image or link survives. The only markup is what this module
 writes: `[n]` links to in-page anchors, links to a paper's own http(s) URL, a model's paragraphs, lists,
-headings, bold, italics and code (markdown.py reads them; never in an abstract's text), and math spans
+headings, bold, italics and code (assistant/markdown.py reads them; never in an abstract's text), and math spans
 (`<span class="aa-math">` holding the escaped LaTeX) that the page's script typesets with
 the KaTeX Gradio bundles, untrusted (no \\href, \\url, \\includegraphics or HTML extensions).
 """
@@ -16,10 +16,10 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from ..cite import MARKER, cited_sentences, marked_sentences, markers
+from ..cite import MARKER, SENTENCE_END, cited_sentences, is_claim, marked_sentences, markers
 from ..latex import readable_latex
 from ..types import Answer, Paper, Passage, venue_and_year, volume_and_pages
-from .markdown import blocks, has_blocks, runs
+from ..markdown import blocks, has_blocks, runs
 
 STAGES = {
     "retrieving": "Retrieving abstracts…",
@@ -98,25 +98,20 @@ def md_inline(text: str) -> str:
 
 
 UNCITED = "This sentence cites no source: the abstracts may not say it"
-# Where a model's sentence ends: a stop (and its markers) before a capital. Not text.split_sentences, which glues
-# a short sentence to the one before ("… generalises. In short:" is one there) and would flag or spare both.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[]?[A-Z])")
 
 
 def md_flagged(text: str) -> str:
-    """md_inline, each sentence that makes a claim (four words or more, not a lead-in ending in ":") without
-    citing a source marked as such, so a reader sees which part of a "partial" answer stands on nothing."""
+    """md_inline, each sentence that makes a claim without citing a source (cite.is_claim: the same reading
+    llm.model_support counts) marked as such, so a reader sees which part of a "partial" answer stands on nothing."""
     out = []
-    for sentence in (s for s in _SENTENCE_END.split(text.strip()) if s):
+    for sentence in (s for s in SENTENCE_END.split(text.strip()) if s):
         shown = md_inline(sentence)
-        size = len(MARKER.sub("", sentence).split())
-        claim = size >= 4 and not sentence.rstrip().endswith(":")  # "The abstracts say this:" leads in
-        out.append(f'<span class="aa-uncited" title="{UNCITED}">{shown}</span>' if claim and not markers(sentence) else shown)
+        out.append(f'<span class="aa-uncited" title="{UNCITED}">{shown}</span>' if is_claim(sentence) and not markers(sentence) else shown)
     return " ".join(out)
 
 
 def md_model(text: str, flag: bool = False) -> str:
-    """A model's answer with the Markdown it wrote laid out (paragraphs, lists, headings, emphasis: markdown.py);
+    """A model's answer with the Markdown it wrote laid out (paragraphs, lists, headings, emphasis: assistant/markdown.py);
     everything else shown verbatim, as md_math shows it. `flag`: its uncited sentences marked (md_flagged)."""
     inline = md_flagged if flag else md_inline
     html_blocks = []
