@@ -489,7 +489,10 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         page.get_by_role("tab", name="Chat").click()
         expect(page.locator(".toast-body")).to_have_count(0, timeout=3000)  # gone at once (Gradio keeps it 10 s)
         page.get_by_role("tab", name="Add abstracts").click()
+        page.locator("#aa-add").click()
+        expect(toast).to_be_visible()
         upload(page, "Add abstracts", "#aa-upload", upload_file)
+        expect(page.locator(".toast-body")).to_have_count(0, timeout=3000)  # the files it asked for are chosen
         page.locator("#aa-add").click()
         report = page.locator("#aa-add-report")
         expect(report).to_contain_text("1 new")

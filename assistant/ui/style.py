@@ -153,6 +153,11 @@ CITE_JS = """
     if (!event.target.closest || !event.target.closest('[role="tab"]')) return;
     for (const close of document.querySelectorAll(".toast-close")) close.click();
   }, true);
+  // and choosing files answers "Choose one or more files first": left up, it read as a complaint about them.
+  for (const kind of ["change", "drop"]) document.addEventListener(kind, (event) => {
+    if (kind === "change" ? event.target.type !== "file" : !event.dataTransfer || !event.dataTransfer.files.length) return;
+    for (const close of document.querySelectorAll(".toast-close")) close.click();
+  }, true);
 """
 
 
