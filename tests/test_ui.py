@@ -404,6 +404,8 @@ def test_an_answer_carries_its_text_and_references_to_copy_and_an_abstention_doe
     assert "aa-copy" not in render.render_answer("The abstracts do not say.", 1, refused)
     # the caveat the page shows under a partial answer goes onto the clipboard with it
     partial = answer.model_copy(update={"support": "partial", "notice": "The closest abstract does not answer\n“which GPU?”"})
+    said = handlers.Handlers.summary(partial.model_copy(update={"notice": "<img src=x> ![n](https://evil.example/n.png)"}))
+    assert said.endswith(" · " + render.md_literal("<img src=x> ![n](https://evil.example/n.png)")), said  # a Markdown line
     assert render.copy_text(partial).startswith(
         "First line [1].\n\nSecond [2].\n\nSupport: partial\nNote: The closest abstract does not answer “which GPU?”\n\nReferences:\n[1]"
     )
@@ -656,7 +658,7 @@ class ScriptedEval:
         report = EvalReport(
             schema_=1, created="now", question_file=str(path), settings_hash="abc123", code_hash="c0de",
             corpus_size=74, answer_mode="extractive", k=k, modes=modes, cases=3, answerable=2, unanswerable=1,
-            failed=1, issues=[ReportIssue(line=4, message="<b>not JSON</b>")], answers=answers, llm_judged=False,
+            failed=1, issues=[ReportIssue(line=4, message="<b>not JSON</b> ![x](https://evil.example/x.png)")], answers=answers, llm_judged=False,
             retrieval={
                 m: RetrievalSummary(hit_at_1=0.66666, recall=1.0, mrr=None, ndcg_at_10=0.5, cases=3, k=k) for m in modes
             },
@@ -676,7 +678,9 @@ def test_evaluate_tab_shows_tables_plots_and_files(tmp_path: object) -> None:
     assert fake.calls[0]["path"] == handlers.BUNDLED_QUESTIONS  # the bundled set by default
     assert "**3 questions**" in summary and "**1 failed**" in summary
     assert "1 line(s) of the question file did not run" in summary
-    assert "line 4: &lt;b&gt;not JSON&lt;/b&gt;" in summary  # question-file problems, escaped
+    # question-file problems quote the file: shown as text, neither HTML nor Markdown (no remote image)
+    assert "line 4: " + render.md_literal("<b>not JSON</b> ![x](https://evil.example/x.png)") in summary
+    assert "<b>" not in summary and "![" not in summary and "](" not in summary
     assert retrieval["headers"] == ["mode", "hit@1", "recall@3", "mrr", "ndcg@10"]
     assert retrieval["value"] == [["bm25", 0.667, 1.0, "–", 0.5], ["hybrid", 0.667, 1.0, "–", 0.5]]
     shown = dict(answers["value"])

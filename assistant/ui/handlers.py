@@ -356,7 +356,7 @@ class Handlers:
                 "sources": shown,  # for the panel, folded, while later answers come (render_panel)
             },
         ]
-        status = self.summary(answer) + (f" · only papers with {esc(filters.describe())}" if filters else "")
+        status = self.summary(answer) + (f" · only papers with {md_literal(filters.describe())}" if filters else "")
         turns[-1]["status"] = status  # shown again after a reload
         yield gr.update(), chat, turns, render_panel(shown, earlier), status
 
@@ -368,7 +368,8 @@ class Handlers:
             return "Not answered by the abstracts; the closest papers are listed beside the chat."
         n = len({c.paper_id for c in answer.citations})
         line = f"{n} source{'s' * (n != 1)} · support {answer.support} · {answer.mode} · settings {answer.settings_hash}"
-        return line + (f" · {answer.notice}" if answer.notice else "")
+        # the status line is Markdown: a notice quotes the question, a model's sentence or a title, so it is text
+        return line + (f" · {md_literal(answer.notice)}" if answer.notice else "")
 
     @staticmethod
     def clear() -> tuple[Any, ...]:
@@ -591,7 +592,7 @@ class Handlers:
             raise user_error(f"Only {', '.join(UPLOAD_TYPES)} files can be added (not {', '.join(bad)}).")
         report = self.assistant.ingest(paths)
         rows, count = self.filter_papers(query)
-        lines = [f"**{esc(report.summary())}** · {self.count_papers()} papers in the store, searchable now."]
+        lines = [f"**{md_literal(report.summary())}** · {self.count_papers()} papers in the store, searchable now."]
         if report.issues:  # said here, under the upload, not in a toast that would follow the user to other tabs
             lines.append(f"\n**⚠ {len(report.issues)} file(s) or line(s) could not be read:**")
             lines += [f"- {md_literal(str(issue))}" for issue in report.issues]  # issues quote the files: no markdown
@@ -625,7 +626,7 @@ class Handlers:
         )
         if report.issues:  # in the summary, not a toast (see add_files)
             summary += f"\n\n**⚠ {len(report.issues)} line(s) of the question file did not run:**" + "".join(
-                f"\n- line {i.line}: {esc(i.message)}" for i in report.issues
+                f"\n- line {i.line}: {md_literal(i.message)}" for i in report.issues  # they quote the file
             )
         out_dir = result.out_dir or out
         plots: list[str | None] = [str(p) for p in sorted(out_dir.glob("*.png"), key=lambda p: p.name != "retrieval.png")]
