@@ -466,6 +466,9 @@ def test_evaluate_tab_runs_an_uploaded_question_file(browser: Browser, shared_ur
     page.close()
 
 
+EVIL_AUTHOR = "<img src=https://evil.example/a.png> **Eve** [x](https://evil.example/x)"  # an added file is untrusted
+
+
 def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Path, tmp_path: Path) -> None:
     from assistant.api import Assistant
 
@@ -476,7 +479,7 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
             "title": "Zebra Transformers for Striped Sequence Modelling",
             "abstract": "We introduce zebra transformers, which alternate attention and convolution in striped "
             "layers. Zebra transformers match standard transformers on language modelling at lower cost.",
-            "authors": ["Ada Stripe", "Ben Hoof"],
+            "authors": ["Ada Stripe", "Ben Hoof", EVIL_AUTHOR],
             "url": "https://example.org/zebra",
         }
         upload_file.write_text(json.dumps(record) + "\n" + "{not json\n", encoding="utf-8")
@@ -507,10 +510,14 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         expect(page.locator("#aa-paper-count")).to_contain_text("1 of 75 papers")
         title = "Zebra Transformers for Striped Sequence Modelling"
         cell = page.locator("#aa-papers").get_by_text(title).filter(visible=True).first
+        expect(page.locator("#aa-papers")).to_contain_text(EVIL_AUTHOR)  # the authors' cell: text, as written
+        assert page.locator("#aa-papers img, #aa-papers strong, #aa-papers a[href*=evil]").count() == 0
         cell.click()
         view = page.locator("#aa-abstract")
         expect(view).to_contain_text("alternate attention and convolution")
         assert view.locator("a[href='https://example.org/zebra']").count() == 1
+        expect(view).to_contain_text(EVIL_AUTHOR)
+        assert view.locator("img, strong, a[href*=evil]").count() == 0
         shot(page, "papers-search.png")
         page.locator("#aa-export-papers").click()  # the search's one paper, as BibTeX (the default format)
         page.locator("#aa-export-file a[download], #aa-export-file a").first.wait_for()
@@ -533,6 +540,7 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         latest = page.locator("#aa-sources .aa-card:not(.aa-earlier .aa-card)")  # the first answer's are folded below
         expect(latest).to_have_count(1)
         expect(latest.locator("header")).to_contain_text("Zebra Transformers")
+        assert page.locator("#aa-sources img, #aa-sources strong, #aa-sources a[href*=evil]").count() == 0
         expect(page.locator("#aa-sources")).to_contain_text("All 1 retrieved papers")
         expect(page.locator("#aa-filter-venue input, #aa-filter-venue textarea").first).to_be_visible()
         shot(page, "chat-filters.png")
