@@ -813,6 +813,27 @@ def test_a_models_headings_sit_under_the_exports_question_headings() -> None:
     assert "# a comment, not a heading" in markdown and "\n#hashtag" in markdown  # code and a hashtag are left alone
 
 
+def test_the_export_places_no_image_link_or_tag_an_abstract_or_title_brought() -> None:
+    """An added file is untrusted: its title or sentence, in the exported Markdown, must not load an image when the
+    file is opened in a Markdown viewer. Read with a CommonMark renderer, as a viewer reads it."""
+    from markdown_it import MarkdownIt
+
+    from assistant.ui.handlers import conversation_markdown
+
+    evil = "<img src=https://evil.example/i.png> ![x](https://evil.example/p.png) [go](https://evil.example/l) <https://evil.example/a>"
+    turns = [
+        {"role": "user", "content": f"Why {evil}?"},
+        {"role": "assistant", "content": f"Zebras *stripe* {evil} [1].\n\n```\n<b>code stays</b>\n```",
+         "references": [f"Stripes {evil} — A. Mallory, 2020"], "mode": "extractive", "support": "partial", "notice": evil},
+    ]
+    markdown = conversation_markdown(turns)
+    page = MarkdownIt("commonmark").render(markdown)
+    assert "<img" not in page and "<a " not in page and "<b>" not in page, page
+    assert page.count("![x](https://evil.example/p.png)") == 4 and "<em>stripe</em>" in page  # said, as text
+    assert "&lt;b&gt;code stays&lt;/b&gt;" in page and "<b>code stays</b>" in markdown  # code is left as written
+    assert "Zebras *stripe* " in markdown and "[1]." in markdown and "[1] Stripes " in markdown
+
+
 def test_a_stopped_or_abandoned_answer_lets_go_of_its_stream() -> None:
     """Stop ends the answer while the model is silent, and the stream itself is closed at its next event, so
     the model call ends too; an answer the page stops reading (a closed tab) lets go of it the same way."""

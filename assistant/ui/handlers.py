@@ -181,9 +181,16 @@ _HEADING = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
+def inert(text: str) -> str:
+    """Text for the exported Markdown that lays out as it reads but places nothing: no HTML tag, autolink, image or
+    link ("<img src=…>", "![x](…)" in an added file's title or abstract, or quoted in a notice); the rest, [n] markers
+    and a model's emphasis included, stays as written."""
+    return text.replace("<", "&lt;").replace("](", "]\\(")
+
+
 def demoted_headings(markdown: str) -> str:
     """A model's headings two levels down (at most ######), outside code fences: under the export's "## 2. question",
-    its "## Summary" read as the next exchange of the conversation."""
+    its "## Summary" read as the next exchange of the conversation. Outside code, the text is made inert."""
     out: list[str] = []
     fence: str | None = None
     for line in markdown.split("\n"):
@@ -191,7 +198,7 @@ def demoted_headings(markdown: str) -> str:
             mark = opened.group(1)
             fence = mark[0] * 3 if fence is None else (None if mark.startswith(fence) else fence)
         elif fence is None:
-            line = _HEADING.sub(lambda m: m.group(1) + "#" * min(6, len(m.group(2)) + 2), line, count=1)
+            line = inert(_HEADING.sub(lambda m: m.group(1) + "#" * min(6, len(m.group(2)) + 2), line, count=1))
         out.append(line)
     return "\n".join(out)
 
@@ -203,16 +210,16 @@ def conversation_markdown(turns: list[dict[str, Any]]) -> str:
     for turn in turns:
         if turn.get("role") == "user":
             number += 1
-            parts += [f"## {number}. {' '.join(str(turn.get('content', '')).split())}", ""]
+            parts += [f"## {number}. {inert(' '.join(str(turn.get('content', '')).split()))}", ""]
         elif turn.get("role") == "assistant":
             parts += [demoted_headings(str(turn.get("content", "")).strip()), ""]
             said = [f"*{turn['mode']} answer, support: {turn['support']}*"] if turn.get("mode") and turn.get("support") else []
             if turn.get("notice"):
-                said.append(f"Note: {' '.join(str(turn['notice']).split())}")
+                said.append(f"Note: {inert(' '.join(str(turn['notice']).split()))}")
             parts += ["  \n".join(said), ""] if said else []
             references = turn.get("references") or []
             if references:
-                parts += ["References:", ""] + [f"[{n}] {ref}  " for n, ref in enumerate(references, start=1)] + [""]
+                parts += ["References:", ""] + [f"[{n}] {inert(str(ref))}  " for n, ref in enumerate(references, start=1)] + [""]
     return "\n".join(parts)
 
 
