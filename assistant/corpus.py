@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import formats
+from .controls import printable  # an abstract printed by the CLI must not drive the terminal
 from .exports import derived_key
 from .types import LOCATOR_FIELDS, PUBLISHED_BY, Paper, ParseIssue, WorkType
 
@@ -49,9 +50,6 @@ _MONTH_DATE = re.compile(
 _NOISE_EXACT = {"via", "new", "subscribe", "figures and tables:", "figures and tables", "code", "paper", "pdf"}
 _NOISE_PREFIXES = ("get our free extension", "free add-on", "get trending papers", "byak and the research")
 _SENTENCE_END = re.compile(r"[.!?](\s|$)")
-# Terminal escape sequences and control characters: an abstract printed by the CLI must not drive the terminal.
-_ESCAPES = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?)?")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -79,11 +77,6 @@ class _Draft:
     key: str | None = None
     key_may_be_ours: bool = False  # read from our own export (or CSL JSON, which does not say): maybe a derived key
     located: dict[str, str] = field(default_factory=dict)  # volume, issue, pages, publisher (types.LOCATOR_FIELDS)
-
-
-def printable(text: str) -> str:
-    """Text without terminal escapes; other control characters become spaces (line breaks stay)."""
-    return _CONTROLS.sub(" ", _ESCAPES.sub("", text))
 
 
 def normalise(text: str) -> str:

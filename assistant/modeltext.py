@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .controls import printable_reply
+
 _REASONING = re.compile(r"<(think|thinking|reasoning|reflection)>(.*?)(</\1>|$)", re.IGNORECASE | re.DOTALL)
 _FULL_WIDTH = str.maketrans({"【": "[", "】": "]", "［": "[", "］": "]", "〔": "[", "〕": "]"})
 _RANGE = re.compile(r"\[\s*(\d{1,3})\s*[-–—]\s*(\d{1,3})\s*\]")
@@ -72,7 +74,7 @@ def clean(raw: str) -> Cleaned:
         unfinished = unfinished or not match.group(3)
         return ""
 
-    text = _REASONING.sub(keep_reasoning, raw).strip()
+    text = _REASONING.sub(keep_reasoning, printable_reply(raw)).strip()  # printed by the CLI: no escapes
     fenced = _FENCE.match(text)
     if fenced:
         text = fenced.group(1).strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -710,6 +711,22 @@ def test_cli_ask_stream_prints_the_model_text(
     code = main(["ask", QUESTION, "--stream"])
     out, _ = capsys.readouterr()
     assert code == 0 and out.startswith(GOOD) and "References:\n[1] " in out
+
+
+@pytest.mark.parametrize("how", ["--stream", "", "--json"])
+def test_a_model_cannot_drive_the_terminal(
+    fake: FakeOpenAI, llm_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    """A reply with terminal escapes (a compromised server, or a model talked into them): clearing the screen,
+    retitling the window, a hyperlink under other words, a carriage return printing over the line."""
+    llm_env.setenv("ASSISTANT_LLM_BASE_URL", fake.base_url)
+    hostile = "\x1b]0;pwned\x07\x1b[2J\x1b]8;;https://evil.example\x07" + GOOD + "\x1b]8;;\x07\rFAKE\x9b31m\x00"
+    fake.script(Reply(text=hostile))
+    assert main(["ask", QUESTION, *filter(None, [how])]) == 0
+    out, err = capsys.readouterr()
+    shown = json.loads(out)["answer"] if how == "--json" else out
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", shown + err), repr(shown + err)
+    assert GOOD in shown and "evil.example" not in shown and "pwned" not in shown
 
 
 def test_cli_ask_stream_numbers_the_text_as_its_reference_list(
