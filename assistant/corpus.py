@@ -478,7 +478,8 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
     issues: list[ParseIssue] = []
     for number, row in _csv_rows(reader, source, issues):
         mapped: dict[str, object] = {
-            field: next((row[c] for c in columns if (row.get(c) or "").strip()), None) for field, columns in chosen.items()
+            field: next((formats.unsheeted(row[c]) for c in columns if (row.get(c) or "").strip()), None)
+            for field, columns in chosen.items()
         }
         if "citation_key" in mapped:  # our export's keys, derived ones among them (merge drops those)
             mapped["citation_key"], mapped["key_may_be_ours"] = formats.csv_key(mapped["citation_key"]), True

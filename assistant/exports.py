@@ -18,6 +18,7 @@ from .filters import fold
 from .formats import (
     BIBTEX_MARK,
     MORE_AUTHORS_NOTE,
+    SHEET_FORMULA,
     balanced,
     is_arxiv_category,
     is_arxiv_id,
@@ -236,6 +237,12 @@ def _ris_located(paper: Paper, venue_tags: tuple[str, ...]) -> dict[str, str]:
     return {tag: value for tag, value in tags.items() if value}
 
 
+def sheet_safe(cell: object) -> object:
+    """A cell no spreadsheet runs as a formula: text starting with "=", "+", "-", "@" or a tab gets a leading "'"
+    (an added file's title or abstract is untrusted; formats.unsheeted reads it back)."""
+    return "'" + cell if isinstance(cell, str) and cell.startswith(SHEET_FORMULA) else cell
+
+
 def to_csv(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -243,7 +250,7 @@ def to_csv(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
     for p, key in zip(papers, cite_keys(papers, groups)):
         published, report = p.work_type in PUBLISHED_BY, p.work_type == "report"
         names, more = named_authors(p.authors)  # as in RIS: a list cut short says so in a note, not as a person
-        writer.writerow([
+        writer.writerow(map(sheet_safe, [
             # Zotero's "Last, First; Last, First", which keeps a family name of several words whole
             key, ZOTERO_TYPES[p.work_type], p.title if p.has_title else "",
             "; ".join(_last_first(n, p.families.get(n)) for n in names), p.year or "", p.abstract,
@@ -252,7 +259,7 @@ def to_csv(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
             p.volume or "", "" if report else p.issue or "", p.issue or "" if report else "",
             (p.pages or "").replace("–", "-"), (p.venue if published else p.publisher) or "",  # Zotero's hyphen
             MORE_AUTHORS_NOTE if more else "",
-        ])
+        ]))
     return out.getvalue()
 
 

@@ -965,6 +965,16 @@ CSV_ALIASES = {
 }
 
 
+# A spreadsheet reads a cell starting with one of these as a formula ("=HYPERLINK(…)" in a title runs when the CSV is
+# opened): exports.to_csv writes such a cell after a "'", as OWASP's CSV-injection advice has it, and this reads it back.
+SHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def unsheeted(cell: str) -> str:
+    """A CSV cell as it was before exports.to_csv guarded it against a spreadsheet: "'=x" is "=x"."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] and cell[1:2] in SHEET_FORMULA else cell
+
+
 def csv_key(value: object) -> str | None:
     """A CSV's "Key" as a citation key: ours ("rivera2021kernels"), not Zotero's item key ("5UVPXHGZ")."""
     return None if isinstance(value, str) and re.fullmatch(r"[A-Z0-9]{8}", value.strip()) else citation_key(value)

