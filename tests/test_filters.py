@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -483,7 +484,8 @@ def test_the_page_filters_answers_and_refuses_a_bad_year_inline(lib_assistant: A
     h = Handlers(lib_assistant)
     def cited(*filters: str) -> tuple[list[Paper], str]:
         *_, (_, _, turns, _, status) = list(h.respond("How are neural networks trained?", [], [], "extractive", "hybrid", 5, *filters))
-        return [lib_assistant.paper(pid) for pid in turns[-1]["paper_ids"]], status  # type: ignore[misc]
+        # the status line is Markdown, its filters written as literal text (entities): read as the page shows it
+        return [lib_assistant.paper(pid) for pid in turns[-1]["paper_ids"]], html.unescape(status)  # type: ignore[misc]
 
     papers, status = cited("2019..2021", "", "")
     assert "only papers with years 2019–2021" in status
