@@ -45,10 +45,10 @@ from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .spelling import Speller, read_as
 from .prose import (
-    abbreviations, answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, refers_back, solves_earlier,
+    answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, refers_back, solves_earlier,
     states_a_claim,
 )
-from .text import STOPWORDS, american, content_terms, split_sentences, words
+from .text import STOPWORDS, abbreviations, american, content_terms, split_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
 
 if TYPE_CHECKING:

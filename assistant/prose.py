@@ -63,7 +63,6 @@ _BACK_CLAUSE = re.compile(
     re.IGNORECASE,
 )
 # "flow matching (FM)": a long form and the abbreviation the abstract gives it.
-_DEFINED = re.compile(r"((?:[A-Za-z][\w'-]*\s+){1,7})\(([A-Z][A-Za-z0-9-]{0,9}[A-Z0-9]s?)\)")
 
 _URL = re.compile(r"https?://|www\.|github\.com|\bgitlab\b|\bhuggingface\.co\b", re.IGNORECASE)
 _AVAILABILITY = re.compile(
@@ -186,28 +185,6 @@ def refers_back(sentence: str) -> bool:
         if not any(_same_stem(noun, w) for w in re.findall(r"[a-z][\w-]*", text[: match.start()].lower())):
             return True
     return False
-
-
-_JOINING = frozenset({"and", "of", "the", "for", "in", "on", "to", "a", "an", "with", "via", "by"})
-
-
-def abbreviations(abstract: str) -> dict[str, str]:
-    """Abbreviation -> long form, for those the abstract defines ("Neural Collapse (NC)"): the long
-    form is the shortest run of words before the parenthesis whose initials spell the abbreviation."""
-    found: dict[str, str] = {}
-    for match in _DEFINED.finditer(abstract):
-        short = match.group(2)
-        letters = [c.lower() for c in short.rstrip("s") if c.isalpha()]
-        words = match.group(1).split()
-        for n in range(1, len(words) + 1):
-            if words[-n].lower() in _JOINING:  # "and Reasoning Corpus (ARC)": the long form opens on a word of its own
-                continue
-            spelling = [w for w in words[-n:] if w.lower() not in _JOINING]  # "Abstraction and Reasoning Corpus"
-            initials = [w[0].lower() for w in spelling] + [p[0].lower() for w in spelling for p in w.split("-")[1:] if p]
-            if sorted(initials) == sorted(letters) or [w[0].lower() for w in words[-n:]] == letters:
-                found[short] = " ".join(words[-n:])
-                break
-    return found
 
 
 def _capital(text: str) -> str:

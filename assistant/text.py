@@ -201,3 +201,28 @@ def tokenizer() -> Callable[[str], list[int]]:
 
 def count_tokens(text: str) -> int:
     return len(_encoding()(text))
+
+
+# "Neural Collapse (NC)", "mixture-of-experts (MoE)": a run of words, then the abbreviation in parentheses
+_DEFINED = re.compile(r"((?:[A-Za-z][\w'-]*\s+){1,7})\(([A-Z][A-Za-z0-9-]{0,9}[A-Z0-9]s?)\)")
+
+_JOINING = frozenset({"and", "of", "the", "for", "in", "on", "to", "a", "an", "with", "via", "by"})
+
+
+def abbreviations(abstract: str) -> dict[str, str]:
+    """Abbreviation -> long form, for those the abstract defines ("Neural Collapse (NC)"): the long
+    form is the shortest run of words before the parenthesis whose initials spell the abbreviation."""
+    found: dict[str, str] = {}
+    for match in _DEFINED.finditer(abstract):
+        short = match.group(2)
+        letters = [c.lower() for c in short.rstrip("s") if c.isalpha()]
+        run = match.group(1).split()
+        for n in range(1, len(run) + 1):
+            if run[-n].lower() in _JOINING:  # "and Reasoning Corpus (ARC)": the long form opens on a word of its own
+                continue
+            spelling = [w for w in run[-n:] if w.lower() not in _JOINING]  # "Abstraction and Reasoning Corpus"
+            initials = [w[0].lower() for w in spelling] + [p[0].lower() for w in spelling for p in w.split("-")[1:] if p]
+            if sorted(initials) == sorted(letters) or [w[0].lower() for w in run[-n:]] == letters:
+                found[short] = " ".join(run[-n:])
+                break
+    return found

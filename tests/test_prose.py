@@ -7,7 +7,6 @@ import pytest
 from assistant.cite import markers
 from assistant.latex import readable_latex
 from assistant.prose import (
-    abbreviations,
     answer_sentence,
     gist,
     in_own_voice,
@@ -19,6 +18,7 @@ from assistant.prose import (
     states_a_claim,
     third_person,
 )
+from assistant.text import abbreviations
 from assistant.types import Paper
 
 TITLED = Paper(id="x", title="Go Wider", abstract="...")
