@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 from .filters import VENUE_NAMES, fold
-from .text import STOPWORDS, rough_sentences, stem, words
+from .text import STOPWORDS, abbreviations, rough_sentences, stem, words
 
 # Words that name a specific kind of fact; abstracts that state such a fact use the word too.
 DETAIL_CUES = frozenset(
@@ -97,9 +97,25 @@ def asked_details(question: str) -> set[str]:
     return asked
 
 
+# "limit" as mathematics ("the infinite-width limit", "its limiting kernel", "in the limits of large width") shares
+# the stem of "limitation": it states no shortcoming. "is limited to", "limits its use" and "limitations" do.
+_MATH_LIMIT = frozenset({"limit", "limiting", "limits"})
+_LIMITS_WHAT = frozenset({"its", "the", "their", "this", "these", "our", "a", "an", "them", "it"})  # "limits" as a verb
+
+
+def _stated_kinds(text: str) -> set[str]:
+    """The detail cues a text states, as stems of their kind (a drawback is a limitation)."""
+    tokens = _cue_words(text)
+    kept = [
+        t for i, t in enumerate(tokens)
+        if t not in _MATH_LIMIT or (t == "limits" and i + 1 < len(tokens) and tokens[i + 1] in _LIMITS_WHAT)
+    ]
+    return {_SAME_KIND.get(s, s) for s in map(stem, kept)}
+
+
 def missing_details(question: str, best_abstract: str) -> list[str]:
     """What the question asks for that the best abstract never states."""
-    present = {_SAME_KIND.get(s, s) for s in map(stem, _cue_words(best_abstract))}
+    present = _stated_kinds(best_abstract)
     present |= {_METRIC_NAMES[w.lower()] for w in words(best_abstract) if w.lower() in _METRIC_NAMES}  # "PPL"
     if _PERCENT.search(best_abstract):  # "by more than 99%" states a percentage
         present.add(stem("percentage"))
@@ -132,7 +148,7 @@ def _stems(text: str) -> frozenset[str]:
     return frozenset(stem(w) for w in text.split())
 
 
-_PROBLEM_WORDS = _stems("""challenging difficult slow slowly expensive costly sensitive suffer
+_PROBLEM_WORDS = _stems("""challenging difficult slow slowly expensive sensitive suffer
     suffers suffering fail fails failure unstable instability degradation degrade degrades restrictive inefficient
     inefficiency bottleneck struggle struggles poor poorly brittle prohibitive hinder hinders over-smoothing
     over-squashing overfitting""")
@@ -153,8 +169,11 @@ def _states_a_problem_of(question: str, abstract: str) -> bool:
     named = {stem(p) for token in names(question) for p in name_parts(token)} & subject
     if not subject:
         return False
+    defined = {short: {stem(w) for w in words(long)} for short, long in abbreviations(abstract).items()}
     for sentence in rough_sentences(abstract):
         said = {stem(w) for w in words(sentence)} | {stem(p) for w in words(sentence) for p in w.split("-") if p}
+        # "BN leads to significant performance degradation" speaks of batch normalization, as the abstract defines it
+        said |= {s for token in sentence.split() for s in defined.get(token.strip("().,;:"), ())}
         about = named <= said if named else 2 * len(subject & said) >= len(subject)
         if about and _states_a_problem(sentence):
             return True
@@ -167,10 +186,14 @@ _UNDONE = re.compile(
 )
 
 
+# Problem words whose stem is a neutral word: "costly" is "cost", as in "the functional cost" a network minimises
+_PROBLEM_AS_WRITTEN = frozenset({"costly"})
+
+
 def _states_a_problem(sentence: str) -> bool:
     """A problem word in the sentence that no "reduces", "avoids", "less" or "without" just before undoes."""
     return any(
-        stem(found.group(0).lower()) in _PROBLEM_WORDS
+        (stem(found.group(0).lower()) in _PROBLEM_WORDS or found.group(0).lower() in _PROBLEM_AS_WRITTEN)
         and not _UNDONE.search(" ".join(sentence[: found.start()].split()[-3:]))  # within three words before
         for found in re.finditer(r"[\w-]+", sentence)
     )

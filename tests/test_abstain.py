@@ -116,6 +116,15 @@ def test_a_limitation_is_asked_for_and_stated_by_its_word() -> None:
     assert missing_details("What drawbacks does it have?", "It works on small batches.") == ["limit"]
     assert missing_details("Which method overcomes the limitations of batch norm?", "We propose PN.") == []  # asks for a method
     assert missing_details("Which method avoids the drawbacks of batch norm?", "We propose PN.") == []
+    # a mathematical limit is no shortcoming: "What are the limitations of the NTK regime?" was answered from
+    # "in the infinite-width limit it converges to an explicit limiting kernel"
+    ntk = "In the infinite-width limit it converges to an explicit limiting kernel. Both limits are studied."
+    assert missing_details("What are the limitations of the NTK regime?", ntk) == ["limit"]
+    assert missing_details("What are the limitations of the NTK regime?", ntk + " Its width limits its use.") == []
+    # nor is a cost the network minimises ("costly" shares its stem); a costly one is
+    cost = ntk + " The NTK regime follows the kernel gradient of the functional cost."
+    assert missing_details("What are the limitations of the NTK regime?", cost) == ["limit"]
+    assert missing_details("What are the limitations of the NTK regime?", cost + " The NTK regime is costly.") == []
 
 
 def test_which_datasets_needs_a_dataset_named() -> None:
@@ -326,6 +335,16 @@ def test_a_detail_asked_for_in_two_words_is_a_detail(question: str, cue: str) ->
     assert asked_details(question) == {stem(cue)}
     assert missing_details(question, "We train transformers with a new normalization.") == [stem(cue)]
     assert missing_details(question, f"We train with a {cue.replace('-', ' ')} of 0.1.") == []
+
+
+def test_a_shortcoming_said_of_an_acronym_the_abstract_defines_answers_a_limitations_question() -> None:
+    """"What are the limitations of batch normalization in transformers?" abstained: the abstract says "BN leads to
+    significant performance degradation", having defined BN; PowerNorm's own limitation is still not stated."""
+    abstract = ("This is different than batch normalization (BN), which is widely adopted. A naive use of BN leads to "
+                "significant performance degradation for NLP tasks. We propose Power Normalization (PN).")
+    assert missing_details("What are the limitations of batch normalization in transformers?", abstract) == []
+    assert missing_details("What are the limitations of batch normalization in transformers?", abstract.replace("(BN)", "")) == ["limit"]
+    assert missing_details("What is the main limitation of PowerNorm?", abstract) == ["limit"]
 
 
 def test_shortcomings_stated_in_other_words_answer_a_limitations_question() -> None:
