@@ -19,7 +19,7 @@ from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .abstain import (
-    POSSESSIVE, YEAR, abstention_reason, asking_parts, missing_details, name_parts, names, unstated_parts,
+    POSSESSIVE, YEAR, absent_names, abstention_reason, asking_parts, missing_details, name_parts, names, unstated_parts,
 )
 from .cite import validate
 from .latex import readable_latex
@@ -393,6 +393,8 @@ class ExtractiveComposer:
         sides = compares or own  # what is compared, if anything
         candidates = self.candidates(question, query_vector, papers)
         several = asks_for_several(question)
+        if not (several or each or len(asking_parts(own)) > 1):
+            candidates = from_the_named(own, candidates, papers)
         by_title = names_the_papers(sides, papers)
         threshold = -math.inf if by_title else self.settings.abstain_threshold
         drawn = self.drawn(question, candidates, papers, own)
@@ -531,6 +533,25 @@ class ExtractiveComposer:
             question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash
         )
         return answer, [text]
+
+
+def from_the_named(question: str, candidates: list[Candidate], papers: Sequence[Paper]) -> list[Candidate]:
+    """A question asking one thing about a paper's name ("How does SaRA reduce …?") is answered from that paper: when
+    the best sentence's paper does not mention a name (the answer would abstain for it, abstain.absent_names) that
+    another retrieved paper's title holds, and that paper mentions every name, that paper's sentences. "How does
+    SaRA reduce the number of trainable parameters?" had the intrinsic-dimension paper's sentence on trainable
+    parameters first, and abstained. A name only another abstract mentions ("WikiText-103", "KL") is a detail that
+    paper may share with the question by chance: measured, it answered two dev near-misses from the wrong paper."""
+    if not candidates:
+        return candidates
+    absent = absent_names(question, [titled_text(candidates[0].paper)], *records([candidates[0].paper]))
+    if not absent:
+        return candidates
+    holders = {
+        p.id for p in papers
+        if all(name.lower() in p.title.lower() for name in absent) and not absent_names(question, [titled_text(p)], *records([p]))
+    }
+    return [c for c in candidates if c.paper.id in holders] or candidates
 
 
 def records(drawn: Sequence[Paper]) -> tuple[list[str], bool, bool]:

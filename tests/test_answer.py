@@ -118,6 +118,26 @@ def test_term_weights_are_counted_once_per_corpus_and_never_stale(tmp_path) -> N
     assert TermWeights.cached(lambda: papers, path, "v2").df == counted.df  # damaged file: counted again
 
 
+def test_a_question_about_a_name_is_answered_from_the_paper_that_names_it(assistant: Assistant) -> None:
+    """The intrinsic-dimension paper's sentence on trainable parameters came first, and the answer abstained for
+    want of "SaRA" although the second paper retrieved is SaRA's."""
+    import numpy as np
+
+    from assistant.answer import Candidate, from_the_named
+
+    answer = assistant.ask("How does SaRA reduce the number of trainable parameters?")
+    assert not answer.abstained and {c.title.split(":")[0] for c in answer.citations} == {"SaRA"}, answer.text
+    other = Paper(id="o", title="Measuring the Intrinsic Dimension", abstract="We count trainable parameters.")
+    named = Paper(id="n", title="SaRA: Sparse Low-Rank Adaptation", abstract="SaRA re-uses ineffective parameters.")
+    cands = [Candidate(p, r, 0, p.abstract, np.zeros(3), 1.0 - r) for r, p in enumerate([other, named])]
+    assert [c.paper.id for c in from_the_named("How does SaRA reduce parameters?", cands, [other, named])] == ["n"]
+    # a name no paper holds, one the best paper holds, or one only another abstract (not its title) mentions: as they were
+    assert from_the_named("How does LoRA reduce parameters?", cands, [other, named]) == cands
+    assert from_the_named("How are ineffective parameters found on ImageNet?", cands, [other, named.model_copy(
+        update={"abstract": named.abstract + " We test on ImageNet."})]) == cands
+    assert from_the_named("How does Intrinsic Dimension count?", cands, [other, named]) == cands
+
+
 def test_which_papers_study_x_cites_each_paper_whose_title_names_x(assistant: Assistant) -> None:
     answer = assistant.ask("Which papers study post-training quantization?")
     titles = [c.title for c in answer.citations]
