@@ -115,6 +115,11 @@ def is_claim(sentence: str) -> bool:
     return len(MARKER.sub("", sentence).split()) >= 4 and not sentence.rstrip().endswith(":")
 
 
+def uncited_claim(sentence: str) -> bool:
+    """A claim (is_claim) that cites no source: what the page underlines and what keeps an answer from "strong"."""
+    return is_claim(sentence) and not markers(sentence)
+
+
 def uncited_claims(text: str) -> list[str]:
     """The claims in a model's answer that cite nothing, read as the page lays the answer out: per paragraph and
     list item (an item's end ends its sentence even without a stop), headings aside."""
@@ -124,7 +129,7 @@ def uncited_claims(text: str) -> list[str]:
         if kind != "h"
         for item in items
         for sentence in SENTENCE_END.split(item.strip())
-        if sentence and is_claim(sentence) and not markers(sentence)
+        if sentence and uncited_claim(sentence)
     ]
 
 

@@ -62,8 +62,6 @@ _BACK_CLAUSE = re.compile(
     r"(?=(?:we|the|our|a|an|it|they|its|their)\b|[A-Z])",
     re.IGNORECASE,
 )
-# "flow matching (FM)": a long form and the abbreviation the abstract gives it.
-
 _URL = re.compile(r"https?://|www\.|github\.com|\bgitlab\b|\bhuggingface\.co\b", re.IGNORECASE)
 _AVAILABILITY = re.compile(
     r"\b(?:code|data(?:set)?s?|models?|implementation|software|weights|checkpoints)\b[^.]{0,60}"

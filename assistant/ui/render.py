@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from ..cite import MARKER, SENTENCE_END, cited_sentences, is_claim, marked_sentences, markers
+from ..cite import SENTENCE_END, cited_sentences, marked_sentences, uncited_claim
 from ..latex import readable_latex
 from ..types import Answer, Paper, Passage, venue_and_year, volume_and_pages
 from ..markdown import blocks, has_blocks, runs
@@ -101,12 +101,12 @@ UNCITED = "This sentence cites no source: the abstracts may not say it"
 
 
 def md_flagged(text: str) -> str:
-    """md_inline, each sentence that makes a claim without citing a source (cite.is_claim: the same reading
+    """md_inline, each sentence that makes a claim without citing a source (cite.uncited_claim: the same reading
     llm.model_support counts) marked as such, so a reader sees which part of a "partial" answer stands on nothing."""
     out = []
     for sentence in (s for s in SENTENCE_END.split(text.strip()) if s):
         shown = md_inline(sentence)
-        out.append(f'<span class="aa-uncited" title="{UNCITED}">{shown}</span>' if is_claim(sentence) and not markers(sentence) else shown)
+        out.append(f'<span class="aa-uncited" title="{UNCITED}">{shown}</span>' if uncited_claim(sentence) else shown)
     return " ".join(out)
 
 

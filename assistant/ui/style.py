@@ -148,15 +148,14 @@ CITE_JS = """
       }
     });
   }, true);
-  // A toast belongs to the tab that raised it: leaving the tab dismisses it (Gradio's toasts are page-wide).
-  document.addEventListener("click", (event) => {
-    if (!event.target.closest || !event.target.closest('[role="tab"]')) return;
-    for (const close of document.querySelectorAll(".toast-close")) close.click();
-  }, true);
+  // A toast belongs to the tab that raised it: leaving the tab dismisses it (Gradio's toasts are page-wide),
   // and choosing files answers "Choose one or more files first": left up, it read as a complaint about them.
+  const dismissToasts = () => { for (const close of document.querySelectorAll(".toast-close")) close.click(); };
+  document.addEventListener("click", (event) => {
+    if (event.target.closest && event.target.closest('[role="tab"]')) dismissToasts();
+  }, true);
   for (const kind of ["change", "drop"]) document.addEventListener(kind, (event) => {
-    if (kind === "change" ? event.target.type !== "file" : !event.dataTransfer || !event.dataTransfer.files.length) return;
-    for (const close of document.querySelectorAll(".toast-close")) close.click();
+    if (kind === "change" ? event.target.type === "file" : event.dataTransfer && event.dataTransfer.files.length) dismissToasts();
   }, true);
 """
 
