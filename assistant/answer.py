@@ -111,6 +111,21 @@ def asks_for_several(question: str) -> bool:
     return bool(_SEVERAL.search(question))
 
 
+# A query typed as a sentence ("Which work …?", "Is there a …?", "Explain …") says how many things it wants; a
+# string of search words ("single-index SGD minibatch reuse") does not, and a paper near-tied with the best may be
+# the one meant.
+_PHRASED = re.compile(
+    r"\?\s*$|^\W*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|would|will"
+    r"|should|has|have|had|explain|describe|tell|give|list|name|find|show|define|summari[sz]e|compare)\b",
+    re.IGNORECASE,
+)
+
+
+def phrased(question: str) -> bool:
+    """Whether the query is a question or a request in words, not a string of search terms."""
+    return bool(_PHRASED.search(question))
+
+
 # "Summarize …", "give an overview of …", "what is known about …": the user wants the gist, not one sentence.
 _SUMMARY = re.compile(
     r"\b(?:summari[sz]e|summary|overview|what is known|survey|review|main (?:findings|results|ideas))\b", re.IGNORECASE
@@ -308,7 +323,9 @@ class ExtractiveComposer:
         out.sort(key=lambda c: -c.rank_score)
         return out
 
-    def select(self, candidates: Sequence[Candidate], several: bool = False, summary: bool = False) -> list[Candidate]:
+    def select(
+        self, candidates: Sequence[Candidate], several: bool = False, summary: bool = False, hedge: bool = True
+    ) -> list[Candidate]:
         """Best sentences, no two saying the same thing, at most two per paper (a third on a NEAR_TIE with the
         best; one when several papers are asked for, to cover more of them; up to the answer's length for a
         summary of one);
@@ -338,7 +355,8 @@ class ExtractiveComposer:
             if per_paper.get(cand.paper.id, 0) >= 2 and not summary and cand.rank_score < NEAR_TIE * best:
                 continue
             if cand.paper.id not in per_paper and (
-                len(per_paper) >= self.settings.answer_papers or (cand.rank_score < new_paper and not by_title)
+                len(per_paper) >= (self.settings.answer_papers if several or summary or hedge else 1)
+                or (cand.rank_score < new_paper and not by_title)
             ):
                 continue
             if _says_again(cand, chosen):
@@ -414,7 +432,9 @@ class ExtractiveComposer:
             fresh = [c for c in fresh if c.paper.id == candidates[0].paper.id] or candidates[:1]
         # a follow-up's query ends on the user's own words: "What is grokking? Tell me more." asks no definition
         term = asks_for_definition(own if question.endswith(own) else question)
-        chosen = self.select(naming_first(fresh or candidates, term), several, asks_for_summary(question))
+        chosen = self.select(
+            naming_first(fresh or candidates, term), several, asks_for_summary(question), hedge=not phrased(own)
+        )
         selected = chosen
         chosen = with_answer_said_before(chosen, candidates, fresh, own)
         again = chosen is not selected  # that sentence answers the follow-up: it reads first
