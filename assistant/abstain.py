@@ -138,7 +138,37 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
         _NUMBER.search(s) and any(stem(w).startswith(counted) for w in words(s)) for s in rough_sentences(best_abstract)
     ):
         missing.append(f"a number of {counted}")  # "six OoD methods" does not count "episodes"
+    # a kind of detail the cues above read ("Which benchmark datasets …?") is theirs to judge
+    if not asked and (kind := _asked_kind(question)) and not kind & {stem(p) for w in words(best_abstract.lower()) for p in (w, *w.split("-")) if p}:
+        missing.append(_ASKS_WHICH.match(question)[1].lower())  # type: ignore[index]
     return missing
+
+
+# "Which activation functions does the bound assume?": what the question asks to be named, in two or three words
+# after the wh-word. An abstract that uses none of them ("activation", "functions") names none; one word alone
+# ("Which architecture …?") is often answered by a name without it ("a Transformer"), and is left to the rest, as
+# are the words that only sort what is asked for.
+_ASKS_WHICH = re.compile(
+    r"^\W*(?:which|what)\s+((?:[\w-]+\s+){1,2}?[\w-]+)\s+(?:does|do|did|is|are|was|were|can|could|would|should|has|have|had)\b",
+    re.IGNORECASE,
+)
+
+
+# Words that sort what is named rather than name it: "What base architecture does PowerNorm modify?" is answered by
+# "Transformers", "Which classic algorithm …?" by an algorithm's name, neither word in the abstract.
+_CLASSIFYING = frozenset(stem(w) for w in """architecture architectures algorithm algorithms model models method
+    methods approach approaches technique techniques scheme schemes framework frameworks strategy strategies criterion
+    criteria mechanism mechanisms procedure procedures kind kinds type types class classes family families variant
+    variants version versions base main classic classical standard specific particular new novel different existing
+    key exact underlying original common popular prior previous""".split())
+
+
+def _asked_kind(question: str) -> frozenset[str]:
+    """The stems of what a "Which X Y does …?" question asks to be named (two or three content words), less the
+    words that only sort it (_CLASSIFYING)."""
+    found = _ASKS_WHICH.match(question)
+    kind = [w.lower() for w in words(found[1]) if w.lower() not in STOPWORDS and not w.isdigit()] if found else []
+    return frozenset(stem(w) for w in kind) - _CLASSIFYING if len(kind) >= 2 else frozenset()
 
 
 _LIMITATION = stem("limitation")

@@ -139,6 +139,21 @@ def test_which_datasets_needs_a_dataset_named() -> None:
     assert missing_details(question, "We build on BERT and NTK theory, and our results improve.") == ["dataset"]
 
 
+def test_which_x_y_needs_an_abstract_that_speaks_of_x_or_y() -> None:
+    """"Which activation functions does the sublinear-width NTK bound assume?" was answered with the bound, from an
+    abstract that never speaks of activations or functions: it names none."""
+    question = "Which activation functions does the NTK eigenvalue bound assume?"
+    bound = "We prove a lower bound on the smallest NTK eigenvalue of deep networks."
+    assert missing_details(question, bound) == ["activation functions"]
+    assert missing_details(question, bound + " It holds for ReLU activations.") == []
+    assert missing_details(question, bound + " Any Lipschitz function works.") == []
+    # one word is often answered by a name without it; a kind the detail cues read is theirs
+    assert missing_details("What architecture does the bound assume?", bound) == []
+    assert missing_details("What base architecture does the bound assume?", bound) == []  # sorted, not named
+    assert missing_details("Which classic algorithm does the bound assume?", bound) == []
+    assert missing_details("Which benchmark datasets were used?", "PN wins by 0.4 BLEU on IWSLT14/WMT14.") == []
+
+
 def test_an_order_of_growth_states_how_many() -> None:
     """"How many neurons does the NTK eigenvalue bound need?": "… as little as $\\Omega(\\sqrt{N})$" answers it; the
     sentence counted as stating no number was followed, and then preceded, by background naming "two-layer"."""
