@@ -139,8 +139,9 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
     ):
         missing.append(f"a number of {counted}")  # "six OoD methods" does not count "episodes"
     # a kind of detail the cues above read ("Which benchmark datasets …?") is theirs to judge
-    if not asked and (kind := _asked_kind(question)) and not kind & {stem(p) for w in words(best_abstract.lower()) for p in (w, *w.split("-")) if p}:
-        missing.append(_ASKS_WHICH.match(question)[1].lower())  # type: ignore[index]
+    phrase, kind = _asked_kind(question)
+    if not asked and kind and not kind & {stem(p) for w in words(best_abstract.lower()) for p in (w, *w.split("-")) if p}:
+        missing.append(phrase)
     return missing
 
 
@@ -163,12 +164,14 @@ _CLASSIFYING = frozenset(stem(w) for w in """architecture architectures algorith
     key exact underlying original common popular prior previous""".split())
 
 
-def _asked_kind(question: str) -> frozenset[str]:
-    """The stems of what a "Which X Y does …?" question asks to be named (two or three content words), less the
-    words that only sort it (_CLASSIFYING)."""
+def _asked_kind(question: str) -> tuple[str, frozenset[str]]:
+    """What a "Which X Y does …?" question asks to be named, as written and as the stems of its content words less
+    those that only sort it (_CLASSIFYING); no stems unless it is two or three content words."""
     found = _ASKS_WHICH.match(question)
-    kind = [w.lower() for w in words(found[1]) if w.lower() not in STOPWORDS and not w.isdigit()] if found else []
-    return frozenset(stem(w) for w in kind) - _CLASSIFYING if len(kind) >= 2 else frozenset()
+    if not found:
+        return "", frozenset()
+    kind = [w.lower() for w in words(found[1]) if w.lower() not in STOPWORDS and not w.isdigit()]
+    return found[1].lower(), frozenset(stem(w) for w in kind) - _CLASSIFYING if len(kind) >= 2 else frozenset()
 
 
 _LIMITATION = stem("limitation")

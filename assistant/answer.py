@@ -330,7 +330,8 @@ class ExtractiveComposer:
         best; one when several papers are asked for, to cover more of them; up to the answer's length for a
         summary of one);
         a second paper only on near-equal evidence unless the question asks for several (then down to
-        SEVERAL_KEEP_RATIO of the best, or any paper whose title names what is asked: TITLE_SHARE)."""
+        SEVERAL_KEEP_RATIO of the best, or any paper whose title names what is asked: TITLE_SHARE); with
+        `hedge` False (a question in words asking for one thing: `phrased`), never a second paper."""
         if not candidates:
             return []
         best = candidates[0].rank_score
