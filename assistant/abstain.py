@@ -140,7 +140,8 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
         missing.append(f"a number of {counted}")  # "six OoD methods" does not count "episodes"
     # a kind of detail the cues above read ("Which benchmark datasets …?") is theirs to judge
     phrase, kind = _asked_kind(question)
-    if not asked and kind and not kind & {stem(p) for w in words(best_abstract.lower()) for p in (w, *w.split("-")) if p}:
+    spoken = {stem(p) for w in words(best_abstract.lower()) for p in (w, *w.split("-")) if p} if kind else set()
+    if not asked and kind and not kind & spoken:
         missing.append(phrase)
     return missing
 
@@ -271,6 +272,20 @@ def _counted(opening: str) -> str | None:
         if tokens[i] == "how" and tokens[i + 1] == "many":
             after = [t for t in tokens[i + 2 :] if t not in STOPWORDS]
             return stem(after[0]) if after else None
+    return None
+
+
+def measured(question: str) -> str | None:
+    """The stem of what "how many X" counts or "how much X" measures, when X follows at once ("How much memory does
+    SaRA save?" -> "memori"); None for "how much of …", "how much faster", "how much does …"."""
+    opening = " ".join(question.split()[:6]).lower()
+    if counted := _counted(opening):
+        return counted
+    tokens = words(opening)
+    for i in range(len(tokens) - 2):
+        after = tokens[i + 2]
+        if tokens[i : i + 2] == ["how", "much"] and after not in STOPWORDS and not after.endswith(("er", "ly")):
+            return stem(after)
     return None
 
 

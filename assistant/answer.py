@@ -19,7 +19,8 @@ from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .abstain import (
-    POSSESSIVE, YEAR, absent_names, abstention_reason, asking_parts, missing_details, name_parts, names, unstated_parts,
+    POSSESSIVE, YEAR, absent_names, abstention_reason, asking_parts, measured, missing_details, name_parts, names,
+    unstated_parts,
 )
 from .cite import validate
 from .latex import readable_latex
@@ -48,7 +49,7 @@ from .prose import (
     answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, refers_back, solves_earlier,
     states_a_claim,
 )
-from .text import STOPWORDS, abbreviations, american, content_terms, split_sentences, words
+from .text import STOPWORDS, abbreviations, american, content_terms, split_sentences, stem, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
 
 if TYPE_CHECKING:
@@ -466,6 +467,15 @@ class ExtractiveComposer:
             # "What datasets … and by how much does it beat LayerNorm?": "PN outperforms LN by 0.4/0.6 BLEU on
             # IWSLT14/WMT14 …" is the answer, and read last, after four sentences of the paper's story
             lead = stated
+        if one_thing and not term and not again and lead is not None and (quantity := measured(own)):
+            # "How much memory does SaRA save?": the sentence saying something of memory reads first, not the one
+            # giving "10% to 20% of parameters"
+            speaks = [
+                c for c in chosen
+                if c.paper.id == lead.paper.id and any(stem(w).startswith(quantity) for w in words(c.text.lower()))
+            ]
+            if speaks and lead not in speaks:
+                lead = speaks[0]
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         picked = {id(c) for c in chosen}  # each paper's quote is a sentence chosen for the question, not its context
         context = with_antecedents(chosen, candidates)

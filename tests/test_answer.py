@@ -319,6 +319,18 @@ def test_a_question_asking_one_thing_reads_its_best_evidence_first(assistant: As
     assert summary.index("large fluctuations") < summary.index("propose Power Normalization")
 
 
+def test_how_much_x_leads_with_the_sentence_speaking_of_x(assistant: Assistant) -> None:
+    """"How much memory does SaRA save?" opened on "the smallest 10% to 20% of parameters …" and said "significantly
+    reduces memory costs" third: a number of something else is no answer to how much memory."""
+    from assistant.abstain import measured
+
+    answer = assistant.ask("How much memory does SaRA save?")
+    first = answer.text.split(" [1]")[0]
+    assert "memory" in first and "10% to 20%" not in first, answer.text
+    assert [measured(q) for q in ("How much memory is saved?", "How many layers are pruned?")] == ["memori", "layer"]
+    assert [measured(q) for q in ("How much of ImageNet is pruned?", "How much faster is it?", "How much does it gain?")] == [None] * 3
+
+
 def test_a_third_sentence_of_one_paper_only_on_a_near_tie_with_the_best() -> None:
     import numpy as np
 
