@@ -131,17 +131,16 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
     missing = sorted(asked - present)
     if _LIMITATION in missing and _states_a_problem_of(question, best_abstract):
         missing.remove(_LIMITATION)
-    opening = " ".join(question.split()[:6])  # "How many ...?", not "is there a way ... how many ..."
+    opening = _opening(question)
     if _QUANTITY.search(opening) and not _NUMBER.search(best_abstract):
         missing.append("any number")
     elif (counted := _counted(opening)) and not any(
-        _NUMBER.search(s) and any(stem(w).startswith(counted) for w in words(s)) for s in rough_sentences(best_abstract)
+        _NUMBER.search(s) and speaks_of(counted, s) for s in rough_sentences(best_abstract)
     ):
         missing.append(f"a number of {counted}")  # "six OoD methods" does not count "episodes"
     # a kind of detail the cues above read ("Which benchmark datasets …?") is theirs to judge
     phrase, kind = _asked_kind(question)
-    spoken = {stem(p) for w in words(best_abstract.lower()) for p in (w, *w.split("-")) if p} if kind else set()
-    if not asked and kind and not kind & spoken:
+    if not asked and kind and not kind & _spoken(best_abstract):
         missing.append(phrase)
     return missing
 
@@ -205,7 +204,7 @@ def _states_a_problem_of(question: str, abstract: str) -> bool:
         return False
     defined = {short: {stem(w) for w in words(long)} for short, long in abbreviations(abstract).items()}
     for sentence in rough_sentences(abstract):
-        said = {stem(w) for w in words(sentence)} | {stem(p) for w in words(sentence) for p in w.split("-") if p}
+        said = _spoken(sentence)
         # "BN leads to significant performance degradation" speaks of batch normalization, as the abstract defines it
         said |= {s for token in sentence.split() for s in defined.get(token.strip("().,;:"), ())}
         about = named <= said if named else 2 * len(subject & said) >= len(subject)
@@ -275,10 +274,25 @@ def _counted(opening: str) -> str | None:
     return None
 
 
+def _opening(question: str) -> str:
+    """Where "How many …?" is read: "is there a way … how many …" does not ask for a number."""
+    return " ".join(question.split()[:6])
+
+
+def _spoken(text: str) -> set[str]:
+    """The stems of a text's words, and of the parts of its hyphenated ones ("over-parameterized": "over", "paramet")."""
+    return {stem(p) for w in words(text) for p in (w, *w.split("-")) if p}
+
+
+def speaks_of(counted: str, text: str) -> bool:
+    """Whether the text has a word stemming to what a question counts or measures (`measured`), or longer."""
+    return any(stem(w).startswith(counted) for w in words(text))
+
+
 def measured(question: str) -> str | None:
     """The stem of what "how many X" counts or "how much X" measures, when X follows at once ("How much memory does
     SaRA save?" -> "memori"); None for "how much of …", "how much faster", "how much does …"."""
-    opening = " ".join(question.split()[:6]).lower()
+    opening = _opening(question)
     if counted := _counted(opening):
         return counted
     tokens = words(opening)

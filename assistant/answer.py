@@ -20,7 +20,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .abstain import (
     POSSESSIVE, YEAR, absent_names, abstention_reason, asking_parts, measured, missing_details, name_parts, names,
-    unstated_parts,
+    speaks_of, unstated_parts,
 )
 from .cite import validate
 from .latex import readable_latex
@@ -49,7 +49,7 @@ from .prose import (
     answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, refers_back, solves_earlier,
     states_a_claim,
 )
-from .text import STOPWORDS, abbreviations, american, content_terms, split_sentences, stem, words
+from .text import STOPWORDS, abbreviations, american, content_terms, split_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
 
 if TYPE_CHECKING:
@@ -470,10 +470,7 @@ class ExtractiveComposer:
         if one_thing and not term and not again and lead is not None and (quantity := measured(own)):
             # "How much memory does SaRA save?": the sentence saying something of memory reads first, not the one
             # giving "10% to 20% of parameters"
-            speaks = [
-                c for c in chosen
-                if c.paper.id == lead.paper.id and any(stem(w).startswith(quantity) for w in words(c.text.lower()))
-            ]
+            speaks = [c for c in chosen if c.paper.id == lead.paper.id and speaks_of(quantity, c.text)]
             if speaks and lead not in speaks:
                 lead = speaks[0]
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
