@@ -8,6 +8,7 @@ all its vectors are in. The `papers` collection's metadata records what built th
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import math
@@ -121,6 +122,9 @@ class StoreLayout:
         )
 
 
+REPLACE_TRIES = 5  # a folder another writer keeps putting back (see replacing)
+
+
 @contextmanager
 def replacing(path: Path) -> Iterator[Path]:
     """Yield a .tmp sibling to write (a file or a folder); when the block succeeds, it replaces `path`
@@ -137,9 +141,21 @@ def replacing(path: Path) -> Iterator[Path]:
     except BaseException:
         _remove(tmp)
         raise
-    if tmp.is_dir():
-        _remove(path)  # a rename cannot replace a folder that has files in it: briefly absent, never half
-    tmp.replace(path)
+    if not tmp.is_dir():
+        tmp.replace(path)
+        return
+    # A rename cannot replace a folder that has files in it: the old one goes first (briefly absent, never half).
+    # Another process may write the same folder meanwhile (a server re-reading the store after this ingest builds
+    # the same BM25 cache) and put its copy there between the two steps: remove it again, last writer wins.
+    for attempt in range(REPLACE_TRIES):
+        _remove(path)
+        try:
+            tmp.replace(path)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or attempt == REPLACE_TRIES - 1:
+                _remove(tmp)
+                raise
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -175,3 +175,29 @@ def test_an_ingest_in_another_process_breaks_no_question(small_store: Path, tmp_
     assert asked >= 4
     restarted = Assistant(Settings(store_dir=store))
     assert len(restarted.papers()) == restarted.paper_count() == before + 1
+
+
+def test_a_folder_another_writer_puts_back_meanwhile_is_still_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ingest above failed with "Directory not empty" once: the serving process, re-reading the store after it,
+    wrote the same BM25 folder between the ingest's removal of the old one and its rename. The last writer wins."""
+    from assistant.store import replacing
+
+    target = tmp_path / "bm25"
+    target.mkdir()
+    (target / "old").write_text("old")
+    rename = Path.replace
+    raced: list[Path] = []
+
+    def other_writer_first(self: Path, to: Path) -> Path:
+        if not raced:  # another process's copy lands first
+            raced.append(to)
+            Path(to).mkdir(exist_ok=True)
+            (Path(to) / "theirs").write_text("theirs")
+        return rename(self, to)
+
+    monkeypatch.setattr(Path, "replace", other_writer_first)
+    with replacing(target) as tmp:
+        tmp.mkdir()
+        (tmp / "ours").write_text("ours")
+    assert raced and sorted(p.name for p in target.iterdir()) == ["ours"]
+    assert not list(tmp_path.glob("bm25.tmp*"))
