@@ -331,6 +331,26 @@ def name_parts(token: str) -> list[str]:
 
 _SENTENCE_START = re.compile(r"([.?!]\s+)[A-Z][a-z]+\b")
 
+# The field's generic acronyms name a kind of model, not a work, and abstracts often say it in other words: a
+# question swapping "each MLP sublayer" for experts abstained on the abstract "replacing the feed-forward network
+# (FFN) with mixture-of-experts". Each is said when the text has one of these spellings (lower-case, from a
+# word's start, so "convolutional" says CNN).
+FIELD_TERMS: dict[str, tuple[str, ...]] = {
+    "MLP": ("multilayer perceptron", "feed-forward", "feedforward", "ffn", "fully connected", "fully-connected"),
+    "FFN": ("feed-forward", "feedforward", "mlp", "multilayer perceptron", "fully connected", "fully-connected"),
+    "CNN": ("convolutional", "convnet"),
+    "RNN": ("recurrent",),
+    "GNN": ("graph neural", "graph network", "message passing", "message-passing"),
+    "LLM": ("language model",),
+    "LM": ("language model",),
+    "DNN": ("neural network", "deep network", "deep net"),
+    "NN": ("neural network", "neural net"),
+    "ViT": ("vision transformer",),
+}
+_FIELD_TERMS = {
+    name: re.compile(r"\b(?:" + "|".join(re.escape(s) for s in spellings) + ")") for name, spellings in FIELD_TERMS.items()
+}
+
 
 def names(question: str) -> list[str]:
     """Capitalised words, acronyms and numbered names of a question (its first word is capitalised anyway)."""
@@ -365,7 +385,8 @@ def absent_names(
         if fold(token) in VENUE_NAMES or (undated and YEAR.fullmatch(token)) or token in owners:
             continue
         single = _acronym(token) or token  # "CNNs" is the plural of CNN: "convolutional neural networks" names it
-        if single.lower() in low:
+        field = _FIELD_TERMS.get(single) or _FIELD_TERMS.get(single.removesuffix("s"))  # "ViTs"
+        if single.lower() in low or (field and field.search(low)):
             continue
         raw = [p for piece in single.split("-") for p in _CAMEL.findall(piece)]
         parts = [p for p in raw if p.lower() not in STOPWORDS and p.lower() not in _MODIFIERS and len(p) > 2]

@@ -38,6 +38,11 @@ SSM = (
         ("Does it use an ODE, unlike SDE-based models?", "based on stochastic differential equations, it solves an ODE", []),
         ("How do GNNs over-squash?", "convolutional neural networks", ["GNNs"]),
         ("Is it SDE-based?", "based on ordinary differential equations", ["SDE-based"]),
+        # the field's generic acronyms said in its other words (abstain.FIELD_TERMS); not in any words
+        ("Which design swaps each MLP sublayer for experts?", "replacing the feed-forward network with experts", []),
+        ("Do LLMs and ViTs memorize?", "large-scale language models and vision transformers memorize", []),
+        ("Which design swaps each MLP sublayer for experts?", "replacing attention with experts", ["MLP"]),
+        ("Do RNNs forget?", "convolutional networks forget", ["RNNs"]),
     ],
 )
 def test_absent_names(question: str, text: str, absent: list[str]) -> None:
