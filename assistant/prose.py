@@ -160,7 +160,7 @@ def leans_back(sentence: str) -> bool:
 _DEMONSTRATIVE_NOUN = re.compile(
     r"\b(?:this|these|those|such)\s+(?:an?\s+)?(?!(?:paper|work|study|article|note|thesis|manuscript|chapter|report"
     r"|end|as|that|which|who|whom|of|in|is|are|was|were|be|been|can|could|will|would|may|might|must|should|has|have|had"
-    r"|does|do|did|not)\b)([a-z][\w-]*)",
+    r"|does|do|did|not)\b)([a-z][\w-]*)(?:\s+([a-z][\w-]*))?",
     re.IGNORECASE,
 )
 
@@ -180,7 +180,12 @@ def refers_back(sentence: str) -> bool:
         noun = match.group(1).lower()
         if noun.endswith("ly"):  # "convert these respectively to …": an adverb; "these" is named in the sentence
             continue
-        if not any(_same_stem(noun, w) for w in re.findall(r"[a-z][\w-]*", text[: match.start()].lower())):
+        # "… removing unimportant parameters, we … use these ineffective parameters": an adjective, then the noun
+        # named before (a dangling "these" brought SaRA's scene-setting first sentence into a "which papers" answer)
+        after = (match.group(2) or "").lower()
+        said = [noun] + ([after] if after and after not in STOPWORDS and not after.endswith("ly") else [])
+        before = re.findall(r"[a-z][\w-]*", text[: match.start()].lower())
+        if not any(_same_stem(word, w) for word in said for w in before):
             return True
     return False
 

@@ -236,6 +236,10 @@ def test_a_this_standing_alone_leans_back() -> None:
         ("We anticipate this thesis will interest many.", False),  # the work itself
         ("To overcome this limitation, we propose X.", False),  # the motive clause goes (answer_sentence)
         ("This phenomenon is known as grokking.", True),  # leans_back
+        # an adjective between: the noun after it was named before in the sentence, or was not
+        ("Pruning removes unimportant parameters, and we reuse these ineffective parameters.", False),
+        ("We study networks and show that these ineffective parameters matter.", True),
+        ("The model is fast and this approach is robust.", True),  # "is" names nothing
     ],
 )
 def test_a_demonstrative_anywhere_refers_back_unless_the_sentence_names_it(sentence: str, back: bool) -> None:
