@@ -41,7 +41,7 @@ _LINKING = re.compile(
     r"|First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly|Consequently|Therefore|Thus|Hence|Accordingly"
     r"|Namely|Specifically|In particular|Similarly|Likewise|Meanwhile|In turn|As a (?:result|consequence)"
     r"|On the other hand|In contrast|Conversely|Contrastingly|However|Nevertheless|Nonetheless|Subsequently|Overall"
-    r"|In summary|In short|More (?:precisely|specifically|concretely))(?:,\s+|\s+(?=we\b))"
+    r"|In summary|In short|More (?:precisely|specifically|concretely|generally)|Indeed)(?:,\s+|\s+(?=we\b))"
 )
 # Openers that point back at something the previous sentence named: "This phenomenon…", and an opening
 # clause that refers back ("Addressing this issue, …", "To overcome these limitations, …").

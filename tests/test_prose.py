@@ -134,6 +134,8 @@ def test_abbreviations_the_abstract_defines() -> None:
 
 def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert answer_sentence("Moreover, we show W.", TITLED, False) == "The authors show W."
+    assert answer_sentence("More generally, we classify W.", TITLED, False) == "The authors classify W."
+    assert answer_sentence("Indeed, it needs no labels.", TITLED, False) == "It needs no labels."
     assert answer_sentence("Firstly, we empirically show W.", TITLED, False) == "The authors empirically show W."
     assert answer_sentence("First-order methods converge.", TITLED, False) == "First-order methods converge."
     assert answer_sentence("Consequently, we introduce T.", TITLED, True) == "The authors of “Go Wider” introduce T."
