@@ -284,9 +284,15 @@ def _spoken(text: str) -> set[str]:
     return {stem(p) for w in words(text) for p in (w, *w.split("-")) if p}
 
 
+# What a network's width is counted in, by any of its names: "How many hidden units per layer …?" is answered by
+# "the number of neurons is as little as Ω(√N)" (a question a researcher typed abstained). Stems.
+_SAME_COUNT = tuple(stem(w) for w in ("neurons", "units", "nodes", "hidden", "width"))
+
+
 def speaks_of(counted: str, text: str) -> bool:
     """Whether the text has a word stemming to what a question counts or measures (`measured`), or longer."""
-    return any(stem(w).startswith(counted) for w in words(text))
+    alike = _SAME_COUNT if counted in _SAME_COUNT else (counted,)
+    return any(stem(w).startswith(alike) for w in words(text))
 
 
 def measured(question: str) -> str | None:
@@ -336,9 +342,12 @@ _SENTENCE_START = re.compile(r"([.?!]\s+)[A-Z][a-z]+\b")
 # (FFN) with mixture-of-experts". Each is said when the text has one of these spellings (lower-case, from a
 # word's start, so "convolutional" says CNN).
 FIELD_TERMS: dict[str, tuple[str, ...]] = {
-    "MLP": ("multilayer perceptron", "feed-forward", "feedforward", "ffn", "fully connected", "fully-connected"),
+    # a "2-layer MLP" is what theory abstracts call a two-layer (fully connected) neural network
+    "MLP": ("multilayer perceptron", "feed-forward", "feedforward", "ffn", "fully connected", "fully-connected",
+            "neural network", "neural net"),
     "FFN": ("feed-forward", "feedforward", "mlp", "multilayer perceptron", "fully connected", "fully-connected"),
     "CNN": ("convolutional", "convnet"),
+    "ConvNet": ("convolutional", "convnet"),
     "RNN": ("recurrent",),
     "GNN": ("graph neural", "graph network", "message passing", "message-passing"),
     "LLM": ("language model",),
@@ -350,6 +359,14 @@ FIELD_TERMS: dict[str, tuple[str, ...]] = {
 _FIELD_TERMS = {
     name: re.compile(r"\b(?:" + "|".join(re.escape(s) for s in spellings) + ")") for name, spellings in FIELD_TERMS.items()
 }
+
+
+_NUMBERED = re.compile(r"[A-Za-z][\s-]?\d|\d[\s-]?[A-Za-z]")
+
+
+def _joined(text: str) -> str:
+    """Lower case, without hyphens and spaces: how a numbered name is compared across its spellings."""
+    return re.sub(r"[\s-]+", "", text.lower())
 
 
 def names(question: str) -> list[str]:
@@ -387,6 +404,8 @@ def absent_names(
         single = _acronym(token) or token  # "CNNs" is the plural of CNN: "convolutional neural networks" names it
         field = _FIELD_TERMS.get(single) or _FIELD_TERMS.get(single.removesuffix("s"))  # "ViTs"
         if single.lower() in low or (field and field.search(low)):
+            continue
+        if _NUMBERED.search(single) and _joined(single) in _joined(low):  # "ResNet-50" is "ResNet50", "GPT 2" "GPT-2"
             continue
         raw = [p for piece in single.split("-") for p in _CAMEL.findall(piece)]
         parts = [p for p in raw if p.lower() not in STOPWORDS and p.lower() not in _MODIFIERS and len(p) > 2]

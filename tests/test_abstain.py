@@ -43,6 +43,11 @@ SSM = (
         ("Do LLMs and ViTs memorize?", "large-scale language models and vision transformers memorize", []),
         ("Which design swaps each MLP sublayer for experts?", "replacing attention with experts", ["MLP"]),
         ("Do RNNs forget?", "convolutional networks forget", ["RNNs"]),
+        ("Does a shallow MLP learn additive models?", "a two-layer neural network learns additive models", []),
+        ("Are bounds for sparse ConvNets non-vacuous?", "bounds for sparse convolutional neural networks", []),
+        # a numbered name in another spelling, and not
+        ("4-bit PTQ of ResNet-50: how much accuracy is lost?", "On ResNet50, PTQ loses under 1% accuracy", []),
+        ("How does ResNet-18 fare?", "On ResNet50 it loses 1%", ["ResNet-18"]),
     ],
 )
 def test_absent_names(question: str, text: str, absent: list[str]) -> None:
@@ -93,6 +98,9 @@ def test_how_many_needs_the_number_beside_what_it_counts() -> None:
     assert missing_details(question, "It helps other methods. It runs two discovery episodes.") == []
     # "times" is what "how many times easier" counts
     assert missing_details("By intrinsic dimension, how many times easier is A than B?", "A is 100 times easier than B.") == []
+    # a network's width by any of its names
+    assert missing_details("How many hidden units per layer does it need?", "The number of neurons is 10 per layer.") == []
+    assert missing_details("How many hidden units per layer does it need?", "It needs 10 layers.") == ["a number of hidden"]
 
 
 def test_a_question_about_a_paper_naming_what_it_never_mentions_abstains(assistant: Assistant) -> None:
