@@ -46,8 +46,8 @@ from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .spelling import Speller, read_as
 from .prose import (
-    answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, refers_back, solves_earlier,
-    states_a_claim,
+    answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, poses_a_question, refers_back,
+    solves_earlier, states_a_claim,
 )
 from .text import STOPWORDS, abbreviations, american, content_terms, split_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
@@ -89,6 +89,10 @@ ANSWER_WEIGHTS = {
 # 0.15, .580 / .642 at 0.2 (paraphrase precision .785 not .792), .568 / .642 at 0.3, .568 / .600 at 0.5 and
 # .506 / .558 at 1: further down, answers keep fewer of the paper's sentences (benchmarks/QUALITY.md).
 ANSWER_GAP = 0.15
+# A sentence only posing the abstract's question ("This raises the question of whether …", prose.poses_a_question)
+# restates what is asked and answers nothing: it ranks below its paper's other sentences. It stays a candidate, so
+# "We answer this question in the affirmative" still brings it as what "this question" is.
+POSED_QUESTION = 1.0
 # Best evidence score from which an answer is "strong" (below it, down to the abstention threshold, "partial").
 # On bundled + dev (pooled, 178 answered cases) 91% / 81% of strong answers cited only expected papers,
 # 57% / 52% of partial ones (benchmarks/QUALITY.md).
@@ -316,7 +320,8 @@ class ExtractiveComposer:
                     paper, rank, position, text, vectors[position], score,
                     features=features, cosine=float(dense[position]), title_share=title_share,
                 )
-                found.append((cand, float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())))
+                answers = float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())
+                found.append((cand, answers - POSED_QUESTION * poses_a_question(text)))
             if found:
                 best_score = max(c.score for c, _ in found)
                 best_answer = max(a for _, a in found)

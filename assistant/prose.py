@@ -85,6 +85,27 @@ def is_meta(sentence: str) -> bool:
     return bool(_URL.search(sentence) or _AVAILABILITY.search(sentence))
 
 
+# A question the abstract poses without a question mark: "This raises the question of whether uniformly-tight
+# bounds are at all possible …", "Thus, a natural open question is whether the NTK is well conditioned …". It
+# restates what a researcher asks (the closest sentence to "Are uniformly tight bounds possible?") and answers
+# nothing; the sentence after it does ("We prove mathematically that no such bound can be uniformly tight").
+_POSES_QUESTION = re.compile(
+    r"^(?:(?:this|that|it|which)\s+(?:\w+ly\s+)?(?:raises|begs|poses|prompts|leads\s+to)\s+the\s+question"
+    r"|(?:an?|the)\s+(?:[\w-]+\s+){0,2}question\s+(?:is|remains)\s+(?:whether|how|what|why|if)\b"
+    r"|it\s+is\s+(?:\w+\s+)?(?:natural|interesting|important)\s+to\s+ask\b"
+    r"|it\s+(?:is|remains)\s+(?:unclear|unknown|not\s+clear|an\s+open\s+question)\s+(?:whether|how|what|why|if)\b)",
+    re.IGNORECASE,
+)
+# ... unless it answers in the same sentence ("…, and we show that it is")
+_ANSWERS_TOO = re.compile(r"\b(?:we|the\s+authors)\s+(?:\w+ly\s+)?(?:show|prove|find|answer|demonstrate|establish)\b", re.IGNORECASE)
+
+
+def poses_a_question(sentence: str) -> bool:
+    """Whether the sentence only poses a question (_POSES_QUESTION), past a linking opener ("Thus, …")."""
+    text = _LINKING.sub("", sentence.strip())
+    return bool(_POSES_QUESTION.match(text)) and not _ANSWERS_TOO.search(text)
+
+
 # "We prove …", "This paper introduces …", "our analysis reveals …": a sentence stating what the paper itself does
 # or finds (answer.ExtractiveComposer scores it: benchmarks/fit_sentences.py).
 _CLAIM = re.compile(
@@ -143,6 +164,12 @@ def solves_earlier(sentence: str) -> bool:
 
 
 _OPENS_ON_IT = re.compile(r"it\s+(?!is\b|was\b|has\s+been\b|remains\b)", re.IGNORECASE)  # "However, it consists …"
+# "We analyze it for both single model and Co-teaching": the authors' verb on a thing the sentence before named
+# (an answer opened on it); not "we make it possible", "we find it useful", where "it" names nothing
+_ACTS_ON_IT = re.compile(
+    r"(?:we|the\s+authors)\s+(?:\w+ly\s+)?(?:also\s+|then\s+|further\s+)?(?!make\b|find\b|take\b|keep\b)[a-z]+\s+(?:it|them)\b",
+    re.IGNORECASE,
+)
 
 
 def leans_back(sentence: str) -> bool:
@@ -150,7 +177,7 @@ def leans_back(sentence: str) -> bool:
     what was said before ("We achieve this using …"): a sentence that needs the one before it, to be read first
     (answer.with_antecedents, answer.lead_group)."""
     text = _LINKING.sub("", sentence)
-    return points_back(sentence) or bool(_OPENS_ON_IT.match(text)) or bool(
+    return points_back(sentence) or bool(_OPENS_ON_IT.match(text) or _ACTS_ON_IT.match(text)) or bool(
         _BARE_DEMONSTRATIVE.search(_BACK_CLAUSE.sub("", text, count=1))
     )
 

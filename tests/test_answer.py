@@ -499,6 +499,15 @@ def test_a_question_the_abstract_asks_is_no_answer_sentence(assistant: Assistant
     assert answer.citations and "?" not in answer.text and "find them" not in answer.text
 
 
+def test_a_question_the_abstract_poses_without_a_question_mark_is_no_answer_sentence(assistant: Assistant) -> None:
+    """"Are uniformly tight generalization bounds possible …?" was answered, and its citation quoted, from "This
+    raises the question of whether uniformly-tight generalization bounds are at all possible …": the question again."""
+    answer = assistant.ask("Are uniformly tight generalization bounds possible for overparameterized nets?")
+    assert answer.citations and "raises the question" not in answer.text, answer.text
+    assert "raises the question" not in answer.citations[0].quote
+    assert "no generalization bound can be uniformly tight" in answer.text.split("[1]")[0], answer.text
+
+
 def test_what_a_name_that_is_no_author_proposed_is_answered_from_the_abstracts(assistant: Assistant) -> None:
     """"What did Michael Poli propose?" lists his papers (test_filters); a method's name in that place is no author."""
     answer = assistant.ask("What did PowerNorm propose?")

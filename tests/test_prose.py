@@ -217,6 +217,14 @@ def test_an_opening_it_leans_back_unless_impersonal() -> None:
     assert leans_back("This process is called uniform quantization.") and not leans_back("Quantization saves memory.")
 
 
+def test_the_authors_acting_on_it_lean_back() -> None:
+    """"Does dropout help with label noise?" opened on "The authors … analyze it for both single model and
+    Co-teaching [1]", the "it" never said."""
+    assert leans_back("We analyze it for both single model and Co-teaching.")
+    assert leans_back("Moreover, we then apply them to vision.")
+    assert not leans_back("We make it possible to train deep networks.") and not leans_back("We analyze its bias.")
+
+
 def test_a_this_standing_alone_leans_back() -> None:
     """"We achieve this using …" opened an answer about training speed, "this" never said."""
     assert leans_back("We achieve this using a frequency-domain parametrization.")
@@ -356,3 +364,21 @@ def test_a_gist_prefers_the_proposal_and_a_sentence_that_reads_alone() -> None:
     acting = Paper(id="a", title="A", abstract="Fields grow. We achieve this using a trick. We consider a model of growth.")
     assert [r for r, _ in gist(acting)] == ["We consider a model of growth."]  # "achieve this" needs what came before
     assert gist(Paper(id="e", title="E", abstract="See https://github.com/x/y.")) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "poses"),
+    [
+        ("This raises the question of whether uniformly-tight bounds are at all possible.", True),
+        ("Thus, a natural open question is whether the NTK is well conditioned in such a setup.", True),
+        ("It is therefore natural to ask: how much of the data is superfluous", True),
+        ("It remains unclear whether pruning helps.", True),
+        ("It remains unclear whether pruning helps, and we show that it does.", False),  # answered in it
+        ("In this paper, we answer this question in the affirmative.", False),
+        ("The question of scale is central to our study.", False),
+    ],
+)
+def test_a_sentence_that_only_poses_a_question(sentence: str, poses: bool) -> None:
+    from assistant.prose import poses_a_question
+
+    assert poses_a_question(sentence) is poses
