@@ -25,7 +25,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "hybrid recall@5": (0.9706, 68),
         "citation_precision": (0.9412, 68),  # one paper for a phrased one-thing question (2026-12-04)
         "citation_recall": (0.9510, 68),
-        "evidence_hit_rate": (50 / 81, 81),  # the sentence naming what "this approach" is (2026-12-03, night)
+        "evidence_hit_rate": (51 / 81, 81),  # a sentence only posing the abstract's question is no answer (2026-12-04)
         "evidence_first_rate": (30 / 68, 68),  # the best evidence read first (2026-12-02, evening)
         "abstention_accuracy": (0.8571, 14),
         "paper_coverage": (0.8788, 11),
@@ -34,8 +34,8 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "hybrid hit@1": (0.94, 100),
         "hybrid mrr": (0.9514, 100),
         "hybrid recall@5": (0.94, 100),
-        "citation_precision": (0.9343, 99),  # over the answered cases (1 of 100 abstains); one paper when one is asked for
-        "citation_recall": (0.9183, 100),
+        "citation_precision": (0.935, 100),  # over the answered cases (none abstains since the field's acronyms, 2026-12-04)
+        "citation_recall": (0.9283, 100),
         "evidence_hit_rate": (83 / 120, 120),  # the sentence naming what "this approach" is (2026-12-03, night)
         "evidence_first_rate": (45 / 100, 100),
         "abstention_accuracy": (24 / 30, 30),  # "Which X Y …?" needs X or Y in the abstract (2026-12-04)
@@ -43,7 +43,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
     },
 }
 # Lower is better: (measured, cases).
-CEILINGS = {"bundled": {"false_abstention_rate": (0.0, 68)}, "dev": {"false_abstention_rate": (0.01, 100)}}
+CEILINGS = {"bundled": {"false_abstention_rate": (0.0, 68)}, "dev": {"false_abstention_rate": (0.0, 100)}}
 
 
 def _figures(assistant: Assistant, path: Path) -> dict[str, float]:
