@@ -32,7 +32,7 @@ DETAIL_CUES = frozenset(
     limitation limitations drawback drawbacks weakness weaknesses shortcoming shortcomings downside downsides""".split()
 )
 _ASKS = ("what", "which")
-_QUANTITY = re.compile(r"\b(how (many|much)|what (percentage|fraction|share|proportion)|by what factor)\b", re.I)
+_QUANTITY = re.compile(r"\b(how (many|much|few|little)|what (percentage|fraction|share|proportion)|by what factor)\b", re.I)
 # A stated quantity: a numeral not glued to a name ("Camelyon17", "WikiText-103", "ResNet-50" state no
 # count; "3-layer", "10^5", "2x" do), a number word, or an order of growth ("as little as Ω(√(N))", "O(log T)").
 _NUMBER = re.compile(
@@ -268,7 +268,7 @@ def _counted(opening: str) -> str | None:
     """The stem of what "how many" counts ("How many language models …" -> "languag"), or None."""
     tokens = words(opening)
     for i in range(len(tokens) - 2):
-        if tokens[i] == "how" and tokens[i + 1] == "many":
+        if tokens[i] == "how" and tokens[i + 1] in ("many", "few"):  # "How few parameters does it tune?" asks how many
             after = [t for t in tokens[i + 2 :] if t not in STOPWORDS]
             return stem(after[0]) if after else None
     return None
@@ -304,7 +304,7 @@ def measured(question: str) -> str | None:
     tokens = words(opening)
     for i in range(len(tokens) - 2):
         after = tokens[i + 2]
-        if tokens[i : i + 2] == ["how", "much"] and after not in STOPWORDS and not after.endswith(("er", "ly")):
+        if tokens[i] == "how" and tokens[i + 1] in ("much", "little") and after not in STOPWORDS and not after.endswith(("er", "ly")):
             return stem(after)
     return None
 

@@ -104,7 +104,10 @@ SOLVED_CONTEXT = 2
 # "Which papers ...", "compare", "how do they differ": the user wants the literature, not one answer.
 _SEVERAL = re.compile(
     r"\b(?:papers|works|studies|abstracts|articles|authors)\b"
-    r"|\b(?:which|what|different|several|multiple|various|other|two|both)\s+(?:\w+\s+)?(?:approaches|methods|models)\b"
+    r"|\b(?:which|what|different|several|multiple|various|other)\s+(?:\w+\s+)?(?:approaches|methods|models)\b"
+    # ... not the two parts of one named thing ("the two generative models in ΣAE", "… of the quantization paper")
+    r"|\btwo\s+(?:\w+\s+)?(?:approaches|methods|models)\b(?!\s+(?:in|of|within|inside|behind)\s+(?:the\s+)?"
+    r"(?:(?-i:[\w-]*[A-Z\u0370-\u03ff][\w-]*)|(?:[\w-]+\s+){0,5}(?:paper|work)\b))"
     r"|\b(?:main|major|key|existing|common)\s+(?:approaches|methods|techniques)\s+(?:to|for)\b"  # not "… of the X paper"
     # "how do they differ", "the difference": a comparison; "a different model" is one thing, not several
     r"|\b(?:compar\w*|differ(?:s|ed|ing|ences?)?|contrast\w*|versus|vs\.?|both|either)\b",
@@ -277,6 +280,8 @@ class ExtractiveComposer:
 
     def candidates(self, question: str, query_vector: Sequence[float], papers: Sequence[Paper]) -> list[Candidate]:
         asked = set(content_terms(question))
+        # which sentence answers is judged by what is asked, not by the words that find the paper
+        sought = (asked - identifying(question)) or asked
         named = set(content_terms(" ".join(names(question))))  # "PowerNorm", "WikiText-103"
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
         query = np.asarray(query_vector, dtype=np.float64)
@@ -302,14 +307,14 @@ class ExtractiveComposer:
                 if (keep_meta or not is_meta(text)) and not text.rstrip().endswith("?")
             ]
             plain = [set(content_terms(text)) for _, text in kept]
-            local = _local_overlaps(asked, plain)
+            local = _local_overlaps(sought, plain)
             own_voice = next((i for i, (_, text) in enumerate(kept) if in_own_voice(text)), len(kept))
             found: list[tuple[Candidate, float]] = []
             for index, ((position, text), own, near) in enumerate(zip(kept, plain, local)):
                 lexical = self.weights.overlap(q_terms, own | _expansions(text, defined) | titled)
                 score = float(dense[position]) + LEXICAL_WEIGHT * lexical - RANK_PENALTY * rank
                 features = {
-                    "lexical": self.weights.overlap(asked, own),
+                    "lexical": self.weights.overlap(sought, own),
                     "local": near,
                     "opening": float(position == 0),
                     "length": min(len(text.split()), 60) / 60,
@@ -647,6 +652,17 @@ def not_yet_said(candidates: Sequence[Candidate], said: Sequence[str]) -> list[C
         return any(terms and 2 * len(terms & e) / (len(terms) + len(e)) >= REPEAT for e in earlier if e)
 
     return [c for c in candidates if not repeated(set(content_terms(c.text)))]
+
+
+# "What does the in-context autoregressive learning paper find about attention heads?": the words naming the paper
+_THE_PAPER = re.compile(r"\bthe\s+((?:[\w-]+\s+){1,6}?)(?:paper|work|study|article|abstract|thesis)\b", re.IGNORECASE)
+
+
+def identifying(question: str) -> set[str]:
+    """The content terms of the question that say which paper it is about ("the in-context autoregressive learning
+    paper"): they found the paper, and every sentence of it that repeats them (its naming sentence, "The authors call
+    the resulting procedure in-context autoregressive learning") outscored the one about attention heads."""
+    return {t for m in _THE_PAPER.finditer(question) for t in content_terms(m[1])}
 
 
 def _local_overlaps(asked: set[str], sentences: Sequence[set[str]]) -> list[float]:

@@ -70,6 +70,11 @@ def test_every_marker_resolves_on_the_whole_question_set(assistant: Assistant) -
         # "different" as a plain adjective asks about one thing
         ("Can a network be rescued by imitating a different, better-suited model?", False),
         ("When test inputs come from a different distribution, what does re-weighting do?", False),
+        # the two parts of one named thing ("… [2]" cited a flow-matching paper beside ΣAE's); two of a kind are several
+        ("What connects the two generative models in ΣAE?", False),
+        ("What are the two methods in the quantization paper?", False),
+        ("Are there two models of attention?", True),
+        ("Which approaches in NLP use attention?", True),
     ],
 )
 def test_asks_for_several_papers(question: str, several: bool) -> None:
@@ -329,6 +334,26 @@ def test_how_much_x_leads_with_the_sentence_speaking_of_x(assistant: Assistant) 
     assert "memory" in first and "10% to 20%" not in first, answer.text
     assert [measured(q) for q in ("How much memory is saved?", "How many layers are pruned?")] == ["memori", "layer"]
     assert [measured(q) for q in ("How much of ImageNet is pruned?", "How much faster is it?", "How much does it gain?")] == [None] * 3
+
+
+def test_the_words_naming_the_paper_do_not_choose_its_sentence(assistant: Assistant) -> None:
+    """"What does the in-context autoregressive learning paper find about attention heads?" answered "The authors call
+    the resulting procedure in-context autoregressive learning" (the words that found the paper), never the heads."""
+    from assistant.answer import identifying
+
+    answer = assistant.ask("What does the in-context autoregressive learning paper find about attention heads?")
+    assert "orthogonality between heads" in answer.text, answer.text
+    assert identifying("What does the NTK paper prove?") == {"ntk"} and identifying("Summarize the work on pruning") == set()
+
+
+def test_how_few_asks_for_a_number_as_how_many_does(assistant: Assistant) -> None:
+    """"How few parameters does MemControl finetune?" said three sentences about parameter subsets and never the
+    abstract's "fine-tuning as few as 0.019% of model parameters"."""
+    from assistant.abstain import measured
+
+    answer = assistant.ask("How few parameters does MemControl finetune?")
+    assert "0.019%" in answer.text.split(" [1]")[0], answer.text
+    assert [measured(q) for q in ("How few layers are pruned?", "How little memory is used?")] == ["layer", "memori"]
 
 
 def test_a_third_sentence_of_one_paper_only_on_a_near_tie_with_the_best() -> None:
