@@ -421,7 +421,7 @@ class ExtractiveComposer:
         the question naming the two things a follow-up compares ("Compare X and Y" before "How do they differ?")."""
         own = asked or question
         sides = compares or own  # what is compared, if anything
-        candidates = self.candidates(question, query_vector, papers)
+        candidates = speaking_of_both(self.candidates(question, query_vector, papers), own)
         several = asks_for_several(question)
         if not (several or each or len(asking_parts(own)) > 1):
             candidates = from_the_named(own, candidates, papers)
@@ -724,6 +724,8 @@ def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], 
 # greedy last group keep the match linear (with `\s+` and a lazy `.+?\W*$` a run of spaces took minutes).
 _COMPARED = re.compile(
     r"^(?:compare|contrast) (?P<a>.+?) (?:and|with|to|against) (?P<b>.+)$"
+    # "Which papers compare SSMs with transformers?": papers that set the two against each other (_PAPERS_COMPARING)
+    r"|^(?:which|what|any) (?:papers|works|studies|articles) (?:\w+ )?(?:compare|contrast) (?P<k>.+?) (?:and|with|to|against) (?P<l>.+)$"
     r"|^(?:how (?:does|do|did|is|are) )?(?P<c>.+?) (?:compare|differ|contrast)s? (?:with|to|from|against) (?P<d>.+)$"
     r"|^(?P<e>.+?) (?:vs\.?|versus) (?P<f>.+)$"
     r"|^(?:what(?:'s| is| are) )?(?:the )?differences? between (?P<g>.+?) and (?P<h>.+)$"
@@ -773,6 +775,26 @@ def compared(question: str) -> tuple[set[str], set[str]] | None:
         return None
     sides = set(content_terms(found[0])), set(content_terms(found[1]))
     return sides if all(sides) and sides[0] != sides[1] else None
+
+
+_PAPERS_COMPARING = re.compile(r"^\W*(?:which|what|any) (?:papers|works|studies|articles) (?:\w+ )?(?:compare|contrast)\b", re.I)
+
+
+def speaking_of_both(candidates: list[Candidate], question: str) -> list[Candidate]:
+    """For "Which papers compare SSMs with transformers?": the candidates of papers whose title and abstract speak of
+    both sides (a paper on transformers alone, PowerNorm, was cited as comparing them); all of them when none does."""
+    sides = compared(question) if _PAPERS_COMPARING.match(question) else None
+    if sides is None:
+        return candidates
+
+    def both(paper: Paper) -> bool:
+        text = f"{paper.title}. {paper.abstract}"
+        said = set(content_terms(text)) | _expansions(text, abbreviations(paper.abstract))
+        said |= {f"{t}s" for t in said}  # "SSMs" is said by "SSM"
+        return all(_half_said(side, said) for side in sides)
+
+    kept = {p.id for p in {c.paper.id: c.paper for c in candidates}.values() if both(p)}
+    return [c for c in candidates if c.paper.id in kept] or candidates
 
 
 def _half_said(side: set[str], said: set[str]) -> bool:

@@ -346,6 +346,12 @@ def test_the_words_naming_the_paper_do_not_choose_its_sentence(assistant: Assist
     assert identifying("What does the NTK paper prove?") == {"ntk"} and identifying("Summarize the work on pruning") == set()
 
 
+def test_papers_comparing_two_things_speak_of_both(assistant: Assistant) -> None:
+    """"Which papers compare SSMs with transformers?" cited PowerNorm (transformers alone) as [2]."""
+    answer = assistant.ask("Which papers compare SSMs with transformers?")
+    assert answer.citations and not any("PowerNorm" in c.title for c in answer.citations), answer.text
+
+
 def test_how_few_asks_for_a_number_as_how_many_does(assistant: Assistant) -> None:
     """"How few parameters does MemControl finetune?" said three sentences about parameter subsets and never the
     abstract's "fine-tuning as few as 0.019% of model parameters"."""
