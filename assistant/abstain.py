@@ -32,7 +32,7 @@ DETAIL_CUES = frozenset(
     limitation limitations drawback drawbacks weakness weaknesses shortcoming shortcomings downside downsides""".split()
 )
 _ASKS = ("what", "which")
-_QUANTITY = re.compile(r"\b(how (many|much|few|little)|what (percentage|fraction|share|proportion)|by what factor)\b", re.I)
+_QUANTITY = re.compile(r"\b(how (many|much|few|little)(?![\w-])|what (percentage|fraction|share|proportion)|by what factor)\b", re.I)
 # A stated quantity: a numeral not glued to a name ("Camelyon17", "WikiText-103", "ResNet-50" state no
 # count; "3-layer", "10^5", "2x" do), a number word, or an order of growth ("as little as Ω(√(N))", "O(log T)").
 _NUMBER = re.compile(
@@ -270,6 +270,8 @@ def _counted(opening: str) -> str | None:
     for i in range(len(tokens) - 2):
         if tokens[i] == "how" and tokens[i + 1] in ("many", "few"):  # "How few parameters does it tune?" asks how many
             after = [t for t in tokens[i + 2 :] if t not in STOPWORDS]
+            if len(after) > 1 and after[0] == "hidden" and stem(after[1]) not in _SAME_COUNT:
+                return stem(after[1])  # "how many hidden layers" counts layers; "hidden units" a width
             return stem(after[0]) if after else None
     return None
 
@@ -342,9 +344,7 @@ _SENTENCE_START = re.compile(r"([.?!]\s+)[A-Z][a-z]+\b")
 # (FFN) with mixture-of-experts". Each is said when the text has one of these spellings (lower-case, from a
 # word's start, so "convolutional" says CNN).
 FIELD_TERMS: dict[str, tuple[str, ...]] = {
-    # a "2-layer MLP" is what theory abstracts call a two-layer (fully connected) neural network
-    "MLP": ("multilayer perceptron", "feed-forward", "feedforward", "ffn", "fully connected", "fully-connected",
-            "neural network", "neural net"),
+    "MLP": ("multilayer perceptron", "feed-forward", "feedforward", "ffn", "fully connected", "fully-connected"),
     "FFN": ("feed-forward", "feedforward", "mlp", "multilayer perceptron", "fully connected", "fully-connected"),
     "CNN": ("convolutional", "convnet"),
     "ConvNet": ("convolutional", "convnet"),
@@ -364,9 +364,11 @@ _FIELD_TERMS = {
 _NUMBERED = re.compile(r"[A-Za-z][\s-]?\d|\d[\s-]?[A-Za-z]")
 
 
-def _joined(text: str) -> str:
-    """Lower case, without hyphens and spaces: how a numbered name is compared across its spellings."""
-    return re.sub(r"[\s-]+", "", text.lower())
+def _spelled_apart(name: str) -> re.Pattern[str]:
+    """A numbered name's letters and digits with or without a hyphen or space between, as a word ("resnet-50" finds
+    "ResNet50", not the "t 5" of "first 5")."""
+    runs = re.findall(r"[a-z]+|\d+", name.lower())
+    return re.compile(r"\b" + r"[\s-]?".join(runs) + r"\b")
 
 
 def names(question: str) -> list[str]:
@@ -405,7 +407,7 @@ def absent_names(
         field = _FIELD_TERMS.get(single) or _FIELD_TERMS.get(single.removesuffix("s"))  # "ViTs"
         if single.lower() in low or (field and field.search(low)):
             continue
-        if _NUMBERED.search(single) and _joined(single) in _joined(low):  # "ResNet-50" is "ResNet50", "GPT 2" "GPT-2"
+        if _NUMBERED.search(single) and _spelled_apart(single).search(low):  # "ResNet-50" is "ResNet50", "GPT 2" "GPT-2"
             continue
         raw = [p for piece in single.split("-") for p in _CAMEL.findall(piece)]
         parts = [p for p in raw if p.lower() not in STOPWORDS and p.lower() not in _MODIFIERS and len(p) > 2]

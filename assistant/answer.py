@@ -107,7 +107,7 @@ _SEVERAL = re.compile(
     r"|\b(?:which|what|different|several|multiple|various|other)\s+(?:\w+\s+)?(?:approaches|methods|models)\b"
     # ... not the two parts of one named thing ("the two generative models in ΣAE", "… of the quantization paper")
     r"|\btwo\s+(?:\w+\s+)?(?:approaches|methods|models)\b(?!\s+(?:in|of|within|inside|behind)\s+(?:the\s+)?"
-    r"(?:(?-i:[\w-]*[A-Z\u0370-\u03ff][\w-]*)|(?:[\w-]+\s+){0,5}(?:paper|work)\b))"
+    r"(?:(?-i:[\w-]*(?:\w[A-Z]|[\u0370-\u03ff])[\w-]*)|(?:[\w-]+\s+){0,5}(?:paper|work)\b))"
     r"|\b(?:main|major|key|existing|common)\s+(?:approaches|methods|techniques)\s+(?:to|for)\b"  # not "… of the X paper"
     # "how do they differ", "the difference": a comparison; "a different model" is one thing, not several
     r"|\b(?:compar\w*|differ(?:s|ed|ing|ences?)?|contrast\w*|versus|vs\.?|both|either)\b",
@@ -281,7 +281,8 @@ class ExtractiveComposer:
     def candidates(self, question: str, query_vector: Sequence[float], papers: Sequence[Paper]) -> list[Candidate]:
         asked = set(content_terms(question))
         # which sentence answers is judged by what is asked, not by the words that find the paper
-        sought = (asked - identifying(question)) or asked
+        rest = asked - identifying(question)
+        sought = rest if rest - _REQUESTS else asked
         named = set(content_terms(" ".join(names(question))))  # "PowerNorm", "WikiText-103"
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
         query = np.asarray(query_vector, dtype=np.float64)
@@ -655,7 +656,11 @@ def not_yet_said(candidates: Sequence[Candidate], said: Sequence[str]) -> list[C
 
 
 # "What does the in-context autoregressive learning paper find about attention heads?": the words naming the paper
-_THE_PAPER = re.compile(r"\bthe\s+((?:[\w-]+\s+){1,6}?)(?:paper|work|study|article|abstract|thesis)\b", re.IGNORECASE)
+# ("work" is left out: "Does the dropout regularizer work for …?" names no paper)
+_THE_PAPER = re.compile(r"\bthe\s+((?:[\w-]+\s+){1,6}?)(?:paper|study|article|abstract|thesis)\b", re.IGNORECASE)
+# What a question asks of a paper it names, when it asks nothing else ("Summarize the X paper"): no sentence says it
+_REQUESTS = frozenset(content_terms("summarize summarise summary describe explain overview tell find show say propose "
+                                    "introduce main key result results contribution contributions idea ideas about"))
 
 
 def identifying(question: str) -> set[str]:
@@ -784,14 +789,19 @@ def speaking_of_both(candidates: list[Candidate], question: str) -> list[Candida
     """For "Which papers compare SSMs with transformers?": the candidates of papers whose title and abstract speak of
     both sides (a paper on transformers alone, PowerNorm, was cited as comparing them); all of them when none does."""
     sides = compared(question) if _PAPERS_COMPARING.match(question) else None
-    if sides is None:
+    written = compared_sides(question)
+    if sides is None or written is None:
         return candidates
 
     def both(paper: Paper) -> bool:
         text = f"{paper.title}. {paper.abstract}"
         said = set(content_terms(text)) | _expansions(text, abbreviations(paper.abstract))
         said |= {f"{t}s" for t in said}  # "SSMs" is said by "SSM"
-        return all(_half_said(side, said) for side in sides)
+        # ... or by its names in any spelling absent_names accepts ("selective state space models" spells SSMs)
+        return all(
+            _half_said(side, said) or bool(names(f"of {name}")) and not absent_names(f"of {name}", [text])
+            for side, name in zip(sides, written)
+        )
 
     kept = {p.id for p in {c.paper.id: c.paper for c in candidates}.values() if both(p)}
     return [c for c in candidates if c.paper.id in kept] or candidates

@@ -97,7 +97,11 @@ _POSES_QUESTION = re.compile(
     re.IGNORECASE,
 )
 # ... unless it answers in the same sentence ("…, and we show that it is")
-_ANSWERS_TOO = re.compile(r"\b(?:we|the\s+authors)\s+(?:\w+ly\s+)?(?:show|prove|find|answer|demonstrate|establish)\b", re.IGNORECASE)
+_ANSWERS_TOO = re.compile(
+    r"\b(?:we|the\s+authors)\s+(?:\w+ly\s+)?(?:show|prove|find|answer|demonstrate|establish|resolve)\b"
+    r"|\bour\s+(?:results?|experiments|analysis|findings)\s+(?:\w+ly\s+)?(?:show|confirm|suggest|indicate|reveal)|\bwhich\s+we\s+\w+",
+    re.IGNORECASE,
+)
 
 
 def poses_a_question(sentence: str) -> bool:
@@ -167,7 +171,8 @@ _OPENS_ON_IT = re.compile(r"it\s+(?!is\b|was\b|has\s+been\b|remains\b)", re.IGNO
 # "We analyze it for both single model and Co-teaching": the authors' verb on a thing the sentence before named
 # (an answer opened on it); not "we make it possible", "we find it useful", where "it" names nothing
 _ACTS_ON_IT = re.compile(
-    r"(?:we|the\s+authors)\s+(?:\w+ly\s+)?(?:also\s+|then\s+|further\s+)?(?!make\b|find\b|take\b|keep\b)[a-z]+\s+(?:it|them)\b",
+    r"(?:we|the\s+authors)\s+(?:\w+ly\s+)?(?:also\s+|then\s+|further\s+)?(?!(?:make|made|find|found|take|took|keep|kept)\b)"
+    r"[a-z]+\s+(?:it|them)\b(?!\s+(?:is|was|that|has|can|will|would|may|might|could|should|must|remains|seems)\b)",
     re.IGNORECASE,
 )
 
@@ -192,6 +197,9 @@ _DEMONSTRATIVE_NOUN = re.compile(
 )
 
 
+_NOUN_ENDING = re.compile(r"(?:ence|ance|tion|sion|ment|ness|ity|ism|ure|ers|ors|ies)s?$")
+
+
 def _same_stem(a: str, b: str) -> bool:
     return a == b or (min(len(a), len(b)) >= 5 and a[:5] == b[:5])  # "represent" … "this representation"
 
@@ -210,9 +218,14 @@ def refers_back(sentence: str) -> bool:
         # "… removing unimportant parameters, we … use these ineffective parameters": an adjective, then the noun
         # named before (a dangling "these" brought SaRA's scene-setting first sentence into a "which papers" answer)
         after = (match.group(2) or "").lower()
-        said = [noun] + ([after] if after and after not in STOPWORDS and not after.endswith("ly") else [])
         before = re.findall(r"[a-z][\w-]*", text[: match.start()].lower())
-        if not any(_same_stem(word, w) for word in said for w in before):
+        # the word after as the same word again, or by its stem when it reads as a noun ("depends …; this dimension
+        # dependence"), not as a verb ("performance …, these models perform")
+        again = bool(after) and after not in STOPWORDS and any(
+            after.rstrip("s") == w.rstrip("s") or (_NOUN_ENDING.search(after) is not None and _same_stem(after, w))
+            for w in before
+        )
+        if not again and not any(_same_stem(noun, w) for w in before):
             return True
     return False
 

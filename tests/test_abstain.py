@@ -43,11 +43,13 @@ SSM = (
         ("Do LLMs and ViTs memorize?", "large-scale language models and vision transformers memorize", []),
         ("Which design swaps each MLP sublayer for experts?", "replacing attention with experts", ["MLP"]),
         ("Do RNNs forget?", "convolutional networks forget", ["RNNs"]),
-        ("Does a shallow MLP learn additive models?", "a two-layer neural network learns additive models", []),
+        # ... but any neural network is no MLP: a convolutional network's accuracy does not answer the MLP's
+        ("What accuracy does the MLP reach on CIFAR-10?", "Deep convolutional neural networks reach 93% on CIFAR-10", ["MLP"]),
         ("Are bounds for sparse ConvNets non-vacuous?", "bounds for sparse convolutional neural networks", []),
         # a numbered name in another spelling, and not
         ("4-bit PTQ of ResNet-50: how much accuracy is lost?", "On ResNet50, PTQ loses under 1% accuracy", []),
         ("How does ResNet-18 fare?", "On ResNet50 it loses 1%", ["ResNet-18"]),
+        ("How does T5 perform on GLUE?", "on the first 5 GLUE tasks", ["T5"]),  # a word's end is no name's start
     ],
 )
 def test_absent_names(question: str, text: str, absent: list[str]) -> None:
@@ -101,6 +103,9 @@ def test_how_many_needs_the_number_beside_what_it_counts() -> None:
     # a network's width by any of its names
     assert missing_details("How many hidden units per layer does it need?", "The number of neurons is 10 per layer.") == []
     assert missing_details("How many hidden units per layer does it need?", "It needs 10 layers.") == ["a number of hidden"]
+    assert missing_details("How many hidden layers does it need?", "A width of 512 suffices.") == ["a number of layer"]
+    # "how few-shot …" asks for no number
+    assert missing_details("Explain how few-shot prompting helps language models reason.", "Prompting helps.") == []
 
 
 def test_a_question_about_a_paper_naming_what_it_never_mentions_abstains(assistant: Assistant) -> None:

@@ -75,6 +75,7 @@ def test_every_marker_resolves_on_the_whole_question_set(assistant: Assistant) -
         ("What are the two methods in the quantization paper?", False),
         ("Are there two models of attention?", True),
         ("Which approaches in NLP use attention?", True),
+        ("What are the two approaches in Bayesian optimization?", True),  # a field, not a named thing
     ],
 )
 def test_asks_for_several_papers(question: str, several: bool) -> None:
@@ -344,6 +345,7 @@ def test_the_words_naming_the_paper_do_not_choose_its_sentence(assistant: Assist
     answer = assistant.ask("What does the in-context autoregressive learning paper find about attention heads?")
     assert "orthogonality between heads" in answer.text, answer.text
     assert identifying("What does the NTK paper prove?") == {"ntk"} and identifying("Summarize the work on pruning") == set()
+    assert identifying("Does the dropout regularizer work for transformers?") == set()  # "work", the verb
 
 
 def test_papers_comparing_two_things_speak_of_both(assistant: Assistant) -> None:
