@@ -32,7 +32,9 @@ DETAIL_CUES = frozenset(
     limitation limitations drawback drawbacks weakness weaknesses shortcoming shortcomings downside downsides""".split()
 )
 _ASKS = ("what", "which")
-_QUANTITY = re.compile(r"\b(how (many|much|few|little)(?![\w-])|what (percentage|fraction|share|proportion)|by what factor)\b", re.I)
+# "how many / how few X" counts X, "how much / how little X" measures it (_counted, measured)
+_COUNTING, _MEASURING = ("many", "few"), ("much", "little")
+_QUANTITY = re.compile(rf"\b(how ({'|'.join(_COUNTING + _MEASURING)})(?![\w-])|what (percentage|fraction|share|proportion)|by what factor)\b", re.I)
 # A stated quantity: a numeral not glued to a name ("Camelyon17", "WikiText-103", "ResNet-50" state no
 # count; "3-layer", "10^5", "2x" do), a number word, or an order of growth ("as little as Ω(√(N))", "O(log T)").
 _NUMBER = re.compile(
@@ -264,11 +266,16 @@ def _names_a_dataset(abstract: str) -> bool:
     return False
 
 
+# What a network's width is counted in, by any of its names: "How many hidden units per layer …?" is answered by
+# "the number of neurons is as little as Ω(√N)" (a question a researcher typed abstained). Stems.
+_SAME_COUNT = tuple(stem(w) for w in ("neurons", "units", "nodes", "hidden", "width"))
+
+
 def _counted(opening: str) -> str | None:
     """The stem of what "how many" counts ("How many language models …" -> "languag"), or None."""
     tokens = words(opening)
     for i in range(len(tokens) - 2):
-        if tokens[i] == "how" and tokens[i + 1] in ("many", "few"):  # "How few parameters does it tune?" asks how many
+        if tokens[i] == "how" and tokens[i + 1] in _COUNTING:  # "How few parameters does it tune?" asks how many
             after = [t for t in tokens[i + 2 :] if t not in STOPWORDS]
             if len(after) > 1 and after[0] == "hidden" and stem(after[1]) not in _SAME_COUNT:
                 return stem(after[1])  # "how many hidden layers" counts layers; "hidden units" a width
@@ -286,11 +293,6 @@ def _spoken(text: str) -> set[str]:
     return {stem(p) for w in words(text) for p in (w, *w.split("-")) if p}
 
 
-# What a network's width is counted in, by any of its names: "How many hidden units per layer …?" is answered by
-# "the number of neurons is as little as Ω(√N)" (a question a researcher typed abstained). Stems.
-_SAME_COUNT = tuple(stem(w) for w in ("neurons", "units", "nodes", "hidden", "width"))
-
-
 def speaks_of(counted: str, text: str) -> bool:
     """Whether the text has a word stemming to what a question counts or measures (`measured`), or longer."""
     alike = _SAME_COUNT if counted in _SAME_COUNT else (counted,)
@@ -306,7 +308,7 @@ def measured(question: str) -> str | None:
     tokens = words(opening)
     for i in range(len(tokens) - 2):
         after = tokens[i + 2]
-        if tokens[i] == "how" and tokens[i + 1] in ("much", "little") and after not in STOPWORDS and not after.endswith(("er", "ly")):
+        if tokens[i] == "how" and tokens[i + 1] in _MEASURING and after not in STOPWORDS and not after.endswith(("er", "ly")):
             return stem(after)
     return None
 

@@ -729,7 +729,7 @@ def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], 
 # greedy last group keep the match linear (with `\s+` and a lazy `.+?\W*$` a run of spaces took minutes).
 _COMPARED = re.compile(
     r"^(?:compare|contrast) (?P<a>.+?) (?:and|with|to|against) (?P<b>.+)$"
-    # "Which papers compare SSMs with transformers?": papers that set the two against each other (_PAPERS_COMPARING)
+    # "Which papers compare SSMs with transformers?": papers that set the two against each other (speaking_of_both)
     r"|^(?:which|what|any) (?:papers|works|studies|articles) (?:\w+ )?(?:compare|contrast) (?P<k>.+?) (?:and|with|to|against) (?P<l>.+)$"
     r"|^(?:how (?:does|do|did|is|are) )?(?P<c>.+?) (?:compare|differ|contrast)s? (?:with|to|from|against) (?P<d>.+)$"
     r"|^(?P<e>.+?) (?:vs\.?|versus) (?P<f>.+)$"
@@ -782,16 +782,15 @@ def compared(question: str) -> tuple[set[str], set[str]] | None:
     return sides if all(sides) and sides[0] != sides[1] else None
 
 
-_PAPERS_COMPARING = re.compile(r"^\W*(?:which|what|any) (?:papers|works|studies|articles) (?:\w+ )?(?:compare|contrast)\b", re.I)
-
-
 def speaking_of_both(candidates: list[Candidate], question: str) -> list[Candidate]:
-    """For "Which papers compare SSMs with transformers?": the candidates of papers whose title and abstract speak of
-    both sides (a paper on transformers alone, PowerNorm, was cited as comparing them); all of them when none does."""
-    sides = compared(question) if _PAPERS_COMPARING.match(question) else None
-    written = compared_sides(question)
-    if sides is None or written is None:
+    """For "Which papers compare SSMs with transformers?" (_COMPARED's k/l form): the candidates of papers whose title
+    and abstract speak of both sides (a paper on transformers alone, PowerNorm, was cited as comparing them); all of
+    them when none does."""
+    form = _COMPARED.match(" ".join(question.split()).rstrip("?!.;: "))
+    sides = compared(question) if form and form["k"] else None
+    if form is None or sides is None:
         return candidates
+    written = (form["k"], form["l"])
 
     def both(paper: Paper) -> bool:
         text = f"{paper.title}. {paper.abstract}"
