@@ -46,7 +46,7 @@ from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .spelling import Speller, read_as
 from .prose import (
-    answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, poses_a_question, refers_back,
+    answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, only_hopes, poses_a_question, refers_back,
     solves_earlier, states_a_claim,
 )
 from .text import STOPWORDS, abbreviations, american, content_terms, split_sentences, words
@@ -91,8 +91,9 @@ ANSWER_WEIGHTS = {
 ANSWER_GAP = 0.15
 # A sentence only posing the abstract's question ("This raises the question of whether …", prose.poses_a_question)
 # restates what is asked and answers nothing: it ranks below its paper's other sentences. It stays a candidate, so
-# "We answer this question in the affirmative" still brings it as what "this question" is.
-POSED_QUESTION = 1.0
+# "We answer this question in the affirmative" still brings it as what "this question" is. So does one only hoping
+# the work will be of use to others ("We anticipate this thesis will be of interest to anyone …", prose.only_hopes).
+NO_FINDING = 1.0
 # Best evidence score from which an answer is "strong" (below it, down to the abstention threshold, "partial").
 # On bundled + dev (pooled, 178 answered cases) 91% / 81% of strong answers cited only expected papers,
 # 57% / 52% of partial ones (benchmarks/QUALITY.md).
@@ -327,7 +328,7 @@ class ExtractiveComposer:
                     features=features, cosine=float(dense[position]), title_share=title_share,
                 )
                 answers = float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())
-                found.append((cand, answers - POSED_QUESTION * poses_a_question(text)))
+                found.append((cand, answers - NO_FINDING * (poses_a_question(text) or only_hopes(text))))
             if found:
                 best_score = max(c.score for c, _ in found)
                 best_answer = max(a for _, a in found)

@@ -110,6 +110,23 @@ def poses_a_question(sentence: str) -> bool:
     return bool(_POSES_QUESTION.match(text)) and not _ANSWERS_TOO.search(text)
 
 
+# What the authors hope their paper does for its readers ("We anticipate this thesis will be of interest to anyone
+# interested in …", "We hope our work will inspire future research"): a wish, not a finding.
+_HOPES = re.compile(
+    r"\b(?:we|the\s+authors)\s+(?:also\s+)?(?:hope|anticipate|expect|envision|trust)\b[^.;]{0,80}?\b(?:"
+    r"(?:be|of)\s+(?:of\s+)?(?:\w+\s+)?(?:interest|use|value|benefit|help)\b|(?:be|prove)\s+(?:\w+\s+)?(?:useful|helpful|valuable)\b"
+    r"|(?:useful|valuable|helpful)\s+(?:reference|resource|guide|starting\s+point)"
+    r"|inspire|encourage|stimulate|spur|pav(?:es?|ing)\s+the\s+way|open\s+(?:up\s+)?(?:new|future)|future\s+(?:work|research|studies))",
+    re.IGNORECASE,
+)
+
+
+def only_hopes(sentence: str) -> bool:
+    """Whether the sentence only says what the authors hope their work will be to others (_HOPES), finding nothing."""
+    text = _LINKING.sub("", sentence.strip())
+    return bool(_HOPES.search(text)) and not _ANSWERS_TOO.search(text)
+
+
 # "We prove …", "This paper introduces …", "our analysis reveals …": a sentence stating what the paper itself does
 # or finds (answer.ExtractiveComposer scores it: benchmarks/fit_sentences.py).
 _CLAIM = re.compile(

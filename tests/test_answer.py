@@ -541,6 +541,15 @@ def test_a_question_the_abstract_poses_without_a_question_mark_is_no_answer_sent
     assert "no generalization bound can be uniformly tight" in answer.text.split("[1]")[0], answer.text
 
 
+def test_a_sentence_hoping_the_work_is_of_interest_is_no_answer_sentence(assistant: Assistant) -> None:
+    """"What is the thesis on neural differential equations about?" opened on "The authors … anticipate this thesis
+    will be of interest to anyone interested in …": a wish for its readers, where the abstract says what NDEs are."""
+    answer = assistant.ask("What is the thesis on neural differential equations about?")
+    assert answer.citations and "of interest to anyone" not in answer.text, answer.text
+    assert "anticipate" not in answer.citations[0].quote
+    assert "two sides of the same coin" in answer.text.split("[1]")[0], answer.text
+
+
 def test_what_a_name_that_is_no_author_proposed_is_answered_from_the_abstracts(assistant: Assistant) -> None:
     """"What did Michael Poli propose?" lists his papers (test_filters); a method's name in that place is no author."""
     answer = assistant.ask("What did PowerNorm propose?")

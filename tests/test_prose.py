@@ -386,3 +386,21 @@ def test_a_sentence_that_only_poses_a_question(sentence: str, poses: bool) -> No
     from assistant.prose import poses_a_question
 
     assert poses_a_question(sentence) is poses
+
+
+@pytest.mark.parametrize(
+    ("sentence", "hopes"),
+    [
+        ("We anticipate this thesis will be of interest to anyone interested in dynamical systems.", True),
+        ("We hope our work will inspire future research on efficient transformers.", True),
+        ("Finally, we hope that this work paves the way for scalable verification.", True),
+        ("We expect our method to be useful for practitioners.", True),
+        ("We believe these findings inspire the interpretation of transformers as a hierarchy of SVMs.", False),
+        ("We expect the error to decrease as the width grows.", False),  # a prediction: a finding
+        ("We show the bound is of interest in practice, and hope it inspires others.", False),  # shows something
+    ],
+)
+def test_a_sentence_that_only_hopes_finds_nothing(sentence: str, hopes: bool) -> None:
+    from assistant.prose import only_hopes
+
+    assert only_hopes(sentence) is hopes
