@@ -624,8 +624,13 @@ def unchecked_years(question: str, cited: Sequence[Paper]) -> str:
 
 def unchecked_owners(question: str, cited: Sequence[Paper]) -> str:
     """As unchecked_years, for a name owning a paper ("Jacot's NTK paper") when no cited paper has authors on
-    record (abstain.absent_names lets it pass), or ""."""
-    owners = list(dict.fromkeys(POSSESSIVE.findall(question)))
+    record (abstain.absent_names lets it pass), or "". A name the cited papers' texts say owns no paper: "ViT's
+    trainable parameters", "WideNet's improvement" and "Student's t processes" are the abstracts' own words."""
+    said = " ".join(f"{p.title} {p.abstract}" for p in cited)
+    owners = [
+        name for name in dict.fromkeys(POSSESSIVE.findall(question))
+        if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", said)
+    ]
     if not owners or not cited or any(p.authors for p in cited):
         return ""
     which = "the cited paper" if len(cited) == 1 else "the cited papers"
