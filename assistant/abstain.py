@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import pairwise
+from itertools import pairwise, takewhile
 
 from .filters import VENUE_NAMES, fold
 from .text import STOPWORDS, abbreviations, rough_sentences, stem, words
@@ -46,7 +46,10 @@ _NUMBER = re.compile(
 _NAME = re.compile(r"\b(?:[A-Z][\w-]+|[\w-]*\d[\w-]*)")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _MODIFIERS = frozenset({"like", "style", "type", "based", "wise"})  # "XOR-like" names XOR
-_PERCENT = re.compile(r"\d\s?%|\bper\s?cent", re.I)
+# A share, in figures or words: "prune half of the CIFAR10 training set" says what percentage can be pruned
+_PERCENT = re.compile(
+    r"\d\s?%|\bper\s?cent|\b(?:half|a\s+third|a\s+quarter|(?:one|two)[\s-]thirds?|three[\s-]quarters)\b", re.I
+)
 YEAR = re.compile(r"(?:19|20)\d\d")  # a publication year, as a question names one
 
 
@@ -137,9 +140,9 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
     if _QUANTITY.search(opening) and not _NUMBER.search(best_abstract):
         missing.append("any number")
     elif (counted := _counted(opening)) and not any(
-        _NUMBER.search(s) and speaks_of(counted, s) for s in rough_sentences(best_abstract)
+        _NUMBER.search(s) and any(speaks_of(c, s) for c in counted) for s in rough_sentences(best_abstract)
     ):
-        missing.append(f"a number of {counted}")  # "six OoD methods" does not count "episodes"
+        missing.append(f"a number of {counted[0]}")  # "six OoD methods" does not count "episodes"
     # a kind of detail the cues above read ("Which benchmark datasets …?") is theirs to judge
     phrase, kind = _asked_kind(question)
     if not asked and kind and not kind & _spoken(best_abstract):
@@ -271,16 +274,24 @@ def _names_a_dataset(abstract: str) -> bool:
 _SAME_COUNT = tuple(stem(w) for w in ("neurons", "units", "nodes", "hidden", "width"))
 
 
-def _counted(opening: str) -> str | None:
-    """The stem of what "how many" counts ("How many language models …" -> "languag"), or None."""
+# Nouns a question counts that the stop words hold as research boilerplate ("How many methods reach …?")
+_COUNTABLE = frozenset({"method", "methods", "approach", "approaches", "result", "results", "studies", "authors"})
+
+
+def _counted(opening: str) -> tuple[str, ...]:
+    """The stems of what "how many" counts: the words right after it, a modifier and its noun ("How many
+    out-of-distribution methods …" -> "out-of-distribut", "method": "six OoD methods" counts them), or else the first
+    word that is no stop word ("How many of the language models …" -> "languag"); () when it asks no count."""
     tokens = words(opening)
     for i in range(len(tokens) - 2):
         if tokens[i] == "how" and tokens[i + 1] in _COUNTING:  # "How few parameters does it tune?" asks how many
-            after = [t for t in tokens[i + 2 :] if t not in STOPWORDS]
+            rest = tokens[i + 2 :]
+            after = [t for t in rest if t not in STOPWORDS]
             if len(after) > 1 and after[0] == "hidden" and stem(after[1]) not in _SAME_COUNT:
-                return stem(after[1])  # "how many hidden layers" counts layers; "hidden units" a width
-            return stem(after[0]) if after else None
-    return None
+                return (stem(after[1]),)  # "how many hidden layers" counts layers; "hidden units" a width
+            phrase = list(takewhile(lambda t: t not in STOPWORDS or t in _COUNTABLE, rest))[:2]
+            return tuple(stem(t) for t in phrase or after[:1])
+    return ()
 
 
 def _opening(question: str) -> str:
@@ -294,9 +305,10 @@ def _spoken(text: str) -> set[str]:
 
 
 def speaks_of(counted: str, text: str) -> bool:
-    """Whether the text has a word stemming to what a question counts or measures (`measured`), or longer."""
-    alike = _SAME_COUNT if counted in _SAME_COUNT else (counted,)
-    return any(stem(w).startswith(alike) for w in words(text))
+    """Whether the text has a word, or a part of a hyphenated one ("bit-widths"), stemming to what a question counts
+    or measures (`measured`). Not a longer word: "parametrized" counts no parameters, "memorization" no memory."""
+    alike = set(_SAME_COUNT) if counted in _SAME_COUNT else {counted}
+    return not alike.isdisjoint(_spoken(text))
 
 
 def measured(question: str) -> str | None:
@@ -304,7 +316,7 @@ def measured(question: str) -> str | None:
     SaRA save?" -> "memori"); None for "how much of …", "how much faster", "how much does …"."""
     opening = _opening(question)
     if counted := _counted(opening):
-        return counted
+        return counted[0]
     tokens = words(opening)
     for i in range(len(tokens) - 2):
         after = tokens[i + 2]

@@ -66,6 +66,8 @@ def test_a_percentage_is_stated_by_a_percent_sign() -> None:
     question = "By what percentage could the training set be cut?"
     assert missing_details(question, "It can be reduced by more than 99% without loss.") == []
     assert missing_details(question, "It can be reduced a lot without loss.") == ["percentag", "any number"]
+    # a share in words: "prune half of the CIFAR10 training set" says what percentage can be pruned
+    assert missing_details("What percentage of the training set can be pruned?", "We can prune half of the training set.") == []
 
 
 def test_a_metric_stated_by_its_short_name_or_as_a_percentage_gain_is_stated() -> None:
@@ -104,6 +106,14 @@ def test_how_many_needs_the_number_beside_what_it_counts() -> None:
     assert missing_details("How many hidden units per layer does it need?", "The number of neurons is 10 per layer.") == []
     assert missing_details("How many hidden units per layer does it need?", "It needs 10 layers.") == ["a number of hidden"]
     assert missing_details("How many hidden layers does it need?", "A width of 512 suffices.") == ["a number of layer"]
+    # the modifier or its noun: "six OoD methods" counts the out-of-distribution methods; "methods" itself is counted
+    ood = "Bonsai representations help six OoD methods achieve top performance."
+    assert missing_details("How many out-of-distribution methods reach top performance?", ood) == []
+    assert missing_details("How many methods reach top performance on ColoredMNIST?", ood) == []
+    # a longer word is another thing: "parametrized" counts no parameters
+    prose = "Previous works follow two approaches: learning operators from parametrized functions."
+    assert missing_details("How many parameters does PROSE use?", prose) == ["a number of paramet"]
+    assert missing_details("How many bits does it use?", "It uses 4-bit weights.") == []  # a hyphenated word's part
     # "how few-shot …" asks for no number
     assert missing_details("Explain how few-shot prompting helps language models reason.", "Prompting helps.") == []
 
