@@ -48,7 +48,10 @@ _LINKING = re.compile(
 _POINTS_BACK = re.compile(
     # "They", "Their", "Its" name nothing of their own ("It" is left out: "It is known that …" points nowhere)
     r"^(?:(?:They|Their|Its)\b|(?:This|These|That|Those|Such)\b(?!\s+(?:paper|work|study|article|note)\b)"
-    r"|[^,.;]{0,60}?\b(?:this|these|that|those|such)\s+(?!paper\b|work\b|study\b|article\b)\w+[^,.;]{0,30},)",
+    # "In this setting, …", "Using these, …"; "that" only after a preposition ("At that point, …"): "We prove that
+    # when training with weight decay, …" points nowhere
+    r"|[^,.;]{0,60}?(?:\b(?:this|these|those|such)|\b(?:in|on|at|under|with|for|from|by|of|after|before|given)\s+that)"
+    r"\s+(?!paper\b|work\b|study\b|article\b)\w+[^,.;]{0,30},)",
     re.IGNORECASE,
 )
 # An opening clause that points back ("Addressing this issue, we …", "To overcome these limitations, the …"):

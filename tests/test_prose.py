@@ -118,6 +118,9 @@ def test_sentences_about_code_and_links_are_recognised(sentence: str, meta: bool
         ("Their key contribution is a lower bound.", True),
         ("It is known that wide networks behave like kernels.", False),
         ("Theory predicts the opposite.", False),
+        # "that" as a conjunction points at nothing; after a preposition it does
+        ("We prove that when training with weight decay, the only solutions are zero functions.", False),
+        ("At that point, the network fits the noisy labels.", True),
     ],
 )
 def test_openers_that_point_back(sentence: str, back: bool) -> None:
