@@ -8,7 +8,7 @@ import json
 import math
 import re
 from abc import abstractmethod
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +24,7 @@ from .abstain import (
 )
 from .cite import validate
 from .latex import readable_latex
+from .listing import mentions_topic, topic_runs
 from .config import Settings
 from .followup import (
     ACKNOWLEDGED,
@@ -143,6 +144,14 @@ _SUMMARY = re.compile(
 
 def asks_for_summary(question: str) -> bool:
     return bool(_SUMMARY.search(question))
+
+
+def summary_topic(question: str) -> list[list[str]]:
+    """What a summary asks about, as runs of topic words after "summarize", "overview", "what is known"
+    ("Summarize what the collection says about prior-data fitted networks" -> [["prior-data", "fitted",
+    "networks"]]); [] for any other question."""
+    found = _SUMMARY.search(question)
+    return topic_runs(question[found.end() :]) if found else []
 
 
 # "What is X?", "Define X", "What does X stand for?": the reader wants the sentence that introduces X, and
@@ -337,7 +346,8 @@ class ExtractiveComposer:
         return out
 
     def select(
-        self, candidates: Sequence[Candidate], several: bool = False, summary: bool = False, hedge: bool = True
+        self, candidates: Sequence[Candidate], several: bool = False, summary: bool = False, hedge: bool = True,
+        spanning: Set[str] = frozenset(),
     ) -> list[Candidate]:
         """Best sentences, no two saying the same thing, at most two per paper (a third on a NEAR_TIE with the
         best; one when several papers are asked for, to cover more of them; up to the answer's length for a
@@ -347,6 +357,8 @@ class ExtractiveComposer:
         `hedge` False (a question in words asking for one thing: `phrased`), never a second paper."""
         if not candidates:
             return []
+        if summary and spanning:
+            return self.across(candidates, spanning)
         best = candidates[0].rank_score
         keep = (SEVERAL_KEEP_RATIO if several or summary else KEEP_RATIO) * best
         new_paper = (SEVERAL_KEEP_RATIO if several else OTHER_PAPER_RATIO) * best
@@ -383,6 +395,39 @@ class ExtractiveComposer:
                     chosen.append(cand)
                     break
         return chosen
+
+    def across(self, candidates: Sequence[Candidate], spanning: Set[str]) -> list[Candidate]:
+        """A summary of a topic several papers name (`spanned`): the best sentence of each (at most answer_papers),
+        then a second one of each, best first, while the answer has room (its length, or two sentences a paper up to
+        answer_papers sentences)."""
+        floor = self.settings.abstain_threshold
+        chosen: list[Candidate] = []
+        for cand in candidates:
+            if len(chosen) >= self.settings.answer_papers:
+                break
+            if cand.paper.id in spanning and cand.score >= floor and all(c.paper.id != cand.paper.id for c in chosen):
+                if not _says_again(cand, chosen):
+                    chosen.append(cand)
+        most = max(self.settings.answer_sentences, min(2 * len(chosen), self.settings.answer_papers))
+        bar = SEVERAL_KEEP_RATIO * candidates[0].rank_score
+        for cand in candidates:
+            if len(chosen) >= most:
+                break
+            mine = [c for c in chosen if c.paper.id == cand.paper.id]
+            if len(mine) == 1 and cand is not mine[0] and cand.rank_score >= bar and not _says_again(cand, chosen):
+                chosen.append(cand)
+        return chosen
+
+    def spanned(self, question: str, candidates: Sequence[Candidate], papers: Sequence[Paper]) -> frozenset[str]:
+        """The papers a summary of a topic draws on: those of `papers` whose title or abstract names every run of its
+        topic (summary_topic, listing.mentions_topic), when there are several and the best evidence's paper is one.
+        "Summarize what the collection says about prior-data fitted networks" quoted one of the two PFN papers, where
+        "Which papers use prior-data fitted networks?" cited both. Empty for a summary of one paper ("the X paper")."""
+        topic = summary_topic(question)
+        if not topic or not candidates or identifying(question):
+            return frozenset()
+        on = {p.id for p in papers if all(mentions_topic(run, f"{p.title}\n{p.abstract}") for run in topic)}
+        return frozenset(on) if len(on) > 1 and candidates[0].paper.id in on else frozenset()
 
     def titled(self, cand: Candidate) -> bool:
         """Whether the candidate's paper has a title naming what is asked (TITLE_SHARE) and the sentence is evidence."""
@@ -446,8 +491,10 @@ class ExtractiveComposer:
             fresh = [c for c in fresh if c.paper.id == candidates[0].paper.id] or candidates[:1]
         # a follow-up's query ends on the user's own words: "What is grokking? Tell me more." asks no definition
         term = asks_for_definition(own if question.endswith(own) else question)
+        summary = asks_for_summary(question)
+        spanning = self.spanned(own, candidates, papers) if summary and not several and not said else frozenset()
         chosen = self.select(
-            naming_first(fresh or candidates, term), several, asks_for_summary(question), hedge=not phrased(own)
+            naming_first(fresh or candidates, term), several, summary, hedge=not phrased(own), spanning=spanning
         )
         selected = chosen
         chosen = with_answer_said_before(chosen, candidates, fresh, own)

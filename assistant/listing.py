@@ -259,6 +259,20 @@ def counted_topics(question: str) -> list[list[str]] | None:
     return topics
 
 
+def topic_runs(text: str) -> list[list[str]]:
+    """The runs of topic words in `text`, as typed ("the post-training quantization methods in the corpus" ->
+    [["post-training", "quantization"]]; "importance re-weighting for kernel ridge regression" -> [["importance",
+    "re-weighting"], ["kernel", "ridge", "regression"]]): a stop word, a word relating papers to a topic or one
+    naming the store ends a run."""
+    runs: list[list[str]] = [[]]
+    for word in (w.strip(".-'") for w in re.findall(r"[^\W_][\w+#.'-]*", text)):
+        if word and _topical(word) and not word.isdigit():
+            runs[-1].append(word)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
+
+
 def _topical(word: str, relations: bool = True) -> bool:
     """Whether a word can be part of a count's topic: not a stop word, nor (`relations`) a word that relates
     papers to it ("about", "study") or names the store."""

@@ -192,6 +192,27 @@ def test_a_summary_of_one_paper_gives_its_gist_not_one_sentence(assistant: Assis
     assert len(answer.citations) == 1 and "Neural Tangent Kernel" in answer.citations[0].title
 
 
+def test_a_summary_of_a_topic_several_papers_name_quotes_each_of_them(assistant: Assistant) -> None:
+    """"Summarize what the collection says about prior-data fitted networks" quoted one of the two PFN papers, where
+    "Which papers use prior-data fitted networks?" cited both; a summary of one named paper stays with it."""
+    from assistant.answer import summary_topic
+
+    assert summary_topic("Summarize what the collection says about prior-data fitted networks.") == [
+        ["prior-data", "fitted", "networks"]
+    ]
+    assert summary_topic("Give an overview of the post-training quantization methods in the corpus.") == [
+        ["post-training", "quantization"]
+    ]
+    assert summary_topic("What does the neural tangent kernel describe?") == []
+    answer = assistant.ask("Summarize what the collection says about prior-data fitted networks.")
+    titles = [c.title for c in answer.citations]
+    assert len(titles) == 2 and any("Learning Curve" in t for t in titles), answer.text
+    assert any("Bayesian Inference" in t for t in titles), answer.text
+    assert len(answer.text.replace("]. ", "].\n").splitlines()) <= assistant.settings.answer_papers + 2  # + antecedents
+    one = assistant.ask("Give an overview of the doctoral thesis on neural differential equations.")
+    assert [c.title for c in one.citations] == ["On Neural Differential Equations"], one.text
+
+
 @pytest.mark.parametrize(
     ("question", "term"),
     [
