@@ -47,8 +47,8 @@ from .store import write_atomic
 from .prompts import CANNOT_ANSWER
 from .spelling import Speller, read_as
 from .prose import (
-    answer_sentence, asks_for_resources, in_own_voice, is_meta, leans_back, only_hopes, poses_a_question, refers_back,
-    solves_earlier, states_a_claim,
+    answer_sentence, asks_for_a_name, asks_for_resources, gives_a_name, in_own_voice, is_meta, leans_back, only_hopes,
+    poses_a_question, refers_back, solves_earlier, states_a_claim,
 )
 from .text import STOPWORDS, abbreviations, american, content_terms, split_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
@@ -95,6 +95,10 @@ ANSWER_GAP = 0.15
 # "We answer this question in the affirmative" still brings it as what "this question" is. So does one only hoping
 # the work will be of use to others ("We anticipate this thesis will be of interest to anyone …", prose.only_hopes).
 NO_FINDING = 1.0
+# Asked what something is called ("What is the phenomenon where … known as?"), a sentence giving a name ("This
+# phenomenon is known as Neural Collapse (NC).", prose.gives_a_name) ranks above its paper's others, its antecedent
+# read before it: the sentence describing the phenomenon shared more words with the question and answered alone.
+GIVES_THE_NAME = 1.0
 # Best evidence score from which an answer is "strong" (below it, down to the abstention threshold, "partial").
 # On bundled + dev (pooled, 178 answered cases) 91% / 81% of strong answers cited only expected papers,
 # 57% / 52% of partial ones (benchmarks/QUALITY.md).
@@ -295,6 +299,7 @@ class ExtractiveComposer:
         sought = rest if rest - _REQUESTS else asked
         named = set(content_terms(" ".join(names(question))))  # "PowerNorm", "WikiText-103"
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
+        naming = asks_for_a_name(question)
         query = np.asarray(query_vector, dtype=np.float64)
         by_paper = self.sentences([p.id for p in papers])
         out: list[Candidate] = []
@@ -337,6 +342,7 @@ class ExtractiveComposer:
                     features=features, cosine=float(dense[position]), title_share=title_share,
                 )
                 answers = float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())
+                answers += GIVES_THE_NAME * (naming and gives_a_name(text))
                 found.append((cand, answers - NO_FINDING * (poses_a_question(text) or only_hopes(text))))
             if found:
                 best_score = max(c.score for c, _ in found)

@@ -155,6 +155,29 @@ def asks_for_resources(question: str) -> bool:
     return bool(_ASKS_FOR_RESOURCES.search(question))
 
 
+# "What is the phenomenon where … known as?", "What do the authors call …?", "What name is given to …?": the question
+# asks for a name, which a sentence gives by "is known as", "called", "termed", "we call it".
+_ASKS_NAME = re.compile(
+    r"\b(?:known|referred\s+to)\s+as\s*\??\s*$|\b(?:called|termed|named|dubbed)\s*\??\s*$"
+    r"|\bwhat\s+(?:is\s+the\s+)?name\b|\bwhat\s+(?:name|term)\s+(?:is|do|does)\b|\bwhat\s+do(?:es)?\s+[\w\s-]{1,40}?\bcall\b",
+    re.IGNORECASE,
+)
+_NAMES = re.compile(
+    r"\b(?:known|referred\s+to)\s+as\b|\b(?:called|termed|dubbed|coined)\b|\b(?:we|the\s+authors)\s+(?:call|name|term|dub)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_a_name(question: str) -> bool:
+    """Whether the question asks what something is called (_ASKS_NAME)."""
+    return bool(_ASKS_NAME.search(question.strip()))
+
+
+def gives_a_name(sentence: str) -> bool:
+    """Whether the sentence says what something is called ("This phenomenon is known as Neural Collapse (NC).")."""
+    return bool(_NAMES.search(sentence))
+
+
 # A problem named only in the sentence before, solved later in this one: "PN, a scheme that resolves this issue
 # by …" reads as an answer only with the issue it resolves.
 _SOLVES_EARLIER = re.compile(

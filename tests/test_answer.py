@@ -571,6 +571,17 @@ def test_a_sentence_hoping_the_work_is_of_interest_is_no_answer_sentence(assista
     assert "two sides of the same coin" in answer.text.split("[1]")[0], answer.text
 
 
+def test_asked_what_something_is_called_the_sentence_giving_the_name_answers(assistant: Assistant) -> None:
+    """"What is the phenomenon where … known as?" answered with the sentence describing the phenomenon, which shared
+    more words with the question, and left out "This phenomenon is known as Neural Collapse (NC)" after it."""
+    from assistant.prose import asks_for_a_name, gives_a_name
+
+    assert asks_for_a_name("What do the authors call the resulting procedure?")
+    assert not asks_for_a_name("What is neural collapse?") and not gives_a_name("It is widely known that X holds.")
+    answer = assistant.ask("What is the phenomenon where last-layer class-means form a simplex ETF known as?")
+    assert "known as Neural Collapse" in answer.text, answer.text
+
+
 def test_what_a_name_that_is_no_author_proposed_is_answered_from_the_abstracts(assistant: Assistant) -> None:
     """"What did Michael Poli propose?" lists his papers (test_filters); a method's name in that place is no author."""
     answer = assistant.ask("What did PowerNorm propose?")
