@@ -325,6 +325,26 @@ def measured(question: str) -> str | None:
     return None
 
 
+_SHARE = re.compile(r"\bwhat\s+(?:percentage|fraction|share|proportion)\b", re.IGNORECASE)
+
+
+def states_the_figure(question: str, text: str) -> bool | None:
+    """Whether `text` states the figure the question asks for: a number beside what "how many / how much" counts
+    or measures (`measured`), a share for "what percentage / fraction" ("as few as 0.019% of model parameters",
+    "prune half of …"), a number beside the metric "what accuracy / perplexity …" names ("achieves 100% training
+    accuracy"); None when the question asks for no figure."""
+    opening = _opening(question)
+    if quantity := measured(question):
+        return speaks_of(quantity, text)
+    if _SHARE.search(opening):
+        return bool(_PERCENT.search(text))
+    metrics = asked_details(opening) & _METRICS
+    if metrics:
+        said = {stem(w) for w in _cue_words(text)} | {_METRIC_NAMES[w] for w in words(text) if w in _METRIC_NAMES}
+        return bool(_NUMBER.search(text)) and not metrics.isdisjoint(said)
+    return None
+
+
 def _spells(acronym: str, text_words: list[str]) -> bool:
     """Whether consecutive words of the text have the acronym's letters as initials ("CKA": centered
     kernel alignment; hyphenated parts count, "multi-layer perceptron" spells MLP)."""

@@ -19,8 +19,8 @@ from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .abstain import (
-    POSSESSIVE, YEAR, absent_names, abstention_reason, asking_parts, measured, missing_details, name_parts, names,
-    speaks_of, unstated_parts,
+    POSSESSIVE, YEAR, absent_names, abstention_reason, asking_parts, missing_details, name_parts, names,
+    states_the_figure, unstated_parts,
 )
 from .cite import validate
 from .latex import readable_latex
@@ -532,11 +532,12 @@ class ExtractiveComposer:
             # "What datasets … and by how much does it beat LayerNorm?": "PN outperforms LN by 0.4/0.6 BLEU on
             # IWSLT14/WMT14 …" is the answer, and read last, after four sentences of the paper's story
             lead = stated
-        if one_thing and not term and not again and lead is not None and (quantity := measured(own)):
+        if one_thing and not term and not again and lead is not None and states_the_figure(own, lead.text) is False:
             # "How much memory does SaRA save?": the sentence saying something of memory reads first, not the one
-            # giving "10% to 20% of parameters"
-            speaks = [c for c in chosen if c.paper.id == lead.paper.id and speaks_of(quantity, c.text)]
-            if speaks and lead not in speaks:
+            # giving "10% to 20% of parameters"; "What percentage of model parameters does MemControl fine-tune?": the
+            # one saying "as few as 0.019% of model parameters", not the framework's "To identify these subsets, …"
+            speaks = [c for c in chosen if c.paper.id == lead.paper.id and states_the_figure(own, c.text)]
+            if speaks:
                 lead = speaks[0]
         paper_order = list(dict.fromkeys(c.paper.id for c in chosen))
         picked = {id(c) for c in chosen}  # each paper's quote is a sentence chosen for the question, not its context

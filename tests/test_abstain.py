@@ -458,3 +458,17 @@ def test_an_undated_paper_beside_a_dated_one_does_not_let_any_year_through(ntk_y
     composer = ExtractiveComposer.__new__(ExtractiveComposer)
     reason = composer.why_not("Compare the 2015 NTK paper with kernel ridge regression.", [best], [ntk, other], 0.3)
     assert (reason is not None and "2015" in reason) is absent
+
+
+def test_what_states_the_figure_a_question_asks_for() -> None:
+    from assistant.abstain import states_the_figure
+
+    share = "What percentage of model parameters does MemControl fine-tune?"
+    assert states_the_figure(share, "It fine-tunes as few as 0.019% of model parameters.") is True
+    assert states_the_figure(share, "To identify these subsets, we introduce a bi-level framework.") is False
+    assert states_the_figure("What fraction of the training set can be pruned?", "We prune half of the data.") is True
+    accuracy = "What training accuracy does the network reach after one step?"
+    assert states_the_figure(accuracy, "The network achieves 100% training accuracy.") is True
+    assert states_the_figure(accuracy, "Both phenomena occur in two-layer ReLU networks.") is False
+    assert states_the_figure("How much memory does SaRA save?", "It saves memory.") is True
+    assert states_the_figure("Why does batch normalization fail in NLP?", "Statistics fluctuate.") is None

@@ -582,6 +582,13 @@ def test_asked_what_something_is_called_the_sentence_giving_the_name_answers(ass
     assert "known as Neural Collapse" in answer.text, answer.text
 
 
+def test_a_question_asking_for_a_share_reads_the_sentence_stating_one_first(assistant: Assistant) -> None:
+    """"What percentage of model parameters does MemControl fine-tune?" opened on "… regulating the model capacity via
+    PEFT mitigates memorization …" and gave "as few as 0.019% of model parameters" third."""
+    answer = assistant.ask("What percentage of model parameters does MemControl fine-tune?")
+    assert "0.019%" in answer.text.split("[1]")[0], answer.text
+
+
 def test_what_a_name_that_is_no_author_proposed_is_answered_from_the_abstracts(assistant: Assistant) -> None:
     """"What did Michael Poli propose?" lists his papers (test_filters); a method's name in that place is no author."""
     answer = assistant.ask("What did PowerNorm propose?")
