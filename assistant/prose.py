@@ -96,13 +96,16 @@ _POSES_QUESTION = re.compile(
     r"^(?:(?:this|that|it|which)\s+(?:\w+ly\s+)?(?:raises|begs|poses|prompts|leads\s+to)\s+the\s+question"
     r"|(?:an?|the)\s+(?:[\w-]+\s+){0,2}question\s+(?:is|remains)\s+(?:whether|how|what|why|if)\b"
     r"|it\s+is\s+(?:\w+\s+)?(?:natural|interesting|important)\s+to\s+ask\b"
-    r"|it\s+(?:is|remains)\s+(?:unclear|unknown|not\s+clear|an\s+open\s+question)\s+(?:whether|how|what|why|if)\b)",
+    r"|it\s+(?:is|remains)\s+(?:unclear|unknown|not\s+clear|an\s+open\s+question)\s+(?:whether|how|what|why|if)\b"
+    # "we perform a systematic study … to understand why BN has a poor performance": the question as a purpose
+    r"|.{0,160}?\b(?:in\s+order\s+)?to\s+(?:understand|explain|investigate|determine|shed\s+light\s+on)\s+(?:why|how|whether)\b)",
     re.IGNORECASE,
 )
 # ... unless it answers in the same sentence ("…, and we show that it is")
 _ANSWERS_TOO = re.compile(
     r"\b(?:we|the\s+authors)\s+(?:\w+ly\s+)?(?:show|prove|find|answer|demonstrate|establish|resolve)\b"
-    r"|\bour\s+(?:results?|experiments|analysis|findings)\s+(?:\w+ly\s+)?(?:show|confirm|suggest|indicate|reveal)|\bwhich\s+we\s+\w+",
+    r"|\bour\s+(?:results?|experiments|analysis|findings)\s+(?:\w+ly\s+)?(?:show|confirm|suggest|indicate|reveal)|\bwhich\s+we\s+\w+"
+    r"|,?\s+and\s+(?:\w+ly\s+)?(?:show|prove|find|demonstrate|establish)\b",
     re.IGNORECASE,
 )
 

@@ -560,6 +560,9 @@ def test_a_question_the_abstract_poses_without_a_question_mark_is_no_answer_sent
     assert answer.citations and "raises the question" not in answer.text, answer.text
     assert "raises the question" not in answer.citations[0].quote
     assert "no generalization bound can be uniformly tight" in answer.text.split("[1]")[0], answer.text
+    # a study "to understand why BN has a poor performance" asks why; the statistics that fluctuate answer
+    why = assistant.ask("Why does batch normalization work poorly in NLP transformers?")
+    assert "large fluctuations" in why.text.split("[1]")[0], why.text
 
 
 def test_a_sentence_hoping_the_work_is_of_interest_is_no_answer_sentence(assistant: Assistant) -> None:

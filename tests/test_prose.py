@@ -383,6 +383,10 @@ def test_a_gist_prefers_the_proposal_and_a_sentence_that_reads_alone() -> None:
         ("The question is whether this holds; our experiments confirm it does.", False),
         ("In this paper, we answer this question in the affirmative.", False),
         ("The question of scale is central to our study.", False),
+        # the question as the purpose of a study
+        ("In this paper, we perform a systematic study of NLP models to understand why BN has a poor performance.", True),
+        ("We study X to understand why it fails, and show that it is due to Y.", False),
+        ("To understand how depth helps, we prove a separation theorem.", False),
     ],
 )
 def test_a_sentence_that_only_poses_a_question(sentence: str, poses: bool) -> None:

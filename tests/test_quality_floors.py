@@ -38,7 +38,7 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "citation_recall": (0.9333, 100),  # a summary of a topic quotes each paper naming it (2026-12-04)
         # one quote fewer than 83 since a summary quotes each paper naming its topic, two sentences a paper (2026-12-04)
         "evidence_hit_rate": (82 / 120, 120),
-        "evidence_first_rate": (46 / 100, 100),  # "prove that when …, …" leans on nothing before it (2026-12-04)
+        "evidence_first_rate": (47 / 100, 100),  # the sentence stating an asked figure reads first (2026-12-04)
         "abstention_accuracy": (24 / 30, 30),  # "Which X Y …?" needs X or Y in the abstract (2026-12-04)
         "paper_coverage": (0.8933, 25),  # multi and summary cases
     },
