@@ -343,17 +343,25 @@ _ORDINAL = re.compile(r"^(?:First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly),\s+"
 _WE_LINKING = re.compile(r"^(\s*[Ww]e)\s+(?:therefore|thus|hence|also|then|further|additionally|furthermore|moreover|finally|next|consequently|accordingly|in turn)\b,?(?=\s)")
 
 
+# "The authors test PN …, and the authors show …": a "we" the sentence joins by "and" to its subject is "they"
+_AND_THE_AUTHORS = re.compile(r"(\b[Tt]he authors\b(?: of “[^”]*”)?[^.;:“]*?,?\s+and\s+(?:then\s+|also\s+)?)the authors\b(?!')")
+
+
 def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = False, introduce: bool = False) -> str:
     """One abstract sentence as it reads in an answer. `follows`: the answer's sentence before it is the one
     before it in the abstract, so a link to it ("However, …", "To address this issue, …") still reads.
     `introduce`: the answer cites several papers, so the sentence naming this one (`name_it`) always names it."""
     if follows:  # an ordinal still goes: "Second, …" after a "First, …" that was dropped reads as a gap
         text = _ORDINAL.sub("", sentence)
-        return third_person(round_brackets(readable_latex(_capital(text) if text != sentence else text)), paper, name_it, introduce)
-    text = _BACK_CLAUSE.sub("", _LINKING.sub("", sentence), count=1)
-    text = _capital(text) if text != sentence else text
-    text = _ALSO.sub(r"\1", _WE_LINKING.sub(r"\1", text))
-    return third_person(round_brackets(readable_latex(text)), paper, name_it, introduce)
+        text = _capital(text) if text != sentence else text
+    else:
+        text = _BACK_CLAUSE.sub("", _LINKING.sub("", sentence), count=1)
+        text = _capital(text) if text != sentence else text
+        text = _ALSO.sub(r"\1", _WE_LINKING.sub(r"\1", text))
+    out = third_person(round_brackets(readable_latex(text)), paper, name_it, introduce)
+    while (again := _AND_THE_AUTHORS.sub(r"\1they", out, count=1)) != out:
+        out = again
+    return out
 
 
 # What a paper contributes, said by its authors: "We propose X", "This doctoral thesis provides Y", "Our key

@@ -54,6 +54,21 @@ def test_first_person_becomes_a_named_third_person(sentence: str, paper: Paper, 
     assert third_person(sentence, paper, name_it) == expected
 
 
+def test_a_we_joined_by_and_to_the_subject_is_they() -> None:
+    """"The authors extensively test PN …, and the authors show that it …" read as two sets of authors."""
+    from assistant.prose import answer_sentence
+
+    said = answer_sentence("We test PN on NLP tasks, and we show that it outperforms LN.", TITLED, name_it=True)
+    assert said == "The authors of “Go Wider” test PN on NLP tasks, and they show that it outperforms LN."
+    assert answer_sentence("We study X, and then we prove Y, and we find Z.", TITLED, name_it=False) == (
+        "The authors study X, and then they prove Y, and they find Z."
+    )
+    # not a "we" the sentence does not join to its subject: "they" would read as the transformers
+    assert answer_sentence("We show that transformers fail when we prune.", TITLED, name_it=False) == (
+        "The authors show that transformers fail when the authors prune."
+    )
+
+
 @pytest.mark.parametrize(
     ("title", "shown"),
     [
