@@ -33,6 +33,9 @@ _GENERIC_WE = re.compile(
     r"\b(if|when|whenever|unless|once|whether)\s+we\s+(?=(?:can|cannot|could|may|might|will|would|should|must)(?:n't)?\s+(?:not\s+)?[a-z])",
     re.IGNORECASE,
 )
+# "In our era of enormous neural networks", "our understanding of grokking": everyone's, not the authors' ("In their
+# era" read as the authors' own era)
+_SHARED_OUR = re.compile(r"\b([Oo])ur\s+(?=(?:era|age|times?|society|world|field|community|understanding)\b)")
 # Discourse openers that only link to the sentence before; dropped when the sentence stands alone.
 # "Namely, if …" and "In particular, …" lean on the sentence before just as "Moreover, …" does; an opener
 # without its comma only before "we" ("Finally we study …"): "Further work …" and "Then the …" read on.
@@ -308,6 +311,7 @@ def third_person(sentence: str, paper: Paper, name_it: bool, introduce: bool = F
     "we" ("In “…”, the optimization of …"): an answer from several papers says which paper says what."""
     titled = paper.has_title and name_it
     title = readable_latex(paper.title) if titled else ""
+    sentence = _SHARED_OUR.sub(lambda m: "The " if m[1] == "O" else "the ", sentence)
 
     def swap(match: re.Match[str]) -> str:
         word = _PRONOUNS[match.group(1).lower()]

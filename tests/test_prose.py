@@ -48,6 +48,10 @@ UNTITLED = Paper(id="y", title="label", abstract="...", has_title=False)
          "The authors ask whether the authors could do more, and if the authors do, their gain."),
         ("We will release the code when we can.", TITLED, False, "The authors will release the code when the authors can."),
         ("It converges once we cannot decrease the loss.", TITLED, False, "It converges once one cannot decrease the loss."),
+        # everyone's era and understanding, not the authors'
+        ("In our era of enormous networks, scale won.", TITLED, False, "In the era of enormous networks, scale won."),
+        ("Our understanding of X is limited.", TITLED, False, "The understanding of X is limited."),
+        ("We improve our understanding of X.", TITLED, False, "The authors improve the understanding of X."),
     ],
 )
 def test_first_person_becomes_a_named_third_person(sentence: str, paper: Paper, name_it: bool, expected: str) -> None:
