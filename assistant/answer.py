@@ -317,11 +317,10 @@ class ExtractiveComposer:
             titled = named & title_terms
             title_share = self.weights.overlap(asked, title_terms)
             q_terms = asked | _expansions(question, defined)
-            # A question the abstract asks ("… and how do we find them?") poses the problem; it answers nothing
-            kept = [
-                (position, text) for position, (text, _) in enumerate(rows)
-                if (keep_meta or not is_meta(text)) and not text.rstrip().endswith("?")
-            ]
+            # A question the abstract asks ("… and how do we find them?") poses the problem and answers nothing: it
+            # ranks as a posed question does (NO_FINDING), and stays a candidate for "We attempt to answer this
+            # question by …" to bring it (that sentence opened a "which papers" answer with "this question" unsaid)
+            kept = [(position, text) for position, (text, _) in enumerate(rows) if keep_meta or not is_meta(text)]
             plain = [set(content_terms(text)) for _, text in kept]
             local = _local_overlaps(sought, plain)
             own_voice = next((i for i, (_, text) in enumerate(kept) if in_own_voice(text)), len(kept))
@@ -343,7 +342,8 @@ class ExtractiveComposer:
                 )
                 answers = float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())
                 answers += GIVES_THE_NAME * (naming and gives_a_name(text))
-                found.append((cand, answers - NO_FINDING * (poses_a_question(text) or only_hopes(text))))
+                asks = text.rstrip().endswith("?") or poses_a_question(text)
+                found.append((cand, answers - NO_FINDING * (asks or only_hopes(text))))
             if found:
                 best_score = max(c.score for c, _ in found)
                 best_answer = max(a for _, a in found)

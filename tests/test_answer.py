@@ -592,6 +592,19 @@ def test_a_question_asking_for_a_share_reads_the_sentence_stating_one_first(assi
     assert "0.019%" in answer.text.split("[1]")[0], answer.text
 
 
+def test_the_question_an_abstract_asks_comes_before_the_sentence_answering_it(assistant: Assistant) -> None:
+    """"… attempt to answer this question by training networks …" represented its paper in a "which papers" answer,
+    and "this question" ("How many parameters are really needed?", the sentence before it) was nowhere."""
+    answer = assistant.ask("Which papers propose ways to reduce the number of parameters in neural network layers?")
+    text = answer.text
+    assert "answer this question" not in text or text.index("parameters are really needed") < text.index(
+        "answer this question"
+    ), text
+    assert "really needed [" in text or "answer this question" not in text, text
+    plain = assistant.ask("What is the Data Diet paper about?")  # a question the abstract asks answers nothing
+    assert "?" not in plain.text, plain.text
+
+
 def test_what_a_name_that_is_no_author_proposed_is_answered_from_the_abstracts(assistant: Assistant) -> None:
     """"What did Michael Poli propose?" lists his papers (test_filters); a method's name in that place is no author."""
     answer = assistant.ask("What did PowerNorm propose?")
