@@ -190,7 +190,11 @@ def defined_term(question: str) -> str | None:
 
 
 def asks_for_definition(question: str, most: int = 4) -> str | None:
-    """The term a "what is X?" question asks about (at most `most` words), or None."""
+    """The term a "what is X?" question asks about (at most `most` words), or None; "What is X called?" asks for
+    X's name, not what X is (it abstained: "the closest abstracts do not mention revised hypernetwork formulation
+    called")."""
+    if asks_for_a_name(question):
+        return None
     found = _DEFINITION.match(question)
     term = next((g for g in found.groups() if g), None) if found else None
     return term.strip() if term and len(term.split()) <= most and not asks_for_summary(question) else None
@@ -845,24 +849,38 @@ def compared(question: str) -> tuple[set[str], set[str]] | None:
 def speaking_of_both(candidates: list[Candidate], question: str) -> list[Candidate]:
     """For "Which papers compare SSMs with transformers?" (_COMPARED's k/l form): the candidates of papers whose title
     and abstract speak of both sides (a paper on transformers alone, PowerNorm, was cited as comparing them); all of
-    them when none does."""
+    them when none does. For any other comparison ("How does Power Normalization differ from batch normalization?")
+    whose best paper names every word of both sides, only the papers that do too: a margin paper mentioning batch
+    normalization was cited as [2]."""
     form = _COMPARED.match(" ".join(question.split()).rstrip("?!.;: "))
-    sides = compared(question) if form and form["k"] else None
-    if form is None or sides is None:
+    sides = compared(question) if form else None
+    if form is None or sides is None or not candidates:
         return candidates
-    written = (form["k"], form["l"])
+    written = tuple(x for x in form.groups() if x)[:2]
+    papers = {c.paper.id: c.paper for c in candidates}
 
-    def both(paper: Paper) -> bool:
+    def said_in(paper: Paper) -> tuple[str, set[str]]:
         text = f"{paper.title}. {paper.abstract}"
         said = set(content_terms(text)) | _expansions(text, abbreviations(paper.abstract))
-        said |= {f"{t}s" for t in said}  # "SSMs" is said by "SSM"
+        return text, said | {f"{t}s" for t in said}  # "SSMs" is said by "SSM"
+
+    def both(paper: Paper) -> bool:
+        text, said = said_in(paper)
         # ... or by its names in any spelling absent_names accepts ("selective state space models" spells SSMs)
         return all(
             _half_said(side, said) or bool(names(f"of {name}")) and not absent_names(f"of {name}", [text])
             for side, name in zip(sides, written)
         )
 
-    kept = {p.id for p in {c.paper.id: c.paper for c in candidates}.values() if both(p)}
+    def wholly(paper: Paper) -> bool:
+        return all(side <= said_in(paper)[1] for side in sides)
+
+    if form["k"]:
+        kept = {pid for pid, paper in papers.items() if both(paper)}
+    elif wholly(candidates[0].paper):
+        kept = {pid for pid, paper in papers.items() if wholly(paper)}
+    else:
+        return candidates
     return [c for c in candidates if c.paper.id in kept] or candidates
 
 

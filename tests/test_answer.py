@@ -373,6 +373,9 @@ def test_papers_comparing_two_things_speak_of_both(assistant: Assistant) -> None
     """"Which papers compare SSMs with transformers?" cited PowerNorm (transformers alone) as [2]."""
     answer = assistant.ask("Which papers compare SSMs with transformers?")
     assert answer.citations and not any("PowerNorm" in c.title for c in answer.citations), answer.text
+    # a comparison its best paper makes in full is answered from the papers naming both sides, not one of them
+    both = assistant.ask("How does Power Normalization differ from batch normalization?")
+    assert [c.title for c in both.citations] == ["PowerNorm: Rethinking Batch Normalization in Transformers"], both.text
 
 
 def test_how_few_asks_for_a_number_as_how_many_does(assistant: Assistant) -> None:
@@ -583,6 +586,9 @@ def test_asked_what_something_is_called_the_sentence_giving_the_name_answers(ass
     assert not asks_for_a_name("What is neural collapse?") and not gives_a_name("It is widely known that X holds.")
     answer = assistant.ask("What is the phenomenon where last-layer class-means form a simplex ETF known as?")
     assert "known as Neural Collapse" in answer.text, answer.text
+    # no definition of "revised hypernetwork formulation called" to look for: it abstained
+    named = assistant.ask("What is the revised hypernetwork formulation called?")
+    assert not named.abstained and "call Magnitude Invariant Parametrizations" in named.text, named.text
 
 
 def test_a_question_asking_for_a_share_reads_the_sentence_stating_one_first(assistant: Assistant) -> None:
