@@ -754,6 +754,17 @@ NAMING_RATIO = 0.7
 _ARTICLE = re.compile(r"^(?:an?|the)\s+", re.IGNORECASE)
 
 
+def introduces(paper: Paper, term: str) -> bool:
+    """Whether the paper presents the term as its own: its title names it, or a sentence in the authors' voice names
+    it while stating what they propose, show or find ("we propose Power Normalization (PN)"), not as prior work."""
+    defined = abbreviations(paper.abstract)
+    if paper.has_title and mentions(term, paper.title, defined):
+        return True
+    return any(
+        in_own_voice(s) and states_a_claim(s) and mentions(term, s, defined) for s in split_sentences(paper.abstract)
+    )
+
+
 def names_as_phrase(term: str, paper: Paper) -> bool:
     """Whether the paper's title or abstract writes the term's words together, in any inflection ("Neural
     Processes" names "neural process"; "Neural Network Gaussian Processes" does not)."""

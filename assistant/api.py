@@ -686,20 +686,34 @@ class Assistant:
         has that paper (or abstains as for any question), then its first cited paper's author list (year and
         venue) answers."""
         from .answer import needs_earlier
+        from .answer import introduces
         from .listing import (
             asks_for_authors,
             asks_for_publication,
             authors_answer,
             joined_records,
+            made_elsewhere,
             publication_answer,
+            who_made,
         )
 
-        if asks_for_authors(question):
+        made = who_made(question)
+
+        def maker(question: str, answered: Answer, paper: Paper, settings_hash: str) -> Answer:
+            """"Who proposed X?": the authors of the paper that introduces X, and no one else's."""
+            if made and introduces(paper, made):
+                return authors_answer(question, answered, paper, settings_hash)
+            return made_elsewhere(question, made or "", answered, paper, settings_hash)
+
+        if made:
+            record = maker
+        elif asks_for_authors(question):
             record = authors_answer
         elif asks_for_publication(question):
             record = publication_answer
         else:
             return None
+
         if (unresolved := needs_earlier(question, history, settings.settings_hash())) is not None:
             return unresolved  # "Who wrote the second one?" after an answer citing one
         extractive = settings.model_copy(update={"llm": "extractive"})  # a metadata answer needs no LLM

@@ -343,6 +343,32 @@ def asks_for_authors(question: str) -> bool:
     return bool(_WHO_WROTE.match(question))
 
 
+# "Who proposed Mamba?", "Who introduced Power Normalization?": the people behind a thing, which the paper
+# introducing it names in its author list
+_WHO_MADE = re.compile(
+    r"^\W*who\s+(?:first\s+|originally\s+)?(?:invented|proposed|introduced|developed|created|coined|designed"
+    r"|came\s+up\s+with|originated)\s+(?:the\s+|an?\s+)?(?:(?:term|name|concept|notion|idea)\s+(?:of\s+)?)?"
+    r"(?P<x>[^?]+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+
+
+def who_made(question: str) -> str | None:
+    """What "Who proposed X?" asks the makers of (X), or None for any other question."""
+    found = _WHO_MADE.match(question.strip())
+    return found["x"] if found else None
+
+
+def made_elsewhere(question: str, made: str, answered: Answer, paper: Paper, settings_hash: str) -> Answer:
+    """An abstention for "Who proposed X?" when the closest paper does not introduce X: it only mentions it (a paper
+    comparing against Mamba was answered as if its authors had made it)."""
+    text = (
+        f"The abstracts do not say who introduced {made}: the closest paper, “{readable_latex(paper.title)}”, "
+        "does not present it as its own."
+    )
+    return _record_lacks(question, text, answered, settings_hash)
+
+
 def asks_for_publication(question: str) -> bool:
     """"When was it published?", "In what year …?", "Where was it published?": a paper's year and venue, its
     metadata, which its abstract rarely states (each was answered with a sentence of the abstract)."""

@@ -710,3 +710,17 @@ def test_a_year_as_a_number_and_an_author_family_name_first() -> None:
         assert Filters.parse(authors=[typed]).admits(paper), typed
     assert not Filters.parse(authors=["Hinton, Yann"]).admits(paper)
     assert Filters.parse(authors=["Smith, J., Jones, K."]).authors == ("Smith, J., Jones, K.",)  # not one name
+
+
+def test_who_proposed_a_thing_names_the_authors_of_the_paper_introducing_it(lib_assistant: Assistant) -> None:
+    """"Who proposed X?" is answered from the author list of the paper presenting X as its own; a paper that only
+    mentions X names no one (a paper comparing against Mamba was answered as if its authors had made Mamba)."""
+    from assistant.listing import who_made
+
+    assert who_made("Who first proposed the term neural collapse?") == "neural collapse"
+    assert who_made("Who wrote the PowerNorm paper?") is None
+    paper = next(p for p in lib_assistant.papers() if "we introduce \\textit{symbolic autoencoding}" in p.abstract)
+    answer = lib_assistant.ask("Who introduced symbolic autoencoding?")
+    assert f"is by {paper.authors[0]}" in answer.text and answer.citations[0].paper_id == paper.id, answer.text
+    elsewhere = lib_assistant.ask("Who invented the Transformer architecture?")
+    assert elsewhere.abstained and "do not say who introduced Transformer architecture" in elsewhere.text, elsewhere.text
