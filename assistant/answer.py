@@ -948,12 +948,21 @@ def with_contrast(chosen: list[Candidate], candidates: Sequence[Candidate], ques
     # what tells the two apart: "layer normalization" and "batch normalization" share a word that says neither
     apart = [side - other or side for side, other in (sides, sides[::-1])]
 
+    written = compared_sides(question) or ("", "")
+
     def contrasts(cand: Candidate, defined: Mapping[str, str], marker: re.Pattern[str] = _CONTRAST) -> bool:
         said = set(content_terms(cand.text)) | _expansions(cand.text, defined)
+        text = cand.text
         before = by_place.get((cand.paper.id, cand.position - 1))
         if before is not None and leans_back(cand.text):  # "This is different than BN": "this" is LN, said before
             said |= set(content_terms(before.text)) | _expansions(before.text, defined)
-        return bool(marker.search(cand.text)) and all(_half_said(side, said) for side in apart)
+            text = f"{before.text} {text}"
+        # each side whole ("normalization" alone is no "layer normalization"), or by its name in other words:
+        # "PowerNorm" is the "PN" of "PN outperforms LN by 0.4/0.6 BLEU"
+        longer = " ".join([text, *(long for short, long in defined.items() if re.search(rf"\b{re.escape(short)}\b", text))])
+        return bool(marker.search(cand.text)) and all(
+            side <= said or mentions(name, longer, defined) for side, name in zip(apart, written)
+        )
 
     papers = {c.paper.id: c.paper for c in chosen}  # in the answer's order
     defined = {pid: abbreviations(paper.abstract) for pid, paper in papers.items()}

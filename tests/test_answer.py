@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import load_questions
 
@@ -376,6 +378,10 @@ def test_papers_comparing_two_things_speak_of_both(assistant: Assistant) -> None
     # a comparison its best paper makes in full is answered from the papers naming both sides, not one of them
     both = assistant.ask("How does Power Normalization differ from batch normalization?")
     assert [c.title for c in both.citations] == ["PowerNorm: Rethinking Batch Normalization in Transformers"], both.text
+    # a sentence setting the two against each other joins: "LN" is layer normalization, and "normalization" alone
+    # (in "relaxing zero-mean normalization in BN") is no layer normalization
+    ln = assistant.ask("How does PowerNorm compare to layer normalization?")
+    assert re.search(r"outperforms [^.]*\bLN\b", ln.text), ln.text
 
 
 def test_how_few_asks_for_a_number_as_how_many_does(assistant: Assistant) -> None:
