@@ -48,7 +48,8 @@ _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _MODIFIERS = frozenset({"like", "style", "type", "based", "wise"})  # "XOR-like" names XOR
 # A share, in figures or words: "prune half of the CIFAR10 training set" says what percentage can be pruned
 _PERCENT = re.compile(
-    r"\d\s?%|\bper\s?cent|\b(?:half|a\s+third|a\s+quarter|(?:one|two)[\s-]thirds?|three[\s-]quarters)\b", re.I
+    r"\d\s?%|\bper\s?cent|(?<!first\s)(?<!second\s)\bhalf\b(?![\s-]precision)"
+    r"|\b(?:a\s+third|a\s+quarter|(?:one|two)[\s-]thirds?|three[\s-]quarters)\b", re.I
 )
 YEAR = re.compile(r"(?:19|20)\d\d")  # a publication year, as a question names one
 
@@ -290,6 +291,8 @@ def _counted(opening: str) -> tuple[str, ...]:
             if len(after) > 1 and after[0] == "hidden" and stem(after[1]) not in _SAME_COUNT:
                 return (stem(after[1]),)  # "how many hidden layers" counts layers; "hidden units" a width
             phrase = list(takewhile(lambda t: t not in STOPWORDS or t in _COUNTABLE, rest))[:2]
+            if len(phrase) == 2 and phrase[0].endswith(("ing", "ed")):
+                phrase = phrase[1:]  # "how many training examples" counts examples, not anything of training
             return tuple(stem(t) for t in phrase or after[:1])
     return ()
 
@@ -304,11 +307,18 @@ def _spoken(text: str) -> set[str]:
     return {stem(p) for w in words(text) for p in (w, *w.split("-")) if p}
 
 
+# A verb made of a noun names another thing: "parametrized" counts no parameters, "memorization" no memory
+_MADE_A_VERB = re.compile(r"i[sz](?:e|ed|es|ing|ation|ations)$")
+
+
 def speaks_of(counted: str, text: str) -> bool:
     """Whether the text has a word, or a part of a hyphenated one ("bit-widths"), stemming to what a question counts
-    or measures (`measured`). Not a longer word: "parametrized" counts no parameters, "memorization" no memory."""
-    alike = set(_SAME_COUNT) if counted in _SAME_COUNT else {counted}
-    return not alike.isdisjoint(_spoken(text))
+    or measures (`measured`), or longer but for a verb made of it ("750-dimensional" speaks of dimensions)."""
+    alike = _SAME_COUNT if counted in _SAME_COUNT else (counted,)
+    return any(
+        s == a or (s.startswith(a) and not _MADE_A_VERB.search(p))
+        for w in words(text) for p in (w, *w.split("-")) if p for s in (stem(p),) for a in alike
+    )
 
 
 def measured(question: str) -> str | None:
@@ -325,14 +335,16 @@ def measured(question: str) -> str | None:
     return None
 
 
-_SHARE = re.compile(r"\bwhat\s+(?:percentage|fraction|share|proportion)\b", re.IGNORECASE)
+_SHARE = re.compile(
+    r"\b(?:what|which)(?:'s|\s+is|\s+are)?\s+(?:the\s+)?(?:percentage|fraction|share|proportion)\b", re.IGNORECASE
+)
 
 
 def states_the_figure(question: str, text: str) -> bool | None:
-    """Whether `text` states the figure the question asks for: a number beside what "how many / how much" counts
-    or measures (`measured`), a share for "what percentage / fraction" ("as few as 0.019% of model parameters",
-    "prune half of …"), a number beside the metric "what accuracy / perplexity …" names ("achieves 100% training
-    accuracy"); None when the question asks for no figure."""
+    """Whether `text` states the figure the question asks for, as far as words tell: what "how many / how much"
+    counts or measures (`measured`: "How much memory does SaRA save?" is answered by the sentence on memory), a share
+    for "what percentage / fraction" ("as few as 0.019% of model parameters", "prune half of …"), a number and the
+    metric "what accuracy / perplexity …" names ("achieves 100% training accuracy"); None when it asks no figure."""
     opening = _opening(question)
     if quantity := measured(question):
         return speaks_of(quantity, text)

@@ -155,7 +155,11 @@ def summary_topic(question: str) -> list[list[str]]:
     ("Summarize what the collection says about prior-data fitted networks" -> [["prior-data", "fitted",
     "networks"]]); [] for any other question."""
     found = _SUMMARY.search(question)
-    return topic_runs(question[found.end() :]) if found else []
+    if not found:
+        return []
+    # the words of the request ("main findings", "key ideas behind", "research on") are no part of the topic
+    runs = [[w for w in run if not set(content_terms(w)) <= _ASKING_ABOUT] for run in topic_runs(question[found.end() :])]
+    return [run for run in runs if run]
 
 
 # "What is X?", "Define X", "What does X stand for?": the reader wants the sentence that introduces X, and
@@ -685,9 +689,9 @@ def unchecked_owners(question: str, cited: Sequence[Paper]) -> str:
     record (abstain.absent_names lets it pass), or "". A name the cited papers' texts say owns no paper: "ViT's
     trainable parameters", "WideNet's improvement" and "Student's t processes" are the abstracts' own words."""
     said = " ".join(f"{p.title} {p.abstract}" for p in cited)
-    owners = [
+    owners = [  # ... said as a cited person ("Bengio (2003)", "Bengio et al.") it is still one to check
         name for name in dict.fromkeys(POSSESSIVE.findall(question))
-        if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", said)
+        if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])(?!\s*(?:\(\d{{4}}|,\s*\d{{4}}|et\s+al))", said)
     ]
     if not owners or not cited or any(p.authors for p in cited):
         return ""
@@ -725,6 +729,10 @@ _THE_PAPER = re.compile(r"\bthe\s+((?:[\w-]+\s+){1,6}?)(?:paper|study|article|ab
 # What a question asks of a paper it names, when it asks nothing else ("Summarize the X paper"): no sentence says it
 _REQUESTS = frozenset(content_terms("summarize summarise summary describe explain overview tell find show say propose "
                                     "introduce main key result results contribution contributions idea ideas about"))
+# ... and what a summary asks of a topic ("Summarize the main findings on neural collapse")
+_ASKING_ABOUT = _REQUESTS | frozenset(content_terms(
+    "findings finding research literature progress behind state art recent current overall general ideas"
+))
 
 
 def identifying(question: str) -> set[str]:
@@ -754,15 +762,40 @@ NAMING_RATIO = 0.7
 _ARTICLE = re.compile(r"^(?:an?|the)\s+", re.IGNORECASE)
 
 
+# The authors presenting a thing ("we propose", "we introduce a framework, X", "a formulation that we call X"): the
+# term is what follows the verb
+_PRESENTS = re.compile(
+    r"\b(?:we|the\s+authors|this\s+(?:paper|work|thesis))\s+(?:\w+ly\s+)?(?:also\s+)?(?:propose|introduce|present|develop"
+    r"|design|devise|formulate|construct|build|set\s+out|call|term|name|dub|coin)\w*\b"
+    # ... or a name the abstract gives its thing ("the RFC algorithm, also called the Bonsai algorithm"), not one the
+    # field gives ("is known as", "commonly called")
+    r"|(?<!commonly\s)(?<!usually\s)(?<!often\s)\b(?:also\s+)?(?:called|termed|dubbed|coined)\b",
+    re.IGNORECASE,
+)
+# Words naming a kind of thing after its name ("the MAD pipeline", "Bonsai representations"), left out to find it
+_KIND_WORDS = re.compile(
+    r"\s+(?:pipeline|method|model|algorithm|approach|framework|architecture|representations?|technique|scheme|"
+    r"procedure|network|layer|loss|metric|benchmark|dataset|hypothesis)s?$",
+    re.IGNORECASE,
+)
+
+
 def introduces(paper: Paper, term: str) -> bool:
-    """Whether the paper presents the term as its own: its title names it, or a sentence in the authors' voice names
-    it while stating what they propose, show or find ("we propose Power Normalization (PN)"), not as prior work."""
+    """Whether the paper presents the term as its own: its title's own name is it ("PowerNorm: Rethinking …"), or an
+    authors' verb of presenting has it within the next words ("we propose Power Normalization (PN)", "… that we call
+    Magnitude Invariant Parametrizations"), not a mention ("We show that Hyena outperforms Mamba")."""
     defined = abbreviations(paper.abstract)
-    if paper.has_title and mentions(term, paper.title, defined):
+    names = [term, *([short] if (short := _KIND_WORDS.sub("", term)) != term and short else [])]
+    own = paper.title.split(":")[0] if paper.has_title and ":" in paper.title else ""
+    own = own if len(own.split()) <= 3 else ""  # a name ("PowerNorm: …"), not a topic ("Neural Collapse in Deep …: …")
+    if own and any(mentions(name, own, defined) for name in names):
         return True
-    return any(
-        in_own_voice(s) and states_a_claim(s) and mentions(term, s, defined) for s in split_sentences(paper.abstract)
-    )
+    for sentence in split_sentences(paper.abstract):
+        for verb in _PRESENTS.finditer(sentence):
+            after = sentence[verb.end() : verb.end() + 120]
+            if any(mentions(name, after, defined) for name in names):
+                return True
+    return False
 
 
 def names_as_phrase(term: str, paper: Paper) -> bool:

@@ -700,9 +700,13 @@ class Assistant:
         made = who_made(question)
 
         def maker(question: str, answered: Answer, paper: Paper, settings_hash: str) -> Answer:
-            """"Who proposed X?": the authors of the paper that introduces X, and no one else's."""
-            if made and introduces(paper, made):
-                return authors_answer(question, answered, paper, settings_hash)
+            """"Who proposed X?": the authors of the paper that introduces X (of those the answer cites or found, in
+            its order: "Who proposed prior-data fitted networks?" cited a paper applying them), and no one else's."""
+            found = [*(c.paper_id for c in answered.citations), *(p.paper_id for p in answered.passages)]
+            cited = [p for pid in dict.fromkeys(found) if (p := state.papers.get(pid)) is not None]
+            maker_paper = next((p for p in [paper, *cited] if made and introduces(p, made)), None)
+            if maker_paper is not None:
+                return authors_answer(question, answered, maker_paper, settings_hash)
             return made_elsewhere(question, made or "", answered, paper, settings_hash)
 
         if made:

@@ -353,19 +353,23 @@ _WHO_MADE = re.compile(
 )
 
 
+_WHEN_TOO = re.compile(r"(?:,?\s+and\s+when|\s+(?:in|around|back\s+in)\s+(?:19|20)\d\d|\s+first)\s*$", re.IGNORECASE)
+_POINTING = frozenset({"it", "them", "this", "that", "these", "those", "they"})
+
+
 def who_made(question: str) -> str | None:
-    """What "Who proposed X?" asks the makers of (X), or None for any other question."""
+    """What "Who proposed X?" asks the makers of (X; "… in 2020", ", and when" left off), or None for any other
+    question and for "Who proposed it?" (a follow-up: its paper is the one the conversation cited)."""
     found = _WHO_MADE.match(question.strip())
-    return found["x"] if found else None
+    made = _WHEN_TOO.sub("", found["x"]).strip() if found else ""
+    return made if made and made.lower() not in _POINTING else None
 
 
 def made_elsewhere(question: str, made: str, answered: Answer, paper: Paper, settings_hash: str) -> Answer:
     """An abstention for "Who proposed X?" when the closest paper does not introduce X: it only mentions it (a paper
     comparing against Mamba was answered as if its authors had made it)."""
-    text = (
-        f"The abstracts do not say who introduced {made}: the closest paper, “{readable_latex(paper.title)}”, "
-        "does not present it as its own."
-    )
+    closest = f"the closest paper, “{readable_latex(paper.title)}”," if paper.has_title else "the closest abstract"
+    text = f"The abstracts do not say who introduced {made}: {closest} does not present it as its own."
     return _record_lacks(question, text, answered, settings_hash)
 
 

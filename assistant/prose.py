@@ -34,8 +34,8 @@ _GENERIC_WE = re.compile(
     re.IGNORECASE,
 )
 # "In our era of enormous neural networks", "our understanding of grokking": everyone's, not the authors' ("In their
-# era" read as the authors' own era)
-_SHARED_OUR = re.compile(r"\b([Oo])ur\s+(?=(?:era|age|times?|society|world|field|community|understanding)\b)")
+# era" read as the authors' own era); not "our time complexity", "our world model", "our field experiments"
+_SHARED_OUR = re.compile(r"\b([Oo])ur\s+(?=(?:era|age|times|society|understanding)\b(?![-\w]))")
 # Discourse openers that only link to the sentence before; dropped when the sentence stands alone.
 # "Namely, if …" and "In particular, …" lean on the sentence before just as "Moreover, …" does; an opener
 # without its comma only before "we" ("Finally we study …"): "Further work …" and "Then the …" read on.
@@ -51,9 +51,10 @@ _LINKING = re.compile(
 _POINTS_BACK = re.compile(
     # "They", "Their", "Its" name nothing of their own ("It" is left out: "It is known that …" points nowhere)
     r"^(?:(?:They|Their|Its)\b|(?:This|These|That|Those|Such)\b(?!\s+(?:paper|work|study|article|note)\b)"
-    # "In this setting, …", "Using these, …"; "that" only after a preposition ("At that point, …"): "We prove that
-    # when training with weight decay, …" points nowhere
-    r"|[^,.;]{0,60}?(?:\b(?:this|these|those|such)|\b(?:in|on|at|under|with|for|from|by|of|after|before|given)\s+that)"
+    # "In this setting, …", "Using these, …"; "that" only after a preposition ("At that point, …", "Unlike that
+    # method, …"): "We prove that when training with weight decay, …" and "Given that the data are …" point nowhere
+    r"|[^,.;]{0,60}?(?:\b(?:this|these|those|such)|\b(?:in|on|at|under|with|for|from|by|of|to|after|before|despite|unlike"
+    r"|beyond|following|like|about|against|within|without|through|via|into|over|upon|towards?)\s+that)"
     r"\s+(?!paper\b|work\b|study\b|article\b)\w+[^,.;]{0,30},)",
     re.IGNORECASE,
 )
@@ -100,15 +101,18 @@ _POSES_QUESTION = re.compile(
     r"|(?:an?|the)\s+(?:[\w-]+\s+){0,2}question\s+(?:is|remains)\s+(?:whether|how|what|why|if)\b"
     r"|it\s+is\s+(?:\w+\s+)?(?:natural|interesting|important)\s+to\s+ask\b"
     r"|it\s+(?:is|remains)\s+(?:unclear|unknown|not\s+clear|an\s+open\s+question)\s+(?:whether|how|what|why|if)\b"
-    # "we perform a systematic study … to understand why BN has a poor performance": the question as a purpose
-    r"|.{0,160}?\b(?:in\s+order\s+)?to\s+(?:understand|explain|investigate|determine|shed\s+light\s+on)\s+(?:why|how|whether)\b)",
+    # "we perform a systematic study … to understand why BN has a poor performance": a study whose purpose is the
+    # question, not a finding that explains ("Our analysis helps to explain why …") nor a tool built to
+    r"|.{0,80}?\b(?:we|the\s+authors)\s+(?:\w+ly\s+)?(?:perform|conduct|carry\s+out|present|undertake)\s+(?:an?\s+)?"
+    r"(?:[\w-]+\s+){0,3}(?:study|analysis|investigation|examination|evaluation)\b[^.;]{0,80}?\bto\s+(?:understand|determine)"
+    r"\s+(?:why|how|whether)\b(?![^.]*:\s))",  # "…: the statistics fluctuate": the answer follows the colon
     re.IGNORECASE,
 )
 # ... unless it answers in the same sentence ("…, and we show that it is")
 _ANSWERS_TOO = re.compile(
     r"\b(?:we|the\s+authors)\s+(?:\w+ly\s+)?(?:show|prove|find|answer|demonstrate|establish|resolve)\b"
     r"|\bour\s+(?:results?|experiments|analysis|findings)\s+(?:\w+ly\s+)?(?:show|confirm|suggest|indicate|reveal)|\bwhich\s+we\s+\w+"
-    r"|,?\s+and\s+(?:\w+ly\s+)?(?:show|prove|find|demonstrate|establish)\b",
+    r"|,?\s+and\s+(?:\w+ly\s+)?(?:show|prove|find|demonstrate|establish|identify|reveal)\b",
     re.IGNORECASE,
 )
 
@@ -122,7 +126,9 @@ def poses_a_question(sentence: str) -> bool:
 # What the authors hope their paper does for its readers ("We anticipate this thesis will be of interest to anyone
 # interested in …", "We hope our work will inspire future research"): a wish, not a finding.
 _HOPES = re.compile(
-    r"\b(?:we|the\s+authors)\s+(?:also\s+)?(?:hope|anticipate|expect|envision|trust)\b[^.;]{0,80}?\b(?:"
+    r"^(?:finally,?\s+)?(?:we|the\s+authors)\s+(?:also\s+|further\s+)?(?:hope|anticipate|expect|envision|trust)"
+    r"\s+(?:that\s+)?(?:this|these|our|the|it|they|such)\b[^.;]{0,80}?\b(?:"
+    r"sheds?\s+(?:new\s+)?light|serve\s+as|"
     r"(?:be|of)\s+(?:of\s+)?(?:\w+\s+)?(?:interest|use|value|benefit|help)\b|(?:be|prove)\s+(?:\w+\s+)?(?:useful|helpful|valuable)\b"
     r"|(?:useful|valuable|helpful)\s+(?:reference|resource|guide|starting\s+point)"
     r"|inspire|encourage|stimulate|spur|pav(?:es?|ing)\s+the\s+way|open\s+(?:up\s+)?(?:new|future)|future\s+(?:work|research|studies))",
@@ -131,9 +137,10 @@ _HOPES = re.compile(
 
 
 def only_hopes(sentence: str) -> bool:
-    """Whether the sentence only says what the authors hope their work will be to others (_HOPES), finding nothing."""
+    """Whether the sentence only says what the authors hope their work will be to others (_HOPES), finding nothing:
+    their own main clause ("We hope our work will inspire …"), not "As we expect, weight decay encourages …"."""
     text = _LINKING.sub("", sentence.strip())
-    return bool(_HOPES.search(text)) and not _ANSWERS_TOO.search(text)
+    return bool(_HOPES.match(text)) and not _ANSWERS_TOO.search(text)
 
 
 # "We prove …", "This paper introduces …", "our analysis reveals …": a sentence stating what the paper itself does
@@ -164,12 +171,15 @@ def asks_for_resources(question: str) -> bool:
 # "What is the phenomenon where … known as?", "What do the authors call …?", "What name is given to …?": the question
 # asks for a name, which a sentence gives by "is known as", "called", "termed", "we call it".
 _ASKS_NAME = re.compile(
-    r"\b(?:known|referred\s+to)\s+as\s*\??\s*$|\b(?:called|termed|named|dubbed)\s*\??\s*$"
-    r"|\bwhat\s+(?:is\s+the\s+)?name\b|\bwhat\s+(?:name|term)\s+(?:is|do|does)\b|\bwhat\s+do(?:es)?\s+[\w\s-]{1,40}?\bcall\b",
+    r"\b(?:known|referred\s+to)\s+as\s*\??\s*$|\b(?:called|termed|named|dubbed)\s*\??\s*$|\bis\s+it\s+called\b"
+    r"|\bwhat(?:'s|\s+is)?\s+(?:the\s+)?(?:name|term)\s+(?:of|for|given)\b|\bwhat\s+(?:name|term)\s+(?:is|do|does)\b"
+    r"|\bwhat\s+do(?:es)?\s+[\w\s-]{1,40}?\bcall\b(?!\s+(?:for|into|on|upon|out)\b)",
     re.IGNORECASE,
 )
 _NAMES = re.compile(
-    r"\b(?:known|referred\s+to)\s+as\b|\b(?:called|termed|dubbed|coined)\b|\b(?:we|the\s+authors)\s+(?:call|name|term|dub)\b",
+    r"(?<!so-)\b(?:known|referred\s+to)\s+as\b(?!\s+an?\b)|(?<!so-)\b(?:called|termed|dubbed)\b(?!\s+(?:by|upon|for|on)\b)"
+    r"|\bcoin(?:s|ed)?\s+the\s+term\b|\b(?:we|the\s+authors)\s+(?:call|name|term|dub)\b"
+    r"|\b(?:we|the\s+authors)\s+refer\s+to\s+(?:\w+\s+){1,3}as\b",
     re.IGNORECASE,
 )
 
@@ -348,7 +358,12 @@ _WE_LINKING = re.compile(r"^(\s*[Ww]e)\s+(?:therefore|thus|hence|also|then|furth
 
 
 # "The authors test PN …, and the authors show …": a "we" the sentence joins by "and" to its subject is "they"
-_AND_THE_AUTHORS = re.compile(r"(\b[Tt]he authors\b(?: of “[^”]*”)?[^.;:“]*?,?\s+and\s+(?:then\s+|also\s+)?)the authors\b(?!')")
+# ... unless a clause of another subject stands between ("The authors find that transformers underperform, and the
+# authors attribute …": "they" would read as the transformers)
+_AND_THE_AUTHORS = re.compile(
+    r"(\b[Tt]he authors\b(?: of “[^”]*”)?(?:(?!\b(?:that|whether|which|when|if|how|why|where|while)\b)[^.;:“])*?,?\s+and\s+"
+    r"(?:then\s+|also\s+)?)the authors\b(?!')"
+)
 
 
 def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = False, introduce: bool = False) -> str:

@@ -68,6 +68,7 @@ def test_a_percentage_is_stated_by_a_percent_sign() -> None:
     assert missing_details(question, "It can be reduced a lot without loss.") == ["percentag", "any number"]
     # a share in words: "prune half of the CIFAR10 training set" says what percentage can be pruned
     assert missing_details("What percentage of the training set can be pruned?", "We can prune half of the training set.") == []
+    assert missing_details("What accuracy does it reach?", "We train in half-precision for speed.") == ["accuraci"]
 
 
 def test_a_metric_stated_by_its_short_name_or_as_a_percentage_gain_is_stated() -> None:
@@ -114,6 +115,9 @@ def test_how_many_needs_the_number_beside_what_it_counts() -> None:
     prose = "Previous works follow two approaches: learning operators from parametrized functions."
     assert missing_details("How many parameters does PROSE use?", prose) == ["a number of paramet"]
     assert missing_details("How many bits does it use?", "It uses 4-bit weights.") == []  # a hyphenated word's part
+    assert missing_details("How many dimensions does it need?", "A 750-dimensional subspace suffices.") == []
+    # "how many training examples" counts examples: a number beside "training" is none of them
+    assert missing_details("How many training examples are needed?", "Training takes 3 days.") == ["a number of exampl"]
     # "how few-shot …" asks for no number
     assert missing_details("Explain how few-shot prompting helps language models reason.", "Prompting helps.") == []
 
@@ -362,6 +366,11 @@ def test_an_author_no_record_can_confirm_is_not_an_absent_name(assistant: Assist
     answer = assistant.ask(asked)
     assert not answer.abstained and "Tangent Kernel" in answer.citations[0].title
     assert answer.notice == "No authors are on record for the cited paper: the question's Jacot was not checked."
+    from assistant.answer import unchecked_owners
+    from assistant.types import Paper
+
+    cites = Paper(id="c", title="Language models", abstract="Following Bengio (2003), we train a neural language model.")
+    assert "Bengio was not checked" in unchecked_owners("What do Bengio's results say?", [cites])  # a cited person
     # a possessive the cited abstract itself says is a method or a term, not an owner to check
     for asked in ("What fraction of ViT's trainable parameters does the best WideNet model use?",
                   "Which prior on the last-layer scale yields Student's t processes?"):

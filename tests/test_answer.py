@@ -206,6 +206,7 @@ def test_a_summary_of_a_topic_several_papers_name_quotes_each_of_them(assistant:
         ["post-training", "quantization"]
     ]
     assert summary_topic("What does the neural tangent kernel describe?") == []
+    assert summary_topic("Summarize the main findings on neural collapse.") == [["neural", "collapse"]]
     answer = assistant.ask("Summarize what the collection says about prior-data fitted networks.")
     titles = [c.title for c in answer.citations]
     assert len(titles) == 2 and any("Learning Curve" in t for t in titles), answer.text

@@ -719,6 +719,13 @@ def test_who_proposed_a_thing_names_the_authors_of_the_paper_introducing_it(lib_
 
     assert who_made("Who first proposed the term neural collapse?") == "neural collapse"
     assert who_made("Who wrote the PowerNorm paper?") is None
+    assert who_made("Who proposed PowerNorm in 2020?") == "PowerNorm" and who_made("Who proposed it?") is None
+    from assistant.answer import introduces
+    from assistant.types import Paper
+
+    mention = Paper(id="m", title="Hybrids", abstract="We show that Hyena outperforms Mamba on recall.")
+    made = Paper(id="n", title="Hybrids", abstract="We propose Mamba, a selective state space model.")
+    assert not introduces(mention, "Mamba") and introduces(made, "Mamba") and introduces(made, "the Mamba model")
     paper = next(p for p in lib_assistant.papers() if "we introduce \\textit{symbolic autoencoding}" in p.abstract)
     answer = lib_assistant.ask("Who introduced symbolic autoencoding?")
     assert f"is by {paper.authors[0]}" in answer.text and answer.citations[0].paper_id == paper.id, answer.text

@@ -52,6 +52,7 @@ UNTITLED = Paper(id="y", title="label", abstract="...", has_title=False)
         ("In our era of enormous networks, scale won.", TITLED, False, "In the era of enormous networks, scale won."),
         ("Our understanding of X is limited.", TITLED, False, "The understanding of X is limited."),
         ("We improve our understanding of X.", TITLED, False, "The authors improve the understanding of X."),
+        ("Our world model learns fast.", TITLED, False, "The authors' world model learns fast."),  # theirs
     ],
 )
 def test_first_person_becomes_a_named_third_person(sentence: str, paper: Paper, name_it: bool, expected: str) -> None:
@@ -66,6 +67,9 @@ def test_a_we_joined_by_and_to_the_subject_is_they() -> None:
     assert said == "The authors of “Go Wider” test PN on NLP tasks, and they show that it outperforms LN."
     assert answer_sentence("We study X, and then we prove Y, and we find Z.", TITLED, name_it=False) == (
         "The authors study X, and then they prove Y, and they find Z."
+    )
+    assert answer_sentence("We find that transformers underperform, and we attribute it to depth.", TITLED, False) == (
+        "The authors find that transformers underperform, and the authors attribute it to depth."
     )
     # not a "we" the sentence does not join to its subject: "they" would read as the transformers
     assert answer_sentence("We show that transformers fail when we prune.", TITLED, name_it=False) == (
@@ -140,6 +144,8 @@ def test_sentences_about_code_and_links_are_recognised(sentence: str, meta: bool
         # "that" as a conjunction points at nothing; after a preposition it does
         ("We prove that when training with weight decay, the only solutions are zero functions.", False),
         ("At that point, the network fits the noisy labels.", True),
+        ("Unlike that method, ours needs no labels.", True),
+        ("Given that the data are Gaussian, the kernel is constant.", False),
     ],
 )
 def test_openers_that_point_back(sentence: str, back: bool) -> None:
@@ -406,6 +412,9 @@ def test_a_gist_prefers_the_proposal_and_a_sentence_that_reads_alone() -> None:
         ("In this paper, we perform a systematic study of NLP models to understand why BN has a poor performance.", True),
         ("We study X to understand why it fails, and show that it is due to Y.", False),
         ("To understand how depth helps, we prove a separation theorem.", False),
+        ("Our analysis helps to explain why large learning rates lead to flat minima.", False),  # a finding
+        ("We develop a theory to explain how transformers perform in-context learning.", False),
+        ("We conduct a study to understand why BN fails: the statistics fluctuate.", False),  # the answer follows
     ],
 )
 def test_a_sentence_that_only_poses_a_question(sentence: str, poses: bool) -> None:
@@ -424,9 +433,24 @@ def test_a_sentence_that_only_poses_a_question(sentence: str, poses: bool) -> No
         ("We believe these findings inspire the interpretation of transformers as a hierarchy of SVMs.", False),
         ("We expect the error to decrease as the width grows.", False),  # a prediction: a finding
         ("We show the bound is of interest in practice, and hope it inspires others.", False),  # shows something
+        ("We hope our analysis sheds light on grokking.", True),
+        ("We hope this benchmark will serve as a useful testbed.", True),
+        ("As we expect, weight decay encourages low-rank solutions.", False),  # not the authors' own wish
+        ("We expect, and empirically confirm, that larger widths encourage lazy training.", False),
     ],
 )
 def test_a_sentence_that_only_hopes_finds_nothing(sentence: str, hopes: bool) -> None:
     from assistant.prose import only_hopes
 
     assert only_hopes(sentence) is hopes
+
+
+def test_what_asks_for_a_name_and_what_gives_one() -> None:
+    from assistant.prose import asks_for_a_name, gives_a_name
+
+    assert asks_for_a_name("What's the name of the method?") and asks_for_a_name("What is it called when nets fit noise?")
+    assert not asks_for_a_name("What does the paper call for?")
+    assert gives_a_name("We refer to this procedure as grokking.") and gives_a_name("This is known as Neural Collapse.")
+    for said in ("The functions called by the optimizer are cheap.", "Pruning is widely known as an effective trick.",
+                 "This so-called lazy regime is studied."):
+        assert not gives_a_name(said), said
