@@ -811,11 +811,22 @@ def names_as_phrase(term: str, paper: Paper) -> bool:
 def naming_first(candidates: Sequence[Candidate], term: str | None) -> Sequence[Candidate]:
     """For "What is a neural process?" (a term of two words or more): when the best paper names only the term's
     words apart ("Neural Network Gaussian Processes") and a close one names the term itself ("A Neural Process
-    (NP) estimates …"), the candidates of the papers naming it; else the candidates as they are."""
-    if not term or len(content_terms(term)) < 2 or not candidates or names_as_phrase(term, candidates[0].paper):
+    (NP) estimates …"), the candidates of the papers naming it; of those, a close paper introducing the term's; else
+    the candidates as they are."""
+    if not term or not candidates:
         return candidates
-    naming = [c for c in candidates if names_as_phrase(term, c.paper)]
-    return naming if naming and naming[0].rank_score >= NAMING_RATIO * candidates[0].rank_score else candidates
+    if len(content_terms(term)) >= 2 and not names_as_phrase(term, candidates[0].paper):
+        naming = [c for c in candidates if names_as_phrase(term, c.paper)]
+        if naming and naming[0].rank_score >= NAMING_RATIO * candidates[0].rank_score:
+            candidates = naming
+    # ... and a close paper presenting X as its own (`introduces`) before one using it: "What are prior-data fitted
+    # networks?" was answered from a paper applying PFNs, "We describe the first application of PFNs in this context"
+    if introduces(candidates[0].paper, term):
+        return candidates
+    maker = next((c for c in candidates if introduces(c.paper, term)), None)
+    if maker is not None and maker.rank_score >= NAMING_RATIO * candidates[0].rank_score:
+        return [c for c in candidates if c.paper.id == maker.paper.id]
+    return candidates
 
 
 def with_introduction(chosen: list[Candidate], candidates: Sequence[Candidate], term: str | None) -> list[Candidate]:

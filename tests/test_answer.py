@@ -249,6 +249,9 @@ def test_what_is_x_leads_with_the_sentence_that_introduces_x(assistant: Assistan
     assert text.index("propose Power Normalization (PN)") < text.index("Lipschitz")  # the definition before the rest
     # ... right after the issue it "resolves", which it does not leave dangling
     assert text.index("large fluctuations") < text.index("This results in instability") < text.index("propose Power")
+    # from the paper presenting the term, not one applying it ("the first application of PFNs in this context")
+    pfn = assistant.ask("What are Prior-Data Fitted Networks?")
+    assert pfn.citations[0].title == "Transformers Can Do Bayesian Inference", pfn.text
 
 
 def test_an_answer_says_what_the_paper_found_not_the_background_it_sets_out_from(assistant: Assistant) -> None:
