@@ -1192,9 +1192,11 @@ def with_antecedents(chosen: list[Candidate], candidates: Sequence[Candidate]) -
         # ... or on "It" ("It consists in converting floating point …"): the one naming it
         # past the first step only a sentence opening on its link ("In this manner, …"): a demonstrative in the middle of
         # each sentence before ("this transfers …") walked four sentences back from one "this method"
-        while (leans_back(cur.text) or (cur is cand and needs_before(cur.text))) and (
-            before := by_place.get((cand.paper.id, cur.position - 1))
-        ) is not None:
+        # ... and the abstract's own question that "this question" names ("How many parameters are really needed? We
+        # attempt to answer this question …", the second brought by "… the dimension of this subspace")
+        while (before := by_place.get((cand.paper.id, cur.position - 1))) is not None and (
+            leans_back(cur.text) or (needs_before(cur.text) and (cur is cand or before.text.rstrip().endswith("?")))
+        ):
             chain.append(before)
             cur = before
         if chain or not solves_earlier(cand.text):

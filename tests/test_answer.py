@@ -617,6 +617,9 @@ def test_the_question_an_abstract_asks_comes_before_the_sentence_answering_it(as
         "answer this question"
     ), text
     assert "really needed [" in text or "answer this question" not in text, text
+    # ... also when "this question" is itself the antecedent of a chosen sentence ("… the dimension of this subspace")
+    deeper = assistant.ask("How many dimensions does the intrinsic dimension subspace need?").text
+    assert "answer this question" not in deeper or "really needed [1]? The authors attempt" in deeper, deeper
     plain = assistant.ask("What is the Data Diet paper about?")  # a question the abstract asks answers nothing
     assert "?" not in plain.text, plain.text
 
