@@ -102,7 +102,8 @@ _POSES_QUESTION = re.compile(
     r"|it\s+is\s+(?:\w+\s+)?(?:natural|interesting|important)\s+to\s+ask\b"
     r"|it\s+(?:is|remains)\s+(?:unclear|unknown|not\s+clear|an\s+open\s+question)\s+(?:whether|how|what|why|if)\b"
     # "we perform a systematic study … to understand why BN has a poor performance": a study whose purpose is the
-    # question, not a finding that explains ("Our analysis helps to explain why …") nor a tool built to
+    # question, not a finding that explains ("Our analysis helps to explain why …") nor a tool built to find out
+    # ("We propose a test to determine whether …")
     r"|.{0,80}?\b(?:we|the\s+authors)\s+(?:\w+ly\s+)?(?:perform|conduct|carry\s+out|present|undertake)\s+(?:an?\s+)?"
     r"(?:[\w-]+\s+){0,3}(?:study|analysis|investigation|examination|evaluation)\b[^.;]{0,80}?\bto\s+(?:understand|determine)"
     r"\s+(?:why|how|whether)\b(?![^.]*:\s))",  # "…: the statistics fluctuate": the answer follows the colon
