@@ -50,7 +50,7 @@ from .prose import (
     answer_sentence, asks_for_a_name, asks_for_resources, gives_a_name, in_own_voice, is_meta, leans_back, only_hopes,
     poses_a_question, refers_back, solves_earlier, states_a_claim,
 )
-from .text import STOPWORDS, abbreviations, american, content_terms, split_sentences, words
+from .text import STOPWORDS, abbreviations, american, content_terms, rough_sentences, split_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
 
 if TYPE_CHECKING:
@@ -790,7 +790,7 @@ def introduces(paper: Paper, term: str) -> bool:
     own = own if len(own.split()) <= 3 else ""  # a name ("PowerNorm: …"), not a topic ("Neural Collapse in Deep …: …")
     if own and any(mentions(name, own, defined) for name in names):
         return True
-    for sentence in split_sentences(paper.abstract):
+    for sentence in rough_sentences(paper.abstract):
         for verb in _PRESENTS.finditer(sentence):
             after = sentence[verb.end() : verb.end() + 120]
             if any(mentions(name, after, defined) for name in names):
