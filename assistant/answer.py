@@ -50,7 +50,7 @@ from .prose import (
     answer_sentence, asks_for_a_name, asks_for_resources, gives_a_name, in_own_voice, is_meta, leans_back, only_hopes,
     poses_a_question, refers_back, solves_earlier, states_a_claim,
 )
-from .text import STOPWORDS, abbreviations, american, content_terms, rough_sentences, split_sentences, words
+from .text import STOPWORDS, abbreviations, american, content_terms, rough_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
 
 if TYPE_CHECKING:
@@ -712,8 +712,9 @@ def drifts(fresh: Candidate, best: Candidate) -> bool:
 
 
 def not_yet_said(candidates: Sequence[Candidate], said: Sequence[str]) -> list[Candidate]:
-    """The candidates whose sentence no earlier answer already gave."""
-    earlier = [set(content_terms(s)) for answer in said for s in split_sentences(answer)]
+    """The candidates whose sentence no earlier answer already gave. The answers are split by text.rough_sentences:
+    a follow-up is a question, and the sentence tokenizer's import (NLTK, 2 s) belongs to ingest."""
+    earlier = [set(content_terms(s)) for answer in said for s in rough_sentences(answer)]
     if not earlier:
         return list(candidates)
 

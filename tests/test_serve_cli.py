@@ -191,7 +191,8 @@ def test_the_serving_process_never_imports_torch(small_store: Path) -> None:
         "from assistant import ui\n"
         f"a = Assistant(Settings(store_dir={str(small_store)!r}))\n"
         "ui.build_app(a)\n"
-        f"a.ask({NTK!r}); a.retrieve('kernels', mode='dense')\n"
+        f"first = a.ask({NTK!r}); a.retrieve('kernels', mode='dense')\n"
+        f"a.ask('How does it change during training?', history=[({NTK!r}, first.text)])\n"  # a follow-up
         "a.ask('What does the neural tangent kernel describe? How does it change during training?')\n"
         "assert a.ask('How many papers are about kernels?').citations\n"  # a count, answered from the metadata
         "a.ask('How many layers does the network of the kernel paper have? Which datasets does it use?')\n"
