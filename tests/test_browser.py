@@ -191,11 +191,14 @@ def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, sh
     shot(page, "chat-earlier-citation-clicked.png", full_page=False)
     page.locator("#aa-settings").get_by_text("Settings").filter(visible=True).first.click()
     page.get_by_text("fully offline").filter(visible=True).first.wait_for()
+    kept_before = page.evaluate("localStorage.getItem('aa-settings')")
     page.locator("#aa-retrieval-mode").get_by_text("bm25", exact=True).click()
     shot(page, "chat-followup-settings.png")
 
     # the choice holds after a reload: the radio read bm25 again but the reload had set it back, so the next
-    # question went another way than the page showed
+    # question went another way than the page showed. The browser keeps it once the server has sealed it (the
+    # stored settings are encrypted): a reload on loaded cores before that round trip lost the click (CI, once)
+    page.wait_for_function("before => localStorage.getItem('aa-settings') !== before", arg=kept_before)
     page.reload(wait_until="load")
     page.locator("#aa-settings").get_by_text("Settings").filter(visible=True).first.click()
     expect(page.locator("#aa-retrieval-mode input[value='bm25']")).to_be_checked()
