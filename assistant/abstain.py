@@ -302,9 +302,14 @@ def _opening(question: str) -> str:
     return " ".join(question.split()[:6])
 
 
+def _word_parts(text: str) -> list[str]:
+    """A text's words, and the parts of its hyphenated ones ("over-parameterized": also "over", "parameterized")."""
+    return [p for w in words(text) for p in (w, *w.split("-")) if p]
+
+
 def _spoken(text: str) -> set[str]:
-    """The stems of a text's words, and of the parts of its hyphenated ones ("over-parameterized": "over", "paramet")."""
-    return {stem(p) for w in words(text) for p in (w, *w.split("-")) if p}
+    """The stems of a text's words and of their hyphenated parts (_word_parts)."""
+    return {stem(p) for p in _word_parts(text)}
 
 
 # A verb made of a noun names another thing: "parametrized" counts no parameters, "memorization" no memory
@@ -315,10 +320,11 @@ def speaks_of(counted: str, text: str) -> bool:
     """Whether the text has a word, or a part of a hyphenated one ("bit-widths"), stemming to what a question counts
     or measures (`measured`), or longer but for a verb made of it ("750-dimensional" speaks of dimensions)."""
     alike = _SAME_COUNT if counted in _SAME_COUNT else (counted,)
-    return any(
-        s == a or (s.startswith(a) and not _MADE_A_VERB.search(p))
-        for w in words(text) for p in (w, *w.split("-")) if p for s in (stem(p),) for a in alike
-    )
+    for part in _word_parts(text):
+        said = stem(part)
+        if said in alike or (said.startswith(alike) and not _MADE_A_VERB.search(part)):
+            return True
+    return False
 
 
 def measured(question: str) -> str | None:

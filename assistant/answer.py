@@ -534,7 +534,7 @@ class ExtractiveComposer:
         # (the sentences beside it in the abstract's order read as background before the answer: "A line of work
         # has studied … Ω(N) neurons" opened the answer to how many neurons the paper's bound needs)
         # A comparison reads in the abstract's order: its contrast ("Unlike diffusion models, …") before the rest
-        one_thing = not (several or asks_for_summary(question) or each or len(parts) > 1 or compared(sides))
+        one_thing = not (several or summary or each or len(parts) > 1 or compared(sides))
         lead = chosen[0] if (term or again or one_thing) and chosen else None
         if one_thing and not term and not again and stated is not None and stated in chosen:
             # "What datasets … and by how much does it beat LayerNorm?": "PN outperforms LN by 0.4/0.6 BLEU on
@@ -822,9 +822,12 @@ def naming_first(candidates: Sequence[Candidate], term: str | None) -> Sequence[
             candidates = naming
     # ... and a close paper presenting X as its own (`introduces`) before one using it: "What are prior-data fitted
     # networks?" was answered from a paper applying PFNs, "We describe the first application of PFNs in this context"
-    if introduces(candidates[0].paper, term):
+    # one check a paper, in the candidates' order (a paper has a candidate for each of its sentences)
+    papers = list({c.paper.id: c.paper for c in candidates}.values())
+    if introduces(papers[0], term):
         return candidates
-    maker = next((c for c in candidates if introduces(c.paper, term)), None)
+    made = next((p.id for p in papers if introduces(p, term)), None)
+    maker = next((c for c in candidates if c.paper.id == made), None)
     if maker is not None and maker.rank_score >= NAMING_RATIO * candidates[0].rank_score:
         return [c for c in candidates if c.paper.id == maker.paper.id]
     return candidates
