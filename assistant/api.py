@@ -416,6 +416,14 @@ class Assistant:
             raise TypeError(f"a paper id is a string (`assistant papers` lists them), not {type(paper_id).__name__}")
         return self._ready().papers.get(paper_id)
 
+    def sentences_of(self, paper_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each paper's abstract in the sentences ingest split it into (those answers quote), by id; the ids the
+        store does not hold are left out."""
+        paper_ids = _one_or_many(paper_ids, "paper_ids")
+        if not all(isinstance(pid, str) for pid in paper_ids):
+            raise TypeError("paper ids are strings (`assistant papers` lists them)")
+        return self._ready().sentences.texts_of(paper_ids)
+
     def similar(self, paper_id: str, k: int | None = None) -> list[Passage]:
         """The k papers most like `paper_id` (by their abstracts' vectors), nearest first, each as a
         passage with its cosine as score and its abstract as text."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .markdown import blocks
-from .text import content_terms, split_sentences
+from .text import content_terms, rough_sentences, split_sentences
 from .types import Citation, Paper
 
 # [1], [2, 3], [1][2]; a marker group is one bracket holding comma-separated numbers.
@@ -158,14 +158,24 @@ def _closest(claim: str, abstract: Sequence[str], terms: Sequence[set[str]]) -> 
     return abstract[scores.index(max(scores))] if scores and max(scores) > 0 else None
 
 
-def marked_sentences(text: str, citations: Sequence[Citation], papers: Mapping[str, Paper]) -> list[tuple[int, str | None]]:
+def abstract_sentences(paper: Paper, stored: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """The paper's abstract in sentences as ingest split it: those the store keeps (`stored`, by paper id), else
+    split again. The page passes the store's: splitting again imports NLTK's sentence tokenizer, which took 1.5-3.4 s
+    and 143 MB of the serving process at the first answer it showed."""
+    kept = stored.get(paper.id) if stored is not None else None
+    return list(kept) if kept else split_sentences(paper.abstract)
+
+
+def marked_sentences(
+    text: str, citations: Sequence[Citation], papers: Mapping[str, Paper], stored: Mapping[str, Sequence[str]] | None = None
+) -> list[tuple[int, str | None]]:
     """Each `[n]` of the answer in order, with the abstract sentence of paper n its answer sentence came from (the
     rule of cited_sentences), or None where paper n is unknown: a reader's click on that [n] shows that sentence,
-    not the paper's first quote."""
+    not the paper's first quote. `stored`: see abstract_sentences."""
     by_n = {c.n: papers.get(c.paper_id) for c in citations}
     split: dict[int, tuple[list[str], list[set[str]]]] = {}
     out: list[tuple[int, str | None]] = []
-    for sentence in split_sentences(text):
+    for sentence in rough_sentences(text):
         plain = MARKER.sub(" ", sentence)
         for found in MARKER.finditer(sentence):
             for n in markers(found.group(0)):
@@ -174,23 +184,28 @@ def marked_sentences(text: str, citations: Sequence[Citation], papers: Mapping[s
                     out.append((n, None))
                     continue
                 if n not in split:
-                    abstract = split_sentences(paper.abstract)
+                    abstract = abstract_sentences(paper, stored)
                     split[n] = abstract, [set(content_terms(s)) for s in abstract]
                 out.append((n, _closest(plain.replace(paper.title, " "), *split[n])))
     return out
 
 
 def cited_sentences(
-    text: str, citations: Sequence[Citation], papers: Mapping[str, Paper], first: bool = False
+    text: str,
+    citations: Sequence[Citation],
+    papers: Mapping[str, Paper],
+    first: bool = False,
+    stored: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[str]]:
     """Per cited paper id, the abstract sentences the answer cites, in abstract order.
 
     Each citation's quote and each answer sentence carrying its [n] (markers and the attributed title
     removed) count as the abstract sentence closest to them by content-term F1: the extractive composer's
     sentences are abstract sentences (first person rewritten), an LLM's paraphrase them, so one rule fits both.
-    `first`: only what the answer's first cited sentence cites (what a reader reads first), no quote."""
+    `first`: only what the answer's first cited sentence cites (what a reader reads first), no quote. `stored`: see
+    abstract_sentences. The answer is split by text.rough_sentences: its sentences end in a stop after their markers."""
     claims: dict[int, list[str]] = {}
-    for sentence in split_sentences(text):
+    for sentence in rough_sentences(text):
         plain = MARKER.sub(" ", sentence)
         for n in dict.fromkeys(markers(sentence)):
             claims.setdefault(n, []).append(plain)
@@ -201,7 +216,7 @@ def cited_sentences(
         paper = papers.get(citation.paper_id)
         if paper is None:
             continue
-        abstract = split_sentences(paper.abstract)
+        abstract = abstract_sentences(paper, stored)
         terms = [set(content_terms(s)) for s in abstract]
         chosen = set(out.get(paper.id, []))
         answered = [claim.replace(paper.title, " ") for claim in claims.get(citation.n, [])]  # the attribution

@@ -150,15 +150,21 @@ class SentenceMatrix:
     def of(self, paper_ids: Sequence[str]) -> Sentences:
         """Each paper's sentences with their vectors (float32), in abstract order."""
         out: Sentences = {}
+        for pid, texts in self.texts_of(paper_ids).items():
+            a, b = self._span(pid)
+            out[pid] = list(zip(texts, self.vectors.read(a, b).astype(np.float32)))
+        return out
+
+    def texts_of(self, paper_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each paper's sentences, in abstract order (papers without sentences are left out)."""
+        out: dict[str, list[str]] = {}
         for pid in paper_ids:
             a, b = self._span(pid)
             if b <= a:
                 continue
-            vectors = self.vectors.read(a, b).astype(np.float32)
             ends = self.offsets.read(a, b + 1)
             blob = self.texts.read(int(ends[0]), int(ends[-1])).tobytes()
-            texts = [blob[ends[j] - ends[0] : ends[j + 1] - ends[0]].decode() for j in range(b - a)]
-            out[pid] = list(zip(texts, vectors))
+            out[pid] = [blob[ends[j] - ends[0] : ends[j + 1] - ends[0]].decode() for j in range(b - a)]
         return out
 
 

@@ -10,7 +10,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from .cite import cited_sentences, format_references
@@ -47,12 +47,14 @@ ABANDONED = "[the model stopped answering; the answer below was composed offline
 REVISED = "[checked against the sources, the answer reads:]"
 
 
-def sources(answer: Answer | None, papers: Mapping[str, Paper] | None = None) -> str:
+def sources(
+    answer: Answer | None, papers: Mapping[str, Paper] | None = None, stored: Mapping[str, Sequence[str]] | None = None
+) -> str:
     """Each cited paper with every sentence the answer took from it (`papers`: their records, to find
-    them; without, each citation's own quote)."""
+    them; without, each citation's own quote; `stored`: their sentences as the store keeps them)."""
     if answer is None or not answer.citations:
         return "no sources yet: ask a question first" if answer is None else "the last answer cited no source"
-    taken = cited_sentences(answer.text, answer.citations, papers or {})
+    taken = cited_sentences(answer.text, answer.citations, papers or {}, stored=stored)
     return "\n\n".join(
         # a terminal shows no math: "$\\Sigma$AE" reads as the answer wrote it, "ΣAE"
         f"[{c.n}] {readable_latex(c.title)}\n" + "\n".join(f"    “{readable_latex(q)}”" for q in taken.get(c.paper_id) or [c.quote])
@@ -164,7 +166,7 @@ def run(assistant: Assistant, read: Callable[[str], str] = input, out: TextIO = 
             continue
         if line == "/sources":
             cited = [c.paper_id for c in last.citations] if last else []
-            out.write(sources(last, {pid: p for pid in cited if (p := assistant.paper(pid))}) + "\n")
+            out.write(sources(last, {pid: p for pid in cited if (p := assistant.paper(pid))}, assistant.sentences_of(cited)) + "\n")
             continue
         if line == "/clear":
             history, last = [], None

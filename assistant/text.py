@@ -148,7 +148,9 @@ def _sentence_tokenizer() -> Callable[[str], list[str]]:
 _NO_END = re.compile(r"\b(?:et al|e\.g|i\.e|cf|vs|resp|approx)\.$")
 
 
-_ROUGH_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(“\"\[])")
+# Where rough_sentences cuts: after a stop, before a capital of the Latin, Greek or Cyrillic alphabet ("ΣAE connects
+# …" starts a sentence), an opening quote or a bracket.
+_ROUGH_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\u00c0-\u00d6\u00d8-\u00de\u0391-\u03a9\u0410-\u042f(“\"\[])")
 
 
 def rough_sentences(text: str) -> list[str]:

@@ -49,3 +49,19 @@ def test_a_marker_dropped_after_an_abbreviation_leaves_one_stop() -> None:
     checked = validate("It was proposed by Smith et al. [7]. It holds [1].", 3)
     assert checked.text == "It was proposed by Smith et al. It holds [1]." and checked.dropped == 1
     assert validate("Shown by Smith et al. [2]. It holds [1].", 3).text == "Shown by Smith et al. [1]. It holds [2]."
+
+
+def test_an_answer_maps_to_the_sentences_the_store_keeps_and_a_greek_capital_starts_one() -> None:
+    from assistant.cite import cited_sentences, marked_sentences
+    from assistant.text import rough_sentences
+    from assistant.types import Citation, Paper
+
+    abstract = "We introduce symbolic autoencoding ($\\Sigma$AE). $\\Sigma$AE connects two models. It works."
+    paper = Paper(id="p1", title="T", abstract=abstract)
+    # the store's sentences, as ingest split them; splitting the abstract again would not find the second
+    stored = {"p1": ["We introduce symbolic autoencoding ($\\Sigma$AE).", "$\\Sigma$AE connects two models.", "It works."]}
+    text = "The authors introduce symbolic autoencoding (ΣAE) [1]. ΣAE connects two models [1]."
+    assert rough_sentences(text) == ["The authors introduce symbolic autoencoding (ΣAE) [1].", "ΣAE connects two models [1]."]
+    citation = Citation(n=1, paper_id="p1", title="T", quote=stored["p1"][0])
+    assert [s for _, s in marked_sentences(text, [citation], {"p1": paper}, stored)] == stored["p1"][:2]
+    assert cited_sentences(text, [citation], {"p1": paper}, stored=stored) == {"p1": stored["p1"][:2]}

@@ -196,7 +196,19 @@ def test_the_serving_process_never_imports_torch(small_store: Path) -> None:
         "a.ask('What does the neural tangent kernel describe? How does it change during training?')\n"
         "assert a.ask('How many papers are about kernels?').citations\n"  # a count, answered from the metadata
         "a.ask('How many layers does the network of the kernel paper have? Which datasets does it use?')\n"
-        # nor NLTK (2 s to import), which splits abstracts into sentences at ingest, never a question
+        # the page's answer and source cards, and the terminal's /sources: each [n] to the sentence it quotes
+        "from assistant.ui.handlers import Handlers\n"
+        f"*_, (_, chat, _, cards, _) = Handlers(a).respond({NTK!r}, [], [], 'extractive', 'hybrid', 5)\n"
+        "assert 'aa-quote' in chat[-1]['content'] + cards, cards\n"
+        "import io\n"
+        "from assistant import terminal\n"
+        f"lines = iter([{NTK!r}, '/sources'])\n"
+        "def read(_):\n"
+        "    try: return next(lines)\n"
+        "    except StopIteration: raise EOFError\n"
+        "out = io.StringIO(); terminal.run(a, read, out)\n"
+        "assert '\u201c' in out.getvalue(), out.getvalue()\n"
+        # nor NLTK (2-3 s and 143 MB to import), which splits abstracts into sentences at ingest, never a question
         "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'nltk') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

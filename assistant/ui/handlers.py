@@ -344,8 +344,9 @@ class Handlers:
             yield question, chat[:-2], turns, panel_before(), ""
             raise user_error("The answer stream ended early; try again.")
         papers = self.papers_of(answer)
-        chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer, papers, model=wrote_by_model(answer))}
-        shown = render_sources(answer, papers, turn, self.similar_of(answer))
+        stored = self.assistant.sentences_of([c.paper_id for c in answer.citations])
+        chat[-1] = {"role": "assistant", "content": render_answer(answer.text, turn, answer, papers, wrote_by_model(answer), stored)}
+        shown = render_sources(answer, papers, turn, self.similar_of(answer), stored)
         for old in turns[: max(0, len(turns) - 2 * (EARLIER_KEPT - 1))]:  # out of the panel: not kept either
             old.pop("sources", None)
         turns += [

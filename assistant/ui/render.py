@@ -206,11 +206,17 @@ def by_paper(text: str) -> list[str] | None:
 
 
 def render_answer(
-    text: str, turn: int, answer: Answer | None = None, papers: Mapping[str, Paper] | None = None, model: bool = False
+    text: str,
+    turn: int,
+    answer: Answer | None = None,
+    papers: Mapping[str, Paper] | None = None,
+    model: bool = False,
+    stored: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """A Chatbot bubble: the partial or final answer, markers linked (with the cited `papers`, each [n] to the
     sentence its answer sentence came from), abstentions marked. `model`: a model wrote the text, so its Markdown
-    (lists, bold, …) is laid out; an abstract's sentences are shown as they are ("f_*" is not italics)."""
+    (lists, bold, …) is laid out; an abstract's sentences are shown as they are ("f_*" is not italics). `stored`:
+    the papers' sentences as the store keeps them (cite.abstract_sentences)."""
     if answer is not None:
         # the paper, not a quote: a second [1] closes another sentence of that paper than the citation's quote
         known = {c.n: f"[{c.n}] {_clipped(readable_latex(c.title))}" + (f" ({c.year})" if c.year else "") for c in answer.citations}
@@ -223,7 +229,7 @@ def render_answer(
         first = {c.n: " ".join(c.quote.split()) for c in answer.citations}
         targets = iter([
             (n, anchor(turn, n) if not sentence or " ".join(sentence.split()) == first.get(n) else quote_anchor(turn, n, sentence))
-            for n, sentence in marked_sentences(text, answer.citations, papers)
+            for n, sentence in marked_sentences(text, answer.citations, papers, stored)
         ])
     # a model's final answer marks the sentences it left uncited (not while it streams: the marker may follow)
     flag = model and answer is not None and not answer.abstained
@@ -377,10 +383,14 @@ def _published(paper: Paper) -> str:
 
 
 def render_sources(
-    answer: Answer, papers: dict[str, Paper], turn: int, similar: Mapping[str, Sequence[Passage]] | None = None
+    answer: Answer,
+    papers: dict[str, Paper],
+    turn: int,
+    similar: Mapping[str, Sequence[Passage]] | None = None,
+    stored: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """One card per cited paper (quotes highlighted, its nearest papers folded under it); for an abstention,
-    the closest papers, styled apart; then the whole retrieved list, folded."""
+    the closest papers, styled apart; then the whole retrieved list, folded. `stored`: as for render_answer."""
     similar = similar or {}
     ranks, of = relevance(answer.passages), len(answer.passages)
     if answer.citations:
@@ -388,7 +398,7 @@ def render_sources(
         titles: dict[str, str] = {}
         # Every abstract sentence the answer's sentences came from, not only each citation's quote: an
         # answer citing [1] twice shows both of [1]'s sentences.
-        sentences = cited_sentences(answer.text, answer.citations, papers)
+        sentences = cited_sentences(answer.text, answer.citations, papers, stored=stored)
         for c in sorted(answer.citations, key=lambda c: c.n):
             grouped.setdefault(c.paper_id, []).append((c.n, c.quote))
             titles.setdefault(c.paper_id, c.title)
