@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -103,6 +104,30 @@ def test_valid_citations_and_the_request_carries_question_and_sources_as_data(
         papers[answer.citations[1].paper_id].abstract
     )
     assert fake.headers_seen[0]["authorization"] == f"Bearer {KEY}"
+
+
+@pytest.mark.slow
+def test_a_model_answer_and_its_page_need_no_sentence_tokenizer(fake: FakeOpenAI, seeded_store: Path) -> None:
+    # NLTK's sentence tokenizer took 2-3 s and 143 MB of the serving process to import at its first model answer
+    fake.script(Reply(text=GOOD), Reply(text=GOOD))
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from assistant.api import Assistant\n"
+        "from assistant.config import Settings\n"
+        "from assistant.ui.handlers import Handlers\n"
+        f"a = Assistant(Settings(store_dir=Path({str(seeded_store)!r}), llm='openai-compatible', llm_base_url={fake.base_url!r},"
+        f" llm_api_key={KEY!r}, llm_model='test-model', llm_timeout=5.0, llm_retries=1))\n"
+        f"answer = a.ask({QUESTION!r})\n"
+        "assert answer.mode == 'openai-compatible' and [c.n for c in answer.citations] == [1, 2], answer\n"
+        f"*_, (_, chat, _, cards, _) = Handlers(a).respond({QUESTION!r}, [], [], 'openai-compatible', 'hybrid', 5)\n"
+        "assert 'aa-quote' in cards, cards\n"
+        "print('nltk' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
+    assert len(fake.requests) == 2
 
 
 def test_out_of_range_markers_are_dropped_counted_and_citations_renumbered(
