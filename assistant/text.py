@@ -47,7 +47,7 @@ def _stemmer() -> Callable[[str], str]:
 # "behavior" finds "behaviour", in BM25 and in every term overlap (both sides of a match go through this).
 # A rewrite must not touch a word that has one spelling: Snowball strips "-ize" but not "-ise", so "supervised"
 # read as "supervized" would no longer share a stem with "supervision", and "expertise" would become "expert".
-SPELLING_VERSION = 2  # part of the keyword index's and term counts' key: a change rebuilds them
+SPELLING_VERSION = 3  # part of the keyword index's and term counts' key: a change rebuilds them
 _ISE = re.compile(r"(?<=[a-z]{2})([iy])s(ations?|e|ed|es|ing|ers?)$")  # quantise(d), normalisation, analyse
 # Words that end in -ise in American English too (and every "-wise"): left alone
 _ISE_TOO = frozenset(
@@ -114,7 +114,14 @@ def spelling_site(word: str) -> int:
     return n
 
 
+# An abbreviation's plural ("GNNs", "LLMs", "SSMs"): Snowball strips no "s" from a word without a vowel, so
+# "GNNs" and "GNN" were two terms. Part of SPELLING_VERSION.
+_ABBREVIATION_PLURAL = re.compile(r"[b-df-hj-np-tv-xz0-9]{2,}s")
+
+
 def stem(word: str) -> str:
+    if _ABBREVIATION_PLURAL.fullmatch(word):
+        word = word[:-1]
     return _stemmer()(american(word))
 
 

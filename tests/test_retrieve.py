@@ -176,6 +176,19 @@ def test_british_and_american_spellings_find_each_other(assistant: Assistant, tm
     assert saved.endswith(f":spelling-{SPELLING_VERSION}")  # so an index of the old vocabulary is not current
 
 
+def test_an_abbreviation_and_its_plural_are_one_term(tmp_path: Path) -> None:
+    """Snowball strips no "s" from a word without a vowel: "GNNs" and "GNN" were two terms, in keyword search
+    and in every overlap an answer is chosen by."""
+    from assistant.retrieve import KeywordIndex
+    from assistant.text import content_terms, stem
+    from assistant.types import Paper
+
+    assert content_terms("GNNs, LLMs, SSMs and PINNs") == content_terms("GNN, LLM, SSM and PINN") == ["gnn", "llm", "ssm", "pinn"]
+    assert stem("this") == "this" and stem("gps") == stem("gp") and stem("diffusions") == stem("diffusion")
+    papers = [Paper(id="a", title="Message passing", abstract="We study GNN expressivity."), Paper(id="b", title="Other", abstract="Diffusion.")]
+    assert [pid for pid, _ in KeywordIndex("v1", lambda: papers, path=tmp_path / "bm25").search("GNNs", 2)] == ["a"]
+
+
 def test_the_keyword_index_is_built_from_one_pass_over_a_stream(assistant: Assistant) -> None:
     """The corpus is read once as it streams from the store (nothing kept but token ids), and ranks and
     scores exactly as bm25s's own whole-corpus tokenize-and-index does."""
