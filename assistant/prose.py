@@ -44,7 +44,10 @@ _LINKING = re.compile(
     r"|First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Lastly|Consequently|Therefore|Thus|Hence|Accordingly"
     r"|Namely|Specifically|In particular|Similarly|Likewise|Meanwhile|In turn|As a (?:result|consequence)"
     r"|On the other hand|In contrast|Conversely|Contrastingly|However|Nevertheless|Nonetheless|Subsequently|Overall"
-    r"|In summary|In short|More (?:precisely|specifically|concretely|generally)|Indeed)(?:,\s+|\s+(?=we\b))"
+    r"|In summary|In short|More (?:precisely|specifically|concretely|generally)|Indeed"
+    # ... and what only reads after the sentence before: an example of it, a restatement, its first half
+    r"|In fact|Concretely|For (?:instance|example)|On the one hand|Instead|In other words|Put differently|As such"
+    r"|Taken together|All in all|To (?:summari[sz]e|sum up|conclude)|In conclusion)(?:,\s+|\s+(?=we\b))"
 )
 # Openers that point back at something the previous sentence named: "This phenomenon…", and an opening
 # clause that refers back ("Addressing this issue, …", "To overcome these limitations, …").
@@ -344,8 +347,7 @@ def third_person(sentence: str, paper: Paper, name_it: bool, introduce: bool = F
     if titled and (here := _THIS_PAPER.search(sentence)):  # "…, in this study, we show" names the paper there
         return _capital(rest(sentence[: here.start()]) + f"in “{title}”" + rest(sentence[here.end() :]))
     if titled and (_FIRST_PERSON.search(sentence) or sentence.startswith("The authors' ")):
-        body = sentence[:1].lower() + sentence[1:] if not sentence[:2].isupper() else sentence
-        return f"In “{title}”, " + rest(body)
+        return f"In “{title}”, " + rest(_lower_first(sentence, paper.abstract))
     if titled and (introduce or _ITS_OWN.match(sentence)):
         return f"In “{title}”, " + _lower_first(rest(sentence), paper.abstract)
     return _capital(rest(sentence))
