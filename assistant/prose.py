@@ -45,8 +45,8 @@ _LINKING = re.compile(
     r"|Namely|Specifically|In particular|Similarly|Likewise|Meanwhile|In turn|As a (?:result|consequence)"
     r"|On the other hand|In contrast|Conversely|Contrastingly|However|Nevertheless|Nonetheless|Subsequently|Overall"
     r"|In summary|In short|More (?:precisely|specifically|concretely|generally)|Indeed"
-    # ... and what only reads after the sentence before: an example of it, a restatement, its first half
-    r"|In fact|Concretely|For (?:instance|example)|On the one hand|Instead|In other words|Put differently|As such"
+    # ... and what only reads after the sentence before: an example of it, a restatement of it
+    r"|In fact|Concretely|For (?:instance|example)|Instead|In other words|Put differently|As such"
     r"|Taken together|All in all|To (?:summari[sz]e|sum up|conclude)|In conclusion)(?:,\s+|\s+(?=we\b))"
 )
 # Openers that point back at something the previous sentence named: "This phenomenon…", and an opening

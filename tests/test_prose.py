@@ -183,10 +183,11 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert answer_sentence("Our key contribution is a bound.", UNTITLED, True) == "The authors' key contribution is a bound."
     assert answer_sentence("Our method, called P, learns.", TITLED, True) == "In “Go Wider”, the authors' method, called P, learns."
     assert answer_sentence("Contrastingly, passive learning fails.", TITLED, False) == "Passive learning fails."
-    # an example of the sentence before, a restatement, the first half of a pair: read alone, the link goes too
+    # an example of the sentence before, a restatement: read alone, the link goes too
     assert answer_sentence("In fact, using EL2N scores we prune.", TITLED, True) == "In “Go Wider”, using EL2N scores the authors prune."
     assert answer_sentence("For instance, on ResNet50, we prune half.", TITLED, False) == "On ResNet50, the authors prune half."
-    assert answer_sentence("On the one hand, depth helps.", TITLED, False) == "Depth helps."
+    # ... not the first half of a pair: "On the other hand, …" is often the answer's next sentence
+    assert answer_sentence("On the one hand, depth helps.", TITLED, False) == "On the one hand, depth helps."
     assert answer_sentence("In fact, depth helps.", TITLED, False, follows=True) == "In fact, depth helps."  # after its sentence
     # a name the sentence opens with keeps its capital after the title ("Gaussian", as the abstract writes it)
     gp = Paper(id="g", title="Priors", abstract="Gaussian processes offer a framework, and we propose a prior.")
