@@ -1171,7 +1171,13 @@ def lead_group(lead: Candidate | None, chosen: Sequence[Candidate]) -> set[tuple
     solving = solves_earlier(texts[at]) and not leans_back(texts[at])
     # A lead naming "this approach" mid-sentence still reads first, the sentence saying what it is right after it:
     # reading that one first cost the best evidence its first place on 2 bundled and 5 dev questions (QUALITY.md)
-    while at - 1 in texts and (leans_back(texts[at]) or (solving and lead.position - at < SOLVED_CONTEXT)):
+    # ... and the abstract's own question a sentence of the group answers ("How many parameters are really needed?
+    # We attempt to answer this question …"), as with_antecedents brought it: it had read after the group
+    while at - 1 in texts and (
+        leans_back(texts[at])
+        or (solving and lead.position - at < SOLVED_CONTEXT)
+        or (needs_before(texts[at]) and texts[at - 1].rstrip().endswith("?"))
+    ):
         at -= 1
         group.add((pid, at))
         if solving and not leans_back(texts[at]):

@@ -620,6 +620,9 @@ def test_the_question_an_abstract_asks_comes_before_the_sentence_answering_it(as
     # ... also when "this question" is itself the antecedent of a chosen sentence ("… the dimension of this subspace")
     deeper = assistant.ask("How many dimensions does the intrinsic dimension subspace need?").text
     assert "answer this question" not in deeper or "really needed [1]? The authors attempt" in deeper, deeper
+    # ... and when the sentence answering "this question" reads first, led by the one naming "this subspace"
+    defined = assistant.ask("How is the intrinsic dimension of an objective landscape defined?").text
+    assert "answer this question" not in defined or "really needed [1]? The authors attempt" in defined, defined
     plain = assistant.ask("What is the Data Diet paper about?")  # a question the abstract asks answers nothing
     assert "?" not in plain.text, plain.text
 
