@@ -76,7 +76,16 @@ def not_to_repeat(question: str, history: Sequence[Turn] | None) -> list[str]:
     return previous_answers(history) if leans_on_earlier(question) else []
 
 
-_LEANS_BACK = re.compile(r"\b(it|its|they|them|their|theirs|this|these|those|he|she|his|her)\b", re.IGNORECASE)
+# ... and "that" standing for a thing ("… and how is that fixed?", "Can that be estimated?", "What causes that?"), not
+# joining a clause ("Is it true that …", "the method that …"): after an auxiliary, before a word that is no article,
+# or closing the question
+_AUXILIARY = ("is", "are", "was", "were", "does", "do", "did", "can", "could", "would", "will", "should", "has", "have", "had")
+_THAT = "|".join(f"(?<=\\b{aux} )" for aux in _AUXILIARY)
+_LEANS_BACK = re.compile(
+    r"\b(it|its|they|them|their|theirs|this|these|those|he|she|his|her"
+    rf"|(?:{_THAT})that(?=\s+(?!(?:the|a|an)\b)[a-z])|that(?=\s*\?\s*$))\b",
+    re.IGNORECASE,
+)
 # "Thanks!", "ok", "Got it.": nothing to look up (each was answered with a fresh cited answer from its nearest
 # abstracts). "No" and "Yes" too: the assistant asks nothing, so they answer nothing it asked.
 _ACKNOWLEDGES = re.compile(

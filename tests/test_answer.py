@@ -689,7 +689,12 @@ def test_how_do_they_differ_after_comparing_two_papers_by_name_answers_from_both
     assert sorted(c.title.split(":")[0] for c in follow.citations) == ["MemControl", "SaRA"], follow.text
 
 
-@pytest.mark.parametrize("question", ["What is PowerNorm? And what does it improve?", "What is ΣAE?\nAnd what does it improve?"])
+@pytest.mark.parametrize("question", [
+    "What is PowerNorm? And what does it improve?",
+    "What is ΣAE?\nAnd what does it improve?",
+    # "that" standing for what the first part asks about: the second part had been answered from NUPES's "fixed point"
+    "How do deep kernel machines scale with the number of datapoints, and how is that fixed?",
+])
 def test_a_part_saying_it_is_answered_from_the_paper_the_first_part_was(assistant: Assistant, question: str) -> None:
     """"… And what does it improve?" was answered from NUPES ("propose an improvement over …"), or the whole question
     abstained: "it" is what the first part asks about, and that part's paper says what it improves."""
@@ -715,6 +720,7 @@ def test_a_part_pointing_back_takes_its_sentence_from_the_first_parts_paper() ->
     assert with_each_part([intro], pool, parts, weights, 0.3) == [intro, gain]
     # the first part's paper says nothing for it: no other paper's sentence answers what "it" improves
     assert with_each_part([intro], [intro, elsewhere], parts, weights, 0.3) == [intro]
+    assert with_each_part([intro], [intro, elsewhere], ["What is PowerNorm?", "Can that be improved?"], weights, 0.3) == [intro]
     # a part naming its own subject is answered from any paper, as before
     named = ["What is PowerNorm?", "What improvement over rounding is proposed?"]
     assert with_each_part([intro], pool, named, weights, 0.3) == [intro, elsewhere]

@@ -303,6 +303,8 @@ def test_a_follow_up_naming_a_paper_by_its_place_answers_from_that_paper(small_s
     assert missing_antecedent("What about the second one?", None) == "the second one"
     assert missing_antecedent("Who wrote it?", None) == "it"  # was the plain abstention: "wrote" looked like a topic
     assert missing_antecedent("Who wrote the paper on grokking?", None) is None
+    assert missing_antecedent("How is that fixed?", None) == "that"  # "that" standing for a thing
+    assert missing_antecedent("Is it true that grokking needs weight decay?", None) is None  # "that" joining a clause
     assert a.ask("Who wrote it?").text.startswith("This reads like a follow-up to an earlier question (it says “it”")
     assert cited_paper_text("Which is the first paper to prove grokking?", [(first, previous.text)]) is None
     assert cited_paper_text("Is there a reference 3D model?", [(first, previous.text)]) is None
