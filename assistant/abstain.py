@@ -432,7 +432,14 @@ def names(question: str) -> list[str]:
 
 
 # "Jacot's NTK paper": a name owning a paper, its author's
-POSSESSIVE = re.compile(r"\b([A-Z][\w-]+)['’]s\b")
+# A name owning a paper the way a reader cites one: "Jacot's NTK paper", "the NTK paper by Jacot et al.", "Yang and
+# Hu's paper" (both names)
+_OWNED = re.compile(r"\b([A-Z][\w-]+)(?:['’]s\b|\s+et\s+al\b)|\b([A-Z][\w-]+)(?=\s+(?:and|&)\s+[A-Z][\w-]+['’]s\b)")
+
+
+def owners(question: str) -> list[str]:
+    """The names owning a paper in the question (_OWNED), in order."""
+    return list(dict.fromkeys(name for match in _OWNED.finditer(question) for name in match.groups() if name))
 
 
 def absent_names(
@@ -444,8 +451,9 @@ def absent_names(
     venue the papers' records give (`published`: "NeurIPS 2020") is theirs too. `undated`: a paper of `texts`
     has no year on record, so a year ("the 2018 NTK paper") cannot be checked: it is not counted absent (a
     store of pages or plain abstracts holds no years, and every such question abstained). `unauthored`: as
-    `undated`, for a name owning a paper ("Jacot's NTK paper") where no paper of `texts` has authors on record."""
-    owners = set(POSSESSIVE.findall(question)) if unauthored else set()
+    `undated`, for a name owning a paper ("Jacot's NTK paper", "by Jacot et al.": owners) where no paper of `texts`
+    has authors on record."""
+    owned = set(owners(question)) if unauthored else set()
     joined = " ".join([*texts, *published])
     low, text_words = joined.lower(), words(joined)
     have = {stem(w) for w in text_words} | {stem(p) for w in text_words for p in w.split("-") if p}
@@ -453,7 +461,7 @@ def absent_names(
     for token in names(question):
         if (len(token) <= 2 and not token.isupper()) or token.lower() in STOPWORDS or token.lower() in low:
             continue
-        if fold(token) in VENUE_NAMES or (undated and YEAR.fullmatch(token)) or token in owners:
+        if fold(token) in VENUE_NAMES or (undated and YEAR.fullmatch(token)) or token in owned:
             continue
         single = _acronym(token) or token  # "CNNs" is the plural of CNN: "convolutional neural networks" names it
         field = _FIELD_TERMS.get(single) or _FIELD_TERMS.get(single.removesuffix("s"))  # "ViTs"

@@ -19,7 +19,7 @@ from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .abstain import (
-    POSSESSIVE, YEAR, absent_names, abstention_reason, asking_parts, missing_details, name_parts, names,
+    YEAR, absent_names, abstention_reason, asking_parts, missing_details, name_parts, names, owners,
     states_the_figure, unstated_parts,
 )
 from .cite import validate
@@ -685,18 +685,18 @@ def unchecked_years(question: str, cited: Sequence[Paper]) -> str:
 
 
 def unchecked_owners(question: str, cited: Sequence[Paper]) -> str:
-    """As unchecked_years, for a name owning a paper ("Jacot's NTK paper") when no cited paper has authors on
-    record (abstain.absent_names lets it pass), or "". A name the cited papers' texts say owns no paper: "ViT's
-    trainable parameters", "WideNet's improvement" and "Student's t processes" are the abstracts' own words."""
+    """As unchecked_years, for a name owning a paper ("Jacot's NTK paper", abstain.owners) when no cited paper has
+    authors on record (abstain.absent_names lets it pass), or "". A name the cited papers' texts say owns no paper:
+    "ViT's trainable parameters", "WideNet's improvement" and "Student's t processes" are the abstracts' own words."""
     said = " ".join(f"{p.title} {p.abstract}" for p in cited)
-    owners = [  # ... said as a cited person ("Bengio (2003)", "Bengio et al.") it is still one to check
-        name for name in dict.fromkeys(POSSESSIVE.findall(question))
+    unchecked = [  # ... said as a cited person ("Bengio (2003)", "Bengio et al.") it is still one to check
+        name for name in owners(question)
         if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])(?!\s*(?:\(\d{{4}}|,\s*\d{{4}}|et\s+al))", said)
     ]
-    if not owners or not cited or any(p.authors for p in cited):
+    if not unchecked or not cited or any(p.authors for p in cited):
         return ""
     which = "the cited paper" if len(cited) == 1 else "the cited papers"
-    return f"No authors are on record for {which}: the question's {' and '.join(owners)} was not checked."
+    return f"No authors are on record for {which}: the question's {' and '.join(unchecked)} was not checked."
 
 
 SAID_BEFORE = (

@@ -363,6 +363,10 @@ def test_an_author_no_record_can_confirm_is_not_an_absent_name(assistant: Assist
     assert absent_names(asked, [text], ["Arthur Jacot Franck Gabriel"]) == []
     assert absent_names(asked, [text], ["Greg Yang"]) == ["Jacot"]
     assert absent_names("Does Jacot show it?", [text], unauthored=True) == ["Jacot"]  # no paper of his named
+    # a paper cited as readers cite one: "by Jacot et al.", "Jacot and Gabriel's paper" (both names)
+    assert absent_names("What does the NTK paper by Jacot et al. show?", [text], unauthored=True) == []
+    assert absent_names("What does Jacot and Gabriel's NTK paper show?", [text], unauthored=True) == []
+    assert absent_names("What does the NTK paper by Jacot et al. show?", [text], ["Greg Yang"]) == ["Jacot"]
     answer = assistant.ask(asked)
     assert not answer.abstained and "Tangent Kernel" in answer.citations[0].title
     assert answer.notice == "No authors are on record for the cited paper: the question's Jacot was not checked."
