@@ -116,7 +116,8 @@ _SEVERAL = re.compile(
     r"(?:(?-i:[\w-]*(?:\w[A-Z]|[\u0370-\u03ff])[\w-]*)|(?:[\w-]+\s+){0,5}(?:paper|work)\b))"
     r"|\b(?:main|major|key|existing|common)\s+(?:approaches|methods|techniques)\s+(?:to|for)\b"  # not "… of the X paper"
     # "how do they differ", "the difference": a comparison; "a different model" is one thing, not several
-    r"|\b(?:compar\w*|differ(?:s|ed|ing|ences?)?|contrast\w*|versus|vs\.?|both|either)\b",
+    r"|\b(?:compar\w*|differ(?:s|ed|ing|ences?)?|contrast\w*|versus|vs\.?|both|either)\b"
+    r"|\band\s[^?.]*?\b(?:dis)?agree\b",  # "Do X and Y agree …?" (_COMPARED)
     re.IGNORECASE,
 )
 
@@ -857,7 +858,9 @@ _COMPARED = re.compile(
     r"|^(?:how (?:does|do|did|is|are) )?(?P<c>.+?) (?:compare|differ|contrast)s? (?:with|to|from|against) (?P<d>.+)$"
     r"|^(?P<e>.+?) (?:vs\.?|versus) (?P<f>.+)$"
     r"|^(?:what(?:'s| is| are) )?(?:the )?differences? between (?P<g>.+?) and (?P<h>.+)$"
-    r"|^(?:how (?:is|are) )?(?P<i>.+?) (?:different|distinct) from (?P<j>.+)$",
+    r"|^(?:how (?:is|are) )?(?P<i>.+?) (?:different|distinct) from (?P<j>.+)$"
+    # "Do the NTK paper and the feature learning paper agree on whether …?": one abstention had answered from one
+    r"|^(?:do|did|does) (?P<m>.+?) and (?P<n>.+?) (?:dis)?agree\b.*$",
     re.IGNORECASE,
 )
 # A sentence that sets one thing against another

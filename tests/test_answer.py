@@ -78,10 +78,22 @@ def test_every_marker_resolves_on_the_whole_question_set(assistant: Assistant) -
         ("Are there two models of attention?", True),
         ("Which approaches in NLP use attention?", True),
         ("What are the two approaches in Bayesian optimization?", True),  # a field, not a named thing
+        # whether two things agree is a comparison; one thing agreeing with something is not
+        ("Do the NTK paper and the feature learning paper agree on whether wide networks learn features?", True),
+        ("Does PowerNorm agree with the batch statistics of vision data?", False),
     ],
 )
 def test_asks_for_several_papers(question: str, several: bool) -> None:
     assert asks_for_several(question) is several
+
+
+def test_whether_two_things_agree_compares_them() -> None:
+    from assistant.answer import compared_sides
+
+    assert compared_sides("Do the NTK paper and the feature learning paper agree on feature learning?") == (
+        "the NTK paper", "the feature learning paper"
+    )
+    assert compared_sides("Does PowerNorm agree with the batch statistics?") is None
 
 
 def test_citations_are_precise_and_multi_paper_questions_cite_several(assistant: Assistant) -> None:
