@@ -27,6 +27,7 @@ from playwright.sync_api import Error as PlaywrightError
 from assistant import exports, ui
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.text import split_sentences
 from assistant.types import Answer, Citation, Final, Paper, Passage, Status, TextDelta
 from assistant.ui import style
 
@@ -596,6 +597,9 @@ class ScriptedAssistant:
 
     def similar_to_each(self, paper_ids: list[str], k: int) -> dict[str, list[Passage]]:
         return {pid: self.similar(pid, k) for pid in paper_ids}
+
+    def sentences_of(self, paper_ids: list[str]) -> dict[str, list[str]]:  # as ingest splits them
+        return {p.id: split_sentences(p.abstract) for p in self.papers() if p.id in paper_ids}
 
     def ask(self, question: str, history: object = None, filters: object = None, **overrides: object) -> Answer:
         """What the page asks its example questions with: this scripted store answers none, so offers none."""
