@@ -369,6 +369,13 @@ _AND_THE_AUTHORS = re.compile(
 )
 
 
+# "… the authors propose the scale mixture of NNGPs for which the authors introduce a prior …": a "we" after a relative
+# word, the authors named before it in the sentence, is "they"
+_RELATIVE_THE_AUTHORS = re.compile(
+    r"(\b[Tt]he authors\b(?!')(?: of “[^”]*”)?[^.;:“]*?\b(?:which|whom|where|whereby)\s+)the authors\b(?!'|\s+of\b)"
+)
+
+
 def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = False, introduce: bool = False) -> str:
     """One abstract sentence as it reads in an answer. `follows`: the answer's sentence before it is the one
     before it in the abstract, so a link to it ("However, …", "To address this issue, …") still reads.
@@ -383,7 +390,7 @@ def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = 
     out = third_person(round_brackets(readable_latex(text)), paper, name_it, introduce)
     while (again := _AND_THE_AUTHORS.sub(r"\1they", out, count=1)) != out:
         out = again
-    return out
+    return _RELATIVE_THE_AUTHORS.sub(r"\1they", out)
 
 
 # What a paper contributes, said by its authors: "We propose X", "This doctoral thesis provides Y", "Our key

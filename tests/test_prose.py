@@ -189,6 +189,13 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     # ... not the first half of a pair: "On the other hand, …" is often the answer's next sentence
     assert answer_sentence("On the one hand, depth helps.", TITLED, False) == "On the one hand, depth helps."
     assert answer_sentence("In fact, depth helps.", TITLED, False, follows=True) == "In fact, depth helps."  # after its sentence
+    # a "we" after a relative word, the authors named before it in the sentence, is "they"
+    assert answer_sentence("We propose a mixture for which we introduce a prior.", TITLED, True) == (
+        "The authors of “Go Wider” propose a mixture for which they introduce a prior."
+    )
+    assert answer_sentence("We study models which the authors of LoRA prune.", TITLED, False) == (
+        "The authors study models which the authors of LoRA prune."  # other authors
+    )
     # a name the sentence opens with keeps its capital after the title ("Gaussian", as the abstract writes it)
     gp = Paper(id="g", title="Priors", abstract="Gaussian processes offer a framework, and we propose a prior.")
     assert answer_sentence(gp.abstract, gp, True) == "In “Priors”, Gaussian processes offer a framework, and the authors propose a prior."
