@@ -431,9 +431,8 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(_NAME.findall(body)))
 
 
-# "Jacot's NTK paper": a name owning a paper, its author's
-# A name owning a paper the way a reader cites one: "Jacot's NTK paper", "the NTK paper by Jacot et al.", "Yang and
-# Hu's paper" (both names)
+# A name owning a paper (its author's) the way a reader cites one: "Jacot's NTK paper", "the NTK paper by Jacot et
+# al.", "Yang and Hu's paper" (both names)
 _OWNED = re.compile(r"\b([A-Z][\w-]+)(?:['’]s\b|\s+et\s+al\b)|\b([A-Z][\w-]+)(?=\s+(?:and|&)\s+[A-Z][\w-]+['’]s\b)")
 
 
