@@ -228,10 +228,15 @@ class Assistant:
             return self._llm
 
     def _open_store(self, rebuild: bool = False) -> Store:
-        from .store import Store
+        from .store import Store, StoreLayout
 
         with self._lock:
             if self._store is None or rebuild:
+                if rebuild or not StoreLayout.at(Path(self.settings.store_dir)).marker.exists():
+                    # A store is stamped with the model that builds it: a model that cannot load fails here, before a
+                    # rebuild removes anything or a new store takes its name (`ingest --rebuild` with a mistyped
+                    # ASSISTANT_EMBED_MODEL had emptied the store and stamped it with the typo)
+                    _ = self.embedder
                 self._store = Store(self.settings, rebuild=rebuild)
             return self._store
 

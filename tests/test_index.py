@@ -173,6 +173,23 @@ def test_rebuild_embeds_every_paper_again_and_counts_what_it_drops(tmp_path: Pat
     assert Assistant(settings).retrieve("topic 7", k=1)[0].paper_id == kept.id  # and embedded again
 
 
+def test_a_model_that_cannot_load_changes_no_store(tmp_path: Path) -> None:
+    """`ingest --rebuild` with a mistyped ASSISTANT_EMBED_MODEL emptied the store and stamped it with the typo (every
+    later command refused it), and a first ingest stamped a new store so: the model is loaded before either."""
+    seeds = tmp_path / "mine"
+    _write(seeds, [1, 2])
+    good = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    Assistant(good).ingest()
+    held = {p.id for p in Assistant(good).papers()}
+    for store in (good.store_dir, tmp_path / "new"):
+        bad = Settings(store_dir=store, seeds_dir=seeds, embed_model=str(tmp_path / "no-such-model"))
+        with pytest.raises(ConfigError, match="no-such-model"):
+            Assistant(bad).ingest(rebuild=store == good.store_dir)
+    assert {p.id for p in Assistant(good).papers()} == held
+    assert not (tmp_path / "new").exists()
+    assert len(Assistant(Settings(store_dir=tmp_path / "new", seeds_dir=seeds)).papers()) == 2  # the new store is no other model's
+
+
 def test_a_rebuild_leaves_no_copy_of_the_old_vectors_on_disk(tmp_path: Path) -> None:
     """Chroma's delete_collection kept each deleted collection's index folder: every rebuild grew the store by
     a full copy of its vectors (3 folders, then 6, then 9)."""
