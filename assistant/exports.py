@@ -17,6 +17,7 @@ from typing import Literal
 from .filters import fold
 from .formats import (
     BIBTEX_MARK,
+    BRACES,
     MORE_AUTHORS_NOTE,
     SHEET_FORMULA,
     balanced,
@@ -95,8 +96,9 @@ def _ascii(text: str) -> str:
 
 def _balance(text: str) -> str:
     """A value with unbalanced braces would end the entry early: BibTeX cannot hold it verbatim, so its braces
-    become parentheses."""
-    return text if balanced(text) else text.replace("{", "(").replace("}", ")")
+    are written as LaTeX's \\textbraceleft{} and \\textbraceright{} (formats.BRACES), which typeset as braces and
+    which our own reader turns back (they had become parentheses: the paper read back was another paper)."""
+    return text if balanced(text) else re.sub(r"[{}]", lambda m: BRACES[m[0]], text)
 
 
 # A kind of work -> its BibTeX entry type and the field that names where it appeared. A paper no source gave a
@@ -160,8 +162,8 @@ def to_bibtex(papers: Sequence[Paper], abstracts: bool = True, groups: KeyGroups
             # typeset by LaTeX: & % # _ escaped, and the whole title in braces so a style that lower-cases
             # titles keeps "BERT" and "ImageNet" as the source wrote them
             "title": "{" + _balance(tex_escape(paper.title)) + "}" if paper.has_title else "",
-            # BibTeX's own "et al."
-            "author": " and ".join([*(_bibtex_name(n, paper.families.get(n)) for n in names), *(["others"] if more else [])]),
+            # BibTeX's own "et al."; "Carl Jung & Sons" with its & escaped, as in a title
+            "author": " and ".join([*(tex_escape(_bibtex_name(n, paper.families.get(n))) for n in names), *(["others"] if more else [])]),
             "year": str(paper.year or ""),
             venue_field: tex_escape(paper.venue or ""),
             "volume": tex_escape(paper.volume or ""),

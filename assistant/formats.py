@@ -128,20 +128,27 @@ BIBTEX_MARK = "abstract-assistant export: fields are verbatim"
 _MATH = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\])", re.DOTALL)
 
 
+# What tex_escape writes for a brace of a value whose braces do not pair (exports: BibTeX could not hold it)
+BRACES = {"{": "\\textbraceleft{}", "}": "\\textbraceright{}"}
+
+
 def tex_escape(text: str) -> str:
     """&, %, # and _ escaped outside math, so an exported title typesets (a bare & is a LaTeX error); a backslash
-    already before one ("1\\%" in an arXiv abstract) is written as one, so the text reads back as it was."""
+    already before one ("1\\%" in an arXiv abstract) or before what an escape writes, or ending the text (it would
+    escape the brace closing the field), is written as one, so the text reads back as it was."""
     def escape(part: str) -> str:
-        return re.sub(r"([&%#_])", r"\\\1", re.sub(r"\\(?=[&%#_])", r"\\textbackslash{}", part))
+        backslashes = re.sub(r"\\(?=[&%#_]|textbackslash\{\}|textbrace(?:left|right)\{\}|\Z)", r"\\textbackslash{}", part)
+        return re.sub(r"([&%#_])", r"\\\1", backslashes)
 
     return "".join(p if i % 2 else escape(p) for i, p in enumerate(_MATH.split(text)))
 
 
 def tex_unescape(text: str) -> str:
-    """tex_escape undone: our own export reads back as the text it was."""
+    """tex_escape undone, and a brace written as BRACES: our own export reads back as the text it was."""
     def unescape(part: str) -> str:
         return re.sub(r"\\([&%#_])", r"\1", part).replace("\\textbackslash{}", "\\")
 
+    text = re.sub("|".join(re.escape(v) for v in BRACES.values()), lambda m: "{" if "left" in m[0] else "}", text)
     return "".join(p if i % 2 else unescape(p) for i, p in enumerate(_MATH.split(text)))
 
 

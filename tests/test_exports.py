@@ -60,7 +60,20 @@ def test_bibtex_is_ordinary_bibtex_for_other_tools() -> None:
     assert library.entries[0].entry_type == "inproceedings" and fields["booktitle"] == "NeurIPS"
     assert fields["author"] == "Jürgen Müller and Ana O'Neil" and fields["year"] == "2021"
     assert fields["keywords"] == "cs.LG, stat.ML" and fields["doi"] == "10.1/x"
-    assert "{x : x > 0" not in text and "(x : x > 0" in text  # an unbalanced brace cannot stay a brace
+    assert "{x : x > 0" not in text and r"\textbraceleft{}x : x > 0" in text  # an unbalanced brace cannot stay a brace
+
+
+@pytest.mark.parametrize("abstract", [
+    "The set {x : x > 0 is open.",  # braces that do not pair (they had come back as parentheses: another paper)
+    "Ends in a backslash \\",  # it escaped the brace closing the field: the entry was unreadable
+    "A literal \\textbraceleft{} and \\textbackslash{} stay as written; math $\\{a$ too.",
+])
+def test_what_bibtex_cannot_hold_verbatim_reads_back_as_it_was(abstract: str) -> None:
+    paper = Paper(id="b", title="Title { unpaired", abstract=abstract, authors=["Ana Rivera", "Jung & Sons"], year=2020)
+    text = to_bibtex([paper])
+    assert not bibtexparser.parse_string(text).failed_blocks and r"Jung \& Sons" in text  # a bare & breaks LaTeX
+    (_, record), = [item for item in parse_bibtex(text) if isinstance(item[1], dict)]
+    assert (record["title"], record["abstract"], record["authors"]) == (paper.title, paper.abstract, paper.authors)
 
 
 def test_a_reference_to_an_untitled_abstract_is_no_empty_entry() -> None:
