@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack, get_args
 
 from .config import AnswerMode, RetrievalMode, Settings
-from .corpus import load_corpus, source_files
+from .corpus import combined, load_corpus, source_files
 from .errors import ConfigError, CorpusError, InvalidQuestion, PaperNotFound
 from .followup import Turn, check_history
 from .text import SPELLING_VERSION
@@ -321,7 +321,7 @@ class Assistant:
     def _ingest_locked(
         self, paths: Sequence[str | Path] | None, *, rebuild: bool, progress: Callable[[int, int], None] | None
     ) -> IngestReport:
-        from .index import Indexer, within
+        from .index import Indexer, outside_scope, within
 
         paths = _one_or_many(paths, "paths") if paths is not None else None
         scope = [Path(p).expanduser().resolve() for p in (paths or [self.settings.seeds_dir])]
@@ -340,10 +340,20 @@ class Assistant:
         papers, dropped, unread = list(result.papers), 0, rebuild and store.previous is None
         # A rebuild's papers, or what a killed one had yet to embed again (store.py, PENDING).
         held_papers, store.previous = (store.previous or []) if rebuild else store.pending(), None
+        read = {paper.id: i for i, paper in enumerate(papers)}
         for held in held_papers:
             # A rebuild embeds every paper again. One whose files were all read just now and no longer hold
             # it is gone, as a plain ingest would remove it; the others come back from their own records.
             if held.paper.id in paths_of:
+                # ... and one read again from some of its files keeps what the others said (Indexer.sync does so
+                # from the store, which a rebuild has emptied): a bare `ingest --rebuild` had left a paper the seeds
+                # hold too without the authors, year and venue its .bib gave
+                keep, outside = outside_scope(held.paper.sources, held.paths, scope)
+                if keep:
+                    paper = papers[read[held.paper.id]]
+                    paper = paper.model_copy(update={"sources": list(dict.fromkeys(keep + paper.sources))})
+                    papers[read[held.paper.id]] = combined(paper, held.paper)
+                    paths_of[held.paper.id] = sorted(set(outside) | set(paths_of[held.paper.id]))
                 continue
             if held.paths and all(within(p, scope) for p in held.paths):
                 dropped += rebuild  # a resumed one's may be stored already: the sync counts those

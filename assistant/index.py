@@ -82,11 +82,7 @@ class Indexer:
             shared: list[str] = []  # papers another file outside this ingest's scope holds too
             for paper in papers:
                 previous = stored.get(paper.id)
-                outside = [p for p in (previous.paths if previous else ()) if not within(p, scope)]
-                # a source is a file's name as the ingest that read it called it ("x.jsonl", "sub/x.jsonl"): kept
-                # when a file outside this ingest's scope holds the paper under that name (sources keep the order
-                # they were read in, paths are sorted, so the two lists do not pair up)
-                keep_sources = [s for s in previous.sources if any(named(p, s) for p in outside)] if previous else []
+                keep_sources, outside = outside_scope(previous.sources, previous.paths, scope) if previous else ([], [])
                 # A copy only when sources from outside this ingest's scope are kept: at 100k papers a copy
                 # of every one was 0.5 GB of the ingest's peak.
                 incoming[paper.id] = (
@@ -259,6 +255,15 @@ class Indexer:
 def named(path: str, source: str) -> bool:
     """Whether `source` is the name an ingest gave the file at `path` (its name, or its path under a folder)."""
     return Path(path).as_posix() == source or Path(path).as_posix().endswith("/" + source)
+
+
+def outside_scope(sources: Sequence[str], paths: Sequence[str], scope: Sequence[Path]) -> tuple[list[str], list[str]]:
+    """Of a stored paper's sources and paths, those of files outside an ingest's `scope` (which it did not read, so
+    what they say of the paper stays). A source is a file's name as the ingest that read it called it ("x.jsonl",
+    "sub/x.jsonl"): kept when a file outside the scope holds the paper under that name (sources keep the order they
+    were read in, paths are sorted, so the two lists do not pair up)."""
+    outside = [p for p in paths if not within(p, scope)]
+    return [s for s in sources if any(named(p, s) for p in outside)], outside
 
 
 def within(path: str, scope: Sequence[Path]) -> bool:

@@ -17,6 +17,7 @@ from assistant.corpus import FORMATS
 from assistant.errors import ConfigError, StoreError
 from assistant.index import Indexer
 from assistant.store import JOURNAL, Store
+from assistant.types import Paper
 
 TEMPLATE = (
     "Abstract:We study topic {n} in depth. The method for topic {n} improves accuracy on standard benchmarks "
@@ -171,6 +172,32 @@ def test_rebuild_embeds_every_paper_again_and_counts_what_it_drops(tmp_path: Pat
     kept = next(p for p in after.values() if "topic 7" in p.abstract)
     assert kept == next(p for p in held.values() if "topic 7" in p.abstract)  # its record, unchanged
     assert Assistant(settings).retrieve("topic 7", k=1)[0].paper_id == kept.id  # and embedded again
+
+
+def test_a_rebuild_keeps_what_files_it_did_not_read_said_of_a_paper_it_read(tmp_path: Path) -> None:
+    """A paper in the seeds and in the user's .bib: a bare `ingest --rebuild` reads the seeds only, and the paper
+    came back as the seeds' plain text gave it, without the authors, year, venue and source its .bib gave."""
+    seeds, mine = tmp_path / "seeds", tmp_path / "mine"
+    _write(seeds, [1, 2])
+    mine.mkdir()
+    abstract = TEMPLATE.format(n=1).removeprefix("Abstract:").strip()
+    (mine / "lib.bib").write_text(
+        "@inproceedings{rivera2021topic,\n  title = {Topic One},\n  author = {Rivera, Ana and Chen, Bo},\n"
+        f"  year = {{2021}},\n  booktitle = {{NeurIPS}},\n  abstract = {{{abstract}}}\n}}\n"
+    )
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    Assistant(settings).ingest()
+    Assistant(settings).ingest([mine / "lib.bib"])
+    before = {p.id: p for p in Assistant(settings).papers()}
+    rich = next(p for p in before.values() if p.year == 2021)
+    assert rich.authors == ["Ana Rivera", "Bo Chen"] and rich.venue == "NeurIPS" and len(rich.sources) == 2
+
+    Assistant(settings).ingest(rebuild=True)
+
+    def record(p: Paper) -> dict[str, object]:
+        return p.model_dump() | {"sources": sorted(p.sources)}  # sources in the order they were read
+
+    assert {p.id: record(p) for p in Assistant(settings).papers()} == {pid: record(p) for pid, p in before.items()}
 
 
 def test_a_model_that_cannot_load_changes_no_store(tmp_path: Path) -> None:
