@@ -363,11 +363,26 @@ def parse_page(text: str, source: str) -> tuple[list[_Draft], list[ParseIssue]]:
     return drafts, issues
 
 
+def _listed_person(item: object) -> tuple[str, str]:
+    """One author of a JSON list, and its family name if known: "Ashish Vaswani"; "Vaswani, Ashish", one name turned
+    around (it was kept as written, so "Ashish Vaswani" found no paper and exports swapped its parts); or an object
+    as CSL JSON and others write one ({"family": …, "given": …}, {"name": …}, {"literal": …}), which had been
+    stored as Python's text of it."""
+    if isinstance(item, dict):
+        family, given = (printable(str(item.get(k) or "")).strip() for k in ("family", "given"))
+        if family:
+            return f"{given} {family}".strip(), family
+        item = item.get("name") or item.get("literal") or item.get("display_name") or ""
+    name = printable(str(item)).strip()
+    return formats.person(name) if name else ("", "")
+
+
 def split_authors(value: object) -> formats.People:
     """Authors from a list, or a string separated by "and", semicolons or commas (formats.split_people), with
     the family names its "Last, First" forms give."""
     if isinstance(value, list):  # names from JSON lists: no terminal escapes either
-        return [printable(str(a)).strip() for a in value if printable(str(a)).strip()], {}
+        people = [person for person in map(_listed_person, value) if person[0]]
+        return [name for name, _ in people], {name: family for name, family in people if family}
     if not isinstance(value, str):
         return [], {}
     return formats.split_people(value)

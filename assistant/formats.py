@@ -848,7 +848,7 @@ def group_name(name: str) -> bool:
     return "," not in name and len(name.split()) > 1 and bool(_GROUP.search(name))
 
 
-def _person(name: str) -> tuple[str, str]:
+def person(name: str) -> tuple[str, str]:
     """One name as a list writes it: "Last, First" turned around, a group's name whole, else as written."""
     name = name.strip()
     if name.count(",") == 1 or _suffixed(name):
@@ -860,7 +860,7 @@ def _people(value: str) -> list[tuple[str, str]]:
     if not value:
         return []
     if ";" in value:  # Zotero's "Rivera, Ana; Chen, Bo" (a group's "Barnes and Noble" among them is one name)
-        return [_person(n) for n in value.split(";") if n.strip()]
+        return [person(n) for n in value.split(";") if n.strip()]
     if re.search(r"\sand\s", value):
         parts = re.split(r",?\s+and\s+", value)
         if all(part.count(",") == 1 for part in parts):  # BibTeX's "Last, First and Last, First"

@@ -225,3 +225,17 @@ def test_a_dot_bibtex_file_is_read_as_bibtex_alone_and_in_a_folder(tmp_path: Pat
     for given in (tmp_path / "refs.bibtex", tmp_path):
         result = load_corpus([given])
         assert not result.issues and [(p.title, p.authors, p.key) for p in result.papers] == [("Wide Feature Learning", ["Ana Rivera"], "wide2024")]
+
+
+def test_authors_listed_in_json_are_read_as_lists_and_objects_write_them(tmp_path: Path) -> None:
+    """"Vaswani, Ashish" in a JSON list is one name, turned around (kept as written, "Ashish Vaswani" found no paper
+    and the exports swapped its parts); an object as CSL JSON writes one is a name, not Python's text of it."""
+    from assistant.exports import to_csv
+
+    abstract = "We study attention in depth; the method improves accuracy on standard benchmarks with fewer parameters."
+    authors = ["Vaswani, Ashish", {"family": "García Márquez", "given": "Gabriel"}, {"name": "Bo Chen"}, "Ana Rivera"]
+    (tmp_path / "a.jsonl").write_text(json.dumps({"title": "Attention", "abstract": abstract, "authors": authors}) + "\n")
+    (paper,) = load_corpus([tmp_path]).papers
+    assert paper.authors == ["Ashish Vaswani", "Gabriel García Márquez", "Bo Chen", "Ana Rivera"]
+    assert paper.families.get("Gabriel García Márquez") == "García Márquez"
+    assert "Vaswani, Ashish; García Márquez, Gabriel; Chen, Bo; Rivera, Ana" in to_csv([paper])
