@@ -65,6 +65,14 @@ class _State:
     engines: dict[tuple[str, int, str], AnswerEngine] = field(default_factory=dict)
 
 
+def _paper_ids(values: object) -> list[str]:
+    """Paper ids as a list (_one_or_many), each a string."""
+    ids = _one_or_many(values, "paper_ids")
+    if not all(isinstance(pid, str) for pid in ids):
+        raise TypeError("paper ids are strings (`assistant papers` lists them)")
+    return ids
+
+
 def _one_or_many(values: object, name: str) -> list[Any]:
     """A single path or id as a list of one: a plain string would otherwise be read a character at a time."""
     if isinstance(values, (str, Path)):
@@ -434,9 +442,7 @@ class Assistant:
     def sentences_of(self, paper_ids: Sequence[str]) -> dict[str, list[str]]:
         """Each paper's abstract in the sentences ingest split it into (those answers quote), by id; the ids the
         store does not hold are left out."""
-        paper_ids = _one_or_many(paper_ids, "paper_ids")
-        if not all(isinstance(pid, str) for pid in paper_ids):
-            raise TypeError("paper ids are strings (`assistant papers` lists them)")
+        paper_ids = _paper_ids(paper_ids)
         return self._ready().sentences.texts_of(paper_ids)
 
     def similar(self, paper_id: str, k: int | None = None) -> list[Passage]:
@@ -449,9 +455,7 @@ class Assistant:
 
     def similar_to_each(self, paper_ids: Sequence[str], k: int | None = None) -> dict[str, list[Passage]]:
         """`similar` for several papers in one store search; the ids the store does not hold are left out."""
-        paper_ids = _one_or_many(paper_ids, "paper_ids")
-        if not all(isinstance(pid, str) for pid in paper_ids):
-            raise TypeError("paper ids are strings (`assistant papers` lists them)")
+        paper_ids = _paper_ids(paper_ids)
         k = _count(k, "k") if k is not None else None
         state = self._ready()
         near = self._open_store().similar_papers(paper_ids, k or self.settings.top_k)

@@ -130,6 +130,7 @@ _MATH = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\])", re.DOTALL
 
 # What tex_escape writes for a brace of a value whose braces do not pair (exports: BibTeX could not hold it)
 BRACES = {"{": "\\textbraceleft{}", "}": "\\textbraceright{}"}
+_WRITTEN_BRACE = re.compile("|".join(re.escape(v) for v in BRACES.values()))
 
 
 def tex_escape(text: str) -> str:
@@ -148,7 +149,7 @@ def tex_unescape(text: str) -> str:
     def unescape(part: str) -> str:
         return re.sub(r"\\([&%#_])", r"\1", part).replace("\\textbackslash{}", "\\")
 
-    text = re.sub("|".join(re.escape(v) for v in BRACES.values()), lambda m: "{" if "left" in m[0] else "}", text)
+    text = _WRITTEN_BRACE.sub(lambda m: "{" if m[0] == BRACES["{"] else "}", text)
     return "".join(p if i % 2 else unescape(p) for i, p in enumerate(_MATH.split(text)))
 
 
