@@ -183,12 +183,29 @@ _NOT_A_TERM = re.compile(
 )
 
 
+# "How does X work?", "Explain X", "Tell me about X" ask about X as "What is X?" does: an abstract never naming X
+# cannot answer them. "How does post-training quantization work?", asked of a library without such a paper, was
+# answered from one on quantum circuits, flagged only as partly supported.
+_ASKS_ABOUT = re.compile(
+    r"^\s*(?:how\s+(?:does|do|did|can|could)\s+(?P<a>.+?)\s+work|(?:explain|describe)\s+how\s+(?P<b>.+?)\s+works?"
+    r"|(?:explain|describe)\s+(?!how\b|what\b|why\b|which\b|when\b|whether\b)(?P<c>.+?)"
+    r"|(?:tell\s+me|what\s+do\s+you\s+know)\s+about\s+(?P<d>.+?))\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+
+
 def defined_term(question: str) -> str | None:
-    """The term a single "What is X?" asks to define, when it is one (up to six words: "reinforcement learning
-    from human feedback"; a paper's name without "paper about"), or None: "What is the role of …?", "What is
-    the main idea?" and "What is PowerNorm? How does …?" name no term to look for."""
-    term = asks_for_definition(question, most=6) if len(asking_parts(question)) == 1 else None
-    term = _PAPER_WORDS.sub(" ", term or "").strip()
+    """The term a single "What is X?" asks to define, or one "How does X work?", "Explain X" or "Tell me about
+    X" asks about, when it is one (up to six words: "reinforcement learning from human feedback"; a paper's name
+    without "paper about"), or None: "What is the role of …?", "What is the main idea?" and "What is PowerNorm?
+    How does …?" name no term to look for."""
+    if len(asking_parts(question)) != 1:
+        return None
+    about = _ASKS_ABOUT.match(question)
+    term = next((g for g in about.groups() if g), None) if about else asks_for_definition(question, most=6)
+    if term and len(term.split()) > 6:
+        return None
+    term = re.sub(r"^(?:an?|the)\s+", "", _PAPER_WORDS.sub(" ", term or "").strip(), flags=re.IGNORECASE)
     if not term or _NOT_A_TERM.search(term):
         return None
     return term if content_terms(term) else None

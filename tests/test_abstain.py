@@ -318,6 +318,19 @@ def test_what_is_x_abstains_when_no_abstract_it_would_quote_names_x(assistant: o
         assert not assistant.ask(named).abstained, named  # type: ignore[attr-defined]
 
 
+def test_how_does_x_work_abstains_when_no_abstract_it_would_quote_names_x(assistant: Assistant) -> None:
+    """"How does post-training quantization work?", asked of a library without such a paper, was answered from one
+    on quantum circuits ("support: partial"): asked how X works, or to explain X, the answer needs an abstract
+    naming X, as "What is X?" does."""
+    for unnamed in ("How does beam search work?", "Explain retrieval-augmented generation.",
+                    "Tell me about contrastive learning"):
+        answer = assistant.ask(unnamed)
+        assert answer.abstained, (unnamed, answer.text)
+    for named in ("How does post-training quantization work?", "How does Weight Compander work?",
+                  "Explain grokking.", "Tell me about neural collapse"):
+        assert not assistant.ask(named).abstained, named
+
+
 def test_only_a_term_is_looked_for_in_the_abstracts() -> None:
     from assistant.answer import defined_term
 
@@ -326,6 +339,12 @@ def test_only_a_term_is_looked_for_in_the_abstracts() -> None:
         assert defined_term(asked) is None, asked
     assert defined_term("What are neural tangent kernels?") == "neural tangent kernels"
     assert defined_term("What is the Self-Tuning Networks paper about?") == "Self-Tuning Networks"
+    assert defined_term("How does post-training quantization work?") == "post-training quantization"
+    assert defined_term("Explain how diffusion models work.") == "diffusion models"
+    assert defined_term("Tell me about the grokking paper") == "grokking"
+    for asked in ("How does it work?", "How does the proposed method work?", "Explain why SGD generalizes.",
+                  "How do the two papers work together?"):
+        assert defined_term(asked) is None, asked
 
 
 def test_who_wrote_it_after_a_refused_question_is_about_the_paper_before(assistant: object) -> None:
