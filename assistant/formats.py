@@ -241,6 +241,20 @@ def _joined(value: str, macros: Mapping[str, str]) -> str | None:
 # A "%" no backslash escapes: BibTeX files written by hand or by tools that do not escape it ("over 90%") mean
 # a percent sign; read as LaTeX, it started a comment that dropped the rest of the line (often the whole abstract).
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
+# A field's closing brace or quote, then on the next line another field: the comma between them left out.
+# bibtexparser reads both as one value ("No comma here author = Z, Z" became a title, the paper authorless).
+_COMMA_LEFT_OUT = re.compile(r'(?<=[}"])([ \t]*\r?\n\s*)([A-Za-z][\w:-]+)(?=[ \t]*=[ \t]*[{"\d])')
+
+
+def _commas_put_back(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """The text with each comma left out between two fields (_COMMA_LEFT_OUT) put in, and where each was."""
+    found: list[tuple[int, str]] = []
+
+    def put_back(match: re.Match[str]) -> str:
+        found.append((text.count("\n", 0, match.start(2)) + 1, match.group(2)))
+        return "," + match.group(0)
+
+    return _COMMA_LEFT_OUT.sub(put_back, text), found
 
 
 def parse_bibtex(text: str) -> Parsed:
@@ -263,6 +277,7 @@ def parse_bibtex(text: str) -> Parsed:
     # so it gets a key of its own (no BibTeX key holds a space) before the middleware runs.
     blocks = []
     duplicates: dict[str, str] = {}
+    text, left_out = _commas_put_back(text)
     for block in bibtexparser.parse_string(text, parse_stack=[]).blocks:
         if isinstance(block, DuplicateBlockKeyBlock) and isinstance(block.ignore_error_block, Entry):
             block = block.ignore_error_block
@@ -305,6 +320,11 @@ def parse_bibtex(text: str) -> Parsed:
     entries = [(entry, {k.lower(): v.value for k, v in entry.fields_dict.items()}) for entry in library.entries]
     by_key = {entry.key.lower(): fields for entry, fields in entries}  # BibTeX keys match case-insensitively
     parents = {_clean(fields.get("crossref")).lower() for _, fields in entries} - {""}
+    starts = sorted((entry.start_line or 0) + 1 for entry, _ in entries)
+    remarks: dict[int, list[str]] = {}  # by the line its entry starts on
+    for line, name in left_out:
+        if owner := max((start for start in starts if start <= line), default=None):
+            remarks.setdefault(owner, []).append(f"a comma is missing before {name!r} on line {line}")
     for entry, fields in entries:
         where = (entry.start_line or 0) + 1
         key = duplicates.get(entry.key, entry.key)
@@ -350,6 +370,8 @@ def parse_bibtex(text: str) -> Parsed:
             "duplicate_key": entry.key in duplicates,
             "citation_key": None if entry.key in duplicates else key,  # a key used twice is its first entry's
             "key_may_be_ours": verbatim,  # our own export's keys include those it made (exports.derived_key)
+            **({"_remark": "; ".join(remarks[where]) + ": read as if it were there (add it to the file)"}
+               if where in remarks else {}),
         }
 
 

@@ -404,6 +404,24 @@ def test_a_broken_bibtex_entry_is_reported_once_by_us_not_by_bibtexparser_s_log(
     assert not [r for r in caplog.records if r.name.startswith("bibtexparser")]
 
 
+def test_a_comma_left_out_between_two_fields_is_put_back_and_said(tmp_path: Path) -> None:
+    """`title = {No comma here}` then `author = {…},` on the next line: bibtexparser read one title, "No comma here
+    author = Z, Z", and no authors, without a word. A closing brace or quote then a field on the next line is
+    read as two fields, and the file's line is named."""
+    (tmp_path / "nocomma.bib").write_text(
+        BIB + "@article{nocomma,\n  title = {No comma here}\n  author = {Zhang, Wei},\n  year = \"2021\"\n"
+        "  abstract = {" + _abstract(2) + "}\n}\n"
+    )
+    result = load_corpus([tmp_path / "nocomma.bib"])
+    paper = next(p for p in result.papers if p.key == "nocomma")
+    assert (paper.title, paper.authors, paper.year) == ("No comma here", ["Wei Zhang"], 2021)
+    (issue,) = [i for i in result.issues if "comma" in i.message]
+    assert issue.kept and "'author' on line 19" in issue.message and "'abstract' on line 21" in issue.message
+    assert str(issue).startswith("nocomma.bib:17: ")
+    (tmp_path / "nocomma.bib").write_text(BIB)  # a file with its commas: no remark
+    assert not [i for i in load_corpus([tmp_path / "nocomma.bib"]).issues if "comma" in i.message]
+
+
 def test_xml_that_is_not_an_atom_feed_says_so_and_endnote_xml_points_to_ris(tmp_path: Path) -> None:
     """EndNote's XML has <abstract>s, so 'no abstracts found' read as a bug; it is another format."""
     (tmp_path / "endnote.xml").write_text(
