@@ -446,12 +446,13 @@ class Assistant:
         return self._ready().sentences.texts_of(paper_ids)
 
     def similar(self, paper_id: str, k: int | None = None) -> list[Passage]:
-        """The k papers most like `paper_id` (by their abstracts' vectors), nearest first, each as a
-        passage with its cosine as score and its abstract as text."""
-        near = self.similar_to_each([paper_id], k)
-        if paper_id not in near:
+        """The k papers most like `paper_id` (an id, or a cite key as `export` writes it), by their abstracts'
+        vectors, nearest first, each as a passage with its cosine as score and its abstract as text."""
+        (paper,) = self._named(_paper_ids([paper_id]))
+        near = self.similar_to_each([paper.id], k)
+        if paper.id not in near:
             raise PaperNotFound(f"no paper {paper_id!r} in the store; `assistant papers` lists the ids")
-        return near[paper_id]
+        return near[paper.id]
 
     def similar_to_each(self, paper_ids: Sequence[str], k: int | None = None) -> dict[str, list[Passage]]:
         """`similar` for several papers in one store search; the ids the store does not hold are left out."""

@@ -129,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", default=None, help="write to this file instead of standard output")
 
     p = add("similar", "The papers most like one paper (by their abstracts' vectors).")
-    p.add_argument("paper_id", metavar="PAPER_ID", help="a paper's id (`assistant papers` lists them)")
+    p.add_argument("paper_id", metavar="PAPER_ID", help="a paper's id (`assistant papers` lists them) or cite key (as `export` writes it)")
     p.add_argument("-k", type=_positive, default=None, help="how many (default ASSISTANT_TOP_K)")
     p.add_argument("--json", action="store_true", help="print JSON: [{paper_id, title, score, text}]")
 

@@ -224,6 +224,8 @@ def test_export_takes_the_cite_key_ask_bibtex_gave_wherever_it_takes_an_id(
     code, out, err = _run(capsys, "export", key, "nobody2099unknown")
     assert code == 2 and out == "" and "no paper 'nobody2099unknown'" in err
     assert "assistant papers" in err and "cite key" in err  # how to find either
+    near = _run(capsys, "similar", paper_id, "-k", "3", "--json")  # `similar` took ids only
+    assert _run(capsys, "similar", key, "-k", "3", "--json") == near and near[0] == 0 and len(json.loads(near[1])) == 3
 
 
 def test_the_package_exports_what_the_readme_imports() -> None:
