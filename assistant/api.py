@@ -340,6 +340,10 @@ class Assistant:
                 "(the seeds folder is set by ASSISTANT_SEEDS_DIR)"
             )
         store = self._open_store(rebuild=rebuild)
+        if paths is None and rebuild and store.previous and not any(
+            within(p, scope) for held in store.previous for p in held.paths
+        ):  # a bare rebuild of a store holding none of the seeds (only the user's files) embeds those, and adds none
+            scope = []
         result = load_corpus(scope)
         paths_of: dict[str, list[str]] = {}
         by_name = {name: str(f.resolve()) for name, f in source_files(scope)}  # a paper's sources -> its files

@@ -200,6 +200,26 @@ def test_a_rebuild_keeps_what_files_it_did_not_read_said_of_a_paper_it_read(tmp_
     assert {p.id: record(p) for p in Assistant(settings).papers()} == {pid: record(p) for pid, p in before.items()}
 
 
+def test_a_bare_rebuild_of_a_store_holding_no_seed_adds_none(tmp_path: Path) -> None:
+    """A store of the user's own files only: a bare `ingest --rebuild` (as a settings change asks for) added every
+    seed paper to it (5 papers became 75). It embeds the papers it holds again and reads the seeds only for a
+    store that held some of them."""
+    seeds, mine = tmp_path / "seeds", tmp_path / "mine"
+    _write(seeds, [1, 2])
+    _write(mine, [5, 6, 7])
+    settings = Settings(store_dir=tmp_path / "s", seeds_dir=seeds)
+    Assistant(settings).ingest([mine])
+    before = {p.id for p in Assistant(settings).papers()}
+    report = Assistant(settings).ingest(rebuild=True)
+    assert {p.id for p in Assistant(settings).papers()} == before and (report.new, report.removed) == (3, 0)
+    Assistant(settings).ingest()  # the seeds, asked for
+    with_seeds = {p.id for p in Assistant(settings).papers()}
+    assert len(with_seeds) == 5
+    _write(seeds, [1])  # a store holding seeds reads them again on a bare rebuild: topic 2 is gone from them
+    Assistant(settings).ingest(rebuild=True)
+    assert len({p.id for p in Assistant(settings).papers()}) == 4
+
+
 def test_a_model_that_cannot_load_changes_no_store(tmp_path: Path) -> None:
     """`ingest --rebuild` with a mistyped ASSISTANT_EMBED_MODEL emptied the store and stamped it with the typo (every
     later command refused it), and a first ingest stamped a new store so: the model is loaded before either."""
