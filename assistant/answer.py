@@ -40,6 +40,7 @@ from .followup import (
     leans_on_earlier,
     missing_antecedent,
     not_to_repeat,
+    points_at_a_place,
     points_back,
     previous_questions,
 )
@@ -199,8 +200,8 @@ def defined_term(question: str) -> str | None:
     X" asks about, when it is one (up to six words: "reinforcement learning from human feedback"; a paper's name
     without "paper about"), or None: "What is the role of …?", "What is the main idea?" and "What is PowerNorm?
     How does …?" name no term to look for."""
-    if len(asking_parts(question)) != 1:
-        return None
+    if len(asking_parts(question)) != 1 or points_back(question) is not None or points_at_a_place(question):
+        return None  # "Tell me about the latter.", "Explain it": a paper of the conversation, no term
     about = _ASKS_ABOUT.match(question)
     term = next((g for g in about.groups() if g), None) if about else asks_for_definition(question, most=6)
     if term and len(term.split()) > 6:

@@ -126,6 +126,11 @@ _ORDINAL_REF = re.compile(
     re.IGNORECASE,
 )
 _ORDINALS = {"first": 1, "former": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
+
+
+def points_at_a_place(question: str) -> bool:
+    """Whether the question names a paper by its place in the previous answer ("the latter", "paper [2]")."""
+    return _ORDINAL_REF.search(question) is not None
 _CITED = re.compile(r"([^\[\]]+?)\s*((?:\[\d+\])+)")
 
 

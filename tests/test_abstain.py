@@ -343,7 +343,8 @@ def test_only_a_term_is_looked_for_in_the_abstracts() -> None:
     assert defined_term("Explain how diffusion models work.") == "diffusion models"
     assert defined_term("Tell me about the grokking paper") == "grokking"
     for asked in ("How does it work?", "How does the proposed method work?", "Explain why SGD generalizes.",
-                  "How do the two papers work together?"):
+                  "How do the two papers work together?", "Tell me about the latter.", "Tell me more about paper [2]",
+                  "Explain them."):
         assert defined_term(asked) is None, asked
 
 
