@@ -766,17 +766,26 @@ class Assistant:
                 return answered
             return record(question, answered.model_copy(update={"support": "strong"}), titled, settings.settings_hash())
         paper = state.papers.get(answered.citations[0].paper_id)
-        return record(question, answered, paper, settings.settings_hash()) if paper else answered
+        if paper is None:
+            return answered
+        if self._names_title(question, paper):  # "Who wrote the Weight Compander paper?" was "support: partial": its
+            answered = answered.model_copy(update={"support": "strong"})  # few words matched a sentence, not the title
+        return record(question, answered, paper, settings.settings_hash())
 
-    @staticmethod
-    def _titled(state: _State, question: str, answered: Answer) -> Paper | None:
+    @classmethod
+    def _titled(cls, state: _State, question: str, answered: Answer) -> Paper | None:
         """The closest paper, when its title holds every word of the question's topic ("Who wrote the paper on the
         lottery ticket hypothesis?"): a metadata question names its paper, whatever the abstract's sentences say."""
+        paper = state.papers.get(answered.passages[0].paper_id) if answered.passages else None
+        return paper if paper and cls._names_title(question, paper) else None
+
+    @staticmethod
+    def _names_title(question: str, paper: Paper) -> bool:
+        """Whether the paper's title holds every word of a metadata question's topic."""
         from .text import content_terms
 
         topic = set(content_terms(question)) - _authorship_terms()
-        paper = state.papers.get(answered.passages[0].paper_id) if answered.passages else None
-        return paper if paper and paper.has_title and topic and topic <= set(content_terms(paper.title)) else None
+        return bool(paper.has_title and topic and topic <= set(content_terms(paper.title)))
 
     def _first_cited(
         self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None, settings: Settings
