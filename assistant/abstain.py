@@ -17,7 +17,7 @@ So three checks, each a reason to abstain:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from itertools import pairwise, takewhile
 
 from .filters import VENUE_NAMES, fold
@@ -67,6 +67,7 @@ _SAME_KIND = {stem(w): stem("limitation") for w in ("limitation", "drawback", "w
 _ASKING_FOR = frozenset({
     "is", "are", "was", "were", "the", "a", "an", "its", "their", "main", "key", "biggest", "major", "primary", "chief",
     "principal", "most", "one", "some", "any", "known", "do", "does", "did", "has", "have", "of",
+    "about",  # "What about its limitations?", a follow-up asking for them
 })
 
 
@@ -132,7 +133,9 @@ def missing_details(question: str, best_abstract: str) -> list[str]:
     asked = {_SAME_KIND.get(s, s) for s in asked_details(question)}
     if stem("dataset") in asked:  # stated by a name: "on various datasets" says which no more than silence does
         present.discard(stem("dataset"))
-        if _names_a_dataset(best_abstract):
+        # the question's own names are what it asks about: "… evaluate Todyformer?" is not answered by "benchmark
+        # datasets demonstrate that Todyformer outperforms …"
+        if _names_a_dataset(best_abstract, {name.lower() for name in names(question)}):
             present.add(stem("dataset"))
     missing = sorted(asked - present)
     if _LIMITATION in missing and _states_a_problem_of(question, best_abstract):
@@ -249,15 +252,16 @@ _RESULT_WORDS = frozenset(stem(w) for w in (
 _DATA_NAME = re.compile(r"^(?:[A-Z][A-Za-z]*\d[\w-]*|[A-Z]{2,}[\w-]*|[A-Z][a-z]+[A-Z][\w-]*)$")  # CIFAR-10, PTB, WikiText-103
 
 
-def _names_a_dataset(abstract: str) -> bool:
+def _names_a_dataset(abstract: str, asked_about: Set[str] = frozenset()) -> bool:
     """Whether a name stands within six words of "dataset"/"benchmark"/"corpus" in a sentence ("on CIFAR-10
     and ImageNet datasets", "benchmarks (LCBench, NAS-Bench-201)"), or follows "on" in a sentence reporting
     results ("… BLEU on IWSLT14/WMT14 and … PPL on PTB/WikiText-103"): "which datasets?" asks for names."""
     for sentence in rough_sentences(abstract):
         tokens = [t.strip("()[],;:.") for t in sentence.split()]
         near = [i for i, t in enumerate(tokens) if stem(t.lower()) in _DATA_WORDS]
-        named = [  # "45 datasets" counts them, "MNIST" and "CIFAR-10" name them
-            i for i, t in enumerate(tokens) if i and _NAME.match(t) and not t.isdigit() and t.lower() not in STOPWORDS
+        named = [  # "45 datasets" counts them, "MNIST" and "CIFAR-10" name them; `asked_about`'s names do not
+            i for i, t in enumerate(tokens)
+            if i and _NAME.match(t) and not t.isdigit() and t.lower() not in STOPWORDS and t.lower() not in asked_about
         ]
         if any(abs(i - j) <= 6 for i in named for j in near):
             return True

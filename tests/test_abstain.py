@@ -157,6 +157,9 @@ def test_a_limitation_is_asked_for_and_stated_by_its_word() -> None:
     cost = ntk + " The NTK regime follows the kernel gradient of the functional cost."
     assert missing_details("What are the limitations of the NTK regime?", cost) == ["limit"]
     assert missing_details("What are the limitations of the NTK regime?", cost + " The NTK regime is costly.") == []
+    # "What about its limitations?", a follow-up, asks for them too: it was answered "strong" from the NTK's abstract
+    assert missing_details("What about its limitations?", ntk) == ["limit"]
+    assert missing_details("What about its limitations?", ntk + " Its width limits its use.") == []
 
 
 def test_which_datasets_needs_a_dataset_named() -> None:
@@ -169,6 +172,11 @@ def test_which_datasets_needs_a_dataset_named() -> None:
     # named where results are reported "on" them, without the word "dataset"; a model or theory "on" is no data
     assert missing_details(question, "PN outperforms LN by 0.4/0.6 BLEU on IWSLT14/WMT14 and 3.0 PPL on PTB/WikiText-103.") == []
     assert missing_details(question, "We build on BERT and NTK theory, and our results improve.") == ["dataset"]
+    # the name the question asks about is not a dataset: "… public benchmark datasets demonstrate that Todyformer …"
+    todyformer = "Evaluations on public benchmark datasets demonstrate that Todyformer outperforms the state of the art."
+    assert missing_details("What datasets were used to evaluate Todyformer?", todyformer) == ["dataset"]
+    assert missing_details("What datasets were used to evaluate it?", todyformer) == []
+    assert missing_details("What datasets were used to evaluate Todyformer?", todyformer + " It wins on the Reddit and MOOC datasets.") == []
 
 
 def test_which_x_y_needs_an_abstract_that_speaks_of_x_or_y() -> None:
