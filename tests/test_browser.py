@@ -545,7 +545,7 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         expect(latest).to_have_count(1)
         expect(latest.locator("header")).to_contain_text("Zebra Transformers")
         assert page.locator("#aa-sources img, #aa-sources strong, #aa-sources a[href*=evil]").count() == 0
-        expect(page.locator("#aa-sources")).to_contain_text("All 1 retrieved papers")
+        expect(page.locator("#aa-sources")).to_contain_text("The one retrieved paper")  # not "All 1 retrieved papers"
         expect(page.locator("#aa-filter-venue input, #aa-filter-venue textarea").first).to_be_visible()
         shot(page, "chat-filters.png")
         assert outside == [], outside

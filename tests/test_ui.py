@@ -206,6 +206,23 @@ def test_a_refused_question_says_why_in_one_sentence() -> None:
     assert render_refusal("the year range is reversed").endswith("reversed.</span>")
 
 
+def test_the_top_k_box_takes_any_typed_value_as_the_nearest_it_offers(assistant: object) -> None:
+    """Typed into the Top-k box, 50, 0 and -3 printed a Gradio traceback per question on the server and 2.5 passed on
+    as 2.5 (2 papers) while the slider showed 3."""
+    from assistant.ui.app import build_app
+
+    app = build_app(assistant)  # type: ignore[arg-type]
+    try:
+        (top_k,) = [b for b in app.blocks.values() if getattr(b, "elem_id", None) == "aa-top-k"]
+        low, high = top_k.minimum, top_k.maximum  # type: ignore[attr-defined]
+        assert [top_k.preprocess(v) for v in (50, 0, -3, 2.5, 7)] == [high, low, low, 3, 7]  # type: ignore[attr-defined]
+        assert top_k.get_block_name() == "slider"  # drawn as Gradio's own
+        (box,) = [b for b in app.blocks.values() if getattr(b, "elem_id", None) == "aa-bibtex"]
+        assert box.buttons == ["copy"]  # type: ignore[attr-defined]  # its download saved "file.txt"
+    finally:
+        app.close()
+
+
 def test_the_references_box_holds_bibtex_to_cite_not_the_abstracts(assistant: object) -> None:
     h = Handlers(assistant)  # type: ignore[arg-type]
     turns = final(list(h.respond(NTK, [], [], "extractive", "hybrid", 5)))[2]

@@ -65,6 +65,20 @@ def unlock(examples: bool, retry: bool = True) -> tuple[Any, ...]:
     return on, on, gr.update(interactive=retry), on, gr.update(visible=False), gr.update(visible=examples)
 
 
+class TopK(gr.Slider):
+    """The Top-k slider, whose number box takes any typed value: one past its ends is the nearest end, a fraction
+    the nearest whole number (Gradio's own slider raised on 50, 0 or -3, printing a traceback per question, and
+    passed 2.5 on while the slider showed 3)."""
+
+    is_template = True  # drawn as Gradio's slider
+
+    def preprocess(self, payload: float) -> float:
+        if payload is None:
+            return payload
+        whole = float(int(float(payload) + 0.5)) if payload >= 0 else float(self.minimum)  # as the slider rounds
+        return min(max(whole, float(self.minimum)), float(self.maximum))
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The page over one shared, thread-safe Assistant; serve it with launch()."""
     h = Handlers(assistant)
@@ -153,14 +167,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                     RETRIEVAL_MODES, value=s.retrieval_mode, label="Retrieval mode",
                                     info="hybrid fuses dense vectors with BM25 keywords", elem_id="aa-retrieval-mode",
                                 )
-                                top_k = gr.Slider(
+                                top_k = TopK(
                                     *top_k_range, value=s.top_k, step=1, label="Top-k",
                                     info="papers retrieved per question", elem_id="aa-top-k",
                                 )
                     with gr.Column(scale=2, elem_id="aa-sources-col"):
                         sources = gr.HTML(EMPTY_SOURCES, elem_id="aa-sources")
                         bibtex = gr.Code(
-                            "", language=None, label="References as BibTeX (copy button at the top right)",
+                            "", language=None, label="References as BibTeX", buttons=["copy"],  # its download was "file.txt"
                             interactive=False, visible=False, max_lines=12, elem_id="aa-bibtex",
                             wrap_lines=True,  # a long title is read whole on a phone, not scrolled sideways
                         )

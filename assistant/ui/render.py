@@ -474,7 +474,7 @@ def render_retrieved(passages: Sequence[Passage], cited: set[str]) -> str:
         f'{ranks[p.paper_id][1]}%{" · cited" * (p.paper_id in cited)}</span></li>'
         for p in passages
     )
-    return f'<details class="aa-retrieved"><summary>All {len(passages)} retrieved papers</summary><ol>{rows}</ol></details>'
+    return f'<details class="aa-retrieved"><summary>{"The one retrieved paper" if len(passages) == 1 else f"All {len(passages)} retrieved papers"}</summary><ol>{rows}</ol></details>'
 
 
 def paper_rows(papers: Sequence[Paper]) -> list[list[str]]:
