@@ -667,7 +667,7 @@ class Assistant:
         conversation a "Who wrote it?" points back into)."""
         return (
             self._unmatched(state, question, filters, settings)
-            or self._listing(state, question, filters, settings, scoped=not history)
+            or self._listing(state, question, filters, settings, history)
             or self._topic_count(state, question, filters, settings)
             or self._authorship(state, question, filters, settings, history)
         )
@@ -787,6 +787,27 @@ class Assistant:
         topic = set(content_terms(question)) - _authorship_terms()
         return bool(paper.has_title and topic and topic <= set(content_terms(paper.title)))
 
+    def _cited_within(
+        self, state: _State, history: Sequence[Turn] | None, filters: Filters, settings: Settings
+    ) -> list[Header] | None:
+        """The papers the last answer citing any cited, those the filters admit, in its order: each found by what
+        the answer said from it, as `_first_cited` finds them ([] with no conversation, or none admitted; None when
+        it cited papers none of which is found). "Summarize these papers" after one abstained: a listing's question
+        names no topic for a follow-up's search."""
+        from .answer import the_papers_said
+        from .followup import previous_answers, said_from_each
+
+        each = next((e for answer in reversed(previous_answers(history)) if (e := said_from_each(answer))), {})
+        retriever = self._retriever(state, settings.retrieval_mode, settings.top_k, None) if each else None
+        headers = state.papers.headers()
+        cited: list[Header] = []
+        for said in each.values():
+            found = [p for p in (state.papers.get(n.node.node_id) for n in retriever.retrieve(said)[:3]) if p]  # type: ignore[union-attr]
+            cited += [headers[p.id] for p in the_papers_said([said], found)[:1] if p.id in headers]
+        if each and not cited:
+            return None
+        return [h for h in {h.id: h for h in cited}.values() if filters.admits(h)]
+
     def _first_cited(
         self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None, settings: Settings
     ) -> list[Paper]:
@@ -814,12 +835,14 @@ class Assistant:
         return papers
 
     def _listing(
-        self, state: _State, question: str, filters: Filters | None, settings: Settings, scoped: bool = False
+        self, state: _State, question: str, filters: Filters | None, settings: Settings,
+        history: Sequence[Turn] | None = None,
     ) -> Answer | None:
         """A metadata question ("papers by Rivera", "published in 2024") answered from the metadata; "What did
-        Rivera propose?" and "What is each about?" with what each paper is about (prose.gist). `scoped`: no
-        conversation before, so "What do the authors propose?" or "Summarize these papers" with filters set asks
-        about the papers the filters admit (a question with no topic, which retrieval cannot rank by)."""
+        Rivera propose?" and "What is each about?" with what each paper is about (prose.gist). With filters set,
+        "What do the authors propose?" or "Summarize these papers" asks about the papers the filters admit (a
+        question with no topic, which retrieval cannot rank by), unless it follows an answer citing some of them
+        (`history`): then it asks about those."""
         from .answer import asks_for_summary
         from .filters import Filters
         from .listing import (
@@ -837,9 +860,20 @@ class Assistant:
         if asked is None:
             # "Which papers are here?" with --author Rivera: the papers the filters admit (it abstained)
             untopical = set(content_terms(question)) <= _NOT_A_TOPIC | (GIST_TERMS if gisted else frozenset())
-            if not (filters and (asks_for_a_list(question) or (gisted and scoped)) and untopical):
+            if not (filters and untopical and (asks_for_a_list(question) or gisted)):
                 return None
             asked = Filters()
+            # "Summarize these papers" after an answer: the papers it cited that the filters admit (searched as a
+            # follow-up, a listing's question had no topic to search by, and the answer abstained)
+            cited = self._cited_within(state, history, filters, settings) if gisted and not asks_for_a_list(question) else []
+            if cited is None:  # it points back at papers it cannot find: asked as a follow-up
+                return None
+            if cited:
+                n = len(cited)
+                head = (f"Of the papers the last answer cited, {n} {'matches' if n == 1 else 'match'} the filters "
+                        f"({filters.describe()})")
+                return list_papers(question, "", cited, state.papers.many, settings.settings_hash(), settings.top_k,
+                                   lambda: cited, head=head, describe=lambda paper: gist(paper, 3 if n <= 2 else 1))
 
         def admits(header: Header) -> bool:  # what the question asks for, within the filters set beside it
             return asked.admits(header) and (not filters or filters.admits(header))
@@ -856,10 +890,12 @@ class Assistant:
         said = [a.lower() for a in (*asked.authors, *asked.categories, *asked.venues)]  # the filters' own words
         topic = [t for t in content_terms(question) if t not in _NOT_A_TOPIC and not t.isdigit() and not any(t in a for a in said)]
         ranked = None
-        if topic:  # "papers by Rivera on kernel methods", "papers from 2021 on transformers": by relevance
+        # "papers by Rivera on kernel methods", "papers from 2021 on transformers": by relevance; "Summarize these
+        # papers" names no topic to rank by (ranked, it listed the one of Rivera's six the store's closest ten held)
+        if set(topic) - (GIST_TERMS if gisted else frozenset()):
 
             def ranked() -> Sequence[Header]:
-                found = self.retrieve(question, k=settings.answer_papers * 2, filters=asked)
+                found = self.retrieve(question, k=settings.answer_papers * 2, filters=asked or filters)
                 headers = state.papers.headers()
                 return [headers[p.paper_id] for p in found if p.paper_id in headers and admits(headers[p.paper_id])] or matching
 

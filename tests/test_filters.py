@@ -744,3 +744,22 @@ def test_who_proposed_a_thing_names_the_authors_of_the_paper_introducing_it(lib_
     assert f"is by {paper.authors[0]}" in answer.text and answer.citations[0].paper_id == paper.id, answer.text
     elsewhere = lib_assistant.ask("Who invented the Transformer architecture?")
     assert elsewhere.abstained and "do not say who introduced Transformer architecture" in elsewhere.text, elsewhere.text
+
+
+def test_summarize_these_papers_after_an_answer_with_filters_set(lib_assistant: Assistant) -> None:
+    """"Summarize these papers" with an author filter summarised that author's papers asked first, but after an answer
+    abstained: a follow-up's search has no topic when the question before was a listing. After an answer it
+    summarises the papers that answer cited which the filters admit; none of them: the papers the filters admit."""
+    rivera, chen, diaz = (Filters.parse(authors=[name]) for name in ("Rivera", "Chen", "Diaz"))
+    first = lib_assistant.ask("Summarize these papers", filters=rivera)
+    cited = [c.paper_id for c in first.citations]
+    assert not first.abstained and len(cited) >= 2
+    history = [(first.question, first.text)]
+    for filters in (rivera, chen):  # every paper cited is Rivera's, written with Chen
+        again = lib_assistant.ask("Summarize these papers", filters=filters, history=history)
+        assert not again.abstained and [c.paper_id for c in again.citations] == cited, again.text
+        assert again.text.startswith(f"Of the papers the last answer cited, {len(cited)} match the filters")
+    other = lib_assistant.ask("What do the authors propose?", filters=diaz, history=history)
+    assert not other.abstained and other.citations
+    assert all("Carla Diaz" in lib_assistant.paper(c.paper_id).authors for c in other.citations)  # type: ignore[union-attr]
+    assert other.citations == lib_assistant.ask("What do the authors propose?", filters=diaz).citations
