@@ -260,6 +260,7 @@ def test_a_reload_keeps_the_conversation_and_export_downloads_it(browser: Browse
     status = page.locator("#aa-status").inner_text()
     assert "support" in status, status
     expect(page.locator("#aa-bibtex")).to_contain_text("@misc{")  # the references as BibTeX, to copy (a text file types no paper)
+    assert page.evaluate("sessionStorage.getItem('aa-pending-question')") is None  # saved: not put back in the box
     page.reload(wait_until="load")
     restored = page.locator("#aa-chat .aa-answer:not(.aa-pending)")
     expect(restored).to_have_count(1)
@@ -267,6 +268,8 @@ def test_a_reload_keeps_the_conversation_and_export_downloads_it(browser: Browse
     expect(page.locator("#aa-sources .aa-card").first).to_be_visible()
     expect(page.locator("#aa-status")).to_have_text(status)  # the last answer's line, as before the reload
     expect(page.locator("#aa-retry")).to_be_enabled()
+    page.wait_for_timeout(1000)  # the box is refilled within 200 ms of mounting, when there is a question to put back
+    expect(page.locator("#aa-question textarea")).to_have_value("")
     with page.expect_download(timeout=WAIT) as download:
         page.locator("#aa-export").click()
     markdown = Path(download.value.path()).read_text(encoding="utf-8")
@@ -784,6 +787,23 @@ def test_a_server_gone_mid_answer_is_said_and_the_question_is_back_after_a_reloa
         expect(page.locator("#aa-chat .aa-question").last).to_contain_text(question)
         expect(page.locator("#aa-chat .aa-answer:not(.aa-pending) a.aa-cite").first).to_be_visible()
         assert page.evaluate("sessionStorage.getItem('aa-lost-question')") is None  # put back once, not at every load
+        page.close()
+    finally:
+        app.close()
+
+
+def test_a_reload_while_the_answer_is_on_its_way_puts_the_question_back(browser: Browser) -> None:
+    """Reloaded within a moment of Ask, the question was gone from the chat and from the box (a helper reloading
+    150 ms after Ask); the conversation is saved only with its answer. The tab keeps the question until then."""
+    app, url = serve(SlowAssistant())
+    try:
+        page, _ = open_page(browser, url)
+        question = "Why do zebras have stripes?"
+        ask(page, question)
+        page.reload(wait_until="load")
+        expect(page.locator("#aa-question textarea")).to_have_value(question)
+        page.locator("#aa-ask").click()  # Gradio has the value too: asked, and answered
+        expect(page.locator("#aa-chat .aa-answer:not(.aa-pending)").last).to_contain_text("Zebras stripe")
         page.close()
     finally:
         app.close()

@@ -10,7 +10,7 @@ import gradio as gr
 from .access import browser_secret
 from .handlers import EXPORT_CHOICES, PLOT_SLOTS, UPLOAD_TYPES, Handlers, remembered_settings, restored_settings
 from .render import EMPTY_SOURCES, public_url, render_paper
-from .style import CSS, REFOCUS_JS, page_js, theme
+from .style import ANSWER_SAVED_JS, CSS, REFOCUS_JS, page_js, theme
 
 if TYPE_CHECKING:
     from ..api import Assistant
@@ -274,8 +274,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         def kept(event: Any) -> None:  # after the conversation changes: remember it, refresh the export
             event.then(h.snapshot, [chat, turns, sources], [saved], **private).then(
-                h.export_file, [turns], [export_btn], **private
-            ).then(h.references_bibtex, [turns], [bibtex], **private)
+                None, None, None, js=ANSWER_SAVED_JS
+            ).then(h.export_file, [turns], [export_btn], **private).then(h.references_bibtex, [turns], [bibtex], **private)
 
         # While an answer is on its way, the box, Ask, Retry and Clear are off and Stop is shown: a second question, or a retry,
         # started meanwhile would write into the same conversation as the first (a retry of the previous

@@ -275,13 +275,21 @@ LOST_NOTE = (
     "Lost the connection to the server while it was answering. Reload the page once the server runs again: "
     "the conversation is kept, and the question will be back in the box."
 )
-LOST_JS = f"const LOST_AFTER_S = {LOST_AFTER_S}, LOST_NOTE = {json.dumps(LOST_NOTE)};" + """
+PENDING_KEY = "aa-pending-question"
+# Run once an answer is saved with the conversation (the browser's storage): its question need not come back
+ANSWER_SAVED_JS = f"() => {{ sessionStorage.removeItem({json.dumps(PENDING_KEY)}); }}"
+LOST_JS = (
+    f"const LOST_AFTER_S = {LOST_AFTER_S}, LOST_NOTE = {json.dumps(LOST_NOTE)}, PENDING_KEY = {json.dumps(PENDING_KEY)};"
+) + """
   const LOST_KEY = "aa-lost-question";
   let pending = "", lostSince = 0;
   const box = () => document.querySelector("#aa-question textarea");
-  document.addEventListener("click", (e) => { if (e.target.closest("#aa-ask, #aa-retry")) pending = box()?.value || pending; }, true);
+  // Kept for this tab until the answer is saved with the conversation (ANSWER_SAVED_JS): a reload while it was
+  // on its way lost the question, from the chat and from the box
+  const asked = (text) => { pending = text || pending; if (text) sessionStorage.setItem(PENDING_KEY, text); };
+  document.addEventListener("click", (e) => { if (e.target.closest("#aa-ask")) asked(box()?.value); }, true);
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey && e.target.closest("#aa-question")) pending = e.target.value || pending;
+    if (e.key === "Enter" && !e.shiftKey && e.target.closest("#aa-question")) asked(e.target.value);
   }, true);
   setInterval(() => {
     const stop = document.querySelector("#aa-stop");
@@ -297,13 +305,14 @@ LOST_JS = f"const LOST_AFTER_S = {LOST_AFTER_S}, LOST_NOTE = {json.dumps(LOST_NO
     document.querySelector("#aa-status")?.replaceChildren(note);
     stop.style.display = "none";  // nothing left to stop
   }, 1000);
-  const kept = sessionStorage.getItem(LOST_KEY);
+  const kept = sessionStorage.getItem(LOST_KEY) || sessionStorage.getItem(PENDING_KEY);
   if (kept) {
     const refill = setInterval(() => {  // the box mounts after this script runs
       const el = box();
       if (!el || el.disabled) return;
       clearInterval(refill);
       sessionStorage.removeItem(LOST_KEY);
+      sessionStorage.removeItem(PENDING_KEY);
       if (!el.value) { el.value = kept; el.dispatchEvent(new Event("input", { bubbles: true })); }
     }, 200);
     setTimeout(() => clearInterval(refill), 30000);
