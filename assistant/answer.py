@@ -195,6 +195,13 @@ _ASKS_ABOUT = re.compile(
 )
 
 
+# Where "Explain X …" or "How does X … work" goes on to say how, or of what, it is asked
+_TOLD_HOW = re.compile(
+    r"[,;:(]|\s+(?:like|as|in|for|to|so|please|briefly|simply|with|using|from|on|at|within|when|while|if|vs\.?|versus)\b",
+    re.IGNORECASE,
+)
+
+
 def defined_term(question: str) -> str | None:
     """The term a single "What is X?" asks to define, or one "How does X work?", "Explain X" or "Tell me about
     X" asks about, when it is one (up to six words: "reinforcement learning from human feedback"; a paper's name
@@ -204,6 +211,8 @@ def defined_term(question: str) -> str | None:
         return None  # "Tell me about the latter.", "Explain it": a paper of the conversation, no term
     about = _ASKS_ABOUT.match(question)
     term = next((g for g in about.groups() if g), None) if about else asks_for_definition(question, most=6)
+    if about and term:  # what X is asked about ends where how to tell it begins: "Explain the NTK like I'm five"
+        term = _TOLD_HOW.split(term, maxsplit=1)[0]
     if term and len(term.split()) > 6:
         return None
     term = re.sub(r"^(?:an?|the)\s+", "", _PAPER_WORDS.sub(" ", term or "").strip(), flags=re.IGNORECASE)

@@ -335,7 +335,7 @@ def test_how_does_x_work_abstains_when_no_abstract_it_would_quote_names_x(assist
         answer = assistant.ask(unnamed)
         assert answer.abstained, (unnamed, answer.text)
     for named in ("How does post-training quantization work?", "How does Weight Compander work?",
-                  "Explain grokking.", "Tell me about neural collapse"):
+                  "Explain grokking.", "Tell me about neural collapse", "Explain the NTK like I'm five"):
         assert not assistant.ask(named).abstained, named
 
 
@@ -350,6 +350,10 @@ def test_only_a_term_is_looked_for_in_the_abstracts() -> None:
     assert defined_term("How does post-training quantization work?") == "post-training quantization"
     assert defined_term("Explain how diffusion models work.") == "diffusion models"
     assert defined_term("Tell me about the grokking paper") == "grokking"
+    # how it is to be told is no part of it: "Explain the NTK like I'm five" abstained ("do not mention NTK like I'm five")
+    assert defined_term("Explain the NTK like I'm five") == "NTK"
+    assert defined_term("Explain grokking in simple terms, please.") == "grokking"
+    assert defined_term("How does dropout in transformers work?") == "dropout"
     for asked in ("How does it work?", "How does the proposed method work?", "Explain why SGD generalizes.",
                   "How do the two papers work together?", "Tell me about the latter.", "Tell me more about paper [2]",
                   "Explain them."):
