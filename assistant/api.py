@@ -120,7 +120,7 @@ def clean_question(question: str, limit: int) -> str:
     if len(text) > limit:
         raise InvalidQuestion(
             f"the question is {len(text):,} characters; the limit is {limit:,} "
-            "(ask a shorter question, or raise ASSISTANT_MAX_QUESTION_CHARS)"
+            "(shorten it; a server's owner sets the limit with ASSISTANT_MAX_QUESTION_CHARS)"
         )
     return " ".join(text.split())
 

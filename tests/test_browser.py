@@ -176,6 +176,10 @@ def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, sh
     assert page.evaluate("location.hash") == target
     assert mark.evaluate("m => m.matches(':target')") and mark.inner_text().strip()
     shot(page, "chat-citation-clicked.png", full_page=False)
+    link.focus()  # from the keyboard: the focus follows to the quote (it fell to the page's body)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement && document.activeElement.closest('#aa-sources') !== null")
+    assert page.evaluate("document.activeElement.id") == target.lstrip("#")
 
     ask(page, "How do they prove it?")  # a follow-up uses the conversation
     expect(page.locator("#aa-chat .aa-answer:not(.aa-pending)")).to_have_count(2)
@@ -526,6 +530,7 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         expect(view).to_contain_text(EVIL_AUTHOR)
         assert view.locator("img, strong, a[href*=evil]").count() == 0
         shot(page, "papers-search.png")
+        expect(page.get_by_label("Export format")).to_be_visible()  # a screen reader heard only "Dropdown"
         page.locator("#aa-export-papers").click()  # the search's one paper, as BibTeX (the default format)
         page.locator("#aa-export-file a[download], #aa-export-file a").first.wait_for()
         with page.expect_download(timeout=WAIT) as download:

@@ -509,7 +509,8 @@ def test_relevance_follows_the_ranking_and_never_shows_raw_fusion_scores() -> No
     ranks = render.relevance(passages)
     assert [ranks[f"p{i}"] for i in range(4)] == [(1, 100), (2, 46), (3, 25), (4, 0)]
     listed = render.render_retrieved(passages, {"p0"})
-    assert "relevance 100% · cited" in listed and "relevance 0%" in listed
+    assert "●●●●●</span> · cited" in listed and "●○○○○</span></span>" in listed  # the last one retrieved: one dot
+    assert "%" not in listed  # "relevance 0%" read as "not relevant": it only came last
     assert not any(raw in listed for raw in ("1.7", "-0.4", "-1.1"))
 
 

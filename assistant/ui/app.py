@@ -201,8 +201,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 )
                 abstract = gr.HTML(render_paper(None), elem_id="aa-abstract")
                 with gr.Row(equal_height=False, elem_id="aa-export-row"):
-                    export_format = gr.Dropdown(
-                        list(EXPORT_CHOICES), value=next(iter(EXPORT_CHOICES)), show_label=False, scale=2, min_width=200,
+                    export_format = gr.Dropdown(  # labelled for a screen reader, which announced only "Dropdown"
+                        list(EXPORT_CHOICES), value=next(iter(EXPORT_CHOICES)), label="Export format", show_label=False,
+                        scale=2, min_width=200,
                         container=False, elem_id="aa-export-format",
                     )
                     export_papers_btn = gr.Button(

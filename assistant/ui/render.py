@@ -343,8 +343,11 @@ def relevance(passages: Sequence[Passage]) -> dict[str, tuple[int, int]]:
 
 
 def _strength(percent: int) -> str:
-    filled = max(1, round(percent / 20))  # five dots; even the last paper retrieved gets one
-    return f'<span class="aa-strength" title="relevance {percent}%">{"●" * filled}{"○" * (5 - filled)}</span>'
+    """Five dots; even the last paper retrieved gets one. No figure: "relevance 0%" on the last paper read as "not
+    relevant", when it only came last of those retrieved."""
+    filled = max(1, round(percent / 20))
+    said = f"closeness to the question: {filled} of 5, relative to the other papers retrieved"
+    return f'<span class="aa-strength" title="{said}" aria-label="{said}">{"●" * filled}{"○" * (5 - filled)}</span>'
 
 
 # On a narrow screen the sources stack far below the answer: each card leads back to it (style.BACK_JS).
@@ -470,8 +473,8 @@ def render_retrieved(passages: Sequence[Passage], cited: set[str]) -> str:
         return ""
     ranks = relevance(passages)
     rows = "".join(
-        f'<li>{open_link(p.paper_id, p.title)} <span class="aa-meta">{_strength(ranks[p.paper_id][1])} relevance '
-        f'{ranks[p.paper_id][1]}%{" · cited" * (p.paper_id in cited)}</span></li>'
+        f'<li>{open_link(p.paper_id, p.title)} <span class="aa-meta">{_strength(ranks[p.paper_id][1])}'
+        f'{" · cited" * (p.paper_id in cited)}</span></li>'
         for p in passages
     )
     return f'<details class="aa-retrieved"><summary>{"The one retrieved paper" if len(passages) == 1 else f"All {len(passages)} retrieved papers"}</summary><ol>{rows}</ol></details>'

@@ -145,6 +145,12 @@ CITE_JS = """
         // then the page moves to the quote, since keeping the answer in place would show nothing.
         const box = mark.getBoundingClientRect();
         if (box.top < 0 || box.bottom > window.innerHeight) mark.scrollIntoView({ block: "center" });
+        // Followed from the keyboard (a click with no pointer), the focus goes to the quote: it fell to the page's
+        // body, and Tab went on from the top of the page
+        if (event.detail === 0) {
+          if (!mark.hasAttribute("tabindex")) mark.setAttribute("tabindex", "-1");
+          mark.focus({ preventScroll: true });
+        }
       }
     });
   }, true);
