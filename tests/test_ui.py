@@ -209,14 +209,15 @@ def test_a_refused_question_says_why_in_one_sentence() -> None:
 def test_the_top_k_box_takes_any_typed_value_as_the_nearest_it_offers(assistant: object) -> None:
     """Typed into the Top-k box, 50, 0 and -3 printed a Gradio traceback per question on the server and 2.5 passed on
     as 2.5 (2 papers) while the slider showed 3."""
-    from assistant.ui.app import build_app
+    from assistant.ui import app as ui_app
 
-    app = build_app(assistant)  # type: ignore[arg-type]
+    app = ui_app.build_app(assistant)  # type: ignore[arg-type]
     try:
         (top_k,) = [b for b in app.blocks.values() if getattr(b, "elem_id", None) == "aa-top-k"]
         low, high = top_k.minimum, top_k.maximum  # type: ignore[attr-defined]
         assert [top_k.preprocess(v) for v in (50, 0, -3, 2.5, 7)] == [high, low, low, 3, 7]  # type: ignore[attr-defined]
         assert top_k.get_block_name() == "slider"  # drawn as Gradio's own
+        assert not (Path(ui_app.__file__).with_suffix(".pyi")).exists()  # a component subclass made Gradio write one
         (box,) = [b for b in app.blocks.values() if getattr(b, "elem_id", None) == "aa-bibtex"]
         assert box.buttons == ["copy"]  # type: ignore[attr-defined]  # its download saved "file.txt"
     finally:

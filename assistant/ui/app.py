@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,18 +66,20 @@ def unlock(examples: bool, retry: bool = True) -> tuple[Any, ...]:
     return on, on, gr.update(interactive=retry), on, gr.update(visible=False), gr.update(visible=examples)
 
 
-class TopK(gr.Slider):
-    """The Top-k slider, whose number box takes any typed value: one past its ends is the nearest end, a fraction
-    the nearest whole number (Gradio's own slider raised on 50, 0 or -3, printing a traceback per question, and
-    passed 2.5 on while the slider showed 3)."""
+def typed_within(slider: gr.Slider) -> Callable[[float | None], float | None]:
+    """The slider's preprocess for a number box that takes any typed value: one past its ends is the nearest end,
+    a fraction the nearest whole number (Gradio's own raised on 50, 0 or -3, printing a traceback per question,
+    and passed 2.5 on while the slider showed 3). Set on the instance: a subclass of a Gradio component makes
+    Gradio write a .pyi stub beside this module at import."""
+    low, high = float(slider.minimum), float(slider.maximum)
 
-    is_template = True  # drawn as Gradio's slider
-
-    def preprocess(self, payload: float) -> float:
+    def preprocess(payload: float | None) -> float | None:
         if payload is None:
-            return payload
-        whole = float(int(float(payload) + 0.5)) if payload >= 0 else float(self.minimum)  # as the slider rounds
-        return min(max(whole, float(self.minimum)), float(self.maximum))
+            return None
+        whole = float(int(float(payload) + 0.5)) if payload >= 0 else low  # as the slider rounds
+        return min(max(whole, low), high)
+
+    return preprocess
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -167,10 +170,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                     RETRIEVAL_MODES, value=s.retrieval_mode, label="Retrieval mode",
                                     info="hybrid fuses dense vectors with BM25 keywords", elem_id="aa-retrieval-mode",
                                 )
-                                top_k = TopK(
+                                top_k = gr.Slider(
                                     *top_k_range, value=s.top_k, step=1, label="Top-k",
                                     info="papers retrieved per question", elem_id="aa-top-k",
                                 )
+                                top_k.preprocess = typed_within(top_k)  # type: ignore[method-assign, assignment]
                     with gr.Column(scale=2, elem_id="aa-sources-col"):
                         sources = gr.HTML(EMPTY_SOURCES, elem_id="aa-sources")
                         bibtex = gr.Code(
