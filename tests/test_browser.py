@@ -797,6 +797,44 @@ def test_a_server_gone_mid_answer_is_said_and_the_question_is_back_after_a_reloa
         app.close()
 
 
+def test_two_tabs_keep_their_own_conversations_across_reloads(browser: Browser) -> None:
+    """Both tabs saved to one place in the browser: the last to save won, and after a reload both showed its
+    conversation, the other tab's question gone. Each tab now reloads its own; a new tab opens the last saved."""
+    app, url = serve(ScriptedAssistant())
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        def tab() -> Page:
+            page = context.new_page()
+            page.set_default_timeout(WAIT)
+            page.goto(url, wait_until="load", timeout=WAIT)
+            page.locator("#aa-question textarea").wait_for()
+            return page
+
+        def asked(page: Page, question: str, count: int) -> None:
+            ask(page, question)
+            expect(page.locator("#aa-chat .aa-answer:not(.aa-pending)")).to_have_count(count)
+            page.wait_for_function(  # saved with the conversation (ANSWER_SAVED_JS ends the chain after it)
+                "() => sessionStorage.getItem('aa-pending-question') === null"
+            )
+
+        def questions(page: Page) -> list[str]:
+            page.reload(wait_until="load")
+            page.locator("#aa-chat .aa-question").first.wait_for()
+            return [q.strip() for q in page.locator("#aa-chat .aa-question").all_inner_texts()]
+
+        first = tab()
+        asked(first, "first tab, first question", 1)
+        second = tab()
+        expect(second.locator("#aa-chat .aa-question")).to_have_count(1)  # a new tab opens the conversation saved last
+        asked(second, "second tab's question", 2)
+        asked(first, "first tab, second question", 2)
+        assert questions(second) == ["first tab, first question", "second tab's question"]
+        assert questions(first) == ["first tab, first question", "first tab, second question"]
+    finally:
+        context.close()
+        app.close()
+
+
 def test_a_reload_while_the_answer_is_on_its_way_puts_the_question_back(browser: Browser) -> None:
     """Reloaded within a moment of Ask, the question was gone from the chat and from the box (a helper reloading
     150 ms after Ask); the conversation is saved only with its answer. The tab keeps the question until then."""

@@ -11,7 +11,7 @@ import gradio as gr
 from .access import browser_secret
 from .handlers import EXPORT_CHOICES, PLOT_SLOTS, UPLOAD_TYPES, Handlers, remembered_settings, restored_settings
 from .render import EMPTY_SOURCES, public_url, render_paper
-from .style import ANSWER_SAVED_JS, CSS, REFOCUS_JS, page_js, theme
+from .style import ANSWER_SAVED_JS, CONVERSATION_KEY, CSS, REFOCUS_JS, TAB_HEAD, page_js, theme
 
 if TYPE_CHECKING:
     from ..api import Assistant
@@ -100,7 +100,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 turns = gr.State([])
                 # Survives a reload, and a restart of the server: the key is kept in the store folder.
                 secret = browser_secret(Path(assistant.settings.store_dir))
-                saved = gr.BrowserState(None, storage_key="aa-conversation", secret=secret)
+                saved = gr.BrowserState(None, storage_key=CONVERSATION_KEY, secret=secret)
                 saved_settings = gr.BrowserState(None, storage_key="aa-settings", secret=secret)
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
@@ -389,5 +389,6 @@ def launch(
         theme=theme(),
         css=CSS,
         js=page_js(),
+        head=TAB_HEAD,
     )
     return url

@@ -281,6 +281,25 @@ LOST_NOTE = (
     "Lost the connection to the server while it was answering. Reload the page once the server runs again: "
     "the conversation is kept, and the question will be back in the box."
 )
+CONVERSATION_KEY = "aa-conversation"  # the browser's storage key of the conversation (its BrowserState)
+# Each tab keeps its own conversation: Gradio's BrowserState keeps one in the browser's local storage, shared by
+# every tab, so with two tabs open the last to save overwrote the other's (a reload showed one tab's chat in both).
+# Run in the page's head, before Gradio reads that storage: each write is copied to this tab's session storage,
+# and a reload puts the tab's copy back first. A new tab opens the conversation saved last, as before.
+TAB_HEAD = """<script>
+(() => {
+  const KEY = %s, TAB = KEY + ":tab";
+  try {
+    const set = Storage.prototype.setItem;
+    const mine = sessionStorage.getItem(TAB);
+    if (mine !== null) set.call(localStorage, KEY, mine);
+    Storage.prototype.setItem = function (key, value) {
+      set.call(this, key, value);
+      if (this === localStorage && key === KEY) set.call(sessionStorage, TAB, value);
+    };
+  } catch (e) { /* storage off: each load starts a new conversation */ }
+})();
+</script>""" % json.dumps(CONVERSATION_KEY)
 PENDING_KEY = "aa-pending-question"
 # Run once an answer is saved with the conversation (the browser's storage): its question need not come back
 ANSWER_SAVED_JS = f"() => {{ sessionStorage.removeItem({json.dumps(PENDING_KEY)}); }}"
