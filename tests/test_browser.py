@@ -151,6 +151,13 @@ CONTRAST_JS = """el => {
 }"""
 
 
+PLACEHOLDER_FITS_JS = """el => {
+  const style = getComputedStyle(el), pen = document.createElement("canvas").getContext("2d");
+  pen.font = `${style.fontSize} ${style.fontFamily}`;
+  return pen.measureText(el.placeholder).width <= el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+}"""
+
+
 def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, shared_url: str, assistant: Any) -> None:
     page, outside = open_page(browser, shared_url)
     expect(page.get_by_role("textbox", name="Question")).to_be_visible()  # named for screen readers
@@ -546,6 +553,9 @@ def test_added_abstract_is_searchable_in_papers(browser: Browser, store_copy: Pa
         page.locator("#aa-sources .aa-card").get_by_text("Zebra Transformers").filter(visible=True).first.wait_for()
 
         page.locator("#aa-filters").get_by_text("Filters").filter(visible=True).first.click()
+        for box in ("year", "author", "category", "venue"):  # each placeholder whole ("names, comma-se" was cut off)
+            field = page.locator(f"#aa-filter-{box} input, #aa-filter-{box} textarea").first
+            assert field.evaluate(PLACEHOLDER_FITS_JS), box
         page.locator("#aa-filter-author input, #aa-filter-author textarea").first.fill("Hoof")
         ask(page, "How can sequence models be made cheaper?")  # a general question, one author's papers
         expect(page.locator("#aa-status")).to_contain_text("only papers with author Hoof")

@@ -142,21 +142,22 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                 if offered else None
                             )
                         with gr.Accordion("Filters", open=False, elem_id="aa-filters"):
+                            # short placeholders, the syntax below each box: the longer ones were cut off ("names, comma-se")
                             with gr.Row():
                                 year = gr.Textbox(
-                                    label="Years", placeholder="2019..2021, 2019.., ..2021 or 2020", max_lines=1,
+                                    label="Years", placeholder="2019..2021", info="a year, or a range: 2019.., ..2021", max_lines=1,
                                     elem_id="aa-filter-year",
                                 )
                                 author = gr.Textbox(
-                                    label="Authors", placeholder="names, comma-separated (any of them)", max_lines=1,
+                                    label="Authors", placeholder="Rivera, Chen", info="any of these names", max_lines=1,
                                     elem_id="aa-filter-author",
                                 )
                                 category = gr.Textbox(
-                                    label="Categories", placeholder="e.g. cs.LG, stat.ML (any of them)", max_lines=1,
+                                    label="Categories", placeholder="cs.LG, stat.ML", info="any of these", max_lines=1,
                                     elem_id="aa-filter-category",
                                 )
                                 venue = gr.Textbox(
-                                    label="Venues", placeholder="e.g. NeurIPS, ICML (any of them)", max_lines=1,
+                                    label="Venues", placeholder="NeurIPS, ICML", info="any of these", max_lines=1,
                                     elem_id="aa-filter-venue",
                                 )
                         with gr.Accordion("Settings", open=False, elem_id="aa-settings"):
