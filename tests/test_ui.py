@@ -187,6 +187,16 @@ def test_examples_are_offered_only_where_the_store_answers_them(assistant: objec
     assert Handlers(zebras).answerable([*EXAMPLES, "Do stripes deter biting flies?"]) == ["Do stripes deter biting flies?"]
 
 
+def test_an_answer_the_abstracts_back_in_part_says_so_beside_it() -> None:
+    """"support: partial" showed only in the status line under the chat, easy to miss (a helper's first read)."""
+    cites = [Citation(n=1, paper_id="p1", title="Paper 1", quote="q")]
+    partial = Answer(question="q?", text="A finds x [1].", citations=cites, abstained=False, settings_hash="h", support="partial")
+    assert render.PARTIAL_CAVEAT in render.render_answer(partial.text, 0, partial)
+    for other in (partial.model_copy(update={"support": "strong"}), partial.model_copy(update={"abstained": True})):
+        assert render.PARTIAL_CAVEAT not in render.render_answer(other.text, 0, other)
+    assert render.PARTIAL_CAVEAT not in render.render_answer(partial.text, 0)  # still streaming: not known yet
+
+
 def test_an_answer_from_several_papers_reads_as_one_item_per_paper() -> None:
     cites = [Citation(n=n, paper_id=f"p{n}", title=f"Paper {n}", quote="q") for n in (1, 2)]
     answer = Answer(question="Which papers?", text="A finds x [1]. A also y [1]. B finds z [2].", citations=cites,

@@ -205,6 +205,11 @@ def by_paper(text: str) -> list[str] | None:
     return [" ".join(group) for _, group in groups] if len(groups) > 1 else None
 
 
+# Under an answer the abstracts back only in part: said beside it, as cited-answer apps do, where a reader of the
+# answer looks (the status line under the chat was easy to miss)
+PARTIAL_CAVEAT = "Partly supported: the abstracts back this answer only in part; read the quoted sentences."
+
+
 def render_answer(
     text: str,
     turn: int,
@@ -244,6 +249,8 @@ def render_answer(
         body = f'<div class="aa-abstain"><div class="aa-abstain-label">Not answered by the abstracts</div>{body}</div>'
     else:
         body = f'<div class="aa-answer">{body}</div>'
+    if answer is not None and not answer.abstained and answer.support == "partial":  # in the answer, not only the status line
+        body += f'<div class="aa-notice aa-caveat">{PARTIAL_CAVEAT}</div>'
     if answer is not None and answer.notice:
         body += f'<div class="aa-notice">{md_literal(answer.notice)}</div>'
     if answer is not None and not answer.abstained:
