@@ -759,7 +759,16 @@ class Assistant:
         answered = self._engine(state, extractive, filters).answer(question, history if earlier else None)
         if earlier:  # "Who wrote them?": each paper the last answer cited, in its order
             strong = answered.model_copy(update={"support": "strong"})
-            return joined_records([record(question, strong, paper, settings.settings_hash()) for paper in earlier])
+            records = [record(question, strong, paper, settings.settings_hash()) for paper in earlier]
+            if len(records) == 1 and records[0].abstained:
+                # "Who wrote it?" when the paper cited first has no author list: the record of each other paper that
+                # answer cited, after saying so (it said only that the first had none, the second's authors on its card)
+                from .filters import Filters
+
+                others = [p for h in self._cited_within(state, history, Filters(), settings) or []
+                          if h.id != earlier[0].id and (p := state.papers.get(h.id)) is not None]
+                records += [r for r in (record(question, strong, p, settings.settings_hash()) for p in others) if not r.abstained]
+            return joined_records(records)
         if answered.abstained or not answered.citations:
             # "Who wrote the lottery ticket paper?" of a paper whose abstract is one short sentence: its title says it
             if (titled := self._titled(state, question, answered)) is None:

@@ -16,6 +16,7 @@ from assistant.config import Settings
 from assistant.corpus import load_corpus
 from assistant.errors import ConfigError
 from assistant.filters import Filters
+from assistant.text import split_sentences
 from assistant.types import Paper
 
 AUTHORS = [["Ana Rivera", "Bo Chen"], ["Bo Chen"], ["Carla Diaz"], ["Dan Rivers"]]
@@ -382,6 +383,15 @@ def test_who_wrote_a_paper_is_answered_from_its_author_list(lib_assistant: Assis
         answer = seeds.ask(f"Who wrote the {name} paper?")
         assert answer.citations[0].paper_id == paper.id and answer.text.endswith("is by Lee Kim (2021) [1]."), name
         assert answer.support == "strong", (name, answer.support)
+    # "Who wrote it?" after an answer citing a paper without authors first, then one with: it said only that the first
+    # had none, the second's authors on its card. It says so, then names the others'.
+    kim = next(iter(named.values()))
+    bare = next(p for p in seeds.papers() if not p.authors and p.has_title and p.id not in {q.id for q in named.values()})
+    said = " ".join(f"{split_sentences(p.abstract)[-1]} [{n}]" for n, p in enumerate([bare, kim], start=1))
+    who = seeds.ask("Who wrote it?", history=[("Which papers are closest?", said)])
+    assert who.text.startswith(f"The store has no author list for the closest paper, “{bare.title}”"), who.text
+    assert who.text.endswith("is by Lee Kim (2021) [1].") and [c.paper_id for c in who.citations] == [kim.id], who.text
+    assert who.support == "partial" and not who.abstained
 
 
 def test_a_listing_question_with_filters_beside_it_lists_what_both_admit(lib_assistant: Assistant) -> None:
