@@ -101,6 +101,10 @@ def asked_details(question: str) -> set[str]:
                 # X?"), not when a method is ("Which method overcomes the limitations of BN?")
                 if cue in DETAIL_CUES and (cue not in _SAME_KIND or set(window[:j]) <= _ASKING_FOR):
                     asked.add(cue)
+    # "Any limitations?", "And its drawbacks?": a follow-up of a cue alone asks for it
+    cues = {stem(t) for t in tokens} & DETAIL_CUES
+    if cues and {t for t in tokens if stem(t) not in DETAIL_CUES} <= _ASKING_FOR | {"and", "also", "so"}:
+        asked |= cues
     return asked
 
 

@@ -160,6 +160,9 @@ def test_a_limitation_is_asked_for_and_stated_by_its_word() -> None:
     # "What about its limitations?", a follow-up, asks for them too: it was answered "strong" from the NTK's abstract
     assert missing_details("What about its limitations?", ntk) == ["limit"]
     assert missing_details("What about its limitations?", ntk + " Its width limits its use.") == []
+    for bare in ("Any limitations?", "And its drawbacks?", "Limitations?"):  # a follow-up of the cue alone
+        assert missing_details(bare, ntk) == ["limit"], bare
+    assert missing_details("Limitations of the NTK regime", ntk) == []  # a topic to search, no question
 
 
 def test_which_datasets_needs_a_dataset_named() -> None:
