@@ -803,19 +803,28 @@ class Assistant:
         the answer said from it, as `_first_cited` finds them ([] with no conversation, or none admitted; None when
         it cited papers none of which is found). "Summarize these papers" after one abstained: a listing's question
         names no topic for a follow-up's search."""
-        from .answer import the_papers_said
         from .followup import previous_answers, said_from_each
 
         each = next((e for answer in reversed(previous_answers(history)) if (e := said_from_each(answer))), {})
-        retriever = self._retriever(state, settings.retrieval_mode, settings.top_k, None) if each else None
         headers = state.papers.headers()
-        cited: list[Header] = []
-        for said in each.values():
-            found = [p for p in (state.papers.get(n.node.node_id) for n in retriever.retrieve(said)[:3]) if p]  # type: ignore[union-attr]
-            cited += [headers[p.id] for p in the_papers_said([said], found)[:1] if p.id in headers]
+        cited = [headers[p.id] for p in self._said_from(state, list(each.values()), None, settings) if p.id in headers]
         if each and not cited:
             return None
-        return [h for h in {h.id: h for h in cited}.values() if filters.admits(h)]
+        return [h for h in cited if filters.admits(h)]
+
+    def _said_from(
+        self, state: _State, texts: Sequence[str], filters: Filters | None, settings: Settings
+    ) -> list[Paper]:
+        """The paper each of an answer's texts was said from (once each, in order): the one of the three a search
+        for it finds first that holds the text."""
+        from .answer import the_papers_said
+
+        retriever = self._retriever(state, settings.retrieval_mode, settings.top_k, filters) if texts else None
+        papers: list[Paper] = []
+        for said in texts:
+            found = [p for p in (state.papers.get(n.node.node_id) for n in retriever.retrieve(said)[:3]) if p]  # type: ignore[union-attr]
+            papers += [p for p in the_papers_said([said], found)[:1] if p not in papers]
+        return papers
 
     def _first_cited(
         self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None, settings: Settings
@@ -825,7 +834,6 @@ class Assistant:
         points at ("Who wrote the second one?"), or every paper it cited ("Who wrote them?"): each found by what
         the answer said from it, the paper's own sentence (the follow-up's search for "What is grokking? Who wrote
         it?" ranked another paper first)."""
-        from .answer import the_papers_said
         from .followup import cited_paper_text, cited_texts, previous_answers, said_from_each
         from .text import content_terms
 
@@ -836,12 +844,7 @@ class Assistant:
         # paper before
         first = next((each[1] for answer in reversed(answers) if 1 in (each := said_from_each(answer))), None)
         texts = cited_texts(question, history) or [t for t in [cited_paper_text(question, history) or first] if t]
-        retriever = self._retriever(state, settings.retrieval_mode, settings.top_k, filters)
-        papers: list[Paper] = []
-        for said in texts:
-            found = [p for p in (state.papers.get(n.node.node_id) for n in retriever.retrieve(said)[:3]) if p]
-            papers += [p for p in the_papers_said([said], found)[:1] if p not in papers]
-        return papers
+        return self._said_from(state, texts, filters, settings)
 
     def _listing(
         self, state: _State, question: str, filters: Filters | None, settings: Settings,
