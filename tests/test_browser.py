@@ -807,6 +807,39 @@ def test_a_server_gone_mid_answer_is_said_and_the_question_is_back_after_a_reloa
         app.close()
 
 
+class SlowListing(ScriptedAssistant):
+    """Lists its papers slowly once `slow` is set (a loaded server), and searches them at once."""
+
+    slow = False
+
+    def papers(self, limit: int | None = None) -> list[Paper]:
+        if self.slow:
+            time.sleep(3)
+        return super().papers(limit)
+
+    def search_papers(self, query: str, limit: int) -> tuple[list[Paper], int]:
+        found = [p for p in super().papers() if query.lower() in p.title.lower()]
+        return found[:limit], len(found)
+
+
+def test_a_search_typed_as_the_papers_tab_opens_is_not_overwritten_by_the_tab_s_listing(browser: Browser) -> None:
+    """Opening the Papers tab lists the papers for the search as it was; typed right after, "zebra" got its own list,
+    then the opening's list, answered last, replaced it ("75 of 75 papers" under "zebra"; seen in CI)."""
+    assistant = SlowListing()
+    app, url = serve(assistant)
+    try:
+        page, _ = open_page(browser, url)
+        assistant.slow = True
+        page.get_by_role("tab", name="Papers").click()
+        page.locator("#aa-paper-search textarea, #aa-paper-search input").first.fill("trap")
+        expect(page.locator("#aa-paper-count")).to_contain_text("1 of 2 papers")
+        page.wait_for_timeout(4000)  # the listing the tab's opening asked for has come and gone
+        expect(page.locator("#aa-paper-count")).to_contain_text("1 of 2 papers")
+        page.close()
+    finally:
+        app.close()
+
+
 def test_two_tabs_keep_their_own_conversations_across_reloads(browser: Browser) -> None:
     """Both tabs saved to one place in the browser: the last to save won, and after a reload both showed its
     conversation, the other tab's question gone. Each tab now reloads its own; a new tab opens the last saved."""

@@ -337,12 +337,16 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             [saved_settings], chosen, show_progress="hidden", **private,
         )
 
-        search.change(h.filter_papers, [search], [table, count], show_progress="hidden", **private)
+        # The table and count follow the search box, one event at a time, in the order they came: opening the tab
+        # lists the papers for the search as it was, and that list, answered last, had overwritten the one for
+        # "zebra" typed right after (the browser test, on loaded cores)
+        in_order: dict[str, Any] = {"concurrency_id": "aa-papers-table", "concurrency_limit": 1}
+        search.change(h.filter_papers, [search], [table, count], show_progress="hidden", **in_order, **private)
         export_papers_btn.click(h.export_papers, [search, export_format], [export_papers_file], **private)
         # A file of an earlier search or format is not the papers found now.
         for changed in (search.change, export_format.change):
             changed(lambda: gr.update(value=None, visible=False), None, [export_papers_file], show_progress="hidden", **private)
-        papers_tab.select(h.filter_papers, [search], [table, count], show_progress="hidden", **private)
+        papers_tab.select(h.filter_papers, [search], [table, count], show_progress="hidden", **in_order, **private)
         table.select(h.open_row, None, [pid, abstract], **private)
         pid.submit(h.open_id, [pid], [abstract], **private)
         add_btn.click(h.add_files, [upload, search], [add_report, table, count], **private)
