@@ -161,6 +161,8 @@ PLACEHOLDER_FITS_JS = """el => {
 def test_chat_streams_a_cited_answer_and_links_to_the_quote(browser: Browser, shared_url: str, assistant: Any) -> None:
     page, outside = open_page(browser, shared_url)
     expect(page.get_by_role("textbox", name="Question")).to_be_visible()  # named for screen readers
+    expect(page.locator("footer")).to_contain_text("API")  # the page's API is listed; Gradio's own Settings, a
+    expect(page.locator("footer")).not_to_contain_text("Settings")  # second panel of that name beside ours, is not
     ask(page, NTK)
     bubble = page.locator("#aa-chat .aa-answer:not(.aa-pending)").last
     bubble.locator("a.aa-cite").first.wait_for()

@@ -390,7 +390,8 @@ def launch(
         quiet=not block,
         ssr_mode=False,  # no Node server: nothing but this process serves the page
         mcp_server=False,
-        footer_links=["api", "settings"],
+        # not Gradio's own "Settings": a second panel of that name beside ours, of Gradio's display and PWA options
+        footer_links=["api"],
         theme=theme(),
         css=CSS,
         js=page_js(),
