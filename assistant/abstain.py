@@ -349,6 +349,30 @@ def measured(question: str) -> str | None:
     return None
 
 
+# "How much faster …?" asks for a figure of that comparison: "over 10 000 times faster" states it, a sentence only
+# naming the things compared does not. What may say each comparative besides itself (stems' prefixes).
+_SAID_AS = {
+    "faster": ("faster", "quicker", "speedup", "speed-up", "accelerat"), "quicker": ("faster", "quicker", "speedup"),
+    "slower": ("slower", "slowdown"), "better": ("better", "improv", "outperform"), "cheaper": ("cheaper", "cost"),
+    "smaller": ("smaller", "reduc", "fewer", "less"), "fewer": ("fewer", "reduc", "less"), "less": ("less", "reduc"),
+}
+_COMPARATIVE = re.compile(r"[a-z]{2,}er$|^(?:more|less|fewer)$")
+
+
+def compared_figure(question: str) -> tuple[str, ...]:
+    """What "how much faster / how many more / how far better …" compares, as the words that may say it (_SAID_AS);
+    () when the question asks no comparison's figure, or when "how much more memory" measures a noun."""
+    tokens = words(_opening(question))
+    for i in range(len(tokens) - 2):
+        said = tokens[i + 2]
+        if tokens[i] == "how" and tokens[i + 1] in _MEASURING + _COUNTING + ("far",) and _COMPARATIVE.search(said):
+            after = tokens[i + 3] if i + 3 < len(tokens) else "than"
+            if said in ("more", "less", "fewer") and after not in STOPWORDS and after != "than":
+                return ()  # "how many more parameters" counts parameters (`_counted` reads it)
+            return _SAID_AS.get(said, (said,))
+    return ()
+
+
 _SHARE = re.compile(
     r"\b(?:what|which)(?:'s|\s+is|\s+are)?\s+(?:the\s+)?(?:percentage|fraction|share|proportion)\b", re.IGNORECASE
 )
@@ -358,8 +382,11 @@ def states_the_figure(question: str, text: str) -> bool | None:
     """Whether `text` states the figure the question asks for, as far as words tell: what "how many / how much"
     counts or measures (`measured`: "How much memory does SaRA save?" is answered by the sentence on memory), a share
     for "what percentage / fraction" ("as few as 0.019% of model parameters", "prune half of …"), a number and the
-    metric "what accuracy / perplexity …" names ("achieves 100% training accuracy"); None when it asks no figure."""
+    metric "what accuracy / perplexity …" names ("achieves 100% training accuracy"), a number beside the comparative
+    "how much faster" asks for ("over 10 000 times faster", `compared_figure`); None when it asks no figure."""
     opening = _opening(question)
+    if compares := compared_figure(question):
+        return bool(_NUMBER.search(text)) and any(w.startswith(compares) for w in _word_parts(text.lower()))
     if quantity := measured(question):
         return speaks_of(quantity, text)
     if _SHARE.search(opening):

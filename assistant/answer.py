@@ -549,6 +549,7 @@ class ExtractiveComposer:
             chosen, again = [chosen[-1], *uncontrasted], True
         detailed = chosen
         chosen = with_stated_details(chosen, candidates, own)
+        chosen = with_the_figure(chosen, candidates, own)
         stated = chosen[-1] if chosen is not detailed else None  # the one sentence stating what is asked for
         if by_title:  # "Compare MemControl and SaRA": each paper named, however little its sentences share with two names
             chosen = with_each_named(chosen, candidates, sides)
@@ -1087,6 +1088,24 @@ def with_stated_details(chosen: list[Candidate], candidates: Sequence[Candidate]
         None,
     )
     return chosen if found is None else [*chosen, found]
+
+
+def with_the_figure(chosen: list[Candidate], candidates: Sequence[Candidate], question: str) -> list[Candidate]:
+    """For "How much faster than MCMC is LC-PFN?" (a figure asked for, `states_the_figure`): when none of the answer's
+    sentences states it and a cited paper's sentence does ("… while being over 10 000 times faster"), the best such
+    sentence joins the answer, in place of its paper's weakest when that paper already gave three (the three had
+    scored higher on the words the question shares with them)."""
+    if not chosen or any(states_the_figure(question, c.text) is not False for c in chosen):
+        return chosen
+    cited = {c.paper.id for c in chosen}
+    found = next(
+        (c for c in candidates if c.paper.id in cited and c not in chosen and states_the_figure(question, c.text)), None
+    )
+    if found is None:
+        return chosen
+    own = [c for c in chosen if c.paper.id == found.paper.id]
+    weakest = min(own, key=lambda c: c.rank_score) if len(own) >= 3 else None
+    return [*(c for c in chosen if c is not weakest), found]
 
 
 def with_each_named(chosen: list[Candidate], candidates: Sequence[Candidate], question: str) -> list[Candidate]:

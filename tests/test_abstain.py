@@ -520,3 +520,21 @@ def test_what_states_the_figure_a_question_asks_for() -> None:
     assert states_the_figure(accuracy, "Both phenomena occur in two-layer ReLU networks.") is False
     assert states_the_figure("How much memory does SaRA save?", "It saves memory.") is True
     assert states_the_figure("Why does batch normalization fail in NLP?", "Statistics fluctuate.") is None
+    # a comparison's figure: a number beside the comparative, or a word saying the same ("speedup")
+    faster = "How much faster than MCMC is the learned model?"
+    assert states_the_figure(faster, "It is more accurate than MCMC while being over 10 000 times faster.") is True
+    assert states_the_figure(faster, "It gives a 3x speedup over sampling.") is True
+    assert states_the_figure(faster, "We train it on 10 million curves drawn with MCMC.") is False
+    assert states_the_figure(faster, "It is faster than MCMC.") is False  # no figure
+
+
+def test_which_comparison_a_question_asks_the_figure_of() -> None:
+    from assistant.abstain import compared_figure
+
+    assert "speedup" in compared_figure("How much faster is it than MCMC?")
+    assert compared_figure("How much quicker is training?") == compared_figure("How much faster is training?")[:3]
+    assert compared_figure("How far lower is the error?") == ("lower",)
+    assert "improv" in compared_figure("How much better is X than Y?")
+    # "how many more parameters" counts parameters; "how many layers" and "how much memory" compare nothing
+    assert compared_figure("How many more parameters does it need?") == ()
+    assert compared_figure("How many layers are pruned?") == compared_figure("How much memory does SaRA save?") == ()

@@ -376,6 +376,25 @@ def test_how_much_x_leads_with_the_sentence_speaking_of_x(assistant: Assistant) 
     assert [measured(q) for q in ("How much of ImageNet is pruned?", "How much faster is it?", "How much does it gain?")] == [None] * 3
 
 
+def test_how_much_faster_brings_the_sentence_giving_the_figure(assistant: Assistant) -> None:
+    """"How much faster …?" was answered by three sentences sharing more of its words ("10 million … curves generated
+    … using MCMC"), none saying how much faster; the one that does ("over 10 000 times faster") now leads."""
+    import numpy as np
+
+    from assistant.answer import Candidate, with_the_figure
+
+    answer = assistant.ask("How much quicker than MCMC is LC-PFN?")
+    assert answer.text.split(" [1]")[0].endswith("10 000 times faster"), answer.text
+    paper = Paper(id="p", title="A sampler", abstract="")
+    texts = ["We train it on 10 million curves drawn using MCMC.", "MCMC is slow.", "We argue for a Bayesian view.",
+             "It is as accurate as MCMC while being over 10 000 times faster.", "Code is public."]
+    cands = [Candidate(paper, 0, i, t, np.zeros(3), 0.0, rank_score=1 - i / 10) for i, t in enumerate(texts)]
+    # in place of the weakest of the paper's three, not as a fourth
+    assert [c.position for c in with_the_figure(cands[:3], cands, "How much faster than MCMC is it?")] == [0, 1, 3]
+    assert with_the_figure(cands[:2], cands, "How much faster than MCMC is it?")[-1].text == texts[3]
+    assert with_the_figure(cands[:3], cands, "What does it propose?") == cands[:3]  # no figure asked for
+
+
 def test_the_words_naming_the_paper_do_not_choose_its_sentence(assistant: Assistant) -> None:
     """"What does the in-context autoregressive learning paper find about attention heads?" answered "The authors call
     the resulting procedure in-context autoregressive learning" (the words that found the paper), never the heads."""
