@@ -14,13 +14,25 @@ _LATEX = re.compile(r"\\[A-Za-z]+|\\[\"'`^~=.][A-Za-z{]|\$(?:[^$]*[\\^_{}][^$]*|
 _ESCAPED = re.compile(r"\\([%&_#])")  # "1\%": a special TeX would print, in text that is otherwise plain
 # A citation inside the abstract: LaTeX's (pylatexenc would print "<cit.>") or the key its lost backslash left
 # ("prior work~nichani2023provable"). The answer cites the abstract; its own references have no place there.
-_CITE = re.compile(r"\s*~?\\cite[a-z]*\*?(?:\[[^\]]*\])*\{[^}]*\}|\s*~[A-Za-z][\w-]*?(?:19|20)\d\d[A-Za-z]\w*")
+# biblatex's commands too (\parencite, \autocite, \footcite): pylatexenc prints their keys ("Prior work foo and bar").
+_CITE = re.compile(
+    r"\s*~?\\(?:paren|auto|foot|super|smart|full|no)?cite(?![a-z]*author)[a-z]*\*?(?:\[[^\]]*\])*\{[^}]*\}"
+    r"|\s*~[A-Za-z][\w-]*?(?:19|20)\d\d[A-Za-z]\w*"
+)
+# A citation read as a noun ("as shown by \citet{x}", "\textcite{x} proved"): dropped, it left "as shown by we do".
+_CITED_AS_NOUN = re.compile(r"\\(?:citet|textcite|citeauthor|Citet|Textcite|Citeauthor)\*?(?:\[[^\]]*\])*\{[^}]*\}")
 _DASH = re.compile(r"(?<=\s)---?(?=\s)|(?<=\d)--(?=\d)|(?<=\w)---(?=\w)")
 _BARE = re.compile(r"(?<!\\)([%&#])")  # LaTeX specials an abstract means literally (50% is not a comment)
 _TILDE = "\ue000"  # "~10x" means about, not LaTeX's non-breaking space
 # An operator name (\log, \max, \det): written as its word, spaced as TeX sets it. pylatexenc prints some without
 # the space on either side ("ndlogd", "loglog n") and drops others ("$\det A$" -> "A", "\Pr[X]" -> "[X]").
 _OPERATOR = re.compile(r"\\(log|ln|lg|exp|sin|cos|tan|tanh|max|min|sup|inf|lim|det|dim|ker|arg|deg|gcd|Pr)(?![A-Za-z])\s*")
+
+
+def _earlier_work(match: re.Match[str]) -> str:
+    """What a citation read as a noun becomes: "Earlier work" where it opens a sentence."""
+    before = match.string[: match.start()].rstrip()
+    return "Earlier work" if not before or before[-1] in ".!?" else "earlier work"
 
 
 def _operator(match: re.Match[str]) -> str:
@@ -75,7 +87,7 @@ def _lost_backslashes(text: str) -> str:
 
 def readable_latex(text: str) -> str:
     """`\\textit{x}` -> x, `$\\Sigma$` -> Σ, ``quoted'' -> “quoted”; text without LaTeX is returned as it is."""
-    text = _CITE.sub("", text)
+    text = _CITE.sub("", _CITED_AS_NOUN.sub(_earlier_work, text))
     if "\\" not in text:
         text = _lost_backslashes(text)
     if "``" in text:  # TeX's quotes; a lone '' (f'') is a prime, not a quote

@@ -211,6 +211,10 @@ def test_linking_openers_are_dropped_when_a_sentence_stands_alone() -> None:
     assert readable_latex(r"run with --flag, 5\% more, $5 per hour, set {0,1}") == "run with --flag, 5% more, $5 per hour, set {0,1}"
     assert readable_latex("over prior work~nichani2023provable requiring d^4") == "over prior work requiring d^4"
     assert readable_latex(r"as in prior work~\cite{nichani2023provable}, we") == "as in prior work, we"
+    # biblatex's citations go too (pylatexenc printed their keys), and one read as a noun becomes "earlier work"
+    kernels = r"Kernels \parencite{a} and trees \autocite[p.~2]{b} fail\footcite{c}."
+    assert readable_latex(kernels) == "Kernels and trees fail."
+    assert readable_latex(r"As shown by \citet{a}, we do. \textcite{b} proved it.") == "As shown by earlier work, we do. Earlier work proved it."
     assert answer_sentence("Despite the fact, in this study, we show V.", TITLED, True) == "Despite the fact, in “Go Wider”, the authors show V."
     # right after the sentence it links to, the link reads
     assert answer_sentence("However, we show W.", TITLED, False, follows=True) == "However, the authors show W."
