@@ -39,6 +39,12 @@ def year_of(value: object) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def unread_year(given: object) -> str | None:
+    """A remark on a year field that names none ("n.d.", "forthcoming", "in press"), which is not kept."""
+    text = _clean(given)
+    return f"year {text!r} names no year: the paper is stored without one" if text and year_of(text) is None else None
+
+
 def _clean(value: object) -> str:
     return " ".join(str(value or "").split())
 
@@ -350,12 +356,16 @@ def parse_bibtex(text: str) -> Parsed:
         kind = with_degree(work_type(entry.entry_type), fields.get("type"))
         if (kind is None or on_arxiv) and (arxiv or _clean(fields.get("note")).lower() == "preprint" or on_arxiv):
             kind = "preprint"
+        given_year = _clean(fields.get("year") or fields.get("date"))
+        notes = [f"{'; '.join(remarks[where])}: read as if it were there (add it to the file)"] if where in remarks else []
+        if no_year := unread_year(given_year):
+            notes.append(no_year)
         yield where, {
             "title": plain(unwrap(_clean(fields.get("title"))) if verbatim else _clean(fields.get("title"))),
             "abstract": plain(_clean(fields.get("abstract"))),
             "authors": authors,
             "author_families": families,
-            "year": year_of(fields.get("year") or fields.get("date")),
+            "year": year_of(given_year),
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),
             "arxiv_id": arxiv,
@@ -370,8 +380,7 @@ def parse_bibtex(text: str) -> Parsed:
             "duplicate_key": entry.key in duplicates,
             "citation_key": None if entry.key in duplicates else key,  # a key used twice is its first entry's
             "key_may_be_ours": verbatim,  # our own export's keys include those it made (exports.derived_key)
-            **({"_remark": "; ".join(remarks[where]) + ": read as if it were there (add it to the file)"}
-               if where in remarks else {}),
+            **({"_remark": "; ".join(notes)} if notes else {}),
         }
 
 
@@ -539,12 +548,17 @@ def parse_ris(text: str) -> Parsed:
         ]
         authors = noted_more([name for name, _ in people], entry.get("notes"))
         kind = with_degree(work_type(entry.get("type_of_reference")), entry.get("type_of_work"))
+        given_year = entry.get("year") or entry.get("publication_year") or entry.get("date")
+        notes = [note for note in (
+            "no closing “ER  -” line (a file cut off?): read up to the next reference" if where in unclosed else None,
+            unread_year(given_year),
+        ) if note]
         yield where, {
             "title": _clean(entry.get("title") or entry.get("primary_title")),
             "abstract": _clean(abstract),
             "authors": authors,
             "author_families": {name: family for name, family in people if family},
-            "year": year_of(entry.get("year") or entry.get("publication_year") or entry.get("date")),
+            "year": year_of(given_year),
             "url": urls[0] if urls else None,
             "doi": bare_doi(entry.get("doi")),
             "venue": _clean(
@@ -562,7 +576,7 @@ def parse_ris(text: str) -> Parsed:
             "work_type": kind,
             "citation_key": entry.get("id"),  # ID: a key (Mendeley's, our export's); EndNote's record numbers are none
             "key_may_be_ours": True,  # our RIS export writes derived keys too
-            "_remark": "no closing “ER  -” line (a file cut off?): read up to the next reference" if where in unclosed else None,
+            "_remark": "; ".join(notes) or None,
         }
 
 

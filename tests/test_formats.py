@@ -422,6 +422,24 @@ def test_a_comma_left_out_between_two_fields_is_put_back_and_said(tmp_path: Path
     assert not [i for i in load_corpus([tmp_path / "nocomma.bib"]).issues if "comma" in i.message]
 
 
+def test_a_year_field_naming_no_year_is_said_not_dropped_silently(tmp_path: Path) -> None:
+    """`year = {n.d.}` (Zotero's "no date"), RIS's `PY  - in press`: the paper was stored without a year, and nothing
+    said so, so "(n.d.)" vanished from its citations unexplained. The paper is still kept; a readable year is not
+    remarked on."""
+    (tmp_path / "nd.bib").write_text(
+        "@article{nd,\n  title = {Undated},\n  year = {n.d.},\n  abstract = {" + _abstract(3) + "}\n}\n"
+        "@article{dated,\n  title = {Dated},\n  year = {2021a},\n  abstract = {" + _abstract(4) + "}\n}\n"
+    )
+    (tmp_path / "press.ris").write_text(f"TY  - JOUR\nTI  - Pressed\nPY  - in press\nAB  - {_abstract(5)}\nER  - \n")
+    result = load_corpus([tmp_path / "nd.bib", tmp_path / "press.ris"])
+    assert {p.title: p.year for p in result.papers} == {"Undated": None, "Dated": 2021, "Pressed": None}
+    said = sorted(str(i) for i in result.issues if i.kept)
+    assert said == [
+        "nd.bib:1: year 'n.d.' names no year: the paper is stored without one",
+        "press.ris:1: year 'in press' names no year: the paper is stored without one",
+    ]
+
+
 def test_xml_that_is_not_an_atom_feed_says_so_and_endnote_xml_points_to_ris(tmp_path: Path) -> None:
     """EndNote's XML has <abstract>s, so 'no abstracts found' read as a bug; it is another format."""
     (tmp_path / "endnote.xml").write_text(
