@@ -368,6 +368,12 @@ def test_answer_and_sources_stay_visible_together_and_the_narrow_page_reaches_ev
         if name == "Papers":  # a phone's table keeps id and title; the rest is in the abstract view
             row = page.locator("#aa-papers [role=row]").nth(1)
             expect(row.locator("[role=gridcell]:visible")).to_have_count(2)
+            # ... under headers as wide as its columns (the header table had split the width evenly)
+            heads = [h.bounding_box() for h in page.locator("#aa-papers [role=columnheader]:visible").all()]
+            cells = [c.bounding_box() for c in row.locator("[role=gridcell]:visible").all()]
+            assert len(heads) == 2 and all(
+                h and c and abs(h["x"] - c["x"]) < 2 and abs(h["width"] - c["width"]) < 2 for h, c in zip(heads, cells)
+            ), (heads, cells)
     expect(page.locator("#aa-chat")).to_be_visible()
     shot(page, "chat-narrow-420.png")
     # A phone stacks the sources under the chat: [n] brings its quote on screen.

@@ -103,6 +103,9 @@ a.aa-cite:hover { text-decoration: underline; }
    (an earlier answer's quote could not, and the page scrolled instead, moving the answer: CITE_JS) */
 @media (min-width: 801px) { .aa-sources { padding-bottom: 45vh; } }
 @media (max-width: 640px) {
+  /* the header is a table of its own: laid out by content, its two columns split the width evenly (161/163 px
+     over body cells of 122/202 at 390 px); fixed, it takes the widths set below, as the body's rows do */
+  #aa-papers table.header-table { table-layout: fixed; }
   #aa-papers th:nth-child(n+3), #aa-papers td:nth-child(n+3),
   #aa-papers .virtual-row > .body-cell:nth-of-type(n+3) { display: none; }
   #aa-papers th:nth-child(1), #aa-papers .virtual-row > .body-cell:nth-of-type(1) {
