@@ -214,7 +214,7 @@ def cmd_papers(args: argparse.Namespace) -> int:
     papers = _assistant().papers()
     if args.json:
         fields = {
-            "id", "title", "authors", "abstract", "sources", "url", "year", "doi", "venue", "categories", "work_type", "key",
+            "id", "title", "authors", "abstract", "sources", "url", "year", "month", "doi", "venue", "categories", "work_type", "key",
             *LOCATOR_FIELDS,
         }
         _print_json([p.model_dump(mode="json", include=fields) for p in papers])

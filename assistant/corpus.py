@@ -69,6 +69,7 @@ class _Draft:
     families: dict[str, str] = field(default_factory=dict)  # Paper.families
     url: str | None = None
     year: int | None = None
+    month: int | None = None  # only with a year
     given_id: str | None = None
     doi: str | None = None
     venue: str | None = None
@@ -416,6 +417,7 @@ def _draft_from_record(record: dict[str, object], source: str) -> _Draft | str:
         families=formats.unguessed_families(authors, families),
         url=formats.link({k: str(v).strip() for k, v in keys.items() if k in ("url", "doi", "arxiv_id") and v}),
         year=year,
+        month=(formats.month_of(keys.get("month")) or formats.month_of(keys.get("date"))) if year else None,
         given_id=given,
         doi=formats.bare_doi(keys.get("doi")),
         # a thesis's, report's or book's publisher (Zotero's school, institution) is where it appeared
@@ -560,8 +562,10 @@ def combined(incoming: Paper, held: Paper) -> Paper:
         name: getattr(published, name) or (getattr(other, name) if same else None)
         for name in ("year", "doi", "venue", *LOCATOR_FIELDS)
     }
+    dated = published if published.year else (other if same and other.year else None)
     return incoming.model_copy(update={
         **placed,
+        "month": dated.month if dated else None,
         "work_type": published.work_type,
         "title": published.title if published.has_title or not other.has_title else other.title,  # not one per file
         "has_title": incoming.has_title or held.has_title,
@@ -605,7 +609,8 @@ def merge(drafts: list[_Draft], issues: list[ParseIssue] | None = None) -> list[
             families=authored.families,
             sources=list(dict.fromkeys(c.source for c in copies)),
             url=next((c.url for c in others if c.url), None),
-            year=next((c.year for c in same if c.year), None),
+            year=(dated := next((c for c in same if c.year), None)) and dated.year,
+            month=dated and dated.month,
             doi=next((c.doi for c in same if c.doi), None),
             venue=next((c.venue for c in same if c.venue), None),
             categories=next((c.categories for c in copies if c.categories), []),

@@ -35,7 +35,7 @@ KeyGroups = Mapping[tuple[str, "int | None", str], Sequence[str]]
 # Zotero's column names, which formats.CSV_ALIASES reads back.
 CSV_COLUMNS = [
     "Key", "Item Type", "Title", "Author", "Publication Year", "Abstract Note", "DOI", "Url", "Publication Title", "Manual Tags",
-    "Volume", "Issue", "Number", "Pages", "Publisher", "Notes",
+    "Volume", "Issue", "Number", "Pages", "Publisher", "Notes", "Date",
 ]
 
 
@@ -165,6 +165,7 @@ def to_bibtex(papers: Sequence[Paper], abstracts: bool = True, groups: KeyGroups
             # BibTeX's own "et al."; "Carl Jung & Sons" with its & escaped, as in a title
             "author": " and ".join([*(tex_escape(_bibtex_name(n, paper.families.get(n))) for n in names), *(["others"] if more else [])]),
             "year": str(paper.year or ""),
+            "month": _MONTH_MACROS[paper.month - 1] if paper.year and paper.month else "",
             venue_field: tex_escape(paper.venue or ""),
             "volume": tex_escape(paper.volume or ""),
             "number": tex_escape(paper.issue or ""),
@@ -189,7 +190,13 @@ def to_bibtex(papers: Sequence[Paper], abstracts: bool = True, groups: KeyGroups
         }
         fields = [Field(name, _balance(value)) for name, value in values.items() if value]  # the writer braces it
         library.add(Entry(entry_type, key, fields))
-    return str(write_string(library))
+    # a month as BibTeX's own macro (`month = may`), which every style prints in its language and biblatex reads
+    # as 5; the writer braces every value, and `{may}` prints "may"
+    return _BRACED_MONTH.sub(r"\1\2\3", str(write_string(library)))
+
+
+_MONTH_MACROS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_BRACED_MONTH = re.compile(r"^(\s*month\s*=\s*)\{(" + "|".join(_MONTH_MACROS) + r")\}(,?)$", re.MULTILINE)
 
 
 def to_ris(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
@@ -214,6 +221,8 @@ def to_ris(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
             entry["notes"] = [MORE_AUTHORS_NOTE]
         if paper.year:
             entry["year"] = str(paper.year)
+            if paper.month:  # as Zotero writes a date: DA  - 2021/05//
+                entry["date"] = f"{paper.year}/{paper.month:02d}//"
         if paper.doi:
             entry["doi"] = paper.doi
         if paper.url:
@@ -261,6 +270,7 @@ def to_csv(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
             p.volume or "", "" if report else p.issue or "", p.issue or "" if report else "",
             (p.pages or "").replace("–", "-"), (p.venue if published else p.publisher) or "",  # Zotero's hyphen
             MORE_AUTHORS_NOTE if more else "",
+            f"{p.year}-{p.month:02d}" if p.year and p.month else "",  # Zotero's Date, where the month is kept
         ]))
     return out.getvalue()
 
@@ -320,7 +330,7 @@ def to_csl(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
         if more:  # as in RIS: citeproc would print an author {"literal": "et al."} as a name
             item["note"] = MORE_AUTHORS_NOTE
         if paper.year:
-            item["issued"] = {"date-parts": [[paper.year]]}
+            item["issued"] = {"date-parts": [[paper.year, paper.month] if paper.month else [paper.year]]}
         if paper.venue:
             item["publisher" if paper.work_type in PUBLISHED_BY else "container-title"] = paper.venue
         if paper.work_type == "masters_thesis":

@@ -39,6 +39,29 @@ def year_of(value: object) -> int | None:
     return int(match.group(1)) if match else None
 
 
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_NAME = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(?:uary|ruary|ch|il|e|y|ust|t|tember|ober|ember)?\b\.?",
+    re.IGNORECASE,
+)
+_DATED = re.compile(r"\b(?:1[89]|20)\d\d[-/](\d\d?)(?!\d)")  # 2021-05-03, RIS's 2021/05/03/, 2021-05
+
+
+def month_of(value: object) -> int | None:
+    """The month a field gives: BibTeX's `may`, "May", "5" or "05"; a date's ("2021-05-03", "2021/05//",
+    "Mon, 12 Jun 2017 17:57:34 GMT", "May 2021"); None for a year alone or anything else."""
+    text = _clean(value)
+    if re.fullmatch(r"\d\d?", text):
+        number = int(text)
+    elif dated := _DATED.search(text):
+        number = int(dated.group(1))
+    elif named := _MONTH_NAME.search(text):
+        number = _MONTHS.index(named.group(1).lower()) + 1
+    else:
+        return None
+    return number if 1 <= number <= 12 else None
+
+
 def unread_year(given: object) -> str | None:
     """A remark on a year field that names none ("n.d.", "forthcoming", "in press"), which is not kept."""
     text = _clean(given)
@@ -366,6 +389,7 @@ def parse_bibtex(text: str) -> Parsed:
             "authors": authors,
             "author_families": families,
             "year": year_of(given_year),
+            "month": month_of(fields.get("month")) or month_of(fields.get("date")),
             "url": _clean(fields.get("url")) or None,
             "doi": bare_doi(fields.get("doi")),
             "arxiv_id": arxiv,
@@ -559,6 +583,7 @@ def parse_ris(text: str) -> Parsed:
             "authors": authors,
             "author_families": {name: family for name, family in people if family},
             "year": year_of(given_year),
+            "month": month_of(given_year) or month_of(entry.get("date")),  # PY 2021/05/03/, or DA
             "url": urls[0] if urls else None,
             "doi": bare_doi(entry.get("doi")),
             "venue": _clean(
@@ -637,6 +662,7 @@ def from_json(record: Record) -> Record:
             "abstract": openalex_abstract(index) if isinstance(index, dict) else "",
             "authors": [_clean((a.get("author") or {}).get("display_name")) for a in record.get("authorships") or []],
             "year": record.get("publication_year"),
+            "month": month_of(record.get("publication_date")),
             "doi": bare_doi(record.get("doi")),
             "url": (locations.get("landing_page_url") if isinstance(locations, dict) else None) or None,
             "venue": source.get("display_name"),
@@ -660,6 +686,7 @@ def from_json(record: Record) -> Record:
             "no_abstract": "Semantic Scholar has no abstract for this paper (often the publisher's choice)",
             "authors": [_clean(a.get("name")) for a in record.get("authors") or [] if isinstance(a, dict)],
             "year": record.get("year"),
+            "month": month_of(record.get("publicationDate")),
             "doi": bare_doi(ids.get("DOI")),
             "arxiv_id": ids.get("ArXiv"),
             "url": record.get("url"),
@@ -681,6 +708,7 @@ def from_json(record: Record) -> Record:
             "authors": (people := _arxiv_authors(record))[0],
             "author_families": people[1],
             "year": year_of(first) or year_of(record.get("update_date")),
+            "month": month_of(first) if year_of(first) else month_of(record.get("update_date")),
             "arxiv_id": arxiv_id or None,
             "doi": bare_doi(record.get("doi")),
             "venue": record.get("journal-ref") or None,
@@ -748,9 +776,10 @@ def _from_csl(record: Record) -> Record:
     issued = record.get("issued") or {}
     parts = issued.get("date-parts") if isinstance(issued, dict) else None
     if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
-        year = parts[0][0]
+        year, month = parts[0][0], month_of(parts[0][1]) if len(parts[0]) > 1 else None
     else:  # {"raw": "2020-07-12"}, {"literal": "Spring 2019"}, or an EDTF string "2020-07-12"
-        year = year_of(issued.get("raw") or issued.get("literal") if isinstance(issued, dict) else issued)
+        written = issued.get("raw") or issued.get("literal") if isinstance(issued, dict) else issued
+        year, month = year_of(written), month_of(written)
     # Zotero keeps a preprint's arXiv id as its number: "arXiv:2101.00001 [cs]"
     number = (re.sub(r"^arxiv:\s*", "", _clean(record.get("number")), flags=re.IGNORECASE).split() or [""])[0]
     keywords = record.get("keyword")
@@ -761,6 +790,7 @@ def _from_csl(record: Record) -> Record:
         "authors": noted_more([n for n, _ in people if n], record.get("note")),
         "author_families": {n: family for n, family in people if n and family},
         "year": year,
+        "month": month,
         "doi": bare_doi(record.get("DOI")),
         "url": record.get("URL") or None,
         "arxiv_id": number if is_arxiv_id(number) else None,
@@ -827,6 +857,7 @@ def parse_atom(text: str) -> Parsed:
             "abstract": summary,
             "authors": [text_of(f"{ATOM}name", a) for a in entry.findall(f"{ATOM}author")],
             "year": year_of(text_of(f"{ATOM}published")),
+            "month": month_of(text_of(f"{ATOM}published")),
             "url": identifier or None,
             "arxiv_id": arxiv,
             "doi": bare_doi(text_of(f"{ARXIV}doi")),
@@ -991,6 +1022,7 @@ CSV_ALIASES = {
     "title": ("title", "article title", "document title", "ti", "primary title"),
     "authors": ("authors", "author", "author full names", "au", "creators"),
     "year": ("year", "publication year", "pub year", "py", "date", "publication date"),
+    "month": ("month", "date", "publication date"),  # Zotero's "Date": 2021-05-03
     "url": ("url", "link", "links"),
     "doi": ("doi", "di"),
     "venue": ("publication title", "source title", "journal", "venue", "so"),

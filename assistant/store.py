@@ -335,6 +335,7 @@ def _record_to_paper(pid: str, abstract: str, meta: dict[str, Any]) -> StoredPap
         sources=list(kept.sources),
         url=str(meta.get("url") or "") or None,
         year=int(meta["year"]) if meta.get("year") else None,
+        month=int(meta["month"]) if meta.get("month") else None,  # older stores: none
         doi=str(meta.get("doi") or "") or None,
         venue=str(meta.get("venue") or "") or None,
         categories=json.loads(str(meta.get("categories") or "[]")),
@@ -356,6 +357,7 @@ def _paper_metadata(paper: Paper, paths: Iterable[str]) -> dict[str, Any]:
         "paths": json.dumps(sorted(set(paths))),
         "url": paper.url or "",
         "year": paper.year or 0,
+        "month": paper.month or 0,
         "doi": paper.doi or "",
         "venue": paper.venue or "",
         "categories": json.dumps(paper.categories),

@@ -78,6 +78,7 @@ class Paper(_Record):
     sources: list[str] = Field(default_factory=list)
     url: str | None = None
     year: int | None = None
+    month: int | None = None  # 1-12, where the source dated the paper within its year (kept for the exports)
     doi: str | None = None
     venue: str | None = None
     categories: list[str] = Field(default_factory=list)
@@ -103,6 +104,8 @@ class Paper(_Record):
             parts.append(f"key:{self.key}")
         if any(located := [getattr(self, name) for name in LOCATOR_FIELDS]):  # and one with none of these
             parts.append("in:" + "|".join(value or "" for value in located))
+        if self.month:  # and one whose source gave no month
+            parts.append(f"month:{self.month}")
         if self.families:  # and one whose names split as their words say
             parts.append("families:" + "|".join(f"{name}={family}" for name, family in sorted(self.families.items())))
         return sha256("\x1f".join(parts).encode()).hexdigest()[:16]

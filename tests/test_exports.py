@@ -270,17 +270,18 @@ def test_the_kind_of_work_survives_the_store_and_comes_out_in_the_export(
     bib = tmp_path / "mine.bib"
     bib.write_text(
         "@inproceedings{rivera2021,\n  title = {Kernels for {Wide} Networks},\n  author = {Rivera, Ana},\n"
-        "  booktitle = {Proc. ICML},\n  year = {2021},\n  abstract = {We show that wide networks trained by gradient "
+        "  booktitle = {Proc. ICML},\n  year = {2021},\n  month = jul,\n  abstract = {We show that wide networks trained by gradient "
         "descent behave like kernel machines whose kernel stays nearly constant during training.}\n}\n"
     )
     assert _ingest_json(capsys, str(bib))["new"] == 1
     assert _ingest_json(capsys, str(bib))["unchanged"] == 1  # read again: the same paper, not an update
     assert main(["papers", "--json"]) == 0
     (paper,) = [p for p in json.loads(capsys.readouterr().out) if p["title"] == "Kernels for Wide Networks"]
-    assert paper["work_type"] == "conference" and paper["venue"] == "Proc. ICML"
+    assert paper["work_type"] == "conference" and paper["venue"] == "Proc. ICML" and paper["month"] == 7
     assert main(["export", paper["id"], "--format", "bibtex"]) == 0
     (entry,) = bibtexparser.parse_string(capsys.readouterr().out).entries
     assert entry.entry_type == "inproceedings" and entry.fields_dict["booktitle"].value == "Proc. ICML"
+    assert entry.fields_dict["month"].value == "jul"
 
 
 def test_new_metadata_for_a_paper_is_written_without_embedding_it_again(
@@ -602,6 +603,30 @@ def test_two_papers_that_derive_one_key_read_back_from_our_export_unchanged(tmp_
     twins = [LOCATED.model_copy(update={"id": f"t{i}", "abstract": LOCATED.abstract + f" Variant {i}."}) for i in range(2)]
     for fmt in get_args(ExportFormat):
         assert [(p.key, p.content_hash) for p in _read_back(twins, fmt, tmp_path)] == [(None, t.content_hash) for t in twins], fmt
+
+
+def test_a_month_is_read_from_every_format_and_goes_out_in_every_format() -> None:
+    """Zotero's `month = may`, biblatex's `date`, RIS's DA, CSL's date-parts, OpenAlex's publication_date: the
+    month was read nowhere, so an export of a researcher's .bib lost every month it had."""
+    from assistant.formats import month_of
+
+    assert [month_of(v) for v in ("may", "{May}", "5", "2021-05-03", "2021/05//", "12 Jun 2017", "sept.")] == [5, 5, 5, 5, 5, 6, 9]
+    assert [month_of(v) for v in ("2021", "2021///", "13", "Mayer", "Decade", None)] == [None] * 6
+    (bib,) = [dict(r) for _, r in parse_bibtex("@article{a, title={T}, year=2021, month=may, abstract={x}}") if isinstance(r, dict)]
+    (dated,) = [dict(r) for _, r in parse_bibtex("@article{b, title={T}, date={2020-11-03}, abstract={x}}") if isinstance(r, dict)]
+    (ris,) = [dict(r) for _, r in parse_ris("TY  - JOUR\nTI  - T\nPY  - 2021\nDA  - 2021/03/02/\nAB  - x\nER  - \n") if isinstance(r, dict)]
+    assert (bib["year"], bib["month"], dated["year"], dated["month"], ris["month"]) == (2021, 5, 2020, 11, 3)
+
+
+@pytest.mark.parametrize("fmt", ["bibtex", "ris", "csv", "csl"])
+def test_a_month_survives_the_round_trip_and_a_paper_without_one_keeps_its_hash(tmp_path: Path, fmt: ExportFormat) -> None:
+    dated = LOCATED.model_copy(update={"month": 11})
+    back = _read_back([dated, REPORT], fmt, tmp_path)
+    assert [(p.year, p.month) for p in back] == [(1997, 11), (REPORT.year, None)]
+    assert [p.content_hash for p in back] == [dated.content_hash, REPORT.content_hash]
+    assert dated.content_hash != LOCATED.content_hash  # only a month given counts: stored papers keep theirs
+    if fmt == "bibtex":  # BibTeX's own macro, which styles print in their language (braced, "{nov}" prints "nov")
+        assert "\tmonth = nov," in export([dated], fmt)
 
 
 def test_a_bib_key_wins_over_a_ris_id_whatever_order_the_files_come_in(tmp_path: Path) -> None:
