@@ -173,10 +173,16 @@ def rough_sentences(text: str) -> list[str]:
     return out
 
 
+# A stop after a lone lower-case letter ends a sentence: "… for every input dimension d. Experiments confirm …" was one
+# sentence, the tokenizer taking "d." for an initial; a person's initial is a capital ("by J. Smith" stays whole).
+_VARIABLE_END = re.compile(r"(?<=[\s(][a-z]\.)\s+(?=[A-Z][a-z])")
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of an abstract; pieces the tokenizer cut at 'i.i.d.'-style dots or after "et al." are glued back."""
     pieces: list[str] = []
-    for piece in (p.strip() for p in _sentence_tokenizer()(text) if p.strip()):
+    cut = (part for p in _sentence_tokenizer()(text) for part in _VARIABLE_END.split(p))
+    for piece in (p.strip() for p in cut if p.strip()):
         if pieces and _NO_END.search(pieces[-1]):  # before the length rule: "Common choices, e.g." is short
             pieces[-1] = f"{pieces[-1]} {piece}"
         else:

@@ -197,6 +197,22 @@ def test_sentences_do_not_end_at_et_al_or_e_g() -> None:
     ]
 
 
+def test_a_sentence_ending_on_a_variable_ends_there_and_an_initial_does_not_end_one() -> None:
+    """"… for every input dimension d. Experiments confirm …" was one sentence (the tokenizer took "d." for an
+    initial), so an answer quoting the bound quoted the experiments with it."""
+    from assistant.text import split_sentences
+
+    text = (
+        "The bound holds for every input dimension d. Experiments on synthetic data confirm the predicted scaling. "
+        "Our estimator follows the framework of J. Smith on kernel methods for regression."
+    )
+    assert split_sentences(text) == [
+        "The bound holds for every input dimension d.",
+        "Experiments on synthetic data confirm the predicted scaling.",
+        "Our estimator follows the framework of J. Smith on kernel methods for regression.",
+    ]
+
+
 def test_a_text_file_with_no_abstract_says_what_an_abstract_looks_like(tmp_path: Path) -> None:
     page = tmp_path / "one.txt"
     page.write_text("A Study of Things\nWe study things and find that they matter.\n")
