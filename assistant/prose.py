@@ -313,7 +313,9 @@ def _lower_first(sentence: str, abstract: str) -> str:
         return sentence[:1].lower() + sentence[1:]
     if _NAMED_ADJECTIVE.fullmatch(word):  # "Gaussian processes …" opened the abstract, never mid-sentence
         return sentence
-    if any(c.isupper() for c in word[1:]) or after[:1].isupper() or re.search(rf"(?:[\w,;:)] |\w-){re.escape(word)}\b", abstract):
+    # ... capitalised mid-sentence, or after a lower-case prefix ("non-Gaussian"); a name's part after another name
+    # ("BERT-Large") says nothing of "Large-batch training …" opening the abstract
+    if any(c.isupper() for c in word[1:]) or after[:1].isupper() or re.search(rf"(?:[\w,;:)] |[a-z]-){re.escape(word)}\b", abstract):
         return sentence
     return sentence[:1].lower() + sentence[1:]
 

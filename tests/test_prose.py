@@ -371,6 +371,8 @@ def test_references_and_metadata_answers_show_a_titles_latex_readable() -> None:
         ("A ReLU network fits it.", "In “NUPES”, a ReLU network fits it."),
         ("Bayesian priors help.", "In “NUPES”, Bayesian priors help."),  # an adjective made from a name
         ("Median filters help.", "In “NUPES”, median filters help."),
+        # a name's part ("BERT-Large") is no capital the abstract gives "Large" mid-sentence
+        ("Large-batch training diverges on BERT-Large.", "In “NUPES”, large-batch training diverges on BERT-Large."),
         ("We search the exponent.", "The authors of “NUPES” search the exponent."),  # "we" is named as before
     ],
 )
