@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from .latex import without_citations
 from .types import MORE_AUTHORS, PUBLISHED_BY, WorkType
 
 Record = dict[str, Any]
@@ -231,6 +232,9 @@ def _latex_decoder() -> Any:
     return MathAsWritten(latex_context=context, keep_braced_groups=False, math_mode="verbatim")
 
 
+_LINK_FIELDS = ("url", "doi", "eprint")  # read as written, not decoded as LaTeX
+
+
 # What a paper takes from the @proceedings or @book it crossrefs.
 _CONTAINER_FIELDS = {"year", "date", "booktitle", "journal", "journaltitle", "publisher", "month", "series", "volume"}
 
@@ -335,13 +339,21 @@ def parse_bibtex(text: str) -> Parsed:
             return tex_unescape(part.replace("{", "").replace("}", ""))
         return str(decoder.latex_to_text(part)) if any(c in part for c in "\\{}$~") else part
 
+    # a link is no LaTeX: decoded, "https://x.org/~lab" lost its "~" to a space
+    links = {(id(e), f.key): f.value for e in library.entries for f in e.fields if f.key.lower() in _LINK_FIELDS}
     if decode:  # "by over 90%, decreasing …": a percent sign, not a LaTeX comment eating the rest of the abstract
         for entry in library.entries:
             for field in entry.fields:
                 if isinstance(field.value, str):
                     field.value = _BARE_PERCENT.sub(r"\\%", field.value)
+                    if field.key.lower() in ("abstract", "title"):  # the decoder wrote "… iterations <cit.>."
+                        field.value = without_citations(field.value)
     for middleware in decode:
         library = middleware.transform(library)
+    for entry in library.entries if decode else ():
+        for field in entry.fields:
+            if (id(entry), field.key) in links:  # its escapes undone ("a\\_b"), its "~" kept
+                field.value = re.sub(r"\\([&%#_~])", r"\1", str(links[id(entry), field.key]))
     for block in library.failed_blocks:
         head = (block.raw or "").strip().split("\n", 1)[0].rstrip(",")[:60]
         why = "a brace or quote left open, or a comma missing" if type(block) is ParsingFailedBlock else type(block).__name__

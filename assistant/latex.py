@@ -18,6 +18,7 @@ _ESCAPED = re.compile(r"\\([%&_#])")  # "1\%": a special TeX would print, in tex
 _CITE = re.compile(
     r"\s*~?\\(?:paren|auto|foot|super|smart|full|no)?cite(?![a-z]*author)[a-z]*\*?(?:\[[^\]]*\])*\{[^}]*\}"
     r"|\s*~[A-Za-z][\w-]*?(?:19|20)\d\d[A-Za-z]\w*"
+    r"|\s*<cit\.>"  # what pylatexenc made of one, in an abstract stored before ingest dropped them
 )
 # A citation read as a noun ("as shown by \citet{x}", "\textcite{x} proved"): dropped, it left "as shown by we do".
 _CITED_AS_NOUN = re.compile(r"\\(?:citet|textcite|citeauthor|Citet|Textcite|Citeauthor)\*?(?:\[[^\]]*\])*\{[^}]*\}")
@@ -85,9 +86,15 @@ def _lost_backslashes(text: str) -> str:
     return text
 
 
+def without_citations(text: str) -> str:
+    """The text without the citations it holds (\\cite{…}, \\parencite{…}, "~key2023word"), one read as a noun
+    ("\\citet{x} proved") as "earlier work"."""
+    return _CITE.sub("", _CITED_AS_NOUN.sub(_earlier_work, text))
+
+
 def readable_latex(text: str) -> str:
     """`\\textit{x}` -> x, `$\\Sigma$` -> Σ, ``quoted'' -> “quoted”; text without LaTeX is returned as it is."""
-    text = _CITE.sub("", _CITED_AS_NOUN.sub(_earlier_work, text))
+    text = without_citations(text)
     if "\\" not in text:
         text = _lost_backslashes(text)
     if "``" in text:  # TeX's quotes; a lone '' (f'') is a prime, not a quote

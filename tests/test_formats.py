@@ -271,6 +271,24 @@ def test_bibtex_decodes_latex_outside_math_and_keeps_math_verbatim(tmp_path: Pat
     )
 
 
+def test_an_abstracts_own_citations_are_not_stored_as_cit(tmp_path: Path) -> None:
+    """`iterations~\\cite{deBortoli2021}.` was stored as "iterations <cit.>." (the decoder's word for a citation), and
+    every answer quoting the sentence showed it."""
+    from assistant.latex import readable_latex
+
+    (tmp_path / "cite.bib").write_text(
+        "@article{c, title = {Bridges}, url = {https://x.org/~lab2021ab/a\\_b},\n  abstract = {We solve the bridge exactly in "
+        "the limit of infinite iterations~\\cite{deBortoli2021}. As \\citet{chen2022} showed, it is fast "
+        "\\parencite[p.~3]{song2021}.}\n}\n"
+    )
+    (paper,) = load_corpus([tmp_path / "cite.bib"]).papers
+    assert paper.abstract == (
+        "We solve the bridge exactly in the limit of infinite iterations. As earlier work showed, it is fast."
+    )
+    assert paper.url == "https://x.org/~lab2021ab/a_b"  # a link keeps its "~" (decoded, it was a space)
+    assert readable_latex("in the limit of infinite iterations <cit.>.") == "in the limit of infinite iterations."  # stored before
+
+
 def test_a_bare_percent_sign_in_bibtex_is_a_percent_not_a_comment_ending_the_abstract(tmp_path: Path) -> None:
     """"by over 90%, decreasing …" was stored as "… by over 90": read as LaTeX, the sign began a comment."""
     (tmp_path / "pct.bib").write_text(
