@@ -116,7 +116,10 @@ def clean_question(question: str, limit: int) -> str:
     # Bytes that were not UTF-8 reach Python as lone surrogates (argv, stdin) and crashed the tokenizer: dropped.
     text = _CONTROL.sub(" ", _ANSI.sub("", _SURROGATES.sub("", question))).strip()
     if not text:
-        raise InvalidQuestion('the question is empty; ask something like "What is the neural tangent kernel?"')
+        raise InvalidQuestion(
+            'the question is empty; ask about the papers in words, e.g. "Which papers study <a topic>?" or '
+            '"What does the <title> paper propose?"'
+        )
     if len(text) > limit:
         raise InvalidQuestion(
             f"the question is {len(text):,} characters; the limit is {limit:,} "
@@ -438,10 +441,16 @@ class Assistant:
         return [pid for pid in texts if admitted is None or pid in admitted]
 
     def paper(self, paper_id: str) -> Paper | None:
-        """One paper by id, or None when the store does not hold it."""
+        """One paper by id, or by cite key as `export` writes it (as `similar` and `export` take it); None when the
+        store holds neither."""
         if not isinstance(paper_id, str):
             raise TypeError(f"a paper id is a string (`assistant papers` lists them), not {type(paper_id).__name__}")
-        return self._ready().papers.get(paper_id)
+        catalog = self._ready().papers
+        found = catalog.get(paper_id)
+        if found is None and paper_id.strip():  # a key is looked up only when no id matches: that reads every record
+            keyed = catalog.ids_by_cite_key().get(paper_id)
+            found = catalog.get(keyed) if keyed else None
+        return found
 
     def sentences_of(self, paper_ids: Sequence[str]) -> dict[str, list[str]]:
         """Each paper's abstract in the sentences ingest split it into (those answers quote), by id; the ids the

@@ -175,7 +175,8 @@ def to_bibtex(papers: Sequence[Paper], abstracts: bool = True, groups: KeyGroups
             "doi": paper.doi or "",
             "url": paper.url or "",
             # arXiv's own BibTeX for a preprint; a preprint elsewhere says so in a note
-            "eprint": eprint if eprint and paper.work_type == "preprint" else "",
+            # as arXiv's own BibTeX writes it: the paper, not one version ("2403.04567", not "2403.04567v2")
+            "eprint": re.sub(r"v\d+$", "", eprint) if eprint and paper.work_type == "preprint" else "",
             "archiveprefix": "arXiv" if eprint and paper.work_type == "preprint" else "",
             # arXiv's BibTeX names the primary category, which arXiv lists first (read back before the keywords)
             "primaryclass": paper.categories[0]

@@ -188,7 +188,9 @@ def test_an_arxiv_preprint_exports_as_arxiv_writes_it() -> None:
     preprint = ACCENTED.model_copy(update={"work_type": "preprint", "url": "https://arxiv.org/abs/2101.00001v2", "venue": None})
     (entry,) = bibtexparser.parse_string(to_bibtex([preprint])).entries
     fields = {k: v.value for k, v in entry.fields_dict.items()}
-    assert entry.entry_type == "misc" and (fields["eprint"], fields["archiveprefix"]) == ("2101.00001v2", "arXiv")
+    # the paper, not the version the link names (arXiv's own BibTeX); the link keeps its version
+    assert entry.entry_type == "misc" and (fields["eprint"], fields["archiveprefix"]) == ("2101.00001", "arXiv")
+    assert fields["url"] == "https://arxiv.org/abs/2101.00001v2"
     assert fields["primaryclass"] == "cs.LG"  # arXiv lists the primary category first, and writes it so
     tagged = preprint.model_copy(update={"categories": ["hep-th", "kernels", "cs.LG"]})
     (_, record), = [item for item in parse_bibtex(to_bibtex([tagged])) if isinstance(item[1], dict)]
@@ -196,7 +198,8 @@ def test_an_arxiv_preprint_exports_as_arxiv_writes_it() -> None:
     (entry,) = bibtexparser.parse_string(to_bibtex([tagged.model_copy(update={"categories": ["kernels", "cs.LG"]})])).entries
     assert "primaryclass" not in entry.fields_dict  # a keyword is not a category
     (_, record), = [item for item in parse_bibtex(to_bibtex([preprint])) if isinstance(item[1], dict)]
-    assert record["work_type"] == "preprint" and record["arxiv_id"] == "2101.00001v2"
+    assert record["work_type"] == "preprint" and record["arxiv_id"] == "2101.00001"
+    assert record["url"] == "https://arxiv.org/abs/2101.00001v2"  # the link read back names the version it named
 
 
 def test_a_title_keeps_its_capitals_in_other_tools_and_reads_back_exactly() -> None:
