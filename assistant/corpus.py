@@ -502,6 +502,9 @@ def parse_csv(lines: str | Iterable[str], source: str) -> tuple[list[_Draft], li
             mapped["citation_key"], mapped["key_may_be_ours"] = formats.csv_key(mapped["citation_key"]), True
         if "start_page" in mapped or "end_page" in mapped:  # Scopus' pages, else its article number
             mapped["pages"] = formats.ris_pages(mapped) or mapped.get("pages")
+        described = mapped.pop("type_of_work", None)
+        if (kind := formats.work_type(mapped.get("work_type"))) == "thesis":  # Zotero's Type says which degree
+            mapped["work_type"] = formats.with_degree(kind, described)
         note = mapped.pop("note", None)
         if note and (arxiv := formats.arxiv_in_text(note)):  # Zotero's "Extra"
             mapped.setdefault("arxiv_id", arxiv)

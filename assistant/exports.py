@@ -35,7 +35,7 @@ KeyGroups = Mapping[tuple[str, "int | None", str], Sequence[str]]
 # Zotero's column names, which formats.CSV_ALIASES reads back.
 CSV_COLUMNS = [
     "Key", "Item Type", "Title", "Author", "Publication Year", "Abstract Note", "DOI", "Url", "Publication Title", "Manual Tags",
-    "Volume", "Issue", "Number", "Pages", "Publisher", "Notes", "Date",
+    "Volume", "Issue", "Number", "Pages", "Publisher", "Notes", "Date", "Type",
 ]
 
 
@@ -272,6 +272,7 @@ def to_csv(papers: Sequence[Paper], groups: KeyGroups | None = None) -> str:
             (p.pages or "").replace("–", "-"), (p.venue if published else p.publisher) or "",  # Zotero's hyphen
             MORE_AUTHORS_NOTE if more else "",
             f"{p.year}-{p.month:02d}" if p.year and p.month else "",  # Zotero's Date, where the month is kept
+            MASTERS if p.work_type == "masters_thesis" else "",  # Zotero's Type of a thesis (its Item Type: "thesis")
         ]))
     return out.getvalue()
 

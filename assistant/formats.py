@@ -1049,6 +1049,7 @@ CSV_ALIASES = {
     "start_page": ("page start", "start page", "bp"),  # Scopus, Web of Science: the first and last page apart
     "end_page": ("page end", "end page", "ep"),
     "work_type": ("item type", "document type", "publication type", "type"),  # Zotero, Scopus, WoS ("J", unknown)
+    "type_of_work": ("type",),  # beside Zotero's Item Type "thesis": its Type, "Master's thesis"
     "note": ("extra", "note", "notes"),  # Zotero's "Extra" holds "arXiv: 2203.15556" (parse_csv reads the id)
 }
 

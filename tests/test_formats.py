@@ -584,11 +584,22 @@ def test_a_masters_thesis_is_told_apart_in_bibtex_biblatex_ris_and_csl(tmp_path:
         {"type": "thesis", "genre": "MSc thesis", "title": "M4", "author": [{"family": "X"}], "abstract": _abstract(5)},
         {"type": "thesis", "genre": "Ph.D. dissertation", "title": "P2", "author": [{"family": "Y"}], "abstract": _abstract(6)},
     ]))
+    # Zotero's CSV: Item Type "thesis", its Type the degree (our CSV export came back a PhD thesis)
+    (tmp_path / "z.csv").write_text(
+        f'Item Type,Title,Abstract Note,Publisher,Type\nthesis,M5,"{_abstract(7)}",UCL,Master\'s thesis\n'
+        f'thesis,P3,"{_abstract(8)}",UCL,PhD thesis\njournalArticle,A1,"{_abstract(9)}",,\n'
+    )
     papers = {p.title: (p.work_type, p.venue) for p in load_corpus([tmp_path]).papers}
     assert papers == {
         "M1": ("masters_thesis", "ETH Zurich"), "M2": ("masters_thesis", "MIT"), "P1": ("thesis", "MIT"),
         "M3": ("masters_thesis", "KTH"), "M4": ("masters_thesis", None), "P2": ("thesis", None),
+        "M5": ("masters_thesis", "UCL"), "P3": ("thesis", "UCL"), "A1": ("article", None),
     }
+    from assistant.exports import to_csv
+
+    (tmp_path / "back").mkdir()
+    (tmp_path / "back" / "all.csv").write_text(to_csv(load_corpus([tmp_path]).papers))
+    assert {p.title: (p.work_type, p.venue) for p in load_corpus([tmp_path / "back"]).papers} == papers
 
 
 def test_where_a_thesis_appeared_and_a_csl_date_written_as_text(tmp_path: Path) -> None:
