@@ -164,7 +164,7 @@ def test_each_kind_of_work_exports_as_its_own_type_and_reads_back(kind: WorkType
     (_, record), = [item for item in parse_ris(to_ris([longer])) if isinstance(item[1], dict)]
     assert (record["work_type"], record["venue"]) == (kind, "NeurIPS")
     (draft,), _ = parse_csv(to_csv([longer]), "library.csv")
-    assert (draft.work_type, draft.venue) == ("thesis" if kind == "masters_thesis" else kind, "NeurIPS")  # one thesis type
+    assert (draft.work_type, draft.venue) == (kind, "NeurIPS")  # a master's thesis by Zotero's Type column
     (item,) = json.loads(to_csl([longer]))
     assert item["type"] == CSL_TYPES[kind]
     draft = _draft_from_record(item, "library.json")
@@ -173,12 +173,12 @@ def test_each_kind_of_work_exports_as_its_own_type_and_reads_back(kind: WorkType
 
 def test_a_masters_thesis_keeps_its_degree_through_bibtex_ris_and_csl(tmp_path: Path) -> None:
     """@mastersthesis was exported as @phdthesis; RIS and CSL, with one thesis type each, now say master's in
-    M3 and genre. Zotero's CSV has no such column: there it is a thesis."""
+    M3 and genre, Zotero's CSV in its Type column."""
     thesis = ACCENTED.model_copy(update={"work_type": "masters_thesis", "venue": "ETH Zurich", "url": None,
                                          "abstract": ACCENTED.abstract + " It holds for every kernel we tried on the benchmarks."})
     (entry,) = bibtexparser.parse_string(to_bibtex([thesis])).entries
     assert (entry.entry_type, entry.fields_dict["school"].value) == ("mastersthesis", "ETH Zurich")
-    for name, text in (("t.bib", to_bibtex([thesis])), ("t.ris", to_ris([thesis])), ("t.json", to_csl([thesis]))):
+    for name, text in (("t.bib", to_bibtex([thesis])), ("t.ris", to_ris([thesis])), ("t.json", to_csl([thesis])), ("t.csv", to_csv([thesis]))):
         (tmp_path / name).write_text(text)
         (back,) = load_corpus([tmp_path / name]).papers
         assert (back.work_type, back.venue) == ("masters_thesis", "ETH Zurich"), name
