@@ -1280,7 +1280,9 @@ def needs_earlier(question: str, history: Sequence[Turn] | None, settings_hash: 
     an "ok", one that invites the next question: none has anything to search for."""
     if (beyond := beyond_cited(question, history)) is not None:
         words, cited = beyond
-        papers = "one paper ([1])" if cited == 1 else f"{cited} papers ([1]–[{cited}])"
+        # no "[1]" in it: read back as the conversation's, a marker made this refusal the answer that cited a paper,
+        # and "When was it published?" next looked for the paper it "cited"
+        papers = "one paper" if cited == 1 else f"{cited} papers"
         text = BEYOND_CITED.format(words=words.strip(), papers=papers, which="it" if cited == 1 else "one of those")
         return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True, settings_hash=settings_hash)
     word = missing_antecedent(question, history)

@@ -276,7 +276,11 @@ def test_a_follow_up_pointing_past_the_papers_cited_says_so(assistant: Assistant
     for follow in ("Who wrote the second one?", "Tell me more about paper [3].", "What does the third one propose?"):
         answer = assistant.ask(follow, history=[(first, previous.text)])
         assert answer.abstained and not answer.citations, follow
-        assert answer.text.startswith("The last answer cited only one paper ([1]), not “"), answer.text
+        assert answer.text.startswith("The last answer cited only one paper, not “"), answer.text
+        # ... and the conversation goes on about the paper it cited: "When was it published?" after the refusal had
+        # looked for a paper the refusal's "([1])" seemed to cite, and said "it" pointed at nothing
+        then = assistant.ask("Who wrote it?", history=[(first, previous.text), (follow, answer.text)])
+        assert "without saying what that is" not in then.text, then.text
     # "the last one" of one paper is that paper; a refusal between cites none, so the list before is meant
     assert assistant.ask("Tell me about the last one.", history=[(first, previous.text)]).citations
     refused = assistant.ask("What is the main limitation of PowerNorm?")
