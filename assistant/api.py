@@ -865,7 +865,7 @@ class Assistant:
         question with no topic, which retrieval cannot rank by), unless it follows an answer citing some of them
         (`history`): then it asks about those."""
         from .answer import asks_for_summary
-        from .filters import Filters
+        from .filters import Filters, fold
         from .listing import (
             GIST_TERMS,
             asks_for_a_list,
@@ -880,7 +880,9 @@ class Assistant:
         asked = metadata_filters(question, state.papers.headers)
         if asked is None:
             # "Which papers are here?" with --author Rivera: the papers the filters admit (it abstained)
-            untopical = set(content_terms(question)) <= _NOT_A_TOPIC | (GIST_TERMS if gisted else frozenset())
+            # "What did the JMLR paper prove?": its venue and year are the filters it placed, no topic
+            placed = {fold(v) for v in filters.venues} | {str(y) for y in (filters.first_year, filters.last_year) if y} if filters else set()
+            untopical = set(content_terms(question)) - placed <= _NOT_A_TOPIC | (GIST_TERMS if gisted else frozenset())
             if not (filters and untopical and (asks_for_a_list(question) or gisted)):
                 return None
             asked = Filters()
@@ -908,7 +910,8 @@ class Assistant:
             text = f"No paper in the store matches {wanted}" + (f"; {'; '.join(missing)}." if missing else ".")
             return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
                           settings_hash=settings.settings_hash(), mode="metadata")
-        said = [a.lower() for a in (*asked.authors, *asked.categories, *asked.venues)]  # the filters' own words
+        # the filters' own words, those the question placed too ("the JMLR paper")
+        said = [a.lower() for f in (asked, filters) if f for a in (*f.authors, *f.categories, *f.venues)]
         topic = [t for t in content_terms(question) if t not in _NOT_A_TOPIC and not t.isdigit() and not any(t in a for a in said)]
         ranked = None
         # "papers by Rivera on kernel methods", "papers from 2021 on transformers": by relevance; "Summarize these

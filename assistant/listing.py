@@ -458,14 +458,14 @@ def _described(paper: Paper, details: str, sentences: Sequence[str], n: int) -> 
 _GIST = re.compile(
     r"\b(?:what\s+(?:is|are|was|were)\s+(?:each|they|it|these|those|them|the(?:se|ir)?\s+(?:papers?|works?))(?:\s+one)?\s+about"
     r"|propos(?:e|es|ed|als?)|introduc(?:e|es|ed)|contributions?|contribute[sd]?|presents?|stud(?:y|ies|ied)"
-    r"|work(?:s|ed)?\s+on|findings?|find|shows|showed|summar\w*|overview|gist|main\s+ideas?|key\s+ideas?"
+    r"|work(?:s|ed)?\s+on|findings?|find|shows|showed|prove[sd]?|summar\w*|overview|gist|main\s+ideas?|key\s+ideas?"
     r"|describe[sd]?|tl;?dr)\b",
     re.IGNORECASE,
 )
 # A gist question's own words (stems, as text.content_terms gives them): none of them a topic
 GIST_TERMS = frozenset({
     "main", "key", "idea", "contribut", "propos", "introduc", "present", "find", "show", "summar", "summari",
-    "overview", "gist", "give", "describ", "report", "tl", "dr", "novel", "new", "each", "say", "claim",
+    "overview", "gist", "give", "describ", "report", "tl", "dr", "novel", "new", "each", "say", "claim", "prove",
 })
 
 

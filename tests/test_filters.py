@@ -666,6 +666,20 @@ def test_a_question_listing_a_venues_papers_is_answered_from_the_metadata(lib_as
     assert none.abstained and "No paper in the store matches venue ICML; 74 of its 74 papers have no venue." in none.text
 
 
+def test_what_the_jmlr_paper_proved_is_its_gist_as_with_the_venue_filter(lib_assistant: Assistant) -> None:
+    """"What did the JMLR 2019 paper prove?" abstained ("JMLR" read as a topic no sentence held), while "What did
+    the authors prove?" with --venue JMLR --year 2019 gave each paper's gist; then it listed the titles alone."""
+    from assistant.text import rough_sentences
+
+    placed = [p for p in lib_assistant.papers() if p.venue == VENUES[4] and p.year == 2019]
+    answer = lib_assistant.ask("What did the JMLR 2019 paper prove?")
+    assert not answer.abstained and sorted(c.paper_id for c in answer.citations) == sorted(p.id for p in placed), answer.text
+    # what each proposes or proves, from its abstract, not its title alone
+    assert all(any(s[-40:-1] in answer.text for s in rough_sentences(p.abstract)) for p in placed), answer.text
+    given = lib_assistant.ask("What did the authors prove?", filters=Filters.parse("2019", venues=["JMLR"]))
+    assert given.text == answer.text
+
+
 def test_a_listing_names_any_venue_of_the_store_by_its_whole_name(lib_assistant: Assistant) -> None:
     """Beyond the big venues' short names: "published in Nature", "papers in the Journal of …", as a venue of
     the store is written. A name no paper's venue has is not a listing: it may be a topic."""
