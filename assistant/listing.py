@@ -170,7 +170,9 @@ def metadata_filters(question: str, papers: Callable[[], Mapping[str, Header]]) 
     # None match: a year or a category asked for is answered "none" (the store has no such paper), and so are
     # authors the store knows by their full names ("papers by both Ana Rivera and Bo Chen", who wrote none
     # together); a name after "by" may be no author at all ("by the authors of …"): answered as any question.
-    if not any(filters.admits(p) for p in papers().values()) and filters.authors and not known:
+    # ... and so is a name ("papers by Geoffrey Hinton", "by Hinton": said to be none, as --author Hinton says)
+    whole = all(name.split() and all(w[:1].isupper() for w in name.split()) for name in authors)
+    if not any(filters.admits(p) for p in papers().values()) and filters.authors and not (known or whole):
         return None
     return filters
 

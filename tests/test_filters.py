@@ -476,9 +476,15 @@ def test_a_name_with_particles_is_read_whole() -> None:
     assert _full_names("Which papers by Pieter van Dijk and Ana Rivera?", lambda: headers) == ["Pieter van Dijk", "Ana Rivera"]
 
 
-def test_a_name_no_paper_has_is_not_a_listing(lib_assistant: Assistant) -> None:
+def test_a_name_no_paper_has_is_said_to_have_none_and_by_the_authors_is_no_name(lib_assistant: Assistant) -> None:
+    """"Which papers by Geoffrey Hinton are here?" gave "The provided abstracts do not answer this question" and
+    three closest papers by others, where --author Hinton says no paper matches: a name after "by" is an author."""
     answer = lib_assistant.ask("Which papers by Stefano Ermon study diffusion?")
-    assert answer.mode != "metadata"
+    assert answer.mode == "metadata" and answer.abstained and not answer.citations
+    assert answer.text == "No paper in the store matches author Stefano Ermon.", answer.text
+    assert lib_assistant.ask("Show papers by Ermon").text == "No paper in the store matches author Ermon."
+    # "by the authors of …" names no one: answered as any question
+    assert lib_assistant.ask("Which papers by the authors of the NTK paper study kernels?").mode != "metadata"
 
 
 def test_a_listing_nothing_matches_says_so_and_why(lib_assistant: Assistant, assistant: Assistant) -> None:
