@@ -17,8 +17,8 @@ _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 _OPENING_WE = re.compile(
     r"^(?:(?:(?:In|Within) (?:this|the present) (?:paper|work|study|article|note)|Here|Herein),?\s+)?[Ww]e\b"
 )
-_OPENING_PAPER = re.compile(r"^(?:This|The present|Our) (?:paper|work|study|article|note)\b")
-_THIS_PAPER = re.compile(r"\b[Ii]n (?:this|the present) (?:paper|work|study|article|note)\b")
+_OPENING_PAPER = re.compile(r"^(?:This|The present|Our) (?:paper|work|study|article|note|thesis|dissertation)\b")
+_THIS_PAPER = re.compile(r"\b[Ii]n (?:this|the present) (?:paper|work|study|article|note|thesis|dissertation)\b")
 # "The network is shown to …", "The proposed method …": the paper's own thing, which an answer names it for
 _ITS_OWN = re.compile(
     r"^(?:The|This|These|Its|Their)\s+(?:[\w-]+\s+){0,2}?(?:network|model|method|approach|framework|algorithm"
@@ -329,8 +329,14 @@ def third_person(sentence: str, paper: Paper, name_it: bool, introduce: bool = F
     title = readable_latex(paper.title) if titled else ""
     sentence = _SHARED_OUR.sub(lambda m: "The " if m[1] == "O" else "the ", sentence)
 
+    spoken = False  # the sentence has said "the authors" before: a later "our" is "their"
+
     def swap(match: re.Match[str]) -> str:
-        word = _PRONOUNS[match.group(1).lower()]
+        nonlocal spoken
+        said = match.group(1).lower()
+        # "On LLaMA-65B, our method loses …" read "…, their method loses …", no one named for "their" to point at
+        word = _PRONOUNS[said] if spoken or said != "our" else "the authors'"
+        spoken = spoken or said in ("we", "our")
         return _capital(word) if match.group(1)[0].isupper() else word
 
     def generic(match: re.Match[str]) -> str:
@@ -341,11 +347,13 @@ def third_person(sentence: str, paper: Paper, name_it: bool, introduce: bool = F
 
     if opening := _OPENING_WE.match(sentence):
         named = f"The authors of “{title}”" if titled else "The authors"
+        spoken = True
         return named + rest(sentence[opening.end() :])
     if titled and (opening := _OPENING_PAPER.match(sentence)):
+        spoken = True  # "“…” studies their bounds": the paper speaks for its authors
         return f"“{title}”" + rest(sentence[opening.end() :])
     if sentence.startswith("Our "):  # "Their key contribution is …" opening an answer names no one
-        sentence = "The authors' " + sentence[4:]
+        sentence, spoken = "The authors' " + sentence[4:], True
     if titled and (here := _THIS_PAPER.search(sentence)):  # "…, in this study, we show" names the paper there
         return _capital(rest(sentence[: here.start()]) + f"in “{title}”" + rest(sentence[here.end() :]))
     if titled and (_FIRST_PERSON.search(sentence) or sentence.startswith("The authors' ")):

@@ -92,6 +92,21 @@ def test_a_title_is_inserted_as_text(title: str, shown: str) -> None:
     assert third_person("Our bound holds.", paper, True) == f"In “{shown}”, the authors' bound holds."
 
 
+def test_our_with_no_one_named_before_it_is_the_authors_and_this_thesis_is_the_paper() -> None:
+    """"On LLaMA-65B, our method loses …" read "…, their method loses …" with no one named for "their"; "This
+    thesis compares …" was left as it was where "This paper …" named the paper."""
+    paper = Paper(id="t", title="Long Documents", abstract="...")
+    assert third_person("On LLaMA-65B, our method loses 0.3 points.", paper, False) == (
+        "On LLaMA-65B, the authors' method loses 0.3 points."
+    )
+    assert third_person("Our method wins and our code is public.", paper, False) == (
+        "The authors' method wins and their code is public."
+    )
+    assert third_person("We show that our method wins.", paper, False) == "The authors show that their method wins."
+    assert third_person("This thesis compares three methods.", paper, True) == "“Long Documents” compares three methods."
+    assert third_person("In this dissertation, we compare them.", paper, True) == "In “Long Documents”, the authors compare them."
+
+
 def test_latex_is_made_readable_and_plain_text_is_left_alone() -> None:
     assert readable_latex(r"We introduce \textit{symbolic autoencoding} ($\Sigma$AE).") == "We introduce symbolic autoencoding (ΣAE)."
     assert readable_latex(r"a 50% cut of $\epsilon$ with ~10x speed") == "a 50% cut of ϵ with ~10x speed"
