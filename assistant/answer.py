@@ -588,12 +588,16 @@ class ExtractiveComposer:
         numbers = {pid: i for i, pid in enumerate(paper_order, start=1)}
         pieces: list[str] = []
         named: set[str] = set()
+        spoken: set[str] = set()
         for before, cand in zip([None, *chosen], chosen):
             follows = before is not None and (before.paper.id, before.position) == (cand.paper.id, cand.position - 1)
             body = answer_sentence(
-                cand.text, cand.paper, name_it=cand.paper.id not in named, follows=follows, introduce=len(paper_order) > 1
+                cand.text, cand.paper, name_it=cand.paper.id not in named, follows=follows, introduce=len(paper_order) > 1,
+                spoken=cand.paper.id in spoken,
             ).rstrip()
             named.add(cand.paper.id)
+            if re.search(r"\b(?:the authors|they)\b", body, re.IGNORECASE):  # what a later "our" can be "their" of
+                spoken.add(cand.paper.id)
             if body[-1:] in ".!?":
                 pieces.append(f"{body[:-1]} [{numbers[cand.paper.id]}]{body[-1]}")
             else:
@@ -615,7 +619,8 @@ class ExtractiveComposer:
             citations=citations,
             abstained=False,
             settings_hash=settings_hash,
-            support="strong" if candidates[0].rank_score >= STRONG_EVIDENCE and not unstated else "partial",
+            support="strong" if (candidates[0].rank_score >= STRONG_EVIDENCE or defines(lead, term)) and not unstated
+            else "partial",
             mode="extractive",
             notice=" ".join(
                 [f"The closest abstract does not answer this part of the question: “{part.strip()}”" for part in unstated]
@@ -826,6 +831,25 @@ def introduces(paper: Paper, term: str) -> bool:
             if any(mentions(name, after, defined) for name in names):
                 return True
     return False
+
+
+def defines(lead: Candidate | None, term: str | None) -> bool:
+    """Whether the answer's first sentence says what the asked term is: it spells out the acronym ("… group-relative
+    policy optimization (GRPO) …" for "What does GRPO stand for?"), opens on the term saying what it is
+    ("Over-squashing, the compression of …"), or is the paper presenting it as its own ("We propose Adaptive Momentum
+    Warmup (AMW)"). A short question's words score low against any sentence: "What is AMW?" and "Define
+    over-squashing" were "partial" beside the answers' own definitions; "What is over-squashing?" was "strong"."""
+    if lead is None or not term:
+        return False
+    defined = abbreviations(lead.paper.abstract)
+    if not mentions(term, lead.text, defined):
+        return False
+    long_form = next((full for short, full in defined.items() if short.lower() == term.lower()), None)
+    if long_form is not None and long_form.lower() in lead.text.lower():
+        return True
+    if re.match(rf"(?:an?\s+|the\s+)?{re.escape(term)}\b\s*(?:,|\(|is\b|are\b|refers\b|denotes\b|means\b)", lead.text, re.I):
+        return True
+    return introduces(lead.paper, term) and bool(_PRESENTS.search(lead.text))
 
 
 def names_as_phrase(term: str, paper: Paper) -> bool:

@@ -320,16 +320,18 @@ def _lower_first(sentence: str, abstract: str) -> str:
     return sentence[:1].lower() + sentence[1:]
 
 
-def third_person(sentence: str, paper: Paper, name_it: bool, introduce: bool = False) -> str:
+def third_person(sentence: str, paper: Paper, name_it: bool, introduce: bool = False, spoken: bool = True) -> str:
     """The authors' "we"/"our" as "the authors"/"their"; `name_it` names the paper on the way, once. The title
     is inserted as text, never as a pattern's replacement (a title's `\\epsilon` is no escape) and never
     rewritten itself ("What We Learned…" keeps its "We"). `introduce`: name it even where the sentence has no
-    "we" ("In “…”, the optimization of …"): an answer from several papers says which paper says what."""
+    "we" ("In “…”, the optimization of …"): an answer from several papers says which paper says what. `spoken`:
+    the answer has named the paper's authors before, so "our" is "their"; else, in a sentence with no "we", the
+    first "our" is "the authors'" ("On LLaMA-65B, their method loses …" had no one for "their" to point at)."""
     titled = paper.has_title and name_it
     title = readable_latex(paper.title) if titled else ""
     sentence = _SHARED_OUR.sub(lambda m: "The " if m[1] == "O" else "the ", sentence)
 
-    spoken = False  # the sentence has said "the authors" before: a later "our" is "their"
+    spoken = spoken or bool(re.search(r"\b(?:we|us)\b", sentence, re.IGNORECASE))  # "their results, the authors …"
 
     def swap(match: re.Match[str]) -> str:
         nonlocal spoken
@@ -386,10 +388,13 @@ _RELATIVE_THE_AUTHORS = re.compile(
 )
 
 
-def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = False, introduce: bool = False) -> str:
+def answer_sentence(
+    sentence: str, paper: Paper, name_it: bool, follows: bool = False, introduce: bool = False, spoken: bool = True
+) -> str:
     """One abstract sentence as it reads in an answer. `follows`: the answer's sentence before it is the one
     before it in the abstract, so a link to it ("However, …", "To address this issue, …") still reads.
-    `introduce`: the answer cites several papers, so the sentence naming this one (`name_it`) always names it."""
+    `introduce`: the answer cites several papers, so the sentence naming this one (`name_it`) always names it.
+    `spoken`: the answer has named the paper's authors before this sentence (third_person)."""
     if follows:  # an ordinal still goes: "Second, …" after a "First, …" that was dropped reads as a gap
         text = _ORDINAL.sub("", sentence)
         text = _capital(text) if text != sentence else text
@@ -397,7 +402,7 @@ def answer_sentence(sentence: str, paper: Paper, name_it: bool, follows: bool = 
         text = _BACK_CLAUSE.sub("", _LINKING.sub("", sentence), count=1)
         text = _capital(text) if text != sentence else text
         text = _ALSO.sub(r"\1", _WE_LINKING.sub(r"\1", text))
-    out = third_person(round_brackets(readable_latex(text)), paper, name_it, introduce)
+    out = third_person(round_brackets(readable_latex(text)), paper, name_it, introduce, spoken)
     while (again := _AND_THE_AUTHORS.sub(r"\1they", out, count=1)) != out:
         out = again
     return _RELATIVE_THE_AUTHORS.sub(r"\1they", out)

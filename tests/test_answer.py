@@ -395,6 +395,36 @@ def test_how_much_faster_brings_the_sentence_giving_the_figure(assistant: Assist
     assert with_the_figure(cands[:3], cands, "What does it propose?") == cands[:3]  # no figure asked for
 
 
+def test_our_is_the_authors_until_the_answer_has_named_them(assistant: Assistant) -> None:
+    """An answer opening "In “…”, unlike prior work, their method provides …" named no one for "their"; after a
+    sentence saying "The authors …", "their" reads."""
+    first = assistant.ask("Can inductive bias be computed directly without bounds?").text
+    assert "unlike prior work, the authors' method provides a direct estimate" in first, first
+    # the next sentence of the same answer, after "The authors propose …": "their", not "the authors'" again
+    assert "The authors' " not in first.split("The authors propose", 1)[1], first
+
+
+def test_an_answer_defining_the_asked_term_is_strongly_supported(assistant: Assistant) -> None:
+    """"What is CRH?" and "What does MIP stand for?" were "partial" beside answers spelling them out: a short
+    question's words score low against any sentence."""
+    import numpy as np
+
+    from assistant.answer import Candidate, defines
+
+    for question in ("What is CRH?", "What does MIP stand for?"):
+        answer = assistant.ask(question)
+        assert not answer.abstained and answer.support == "strong", (question, answer.text)
+    paper = Paper(id="p", title="T", abstract="We propose group-relative policy optimization (GRPO). GRPO drops the critic.")
+
+    def lead(text: str) -> Candidate:
+        return Candidate(paper, 0, 0, text, np.zeros(2), 0.1)
+
+    assert defines(lead("We propose group-relative policy optimization (GRPO)."), "GRPO")  # spelled out
+    assert defines(lead("Over-squashing, the compression of messages, limits GNNs."), "over-squashing")  # opens on it
+    assert not defines(lead("GRPO drops the critic."), "GRPO")  # a mention, not what it is
+    assert not defines(lead("We propose group-relative policy optimization (GRPO)."), None)
+
+
 def test_the_words_naming_the_paper_do_not_choose_its_sentence(assistant: Assistant) -> None:
     """"What does the in-context autoregressive learning paper find about attention heads?" answered "The authors call
     the resulting procedure in-context autoregressive learning" (the words that found the paper), never the heads."""

@@ -93,16 +93,21 @@ def test_a_title_is_inserted_as_text(title: str, shown: str) -> None:
 
 
 def test_our_with_no_one_named_before_it_is_the_authors_and_this_thesis_is_the_paper() -> None:
-    """"On LLaMA-65B, our method loses …" read "…, their method loses …" with no one named for "their"; "This
-    thesis compares …" was left as it was where "This paper …" named the paper."""
+    """"On LLaMA-65B, our method loses …" read "…, their method loses …" where the answer had named no one for
+    "their" to point at; "This thesis compares …" was left as it was where "This paper …" named the paper."""
     paper = Paper(id="t", title="Long Documents", abstract="...")
-    assert third_person("On LLaMA-65B, our method loses 0.3 points.", paper, False) == (
+    assert third_person("On LLaMA-65B, our method loses 0.3 points.", paper, False, spoken=False) == (
         "On LLaMA-65B, the authors' method loses 0.3 points."
     )
-    assert third_person("Our method wins and our code is public.", paper, False) == (
+    assert third_person("Our method wins and our code is public.", paper, False, spoken=False) == (
         "The authors' method wins and their code is public."
     )
-    assert third_person("We show that our method wins.", paper, False) == "The authors show that their method wins."
+    # named before in the answer, or by a "we" of the sentence itself, even after it: "their"
+    assert third_person("On LLaMA-65B, our method loses 0.3 points.", paper, False) == "On LLaMA-65B, their method loses 0.3 points."
+    assert third_person("As a byproduct of our results, we show X.", paper, False, spoken=False) == (
+        "As a byproduct of their results, the authors show X."
+    )
+    assert third_person("We show that our method wins.", paper, False, spoken=False) == "The authors show that their method wins."
     assert third_person("This thesis compares three methods.", paper, True) == "“Long Documents” compares three methods."
     assert third_person("In this dissertation, we compare them.", paper, True) == "In “Long Documents”, the authors compare them."
 
