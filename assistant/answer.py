@@ -100,6 +100,32 @@ NO_FINDING = 1.0
 # phenomenon is known as Neural Collapse (NC).", prose.gives_a_name) ranks above its paper's others, its antecedent
 # read before it: the sentence describing the phenomenon shared more words with the question and answered alone.
 GIVES_THE_NAME = 1.0
+# "What problem does WideNet solve?" asks for the difficulty the paper takes on, which its abstract states before
+# the authors speak ("However, weak modeling capacity limits their performance."): for such a question a sentence
+# naming a difficulty gains this much, and one of the abstract's background loses nothing for being background
+# (the fitted weights pick the finding, which answered "using 0.46 times … parameters, WideNet can still surpass …").
+STATES_THE_PROBLEM = 0.3
+_ASKS_THE_PROBLEM = re.compile(
+    r"^\W*(?:what|which)\s+(?:[\w-]+\s+){0,3}?(?:problems?|issues?|challenges?|difficult(?:y|ies)|gaps?|shortcomings?"
+    r"|bottlenecks?|weakness(?:es)?)\s+(?:[\w-]+\s+){0,6}?(?:does|do|did|is|are|was|were|can|could)\s+(?P<subject>.+?)\s+"
+    r"(?:(?:\w+\s+)?to\s+)?(?:address|solv|tackl|overcom|fix|mitigat|resolv|target|remed|alleviat)",
+    re.IGNORECASE,
+)
+_DIFFICULTY = re.compile(
+    r"\b(?:fail\w*|suffer\w*|limit(?:s|ed|ing|ations?)?|challeng\w*|difficult\w*|hard(?:er)?|costly|expensive"
+    r"|unstable|instabilit\w*|bottlenecks?|problems?|issues?|lack\w*|susceptib\w*|vulnerab\w*|concerns?|degrad\w*"
+    r"|struggl\w*|inefficien\w*|drawbacks?|prone|hinder\w*|impractical|prohibitive\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def problem_of(question: str) -> str | None:
+    """What "What problem does X solve?", "Which issues does X aim to mitigate?" asks the difficulty of (X), or None:
+    the answer is the difficulty, not the fix, and X's name found the paper but does not choose its sentence."""
+    found = _ASKS_THE_PROBLEM.search(question)
+    return found["subject"] if found else None
+
+
 # Best evidence score from which an answer is "strong" (below it, down to the abstention threshold, "partial").
 # On bundled + dev (pooled, 178 answered cases) 91% / 81% of strong answers cited only expected papers,
 # 57% / 52% of partial ones (benchmarks/QUALITY.md).
@@ -331,7 +357,8 @@ class ExtractiveComposer:
     def candidates(self, question: str, query_vector: Sequence[float], papers: Sequence[Paper]) -> list[Candidate]:
         asked = set(content_terms(question))
         # which sentence answers is judged by what is asked, not by the words that find the paper
-        rest = asked - identifying(question)
+        problem = problem_of(question)
+        rest = asked - identifying(question) - set(content_terms(problem or ""))
         sought = rest if rest - _REQUESTS else asked
         named = set(content_terms(" ".join(names(question))))  # "PowerNorm", "WikiText-103"
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
@@ -378,6 +405,8 @@ class ExtractiveComposer:
                 )
                 answers = float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())
                 answers += GIVES_THE_NAME * (naming and gives_a_name(text))
+                if problem is not None:  # the difficulty is the answer, and it is background by nature
+                    answers += STATES_THE_PROBLEM * bool(_DIFFICULTY.search(text)) - ANSWER_WEIGHTS["background"] * features["background"]
                 asks = text.rstrip().endswith("?") or poses_a_question(text)
                 found.append((cand, answers - NO_FINDING * (asks or only_hopes(text))))
             if found:

@@ -47,7 +47,8 @@ _LINKING = re.compile(
     r"|In summary|In short|More (?:precisely|specifically|concretely|generally)|Indeed"
     # ... and what only reads after the sentence before: an example of it, a restatement of it
     r"|In fact|Concretely|For (?:instance|example)|Instead|In other words|Put differently|As such"
-    r"|Taken together|All in all|To (?:summari[sz]e|sum up|conclude)|In conclusion)(?:,\s+|\s+(?=we\b))"
+    r"|Taken together|All in all|To (?:summari[sz]e|sum up|conclude)|In conclusion"
+    r"|But|Yet)(?:,\s+|\s+(?=we\b))"  # "But, such deployment …": a contrast with what is not shown
 )
 # Openers that point back at something the previous sentence named: "This phenomenon…", and an opening
 # clause that refers back ("Addressing this issue, …", "To overcome these limitations, …").
@@ -245,7 +246,7 @@ def leans_back(sentence: str) -> bool:
     what was said before ("We achieve this using …"): a sentence that needs the one before it, to be read first
     (answer.with_antecedents, answer.lead_group)."""
     text = _LINKING.sub("", sentence)
-    return points_back(sentence) or bool(_OPENS_ON_IT.match(text) or _ACTS_ON_IT.match(text)) or bool(
+    return points_back(sentence) or points_back(text) or bool(_OPENS_ON_IT.match(text) or _ACTS_ON_IT.match(text)) or bool(
         _BARE_DEMONSTRATIVE.search(_BACK_CLAUSE.sub("", text, count=1))
     )
 

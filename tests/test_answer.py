@@ -404,6 +404,18 @@ def test_our_is_the_authors_until_the_answer_has_named_them(assistant: Assistant
     assert "The authors' " not in first.split("The authors propose", 1)[1], first
 
 
+def test_what_problem_a_method_solves_is_answered_by_the_difficulty(assistant: Assistant) -> None:
+    """"What problem does MemControl address?" quoted what PEFT does and how subsets are found: the sentences holding
+    the method's name, none saying the problem, which the abstract states first, as background."""
+    from assistant.answer import problem_of
+
+    answer = assistant.ask("What problem does MemControl address?")
+    assert "susceptible to data memorization" in answer.text.split("[1]")[0], answer.text
+    assert problem_of("Which known problems of temporal graph networks does Todyformer aim to mitigate?") == "Todyformer"
+    assert problem_of("What issue does the Weight Compander tackle?") == "the Weight Compander"
+    assert problem_of("What is the main problem?") is None and problem_of("What problem is there?") is None
+
+
 def test_an_answer_defining_the_asked_term_is_strongly_supported(assistant: Assistant) -> None:
     """"What is CRH?" and "What does MIP stand for?" were "partial" beside answers spelling them out: a short
     question's words score low against any sentence."""

@@ -92,6 +92,16 @@ def test_a_title_is_inserted_as_text(title: str, shown: str) -> None:
     assert third_person("Our bound holds.", paper, True) == f"In “{shown}”, the authors' bound holds."
 
 
+def test_a_such_after_but_leans_on_the_sentence_before() -> None:
+    from assistant.prose import leans_back
+
+    assert leans_back("But, such deployment would limit the performance.")  # it had led, "such" pointing at nothing
+    assert leans_back("However, this approach fails.") and not leans_back("Yet the method scales to large models.")
+    assert answer_sentence("But, such deployment would limit the performance.", TITLED, False) == (
+        "Such deployment would limit the performance."
+    )
+
+
 def test_our_with_no_one_named_before_it_is_the_authors_and_this_thesis_is_the_paper() -> None:
     """"On LLaMA-65B, our method loses …" read "…, their method loses …" where the answer had named no one for
     "their" to point at; "This thesis compares …" was left as it was where "This paper …" named the paper."""
