@@ -441,16 +441,12 @@ class Assistant:
         return [pid for pid in texts if admitted is None or pid in admitted]
 
     def paper(self, paper_id: str) -> Paper | None:
-        """One paper by id, or by cite key as `export` writes it (as `similar` and `export` take it); None when the
-        store holds neither."""
+        """One paper by id, or None when the store does not hold it. By id only: finding a cite key reads every
+        record (catalog.ids_by_cite_key), which a lookup the page makes on every mistyped id must not do at 100k
+        papers (test_index); `similar` and `export` take keys."""
         if not isinstance(paper_id, str):
             raise TypeError(f"a paper id is a string (`assistant papers` lists them), not {type(paper_id).__name__}")
-        catalog = self._ready().papers
-        found = catalog.get(paper_id)
-        if found is None and paper_id.strip():  # a key is looked up only when no id matches: that reads every record
-            keyed = catalog.ids_by_cite_key().get(paper_id)
-            found = catalog.get(keyed) if keyed else None
-        return found
+        return self._ready().papers.get(paper_id)
 
     def sentences_of(self, paper_ids: Sequence[str]) -> dict[str, list[str]]:
         """Each paper's abstract in the sentences ingest split it into (those answers quote), by id; the ids the

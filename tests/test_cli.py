@@ -226,10 +226,6 @@ def test_export_takes_the_cite_key_ask_bibtex_gave_wherever_it_takes_an_id(
     assert "assistant papers" in err and "cite key" in err  # how to find either
     near = _run(capsys, "similar", paper_id, "-k", "3", "--json")  # `similar` took ids only
     assert _run(capsys, "similar", key, "-k", "3", "--json") == near and near[0] == 0 and len(json.loads(near[1])) == 3
-    from assistant.api import Assistant  # ... and the API's paper(), which had given None for a key
-
-    api = Assistant()
-    assert (found := api.paper(key)) is not None and found.id == paper_id and api.paper("nobody2099unknown") is None
 
 
 def test_the_package_exports_what_the_readme_imports() -> None:
