@@ -831,6 +831,41 @@ class Assistant:
             papers += [p for p in the_papers_said([said], found)[:1] if p not in papers]
         return papers
 
+    def _by_the_same_authors(
+        self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None, settings: Settings
+    ) -> Answer | None:
+        """"What else has the first author written?", "Other papers by the same authors?" after an answer: the
+        store's other papers by the first author (or by any author) of the paper that answer cited first, newest
+        first. It had searched the words and said no other paper addressed them."""
+        from .filters import Filters
+        from .followup import previous_answers, said_from_each
+        from .latex import readable_latex
+        from .listing import list_papers, same_authors_asked
+
+        which = same_authors_asked(question)
+        answers = previous_answers(history)
+        if which is None or not answers:
+            return None
+        first = next((each[1] for answer in reversed(answers) if 1 in (each := said_from_each(answer))), None)
+        cited = self._said_from(state, [first], None, settings)[:1] if first else []
+        if not cited or not cited[0].authors:
+            return None  # nothing cited, or no author list to go by: asked as any question
+        paper = cited[0]
+        people = paper.authors[:1] if which == "first" else paper.authors
+        by = Filters(authors=tuple(people), whole_names=True)
+        matching = [h for h in state.papers.headers().values()
+                    if h.id != paper.id and by.admits(h) and (not filters or filters.admits(h))]
+        names = people[0] if len(people) == 1 else f"{', '.join(people[:-1])} or {people[-1]}"
+        role = "the first author" if which == "first" else ("the author" if len(people) == 1 else "the authors")
+        of = f"“{readable_latex(paper.title)}”"
+        if not matching:
+            text = f"The store holds no other paper by {names} ({role} of {of})."
+            return Answer(question=question, text=text, raw_text=text, citations=[], abstained=True,
+                          settings_hash=settings.settings_hash(), mode="metadata")
+        n = len(matching)
+        head = f"{n} other paper{'' if n == 1 else 's'} in the store {'is' if n == 1 else 'are'} by {names} ({role} of {of})"
+        return list_papers(question, "", matching, state.papers.many, settings.settings_hash(), settings.top_k, head=head)
+
     def _first_cited(
         self, state: _State, question: str, history: Sequence[Turn] | None, filters: Filters | None, settings: Settings
     ) -> list[Paper]:
@@ -872,6 +907,8 @@ class Assistant:
         from .prose import gist
         from .text import content_terms
 
+        if (by_them := self._by_the_same_authors(state, question, history, filters, settings)) is not None:
+            return by_them
         gisted = asks_for_gist(question)
         asked = metadata_filters(question, state.papers.headers)
         if asked is None:

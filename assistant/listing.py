@@ -126,6 +126,26 @@ def placed_paper_filters(question: str, papers: Callable[[], Mapping[str, Header
     return filters if any(filters.admits(h) for h in papers().values()) else None
 
 
+# "other papers by the same first author", "What else have these authors written?", "more from them": the authors
+# of the paper the conversation cited ("first" when the question says so)
+_SAME_AUTHORS = re.compile(
+    r"\b(?:(?:same|these|those|its|their|that\s+paper'?s?|the\s+paper'?s)\s+(?P<first>first\s+|lead\s+)?authors?"
+    r"|the\s+(?P<first2>first|lead)\s+author)\b"
+    r"|\b(?:papers?|works?|else|more)\b.*\b(?:by|from)\s+(?:them|the\s+authors?)\b",
+    re.IGNORECASE,
+)
+_ASKS_OTHERS = re.compile(r"\b(?:other|else|more|another|also)\b|\b(?:papers?|works?|publications?)\b", re.IGNORECASE)
+
+
+def same_authors_asked(question: str) -> str | None:
+    """"first" for a question asking for the other papers of the cited paper's first author, "all" for those of
+    its authors, None for any other question ("Who are the authors?" asks for names, not papers)."""
+    found = _SAME_AUTHORS.search(question)
+    if found is None or not _ASKS_OTHERS.search(question) or _WHO_WROTE.match(question):
+        return None
+    return "first" if found["first"] or found["first2"] else "all"
+
+
 _LIST_OPENING = re.compile(r"^\W*(?:which|what|list|show|give|find)\b", re.IGNORECASE)
 _PAPERS_NAMED = re.compile(r"\b(?:papers?|works?|articles?|abstracts?|publications?)\b", re.IGNORECASE)  # not "What about it?"
 

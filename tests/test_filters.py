@@ -660,6 +660,27 @@ def test_the_venue_filter_on_the_command_line_and_a_header_file_from_before_venu
     assert len(json.loads(headers.read_text().splitlines()[1])) == 6  # the old file was rebuilt
 
 
+def test_the_other_papers_of_the_cited_papers_authors_are_listed(lib_assistant: Assistant, assistant: Assistant) -> None:
+    """"What about the other papers by the same first author?" after an answer searched its words and said no other
+    paper addressed them, where the store held the first author's other papers."""
+    first = "What does the neural tangent kernel describe?"
+    answer = lib_assistant.ask(first)
+    cited = lib_assistant.paper(answer.citations[0].paper_id)
+    assert cited is not None and cited.authors
+    history = [(first, answer.text)]
+    lead = lib_assistant.ask("What about the other papers by the same first author?", history=history)
+    others = {p.id for p in lib_assistant.papers() if cited.authors[0] in p.authors and p.id != cited.id}
+    assert lead.mode == "metadata" and len(others) > 1, lead.text
+    assert lead.text.startswith(f"{len(others)} other papers in the store are by {cited.authors[0]} (the first author of “")
+    assert {c.paper_id for c in lead.citations} <= others and len(lead.citations) == min(len(others), 5)
+    every = lib_assistant.ask("What else have these authors written?", history=history)
+    anyone = {p.id for p in lib_assistant.papers() if set(cited.authors) & set(p.authors) and p.id != cited.id}
+    assert every.text.startswith(f"{len(anyone)} other papers"), every.text
+    # no author list to go by (the seeds): asked as any question, not "no other paper"
+    seeds = assistant.ask("What else have these authors written?", history=[(first, assistant.ask(first).text)])
+    assert seeds.mode != "metadata"
+
+
 def test_a_question_listing_a_venues_papers_is_answered_from_the_metadata(lib_assistant: Assistant, assistant: Assistant) -> None:
     answer = lib_assistant.ask("Which NeurIPS 2020 papers are here?")
     venues = {p.id: (p.venue, p.year) for p in lib_assistant.papers()}
