@@ -49,7 +49,7 @@ from .prompts import CANNOT_ANSWER
 from .spelling import Speller, read_as
 from .prose import (
     answer_sentence, asks_for_a_name, asks_for_resources, gives_a_name, in_own_voice, is_meta, leans_back, only_hopes,
-    poses_a_question, refers_back, solves_earlier, states_a_claim,
+    poses_a_question, refers_back, solves_earlier, states_a_claim, states_a_contribution,
 )
 from .text import STOPWORDS, abbreviations, american, content_terms, rough_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
@@ -124,6 +124,17 @@ def problem_of(question: str) -> str | None:
     the answer is the difficulty, not the fix, and X's name found the paper but does not choose its sentence."""
     found = _ASKS_THE_PROBLEM.search(question)
     return found["subject"] if found else None
+
+
+# "What did the PowerNorm paper propose?" asks for what the authors say they propose: that sentence ("We propose
+# Power Normalization (PN), …") ranks above its paper's others, as a name does for GIVES_THE_NAME. It had answered
+# "… extensively test PN for transformers …", which shares more words with the paper's name.
+GIVES_THE_CONTRIBUTION = 1.0
+_ASKS_THE_CONTRIBUTION = re.compile(
+    r"^\W*what\s+(?:new\s+\w+\s+|\w+\s+)?(?:does|did|do|is|was|were|are)\s+.+?\s+"
+    r"(?:propose|introduce|present|contribute|develop|put\s+forward)\b",
+    re.IGNORECASE,
+)
 
 
 # Best evidence score from which an answer is "strong" (below it, down to the abstention threshold, "partial").
@@ -363,6 +374,7 @@ class ExtractiveComposer:
         named = set(content_terms(" ".join(names(question))))  # "PowerNorm", "WikiText-103"
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
         naming = asks_for_a_name(question)
+        contribution = bool(_ASKS_THE_CONTRIBUTION.search(question))
         query = np.asarray(query_vector, dtype=np.float64)
         by_paper = self.sentences([p.id for p in papers])
         out: list[Candidate] = []
@@ -405,6 +417,7 @@ class ExtractiveComposer:
                 )
                 answers = float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())
                 answers += GIVES_THE_NAME * (naming and gives_a_name(text))
+                answers += GIVES_THE_CONTRIBUTION * (contribution and states_a_contribution(text))
                 if problem is not None:  # the difficulty is the answer, and it is background by nature
                     answers += STATES_THE_PROBLEM * bool(_DIFFICULTY.search(text)) - ANSWER_WEIGHTS["background"] * features["background"]
                 asks = text.rstrip().endswith("?") or poses_a_question(text)

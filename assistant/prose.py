@@ -417,6 +417,12 @@ _CONTRIBUTES = re.compile(
     r"|\bour\s+(?:\w+\s+){0,2}contributions?\s+(?:is|are|include)\b",
     re.IGNORECASE,
 )
+def states_a_contribution(sentence: str) -> bool:
+    """The authors say what they propose, introduce, present or develop ("We propose Power Normalization (PN)", "Our
+    key contribution is …")."""
+    return bool(_CONTRIBUTES.search(sentence))
+
+
 _STUDIES = re.compile(_AUTHORS_ACT + r"(?:study|investigate|examine|analy[sz]e|explore|establish|derive|prove|show)", re.IGNORECASE)
 # "We consider …", "This paper delves into …": the authors doing anything ("our era" is not them acting)
 _ACTS = re.compile(_AUTHORS_ACT + r"(?!are\b|is\b|was\b|were\b|have\b|had\b)[a-z]+", re.IGNORECASE)

@@ -416,6 +416,13 @@ def test_what_problem_a_method_solves_is_answered_by_the_difficulty(assistant: A
     assert problem_of("What is the main problem?") is None and problem_of("What problem is there?") is None
 
 
+def test_what_a_paper_proposes_is_answered_by_the_sentence_proposing_it(assistant: Assistant) -> None:
+    """"What did the PowerNorm paper propose?" opened on "… extensively test PN for transformers …", which shares
+    more words with the paper's name; the abstract says "we propose Power Normalization (PN)"."""
+    text = assistant.ask("What did the PowerNorm paper propose?").text
+    assert "propose Power Normalization (PN)" in text and "extensively test" not in text.split("propose Power")[0], text
+
+
 def test_an_answer_defining_the_asked_term_is_strongly_supported(assistant: Assistant) -> None:
     """"What is CRH?" and "What does MIP stand for?" were "partial" beside answers spelling them out: a short
     question's words score low against any sentence."""
