@@ -838,15 +838,12 @@ class Assistant:
         store's other papers by the first author (or by any author) of the paper that answer cited first, newest
         first. It had searched the words and said no other paper addressed them."""
         from .filters import Filters
-        from .followup import previous_answers, said_from_each
+        from .followup import first_cited_text
         from .latex import readable_latex
         from .listing import list_papers, same_authors_asked
 
         which = same_authors_asked(question)
-        answers = previous_answers(history)
-        if which is None or not answers:
-            return None
-        first = next((each[1] for answer in reversed(answers) if 1 in (each := said_from_each(answer))), None)
+        first = first_cited_text(history) if which is not None else None
         cited = self._said_from(state, [first], None, settings)[:1] if first else []
         if not cited or not cited[0].authors:
             return None  # nothing cited, or no author list to go by: asked as any question
@@ -874,15 +871,12 @@ class Assistant:
         points at ("Who wrote the second one?"), or every paper it cited ("Who wrote them?"): each found by what
         the answer said from it, the paper's own sentence (the follow-up's search for "What is grokking? Who wrote
         it?" ranked another paper first)."""
-        from .followup import cited_paper_text, cited_texts, previous_answers, said_from_each
+        from .followup import cited_paper_text, cited_texts, first_cited_text, previous_answers
         from .text import content_terms
 
-        answers = previous_answers(history)
-        if not answers or set(content_terms(question)) - _authorship_terms():
+        if not previous_answers(history) or set(content_terms(question)) - _authorship_terms():
             return []
-        # the latest answer that cited a paper: "Who wrote it?" after "What datasets?" was refused is about the
-        # paper before
-        first = next((each[1] for answer in reversed(answers) if 1 in (each := said_from_each(answer))), None)
+        first = first_cited_text(history)  # the latest answer that cited a paper: a refusal between cites none
         texts = cited_texts(question, history) or [t for t in [cited_paper_text(question, history) or first] if t]
         return self._said_from(state, texts, filters, settings)
 

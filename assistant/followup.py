@@ -191,6 +191,12 @@ def said_from_each(answer: str) -> dict[int, str]:
     return {n: " ".join(texts) for n, texts in sorted(by_number.items())}
 
 
+def first_cited_text(history: Sequence[Turn] | None) -> str | None:
+    """What the latest answer that cited a paper said from its [1] ("Who wrote it?" after a refusal is about the
+    paper before it), or None when no answer cited one."""
+    return next((each[1] for answer in reversed(previous_answers(history)) if 1 in (each := said_from_each(answer))), None)
+
+
 # "How do they differ?", "Which of them is faster?", "What datasets do these use?": the papers just cited
 _THEM = re.compile(r"\b(?:they|them|their|these|those|both|each)\b", re.IGNORECASE)
 
