@@ -49,7 +49,7 @@ from .prompts import CANNOT_ANSWER
 from .spelling import Speller, read_as
 from .prose import (
     answer_sentence, asks_for_a_name, asks_for_resources, gives_a_name, in_own_voice, is_meta, leans_back, only_hopes,
-    poses_a_question, refers_back, solves_earlier, states_a_claim, states_a_contribution,
+    poses_a_question, refers_back, sets_out, solves_earlier, states_a_claim, states_a_contribution,
 )
 from .text import STOPWORDS, abbreviations, american, content_terms, rough_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
@@ -367,10 +367,8 @@ class ExtractiveComposer:
 
     def candidates(self, question: str, query_vector: Sequence[float], papers: Sequence[Paper]) -> list[Candidate]:
         asked = set(content_terms(question))
-        # which sentence answers is judged by what is asked, not by the words that find the paper
         problem = problem_of(question)
-        rest = asked - identifying(question) - set(content_terms(problem or ""))
-        sought = rest if rest - _REQUESTS else asked
+        sought = sought_terms(question)
         named = set(content_terms(" ".join(names(question))))  # "PowerNorm", "WikiText-103"
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
         naming = asks_for_a_name(question)
@@ -589,6 +587,8 @@ class ExtractiveComposer:
         if said and chosen is not uncontrasted and all(chosen[-1] is not c for c in fresh):
             # "How do they differ?" after the answer that quoted how: that sentence answers it again, first
             chosen, again = [chosen[-1], *uncontrasted], True
+        if not (several or summary or each or len(parts) > 1 or compared(sides)):
+            chosen = with_the_rest_asked(chosen, candidates, own, self.weights)
         detailed = chosen
         chosen = with_stated_details(chosen, candidates, own)
         chosen = with_the_figure(chosen, candidates, own)
@@ -1260,6 +1260,63 @@ def with_each_part(
             answering = best if joins else said if said is not None and holds[id(said)] > 0 else out[0] if out else None
             subject = answering.paper.id if answering is not None else None
     return out
+
+
+_WORKS = frozenset(content_terms("paper papers work works study studies article articles thesis dissertation abstract"))
+REST_SHARE = 0.1  # share of what a question asks for that a sentence must add to join for it (with_the_rest_asked)
+
+
+def sought_terms(question: str) -> set[str]:
+    """The words saying what a question asks for: which sentence answers is judged by what is asked, not by
+    the words that find the paper (its name, the problem it solves)."""
+    asked = set(content_terms(question))
+    rest = asked - identifying(question) - set(content_terms(problem_of(question) or ""))
+    return rest if rest - _REQUESTS else asked
+
+
+def with_the_rest_asked(
+    chosen: list[Candidate], candidates: Sequence[Candidate], question: str, weights: TermWeights
+) -> list[Candidate]:
+    """For a question asking one thing: when the lead paper's sentences (and its title) leave some of what is asked
+    unsaid, and another of its sentences says it, scoring within KEEP_RATIO of the best, that sentence takes the place
+    of the paper's sentence adding nothing the others do not hold (or joins, beside fewer than three). "Which prior
+    on the last-layer scale turns wide networks into Student's t processes?" quoted two sentences on a scale prior,
+    not the one naming the inverse gamma prior that gives Student's t processes."""
+    if not chosen:
+        return chosen
+    lead = chosen[0].paper
+    sought = sought_terms(question)
+    own = [c for c in chosen if c.paper.id == lead.id]
+    defined = abbreviations(lead.abstract)  # "SSMs" holds "state space models"
+    terms = {id(c): set(content_terms(c.text)) | _expansions(c.text, defined) for c in candidates if c.paper.id == lead.id}
+    title = set(content_terms(lead.title)) if lead.has_title else set()
+    held = title.union(*(terms.get(id(c), set()) for c in own))
+    missing = sought - held - _WORKS  # "the thesis on …" names the work, never a part of it asked for
+    if not missing:
+        return chosen
+    bar = KEEP_RATIO * candidates[0].rank_score
+    found = max(
+        (
+            c for c in candidates
+            if id(c) in terms and c not in chosen and c.rank_score >= bar and not c.features.get("background")
+            and not (sets_out(c.text) or only_hopes(c.text) or poses_a_question(c.text) or c.text.rstrip().endswith("?"))
+            and weights.overlap(sought, missing & terms[id(c)]) >= REST_SHARE
+        ),
+        key=lambda c: (weights.overlap(missing, terms[id(c)]), c.rank_score),
+        default=None,
+    )
+    if found is None or _says_again(found, chosen):
+        return chosen
+
+    def adds(c: Candidate) -> bool:
+        others = title.union(*(terms[id(o)] for o in own if o is not c))
+        return bool(sought & terms[id(c)] - others)
+
+    idle = [c for c in own[1:] if not adds(c)]
+    if idle:
+        weakest = min(idle, key=lambda c: c.rank_score)
+        return [found if c is weakest else c for c in chosen]
+    return [*chosen, found] if len(own) < 3 else chosen
 
 
 def _says_again(cand: Candidate, chosen: Sequence[Candidate]) -> bool:

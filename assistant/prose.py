@@ -417,6 +417,20 @@ _CONTRIBUTES = re.compile(
     r"|\bour\s+(?:\w+\s+){0,2}contributions?\s+(?:is|are|include)\b",
     re.IGNORECASE,
 )
+# "We study …", "This paper considers …": what the authors look at, not what they found
+_SETS_OUT = re.compile(
+    _AUTHORS_ACT + r"(?:stud(?:y|ies)|considers?|analy[sz]es?|investigates?|examines?|explores?|focus(?:es)?"
+    r"|(?:perform|conduct|carr(?:y|ies)\s+out)s?\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}(?:study|analysis|investigation))\b",
+    re.IGNORECASE,
+)
+
+
+def sets_out(sentence: str) -> bool:
+    """The authors say what they study or consider ("We analyze deep ReLU networks trained with SGD …"): the setting,
+    which holds the words a question uses to say which work it means, not what the work found."""
+    return bool(_SETS_OUT.search(sentence))
+
+
 def states_a_contribution(sentence: str) -> bool:
     """The authors say what they propose, introduce, present or develop ("We propose Power Normalization (PN)", "Our
     key contribution is …")."""

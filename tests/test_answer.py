@@ -854,3 +854,38 @@ def test_a_question_in_parts_is_checked_for_unstated_parts_once(assistant: Assis
     answer = assistant.ask("What is PowerNorm, and what GPU does it train on?")
     assert not answer.abstained and answer.notice and "GPU" in answer.notice
     assert len(calls) == 1, calls
+
+
+def test_a_sentence_saying_what_the_others_leave_unsaid_takes_the_place_of_one_adding_nothing() -> None:
+    """"Which prior … turns wide networks into Student's t processes?" quoted two sentences on a scale prior, neither
+    naming the processes asked about, and left out the one that does; a sentence saying what the authors study is the
+    setting, never the answer, however many asked words it holds."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from assistant.answer import KEEP_RATIO, Candidate, ExtractiveComposer, TermWeights, with_the_rest_asked
+    from assistant.config import Settings
+
+    paper = Paper(id="p", title="Mixing scales of wide networks", abstract="")
+    texts = [
+        "We show that a scale prior on the readout layer turns wide networks into a richer class of processes.",
+        "We propose a scale mixture for which we put a prior on the readout layer's scale.",
+        "We study wide networks whose limits are Cauchy processes.",
+        "With an inverse gamma prior, the limits are Cauchy processes.",
+    ]
+    cands = [Candidate(paper, 0, i, t, np.eye(4)[i], 1 - i / 20, rank_score=1 - i / 20) for i, t in enumerate(texts)]
+    question, weights = "Which prior on the readout scale turns wide networks into Cauchy processes?", TermWeights(())
+    assert [c.position for c in with_the_rest_asked(cands[:2], cands, question, weights)] == [0, 3]
+    assert [c.position for c in with_the_rest_asked(cands[:1], cands, question, weights)] == [0, 3]
+    said = "Which prior on the readout scale turns wide networks into richer processes?"
+    assert with_the_rest_asked(cands[:2], cands, said, weights) == cands[:2]  # nothing asked is left unsaid
+    weak = replace(cands[3], rank_score=KEEP_RATIO - 0.01)  # too far below the best to answer anything
+    assert with_the_rest_asked(cands[:2], [*cands[:3], weak], question, weights) == cands[:2]
+    # and so an answer reads, composed from the sentences' own scores
+    paper = Paper(id="p", title=paper.title, abstract=" ".join(texts))
+    vectors = [np.array(v) for v in ([0.9, 0.43589, 0], [0.85, 0, 0.52678], [0.3, 0, -0.95394], [0.6, -0.8, 0])]
+    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights([paper]))
+    answer, _ = composer.compose(question, [1.0, 0.0, 0.0], [paper], "settings")
+    assert answer.text.endswith("the limits are Cauchy processes [1]."), answer.text
+    assert "propose a scale mixture" not in answer.text
