@@ -130,9 +130,16 @@ def problem_of(question: str) -> str | None:
 # Power Normalization (PN), …") ranks above its paper's others, as a name does for GIVES_THE_NAME. It had answered
 # "… extensively test PN for transformers …", which shares more words with the paper's name.
 GIVES_THE_CONTRIBUTION = 1.0
+# So does a question looking for a way to do something ("Is there a method …?", "Has anyone …?", "How can one …?",
+# "Which papers propose …?"):
+# the answer is what a paper offers, not its setting ("How can one stop an image generator from reproducing …?"
+# is answered by "we introduce … MemControl, that automates …").
 _ASKS_THE_CONTRIBUTION = re.compile(
     r"^\W*what\s+(?:new\s+\w+\s+|\w+\s+)?(?:does|did|do|is|was|were|are)\s+.+?\s+"
-    r"(?:propose|introduce|present|contribute|develop|put\s+forward)\b",
+    r"(?:propose|introduce|present|contribute|develop|put\s+forward)\b"
+    r"|^\W*(?:(?:is|are)\s+there\s+(?:an?|any|some)\b|has\s+anyone\b|how\s+(?:can|could|should|might)\s+(?:i|we|one|you)\b)"
+    r"|^\W*which\s+(?:[\w-]+\s+){0,2}(?:papers?|works?|studies|articles?)\s+(?:\w+\s+)?"
+    r"(?:propose|introduce|present|develop|define|design|put\s+forward)",
     re.IGNORECASE,
 )
 
@@ -397,7 +404,7 @@ class ExtractiveComposer:
             plain = [set(content_terms(text)) for _, text in kept]
             local = _local_overlaps(sought, plain)
             own_voice = next((i for i, (_, text) in enumerate(kept) if in_own_voice(text)), len(kept))
-            found: list[tuple[Candidate, float]] = []
+            found: list[tuple[Candidate, float, float]] = []
             for index, ((position, text), own, near) in enumerate(zip(kept, plain, local)):
                 lexical = self.weights.overlap(q_terms, own | _expansions(text, defined) | titled)
                 score = float(dense[position]) + LEXICAL_WEIGHT * lexical - RANK_PENALTY * rank
@@ -415,15 +422,20 @@ class ExtractiveComposer:
                 )
                 answers = float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())
                 answers += GIVES_THE_NAME * (naming and gives_a_name(text))
-                answers += GIVES_THE_CONTRIBUTION * (contribution and states_a_contribution(text))
+                lift = GIVES_THE_CONTRIBUTION * (contribution and states_a_contribution(text))
+                answers += lift
                 if problem is not None:  # the difficulty is the answer, and it is background by nature
                     answers += STATES_THE_PROBLEM * bool(_DIFFICULTY.search(text)) - ANSWER_WEIGHTS["background"] * features["background"]
                 asks = text.rstrip().endswith("?") or poses_a_question(text)
-                found.append((cand, answers - NO_FINDING * (asks or only_hopes(text))))
+                found.append((cand, answers - NO_FINDING * (asks or only_hopes(text)), lift))
             if found:
-                best_score = max(c.score for c, _ in found)
-                best_answer = max(a for _, a in found)
-                out += [replace(c, rank_score=best_score - ANSWER_GAP * (best_answer - a)) for c, a in found]
+                # The paper's sentence saying what the authors contribute ranks first when that is asked, and the
+                # others keep their distance from the best of the rest: lifted above them, it had pushed them under
+                # KEEP_RATIO ("Is there an approach …?" lost the sentence saying how the approach works).
+                best_score = max(c.score for c, _, _ in found)
+                best_answer = max(a - lift for _, a, lift in found)
+                found.sort(key=lambda f: -f[1])  # of equal rank scores, the lifted sentence first
+                out += [replace(c, rank_score=best_score - ANSWER_GAP * max(0.0, best_answer - a)) for c, a, _ in found]
         out.sort(key=lambda c: -c.rank_score)
         return out
 

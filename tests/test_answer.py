@@ -889,3 +889,41 @@ def test_a_sentence_saying_what_the_others_leave_unsaid_takes_the_place_of_one_a
     answer, _ = composer.compose(question, [1.0, 0.0, 0.0], [paper], "settings")
     assert answer.text.endswith("the limits are Cauchy processes [1]."), answer.text
     assert "propose a scale mixture" not in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is there a method that keeps weights bounded?",
+        "Has anyone kept weights bounded?",
+        "How can one keep weights bounded?",
+        "Which papers propose ways to keep weights bounded?",
+        "What does the paper propose?",
+    ],
+)
+def test_a_question_seeking_a_way_ranks_the_sentence_saying_what_the_authors_propose_first(question: str) -> None:
+    """"How can one stop an image generator from reproducing …?" quoted what the abstract found about fine-tuning,
+    not "we introduce … MemControl, that automates …"; and a lifted sentence no longer pushes its paper's others
+    below KEEP_RATIO ("Is there an approach …?" lost the sentence saying how the approach works)."""
+    import numpy as np
+
+    from assistant.answer import ExtractiveComposer, TermWeights
+    from assistant.config import Settings
+
+    paper = Paper(id="p", title="A study", abstract="")
+    texts = [
+        "Deep networks are everywhere.",
+        "We find that large values slow the optimisation of deep networks.",
+        "We propose a squashing map for every parameter.",
+    ]
+    vectors = [np.array([0.0, 1.0, 0.0]), np.array([0.9, 0.1, 0.0]), np.array([0.6, 0.0, 0.8])]
+    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
+
+    def ranked(asked: str) -> list[tuple[int, float]]:
+        return [(c.position, round(c.rank_score, 6)) for c in composer.candidates(asked, [1.0, 0.0, 0.0], [paper])]
+
+    plain = ranked("What keeps weights bounded?")
+    assert [p for p, _ in plain][:2] == [1, 2]  # asked for no way of doing it, the closer sentence leads
+    lifted = ranked(question)
+    assert [p for p, _ in lifted][:2] == [2, 1]
+    assert dict(lifted)[1] == dict(plain)[1]  # the other sentence keeps its score
