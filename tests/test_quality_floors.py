@@ -25,7 +25,9 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "hybrid recall@5": (0.9706, 68),
         "citation_precision": (0.9412, 68),  # one paper for a phrased one-thing question (2026-12-04)
         "citation_recall": (0.9510, 68),
-        "evidence_hit_rate": (52 / 81, 81),  # "What problem does X solve?" answered by the difficulty (2026-12-04, evening)
+        # 52 since "What problem does X solve?" is answered by the difficulty; 55 since the sentence saying the rest of what
+        # is asked, and the authors' proposal for "Is there a method …?", join (2026-12-04, night)
+        "evidence_hit_rate": (55 / 81, 81),
         "evidence_first_rate": (30 / 68, 68),  # the best evidence read first (2026-12-02, evening)
         "abstention_accuracy": (0.8571, 14),
         "paper_coverage": (0.8788, 11),
@@ -37,9 +39,10 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         "citation_precision": (0.935, 100),  # over the answered cases (none abstains since the field's acronyms, 2026-12-04)
         "citation_recall": (0.9333, 100),  # a summary of a topic quotes each paper naming it (2026-12-04)
         # 82 since a summary quotes each paper naming its topic, two sentences a paper; 83 since "How much faster …?"
-        # brings the sentence giving the figure (2026-12-04)
-        "evidence_hit_rate": (83 / 120, 120),
-        "evidence_first_rate": (48 / 100, 100),  # ... and a comparison's figure too ("How much faster …?", 2026-12-04)
+        # brings the sentence giving the figure (2026-12-04); 86 since the sentence saying the rest of what is asked, and
+        # the authors' proposal for "Is there a method …?" / "Which papers propose …?", join (2026-12-04, night)
+        "evidence_hit_rate": (86 / 120, 120),
+        "evidence_first_rate": (49 / 100, 100),  # ... and a comparison's figure too; 49 with the authors' proposal (night)
         "abstention_accuracy": (24 / 30, 30),  # "Which X Y …?" needs X or Y in the abstract (2026-12-04)
         "paper_coverage": (0.8933, 25),  # multi and summary cases
     },
