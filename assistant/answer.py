@@ -144,6 +144,14 @@ _ASKS_THE_CONTRIBUTION = re.compile(
 )
 
 
+# A yes-or-no question ("Can SSMs estimate … as efficiently as Transformers?") is answered by what the authors found
+# ("we prove that SSMs can estimate …"), not by what they set out to study ("we theoretically explore in which tasks
+# SSMs can be alternatives of Transformers …", which holds more of the question's words): that sentence ranks lower
+# in its paper (prose.sets_out). "Is there …?" and "Has anyone …?" ask for a contribution instead.
+_YES_NO = re.compile(r"^\W*(?:can|could|does|do|did|is|are|was|were|will|would|should|has|have|must)\b", re.IGNORECASE)
+SETTING_COST = 0.5
+
+
 # Best evidence score from which an answer is "strong" (below it, down to the abstention threshold, "partial").
 # On bundled + dev (pooled, 178 answered cases) 91% / 81% of strong answers cited only expected papers,
 # 57% / 52% of partial ones (benchmarks/QUALITY.md).
@@ -380,6 +388,7 @@ class ExtractiveComposer:
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
         naming = asks_for_a_name(question)
         contribution = bool(_ASKS_THE_CONTRIBUTION.search(question))
+        yes_no = bool(_YES_NO.search(question)) and not contribution
         query = np.asarray(query_vector, dtype=np.float64)
         by_paper = self.sentences([p.id for p in papers])
         out: list[Candidate] = []
@@ -424,6 +433,7 @@ class ExtractiveComposer:
                 answers += GIVES_THE_NAME * (naming and gives_a_name(text))
                 lift = GIVES_THE_CONTRIBUTION * (contribution and states_a_contribution(text))
                 answers += lift
+                answers -= SETTING_COST * (yes_no and sets_out(text))
                 if problem is not None:  # the difficulty is the answer, and it is background by nature
                     answers += STATES_THE_PROBLEM * bool(_DIFFICULTY.search(text)) - ANSWER_WEIGHTS["background"] * features["background"]
                 asks = text.rstrip().endswith("?") or poses_a_question(text)

@@ -927,3 +927,28 @@ def test_a_question_seeking_a_way_ranks_the_sentence_saying_what_the_authors_pro
     lifted = ranked(question)
     assert [p for p, _ in lifted][:2] == [2, 1]
     assert dict(lifted)[1] == dict(plain)[1]  # the other sentence keeps its score
+
+
+def test_a_yes_or_no_question_ranks_a_finding_above_what_the_authors_set_out_to_study() -> None:
+    """"Can SSMs estimate … as efficiently as Transformers?" opened on "we theoretically explore in which tasks SSMs can
+    be alternatives of Transformers …", which holds more of its words, before "we prove that SSMs can estimate …"."""
+    import numpy as np
+
+    from assistant.answer import ExtractiveComposer, TermWeights
+    from assistant.config import Settings
+
+    paper = Paper(id="p", title="Wide networks", abstract="")
+    texts = [
+        "Deep networks are everywhere.",
+        "We study whether wide networks can match kernel machines.",
+        "We prove that they match kernel machines at every depth.",
+    ]
+    vectors = [np.array([0.0, 1.0, 0.0]), np.array([0.9, 0.0, 0.43589]), np.array([0.8, 0.0, -0.6])]
+    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
+
+    def first(question: str) -> int:
+        return composer.candidates(question, [1.0, 0.0, 0.0], [paper])[0].position
+
+    assert first("Can wide networks match kernel machines?") == 2
+    assert first("Do wide networks match kernel machines?") == 2
+    assert first("What about wide networks matching kernel machines?") == 1  # no yes or no asked: as it was
