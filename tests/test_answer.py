@@ -899,6 +899,8 @@ def test_a_sentence_saying_what_the_others_leave_unsaid_takes_the_place_of_one_a
         "How can one keep weights bounded?",
         "Which papers propose ways to keep weights bounded?",
         "What does the paper propose?",
+        "Which papers keep weights bounded, and what does each contribute?",
+        "Which remedies are introduced to keep weights bounded?",
     ],
 )
 def test_a_question_seeking_a_way_ranks_the_sentence_saying_what_the_authors_propose_first(question: str) -> None:
