@@ -149,8 +149,14 @@ _ASKS_THE_CONTRIBUTION = re.compile(
 # A yes-or-no question ("Can SSMs estimate … as efficiently as Transformers?") is answered by what the authors found
 # ("we prove that SSMs can estimate …"), not by what they set out to study ("we theoretically explore in which tasks
 # SSMs can be alternatives of Transformers …", which holds more of the question's words): that sentence ranks lower
-# in its paper (prose.sets_out). "Is there …?" and "Has anyone …?" ask for a contribution instead.
+# in its paper (prose.sets_out). So is "What did X find / show / conclude …?". "Is there …?" and "Has anyone …?" ask
+# for a contribution instead.
 _YES_NO = re.compile(r"^\W*(?:can|could|does|do|did|is|are|was|were|will|would|should|has|have|must)\b", re.IGNORECASE)
+_ASKS_THE_FINDING = re.compile(
+    r"(?:^\W*|,\s*(?:and\s+)?|\band\s+)what\s+(?:\w+\s+)?(?:does|did|do)\s+.+?\s+"
+    r"(?:show|find|conclude|prove|demonstrate|reveal|establish|observe)\b",
+    re.IGNORECASE,
+)
 SETTING_COST = 0.5
 
 
@@ -390,7 +396,7 @@ class ExtractiveComposer:
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
         naming = asks_for_a_name(question)
         contribution = bool(_ASKS_THE_CONTRIBUTION.search(question))
-        yes_no = bool(_YES_NO.search(question)) and not contribution
+        finding = bool(_YES_NO.search(question) or _ASKS_THE_FINDING.search(question)) and not contribution
         query = np.asarray(query_vector, dtype=np.float64)
         by_paper = self.sentences([p.id for p in papers])
         out: list[Candidate] = []
@@ -435,7 +441,7 @@ class ExtractiveComposer:
                 answers += GIVES_THE_NAME * (naming and gives_a_name(text))
                 lift = GIVES_THE_CONTRIBUTION * (contribution and states_a_contribution(text))
                 answers += lift
-                answers -= SETTING_COST * (yes_no and sets_out(text))
+                answers -= SETTING_COST * (finding and sets_out(text))
                 if problem is not None:  # the difficulty is the answer, and it is background by nature
                     answers += STATES_THE_PROBLEM * bool(_DIFFICULTY.search(text)) - ANSWER_WEIGHTS["background"] * features["background"]
                 asks = text.rstrip().endswith("?") or poses_a_question(text)

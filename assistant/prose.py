@@ -425,10 +425,14 @@ _SETS_OUT = re.compile(
 )
 
 
+_FINDS = re.compile(r"\b(?:prove|show|find|found|demonstrate|establish|observe|reveal)(?:s|ed|n)?\b", re.IGNORECASE)
+
+
 def sets_out(sentence: str) -> bool:
     """The authors say what they study or consider ("We analyze deep ReLU networks trained with SGD …"): the setting,
-    which holds the words a question uses to say which work it means, not what the work found."""
-    return bool(_SETS_OUT.search(sentence))
+    which holds the words a question uses to say which work it means, not what the work found. A sentence that goes
+    on to a finding ("We study the source of SGD noise and prove that …") is not only the setting."""
+    return bool(_SETS_OUT.search(sentence)) and not _FINDS.search(sentence)
 
 
 def states_a_contribution(sentence: str) -> bool:

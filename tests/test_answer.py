@@ -953,4 +953,5 @@ def test_a_yes_or_no_question_ranks_a_finding_above_what_the_authors_set_out_to_
 
     assert first("Can wide networks match kernel machines?") == 2
     assert first("Do wide networks match kernel machines?") == 2
+    assert first("What did the authors find on whether wide networks match kernel machines?") == 2
     assert first("What about wide networks matching kernel machines?") == 1  # no yes or no asked: as it was

@@ -506,3 +506,21 @@ def test_what_asks_for_a_name_and_what_gives_one() -> None:
     for said in ("The functions called by the optimizer are cheap.", "Pruning is widely known as an effective trick.",
                  "This so-called lazy regime is studied."):
         assert not gives_a_name(said), said
+
+
+@pytest.mark.parametrize(
+    ("sentence", "setting"),
+    [
+        ("We analyze deep ReLU networks trained with mini-batch SGD.", True),
+        ("This paper studies kernel ridge regression in high dimensions.", True),
+        ("First, we consider the symmetric setting.", True),
+        ("We perform a systematic study of NLP transformer models.", True),
+        ("We study the source of SGD noise and prove that the only solutions are zero.", False),  # a finding too
+        ("We prove that SSMs can estimate such functions.", False),
+        ("The study of wide networks is old.", False),  # no one studies anything here
+    ],
+)
+def test_a_sentence_saying_only_what_the_authors_study_sets_out(sentence: str, setting: bool) -> None:
+    from assistant.prose import sets_out
+
+    assert sets_out(sentence) is setting
