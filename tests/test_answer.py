@@ -955,3 +955,28 @@ def test_a_yes_or_no_question_ranks_a_finding_above_what_the_authors_set_out_to_
     assert first("Do wide networks match kernel machines?") == 2
     assert first("What did the authors find on whether wide networks match kernel machines?") == 2
     assert first("What about wide networks matching kernel machines?") == 1  # no yes or no asked: as it was
+
+
+def test_two_sentences_of_one_abstract_are_told_apart_by_their_words() -> None:
+    """Sentence vectors are pooled from one pass over their abstract and share its context: "We consider two types of
+    bounds …" and "We prove that no such bound can be uniformly tight …" were .88 alike, over REDUNDANCY, and the
+    second, the answer, was left out as saying the first again. Of one abstract, the words decide; across abstracts,
+    the vectors still do."""
+    import numpy as np
+
+    from assistant.answer import REDUNDANCY, Candidate, ExtractiveComposer, TermWeights
+    from assistant.config import Settings
+
+    paper, other = Paper(id="p", title="Bounds", abstract=""), Paper(id="q", title="More bounds", abstract="")
+    alike = np.array([1.0, 0.0]), np.array([REDUNDANCY + 0.05, (1 - (REDUNDANCY + 0.05) ** 2) ** 0.5])
+    composer = ExtractiveComposer(Settings(), lambda ids: {}, TermWeights(()))
+
+    def chosen(first: tuple[Paper, str], second: tuple[Paper, str]) -> int:
+        cands = [Candidate(p, 0, i, t, alike[i], 1.0, rank_score=1.0 - i / 100) for i, (p, t) in enumerate((first, second))]
+        return len(composer.select(cands, several=True))
+
+    consider = "We consider two types of generalization bounds for overparameterized models."
+    prove = "We prove that no such bound can be uniformly tight in the overparameterized setting."
+    assert chosen((paper, consider), (paper, prove)) == 2  # one abstract, different words: both
+    assert chosen((paper, consider), (paper, consider.replace("two", "both"))) == 1  # the same words again
+    assert chosen((paper, consider), (other, prove)) == 1  # two abstracts: their vectors say it is the same
