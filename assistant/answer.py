@@ -130,15 +130,15 @@ def problem_of(question: str) -> str | None:
 # Power Normalization (PN), …") ranks above its paper's others, as a name does for GIVES_THE_NAME. It had answered
 # "… extensively test PN for transformers …", which shares more words with the paper's name.
 GIVES_THE_CONTRIBUTION = 1.0
-# So does a question looking for a way to do something ("Is there a method …?", "Has anyone …?", "How can one …?",
-# "Which papers propose …?"), the passive ("Which scores are proposed to …?"), and a question's second part asking it
-# ("Which papers study X, and what does each contribute?"):
-# the answer is what a paper offers, not its setting ("How can one stop an image generator from reproducing …?"
-# is answered by "we introduce … MemControl, that automates …").
+# So does a question looking for a way to do something ("Is there a method / work on …?", "Has anyone …?",
+# "How can one …?", "Which papers propose …?"), the passive ("Which scores are proposed to …?"), and a question's
+# second part asking it ("Which papers study X, and what does each contribute?"): the answer is what a paper offers,
+# not its setting ("How can one stop an image generator from reproducing …?" is answered by "we introduce …
+# MemControl, that automates …").
 _ASKS_THE_CONTRIBUTION = re.compile(
     r"(?:^\W*|,\s*(?:and\s+)?|;\s*|\band\s+)what\s+(?:new\s+\w+\s+|\w+\s+)?(?:does|did|do|is|was|were|are)\s+.+?\s+"
     r"(?:propose|introduce|present|contribute|develop|put\s+forward)\b"
-    r"|^\W*(?:(?:is|are)\s+there\s+(?:an?|any|some)\b|has\s+anyone\b|how\s+(?:can|could|should|might)\s+(?:i|we|one|you)\b)"
+    r"|^\W*(?:(?:is|are)\s+there\s+(?:an?|any|some|work|research)\b|has\s+anyone\b|how\s+(?:can|could|should|might)\s+(?:i|we|one|you)\b)"
     r"|^\W*(?:what|which)\s+(?:[\w-]+\s+){0,3}(?:is|are|was|were)\s+(?:\w+\s+)?(?:proposed|introduced|presented|developed)\b"
     r"|^\W*which\s+(?:[\w-]+\s+){0,2}(?:papers?|works?|studies|articles?)\s+(?:\w+\s+)?"
     r"(?:propose|introduce|present|develop|define|design|put\s+forward)",

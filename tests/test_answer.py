@@ -896,6 +896,7 @@ def test_a_sentence_saying_what_the_others_leave_unsaid_takes_the_place_of_one_a
     [
         "Is there a method that keeps weights bounded?",
         "Has anyone kept weights bounded?",
+        "Is there work on keeping weights bounded?",
         "How can one keep weights bounded?",
         "Which papers propose ways to keep weights bounded?",
         "What does the paper propose?",
