@@ -812,6 +812,11 @@ PART_HELD = 0.5  # share of a question part's term weight a weakly scored senten
 REPEAT = 0.8  # content-term F1 from which an answer sentence says what an earlier one said
 
 
+def _repeats(terms: set[str], said: set[str]) -> bool:
+    """Whether a sentence with content terms `terms` says what one with `said` said: their F1 is REPEAT or more."""
+    return bool(terms and said) and 2 * len(terms & said) / (len(terms) + len(said)) >= REPEAT
+
+
 def drifts(fresh: Candidate, best: Candidate) -> bool:
     """Whether a follow-up's best unsaid sentence leaves the best paper for one weaker than a second paper needs."""
     return fresh.paper.id != best.paper.id and fresh.rank_score < OTHER_PAPER_RATIO * best.rank_score
@@ -825,7 +830,7 @@ def not_yet_said(candidates: Sequence[Candidate], said: Sequence[str]) -> list[C
         return list(candidates)
 
     def repeated(terms: set[str]) -> bool:
-        return any(terms and 2 * len(terms & e) / (len(terms) + len(e)) >= REPEAT for e in earlier if e)
+        return any(_repeats(terms, e) for e in earlier)
 
     return [c for c in candidates if not repeated(set(content_terms(c.text)))]
 
@@ -1355,13 +1360,11 @@ def _says_again(cand: Candidate, chosen: Sequence[Candidate]) -> bool:
     they share its context, and 3% of the seed abstracts' sentence pairs are over REDUNDANCY, nearly all of them saying
     different things ("We consider two types of generalization bounds …" and "We prove … that no such bound can be
     uniformly tight …", .88). Sentences of different abstracts are compared by their vectors."""
-    terms = set(content_terms(cand.text))
 
     def same(c: Candidate) -> bool:
         if c.paper.id != cand.paper.id:
             return float(cand.vector @ c.vector) > REDUNDANCY
-        own = set(content_terms(c.text))
-        return bool(terms and own) and 2 * len(terms & own) / (len(terms) + len(own)) >= REPEAT
+        return _repeats(set(content_terms(cand.text)), set(content_terms(c.text)))
 
     return any(cand is c or same(c) for c in chosen)
 
