@@ -135,13 +135,19 @@ GIVES_THE_CONTRIBUTION = 1.0
 # second part asking it ("Which papers study X, and what does each contribute?"): the answer is what a paper offers,
 # not its setting ("How can one stop an image generator from reproducing …?" is answered by "we introduce …
 # MemControl, that automates …").
+_REMEDIES = r"(?:fix|solv|address|mitigat|overcom|remed|resolv|tackl|alleviat|cure|circumvent|avoid|prevent)"
 _ASKS_THE_CONTRIBUTION = re.compile(
     r"(?:^\W*|,\s*(?:and\s+)?|;\s*|\band\s+)what\s+(?:new\s+\w+\s+|\w+\s+)?(?:does|did|do|is|was|were|are)\s+.+?\s+"
     r"(?:propose|introduce|present|contribute|develop|put\s+forward)\b"
     r"|^\W*(?:(?:is|are)\s+there\s+(?:an?|any|some|work|research)\b|has\s+anyone\b|how\s+(?:can|could|should|might)\s+(?:i|we|one|you)\b)"
     r"|^\W*(?:what|which)\s+(?:[\w-]+\s+){0,3}(?:is|are|was|were)\s+(?:\w+\s+)?(?:proposed|introduced|presented|developed)\b"
     r"|^\W*which\s+(?:[\w-]+\s+){0,2}(?:papers?|works?|studies|articles?)\s+(?:\w+\s+)?"
-    r"(?:propose|introduce|present|develop|define|design|put\s+forward)",
+    r"(?:propose|introduce|present|develop|define|design|put\s+forward)"
+    # a question asking how a difficulty is met ("… and how is it fixed?", "… fix it by changing …", "…, and is
+    # there a simple fix?") is answered by the remedy ("We present a simple solution to this problem …")
+    r"|\bhow\s+(?:[\w-]+\s+){0,6}?" + _REMEDIES + r"|\b" + _REMEDIES + r"\w*\s+(?:[\w-]+\s+){0,3}?by\b"
+    r"|(?:,\s*(?:and\s+)?|;\s*|\band\s+)(?:is|are)\s+there\s+(?:an?\s+|any\s+)?(?:[\w-]+\s+)?"
+    r"(?:fix|solution|remedy|cure|workaround)",
     re.IGNORECASE,
 )
 
@@ -395,7 +401,7 @@ class ExtractiveComposer:
         named = set(content_terms(" ".join(names(question))))  # "PowerNorm", "WikiText-103"
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
         naming = asks_for_a_name(question)
-        contribution = bool(_ASKS_THE_CONTRIBUTION.search(question))
+        contribution = problem is None and bool(_ASKS_THE_CONTRIBUTION.search(question))
         finding = bool(_YES_NO.search(question) or _ASKS_THE_FINDING.search(question)) and not contribution
         query = np.asarray(query_vector, dtype=np.float64)
         by_paper = self.sentences([p.id for p in papers])

@@ -202,10 +202,12 @@ def gives_a_name(sentence: str) -> bool:
 # A problem named only in the sentence before, solved later in this one: "PN, a scheme that resolves this issue
 # by …" reads as an answer only with the issue it resolves.
 _SOLVES_EARLIER = re.compile(
-    r"\b(?:resolv|solv|address|overc[oa]m|mitigat|tackl|alleviat|fix|remed|circumvent|avoid"
+    r"(?:\b(?:resolv|solv|address|overc[oa]m|mitigat|tackl|alleviat|fix|remed|circumvent|avoid"
     # ... or studies or eases what they name: "simplify this process", "we study this phenomenon" read as fragments
     # without it ("answer this question" points at a question, which is never evidence to bring)
     r"|stud|investigat|explor|examin|simplif|explain|understand|characteri[sz]|analy[sz])\w*\s+"
+    # ... or offers a remedy for it: "We present a simple solution to this problem using …"
+    r"|\b(?:solutions?|remed(?:y|ies)|fix(?:es)?|cures?|workarounds?)\s+(?:to|for)\s+)"
     r"(?:this|these|that|those|such|the\s+above)\s+(?:\w+\s+)?(?:issues?|problems?|limitations?|challenges?|"
     r"drawbacks?|shortcomings?|difficult(?:y|ies)|bottlenecks?|deficienc(?:y|ies)|phenomen(?:on|a)|"
     r"process(?:es)?|gaps?|puzzles?|behaviou?rs?)\b",

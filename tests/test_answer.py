@@ -932,6 +932,39 @@ def test_a_question_seeking_a_way_ranks_the_sentence_saying_what_the_authors_pro
     assert dict(lifted)[1] == dict(plain)[1]  # the other sentence keeps its score
 
 
+@pytest.mark.parametrize(
+    ("question", "remedy_first"),
+    [
+        ("Large weights slow deep networks. What causes it?", False),
+        ("Large weights slow deep networks. What causes it, and how is it fixed?", True),
+        ("Which papers trace slow deep networks to large weights and fix it by a change of parametrisation?", True),
+        ("Why do large weights slow deep networks, and is there a simple fix?", True),
+        ("How do the authors overcome large weights slowing deep networks?", True),
+        ("What problem of deep networks does the squashing map address?", False),  # the difficulty is asked
+        ("Which papers address large weights in deep networks, and in what settings?", False),  # "deal with"
+    ],
+)
+def test_a_question_asking_how_a_difficulty_is_met_ranks_the_remedy_first(question: str, remedy_first: bool) -> None:
+    """"Networks that output the weights of other networks are … slow and finicky to train. What root cause was
+    identified, and how is it fixed?" quoted the cause and what it leads to, never "We present a simple solution to
+    this problem …"; "Which papers trace unstable training to a cause and fix it by …" quoted each paper's cause."""
+    import numpy as np
+
+    from assistant.answer import ExtractiveComposer, TermWeights
+    from assistant.config import Settings
+
+    paper = Paper(id="p", title="A study", abstract="")
+    texts = [
+        "Deep networks are everywhere.",
+        "We find that large weights slow the optimisation of deep networks.",
+        "We propose a squashing map that keeps every weight of deep networks bounded.",
+    ]
+    vectors = [np.array([0.0, 1.0, 0.0]), np.array([0.9, 0.1, 0.0]), np.array([0.6, 0.0, 0.8])]
+    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
+    ranked = [c.position for c in composer.candidates(question, [1.0, 0.0, 0.0], [paper])]
+    assert ranked[:2] == ([2, 1] if remedy_first else [1, 2])
+
+
 def test_a_yes_or_no_question_ranks_a_finding_above_what_the_authors_set_out_to_study() -> None:
     """"Can SSMs estimate … as efficiently as Transformers?" opened on "we theoretically explore in which tasks SSMs can
     be alternatives of Transformers …", which holds more of its words, before "we prove that SSMs can estimate …"."""

@@ -283,6 +283,9 @@ def test_a_motive_clause_pointing_back_is_dropped_a_condition_is_not(
         ("In this paper we attempt to answer this question by training networks in a subspace.", False),  # a question
         ("We study this phenomenon in deep linear networks.", True),
         ("We study the phenomenon of neural collapse in deep linear networks.", False),
+        # a remedy for what the sentence before names
+        ("We present a simple solution to this problem using a revised formulation.", True),
+        ("A solution to many problems of training is to normalise.", False),
     ],
 )
 def test_sentences_that_solve_a_problem_named_before(sentence: str, solves: bool) -> None:
