@@ -49,7 +49,7 @@ from .prompts import CANNOT_ANSWER
 from .spelling import Speller, read_as
 from .prose import (
     answer_sentence, asks_for_a_name, asks_for_resources, gives_a_name, in_own_voice, is_meta, leans_back, only_hopes,
-    poses_a_question, refers_back, sets_out, solves_earlier, states_a_claim, states_a_contribution,
+    poses_a_question, refers_back, says_its_subject, sets_out, solves_earlier, states_a_claim, states_a_contribution,
 )
 from .text import STOPWORDS, abbreviations, american, content_terms, rough_sentences, words
 from .types import Answer, Citation, Event, Final, Paper, Passage, Status, TextDelta, venue_and_year
@@ -164,6 +164,17 @@ _ASKS_THE_FINDING = re.compile(
     re.IGNORECASE,
 )
 SETTING_COST = 0.5
+# "How do the two papers … differ in what they study?", "What does each paper investigate?": what the work looks at
+# is the answer, the sentence saying what the authors study, consider or propose (prose.says_its_subject) ranks first,
+# lifted as a contribution is; it had quoted each paper's results ("… prove generalization bounds for …"). Not "What
+# kind of bound does each consider?": that asks for a thing the work looks at, which its findings may say best.
+_WORK = r"(?:they|each(?:\s+(?:one|paper|work|study|of\s+them))?|it|the\s+(?:[\w-]+\s+){0,2}(?:papers?|authors|works|studies))"
+_LOOKS_AT = r"(?:stud(?:y|ies)|investigates?|considers?|examines?|explores?|focus(?:es)?\s+on|analy[sz]es?|looks?\s+at|works?\s+on)\b"
+_ASKS_THE_SUBJECT = re.compile(
+    r"\bwhat\s+(?:do|does|did)\s+" + _WORK + r"\s+(?:\w+ly\s+)?" + _LOOKS_AT
+    + r"|\bwhat\s+" + _WORK + r"\s+(?:\w+ly\s+)?" + _LOOKS_AT,
+    re.IGNORECASE,
+)
 
 
 # Best evidence score from which an answer is "strong" (below it, down to the abstention threshold, "partial").
@@ -402,7 +413,8 @@ class ExtractiveComposer:
         keep_meta = asks_for_resources(question)  # "where is the code?" is the one time a link answers
         naming = asks_for_a_name(question)
         contribution = problem is None and bool(_ASKS_THE_CONTRIBUTION.search(question))
-        finding = bool(_YES_NO.search(question) or _ASKS_THE_FINDING.search(question)) and not contribution
+        subject = problem is None and bool(_ASKS_THE_SUBJECT.search(question))
+        finding = bool(_YES_NO.search(question) or _ASKS_THE_FINDING.search(question)) and not (contribution or subject)
         query = np.asarray(query_vector, dtype=np.float64)
         by_paper = self.sentences([p.id for p in papers])
         out: list[Candidate] = []
@@ -445,7 +457,9 @@ class ExtractiveComposer:
                 )
                 answers = float(dense[position]) + sum(ANSWER_WEIGHTS[k] * v for k, v in features.items())
                 answers += GIVES_THE_NAME * (naming and gives_a_name(text))
-                lift = GIVES_THE_CONTRIBUTION * (contribution and states_a_contribution(text))
+                lift = GIVES_THE_CONTRIBUTION * (
+                    (contribution and states_a_contribution(text)) or (subject and says_its_subject(text))
+                )
                 answers += lift
                 answers -= SETTING_COST * (finding and sets_out(text))
                 if problem is not None:  # the difficulty is the answer, and it is background by nature

@@ -437,6 +437,13 @@ def sets_out(sentence: str) -> bool:
     return bool(_SETS_OUT.search(sentence)) and not _FINDS.search(sentence)
 
 
+def says_its_subject(sentence: str) -> bool:
+    """The authors say what their work proposes or looks at ("We investigate the Rademacher complexity of …", "We
+    propose Random Search as a baseline … and study its performance"), findings or not: what a question asking
+    what each paper studies wants."""
+    return states_a_contribution(sentence) or bool(_SETS_OUT.search(sentence))
+
+
 def states_a_contribution(sentence: str) -> bool:
     """The authors say what they propose, introduce, present or develop ("We propose Power Normalization (PN)", "Our
     key contribution is …")."""

@@ -965,6 +965,39 @@ def test_a_question_asking_how_a_difficulty_is_met_ranks_the_remedy_first(questi
     assert ranked[:2] == ([2, 1] if remedy_first else [1, 2])
 
 
+@pytest.mark.parametrize(
+    ("question", "subject_first"),
+    [
+        ("How do the two papers on wide networks differ in what they study?", True),
+        ("What does each paper examine in wide networks?", True),
+        ("What do the authors study about wide networks?", True),
+        ("What did the wide networks study find?", False),  # "study" the noun, and a finding asked
+        ("What kind of limit does each paper on wide networks consider?", False),  # a thing looked at, not the work
+        ("How do the two papers on wide networks differ?", False),
+    ],
+)
+def test_a_question_asking_what_each_work_studies_ranks_the_sentence_saying_so_first(
+    question: str, subject_first: bool
+) -> None:
+    """"How do the two papers on sparse neural networks differ in what they study?" quoted what each found ("… prove
+    generalization bounds for …"), not "we investigate the Rademacher complexity of deep sparse neural networks"."""
+    import numpy as np
+
+    from assistant.answer import ExtractiveComposer, TermWeights
+    from assistant.config import Settings
+
+    paper = Paper(id="p", title="A study", abstract="")
+    texts = [
+        "Kernels are everywhere.",
+        "We prove that wide networks converge to kernel machines at every depth.",
+        "We investigate the training of wide networks with large learning rates.",
+    ]
+    vectors = [np.array([0.0, 1.0, 0.0]), np.array([0.9, 0.1, 0.0]), np.array([0.6, 0.0, 0.8])]
+    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
+    ranked = [c.position for c in composer.candidates(question, [1.0, 0.0, 0.0], [paper])]
+    assert ranked[:2] == ([2, 1] if subject_first else [1, 2])
+
+
 def test_a_yes_or_no_question_ranks_a_finding_above_what_the_authors_set_out_to_study() -> None:
     """"Can SSMs estimate … as efficiently as Transformers?" opened on "we theoretically explore in which tasks SSMs can
     be alternatives of Transformers …", which holds more of its words, before "we prove that SSMs can estimate …"."""
