@@ -135,11 +135,14 @@ GIVES_THE_CONTRIBUTION = 1.0
 # second part asking it ("Which papers study X, and what does each contribute?"): the answer is what a paper offers,
 # not its setting ("How can one stop an image generator from reproducing …?" is answered by "we introduce …
 # MemControl, that automates …").
+# Where a question's asking starts: its opening, past a leading phrase ("For symmetric matrix sensing, does …?", "In
+# the Tensor Programs work, can …?"), or a sentence after a statement ("Hypernetworks are slow to train. Is there …?").
+_ASKING = r"(?:^|(?<=[.!?])\s+)\W*(?:[^,.?!;]{1,80},\s*)?"
 _REMEDIES = r"(?:fix|solv|address|mitigat|overcom|remed|resolv|tackl|alleviat|cure|circumvent|avoid|prevent)"
 _ASKS_THE_CONTRIBUTION = re.compile(
     r"(?:^\W*|,\s*(?:and\s+)?|;\s*|\band\s+)what\s+(?:new\s+\w+\s+|\w+\s+)?(?:does|did|do|is|was|were|are)\s+.+?\s+"
     r"(?:propose|introduce|present|contribute|develop|put\s+forward)\b"
-    r"|^\W*(?:(?:is|are)\s+there\s+(?:an?|any|some|work|research)\b|has\s+anyone\b|how\s+(?:can|could|should|might)\s+(?:i|we|one|you)\b)"
+    r"|" + _ASKING + r"(?:(?:is|are)\s+there\s+(?:an?|any|some|work|research)\b|has\s+anyone\b|how\s+(?:can|could|should|might)\s+(?:i|we|one|you)\b)"
     r"|^\W*(?:what|which)\s+(?:[\w-]+\s+){0,3}(?:is|are|was|were)\s+(?:\w+\s+)?(?:proposed|introduced|presented|developed)\b"
     r"|^\W*which\s+(?:[\w-]+\s+){0,2}(?:papers?|works?|studies|articles?)\s+(?:\w+\s+)?"
     r"(?:propose|introduce|present|develop|define|design|put\s+forward)"
@@ -157,7 +160,7 @@ _ASKS_THE_CONTRIBUTION = re.compile(
 # SSMs can be alternatives of Transformers …", which holds more of the question's words): that sentence ranks lower
 # in its paper (prose.sets_out). So is "What did X find / show / conclude …?". "Is there …?" and "Has anyone …?" ask
 # for a contribution instead.
-_YES_NO = re.compile(r"^\W*(?:can|could|does|do|did|is|are|was|were|will|would|should|has|have|must)\b", re.IGNORECASE)
+_YES_NO = re.compile(_ASKING + r"(?:can|could|does|do|did|is|are|was|were|will|would|should|has|have|must)\b", re.IGNORECASE)
 _ASKS_THE_FINDING = re.compile(
     r"(?:^\W*|,\s*(?:and\s+)?|\band\s+)what\s+(?:\w+\s+)?(?:does|did|do)\s+.+?\s+"
     r"(?:show|find|conclude|prove|demonstrate|reveal|establish|observe)\b",

@@ -902,6 +902,8 @@ def test_a_sentence_saying_what_the_others_leave_unsaid_takes_the_place_of_one_a
         "What does the paper propose?",
         "Which papers keep weights bounded, and what does each contribute?",
         "Which remedies are introduced to keep weights bounded?",
+        "For my project, is there a method that keeps weights bounded?",  # past a leading phrase
+        "My budget is small. Has anyone kept weights bounded?",  # ... or a statement
     ],
 )
 def test_a_question_seeking_a_way_ranks_the_sentence_saying_what_the_authors_propose_first(question: str) -> None:
@@ -1022,6 +1024,11 @@ def test_a_yes_or_no_question_ranks_a_finding_above_what_the_authors_set_out_to_
     assert first("Do wide networks match kernel machines?") == 2
     assert first("What did the authors find on whether wide networks match kernel machines?") == 2
     assert first("What about wide networks matching kernel machines?") == 1  # no yes or no asked: as it was
+    # past a leading phrase or a statement before it ("For symmetric matrix sensing, does gradient descent slow
+    # down …?" opened on "First, we consider the symmetric setting …")
+    assert first("For deep models, do wide networks match kernel machines?") == 2
+    assert first("Kernels are old. Do wide networks match kernel machines?") == 2
+    assert first("For deep models, what about wide networks matching kernel machines?") == 1
 
 
 def test_two_sentences_of_one_abstract_are_told_apart_by_their_words() -> None:
