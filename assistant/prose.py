@@ -413,7 +413,11 @@ def answer_sentence(
 
 # What a paper contributes, said by its authors: "We propose X", "This doctoral thesis provides Y", "Our key
 # contribution is Z" (a gist's first choice), then what it studies or proves ("We study …", "We prove …").
-_AUTHORS_ACT = r"\b(?:we|(?:this|the present|our)\s+(?:[\w-]+\s+)?(?:paper|work|study|article|note|thesis|dissertation))\s+(?:\w+ly\s+)?(?:also\s+)?"
+# Past adverbs: "We therefore develop a new infinite width limit" is the contribution, as "We propose" is.
+_AUTHORS_ACT = (
+    r"\b(?:we|(?:this|the present|our)\s+(?:[\w-]+\s+)?(?:paper|work|study|article|note|thesis|dissertation))\s+"
+    r"(?:(?:\w+ly|also|therefore|thus|hence|then|further|first|here|now|instead|next|too)\s+){0,2}"
+)
 _CONTRIBUTES = re.compile(
     _AUTHORS_ACT + r"(?:propose|introduce|present|develop|design|set out|put forward|provide|offer|build|construct)"
     r"|\bour\s+(?:\w+\s+){0,2}contributions?\s+(?:is|are|include)\b",

@@ -527,3 +527,22 @@ def test_a_sentence_saying_only_what_the_authors_study_sets_out(sentence: str, s
     from assistant.prose import sets_out
 
     assert sets_out(sentence) is setting
+
+
+@pytest.mark.parametrize(
+    ("sentence", "contributes"),
+    [
+        ("We propose Power Normalization, a novel scheme.", True),
+        ("We therefore develop a new infinite width limit that exhibits representation learning.", True),
+        ("Here, we then introduce a sparse variant.", True),
+        ("Next, we also present a baseline.", True),
+        ("We therefore find that the limit exhibits no representation learning.", False),  # a finding
+        ("Therefore, prior work develops such limits.", False),  # not the authors
+    ],
+)
+def test_a_sentence_saying_what_the_authors_contribute_past_adverbs(sentence: str, contributes: bool) -> None:
+    """"We therefore develop a new infinite width limit, …" is what that paper contributes; the lift of a question
+    asking for contributions went to "Next, we introduce the possibility of using this limit …" instead."""
+    from assistant.prose import states_a_contribution
+
+    assert states_a_contribution(sentence) is contributes
