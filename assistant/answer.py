@@ -167,6 +167,13 @@ _ASKS_THE_FINDING = re.compile(
     re.IGNORECASE,
 )
 SETTING_COST = 0.5
+# "Which papers use PFNs, and what does each use them for?" quoted "We present Prior-Data Fitted Networks (PFNs).":
+# every word of it but the verb is the question's or the title's, so it tells the reader nothing the question did not.
+# When several papers are asked for, a sentence saying fewer than SAYS_LITTLE words of its own costs LITTLE_COST.
+SAYS_LITTLE = 2
+LITTLE_COST = 1.0
+# (with the stopwords, which already hold "present", "propose", "study", "show", "new", "method", …)
+_SAYING_WORDS = frozenset(content_terms("introduce describe use consider develop framework first call term"))
 # "How do the two papers … differ in what they study?", "What does each paper investigate?": what the work looks at
 # is the answer, the sentence saying what the authors study, consider or propose (prose.says_its_subject) ranks first,
 # lifted as a contribution is; it had quoted each paper's results ("… prove generalization bounds for …"). Not "What
@@ -418,6 +425,7 @@ class ExtractiveComposer:
         contribution = problem is None and bool(_ASKS_THE_CONTRIBUTION.search(question))
         subject = problem is None and bool(_ASKS_THE_SUBJECT.search(question))
         finding = bool(_YES_NO.search(question) or _ASKS_THE_FINDING.search(question)) and not (contribution or subject)
+        several = asks_for_several(question)
         query = np.asarray(query_vector, dtype=np.float64)
         by_paper = self.sentences([p.id for p in papers])
         out: list[Candidate] = []
@@ -465,6 +473,7 @@ class ExtractiveComposer:
                 )
                 answers += lift
                 answers -= SETTING_COST * (finding and sets_out(text))
+                answers -= LITTLE_COST * (several and len(own - q_terms - title_terms - _SAYING_WORDS) < SAYS_LITTLE)
                 if problem is not None:  # the difficulty is the answer, and it is background by nature
                     answers += STATES_THE_PROBLEM * bool(_DIFFICULTY.search(text)) - ANSWER_WEIGHTS["background"] * features["background"]
                 asks = text.rstrip().endswith("?") or poses_a_question(text)

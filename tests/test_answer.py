@@ -1000,6 +1000,35 @@ def test_a_question_asking_what_each_work_studies_ranks_the_sentence_saying_so_f
     assert ranked[:2] == ([2, 1] if subject_first else [1, 2])
 
 
+@pytest.mark.parametrize(
+    ("question", "naming_first"),
+    [
+        ("Which papers use kernel machines, and what does each use them for?", False),
+        ("Which papers use kernel machines?", False),
+        ("What are kernel machines?", True),  # one thing asked: the closest sentence, as before
+    ],
+)
+def test_a_sentence_saying_nothing_the_question_did_not_is_no_answer_for_several_papers(
+    question: str, naming_first: bool
+) -> None:
+    """"Which papers use prior-data fitted networks, and what does each use them for?" quoted "We present Prior-Data
+    Fitted Networks (PFNs).": every word of it but the verb was the question's, and it said nothing of what for."""
+    import numpy as np
+
+    from assistant.answer import ExtractiveComposer, TermWeights
+    from assistant.config import Settings
+
+    paper = Paper(id="p", title="A study", abstract="")
+    texts = [
+        "We present kernel machines.",
+        "Our method restates posterior approximation as a classification problem with a set-valued input.",
+    ]
+    vectors = [np.array([0.9, 0.43589, 0.0]), np.array([0.8, 0.0, 0.6])]
+    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
+    ranked = [c.position for c in composer.candidates(question, [1.0, 0.0, 0.0], [paper])]
+    assert ranked == ([0, 1] if naming_first else [1, 0])
+
+
 def test_a_yes_or_no_question_ranks_a_finding_above_what_the_authors_set_out_to_study() -> None:
     """"Can SSMs estimate … as efficiently as Transformers?" opened on "we theoretically explore in which tasks SSMs can
     be alternatives of Transformers …", which holds more of its words, before "we prove that SSMs can estimate …"."""
