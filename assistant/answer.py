@@ -789,9 +789,16 @@ def from_the_named(question: str, candidates: list[Candidate], papers: Sequence[
         return candidates
     holders = {
         p.id for p in papers
-        if all(name.lower() in p.title.lower() for name in absent) and not absent_names(question, [titled_text(p)], *records([p]))
+        if all(_in_title(name, p.title) for name in absent) and not absent_names(question, [titled_text(p)], *records([p]))
     }
     return [c for c in candidates if c.paper.id in holders] or candidates
+
+
+def _in_title(name: str, title: str) -> bool:
+    """The name as a word of the title, or its plural ("PFN" in "… Prior-Data Fitted Networks (PFNs)"), not the start of
+    a longer word: "Bayes optimal" named the paper on "… Bayesian Deep Learning", not the one ranked first, whose
+    answer ("we provide explicit activation functions …") never says "Bayes"."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?:s|es)?(?![\w])", title, re.IGNORECASE) is not None
 
 
 def records(drawn: Sequence[Paper]) -> tuple[list[str], bool, bool]:

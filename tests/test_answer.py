@@ -156,6 +156,14 @@ def test_a_question_about_a_name_is_answered_from_the_paper_that_names_it(assist
     assert from_the_named("How are ineffective parameters found on ImageNet?", cands, [other, named.model_copy(
         update={"abstract": named.abstract + " We test on ImageNet."})]) == cands
     assert from_the_named("How does Intrinsic Dimension count?", cands, [other, named]) == cands
+    # a name that only starts a word of the other title is not that paper's name: "Which activation functions make
+    # wide deep networks Bayes optimal?" was answered from "… Functional Prior for Bayesian Deep Learning"
+    bayesian = Paper(id="b", title="A Good Functional Prior for Bayesian Deep Learning", abstract="Bayes rules apply.")
+    cands = [Candidate(p, r, 0, p.abstract, np.zeros(3), 1.0 - r) for r, p in enumerate([other, bayesian])]
+    assert from_the_named("Which parameters are Bayes optimal?", cands, [other, bayesian]) == cands
+    plural = bayesian.model_copy(update={"title": "Prior-Data Fitted Networks (PFNs)", "abstract": "A PFN fits priors."})
+    cands = [Candidate(p, r, 0, p.abstract, np.zeros(3), 1.0 - r) for r, p in enumerate([other, plural])]
+    assert [c.paper.id for c in from_the_named("How does a PFN count parameters?", cands, [other, plural])] == ["b"]
 
 
 def test_which_papers_study_x_cites_each_paper_whose_title_names_x(assistant: Assistant) -> None:
