@@ -111,19 +111,33 @@ _ASKS_THE_PROBLEM = re.compile(
     r"(?:(?:\w+\s+)?to\s+)?(?:address|solv|tackl|overcom|fix|mitigat|resolv|target|remed|alleviat)",
     re.IGNORECASE,
 )
+# ... and so does a question asking what is wrong with X itself: "What problems do temporal GNNs suffer from?", "What
+# are the drawbacks of PINNs?", "What is wrong with fixed mesh positions?" (each had quoted the paper's own method:
+# "… propose Physics-Informed Gaussians …", not "PINNs often suffer from …"). Not "Why does X perform poorly?": that
+# asks the cause ("the statistics of NLP data … exhibit large fluctuations"), which the abstract may give as a finding.
+_FAULTS = r"(?:problems?|issues?|challenges?|difficult(?:y|ies)|shortcomings?|bottlenecks?|weakness(?:es)?|drawbacks?|downsides?|disadvantages?|limitations?|pitfalls?)"
+_ASKS_A_DIFFICULTY = re.compile(
+    r"^\W*(?:what|which)\s+(?:[\w-]+\s+){0,2}?" + _FAULTS + r"\s+(?:do|does|did)\s+(?P<subject>.+?)\s+"
+    r"(?:suffer|face|have|has|encounter|run\s+into|exhibit)\b"
+    r"|^\W*what\s+(?:is|are|were|was)\s+(?:the\s+|some\s+)?(?:[\w-]+\s+)?" + _FAULTS + r"\s+(?:of|with)\s+(?P<of>.+?)\W*$"
+    r"|^\W*what(?:'s|\s+is|\s+was)\s+wrong\s+with\s+(?P<with>.+?)\W*$",
+    re.IGNORECASE,
+)
 _DIFFICULTY = re.compile(
     r"\b(?:fail\w*|suffer\w*|limit(?:s|ed|ing|ations?)?|challeng\w*|difficult\w*|hard(?:er)?|costly|expensive"
     r"|unstable|instabilit\w*|bottlenecks?|problems?|issues?|lack\w*|susceptib\w*|vulnerab\w*|concerns?|degrad\w*"
-    r"|struggl\w*|inefficien\w*|drawbacks?|prone|hinder\w*|impractical|prohibitive\w*)\b",
+    r"|struggl\w*|inefficien\w*|drawbacks?|prone|hinder\w*|impractical|prohibitive\w*"
+    r"|ill-suited|unsuited|poor(?:ly)?|restrict(?:s|ed|ing)?|encumber\w*|obstacles?|suboptimal|inaccura\w*)\b",
     re.IGNORECASE,
 )
 
 
 def problem_of(question: str) -> str | None:
-    """What "What problem does X solve?", "Which issues does X aim to mitigate?" asks the difficulty of (X), or None:
+    """What "What problem does X solve?", "Which issues does X aim to mitigate?", "What are the drawbacks of X?" asks the
+    difficulty of (X), or None:
     the answer is the difficulty, not the fix, and X's name found the paper but does not choose its sentence."""
-    found = _ASKS_THE_PROBLEM.search(question)
-    return found["subject"] if found else None
+    found = _ASKS_THE_PROBLEM.search(question) or _ASKS_A_DIFFICULTY.search(question)
+    return next((g for g in found.groups() if g), None) if found else None
 
 
 # "What did the PowerNorm paper propose?" asks for what the authors say they propose: that sentence ("We propose

@@ -219,11 +219,22 @@ _SOLVES_EARLIER = re.compile(
 _STANCE = re.compile(r"^[A-Z][a-z]+ly,\s+")
 
 
+# "It is known that these architectures are encumbered by …": an impersonal frame, then what the sentence says, which
+# may open by pointing back (the answer had read it before the sentence naming the architectures)
+_IMPERSONAL = re.compile(
+    r"^it\s+(?:is|was|has\s+been)\s+(?:(?:well|widely|now|also|often|generally|commonly)[-\s]+)?(?:known|shown|observed"
+    r"|established|believed|argued|recogni[sz]ed|accepted|understood)\s+that\s+",
+    re.IGNORECASE,
+)
+
+
 def points_back(sentence: str) -> bool:
-    """Whether the sentence opens by pointing at something named before it ("This phenomenon…") in a way
-    that dropping an opening clause (answer_sentence) does not mend."""
+    """Whether the sentence opens by pointing at something named before it ("This phenomenon…", also past "It is
+    known that …") in a way that dropping an opening clause (answer_sentence) does not mend."""
     text = _STANCE.sub("", _LINKING.sub("", sentence))
-    return bool(_POINTS_BACK.match(text)) and not _BACK_CLAUSE.match(text)
+    said = _IMPERSONAL.sub("", text)
+    said = said[:1].upper() + said[1:]
+    return any(bool(_POINTS_BACK.match(t)) and not _BACK_CLAUSE.match(t) for t in {text, said})
 
 
 def solves_earlier(sentence: str) -> bool:

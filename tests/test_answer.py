@@ -424,6 +424,26 @@ def test_what_problem_a_method_solves_is_answered_by_the_difficulty(assistant: A
     assert problem_of("What is the main problem?") is None and problem_of("What problem is there?") is None
 
 
+def test_what_is_wrong_with_a_thing_is_answered_by_the_difficulty(assistant: Assistant) -> None:
+    """"What are the drawbacks of physics-informed neural networks?" quoted "… propose Physics-Informed Gaussians
+    (PIGs) …", the paper's remedy, not "PINNs often suffer from limited accuracy …"; "What problem do temporal graph
+    neural networks suffer from?" quoted Todyformer, not "… these architectures are encumbered by issues …"."""
+    from assistant.answer import problem_of
+
+    text = assistant.ask("What are the drawbacks of physics-informed neural networks?").text
+    assert "suffer from limited accuracy" in text.split("[1]")[0], text
+    text = assistant.ask("What problem do temporal graph neural networks suffer from?").text
+    assert "encumbered by issues" in text and "propose" not in text.split("encumbered")[0], text
+    # the antecedent of "it is known that these architectures …" reads before it
+    assert text.index("Temporal Graph Neural Networks have garnered") < text.index("encumbered"), text
+    assert problem_of("What are the main limitations of PowerNorm?") == "PowerNorm"
+    assert problem_of("What is wrong with fixed mesh positions?") == "fixed mesh positions"
+    assert problem_of("What issues do hypernetworks suffer from?") == "hypernetworks"
+    assert problem_of("Why does batch norm perform poorly in transformers?") is None  # the cause is asked
+    assert problem_of("What are the benefits of PowerNorm?") is None
+    assert problem_of("Which method overcomes the limitations of BN?") is None
+
+
 def test_what_a_paper_proposes_is_answered_by_the_sentence_proposing_it(assistant: Assistant) -> None:
     """"What did the PowerNorm paper propose?" opened on "… extensively test PN for transformers …", which shares
     more words with the paper's name; the abstract says "we propose Power Normalization (PN)"."""

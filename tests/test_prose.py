@@ -546,3 +546,13 @@ def test_a_sentence_saying_what_the_authors_contribute_past_adverbs(sentence: st
     from assistant.prose import states_a_contribution
 
     assert states_a_contribution(sentence) is contributes
+
+
+def test_a_sentence_pointing_back_past_an_impersonal_frame() -> None:
+    """"However, it is known that these architectures are encumbered by issues …" opened an answer before the sentence
+    naming the architectures: "It is known that" points nowhere, but what follows it does."""
+    from assistant.prose import points_back
+
+    assert points_back("However, it is known that these architectures are encumbered by issues.")
+    assert points_back("It has been well known that this limit is exact.")
+    assert not points_back("It is known that deep networks generalize.")
