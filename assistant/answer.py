@@ -1354,11 +1354,24 @@ _WORKS = frozenset(content_terms("paper papers work works study studies article 
 REST_SHARE = 0.1  # share of what a question asks for that a sentence must add to join for it (with_the_rest_asked)
 
 
+# "In the XOR cluster setting, what happens after the first gradient step?": a leading phrase setting the scene before
+# the question proper says which work is meant, as "the X paper" does; the sentence repeating it ("… we show that both
+# of these phenomena provably occur … on XOR cluster data …") outscored "after the first step of GD, the network …".
+_SETTING_THE_SCENE = re.compile(
+    r"^\W*(?:in|for|according\s+to|within|under)\s+(?P<scene>[^,;?]{3,80}?),\s*"
+    r"(?=(?:what|which|how|why|when|where|who|is|are|does|do|did|can|could|should|would|will|has|have)\b)",
+    re.IGNORECASE,
+)
+
+
 def sought_terms(question: str) -> set[str]:
     """The words saying what a question asks for: which sentence answers is judged by what is asked, not by
-    the words that find the paper (its name, the problem it solves)."""
+    the words that find the paper (its name, the scene a leading phrase sets, the problem it solves)."""
     asked = set(content_terms(question))
-    rest = asked - identifying(question) - set(content_terms(problem_of(question) or ""))
+    scene = _SETTING_THE_SCENE.match(question)
+    rest = asked - identifying(question) - set(content_terms(problem_of(question) or "")) - set(
+        content_terms(scene["scene"] if scene else "")
+    )
     return rest if rest - _REQUESTS else asked
 
 

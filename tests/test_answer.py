@@ -1057,6 +1057,33 @@ def test_a_sentence_saying_nothing_the_question_did_not_is_no_answer_for_several
     assert ranked == ([0, 1] if naming_first else [1, 0])
 
 
+def test_a_leading_phrase_setting_the_scene_does_not_choose_the_sentence() -> None:
+    """"In the XOR cluster setting, what happens after the first gradient step?" opened on the sentence repeating "XOR
+    cluster data", not "after the first step of GD, the network achieves 100% training accuracy …"."""
+    import numpy as np
+
+    from assistant.answer import ExtractiveComposer, TermWeights, sought_terms
+    from assistant.config import Settings
+    from assistant.text import content_terms
+
+    assert not set(content_terms("XOR cluster setting")) & sought_terms("In the XOR cluster setting, what happens next?")
+    assert {"xor", "cluster"} <= sought_terms("What happens in the XOR cluster setting?")  # no scene set before
+    assert {"xor", "cluster"} <= sought_terms("In XOR clusters networks overfit")  # no question after it
+    paper = Paper(id="p", title="Overfitting", abstract="")
+    texts = [
+        "We show that both phenomena occur in ReLU networks trained on XOR cluster data.",
+        "After the first gradient step, the network fits the noisy labels.",
+    ]
+    vectors = [np.array([0.9, 0.43589, 0.0]), np.array([0.85, 0.0, 0.52678])]
+    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
+
+    def first(question: str) -> int:
+        return composer.candidates(question, [1.0, 0.0, 0.0], [paper])[0].position
+
+    assert first("In the XOR cluster setting, what happens after the first gradient step?") == 1
+    assert first("What happens on XOR cluster data with ReLU networks?") == 0
+
+
 def test_a_yes_or_no_question_ranks_a_finding_above_what_the_authors_set_out_to_study() -> None:
     """"Can SSMs estimate … as efficiently as Transformers?" opened on "we theoretically explore in which tasks SSMs can
     be alternatives of Transformers …", which holds more of its words, before "we prove that SSMs can estimate …"."""
