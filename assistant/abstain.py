@@ -236,8 +236,21 @@ _UNDONE = re.compile(
 _PROBLEM_AS_WRITTEN = frozenset({"costly"})
 
 
+# A negative result states a shortcoming without a problem word: "networks found by Random Search neither perform better
+# nor converge more efficiently than their random counterparts", "… does not improve on …", "no better than …"
+_FALLS_SHORT = re.compile(
+    r"\bneither\s+(?:[\w-]+\s+){0,3}?(?:perform|improve|outperform|converge|generali[sz]e|help|scale|work|beat)\w*\b"
+    r"|\b(?:do|does|did)\s+not\s+(?:[\w-]+ly\s+)?(?:perform\s+better|improve|outperform|converge|generali[sz]e|help|scale|beat)\w*\b"
+    r"|\bno\s+better\s+than\b",
+    re.IGNORECASE,
+)
+
+
 def _states_a_problem(sentence: str) -> bool:
-    """A problem word in the sentence that no "reduces", "avoids", "less" or "without" just before undoes."""
+    """A problem word in the sentence that no "reduces", "avoids", "less" or "without" just before undoes, or a
+    negative result (_FALLS_SHORT)."""
+    if _FALLS_SHORT.search(sentence):
+        return True
     return any(
         (stem(found.group(0).lower()) in _PROBLEM_WORDS or found.group(0).lower() in _PROBLEM_AS_WRITTEN)
         and not _UNDONE.search(" ".join(sentence[: found.start()].split()[-3:]))  # within three words before

@@ -127,7 +127,9 @@ _DIFFICULTY = re.compile(
     r"\b(?:fail\w*|suffer\w*|limit(?:s|ed|ing|ations?)?|challeng\w*|difficult\w*|hard(?:er)?|costly|expensive"
     r"|unstable|instabilit\w*|bottlenecks?|problems?|issues?|lack\w*|susceptib\w*|vulnerab\w*|concerns?|degrad\w*"
     r"|struggl\w*|inefficien\w*|drawbacks?|prone|hinder\w*|impractical|prohibitive\w*"
-    r"|ill-suited|unsuited|poor(?:ly)?|restrict(?:s|ed|ing)?|encumber\w*|obstacles?|suboptimal|inaccura\w*)\b",
+    r"|ill-suited|unsuited|poor(?:ly)?|restrict(?:s|ed|ing)?|encumber\w*|obstacles?|suboptimal|inaccura\w*"
+    # ... and a negative result ("… neither perform better nor converge more efficiently than …")
+    r"|neither|no\s+better|(?:do|does|did)\s+not\s+(?:perform|improve|outperform|converge|generali[sz]e|help|scale|beat))\b",
     re.IGNORECASE,
 )
 

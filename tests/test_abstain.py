@@ -455,6 +455,22 @@ def test_shortcomings_stated_in_other_words_answer_a_limitations_question() -> N
     assert missing_details("What is the main limitation of PowerNorm?", powernorm) == [stem("limitation")]
 
 
+def test_a_negative_result_answers_a_limitations_question() -> None:
+    """"What are the limitations of Random Search for sparse architecture search?" abstained beside "… sparse networks
+    found by Random Search neither perform better nor converge more efficiently than their random counterparts"."""
+    abstract = ("We propose Random Search as a baseline for sparse architecture search. We observe that networks found by "
+                "Random Search neither perform better nor converge more efficiently than random ones.")
+    assert missing_details("What are the limitations of Random Search?", abstract) == []
+    for result in ("Pruned networks found by Random Search do not outperform dense ones.",
+                   "Random Search is no better than chance."):
+        assert missing_details("What are the limitations of Random Search?", f"We study Random Search. {result}") == []
+    # a strength is no shortcoming, nor is a problem undone
+    for strength in ("Random Search performs better than every baseline.", "Random Search does not overfit."):
+        assert missing_details("What are the limitations of Random Search?", f"We study Random Search. {strength}") == [
+            stem("limitation")
+        ]
+
+
 @pytest.mark.parametrize(
     ("question", "title"),
     [
