@@ -183,6 +183,16 @@ _ASKS_THE_FINDING = re.compile(
     re.IGNORECASE,
 )
 SETTING_COST = 0.5
+# "How does the weight compander regularize a network?" asks the mechanism: the sentence saying by what means ("…
+# improve generalization by reparameterizing each weight …") gains MEANS_LIFT over a result holding more of the
+# question's words ("We show experimentally that using weight compander … improves the performance …"). Not "How did X
+# do / fare / perform …?", "How does X compare …?": they ask how well, or how two differ.
+MEANS_LIFT = 0.3
+_ASKS_HOW = re.compile(
+    _ASKING + r"how\s+(?:does|do|did|is|are|was|were)\s+(?!.*\b(?:compare|compared|differ|different|relate|related|perform|performed|fare|fared|do|does|did)\b)",
+    re.IGNORECASE,
+)
+_BY_MEANS = re.compile(r"\b(?:by|through)\s+(?:\w+ly\s+)?[a-z]{3,}ing\b|\bby\s+means\s+of\b", re.IGNORECASE)
 # "Which papers use PFNs, and what does each use them for?" quoted "We present Prior-Data Fitted Networks (PFNs).":
 # every word of it but the verb is the question's or the title's, so it tells the reader nothing the question did not.
 # When several papers are asked for, a sentence saying fewer than SAYS_LITTLE words of its own costs LITTLE_COST.
@@ -440,6 +450,7 @@ class ExtractiveComposer:
         naming = asks_for_a_name(question)
         contribution = problem is None and bool(_ASKS_THE_CONTRIBUTION.search(question))
         subject = problem is None and bool(_ASKS_THE_SUBJECT.search(question))
+        how = problem is None and bool(_ASKS_HOW.search(question))
         finding = bool(_YES_NO.search(question) or _ASKS_THE_FINDING.search(question)) and not (contribution or subject)
         several = asks_for_several(question)
         query = np.asarray(query_vector, dtype=np.float64)
@@ -489,6 +500,7 @@ class ExtractiveComposer:
                 )
                 answers += lift
                 answers -= SETTING_COST * (finding and sets_out(text))
+                answers += MEANS_LIFT * (how and bool(_BY_MEANS.search(text)))
                 answers -= LITTLE_COST * (several and len(own - q_terms - title_terms - _SAYING_WORDS) < SAYS_LITTLE)
                 if problem is not None:  # the difficulty is the answer, and it is background by nature
                     answers += STATES_THE_PROBLEM * bool(_DIFFICULTY.search(text)) - ANSWER_WEIGHTS["background"] * features["background"]

@@ -1075,6 +1075,36 @@ def test_a_negative_result_is_the_difficulty_a_limitations_question_asks_for() -
     assert composer.candidates("What are the limitations of Random Search?", [1.0, 0.0, 0.0], [paper])[0].position == 1
 
 
+@pytest.mark.parametrize(
+    ("question", "means_first"),
+    [
+        ("How does the compander regularize a network?", True),
+        ("For deep nets, how is the compander applied?", True),
+        ("Does the compander regularize a network?", False),  # a yes or no: the finding
+        ("How does the compander compare with weight decay?", False),  # a comparison, not a mechanism
+        ("How did the compander do on a network?", False),  # how well
+    ],
+)
+def test_a_question_asking_how_ranks_the_sentence_saying_by_what_means_first(question: str, means_first: bool) -> None:
+    """"How does the weight compander regularize a network?" opened on "We show experimentally that using weight
+    compander … improves the performance …", a result holding the question's words, not "… improve generalization by
+    reparameterizing each weight …"."""
+    import numpy as np
+
+    from assistant.answer import ExtractiveComposer, TermWeights
+    from assistant.config import Settings
+
+    paper = Paper(id="p", title="A study", abstract="")
+    texts = [
+        "We show that the compander regularizes a network better than weight decay.",
+        "The compander regularizes each weight of a network by squashing it through a nonlinear function.",
+    ]
+    vectors = [np.array([0.99, 0.14107, 0.0]), np.array([0.75, 0.0, 0.66144])]
+    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
+    ranked = [c.position for c in composer.candidates(question, [1.0, 0.0, 0.0], [paper])]
+    assert ranked == ([1, 0] if means_first else [0, 1])
+
+
 def test_a_leading_phrase_setting_the_scene_does_not_choose_the_sentence() -> None:
     """"In the XOR cluster setting, what happens after the first gradient step?" opened on the sentence repeating "XOR
     cluster data", not "after the first step of GD, the network achieves 100% training accuracy …"."""
