@@ -962,6 +962,18 @@ def test_a_question_seeking_a_way_ranks_the_sentence_saying_what_the_authors_pro
     assert dict(lifted)[1] == dict(plain)[1]  # the other sentence keeps its score
 
 
+def _ranked(texts: list[str], vectors: list[list[float]], question: str) -> list[int]:
+    """The positions of one paper's sentences as the composer ranks them for `question` (query vector [1, 0, 0])."""
+    import numpy as np
+
+    from assistant.answer import ExtractiveComposer, TermWeights
+    from assistant.config import Settings
+
+    rows = list(zip(texts, (np.array(v) for v in vectors)))
+    composer = ExtractiveComposer(Settings(), lambda ids: {"p": rows}, TermWeights(()))
+    return [c.position for c in composer.candidates(question, [1.0, 0.0, 0.0], [Paper(id="p", title="A study", abstract="")])]
+
+
 @pytest.mark.parametrize(
     ("question", "remedy_first"),
     [
@@ -978,20 +990,12 @@ def test_a_question_asking_how_a_difficulty_is_met_ranks_the_remedy_first(questi
     """"Networks that output the weights of other networks are … slow and finicky to train. What root cause was
     identified, and how is it fixed?" quoted the cause and what it leads to, never "We present a simple solution to
     this problem …"; "Which papers trace unstable training to a cause and fix it by …" quoted each paper's cause."""
-    import numpy as np
-
-    from assistant.answer import ExtractiveComposer, TermWeights
-    from assistant.config import Settings
-
-    paper = Paper(id="p", title="A study", abstract="")
     texts = [
         "Deep networks are everywhere.",
         "We find that large weights slow the optimisation of deep networks.",
         "We propose a squashing map that keeps every weight of deep networks bounded.",
     ]
-    vectors = [np.array([0.0, 1.0, 0.0]), np.array([0.9, 0.1, 0.0]), np.array([0.6, 0.0, 0.8])]
-    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
-    ranked = [c.position for c in composer.candidates(question, [1.0, 0.0, 0.0], [paper])]
+    ranked = _ranked(texts, [[0.0, 1.0, 0.0], [0.9, 0.1, 0.0], [0.6, 0.0, 0.8]], question)
     assert ranked[:2] == ([2, 1] if remedy_first else [1, 2])
 
 
@@ -1011,20 +1015,12 @@ def test_a_question_asking_what_each_work_studies_ranks_the_sentence_saying_so_f
 ) -> None:
     """"How do the two papers on sparse neural networks differ in what they study?" quoted what each found ("… prove
     generalization bounds for …"), not "we investigate the Rademacher complexity of deep sparse neural networks"."""
-    import numpy as np
-
-    from assistant.answer import ExtractiveComposer, TermWeights
-    from assistant.config import Settings
-
-    paper = Paper(id="p", title="A study", abstract="")
     texts = [
         "Kernels are everywhere.",
         "We prove that wide networks converge to kernel machines at every depth.",
         "We investigate the training of wide networks with large learning rates.",
     ]
-    vectors = [np.array([0.0, 1.0, 0.0]), np.array([0.9, 0.1, 0.0]), np.array([0.6, 0.0, 0.8])]
-    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
-    ranked = [c.position for c in composer.candidates(question, [1.0, 0.0, 0.0], [paper])]
+    ranked = _ranked(texts, [[0.0, 1.0, 0.0], [0.9, 0.1, 0.0], [0.6, 0.0, 0.8]], question)
     assert ranked[:2] == ([2, 1] if subject_first else [1, 2])
 
 
@@ -1041,19 +1037,11 @@ def test_a_sentence_saying_nothing_the_question_did_not_is_no_answer_for_several
 ) -> None:
     """"Which papers use prior-data fitted networks, and what does each use them for?" quoted "We present Prior-Data
     Fitted Networks (PFNs).": every word of it but the verb was the question's, and it said nothing of what for."""
-    import numpy as np
-
-    from assistant.answer import ExtractiveComposer, TermWeights
-    from assistant.config import Settings
-
-    paper = Paper(id="p", title="A study", abstract="")
     texts = [
         "We present kernel machines.",
         "Our method restates posterior approximation as a classification problem with a set-valued input.",
     ]
-    vectors = [np.array([0.9, 0.43589, 0.0]), np.array([0.8, 0.0, 0.6])]
-    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
-    ranked = [c.position for c in composer.candidates(question, [1.0, 0.0, 0.0], [paper])]
+    ranked = _ranked(texts, [[0.9, 0.43589, 0.0], [0.8, 0.0, 0.6]], question)
     assert ranked == ([0, 1] if naming_first else [1, 0])
 
 
@@ -1089,19 +1077,11 @@ def test_a_question_asking_how_ranks_the_sentence_saying_by_what_means_first(que
     """"How does the weight compander regularize a network?" opened on "We show experimentally that using weight
     compander … improves the performance …", a result holding the question's words, not "… improve generalization by
     reparameterizing each weight …"."""
-    import numpy as np
-
-    from assistant.answer import ExtractiveComposer, TermWeights
-    from assistant.config import Settings
-
-    paper = Paper(id="p", title="A study", abstract="")
     texts = [
         "We show that the compander regularizes a network better than weight decay.",
         "The compander regularizes each weight of a network by squashing it through a nonlinear function.",
     ]
-    vectors = [np.array([0.99, 0.14107, 0.0]), np.array([0.75, 0.0, 0.66144])]
-    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
-    ranked = [c.position for c in composer.candidates(question, [1.0, 0.0, 0.0], [paper])]
+    ranked = _ranked(texts, [[0.99, 0.14107, 0.0], [0.75, 0.0, 0.66144]], question)
     assert ranked == ([1, 0] if means_first else [0, 1])
 
 
