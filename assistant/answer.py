@@ -192,6 +192,22 @@ _ASKS_HOW = re.compile(
     _ASKING + r"how\s+(?:does|do|did|is|are|was|were)\s+(?!.*\b(?:compare|compared|differ|different|relate|related|perform|performed|fare|fared|do|does|did)\b)",
     re.IGNORECASE,
 )
+# "What causes memorization in diffusion models?", "Why does X happen?" ask a cause: the sentence giving one ("We
+# hypothesize that this memorization stems from the overparameterization of deep models …") gains CAUSE_LIFT over a
+# finding holding more of the question's words ("… regulating the model capacity via PEFT mitigates memorization …").
+# Words that bring the cause ("due to", "stems from"), not the effect ("X leads to a smaller Lipschitz constant" had
+# answered why batch normalization fails with what PowerNorm does).
+CAUSE_LIFT = 0.3
+_ASKS_WHY = re.compile(
+    _ASKING + r"(?:why\b|what\s+(?:causes?|caused|leads?\s+to|drives?|explains?|underlies)\b"
+    r"|what\s+(?:is|are|was|were)\s+(?:the\s+)?(?:root\s+|main\s+|underlying\s+)?(?:causes?|sources?|origins?|reasons?)\b)",
+    re.IGNORECASE,
+)
+_GIVES_A_CAUSE = re.compile(
+    r"\b(?:stem(?:s|med)?\s+from|due\s+to|caused\s+by|because|result(?:s|ed)?\s+from|aris(?:e|es|ing)\s+from"
+    r"|attribut\w+\s+to|root\s+cause|(?:the|a|its|their)\s+(?:main\s+)?(?:cause|source|origin|reason)\s+(?:of|for|is))\b",
+    re.IGNORECASE,
+)
 _BY_MEANS = re.compile(r"\b(?:by|through)\s+(?:\w+ly\s+)?[a-z]{3,}ing\b|\bby\s+means\s+of\b", re.IGNORECASE)
 # "Which papers use PFNs, and what does each use them for?" quoted "We present Prior-Data Fitted Networks (PFNs).":
 # every word of it but the verb is the question's or the title's, so it tells the reader nothing the question did not.
@@ -451,6 +467,7 @@ class ExtractiveComposer:
         contribution = problem is None and bool(_ASKS_THE_CONTRIBUTION.search(question))
         subject = problem is None and bool(_ASKS_THE_SUBJECT.search(question))
         how = problem is None and bool(_ASKS_HOW.search(question))
+        why = bool(_ASKS_WHY.search(question))
         finding = bool(_YES_NO.search(question) or _ASKS_THE_FINDING.search(question)) and not (contribution or subject)
         several = asks_for_several(question)
         query = np.asarray(query_vector, dtype=np.float64)
@@ -501,6 +518,7 @@ class ExtractiveComposer:
                 answers += lift
                 answers -= SETTING_COST * (finding and sets_out(text))
                 answers += MEANS_LIFT * (how and bool(_BY_MEANS.search(text)))
+                answers += CAUSE_LIFT * (why and bool(_GIVES_A_CAUSE.search(text)))
                 answers -= LITTLE_COST * (several and len(own - q_terms - title_terms - _SAYING_WORDS) < SAYS_LITTLE)
                 if problem is not None:  # the difficulty is the answer, and it is background by nature
                     answers += STATES_THE_PROBLEM * bool(_DIFFICULTY.search(text)) - ANSWER_WEIGHTS["background"] * features["background"]

@@ -1085,6 +1085,27 @@ def test_a_question_asking_how_ranks_the_sentence_saying_by_what_means_first(que
     assert ranked == ([1, 0] if means_first else [0, 1])
 
 
+@pytest.mark.parametrize(
+    ("question", "cause_first"),
+    [
+        ("What causes memorization in image generators?", True),
+        ("Why do image generators memorize?", True),
+        ("For medical images, what is the root cause of memorization in image generators?", True),
+        ("Does fine-tuning reduce memorization in image generators?", False),  # a yes or no: the finding
+    ],
+)
+def test_a_question_asking_a_cause_ranks_the_sentence_giving_one_first(question: str, cause_first: bool) -> None:
+    """"What causes memorization in diffusion models?" opened on "… regulating the model capacity via PEFT mitigates
+    memorization …", a finding holding the question's words, not "We hypothesize that this memorization stems from the
+    overparameterization of deep models …"."""
+    texts = [
+        "We show that fine-tuning fewer parameters reduces memorization in image generators.",
+        "We hypothesize that memorization in image generators stems from overparameterization.",
+    ]
+    ranked = _ranked(texts, [[0.99, 0.14107, 0.0], [0.75, 0.0, 0.66144]], question)
+    assert ranked == ([1, 0] if cause_first else [0, 1])
+
+
 def test_a_leading_phrase_setting_the_scene_does_not_choose_the_sentence() -> None:
     """"In the XOR cluster setting, what happens after the first gradient step?" opened on the sentence repeating "XOR
     cluster data", not "after the first step of GD, the network achieves 100% training accuracy …"."""
