@@ -48,8 +48,8 @@ FLOORS: dict[str, dict[str, tuple[float, int]]] = {
         # 91: the remedy for "… and how is it fixed?"; 93: what each work studies (2026-12-05)
         "evidence_hit_rate": (93 / 120, 120),
         # ... and a comparison's figure too; 49 with the authors' proposal, 50 with a finding (night), 51 with what each
-        # work studies (2026-12-05)
-        "evidence_first_rate": (51 / 100, 100),
+        # work studies, 53 with the sentence giving a cause for "What causes …?" / "Why …?" (2026-12-05)
+        "evidence_first_rate": (53 / 100, 100),
         "abstention_accuracy": (24 / 30, 30),  # "Which X Y …?" needs X or Y in the abstract (2026-12-04)
         "paper_coverage": (0.8933, 25),  # multi and summary cases
     },
