@@ -1048,19 +1048,12 @@ def test_a_sentence_saying_nothing_the_question_did_not_is_no_answer_for_several
 def test_a_negative_result_is_the_difficulty_a_limitations_question_asks_for() -> None:
     """"What are the limitations of Random Search …?": "… neither perform better nor converge more efficiently than their
     random counterparts" says one, with no problem word."""
-    import numpy as np
-
-    from assistant.answer import ExtractiveComposer, TermWeights
-    from assistant.config import Settings
-
-    paper = Paper(id="p", title="A study", abstract="")
     texts = [
         "We propose Random Search as a baseline and study its performance at many levels of sparsity.",
         "Networks found by Random Search neither perform better nor converge faster than random ones.",
     ]
-    vectors = [np.array([0.99, 0.14107, 0.0]), np.array([0.75, 0.0, 0.66144])]
-    composer = ExtractiveComposer(Settings(), lambda ids: {"p": list(zip(texts, vectors))}, TermWeights(()))
-    assert composer.candidates("What are the limitations of Random Search?", [1.0, 0.0, 0.0], [paper])[0].position == 1
+    ranked = _ranked(texts, [[0.99, 0.14107, 0.0], [0.75, 0.0, 0.66144]], "What are the limitations of Random Search?")
+    assert ranked[0] == 1
 
 
 @pytest.mark.parametrize(
